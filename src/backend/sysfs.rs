@@ -1,0 +1,133 @@
+//! The sysfs backend: config space from `config`, memory BARs mapped from
+//! `resourceN` (or `resourceN_wc` when asked), I/O BARs through pread/pwrite of
+//! `resourceN`. Root only (the kernel requires CAP_SYS_ADMIN), and no interrupts.
+
+use std::fs::OpenOptions;
+
+use crate::backend::file_region::FileRegion;
+use crate::backend::{Backend, BackendKind, BarInfo, BarOptions};
+use crate::error::{Error, Result};
+use crate::mmio::{Mapping, MmioRegion, RegisterIo, Width};
+use crate::pci::config::{COMMAND_IO, COMMAND_MEMORY};
+use crate::pci::{BarKind, ConfigSpace, PciAddress, SysfsDevice};
+
+/// Kernel drivers under which poking BARs from userspace is the point.
+pub const USERSPACE_DRIVERS: &[&str] = &["vfio-pci", "uio_pci_generic"];
+
+/// The kernel's sysfs I/O-port resource accepts 1-, 2- and 4-byte accesses.
+const IO_PORT_WIDTHS: &[Width] = &[Width::W8, Width::W16, Width::W32];
+
+pub struct SysfsBackend {
+    dev: SysfsDevice,
+    force: bool,
+}
+
+impl SysfsBackend {
+    /// Open a device. Config reads always work; BAR access is refused while a
+    /// kernel driver other than vfio-pci/uio_pci_generic owns the device, or while
+    /// decoding is off, unless `force`.
+    pub fn new(dev: SysfsDevice, force: bool) -> Self {
+        SysfsBackend { dev, force }
+    }
+
+    fn check_may_touch(&self, kind: BarKind) -> Result<()> {
+        if self.force {
+            return Ok(());
+        }
+        if let Some(driver) = self.dev.driver() {
+            if !USERSPACE_DRIVERS.contains(&driver.as_str()) {
+                return Err(Error::DriverBound { device: self.dev.name(), driver });
+            }
+        }
+        let config = self.read_config()?;
+        let (bit, space) = match kind {
+            BarKind::Memory => (COMMAND_MEMORY, "memory"),
+            BarKind::Io => (COMMAND_IO, "I/O"),
+        };
+        if config.command().is_some_and(|c| c & bit == 0) {
+            return Err(Error::DecodingDisabled { device: self.dev.name(), space });
+        }
+        Ok(())
+    }
+
+    fn bar(&self, index: u8) -> Result<BarInfo> {
+        self.bars()?
+            .into_iter()
+            .find(|b| b.index == index)
+            .ok_or(Error::BarNotPresent { device: self.dev.name(), bar: index })
+    }
+}
+
+impl Backend for SysfsBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sysfs
+    }
+
+    fn address(&self) -> PciAddress {
+        self.dev.address
+    }
+
+    fn read_config(&self) -> Result<ConfigSpace> {
+        self.dev.read_config().map(ConfigSpace::new)
+    }
+
+    fn bars(&self) -> Result<Vec<BarInfo>> {
+        Ok(self
+            .dev
+            .resources()?
+            .iter()
+            .take(6)
+            .enumerate()
+            .filter_map(|(i, r)| {
+                Some(BarInfo {
+                    index: i as u8,
+                    kind: r.kind()?,
+                    address: r.start,
+                    size: r.size(),
+                    is_64bit: r.is_64bit(),
+                    prefetchable: r.is_prefetchable(),
+                })
+            })
+            .collect())
+    }
+
+    fn open_bar(&self, index: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
+        if index > 5 {
+            return Err(Error::BarNotPresent { device: self.dev.name(), bar: index });
+        }
+        let bar = self.bar(index)?;
+        self.check_may_touch(bar.kind)?;
+        let name = if options.write_combining {
+            if bar.kind == BarKind::Io || !bar.prefetchable {
+                return Err(Error::NoWriteCombining { device: self.dev.name(), bar: index });
+            }
+            format!("resource{index}_wc")
+        } else {
+            format!("resource{index}")
+        };
+        let path = self.dev.attr_path(&name);
+        if options.write_combining && !path.exists() {
+            return Err(Error::NoWriteCombining { device: self.dev.name(), bar: index });
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(options.writable)
+            .open(&path)
+            .map_err(|e| Error::io(&self.dev.name(), "cannot open", &path, e))?;
+        log::debug!("{}: opened {} ({} bytes, {:?})", self.dev.name(), path.display(), bar.size, bar.kind);
+        match bar.kind {
+            BarKind::Io => {
+                Ok(Box::new(FileRegion::new(file, path, self.dev.name(), 0, bar.size, IO_PORT_WIDTHS)))
+            }
+            BarKind::Memory => {
+                let len = usize::try_from(bar.size).map_err(|_| Error::Unsupported {
+                    device: self.dev.name(),
+                    message: format!("BAR{index} is too large to map on this platform"),
+                })?;
+                let mapping = Mapping::map_file(&file, len, 0, options.writable)
+                    .map_err(|e| Error::io(&self.dev.name(), "cannot map", &path, e.into()))?;
+                Ok(Box::new(MmioRegion::new(mapping)))
+            }
+        }
+    }
+}

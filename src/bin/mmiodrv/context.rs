@@ -1,0 +1,61 @@
+//! Turning `--device`, `--backend` and `--regmap` into an opened device.
+
+use mmiodrv::backend::sysfs::SysfsBackend;
+use mmiodrv::backend::{Backend, BackendKind};
+use mmiodrv::drivers::{self, DriverInfo};
+use mmiodrv::error::{Error, Result};
+use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
+use mmiodrv::regmap::{self, RegisterMap};
+
+use crate::args::{Cli, MapArgs};
+
+/// The device a command works on.
+pub struct Device {
+    pub sysfs: SysfsDevice,
+    pub backend: Box<dyn Backend>,
+    pub driver: Option<&'static DriverInfo>,
+}
+
+impl Device {
+    pub fn name(&self) -> String {
+        self.sysfs.name()
+    }
+}
+
+/// Resolve `--device` and open it with the chosen backend.
+pub fn open_device(cli: &Cli) -> Result<Device> {
+    let text = cli.device.as_deref().ok_or_else(|| Error::InvalidValue {
+        input: String::new(),
+        reason: "this command needs --device DDDD:BB:DD.F (mmiodrv list shows the devices)".into(),
+    })?;
+    let selector = DeviceSelector::parse(text)?;
+    let sysfs = Sysfs::from_env().resolve(&selector)?;
+    let driver = match (sysfs.vendor_id(), sysfs.device_id()) {
+        (Ok(v), Ok(d)) => drivers::for_ids(v, d),
+        _ => None,
+    };
+    // Until the VFIO and UIO backends land, every bound driver is reached through
+    // sysfs; the sysfs backend itself refuses BARs owned by another kernel driver.
+    let backend: Box<dyn Backend> = match cli.backend {
+        BackendKind::Auto | BackendKind::Sysfs => Box::new(SysfsBackend::new(sysfs.clone(), cli.force)),
+    };
+    log::info!("{}: {:?} backend, kernel driver {:?}", sysfs.name(), backend.kind(), sysfs.driver());
+    Ok(Device { sysfs, backend, driver })
+}
+
+/// The register map in force: `--regmap FILE`, else the device's built-in one.
+pub fn register_map(device: &Device, args: &MapArgs) -> Result<Option<RegisterMap>> {
+    match (&args.regmap, device.driver) {
+        (Some(path), _) => regmap::load_file(path).map(Some),
+        (None, Some(d)) => d.register_map().map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Where a map comes from, for headings.
+pub fn map_source(args: &MapArgs, map: &RegisterMap) -> String {
+    match &args.regmap {
+        Some(p) => p.display().to_string(),
+        None => format!("built-in {} map", map.name),
+    }
+}

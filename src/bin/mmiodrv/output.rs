@@ -1,0 +1,61 @@
+//! Shared output helpers: JSON printing, lspci-style sizes, hexdumps.
+
+use serde::Serialize;
+
+/// Print one JSON object on stdout.
+pub fn print_json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        // Serialization of our own plain structs cannot fail; say so if it ever does.
+        Err(e) => eprintln!("mmiodrv: error: cannot encode JSON: {e}"),
+    }
+}
+
+/// lspci's size notation: 1M, 4K, 256.
+pub fn size_string(mut size: u64) -> String {
+    let suffixes = ["", "K", "M", "G", "T"];
+    let mut i = 0;
+    while i < suffixes.len() - 1 && size != 0 && size % 1024 == 0 {
+        size /= 1024;
+        i += 1;
+    }
+    format!("{size}{}", suffixes[i])
+}
+
+/// `lspci -xxx` hex lines: 16 bytes per line, offset in 2 hex digits (3 beyond 0xff).
+pub fn config_hex_lines(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let offset = i * 16;
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            if bytes.len() > 256 {
+                format!("{offset:03x}: {}", hex.join(" "))
+            } else {
+                format!("{offset:02x}: {}", hex.join(" "))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_lspci() {
+        assert_eq!(size_string(0x100000), "1M");
+        assert_eq!(size_string(256), "256");
+        assert_eq!(size_string(4096), "4K");
+        assert_eq!(size_string(0x1800), "6K");
+        assert_eq!(size_string(0x100000000), "4G");
+    }
+
+    #[test]
+    fn hex_lines() {
+        let lines = config_hex_lines(&[0x34, 0x12, 0xe8, 0x11]);
+        assert_eq!(lines, ["00: 34 12 e8 11"]);
+        assert_eq!(config_hex_lines(&[0u8; 4096])[16], format!("100: {}", ["00"; 16].join(" ")));
+    }
+}

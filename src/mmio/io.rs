@@ -1,0 +1,29 @@
+//! The one interface every register window implements, whatever the backend:
+//! an mmap'ed BAR, a VFIO region reached by pread/pwrite, or an I/O-port BAR.
+
+use crate::error::Result;
+use crate::mmio::region::MmioRegion;
+use crate::mmio::width::Width;
+
+/// Register-granular access to one BAR or region.
+///
+/// Implementations perform exactly one access of `width` per call, naturally
+/// aligned, and check `offset + width <= len()` first.
+pub trait RegisterIo {
+    /// Size of the window in bytes.
+    fn len(&self) -> u64;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read(&self, offset: u64, width: Width) -> Result<u64>;
+
+    fn write(&self, offset: u64, width: Width, value: u64) -> Result<()>;
+
+    /// The mapping behind this window, when it is memory-mapped (needed for typed
+    /// register blocks and bulk copies); `None` for pread/pwrite windows.
+    fn as_mmio(&self) -> Option<&MmioRegion> {
+        None
+    }
+}

@@ -1,0 +1,74 @@
+//! Owned memory mappings: a BAR's resource file, a VFIO region, or anonymous RAM
+//! (for tests and DMA buffers). The mapping is unmapped exactly once, on drop.
+
+use std::num::NonZeroUsize;
+use std::os::fd::AsFd;
+use std::ptr::NonNull;
+
+use nix::sys::mman::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
+
+/// A live `mmap` of `len` bytes.
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    writable: bool,
+}
+
+// SAFETY: a Mapping is only an address range it owns; nothing in it is tied to the
+// creating thread, and all access to the memory goes through volatile operations
+// in `region.rs`, which take no references.
+unsafe impl Send for Mapping {}
+// SAFETY: see above; shared use only reads the pointer and length.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Map `len` bytes of `file` from `offset`, shared, read-write or read-only.
+    pub fn map_file<F: AsFd>(file: F, len: usize, offset: u64, writable: bool) -> nix::Result<Self> {
+        let length = NonZeroUsize::new(len).ok_or(nix::Error::EINVAL)?;
+        let offset = i64::try_from(offset).map_err(|_| nix::Error::EOVERFLOW)?;
+        let prot = if writable { ProtFlags::PROT_READ | ProtFlags::PROT_WRITE } else { ProtFlags::PROT_READ };
+        // SAFETY: we ask the kernel for a fresh mapping at an address of its choosing
+        // (no MAP_FIXED), so no existing Rust memory is aliased or replaced.
+        let ptr = unsafe { mmap(None, length, prot, MapFlags::MAP_SHARED, file, offset as _)? };
+        Ok(Mapping { ptr: ptr.cast(), len, writable })
+    }
+
+    /// Private zeroed anonymous memory: the RAM-backed stand-in for a BAR in unit
+    /// tests, and page-aligned backing for DMA buffers.
+    pub fn anonymous(len: usize) -> nix::Result<Self> {
+        let length = NonZeroUsize::new(len).ok_or(nix::Error::EINVAL)?;
+        // SAFETY: a fresh anonymous mapping at a kernel-chosen address aliases nothing.
+        let ptr = unsafe {
+            mmap_anonymous(None, length, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?
+        };
+        Ok(Mapping { ptr: ptr.cast(), len, writable: true })
+    }
+
+    pub fn as_ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// False for a PROT_READ mapping: a store there would fault, so regions refuse it.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len are exactly what mmap returned, and every MmioRegion that
+        // points into this mapping holds an Arc to it, so none outlives this call.
+        if let Err(e) = unsafe { munmap(self.ptr.cast(), self.len) } {
+            log::warn!("munmap of {} bytes failed: {e}", self.len);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! PCI: addresses, sysfs discovery, config-space decoding, capabilities and names.
+
+pub mod address;
+pub mod capabilities;
+pub mod config;
+pub mod ids;
+pub mod resource;
+pub mod sysfs;
+
+pub use address::{DeviceSelector, PciAddress};
+pub use config::ConfigSpace;
+pub use resource::{BarKind, Resource};
+pub use sysfs::{Sysfs, SysfsDevice};

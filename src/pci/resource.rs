@@ -1,0 +1,105 @@
+//! The sysfs `resource` file: where each BAR sits and what kind it is.
+
+use serde::Serialize;
+
+/// Kernel `IORESOURCE_*` flags we decode (include/linux/ioport.h).
+const IORESOURCE_IO: u64 = 0x100;
+const IORESOURCE_MEM: u64 = 0x200;
+const IORESOURCE_PREFETCH: u64 = 0x2000;
+const IORESOURCE_MEM_64: u64 = 0x0010_0000;
+
+/// One line of the `resource` file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    pub start: u64,
+    pub end: u64,
+    pub flags: u64,
+}
+
+/// What a BAR decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BarKind {
+    Memory,
+    Io,
+}
+
+impl Resource {
+    /// Size in bytes; zero for an unimplemented BAR.
+    pub fn size(&self) -> u64 {
+        if self.end <= self.start && self.start == 0 {
+            0
+        } else {
+            self.end.wrapping_sub(self.start).wrapping_add(1)
+        }
+    }
+
+    pub fn kind(&self) -> Option<BarKind> {
+        if self.size() == 0 {
+            None
+        } else if self.flags & IORESOURCE_IO != 0 {
+            Some(BarKind::Io)
+        } else if self.flags & IORESOURCE_MEM != 0 {
+            Some(BarKind::Memory)
+        } else {
+            None
+        }
+    }
+
+    pub fn is_64bit(&self) -> bool {
+        self.flags & IORESOURCE_MEM_64 != 0
+    }
+
+    pub fn is_prefetchable(&self) -> bool {
+        self.flags & IORESOURCE_PREFETCH != 0
+    }
+}
+
+/// Parse the whole file; the error says which line is wrong.
+pub fn parse_resource_file(text: &str) -> Result<Vec<Resource>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            let nums: Vec<u64> = line
+                .split_whitespace()
+                .map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16))
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("line {}: '{line}' is not three hex numbers", i + 1))?;
+            match nums.as_slice() {
+                [start, end, flags] => Ok(Resource { start: *start, end: *end, flags: *flags }),
+                _ => Err(format!("line {}: expected 3 numbers, found {}", i + 1, nums.len())),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_lines() {
+        let text = "0x00000000fea00000 0x00000000feafffff 0x0000000000040200\n\
+                    0x000000000000c000 0x000000000000c01f 0x0000000000040101\n\
+                    0x0000000000000000 0x0000000000000000 0x0000000000000000\n\
+                    0x0000008000000000 0x00000080003fffff 0x000000000014220c\n";
+        let r = parse_resource_file(text).unwrap();
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[0].size(), 0x10_0000);
+        assert_eq!(r[0].kind(), Some(BarKind::Memory));
+        assert!(!r[0].is_64bit() && !r[0].is_prefetchable());
+        assert_eq!(r[1].kind(), Some(BarKind::Io));
+        assert_eq!(r[1].size(), 0x20);
+        assert_eq!(r[2].size(), 0);
+        assert_eq!(r[2].kind(), None);
+        assert!(r[3].is_64bit() && r[3].is_prefetchable());
+        assert_eq!(r[3].size(), 0x40_0000);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_resource_file("0x1 0x2\n").unwrap_err().contains("line 1"));
+        assert!(parse_resource_file("0x0 0x0 0x0\nzz 0 0\n").unwrap_err().contains("line 2"));
+    }
+}

@@ -1,0 +1,185 @@
+//! Read-only discovery of PCI devices through sysfs.
+//!
+//! The root is configurable (`MMIODRV_SYSFS_ROOT`, default `/sys`) so the tests can
+//! run every parser on a fake tree they write themselves, and never need the
+//! machine's own devices.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::pci::address::{DeviceSelector, PciAddress};
+use crate::pci::resource::{parse_resource_file, Resource};
+
+/// Environment variable naming the sysfs root.
+pub const SYSFS_ROOT_ENV: &str = "MMIODRV_SYSFS_ROOT";
+
+/// A sysfs tree: the real `/sys` or a test's fake one.
+#[derive(Clone, Debug)]
+pub struct Sysfs {
+    root: PathBuf,
+}
+
+impl Sysfs {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Sysfs { root: root.into() }
+    }
+
+    /// `$MMIODRV_SYSFS_ROOT`, or `/sys`.
+    pub fn from_env() -> Self {
+        Sysfs::new(std::env::var_os(SYSFS_ROOT_ENV).map(PathBuf::from).unwrap_or_else(|| "/sys".into()))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn devices_dir(&self) -> PathBuf {
+        self.root.join("bus/pci/devices")
+    }
+
+    /// Every PCI function, sorted by address. Entries that are not addresses are skipped.
+    pub fn addresses(&self) -> Result<Vec<PciAddress>> {
+        let dir = self.devices_dir();
+        let entries = fs::read_dir(&dir).map_err(|e| Error::io("sysfs", "cannot list", &dir, e))?;
+        let mut out: Vec<PciAddress> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| PciAddress::parse(n).ok()))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn device(&self, address: PciAddress) -> SysfsDevice {
+        SysfsDevice { address, path: self.devices_dir().join(address.to_string()), root: self.root.clone() }
+    }
+
+    /// Find the one device a selector names.
+    pub fn resolve(&self, selector: &DeviceSelector) -> Result<SysfsDevice> {
+        let not_found = || Error::DeviceNotFound { selector: selector.to_string() };
+        match selector {
+            DeviceSelector::Address(addr) => {
+                let dev = self.device(*addr);
+                if dev.path.is_dir() {
+                    Ok(dev)
+                } else {
+                    Err(not_found())
+                }
+            }
+            DeviceSelector::Ids { vendor, device } => {
+                let mut matches = Vec::new();
+                for addr in self.addresses()? {
+                    let dev = self.device(addr);
+                    if dev.vendor_id().ok() == Some(*vendor) && dev.device_id().ok() == Some(*device) {
+                        matches.push(dev);
+                    }
+                }
+                match matches.len() {
+                    0 => Err(not_found()),
+                    1 => Ok(matches.remove(0)),
+                    _ => Err(Error::AmbiguousDevice {
+                        selector: selector.to_string(),
+                        matches: matches.iter().map(|d| d.address.to_string()).collect(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// One device's sysfs directory.
+#[derive(Clone, Debug)]
+pub struct SysfsDevice {
+    pub address: PciAddress,
+    pub path: PathBuf,
+    root: PathBuf,
+}
+
+impl SysfsDevice {
+    pub fn name(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Path of an attribute file such as `config` or `resource0`.
+    pub fn attr_path(&self, attr: &str) -> PathBuf {
+        self.path.join(attr)
+    }
+
+    fn read_attr(&self, attr: &str) -> Result<String> {
+        let path = self.attr_path(attr);
+        fs::read_to_string(&path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::io(&self.name(), "cannot read", path, e))
+    }
+
+    fn read_hex_attr(&self, attr: &str) -> Result<u32> {
+        let text = self.read_attr(attr)?;
+        let digits = text.strip_prefix("0x").unwrap_or(&text);
+        u32::from_str_radix(digits, 16).map_err(|_| Error::Io {
+            device: self.name(),
+            what: "unexpected contents in",
+            path: self.attr_path(attr),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("'{text}' is not hex")),
+        })
+    }
+
+    pub fn vendor_id(&self) -> Result<u16> {
+        self.read_hex_attr("vendor").map(|v| v as u16)
+    }
+
+    pub fn device_id(&self) -> Result<u16> {
+        self.read_hex_attr("device").map(|v| v as u16)
+    }
+
+    /// The 24-bit class code (base class, subclass, programming interface).
+    pub fn class_code(&self) -> Result<u32> {
+        self.read_hex_attr("class").map(|v| v & 0xff_ffff)
+    }
+
+    /// Name of the bound kernel driver, if any.
+    pub fn driver(&self) -> Option<String> {
+        link_name(&self.attr_path("driver"))
+    }
+
+    /// The IOMMU group number, if the device is in one.
+    pub fn iommu_group(&self) -> Option<u32> {
+        link_name(&self.attr_path("iommu_group")).and_then(|n| n.parse().ok())
+    }
+
+    /// All devices in this device's IOMMU group, itself included.
+    pub fn iommu_group_members(&self) -> Vec<PciAddress> {
+        let Some(group) = self.iommu_group() else { return Vec::new() };
+        let dir = self.root.join(format!("kernel/iommu_groups/{group}/devices"));
+        let mut members: Vec<PciAddress> = fs::read_dir(dir)
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().and_then(|n| PciAddress::parse(n).ok()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        members.sort();
+        members
+    }
+
+    /// The readable part of config space: 64 bytes for unprivileged users,
+    /// 256 or 4096 for root depending on the device.
+    pub fn read_config(&self) -> Result<Vec<u8>> {
+        let path = self.attr_path("config");
+        fs::read(&path).map_err(|e| Error::io(&self.name(), "cannot read config space from", path, e))
+    }
+
+    /// The `resource` file: one line per BAR, ROM and bridge window.
+    pub fn resources(&self) -> Result<Vec<Resource>> {
+        let text = self.read_attr("resource")?;
+        parse_resource_file(&text).map_err(|msg| Error::Io {
+            device: self.name(),
+            what: "unexpected contents in",
+            path: self.attr_path("resource"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, msg),
+        })
+    }
+}
+
+fn link_name(path: &Path) -> Option<String> {
+    fs::read_link(path).ok()?.file_name()?.to_str().map(str::to_string)
+}

@@ -1,0 +1,228 @@
+//! Loader and access tests on RAM-backed regions.
+
+use std::cell::RefCell;
+
+use super::*;
+use crate::error::Error;
+use crate::mmio::{MmioRegion, RegisterIo, Width};
+
+const GOOD: &str = r#"
+[device]
+name = "demo"
+size = 0x100
+
+[[access]]
+range = [0x00, 0x40]
+widths = [32]
+
+[[access]]
+range = [0x40, 0x100]
+widths = [8, 16, 32, 64]
+
+[[register]]
+name = "CTRL"
+offset = 0x00
+width = 32
+access = "RW"
+field = [
+    { name = "MODE", bits = "3:1", values = { 0 = "off", 0x2 = "fast" } },
+    { name = "EN", bits = 0 },
+]
+
+[[register]]
+name = "ID"
+offset = 0x04
+width = 32
+access = "RO"
+
+[[register]]
+name = "COUNTER"
+offset = 0x08
+width = 64
+access_width = 32
+access = "RW"
+
+[[register]]
+name = "PENDING"
+offset = 0x10
+width = 32
+access = "RW1C"
+field = [{ name = "A", bits = 0 }, { name = "B", bits = 1 }]
+
+[[register]]
+name = "KICK"
+offset = 0x14
+width = 32
+access = "WO"
+
+[[register]]
+name = "BYTE"
+offset = 0x41
+width = 8
+access = "RW"
+"#;
+
+/// A region that records every access, to prove one access per call and the
+/// low-then-high order of split registers.
+struct Recorder {
+    inner: MmioRegion,
+    log: RefCell<Vec<(char, u64, u32)>>,
+}
+
+impl RegisterIo for Recorder {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read(&self, offset: u64, width: Width) -> crate::Result<u64> {
+        self.log.borrow_mut().push(('r', offset, width.bits()));
+        self.inner.read(offset, width)
+    }
+    fn write(&self, offset: u64, width: Width, value: u64) -> crate::Result<()> {
+        self.log.borrow_mut().push(('w', offset, width.bits()));
+        self.inner.write(offset, width, value)
+    }
+}
+
+fn recorder() -> Recorder {
+    Recorder { inner: MmioRegion::ram(4096).unwrap(), log: RefCell::new(Vec::new()) }
+}
+
+fn bad(text: &str) -> (usize, String) {
+    match parse(text, "t.toml") {
+        Err(Error::RegMap { line, message, file }) => {
+            assert_eq!(file, "t.toml");
+            (line, message)
+        }
+        other => panic!("expected a regmap error, got {other:?}"),
+    }
+}
+
+#[test]
+fn loads_and_sorts() {
+    let map = parse(GOOD, "t.toml").unwrap();
+    assert_eq!(map.registers.len(), 6);
+    let ctrl = map.register("ctrl").unwrap();
+    assert_eq!(ctrl.fields[0].name, "MODE");
+    assert_eq!(ctrl.fields[0].meaning(2), Some("fast"));
+    assert_eq!(map.register("COUNTER").unwrap().access_width, Width::W32);
+    let err = map.register("CTRK").unwrap_err();
+    assert!(err.to_string().contains("did you mean CTRL"), "{err}");
+}
+
+#[test]
+fn reports_overlapping_registers_with_line() {
+    let text = "[device]\nname = \"x\"\n\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n\n[[register]]\nname = \"B\"\noffset = 2\nwidth = 16\naccess = \"RW\"\n";
+    let (line, msg) = bad(text);
+    assert_eq!(line, 10, "{msg}");
+    assert!(msg.contains("overlaps A"), "{msg}");
+}
+
+#[test]
+fn reports_field_outside_register() {
+    let text = "[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 8\naccess = \"RW\"\nfield = [\n  { name = \"F\", bits = \"9:4\" },\n]\n";
+    let (line, msg) = bad(text);
+    assert_eq!(line, 9, "{msg}");
+    assert!(msg.contains("outside the 8-bit register"), "{msg}");
+}
+
+#[test]
+fn reports_duplicates_widths_and_syntax() {
+    let dup = "[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n[[register]]\nname = \"a\"\noffset = 4\nwidth = 32\naccess = \"RW\"\n";
+    let (line, msg) = bad(dup);
+    assert_eq!(line, 8);
+    assert!(msg.contains("duplicate register name"), "{msg}");
+
+    let narrow = "[device]\nname = \"x\"\n[[access]]\nrange = [0, 0x10]\nwidths = [32]\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 16\naccess = \"RW\"\n";
+    let (line, msg) = bad(narrow);
+    assert_eq!(line, 6);
+    assert!(msg.contains("takes no 16-bit access"), "{msg}");
+
+    let (line, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 24\naccess = \"RW\"\n");
+    assert_eq!(line, 3);
+    assert!(msg.contains("invalid access width 24"), "{msg}");
+
+    let (line, msg) = bad("[device]\nname = \"x\"\n\n[[register]]\nname = \"A\"\noffset = = 0\n");
+    assert_eq!(line, 6, "{msg}");
+
+    let (_, msg) = bad("[device]\nname = \"x\"\ncolour = 1\n");
+    assert!(msg.contains("unknown field"), "{msg}");
+
+    let (_, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 2\nwidth = 32\naccess = \"RW\"\n");
+    assert!(msg.contains("not aligned"), "{msg}");
+
+    let (_, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"XX\"\n");
+    assert!(msg.contains("not one of RO, RW, WO, RW1C"), "{msg}");
+
+    let (_, msg) = bad("[device]\nname = \"x\"\nsize = 4\n[[register]]\nname = \"A\"\noffset = 4\nwidth = 32\naccess = \"RW\"\n");
+    assert!(msg.contains("outside the 0x4-byte BAR"), "{msg}");
+
+    let (_, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 8\naccess = \"RW\"\nfield = [{ name = \"F\", bits = 0, values = { 2 = \"two\" } }]\n");
+    assert!(msg.contains("does not fit in 1 bits"), "{msg}");
+
+    let (_, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 8\naccess = \"RW\"\nfield = [{ name = \"F\", bits = \"3:0\" }, { name = \"G\", bits = 3 }]\n");
+    assert!(msg.contains("overlaps field F"), "{msg}");
+}
+
+#[test]
+fn raw_width_rules() {
+    let map = parse(GOOD, "t.toml").unwrap();
+    assert!(map.check_raw_access(0x0, Width::W32).is_ok());
+    assert!(matches!(map.check_raw_access(0x0, Width::W8), Err(Error::WidthNotAllowed { .. })));
+    assert!(map.check_raw_access(0x41, Width::W8).is_ok());
+    assert!(map.check_raw_access(0x3c, Width::W64).is_err(), "straddles two ranges");
+    assert!(map.check_raw_access(0x100, Width::W32).is_err());
+}
+
+#[test]
+fn split_register_is_low_then_high_32_bit() {
+    let map = parse(GOOD, "t.toml").unwrap();
+    let io = recorder();
+    let reg = map.register("COUNTER").unwrap();
+    write_register(&io, reg, 0x1122_3344_5566_7788).unwrap();
+    assert_eq!(read_register(&io, reg).unwrap(), 0x1122_3344_5566_7788);
+    assert_eq!(*io.log.borrow(), [('w', 8, 32), ('w', 12, 32), ('r', 8, 32), ('r', 12, 32)]);
+}
+
+#[test]
+fn field_write_is_read_modify_write() {
+    let map = parse(GOOD, "t.toml").unwrap();
+    let io = recorder();
+    let ctrl = map.register("CTRL").unwrap();
+    io.inner.write(0, Width::W32, 0xf000_0001).unwrap();
+    let new = write_field(&io, ctrl, ctrl.field("MODE").unwrap(), 2).unwrap();
+    assert_eq!(new, 0xf000_0005);
+    assert_eq!(io.inner.read(0, Width::W32).unwrap(), 0xf000_0005);
+    assert_eq!(*io.log.borrow(), [('r', 0, 32), ('w', 0, 32)]);
+    // Out of range: nothing touched.
+    io.log.borrow_mut().clear();
+    let err = write_field(&io, ctrl, ctrl.field("MODE").unwrap(), 8).unwrap_err();
+    assert!(err.to_string().contains("does not fit in field MODE (3 bits, max 0x7)"), "{err}");
+    assert!(io.log.borrow().is_empty());
+}
+
+#[test]
+fn access_rules_are_enforced() {
+    let map = parse(GOOD, "t.toml").unwrap();
+    let io = recorder();
+    let id = map.register("ID").unwrap();
+    assert!(matches!(write_register(&io, id, 1), Err(Error::ReadOnly { .. })));
+    let kick = map.register("KICK").unwrap();
+    assert!(matches!(read_register(&io, kick), Err(Error::WriteOnly { .. })));
+    assert!(matches!(write_register(&io, map.register("BYTE").unwrap(), 0x100), Err(Error::ValueTooLarge { .. })));
+    // RW1C field write sets only that field's bit and does not read.
+    let pending = map.register("PENDING").unwrap();
+    write_field(&io, pending, pending.field("B").unwrap(), 1).unwrap();
+    assert_eq!(*io.log.borrow(), [('w', 0x10, 32)]);
+    assert_eq!(io.inner.read(0x10, Width::W32).unwrap(), 0b10);
+    assert!(io.log.borrow().len() == 1, "no accesses were made by the assertion path");
+}
+
+#[test]
+fn targets_resolve() {
+    let map = parse(GOOD, "t.toml").unwrap();
+    assert!(matches!(resolve(Some(&map), "0x10").unwrap(), Target::Offset(0x10)));
+    assert!(matches!(resolve(Some(&map), "ctrl.en").unwrap(), Target::Field(r, f) if r.name == "CTRL" && f.name == "EN"));
+    assert!(matches!(resolve(Some(&map), "CTRL.NOPE"), Err(Error::FieldNotFound { .. })));
+    assert!(matches!(resolve(None, "CTRL"), Err(Error::InvalidValue { .. })));
+    assert!(matches!(resolve(Some(&map), "0xzz"), Err(Error::InvalidValue { .. })));
+}
