@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use mmiodrv::backend::BarOptions;
 use mmiodrv::error::{Error, Result};
+use mmiodrv::mmio::width::check_access;
 use mmiodrv::mmio::{RegisterIo, Width};
 use mmiodrv::regmap::{self, Access, Register, RegisterMap, Target};
 use mmiodrv::value::{parse_size, parse_u64};
@@ -158,7 +159,7 @@ fn hexdump(cli: &Cli, w: &Window, args: &DumpArgs) -> Result<()> {
             reason: "a hexdump reads 32-bit words: offset and length must be multiples of 4".into(),
         });
     }
-    let end = offset.checked_add(len).filter(|e| *e <= w.io.len()).ok_or(Error::OutOfRange {
+    let end = offset.checked_add(len).filter(|e| *e <= w.io.len() && len > 0).ok_or(Error::OutOfRange {
         offset,
         width: len,
         len: w.io.len(),
@@ -199,6 +200,7 @@ struct AccessReport {
 
 fn raw_width(w: &Window, cli: &Cli, offset: u64, bits: u32) -> Result<Width> {
     let width = Width::from_bits(bits)?;
+    check_access(offset, width, w.io.len())?;
     if let (Some(map), false) = (&w.map, cli.force) {
         map.check_raw_access(offset, width)?;
     }

@@ -1,0 +1,83 @@
+//! `list` and `info` on this machine's own PCI devices, strictly read-only (config
+//! space through sysfs; no BAR is opened, nothing is written or bound), compared
+//! with sysfs and with lspci.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+fn mmiodrv(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(args)
+        .env_remove("MMIODRV_SYSFS_ROOT")
+        .env_remove("MMIODRV_DEVICE")
+        .output()
+        .expect("run mmiodrv")
+}
+
+fn sysfs_hex(addr: &str, attr: &str) -> u64 {
+    let text = fs::read_to_string(format!("/sys/bus/pci/devices/{addr}/{attr}")).unwrap();
+    u64::from_str_radix(text.trim().trim_start_matches("0x"), 16).unwrap()
+}
+
+#[test]
+fn list_agrees_with_sysfs() {
+    if !std::path::Path::new("/sys/bus/pci/devices").exists() {
+        eprintln!("SKIP: this machine has no /sys/bus/pci");
+        return;
+    }
+    let o = mmiodrv(&["list", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let devices = v["devices"].as_array().unwrap();
+    let mut expected: Vec<String> = fs::read_dir("/sys/bus/pci/devices")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    let listed: Vec<String> = devices.iter().map(|d| d["address"].as_str().unwrap().to_string()).collect();
+    assert_eq!(listed, expected);
+    for d in devices {
+        let addr = d["address"].as_str().unwrap();
+        assert_eq!(u64::from_str_radix(d["vendor_id"].as_str().unwrap(), 16).unwrap(), sysfs_hex(addr, "vendor"));
+        assert_eq!(u64::from_str_radix(d["device_id"].as_str().unwrap(), 16).unwrap(), sysfs_hex(addr, "device"));
+        assert_eq!(u64::from_str_radix(d["class"].as_str().unwrap(), 16).unwrap(), sysfs_hex(addr, "class"));
+        let driver = fs::read_link(format!("/sys/bus/pci/devices/{addr}/driver"))
+            .ok()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned());
+        assert_eq!(d["kernel_driver"].as_str().map(str::to_string), driver, "{addr}");
+    }
+}
+
+#[test]
+fn info_agrees_with_lspci_on_host_devices() {
+    let lspci_ok = Command::new("lspci").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !lspci_ok {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have pciutils (lspci) installed");
+        eprintln!("SKIP: lspci not installed (apt-get install pciutils); mmiodrv info not compared with it");
+        return;
+    }
+    let root = nix_is_root();
+    let mut compared = 0;
+    for entry in fs::read_dir("/sys/bus/pci/devices").unwrap() {
+        let addr = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let info = mmiodrv(&["--device", &addr, "info"]);
+        assert!(info.status.success(), "{addr}: {}", String::from_utf8_lossy(&info.stderr));
+        let lspci = Command::new("lspci").args(["-vvv", "-s", &addr]).output().unwrap();
+        let problems = common::lspci::disagreements(&String::from_utf8_lossy(&info.stdout), &String::from_utf8_lossy(&lspci.stdout));
+        // Unprivileged, lspci and mmiodrv both see 64 bytes; capabilities are
+        // compared only with root.
+        let problems: Vec<_> = problems.into_iter().filter(|p| root || !p.starts_with("capability")).collect();
+        assert!(problems.is_empty(), "{addr}:\n{}", problems.join("\n"));
+        compared += 1;
+    }
+    eprintln!("compared {compared} devices with lspci");
+}
+
+fn nix_is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
