@@ -70,7 +70,7 @@ pub enum Error {
     #[error("{device}: bound to kernel driver '{driver}'; touching its BARs behind the driver's back can corrupt the device")]
     DriverBound { device: String, driver: String },
 
-    #[error("{device}: {space} space decoding is disabled in the COMMAND register; every read would return all-ones")]
+    #[error("{device}: {space} space decoding is disabled in the COMMAND register; accesses never reach the device (reads return all-ones or zeros, not register contents)")]
     DecodingDisabled { device: String, space: &'static str },
 
     #[error("offset {offset:#x} + {width} bytes is outside the {len:#x}-byte region")]
@@ -159,9 +159,9 @@ impl Error {
             | Error::WriteOnly { .. }
             | Error::ReadSideEffect { .. }
             | Error::AmbiguousDevice { .. } => exit::USAGE,
-            Error::DeviceNotFound { .. }
-            | Error::BarNotPresent { .. }
-            | Error::RegisterNotFound { .. } => exit::NOT_FOUND,
+            Error::DeviceNotFound { .. } | Error::BarNotPresent { .. } | Error::RegisterNotFound { .. } => {
+                exit::NOT_FOUND
+            }
             Error::Permission { .. } => exit::PERMISSION,
             Error::Io { .. } => exit::IO,
             Error::DriverBound { .. }

@@ -44,10 +44,9 @@ pub fn parse_size(input: &str) -> Result<u64, Error> {
         input: input.to_string(),
         reason: "expected a size such as 4096, 0x1000, 64K or 1M".into(),
     })?;
-    value.checked_mul(1u64 << shift).ok_or_else(|| Error::InvalidValue {
-        input: input.to_string(),
-        reason: "larger than 64 bits".into(),
-    })
+    value
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| Error::InvalidValue { input: input.to_string(), reason: "larger than 64 bits".into() })
 }
 
 #[cfg(test)]

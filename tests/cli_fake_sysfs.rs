@@ -57,8 +57,24 @@ fn get32(t: &FakeSysfs, addr: &str, bar: u8, offset: u64) -> u32 {
 #[test]
 fn list_shows_every_device_with_driver_group_and_match() {
     let t = edu_tree();
-    t.add(&FakeDevice { address: "0000:00:05.0", vendor: 0x1af4, device: 0x1110, class: 0x050000, driver: Some("vfio-pci"), iommu_group: Some(4), ..FakeDevice::edu("") });
-    t.add(&FakeDevice { address: "0000:00:03.0", vendor: 0x8086, device: 0x100e, class: 0x020000, driver: Some("e1000"), iommu_group: None, ..FakeDevice::edu("") });
+    t.add(&FakeDevice {
+        address: "0000:00:05.0",
+        vendor: 0x1af4,
+        device: 0x1110,
+        class: 0x050000,
+        driver: Some("vfio-pci"),
+        iommu_group: Some(4),
+        ..FakeDevice::edu("")
+    });
+    t.add(&FakeDevice {
+        address: "0000:00:03.0",
+        vendor: 0x8086,
+        device: 0x100e,
+        class: 0x020000,
+        driver: Some("e1000"),
+        iommu_group: None,
+        ..FakeDevice::edu("")
+    });
     let o = mmiodrv(&t, &["list"]);
     expect(&o, 0);
     let out = stdout(&o);
@@ -179,7 +195,13 @@ fn dump_regs_reads_by_name_and_skips_write_only() {
 #[test]
 fn read_side_effect_registers_are_not_read_without_all() {
     let t = FakeSysfs::new();
-    t.add(&FakeDevice { vendor: 0x1af4, device: 0x1110, class: 0x050000, bars: vec![(0x100, MEM32), (0x1000, MEM32), (0x100000, MEM64_PREF)], ..FakeDevice::edu("0000:00:05.0") });
+    t.add(&FakeDevice {
+        vendor: 0x1af4,
+        device: 0x1110,
+        class: 0x050000,
+        bars: vec![(0x100, MEM32), (0x1000, MEM32), (0x100000, MEM64_PREF)],
+        ..FakeDevice::edu("0000:00:05.0")
+    });
     put32(&t, "0000:00:05.0", 0, 0x04, 1);
     let o = mmiodrv(&t, &["--device", "00:05.0", "dump-regs", "--json"]);
     expect(&o, 0);
@@ -226,7 +248,10 @@ fn read_and_write_by_offset_name_and_field() {
     let o = run(&["read", "id.magic", "--json"]);
     expect(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((v["register"].as_str(), v["field"].as_str(), v["value"].as_u64()), (Some("ID"), Some("MAGIC"), Some(0xed)));
+    assert_eq!(
+        (v["register"].as_str(), v["field"].as_str(), v["value"].as_u64()),
+        (Some("ID"), Some("MAGIC"), Some(0xed))
+    );
 
     // Field write is read-modify-write.
     put32(&t, "0000:00:04.0", 0, 0x20, 0x1);
@@ -299,7 +324,12 @@ fn refuses_devices_owned_by_other_drivers_or_not_decoding() {
 
     let o = mmiodrv(&t, &["--device", "00:05.0", "dump-regs"]);
     expect(&o, 6);
-    assert!(stderr(&o).contains("memory space decoding is disabled") && stderr(&o).contains("setpci -s 0000:00:05.0 COMMAND=0x2:0x2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("memory space decoding is disabled")
+            && stderr(&o).contains("setpci -s 0000:00:05.0 COMMAND=0x2:0x2"),
+        "{}",
+        stderr(&o)
+    );
 
     expect(&mmiodrv(&t, &["--device", "00:06.0", "read", "0x0"]), 0);
 }

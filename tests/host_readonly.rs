@@ -65,7 +65,10 @@ fn info_agrees_with_lspci_on_host_devices() {
         let info = mmiodrv(&["--device", &addr, "info"]);
         assert!(info.status.success(), "{addr}: {}", String::from_utf8_lossy(&info.stderr));
         let lspci = Command::new("lspci").args(["-vvv", "-s", &addr]).output().unwrap();
-        let problems = common::lspci::disagreements(&String::from_utf8_lossy(&info.stdout), &String::from_utf8_lossy(&lspci.stdout));
+        let problems = common::lspci::disagreements(
+            &String::from_utf8_lossy(&info.stdout),
+            &String::from_utf8_lossy(&lspci.stdout),
+        );
         // Unprivileged, lspci and mmiodrv both see 64 bytes; capabilities are
         // compared only with root.
         let problems: Vec<_> = problems.into_iter().filter(|p| root || !p.starts_with("capability")).collect();

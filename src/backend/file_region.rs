@@ -58,7 +58,8 @@ impl RegisterIo for FileRegion {
         let at = self.check(offset, width)?;
         let mut buf = [0u8; 8];
         let n = width.bytes() as usize;
-        let got = self.file.read_at(&mut buf[..n], at).map_err(|e| Error::io(&self.device, "cannot read", &self.path, e))?;
+        let got =
+            self.file.read_at(&mut buf[..n], at).map_err(|e| Error::io(&self.device, "cannot read", &self.path, e))?;
         if got != n {
             return Err(self.short("short read from", got, width));
         }
@@ -67,12 +68,18 @@ impl RegisterIo for FileRegion {
 
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
         if value > width.max_value() {
-            return Err(Error::ValueTooLarge { value, what: format!("a {width} access"), bits: width.bits(), max: width.max_value() });
+            return Err(Error::ValueTooLarge {
+                value,
+                what: format!("a {width} access"),
+                bits: width.bits(),
+                max: width.max_value(),
+            });
         }
         let at = self.check(offset, width)?;
         let n = width.bytes() as usize;
         let bytes = value.to_le_bytes();
-        let put = self.file.write_at(&bytes[..n], at).map_err(|e| Error::io(&self.device, "cannot write", &self.path, e))?;
+        let put =
+            self.file.write_at(&bytes[..n], at).map_err(|e| Error::io(&self.device, "cannot write", &self.path, e))?;
         if put != n {
             return Err(self.short("short write to", put, width));
         }

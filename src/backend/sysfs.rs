@@ -116,9 +116,7 @@ impl Backend for SysfsBackend {
             .map_err(|e| Error::io(&self.dev.name(), "cannot open", &path, e))?;
         log::debug!("{}: opened {} ({} bytes, {:?})", self.dev.name(), path.display(), bar.size, bar.kind);
         match bar.kind {
-            BarKind::Io => {
-                Ok(Box::new(FileRegion::new(file, path, self.dev.name(), 0, bar.size, IO_PORT_WIDTHS)))
-            }
+            BarKind::Io => Ok(Box::new(FileRegion::new(file, path, self.dev.name(), 0, bar.size, IO_PORT_WIDTHS))),
             BarKind::Memory => {
                 let len = usize::try_from(bar.size).map_err(|_| Error::Unsupported {
                     device: self.dev.name(),

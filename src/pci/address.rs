@@ -29,12 +29,9 @@ impl PciAddress {
         };
         let function = hex_field(function, 1, 7);
         match (domain, bus, device, function) {
-            (Some(domain), Some(bus), Some(device), Some(function)) => Ok(PciAddress {
-                domain: domain as u16,
-                bus: bus as u8,
-                device: device as u8,
-                function: function as u8,
-            }),
+            (Some(domain), Some(bus), Some(device), Some(function)) => {
+                Ok(PciAddress { domain: domain as u16, bus: bus as u8, device: device as u8, function: function as u8 })
+            }
             _ => Err(bad()),
         }
     }
@@ -87,9 +84,7 @@ impl DeviceSelector {
             return Err(bad());
         }
         match (hex_field(v, 4, 0xffff), hex_field(d, 4, 0xffff)) {
-            (Some(vendor), Some(device)) => {
-                Ok(DeviceSelector::Ids { vendor: vendor as u16, device: device as u16 })
-            }
+            (Some(vendor), Some(device)) => Ok(DeviceSelector::Ids { vendor: vendor as u16, device: device as u16 }),
             _ => Err(bad()),
         }
     }
@@ -121,20 +116,26 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "0000:00:20.0", "00:04.8", "00:04", "0:0:0:0.0", "zz:00.0", "00:04.", ".0", "00:004.0", "0000:00:04.0.1", "+0:04.0"] {
-            assert!(
-                matches!(PciAddress::parse(bad), Err(Error::InvalidAddress { .. })),
-                "{bad:?} should be rejected"
-            );
+        for bad in [
+            "",
+            "0000:00:20.0",
+            "00:04.8",
+            "00:04",
+            "0:0:0:0.0",
+            "zz:00.0",
+            "00:04.",
+            ".0",
+            "00:004.0",
+            "0000:00:04.0.1",
+            "+0:04.0",
+        ] {
+            assert!(matches!(PciAddress::parse(bad), Err(Error::InvalidAddress { .. })), "{bad:?} should be rejected");
         }
     }
 
     #[test]
     fn selector_forms() {
-        assert_eq!(
-            DeviceSelector::parse("1234:11e8").unwrap(),
-            DeviceSelector::Ids { vendor: 0x1234, device: 0x11e8 }
-        );
+        assert_eq!(DeviceSelector::parse("1234:11e8").unwrap(), DeviceSelector::Ids { vendor: 0x1234, device: 0x11e8 });
         assert!(matches!(DeviceSelector::parse("00:04.0").unwrap(), DeviceSelector::Address(_)));
         for bad in ["1234", "1234:11e", "12345:11e8", "xyzw:11e8", "1234:11e8:0"] {
             let err = DeviceSelector::parse(bad).unwrap_err();

@@ -50,7 +50,7 @@ pub fn extended(config: &ConfigSpace) -> Vec<Capability> {
     }
     let mut ptr = 0x100usize;
     let mut seen = vec![false; 4096];
-    while ptr >= 0x100 && ptr < 4096 && out.len() < MAX_EXTENDED && !seen[ptr] {
+    while (0x100..4096).contains(&ptr) && out.len() < MAX_EXTENDED && !seen[ptr] {
         seen[ptr] = true;
         let Some(header) = config.u32(ptr) else { break };
         if header == 0 || header == 0xffff_ffff {
@@ -212,7 +212,7 @@ mod tests {
         b[0x64..0x68].copy_from_slice(&0x0000_0001u32.to_le_bytes());
         b[0x68..0x6c].copy_from_slice(&0x0000_0801u32.to_le_bytes());
         b[0x70..0x74].copy_from_slice(&[0x10, 0x00, 0x02, 0x00]); // v2 endpoint
-        // AER v1 at 0x100 -> ACS at 0x148 -> end
+                                                                  // AER v1 at 0x100 -> ACS at 0x148 -> end
         b[0x100..0x104].copy_from_slice(&(0x0001u32 | (1 << 16) | (0x148 << 20)).to_le_bytes());
         b[0x148..0x14c].copy_from_slice(&(0x000du32 | (1 << 16)).to_le_bytes());
         b
@@ -227,7 +227,9 @@ mod tests {
             [(0x40, "Power Management version 3"), (0x50, "MSI"), (0x60, "MSI-X"), (0x70, "Express (v2) Endpoint")]
         );
         assert_eq!(caps[1].detail, "Enable+ Count=1/1 Maskable- 64bit+");
-        assert!(caps[2].detail.starts_with("Enable+ Count=2 Masked-; vector table BAR=1 offset=00000000; PBA BAR=1 offset=00000800"));
+        assert!(caps[2]
+            .detail
+            .starts_with("Enable+ Count=2 Masked-; vector table BAR=1 offset=00000000; PBA BAR=1 offset=00000800"));
     }
 
     #[test]

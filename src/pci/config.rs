@@ -134,7 +134,13 @@ impl ConfigSpace {
                 continue;
             }
             if raw & 1 == 1 {
-                out.push(ConfigBar { index, kind: BarKind::Io, address: u64::from(raw & !0x3), is_64bit: false, prefetchable: false });
+                out.push(ConfigBar {
+                    index,
+                    kind: BarKind::Io,
+                    address: u64::from(raw & !0x3),
+                    is_64bit: false,
+                    prefetchable: false,
+                });
                 i += 1;
                 continue;
             }
@@ -266,9 +272,18 @@ mod tests {
     fn decodes_bars() {
         let bars = sample().bars();
         assert_eq!(bars.len(), 3);
-        assert_eq!(bars[0], ConfigBar { index: 0, kind: BarKind::Memory, address: 0xfea0_0000, is_64bit: false, prefetchable: false });
-        assert_eq!(bars[1], ConfigBar { index: 2, kind: BarKind::Memory, address: 0x80_0000_0000, is_64bit: true, prefetchable: true });
-        assert_eq!(bars[2], ConfigBar { index: 4, kind: BarKind::Io, address: 0xc000, is_64bit: false, prefetchable: false });
+        assert_eq!(
+            bars[0],
+            ConfigBar { index: 0, kind: BarKind::Memory, address: 0xfea0_0000, is_64bit: false, prefetchable: false }
+        );
+        assert_eq!(
+            bars[1],
+            ConfigBar { index: 2, kind: BarKind::Memory, address: 0x80_0000_0000, is_64bit: true, prefetchable: true }
+        );
+        assert_eq!(
+            bars[2],
+            ConfigBar { index: 4, kind: BarKind::Io, address: 0xc000, is_64bit: false, prefetchable: false }
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
     let Some(map) = map else {
         return Err(Error::InvalidValue {
             input: text.to_string(),
-            reason: "register names need a register map (a known device or --regmap FILE); give an offset instead".into(),
+            reason: "register names need a register map (a known device or --regmap FILE); give an offset instead"
+                .into(),
         });
     };
     match text.split_once('.') {

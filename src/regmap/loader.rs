@@ -85,7 +85,11 @@ pub fn load_file(path: &Path) -> Result<RegisterMap> {
 
 /// Parse and validate map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
-    let err = |offset: usize, message: String| Error::RegMap { file: source.to_string(), line: line_of(text, offset), message };
+    let err = |offset: usize, message: String| Error::RegMap {
+        file: source.to_string(),
+        line: line_of(text, offset),
+        message,
+    };
     let schema: FileSchema = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start).unwrap_or(0);
         err(at, e.message().trim().to_string())
@@ -103,12 +107,20 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
         if start >= end {
             return Err(err(at, format!("access range [{start:#x}, {end:#x}) is empty")));
         }
-        let widths = r.widths.iter().map(|b| Width::from_bits(*b)).collect::<Result<Vec<_>>>().map_err(|e| err(at, e.to_string()))?;
+        let widths = r
+            .widths
+            .iter()
+            .map(|b| Width::from_bits(*b))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| err(at, e.to_string()))?;
         if widths.is_empty() {
             return Err(err(at, "an access range needs at least one width".into()));
         }
         if let Some(prev) = rules.iter().find(|p: &&AccessRule| start < p.end && p.start < end) {
-            return Err(err(at, format!("access range [{start:#x}, {end:#x}) overlaps [{:#x}, {:#x})", prev.start, prev.end)));
+            return Err(err(
+                at,
+                format!("access range [{start:#x}, {end:#x}) overlaps [{:#x}, {:#x})", prev.start, prev.end),
+            ));
         }
         rules.push(AccessRule { start, end, widths });
     }
@@ -208,23 +220,36 @@ fn build_register(s: &RegisterSchema, map: &RegisterMap) -> std::result::Result<
         let f = spanned.get_ref();
         let (msb, lsb) = match &f.bits {
             Bits::One(b) => (*b, *b),
-            Bits::Range(text) => parse_bit_range(text).ok_or((at, format!("field {}.{}: bits '{text}' is not 'MSB:LSB' or a bit number", s.name, f.name)))?,
+            Bits::Range(text) => parse_bit_range(text)
+                .ok_or((at, format!("field {}.{}: bits '{text}' is not 'MSB:LSB' or a bit number", s.name, f.name)))?,
         };
         if !is_identifier(&f.name) {
             return Err((at, format!("field name '{}' must be letters, digits, '_' or '-'", f.name)));
         }
         if msb >= width.bits() {
-            return Err((at, format!("field {}.{} (bits {msb}:{lsb}) lies outside the {}-bit register", s.name, f.name, width.bits())));
+            return Err((
+                at,
+                format!(
+                    "field {}.{} (bits {msb}:{lsb}) lies outside the {}-bit register",
+                    s.name,
+                    f.name,
+                    width.bits()
+                ),
+            ));
         }
         let mut values = Vec::new();
         for (k, v) in &f.values {
-            let value = parse_u64(k).map_err(|_| (at, format!("field {}.{}: value key '{k}' is not a number", s.name, f.name)))?;
+            let value = parse_u64(k)
+                .map_err(|_| (at, format!("field {}.{}: value key '{k}' is not a number", s.name, f.name)))?;
             values.push((value, v.clone()));
         }
         values.sort();
         let field = Field { name: f.name.clone(), msb, lsb, description: f.description.clone(), values };
         if let Some((v, _)) = field.values.iter().find(|(v, _)| *v > field.max_value()) {
-            return Err((at, format!("field {}.{}: value {v:#x} does not fit in {} bits", s.name, f.name, field.bits())));
+            return Err((
+                at,
+                format!("field {}.{}: value {v:#x} does not fit in {} bits", s.name, f.name, field.bits()),
+            ));
         }
         if let Some(other) = fields.iter().find(|o| o.name.eq_ignore_ascii_case(&f.name)) {
             return Err((at, format!("duplicate field name '{}' in register {}", other.name, s.name)));

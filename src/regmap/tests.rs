@@ -137,7 +137,8 @@ fn reports_duplicates_widths_and_syntax() {
     assert_eq!(line, 6);
     assert!(msg.contains("takes no 16-bit access"), "{msg}");
 
-    let (line, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 24\naccess = \"RW\"\n");
+    let (line, msg) =
+        bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 24\naccess = \"RW\"\n");
     assert_eq!(line, 3);
     assert!(msg.contains("invalid access width 24"), "{msg}");
 
@@ -153,7 +154,8 @@ fn reports_duplicates_widths_and_syntax() {
     let (_, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"XX\"\n");
     assert!(msg.contains("not one of RO, RW, WO, RW1C"), "{msg}");
 
-    let (_, msg) = bad("[device]\nname = \"x\"\nsize = 4\n[[register]]\nname = \"A\"\noffset = 4\nwidth = 32\naccess = \"RW\"\n");
+    let (_, msg) =
+        bad("[device]\nname = \"x\"\nsize = 4\n[[register]]\nname = \"A\"\noffset = 4\nwidth = 32\naccess = \"RW\"\n");
     assert!(msg.contains("outside the 0x4-byte BAR"), "{msg}");
 
     let (_, msg) = bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 8\naccess = \"RW\"\nfield = [{ name = \"F\", bits = 0, values = { 2 = \"two\" } }]\n");
@@ -221,7 +223,9 @@ fn access_rules_are_enforced() {
 fn targets_resolve() {
     let map = parse(GOOD, "t.toml").unwrap();
     assert!(matches!(resolve(Some(&map), "0x10").unwrap(), Target::Offset(0x10)));
-    assert!(matches!(resolve(Some(&map), "ctrl.en").unwrap(), Target::Field(r, f) if r.name == "CTRL" && f.name == "EN"));
+    assert!(
+        matches!(resolve(Some(&map), "ctrl.en").unwrap(), Target::Field(r, f) if r.name == "CTRL" && f.name == "EN")
+    );
     assert!(matches!(resolve(Some(&map), "CTRL.NOPE"), Err(Error::FieldNotFound { .. })));
     assert!(matches!(resolve(None, "CTRL"), Err(Error::InvalidValue { .. })));
     assert!(matches!(resolve(Some(&map), "0xzz"), Err(Error::InvalidValue { .. })));

@@ -44,7 +44,9 @@ pub fn disagreements(info: &str, lspci: &str) -> Vec<String> {
         lines
             .iter()
             .filter_map(|l| l.strip_prefix("Capabilities: ["))
-            .filter_map(|l| l.split_once("] ").map(|(o, t)| (o.split(' ').next().unwrap_or("").to_string(), t.to_string())))
+            .filter_map(|l| {
+                l.split_once("] ").map(|(o, t)| (o.split(' ').next().unwrap_or("").to_string(), t.to_string()))
+            })
             .collect()
     };
     let (a, b) = (caps(&ours), caps(&theirs));

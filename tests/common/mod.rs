@@ -3,3 +3,4 @@
 
 pub mod fake_sysfs;
 pub mod lspci;
+pub mod vm;

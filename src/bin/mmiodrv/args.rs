@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use mmiodrv::backend::BackendKind;
 
 #[derive(Parser, Debug)]
-#[command(name = "mmiodrv", version, about = "Userspace PCI/MMIO driver toolkit: inspect devices, dump and poke registers")]
+#[command(
+    name = "mmiodrv",
+    version,
+    about = "Userspace PCI/MMIO driver toolkit: inspect devices, dump and poke registers"
+)]
 pub struct Cli {
     /// Device: DDDD:BB:DD.F, BB:DD.F, or VVVV:DDDD vendor:device IDs (must match one device).
     #[arg(short, long, global = true, env = "MMIODRV_DEVICE")]

@@ -108,18 +108,17 @@ pub fn run_info(cli: &Cli) -> Result<()> {
     if let (Some(v), Some(d)) = (r.subsystem_vendor_id, r.subsystem_id) {
         println!("\tSubsystem: {}", ids.describe(v, d));
     }
-    println!("\tIDs: vendor {:04x} device {:04x}, revision {:02x}, class {:06x}", r.vendor_id, r.device_id, r.revision, r.class);
+    println!(
+        "\tIDs: vendor {:04x} device {:04x}, revision {:02x}, class {:06x}",
+        r.vendor_id, r.device_id, r.revision, r.class
+    );
     let layout = match r.header_type {
         0 => "endpoint",
         1 => "PCI bridge",
         2 => "CardBus bridge",
         _ => "unknown",
     };
-    println!(
-        "\tHeader type: {} ({layout}){}",
-        r.header_type,
-        if r.multi_function { ", multi-function" } else { "" }
-    );
+    println!("\tHeader type: {} ({layout}){}", r.header_type, if r.multi_function { ", multi-function" } else { "" });
     println!("\tControl: {}", r.command_flags);
     println!("\tStatus: {}", r.status_flags);
     if let Some(pin) = r.interrupt_pin {

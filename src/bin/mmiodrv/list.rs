@@ -50,7 +50,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         print_json(&serde_json::json!({ "devices": rows }));
         return Ok(());
     }
-    println!("{:<13} {:<10} {:<28} {:<16} {:<6} {}", "ADDRESS", "ID", "CLASS", "KERNEL DRIVER", "IOMMU", "MMIODRV");
+    println!("{:<13} {:<10} {:<28} {:<16} {:<6} MMIODRV", "ADDRESS", "ID", "CLASS", "KERNEL DRIVER", "IOMMU");
     for r in &rows {
         println!(
             "{:<13} {:<10} {:<28} {:<16} {:<6} {}",

@@ -56,7 +56,12 @@ fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
         .iter()
         .map(|f| {
             let v = f.extract(value);
-            FieldValue { name: f.name.clone(), bits: f.bit_range(), value: v, meaning: f.meaning(v).map(str::to_string) }
+            FieldValue {
+                name: f.name.clone(),
+                bits: f.bit_range(),
+                value: v,
+                meaning: f.meaning(v).map(str::to_string),
+            }
         })
         .collect()
 }
@@ -142,7 +147,14 @@ fn dump_map(cli: &Cli, w: &Window, map: &RegisterMap, args: &DumpArgs) -> Result
             (None, Some("write-only")) => "(write-only)".into(),
             (None, _) => "(not read: read has side effects; --all reads it)".into(),
         };
-        println!("{:<8}{:<name_w$}  {:<18}  {}", format!("{:#06x}", reg.offset), reg.name, value, fields_text(&d.fields));
+        let line = format!(
+            "{:<8}{:<name_w$}  {:<18}  {}",
+            format!("{:#06x}", reg.offset),
+            reg.name,
+            value,
+            fields_text(&d.fields)
+        );
+        println!("{}", line.trim_end());
     }
     Ok(())
 }
@@ -164,7 +176,8 @@ fn hexdump(cli: &Cli, w: &Window, args: &DumpArgs) -> Result<()> {
         width: len,
         len: w.io.len(),
     })?;
-    let words: Vec<u32> = (offset..end).step_by(4).map(|o| w.io.read(o, Width::W32).map(|v| v as u32)).collect::<Result<_>>()?;
+    let words: Vec<u32> =
+        (offset..end).step_by(4).map(|o| w.io.read(o, Width::W32).map(|v| v as u32)).collect::<Result<_>>()?;
     if cli.json {
         print_json(&serde_json::json!({
             "device": w.device.sysfs.address,
@@ -214,7 +227,17 @@ pub fn read(cli: &Cli, args: &ReadArgs) -> Result<()> {
         Target::Offset(offset) => {
             let width = raw_width(&w, cli, offset, args.width)?;
             let value = w.io.read(offset, width)?;
-            AccessReport { device: w.device.name(), bar: w.bar, offset, width: width.bits(), register: None, field: None, value, readback: None, fields: vec![] }
+            AccessReport {
+                device: w.device.name(),
+                bar: w.bar,
+                offset,
+                width: width.bits(),
+                register: None,
+                field: None,
+                value,
+                readback: None,
+                fields: vec![],
+            }
         }
         Target::Register(reg) => {
             let value = regmap::read_register(w.io.as_ref(), reg)?;
@@ -257,11 +280,26 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
         Target::Offset(offset) => {
             let width = raw_width(&w, cli, offset, args.width)?;
             if value > width.max_value() {
-                return Err(Error::ValueTooLarge { value, what: format!("a {width} write"), bits: width.bits(), max: width.max_value() });
+                return Err(Error::ValueTooLarge {
+                    value,
+                    what: format!("a {width} write"),
+                    bits: width.bits(),
+                    max: width.max_value(),
+                });
             }
             w.io.write(offset, width, value)?;
             let readback = if args.verify { Some(w.io.read(offset, width)?) } else { None };
-            AccessReport { device: w.device.name(), bar: w.bar, offset, width: width.bits(), register: None, field: None, value, readback, fields: vec![] }
+            AccessReport {
+                device: w.device.name(),
+                bar: w.bar,
+                offset,
+                width: width.bits(),
+                register: None,
+                field: None,
+                value,
+                readback,
+                fields: vec![],
+            }
         }
         Target::Register(reg) => {
             if args.verify && !reg.access.readable() {
@@ -286,7 +324,8 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
                 return Err(Error::WriteOnly { register: reg.name.clone() });
             }
             regmap::write_field(w.io.as_ref(), reg, field, value)?;
-            let readback = if args.verify { Some(field.extract(regmap::read_register(w.io.as_ref(), reg)?)) } else { None };
+            let readback =
+                if args.verify { Some(field.extract(regmap::read_register(w.io.as_ref(), reg)?)) } else { None };
             AccessReport {
                 device: w.device.name(),
                 bar: w.bar,
@@ -316,6 +355,8 @@ fn print_access(cli: &Cli, quiet: bool, r: &AccessReport, arrow: &str) {
     let shown = r.readback.unwrap_or(r.value);
     if cli.json {
         print_json(r);
+    } else if quiet && r.field.is_some() {
+        println!("{shown:#x}");
     } else if quiet {
         println!("{}", hex(shown, width));
     } else {

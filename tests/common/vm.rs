@@ -1,0 +1,135 @@
+//! The VM test harness: one lab guest per test binary, many trials in it.
+//!
+//! `cargo test` runs a `harness = false` binary built on libtest-mimic: it builds
+//! the static `mmiodrv` for the guest, boots the lab once, runs the trials one at
+//! a time against it, then shuts the guest down (pass or fail; the lab's Drop
+//! kills QEMU and removes its files if anything panics).
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use mmiodrv_lab::{CmdOutput, Lab, LabConfig};
+
+pub type TestFn = fn(&mut Lab) -> Result<(), Failed>;
+
+/// Build the static guest binary into target/static (its own target dir, since
+/// RUSTFLAGS would otherwise invalidate the normal build cache).
+fn build_static_mmiodrv() -> Result<PathBuf, String> {
+    let root = mmiodrv_lab::repo_root();
+    let target_dir = root.join("target/static");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu", "--bin", "mmiodrv", "-q"])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("static build of mmiodrv failed".into());
+    }
+    Ok(root.join(mmiodrv_lab::STATIC_TARGET_SUBDIR))
+}
+
+/// Run the trials in one lab guest. Outside CI a missing lab skips with one loud
+/// line; under CI=true it fails.
+pub fn run_suite(name: &str, tests: &[(&'static str, TestFn)], configure: fn(&mut LabConfig)) -> ExitCode {
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let mut cfg = LabConfig::default();
+    configure(&mut cfg);
+    if let Err(why) = cfg.check_prepared() {
+        if ci {
+            eprintln!("{name}: CI=true but the QEMU lab is not prepared: {why}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!(
+            "!!!!! SKIPPING {name} VM tests: {why} (run `sudo lab/prepare.sh`, or the README's test command) !!!!!"
+        );
+        let trials = tests.iter().map(|(n, _)| Trial::test(*n, || Ok(())).with_ignored_flag(true)).collect();
+        return libtest_mimic::run(&args, trials).exit_code();
+    }
+    if args.list {
+        let trials = tests.iter().map(|(n, _)| Trial::test(*n, || Ok(()))).collect();
+        return libtest_mimic::run(&args, trials).exit_code();
+    }
+    match build_static_mmiodrv() {
+        Ok(bin) => cfg.mmiodrv_binary = Some(bin),
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let lab = match Lab::boot(cfg) {
+        Ok(lab) => lab,
+        Err(e) => {
+            eprintln!("{name}: the lab guest did not come up: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{name}: lab guest up in {:.1} s", lab.boot_time().as_secs_f64());
+    let shared = Arc::new(Mutex::new(lab));
+    let trials = tests
+        .iter()
+        .map(|(n, f)| {
+            let lab = Arc::clone(&shared);
+            let f = *f;
+            Trial::test(*n, move || {
+                let mut guard = lab.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut guard)
+            })
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    match Arc::try_unwrap(shared) {
+        Ok(m) => {
+            if let Err(e) = m.into_inner().unwrap_or_else(|p| p.into_inner()).shutdown() {
+                eprintln!("{name}: lab shutdown: {e}");
+            }
+        }
+        Err(_) => eprintln!("{name}: lab still shared at exit; Drop will kill it"),
+    }
+    conclusion.exit_code()
+}
+
+/// Run a shell command in the guest; an agent failure is a test failure.
+pub fn sh(lab: &mut Lab, cmd: &str) -> Result<CmdOutput, Failed> {
+    lab.run(cmd).map_err(|e| Failed::from(format!("`{cmd}`: {e}")))
+}
+
+/// Run a command that must succeed; returns its stdout.
+pub fn ok(lab: &mut Lab, cmd: &str) -> Result<String, Failed> {
+    let o = sh(lab, cmd)?;
+    if o.status != 0 {
+        return Err(
+            format!("`{cmd}` exited {}\nstdout:\n{}\nstderr:\n{}", o.status, o.stdout_str(), o.stderr_str()).into()
+        );
+    }
+    Ok(o.stdout_str())
+}
+
+/// Run a command that must fail with `code` and a one-line stderr containing `msg`.
+pub fn fails(lab: &mut Lab, cmd: &str, code: i32, msg: &str) -> Result<String, Failed> {
+    let o = sh(lab, cmd)?;
+    let err = o.stderr_str();
+    if o.status != code || !err.contains(msg) || err.trim_end().lines().count() != 1 {
+        return Err(format!(
+            "`{cmd}`: expected exit {code} and one line with {msg:?}; got {}\nstdout:\n{}\nstderr:\n{err}",
+            o.status,
+            o.stdout_str()
+        )
+        .into());
+    }
+    Ok(err)
+}
+
+/// Fail with a message unless `cond`.
+pub fn check(cond: bool, msg: impl Into<String>) -> Result<(), Failed> {
+    if cond {
+        Ok(())
+    } else {
+        Err(Failed::from(msg.into()))
+    }
+}
