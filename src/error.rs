@@ -112,6 +112,12 @@ pub enum Error {
     #[error("{device}: {message}")]
     Unsupported { device: String, message: String },
 
+    #[error("{device}: {message}")]
+    Busy { device: String, message: String, hint: String },
+
+    #[error("{device}: {message}")]
+    Setup { device: String, message: String, hint: String },
+
     #[error("{device}: timed out after {ms} ms waiting for {what}")]
     Timeout { device: String, what: String, ms: u64 },
 }
@@ -128,7 +134,9 @@ impl Error {
     /// The fix, when there is one, for the CLI to print after the message.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Permission { hint, .. } => Some(hint.clone()),
+            Error::Permission { hint, .. } | Error::Busy { hint, .. } | Error::Setup { hint, .. } => {
+                Some(hint.clone()).filter(|h| !h.is_empty())
+            }
             Error::DriverBound { device, .. } => Some(format!(
                 "bind it to vfio-pci or uio_pci_generic (mmiodrv --device {device} bind vfio-pci), or pass --force if you know the driver is idle"
             )),
@@ -168,7 +176,9 @@ impl Error {
             | Error::DecodingDisabled { .. }
             | Error::IoBarUnsupported { .. }
             | Error::NoWriteCombining { .. }
-            | Error::Unsupported { .. } => exit::DEVICE,
+            | Error::Unsupported { .. }
+            | Error::Busy { .. }
+            | Error::Setup { .. } => exit::DEVICE,
             Error::RegMap { .. } => exit::REGMAP,
             Error::Timeout { .. } => exit::TIMEOUT,
         }

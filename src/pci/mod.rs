@@ -1,9 +1,11 @@
 //! PCI: addresses, sysfs discovery, config-space decoding, capabilities and names.
 
 pub mod address;
+pub mod binding;
 pub mod capabilities;
 pub mod config;
 pub mod ids;
+pub mod in_use;
 pub mod resource;
 pub mod sysfs;
 

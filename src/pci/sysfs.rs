@@ -100,6 +100,11 @@ impl SysfsDevice {
         self.address.to_string()
     }
 
+    /// The sysfs tree this device belongs to.
+    pub fn sysfs(&self) -> Sysfs {
+        Sysfs::new(self.root.clone())
+    }
+
     /// Path of an attribute file such as `config` or `resource0`.
     pub fn attr_path(&self, attr: &str) -> PathBuf {
         self.path.join(attr)

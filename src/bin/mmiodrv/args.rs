@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use mmiodrv::backend::BackendKind;
+use mmiodrv::backend::{BackendKind, IrqKind};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -51,6 +51,48 @@ pub enum Command {
     Read(ReadArgs),
     /// Write a register, a field (read-modify-write) or an offset.
     Write(WriteArgs),
+    /// Wait for an interrupt (VFIO: INTx, MSI, MSI-X; UIO: INTx).
+    WaitIrq(WaitIrqArgs),
+    /// Bind the device to vfio-pci or uio_pci_generic, or --restore its old driver.
+    Bind(BindArgs),
+    /// Detach the device from its kernel driver.
+    Unbind,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IrqArgs {
+    /// Interrupt mechanism (default: MSI-X, else MSI, else INTx, as the device has).
+    #[arg(long, value_enum)]
+    pub index: Option<IrqKind>,
+
+    /// Only this vector counts (others are reported and waited past).
+    #[arg(long)]
+    pub vector: Option<u32>,
+
+    /// Give up after this many milliseconds (exit status 8).
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitIrqArgs {
+    #[command(flatten)]
+    pub irq: IrqArgs,
+
+    /// Number of interrupts to wait for.
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct BindArgs {
+    /// vfio-pci or uio_pci_generic.
+    #[arg(required_unless_present = "restore", conflicts_with = "restore")]
+    pub driver: Option<String>,
+
+    /// Go back to the driver the device had before mmiodrv bound it.
+    #[arg(long)]
+    pub restore: bool,
 }
 
 #[derive(Args, Debug)]
@@ -126,4 +168,12 @@ pub struct WriteArgs {
     /// Print only the value (the read-back value with --verify).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Arm interrupts before the write and wait for one after it, in this
+    /// process (a VFIO group can be open in only one process at a time).
+    #[arg(long)]
+    pub wait_irq: bool,
+
+    #[command(flatten)]
+    pub irq: IrqArgs,
 }

@@ -1,7 +1,6 @@
 //! Turning `--device`, `--backend` and `--regmap` into an opened device.
 
-use mmiodrv::backend::sysfs::SysfsBackend;
-use mmiodrv::backend::{Backend, BackendKind};
+use mmiodrv::backend::{select, Backend};
 use mmiodrv::drivers::{self, DriverInfo};
 use mmiodrv::error::{Error, Result};
 use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
@@ -22,23 +21,23 @@ impl Device {
     }
 }
 
-/// Resolve `--device` and open it with the chosen backend.
-pub fn open_device(cli: &Cli) -> Result<Device> {
+/// The sysfs device `--device` names.
+pub fn resolve_device(cli: &Cli) -> Result<SysfsDevice> {
     let text = cli.device.as_deref().ok_or_else(|| Error::InvalidValue {
         input: String::new(),
         reason: "this command needs --device DDDD:BB:DD.F (mmiodrv list shows the devices)".into(),
     })?;
-    let selector = DeviceSelector::parse(text)?;
-    let sysfs = Sysfs::from_env().resolve(&selector)?;
+    Sysfs::from_env().resolve(&DeviceSelector::parse(text)?)
+}
+
+/// Resolve `--device` and open it with the chosen backend.
+pub fn open_device(cli: &Cli) -> Result<Device> {
+    let sysfs = resolve_device(cli)?;
     let driver = match (sysfs.vendor_id(), sysfs.device_id()) {
         (Ok(v), Ok(d)) => drivers::for_ids(v, d),
         _ => None,
     };
-    // Until the VFIO and UIO backends land, every bound driver is reached through
-    // sysfs; the sysfs backend itself refuses BARs owned by another kernel driver.
-    let backend: Box<dyn Backend> = match cli.backend {
-        BackendKind::Auto | BackendKind::Sysfs => Box::new(SysfsBackend::new(sysfs.clone(), cli.force)),
-    };
+    let backend = select::open(sysfs.clone(), cli.backend, cli.force)?;
     log::info!("{}: {:?} backend, kernel driver {:?}", sysfs.name(), backend.kind(), sysfs.driver());
     Ok(Device { sysfs, backend, driver })
 }

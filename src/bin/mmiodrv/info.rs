@@ -104,11 +104,11 @@ pub fn run_info(cli: &Cli) -> Result<()> {
         return Ok(());
     }
     let ids = PciIds::load();
-    println!("{} {}", r.address, r.title);
+    outln!("{} {}", r.address, r.title);
     if let (Some(v), Some(d)) = (r.subsystem_vendor_id, r.subsystem_id) {
-        println!("\tSubsystem: {}", ids.describe(v, d));
+        outln!("\tSubsystem: {}", ids.describe(v, d));
     }
-    println!(
+    outln!(
         "\tIDs: vendor {:04x} device {:04x}, revision {:02x}, class {:06x}",
         r.vendor_id, r.device_id, r.revision, r.class
     );
@@ -118,38 +118,38 @@ pub fn run_info(cli: &Cli) -> Result<()> {
         2 => "CardBus bridge",
         _ => "unknown",
     };
-    println!("\tHeader type: {} ({layout}){}", r.header_type, if r.multi_function { ", multi-function" } else { "" });
-    println!("\tControl: {}", r.command_flags);
-    println!("\tStatus: {}", r.status_flags);
+    outln!("\tHeader type: {} ({layout}){}", r.header_type, if r.multi_function { ", multi-function" } else { "" });
+    outln!("\tControl: {}", r.command_flags);
+    outln!("\tStatus: {}", r.status_flags);
     if let Some(pin) = r.interrupt_pin {
         let pin_name = (b'A' + pin.saturating_sub(1).min(25)) as char;
-        println!("\tInterrupt: pin {pin_name} routed to IRQ {}", r.interrupt_line.unwrap_or(0));
+        outln!("\tInterrupt: pin {pin_name} routed to IRQ {}", r.interrupt_line.unwrap_or(0));
     }
     for b in &r.bars {
-        println!("\t{}", bar_line(b));
+        outln!("\t{}", bar_line(b));
     }
     for c in &r.capabilities {
         let at = if c.extended { format!("[{:x} v{}]", c.offset, c.version) } else { format!("[{:02x}]", c.offset) };
         let detail = if c.detail.is_empty() { String::new() } else { format!(": {}", c.detail) };
-        println!("\tCapabilities: {at} {}{detail}", c.name);
+        outln!("\tCapabilities: {at} {}{detail}", c.name);
     }
     if r.config_bytes_readable < 256 {
-        println!("\t(only {} bytes of config space readable: capabilities need root)", r.config_bytes_readable);
+        outln!("\t(only {} bytes of config space readable: capabilities need root)", r.config_bytes_readable);
     }
     match &r.kernel_driver {
-        Some(d) => println!("\tKernel driver in use: {d}"),
-        None => println!("\tKernel driver in use: none"),
+        Some(d) => outln!("\tKernel driver in use: {d}"),
+        None => outln!("\tKernel driver in use: none"),
     }
     match r.iommu_group {
         Some(g) => {
             let others: Vec<String> =
                 r.iommu_group_members.iter().filter(|a| **a != r.address).map(|a| a.to_string()).collect();
             let others = if others.is_empty() { "none".to_string() } else { others.join(", ") };
-            println!("\tIOMMU group: {g} (other members: {others})");
+            outln!("\tIOMMU group: {g} (other members: {others})");
         }
-        None => println!("\tIOMMU group: none"),
+        None => outln!("\tIOMMU group: none"),
     }
-    println!("\tmmiodrv driver: {}", r.mmiodrv_driver.unwrap_or("none"));
+    outln!("\tmmiodrv driver: {}", r.mmiodrv_driver.unwrap_or("none"));
     Ok(())
 }
 
@@ -180,10 +180,10 @@ pub fn run_config(cli: &Cli) -> Result<()> {
         return Ok(());
     }
     let ids = PciIds::load();
-    println!("{} {}", dev.sysfs.address, title(&ids, &config));
+    outln!("{} {}", dev.sysfs.address, title(&ids, &config));
     for line in config_hex_lines(config.bytes()) {
-        println!("{line}");
+        outln!("{line}");
     }
-    println!();
+    outln!();
     Ok(())
 }

@@ -50,9 +50,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         print_json(&serde_json::json!({ "devices": rows }));
         return Ok(());
     }
-    println!("{:<13} {:<10} {:<28} {:<16} {:<6} MMIODRV", "ADDRESS", "ID", "CLASS", "KERNEL DRIVER", "IOMMU");
+    outln!("{:<13} {:<10} {:<28} {:<16} {:<6} MMIODRV", "ADDRESS", "ID", "CLASS", "KERNEL DRIVER", "IOMMU");
     for r in &rows {
-        println!(
+        outln!(
             "{:<13} {:<10} {:<28} {:<16} {:<6} {}",
             r.address.to_string(),
             format!("{}:{}", r.vendor_id, r.device_id),

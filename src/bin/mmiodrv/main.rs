@@ -1,10 +1,13 @@
 //! The `mmiodrv` command line.
 
+#[macro_use]
+mod output;
 mod args;
+mod bind;
 mod context;
 mod info;
+mod irq;
 mod list;
-mod output;
 mod regs;
 
 use std::process::ExitCode;
@@ -24,6 +27,9 @@ fn main() -> ExitCode {
         Command::DumpRegs(a) => regs::dump(&cli, a),
         Command::Read(a) => regs::read(&cli, a),
         Command::Write(a) => regs::write(&cli, a),
+        Command::WaitIrq(a) => irq::wait(&cli, a),
+        Command::Bind(a) => bind::bind(&cli, a),
+        Command::Unbind => bind::unbind(&cli),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),
@@ -45,5 +51,8 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).format_timestamp(None).init();
+    // vfio-ioctls warns about absent optional IRQ indexes (e.g. "index 3") on
+    // every open; keep its noise out of normal output.
+    let filter = format!("{level},vfio_ioctls=error");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(filter)).format_timestamp(None).init();
 }

@@ -1,11 +1,31 @@
 //! Shared output helpers: JSON printing, lspci-style sizes, hexdumps.
 
+use std::io::Write;
+
 use serde::Serialize;
+
+/// `println!` for command output: when stdout is a pipe whose reader has gone
+/// (`mmiodrv dump-regs | head -3`), end quietly instead of panicking.
+macro_rules! outln {
+    () => { $crate::output::write_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::output::write_line(format_args!($($arg)*)) };
+}
+
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(mmiodrv::error::exit::OK);
+        }
+        eprintln!("mmiodrv: error: cannot write to stdout: {e}");
+        std::process::exit(mmiodrv::error::exit::IO);
+    }
+}
 
 /// Print one JSON object on stdout.
 pub fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         // Serialization of our own plain structs cannot fail; say so if it ever does.
         Err(e) => eprintln!("mmiodrv: error: cannot encode JSON: {e}"),
     }

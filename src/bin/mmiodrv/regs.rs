@@ -17,8 +17,8 @@ use crate::output::print_json;
 const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
 
 /// An opened BAR with the map that applies to it (if any).
-struct Window {
-    device: Device,
+pub struct Window {
+    pub device: Device,
     bar: u8,
     io: Box<dyn RegisterIo>,
     map: Option<RegisterMap>,
@@ -138,9 +138,9 @@ fn dump_map(cli: &Cli, w: &Window, map: &RegisterMap, args: &DumpArgs) -> Result
         }));
         return Ok(());
     }
-    println!("{} {} BAR{} ({})", map.name, w.device.sysfs.address, w.bar, map_source(&args.map, map));
+    outln!("{} {} BAR{} ({})", map.name, w.device.sysfs.address, w.bar, map_source(&args.map, map));
     let name_w = map.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    println!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
+    outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
     for (reg, d) in map.registers.iter().zip(&out) {
         let value = match (d.value, d.skipped) {
             (Some(v), _) => hex(v, reg.width),
@@ -154,7 +154,7 @@ fn dump_map(cli: &Cli, w: &Window, map: &RegisterMap, args: &DumpArgs) -> Result
             value,
             fields_text(&d.fields)
         );
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     }
     Ok(())
 }
@@ -187,10 +187,10 @@ fn hexdump(cli: &Cli, w: &Window, args: &DumpArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    println!("{} BAR{} offset {offset:#x} length {len:#x} (32-bit reads)", w.device.sysfs.address, w.bar);
+    outln!("{} BAR{} offset {offset:#x} length {len:#x} (32-bit reads)", w.device.sysfs.address, w.bar);
     for (i, chunk) in words.chunks(4).enumerate() {
         let cells: Vec<String> = chunk.iter().map(|v| format!("{v:08x}")).collect();
-        println!("{:08x}: {}", offset + 16 * i as u64, cells.join(" "));
+        outln!("{:08x}: {}", offset + 16 * i as u64, cells.join(" "));
     }
     Ok(())
 }
@@ -276,6 +276,8 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
     let value = parse_u64(&args.value)?;
     let w = open_window(cli, &args.map, true)?;
     let target = regmap::resolve(w.map.as_ref(), &args.target)?;
+    // Armed before the write so an interrupt it causes cannot be missed.
+    let mut armed = if args.wait_irq { Some(w.device.backend.interrupts(args.irq.index)?) } else { None };
     let mut report = match target {
         Target::Offset(offset) => {
             let width = raw_width(&w, cli, offset, args.width)?;
@@ -340,14 +342,17 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
         }
     };
     report.fields.clear();
-    print_access(cli, args.quiet, &report, "<-");
-    match report.readback {
-        Some(back) if back != value => Err(Error::Unsupported {
+    print_access(cli, args.quiet && !args.wait_irq, &report, "<-");
+    if let Some(back) = report.readback.filter(|b| *b != value) {
+        return Err(Error::Unsupported {
             device: report.device.clone(),
             message: format!("verify failed: wrote {value:#x}, read back {back:#x}"),
-        }),
-        _ => Ok(()),
+        });
     }
+    if let Some(irqs) = armed.as_mut() {
+        crate::irq::wait_and_report(cli, &w.device.name(), irqs.as_mut(), &args.irq, 1, args.quiet)?;
+    }
+    Ok(())
 }
 
 fn print_access(cli: &Cli, quiet: bool, r: &AccessReport, arrow: &str) {
@@ -356,9 +361,9 @@ fn print_access(cli: &Cli, quiet: bool, r: &AccessReport, arrow: &str) {
     if cli.json {
         print_json(r);
     } else if quiet && r.field.is_some() {
-        println!("{shown:#x}");
+        outln!("{shown:#x}");
     } else if quiet {
-        println!("{}", hex(shown, width));
+        outln!("{}", hex(shown, width));
     } else {
         let name = match (&r.register, &r.field) {
             (Some(reg), Some(f)) => format!(" {reg}.{f}"),
@@ -373,6 +378,6 @@ fn print_access(cli: &Cli, quiet: bool, r: &AccessReport, arrow: &str) {
         if let Some(back) = r.readback {
             line.push_str(&format!(" (read back {back:#x})"));
         }
-        println!("{line}");
+        outln!("{line}");
     }
 }

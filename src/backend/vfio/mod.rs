@@ -1,0 +1,202 @@
+//! The VFIO backend (vfio-ioctls, legacy container/group API): config space
+//! through the config region, BARs mapped where VFIO allows it (sparse areas
+//! included) and pread/pwrite elsewhere, INTx/MSI/MSI-X on eventfds, and DMA
+//! buffers mapped through the IOMMU.
+//!
+//! vfio-ioctls' `region_read`/`region_write` only log failures, so every region
+//! access here goes through our own pread/pwrite or mapping, and errors reach
+//! the user.
+
+pub mod dma;
+mod errors;
+pub mod irq;
+mod region;
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP};
+use vfio_ioctls::{VfioContainer, VfioDevice, VfioRegionInfoCap};
+
+use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
+use crate::error::{Error, Result};
+use crate::mmio::RegisterIo;
+use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
+
+pub use errors::vfio_error;
+
+/// Drivers that leave an IOMMU group viable for VFIO.
+const VIABLE_DRIVERS: &[&str] = &["vfio-pci", "pci-stub", "pcieport"];
+
+pub struct VfioBackend {
+    dev: SysfsDevice,
+    /// A dup of the VFIO device fd, for pread/pwrite and mmap of its regions.
+    /// Declared before `device` so it is closed first (see region.rs).
+    file: File,
+    device: Arc<VfioDevice>,
+    container: Arc<VfioContainer>,
+}
+
+impl VfioBackend {
+    /// Open a device bound to vfio-pci.
+    pub fn open(dev: SysfsDevice) -> Result<Self> {
+        let name = dev.name();
+        let group = dev.iommu_group().ok_or_else(|| Error::Setup {
+            device: name.clone(),
+            message: "the device is in no IOMMU group, so VFIO cannot reach it".into(),
+            hint: "boot with the IOMMU on (intel_iommu=on / amd_iommu=on), or use uio_pci_generic".into(),
+        })?;
+        if Path::new(&format!("/dev/vfio/noiommu-{group}")).exists() {
+            return Err(Error::Setup {
+                device: name,
+                message: format!("VFIO group {group} is in no-IOMMU mode (/dev/vfio/noiommu-{group}), which vfio-ioctls cannot use"),
+                hint: format!("use UIO instead: mmiodrv --device {} bind uio_pci_generic", dev.address),
+            });
+        }
+        check_group_viable(&dev)?;
+        let container = Arc::new(VfioContainer::new(None).map_err(|e| vfio_error(&name, group, e))?);
+        let device = VfioDevice::new(&dev.path, container.clone(), false).map_err(|e| vfio_error(&name, group, e))?;
+        let raw = nix::unistd::dup(device.as_raw_fd()).map_err(|e| Error::io(&name, "cannot duplicate the VFIO device fd of", &dev.path, e.into()))?;
+        // SAFETY: `raw` is a fresh descriptor from dup(2) that nothing else owns;
+        // the File takes sole ownership and closes it once.
+        let file = unsafe { File::from_raw_fd(raw) };
+        log::info!("{name}: VFIO group {group} open");
+        Ok(VfioBackend { dev, file, device: Arc::new(device), container })
+    }
+
+    fn region_len(&self, index: u32) -> u64 {
+        self.device.get_region_size(index)
+    }
+
+    /// Set Bus Master Enable in COMMAND through the config region: without it
+    /// the device can neither DMA nor send MSI/MSI-X (both are memory writes).
+    fn enable_bus_master(&self) -> Result<()> {
+        const COMMAND: u64 = 0x04;
+        const BUS_MASTER: u16 = 1 << 2;
+        let at = self.device.get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX) + COMMAND;
+        let err = |e| Error::io(&self.dev.name(), "cannot update COMMAND through VFIO for", &self.dev.path, e);
+        let mut b = [0u8; 2];
+        self.file.read_exact_at(&mut b, at).map_err(err)?;
+        let command = u16::from_le_bytes(b);
+        if command & BUS_MASTER == 0 {
+            self.file.write_all_at(&(command | BUS_MASTER).to_le_bytes(), at).map_err(err)?;
+            log::debug!("{}: bus mastering enabled", self.dev.name());
+        }
+        Ok(())
+    }
+}
+
+/// A group is viable when every member is bound to vfio-pci (or a driver VFIO
+/// tolerates) or to nothing. Name the members that are not.
+fn check_group_viable(dev: &SysfsDevice) -> Result<()> {
+    let sysfs = dev.sysfs();
+    let blockers: Vec<String> = dev
+        .iommu_group_members()
+        .into_iter()
+        .filter(|a| *a != dev.address)
+        .filter_map(|a| {
+            let driver = sysfs.device(a).driver()?;
+            (!VIABLE_DRIVERS.contains(&driver.as_str())).then(|| format!("{a} (bound to {driver})"))
+        })
+        .collect();
+    if blockers.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Setup {
+        device: dev.name(),
+        message: format!(
+            "IOMMU group {} is not viable: its other members {} are bound to host drivers",
+            dev.iommu_group().unwrap_or(0),
+            blockers.join(", ")
+        ),
+        hint: "bind every device of the group to vfio-pci (or unbind them), then retry".into(),
+    })
+}
+
+impl Backend for VfioBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Vfio
+    }
+
+    fn address(&self) -> PciAddress {
+        self.dev.address
+    }
+
+    fn read_config(&self) -> Result<ConfigSpace> {
+        let index = VFIO_PCI_CONFIG_REGION_INDEX;
+        let len = self.region_len(index).min(4096) as usize;
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut buf, self.device.get_region_offset(index))
+            .map_err(|e| Error::io(&self.dev.name(), "cannot read config space through VFIO from", &self.dev.path, e))?;
+        Ok(ConfigSpace::new(buf))
+    }
+
+    fn bars(&self) -> Result<Vec<BarInfo>> {
+        let config = self.read_config()?;
+        Ok(config
+            .bars()
+            .into_iter()
+            .filter_map(|b| {
+                let size = self.region_len(u32::from(b.index));
+                (size > 0).then_some(BarInfo {
+                    index: b.index,
+                    kind: b.kind,
+                    address: b.address,
+                    size,
+                    is_64bit: b.is_64bit,
+                    prefetchable: b.prefetchable,
+                })
+            })
+            .collect())
+    }
+
+    fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
+        let index = u32::from(bar);
+        let len = if bar <= 5 { self.region_len(index) } else { 0 };
+        if len == 0 {
+            return Err(Error::BarNotPresent { device: self.dev.name(), bar });
+        }
+        if options.write_combining {
+            return Err(Error::NoWriteCombining { device: self.dev.name(), bar });
+        }
+        let flags = self.device.get_region_flags(index);
+        let areas: Vec<(u64, u64)> = if flags & VFIO_REGION_INFO_FLAG_MMAP == 0 {
+            Vec::new()
+        } else {
+            let sparse = self.device.get_region_caps(index).into_iter().find_map(|c| match c {
+                VfioRegionInfoCap::SparseMmap(s) => Some(s.areas.iter().map(|a| (a.offset, a.size)).collect()),
+                _ => None,
+            });
+            sparse.unwrap_or_else(|| vec![(0, len)])
+        };
+        let region = region::VfioRegionIo::new(
+            self.device.clone(),
+            &self.file,
+            self.dev.name(),
+            self.device.get_region_offset(index),
+            len,
+            &areas,
+            options.writable,
+        )?;
+        Ok(Box::new(region))
+    }
+
+    fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
+        let config = self.read_config()?;
+        let irqs = irq::VfioInterrupts::arm(self.device.clone(), &self.dev.name(), &config, kind)?;
+        if irqs.kind() != IrqKind::Intx {
+            self.enable_bus_master()?;
+        }
+        Ok(Box::new(irqs))
+    }
+
+    fn dma_buffer(&self, len: usize, iova: u64, mask_bits: u32) -> Result<DmaBuffer> {
+        let buffer = DmaBuffer::map(self.container.clone(), &self.dev.name(), len, iova, mask_bits)?;
+        self.enable_bus_master()?;
+        Ok(buffer)
+    }
+}

@@ -1,0 +1,95 @@
+//! Is a device keeping the system alive? Before unbinding a device from its
+//! kernel driver, look for what SPDK's setup.sh and dpdk-devbind look for: a
+//! mounted filesystem or active swap on one of its block devices (or a device
+//! mapper/md stacked on them), an interface that is up, or a PCI bridge with
+//! devices behind it.
+//!
+//! The /proc root is configurable (`MMIODRV_PROC_ROOT`) so tests can use fake
+//! mount tables.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::pci::sysfs::SysfsDevice;
+
+/// Environment variable naming the /proc root.
+pub const PROC_ROOT_ENV: &str = "MMIODRV_PROC_ROOT";
+
+fn proc_root() -> PathBuf {
+    std::env::var_os(PROC_ROOT_ENV).map(PathBuf::from).unwrap_or_else(|| "/proc".into())
+}
+
+/// Every reason the device must not be unbound; empty when it is idle.
+pub fn reasons(dev: &SysfsDevice) -> Vec<String> {
+    let mut out = Vec::new();
+    let proc = proc_root();
+    let mounts = fs::read_to_string(proc.join("mounts")).unwrap_or_default();
+    let swaps = fs::read_to_string(proc.join("swaps")).unwrap_or_default();
+    for (name, path) in block_devices(&dev.path, 0) {
+        for line in mounts.lines() {
+            let mut f = line.split_whitespace();
+            if let (Some(src), Some(target)) = (f.next(), f.next()) {
+                if src == format!("/dev/{name}") {
+                    out.push(format!("block device {name} is mounted on {target}"));
+                }
+            }
+        }
+        if swaps.lines().skip(1).any(|l| l.split_whitespace().next() == Some(&format!("/dev/{name}"))) {
+            out.push(format!("block device {name} is in use as swap"));
+        }
+        let holders: Vec<String> = fs::read_dir(path.join("holders"))
+            .map(|it| it.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        if !holders.is_empty() {
+            out.push(format!("block device {name} is held by {}", holders.join(", ")));
+        }
+    }
+    if let Ok(it) = fs::read_dir(dev.path.join("net")) {
+        for iface in it.filter_map(|e| e.ok()) {
+            let name = iface.file_name().to_string_lossy().into_owned();
+            let flags = fs::read_to_string(iface.path().join("flags")).unwrap_or_default();
+            let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap_or(0);
+            if flags & 1 != 0 {
+                out.push(format!("network interface {name} is up"));
+            }
+        }
+    }
+    let children: Vec<String> = fs::read_dir(&dev.path)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().to_str().and_then(|n| crate::pci::PciAddress::parse(n).ok()))
+                .map(|a| a.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !children.is_empty() {
+        out.push(format!("it is a bridge to {}", children.join(", ")));
+    }
+    out
+}
+
+/// Block devices (and partitions) below a device directory: any directory with
+/// both `dev` and `size` files. Symlinks are not followed; depth is bounded.
+fn block_devices(dir: &Path, depth: usize) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    if depth > 8 {
+        return out;
+    }
+    let Ok(entries) = fs::read_dir(dir) else { return out };
+    for e in entries.filter_map(|e| e.ok()) {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let p = e.path();
+        // A child PCI function is reported as "bridge"; its own disks are its business.
+        if e.file_name().to_str().is_some_and(|n| crate::pci::PciAddress::parse(n).is_ok()) {
+            continue;
+        }
+        if p.join("dev").is_file() && p.join("size").is_file() {
+            out.push((e.file_name().to_string_lossy().into_owned(), p.clone()));
+        }
+        out.extend(block_devices(&p, depth + 1));
+    }
+    out
+}
