@@ -1,0 +1,116 @@
+//! Lab configuration and where the prepared artifacts live.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment overrides (all optional):
+/// - `LAB_REPO_ROOT`: repository root (default: parent of this crate's directory)
+/// - `LAB_CACHE`: prepared cache (default: `<root>/target/lab`, same as `lab/prepare.sh`)
+/// - `LAB_MMIODRV`: guest binary installed as `/usr/local/bin/mmiodrv` (empty: none)
+/// - `LAB_QEMU`: QEMU binary (default `qemu-system-x86_64`)
+/// - `LAB_BOOT_TIMEOUT`, `LAB_CMD_TIMEOUT`: seconds
+#[derive(Clone, Debug)]
+pub struct LabConfig {
+    /// Installed in the guest as `/usr/local/bin/mmiodrv` (must be static).
+    /// Default: `$LAB_MMIODRV`, else the `lab/run` static build if it exists, else none.
+    pub mmiodrv_binary: Option<PathBuf>,
+    /// Extra files for the per-run overlay: (absolute guest path, host path).
+    /// Host permission bits are kept. Files under `/etc/lab/rc.d/` are sourced
+    /// by the guest init before the agent starts.
+    pub extra_files: Vec<(String, PathBuf)>,
+    /// Appended to the QEMU command line (e.g. `-device ivshmem-doorbell,...,addr=06.0`).
+    pub extra_qemu_args: Vec<String>,
+    /// Appended to the kernel command line.
+    pub extra_cmdline: Vec<String>,
+    /// Until the guest agent reports READY.
+    pub boot_timeout: Duration,
+    /// Default timeout of [`crate::Lab::run`].
+    pub command_timeout: Duration,
+    pub kernel: PathBuf,
+    pub base_initramfs: PathBuf,
+    pub qemu: PathBuf,
+    pub memory_mib: u32,
+    /// Size of the ivshmem-plain backing file (power of two).
+    pub shm_size: u64,
+}
+
+/// Static `mmiodrv` as built by `lab/run`.
+pub const STATIC_TARGET_SUBDIR: &str = "target/static/x86_64-unknown-linux-gnu/release/mmiodrv";
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        let root = repo_root();
+        let cache = cache_dir();
+        let mmiodrv_binary = match std::env::var_os("LAB_MMIODRV") {
+            Some(p) if p.is_empty() => None, // explicitly "no binary"
+            Some(p) => Some(PathBuf::from(p)),
+            None => Some(root.join(STATIC_TARGET_SUBDIR)).filter(|p| p.is_file()),
+        };
+        LabConfig {
+            mmiodrv_binary,
+            extra_files: Vec::new(),
+            extra_qemu_args: Vec::new(),
+            extra_cmdline: Vec::new(),
+            boot_timeout: env_secs("LAB_BOOT_TIMEOUT", 120),
+            command_timeout: env_secs("LAB_CMD_TIMEOUT", 60),
+            kernel: cache.join("vmlinuz"),
+            base_initramfs: cache.join("base.cpio.gz"),
+            qemu: std::env::var_os("LAB_QEMU")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64")),
+            memory_mib: 512,
+            shm_size: 1 << 20,
+        }
+    }
+}
+
+impl LabConfig {
+    /// Default config with no `mmiodrv` binary (for testing the lab itself).
+    pub fn without_mmiodrv() -> Self {
+        LabConfig { mmiodrv_binary: None, ..Default::default() }
+    }
+
+    /// Checks what `lab/prepare.sh` and the host packages provide.
+    /// `Err` says what is missing; used by tests to decide whether to skip.
+    pub fn check_prepared(&self) -> Result<(), String> {
+        for (what, p) in [("guest kernel", &self.kernel), ("base initramfs", &self.base_initramfs)] {
+            if !p.is_file() {
+                return Err(format!("{what} {} missing: run `sudo lab/prepare.sh`", p.display()));
+            }
+        }
+        if find_in_path(&self.qemu).is_none() {
+            return Err(format!(
+                "{} not found: run `sudo lab/prepare.sh` (installs qemu-system-x86)",
+                self.qemu.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Repository root: `$LAB_REPO_ROOT`, else the parent of this crate's manifest dir.
+pub fn repo_root() -> PathBuf {
+    if let Some(p) = std::env::var_os("LAB_REPO_ROOT") {
+        return PathBuf::from(p);
+    }
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR"));
+    lab.parent().unwrap_or(lab).to_path_buf()
+}
+
+/// The cache `lab/prepare.sh` fills.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("LAB_CACHE").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/lab"))
+}
+
+fn env_secs(name: &str, default: u64) -> Duration {
+    let secs = std::env::var(name).ok().and_then(|v| v.trim().parse::<f64>().ok()).filter(|s| *s > 0.0);
+    secs.map(Duration::from_secs_f64).unwrap_or(Duration::from_secs(default))
+}
+
+/// Resolves a program name like `which` does (paths with a '/' are taken as is).
+pub fn find_in_path(prog: &Path) -> Option<PathBuf> {
+    if prog.components().count() > 1 {
+        return prog.is_file().then(|| prog.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(prog)).find(|p| p.is_file())
+}

@@ -1,0 +1,157 @@
+//! Per-run scratch files (temp dir, ivshmem backing file, initramfs) and the QEMU command line.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::{NamedTempFile, TempDir};
+
+use crate::cpio::CpioWriter;
+use crate::{LabConfig, LabError};
+
+/// Where the guest finds the caller's binary (first in the guest PATH).
+pub const GUEST_MMIODRV: &str = "/usr/local/bin/mmiodrv";
+
+/// How the guest's init behaves (kernel parameter `lab.mode`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// Command agent on ttyS1 (socket `ctl.sock`), console on ttyS0 -> `console.log`.
+    Agent,
+    /// Interactive shell on ttyS0 wired to this process's stdio.
+    Shell,
+}
+
+/// Scratch files of one guest. Dropping removes them (shm file, then temp dir).
+pub struct RunDir {
+    pub shm: Option<NamedTempFile>,
+    pub dir: Option<TempDir>,
+}
+
+impl RunDir {
+    pub fn create(cfg: &LabConfig) -> Result<Self, LabError> {
+        let dir = tempfile::Builder::new()
+            .prefix("mmiodrv-lab-")
+            .tempdir()
+            .map_err(|e| LabError::io("creating lab temp dir", e))?;
+        // /dev/shm keeps the ivshmem backing in RAM; fall back to the temp dir.
+        let shm_parent = Path::new("/dev/shm");
+        let shm_parent = if shm_parent.is_dir() { shm_parent } else { dir.path() };
+        let shm = tempfile::Builder::new()
+            .prefix("mmiodrv-lab-")
+            .suffix(".shm")
+            .tempfile_in(shm_parent)
+            .map_err(|e| LabError::io("creating ivshmem backing file", e))?;
+        shm.as_file().set_len(cfg.shm_size).map_err(|e| LabError::io("sizing ivshmem backing file", e))?;
+        Ok(RunDir { shm: Some(shm), dir: Some(dir) })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().expect("run dir alive").path()
+    }
+    pub fn shm_path(&self) -> &Path {
+        self.shm.as_ref().expect("shm alive").path()
+    }
+    pub fn console_log(&self) -> PathBuf {
+        self.path().join("console.log")
+    }
+    pub fn qemu_log(&self) -> PathBuf {
+        self.path().join("qemu.log")
+    }
+    pub fn ctl_sock(&self) -> PathBuf {
+        self.path().join("ctl.sock")
+    }
+    pub fn initrd(&self) -> PathBuf {
+        self.path().join("initrd.img")
+    }
+
+    /// Writes `initrd.img` = base initramfs + zero padding + overlay cpio.
+    pub fn write_initrd(&self, cfg: &LabConfig) -> Result<(), LabError> {
+        let path = self.initrd();
+        let ctx = |what: &str| format!("{what} {}", path.display());
+        let mut out = BufWriter::new(File::create(&path).map_err(|e| LabError::io(ctx("creating"), e))?);
+        let mut base = File::open(&cfg.base_initramfs)
+            .map_err(|e| LabError::io(format!("opening {}", cfg.base_initramfs.display()), e))?;
+        let n = std::io::copy(&mut base, &mut out).map_err(|e| LabError::io(ctx("writing"), e))?;
+        // The kernel only looks for the next archive at a 4-byte aligned offset.
+        let pad = (4 - (n % 4) as usize) % 4;
+        out.write_all(&[0u8; 3][..pad]).map_err(|e| LabError::io(ctx("writing"), e))?;
+
+        let mut files: Vec<(&str, &Path)> = Vec::new();
+        if let Some(bin) = &cfg.mmiodrv_binary {
+            files.push((GUEST_MMIODRV, bin));
+        }
+        files.extend(cfg.extra_files.iter().map(|(g, h)| (g.as_str(), h.as_path())));
+        let mut w = CpioWriter::new(out);
+        for (guest, host) in files {
+            let hctx = |e| LabError::io(format!("adding {} as guest {guest}", host.display()), e);
+            let mut f = File::open(host).map_err(hctx)?;
+            let meta = f.metadata().map_err(hctx)?;
+            let perm = if guest == GUEST_MMIODRV { 0o755 } else { meta.permissions().mode() & 0o7777 };
+            w.add_file(guest, perm, meta.len(), &mut f).map_err(hctx)?;
+        }
+        w.finish().map_err(|e| LabError::io(ctx("writing"), e))?;
+        Ok(())
+    }
+}
+
+/// The QEMU command for `mode`. Fixed PCI addresses so documentation can name them:
+/// 00:04.0 edu, 00:05.0 ivshmem-plain (BAR2 = the shm file); 00:06.0 is kept free.
+pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
+    let mut c = Command::new(&cfg.qemu);
+    let mut cmdline = vec!["console=ttyS0", "intel_iommu=on", "panic=-1"];
+    let (serials, mode_arg): (Vec<String>, &str) = match mode {
+        Mode::Agent => (
+            vec![
+                format!("file,id=con,path={}", run.console_log().display()),
+                // wait=on: QEMU does not start the guest before we are connected,
+                // so the agent's READY line can never be lost.
+                format!("socket,id=ctl,path={},server=on,wait=on", run.ctl_sock().display()),
+            ],
+            "lab.mode=agent",
+        ),
+        // signal=off: Ctrl-C goes to the guest; mux lets Ctrl-A x quit QEMU.
+        Mode::Shell => (vec!["stdio,id=con,mux=on,signal=off".into(), "null,id=ctl".into()], "lab.mode=shell"),
+    };
+    cmdline.push(mode_arg);
+    if mode == Mode::Shell {
+        cmdline.push("quiet");
+    }
+    let mut append = cmdline.join(" ");
+    for extra in &cfg.extra_cmdline {
+        append.push(' ');
+        append.push_str(extra);
+    }
+    let shm_obj =
+        format!("memory-backend-file,id=shm0,mem-path={},size={},share=on", run.shm_path().display(), cfg.shm_size);
+    c.args(["-accel", "tcg", "-machine", "q35,kernel-irqchip=split"]);
+    c.args(["-m", &format!("{}M", cfg.memory_mib)]);
+    c.args(["-nodefaults", "-no-user-config", "-display", "none", "-nic", "none"]);
+    c.arg("-no-reboot"); // with panic=-1 a kernel panic ends QEMU instead of hanging
+    c.args(["-device", "intel-iommu,intremap=on"]);
+    c.args(["-device", "edu,addr=04.0"]);
+    c.args(["-object", &shm_obj, "-device", "ivshmem-plain,memdev=shm0,addr=05.0"]);
+    for s in &serials {
+        c.args(["-chardev", s]);
+    }
+    c.args(["-serial", "chardev:con", "-serial", "chardev:ctl"]);
+    if mode == Mode::Shell {
+        c.args(["-mon", "chardev=con,mode=readline"]);
+    }
+    c.arg("-kernel").arg(&cfg.kernel);
+    c.arg("-initrd").arg(run.initrd());
+    c.args(["-append", &append]);
+    c.args(&cfg.extra_qemu_args);
+    c
+}
+
+/// Last `n` lines of a (console) log file; empty if unreadable.
+pub fn tail(path: &Path, n: usize) -> String {
+    let Ok(bytes) = fs::read(path) else {
+        return String::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

@@ -1,0 +1,124 @@
+//! `bind`/`unbind` refusals on fake sysfs trees: a device that backs a mounted
+//! filesystem, swap, an up interface, or a bridge is never unbound without
+//! --force, and a refusal writes nothing. (Real binding is tested in the lab
+//! guest by tests/vm_backends.rs; never on this machine's own devices.)
+
+mod common;
+
+use std::fs;
+use std::process::{Command, Output};
+
+use common::fake_sysfs::{FakeDevice, FakeSysfs};
+
+struct Env {
+    tree: FakeSysfs,
+    proc: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+fn env() -> Env {
+    let tree = FakeSysfs::new();
+    fs::create_dir_all(tree.root().join("bus/pci/drivers/vfio-pci")).unwrap();
+    fs::create_dir_all(tree.root().join("bus/pci/drivers/uio_pci_generic")).unwrap();
+    let proc = tempfile::tempdir().unwrap();
+    fs::write(proc.path().join("mounts"), "proc /proc proc rw 0 0\n").unwrap();
+    fs::write(proc.path().join("swaps"), "Filename Type Size Used Priority\n").unwrap();
+    Env { tree, proc, state: tempfile::tempdir().unwrap() }
+}
+
+fn mmiodrv(e: &Env, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(args)
+        .env("MMIODRV_SYSFS_ROOT", e.tree.root())
+        .env("MMIODRV_PROC_ROOT", e.proc.path())
+        .env("MMIODRV_STATE_DIR", e.state.path())
+        .env_remove("MMIODRV_DEVICE")
+        .output()
+        .unwrap()
+}
+
+fn disk(e: &Env, addr: &'static str) -> std::path::PathBuf {
+    let dir = e.tree.add(&FakeDevice { vendor: 0x1af4, device: 0x1042, class: 0x010000, driver: Some("virtio-pci"), ..FakeDevice::edu(addr) });
+    let vda = dir.join("virtio2/block/vda");
+    fs::create_dir_all(vda.join("vda1")).unwrap();
+    fs::create_dir_all(vda.join("holders")).unwrap();
+    for d in [vda.clone(), vda.join("vda1")] {
+        fs::write(d.join("dev"), "254:0\n").unwrap();
+        fs::write(d.join("size"), "1000\n").unwrap();
+    }
+    fs::write(dir.join("driver_override"), "(null)\n").unwrap();
+    dir
+}
+
+fn refused(o: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains("refusing to unbind a device in use") && err.contains(what), "{err}");
+    assert!(err.contains("--force"), "{err}");
+}
+
+#[test]
+fn mounted_filesystem_blocks_bind_and_unbind() {
+    let e = env();
+    let dir = disk(&e, "0000:00:02.0");
+    fs::write(e.proc.path().join("mounts"), "/dev/vda1 / ext4 rw 0 0\n").unwrap();
+    for args in [&["--device", "00:02.0", "bind", "vfio-pci"][..], &["--device", "00:02.0", "unbind"][..]] {
+        refused(&mmiodrv(&e, args), "block device vda1 is mounted on /");
+    }
+    assert_eq!(fs::read_to_string(dir.join("driver_override")).unwrap(), "(null)\n", "nothing written");
+    assert!(!dir.join("driver/unbind").exists(), "no unbind attempted");
+    assert_eq!(fs::read_dir(e.state.path()).unwrap().count(), 0, "nothing remembered");
+}
+
+#[test]
+fn swap_holders_and_up_interfaces_block_unbind() {
+    let e = env();
+    let dir = disk(&e, "0000:00:02.0");
+    fs::write(e.proc.path().join("swaps"), "Filename Type Size Used Priority\n/dev/vda partition 1 0 -2\n").unwrap();
+    refused(&mmiodrv(&e, &["--device", "00:02.0", "unbind"]), "block device vda is in use as swap");
+    fs::write(e.proc.path().join("swaps"), "Filename Type Size Used Priority\n").unwrap();
+    fs::create_dir_all(dir.join("virtio2/block/vda/holders/dm-0")).unwrap();
+    refused(&mmiodrv(&e, &["--device", "00:02.0", "unbind"]), "block device vda is held by dm-0");
+
+    let nic = e.tree.add(&FakeDevice { vendor: 0x8086, device: 0x100e, class: 0x020000, driver: Some("e1000"), ..FakeDevice::edu("0000:00:03.0") });
+    fs::create_dir_all(nic.join("net/eth0")).unwrap();
+    fs::write(nic.join("net/eth0/flags"), "0x1003\n").unwrap();
+    refused(&mmiodrv(&e, &["--device", "00:03.0", "bind", "uio_pci_generic"]), "network interface eth0 is up");
+    fs::write(nic.join("net/eth0/flags"), "0x1002\n").unwrap();
+    // Down: allowed; the fake kernel then does nothing, so the bind fails, is rolled back,
+    // and says so.
+    fs::write(nic.join("driver_override"), "").unwrap();
+    let o = mmiodrv(&e, &["--device", "00:03.0", "unbind"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("refusing"), "{err}");
+}
+
+#[test]
+fn bridges_are_refused() {
+    let e = env();
+    let dir = e.tree.add(&FakeDevice { vendor: 0x8086, device: 0x2448, class: 0x060400, driver: Some("pcieport"), ..FakeDevice::edu("0000:00:1e.0") });
+    fs::create_dir_all(dir.join("0000:01:00.0")).unwrap();
+    refused(&mmiodrv(&e, &["--device", "00:1e.0", "unbind"]), "it is a bridge to 0000:01:00.0");
+}
+
+#[test]
+fn group_members_under_host_drivers_block_vfio() {
+    let e = env();
+    e.tree.add(&FakeDevice { iommu_group: Some(7), ..FakeDevice::edu("0000:00:04.0") });
+    e.tree.add(&FakeDevice { vendor: 0x8086, device: 0x100e, driver: Some("e1000"), iommu_group: Some(7), ..FakeDevice::edu("0000:00:09.0") });
+    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains("its IOMMU group also holds devices under host drivers: 0000:00:09.0 (bound to e1000)"), "{err}");
+}
+
+#[test]
+fn bad_driver_names_are_usage_errors() {
+    let e = env();
+    e.tree.add(&FakeDevice::edu("0000:00:04.0"));
+    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "e1000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mmiodrv binds only to vfio-pci or uio_pci_generic"));
+    let o = mmiodrv(&e, &["--device", "00:04.0", "bind"]);
+    assert_eq!(o.status.code(), Some(2), "clap usage error");
+}
