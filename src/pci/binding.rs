@@ -148,13 +148,14 @@ pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
     if previous.as_deref() == Some(driver) {
         return Ok(Outcome { device: dev.name(), previous: previous.clone(), current: previous });
     }
-    ensure_driver(dev, driver)?;
+    // Refuse before touching anything (even loading a module).
     if previous.is_some() {
         check_idle(dev, force)?;
     }
     if driver == "vfio-pci" {
         check_group(dev, force)?;
     }
+    ensure_driver(dev, driver)?;
     remember(dev, previous.as_deref())?;
     write_attr(dev, dev.attr_path("driver_override"), driver)?;
     let result = unbind_current(dev)
