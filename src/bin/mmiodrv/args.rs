@@ -57,6 +57,12 @@ pub enum Command {
     Bind(BindArgs),
     /// Detach the device from its kernel driver.
     Unbind,
+    /// Drive QEMU's edu device: id, liveness, factorial, interrupts, DMA.
+    Edu(crate::edu::EduArgs),
+    /// ivshmem shared memory: info, read, write, fill, dump, doorbell, wait.
+    Ivshmem(crate::ivshmem::IvshmemArgs),
+    /// Run an ivshmem server for ivshmem-doorbell peers (QEMU's protocol).
+    IvshmemServer(crate::ivshmem::ServerArgs),
 }
 
 #[derive(Args, Debug, Clone)]

@@ -5,8 +5,10 @@ mod output;
 mod args;
 mod bind;
 mod context;
+mod edu;
 mod info;
 mod irq;
+mod ivshmem;
 mod list;
 mod regs;
 
@@ -30,6 +32,9 @@ fn main() -> ExitCode {
         Command::WaitIrq(a) => irq::wait(&cli, a),
         Command::Bind(a) => bind::bind(&cli, a),
         Command::Unbind => bind::unbind(&cli),
+        Command::Edu(a) => edu::run(&cli, a),
+        Command::Ivshmem(a) => ivshmem::run(&cli, a),
+        Command::IvshmemServer(a) => ivshmem::run_server(&cli, a),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),

@@ -59,6 +59,18 @@ pub fn config_hex_lines(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Classic hexdump lines: address, 16 bytes in hex, printable ASCII.
+pub fn hexdump_lines(base: u64, data: &[u8]) -> Vec<String> {
+    data.chunks(16)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String = chunk.iter().map(|b| if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' }).collect();
+            format!("{:08x}  {:<47}  |{ascii}|", base + 16 * i as u64, hex.join(" "))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +82,12 @@ mod tests {
         assert_eq!(size_string(4096), "4K");
         assert_eq!(size_string(0x1800), "6K");
         assert_eq!(size_string(0x100000000), "4G");
+    }
+
+    #[test]
+    fn hexdump() {
+        let lines = hexdump_lines(0x40000, b"hello, edu!\x00\x01");
+        assert_eq!(lines, ["00040000  68 65 6c 6c 6f 2c 20 65 64 75 21 00 01           |hello, edu!..|"]);
     }
 
     #[test]
