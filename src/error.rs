@@ -40,6 +40,9 @@ pub enum Error {
     #[error("malformed device '{input}': expected DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (hex)")]
     InvalidAddress { input: String },
 
+    #[error("this command needs --device DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (or MMIODRV_DEVICE)")]
+    MissingDevice,
+
     #[error("no PCI device matches '{selector}'")]
     DeviceNotFound { selector: String },
 
@@ -147,7 +150,7 @@ impl Error {
             )),
             Error::ReadSideEffect { .. } => Some("pass --all to read it anyway".into()),
             Error::AmbiguousDevice { .. } => Some("name one by its address".into()),
-            Error::DeviceNotFound { .. } => Some("mmiodrv list shows the devices".into()),
+            Error::DeviceNotFound { .. } | Error::MissingDevice => Some("mmiodrv list shows the devices".into()),
             _ => None,
         }
     }
@@ -156,6 +159,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::InvalidAddress { .. }
+            | Error::MissingDevice
             | Error::InvalidWidth { .. }
             | Error::InvalidValue { .. }
             | Error::ValueTooLarge { .. }

@@ -117,7 +117,7 @@ fn device_selectors() {
     assert!(stderr(&o).contains("matches 2 devices: 0000:00:04.0, 0000:00:06.0"), "{}", stderr(&o));
     let o = mmiodrv(&t, &["info"]);
     expect(&o, 2);
-    assert!(stderr(&o).contains("needs --device"));
+    assert!(stderr(&o).contains("this command needs --device DDDD:BB:DD.F"), "{}", stderr(&o));
 }
 
 #[test]

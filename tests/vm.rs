@@ -1,192 +1,51 @@
-//! The core commands on QEMU's real devices in the lab guest: edu at 00:04.0 and
-//! ivshmem-plain at 00:05.0 (its BAR2 backed by a host file). Run by `cargo test`;
-//! see tests/common/vm.rs for the harness.
+//! mmiodrv on QEMU's real devices in the lab guest: edu at 00:04.0 and
+//! ivshmem-plain at 00:05.0 (its BAR2 backed by a host file). One guest boot runs
+//! every trial below in order; see tests/common/vm.rs for the harness.
 
 mod common;
+#[path = "vm/backends.rs"]
+mod backends;
+#[path = "vm/core.rs"]
+mod core_tests;
+#[path = "vm/edu.rs"]
+mod edu;
+#[path = "vm/labs.rs"]
+mod labs;
 
 use std::process::ExitCode;
 
-use common::vm::{check, fails, ok, run_suite, sh, TestFn};
-use libtest_mimic::Failed;
-use mmiodrv_lab::Lab;
+use common::vm::{run_suite, TestFn};
 
-const EDU: &str = "mmiodrv --device 0000:00:04.0";
-const IVSHMEM: &str = "mmiodrv --device 0000:00:05.0";
+pub const EDU: &str = "mmiodrv --device 0000:00:04.0";
+pub const IVSHMEM: &str = "mmiodrv --device 0000:00:05.0";
 
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
-        ("core::edu_dump_regs_by_name", edu_dump_regs_by_name),
-        ("core::edu_read_write_liveness", edu_read_write_liveness),
-        ("core::edu_fields_and_json", edu_fields_and_json),
-        ("core::edu_width_rules_protect_the_device", edu_width_rules),
-        ("core::selectors_and_list", selectors_and_list),
-        ("core::info_agrees_with_lspci", info_agrees_with_lspci),
-        ("core::config_matches_lspci_xxx", config_matches_lspci_xxx),
-        ("core::ivshmem_registers_and_bar2", ivshmem_registers_and_bar2),
-        ("core::ivshmem_host_file_sees_guest_writes", ivshmem_host_sees_guest),
-        ("core::decoding_disabled_is_reported", decoding_disabled_is_reported),
+        ("core::edu_dump_regs_by_name", core_tests::edu_dump_regs_by_name),
+        ("core::edu_read_write_liveness", core_tests::edu_read_write_liveness),
+        ("core::edu_fields_and_json", core_tests::edu_fields_and_json),
+        ("core::edu_width_rules_protect_the_device", core_tests::edu_width_rules),
+        ("core::selectors_and_list", core_tests::selectors_and_list),
+        ("core::info_agrees_with_lspci", core_tests::info_agrees_with_lspci),
+        ("core::config_matches_lspci_xxx", core_tests::config_matches_lspci_xxx),
+        ("core::ivshmem_registers_and_bar2", core_tests::ivshmem_registers_and_bar2),
+        ("core::ivshmem_host_file_sees_guest_writes", core_tests::ivshmem_host_sees_guest),
+        ("core::decoding_disabled_is_reported", core_tests::decoding_disabled_is_reported),
+        ("backends::every_command_on_every_backend", backends::every_command_on_every_backend),
+        ("backends::vfio_interrupts_in_one_process", backends::vfio_interrupts_in_one_process),
+        ("backends::uio_interrupt_from_another_process", backends::uio_interrupt_from_another_process),
+        ("backends::vfio_dma_round_trip", backends::vfio_dma_round_trip),
+        ("backends::ivshmem_bar2_through_vfio_and_host_file", backends::ivshmem_bar2_through_vfio),
+        ("backends::bad_input_leaves_nothing_bound_wrong", backends::bad_input),
+        ("backends::vfio_group_busy_in_another_process", backends::vfio_group_busy),
+        ("backends::bind_restore_and_in_use_refusal", backends::bind_restore),
+        ("edu::id_liveness_status", edu::id_liveness_status),
+        ("edu::factorial_polling_and_irq", edu::factorial_polling_and_irq),
+        ("edu::irq_raise_ack_wait", edu::irq_raise_ack_wait),
+        ("edu::dma_both_ways_with_offsets", edu::dma_both_ways),
+        ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
+        ("edu::json_output", edu::json_output),
+        ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
     ];
     run_suite("vm", tests, |_| {})
-}
-
-fn edu_dump_regs_by_name(lab: &mut Lab) -> Result<(), Failed> {
-    let out = ok(lab, &format!("{EDU} dump-regs"))?;
-    check(out.starts_with("edu 0000:00:04.0 BAR0 (built-in edu map)"), format!("heading:\n{out}"))?;
-    check(
-        out.contains("0x0000  ID          0x010000ed          MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)"),
-        format!("ID line:\n{out}"),
-    )?;
-    check(out.contains("IRQ_RAISE   (write-only)"), format!("write-only not read:\n{out}"))?;
-    check(out.contains("DMA_CMD     0x0000000000000000"), format!("64-bit DMA_CMD:\n{out}"))?;
-    Ok(())
-}
-
-fn edu_read_write_liveness(lab: &mut Lab) -> Result<(), Failed> {
-    let id = ok(lab, &format!("{EDU} read 0x0 --quiet"))?;
-    check(id == "0x010000ed\n", format!("ID: {id:?}"))?;
-    ok(lab, &format!("{EDU} write 0x4 0xf0f0f0f0"))?;
-    let back = ok(lab, &format!("{EDU} read 0x4 --quiet"))?;
-    check(back == "0x0f0f0f0f\n", format!("liveness inverts: {back:?}"))?;
-    // --verify on a register that does not hold the value: exit 6, both values named.
-    fails(lab, &format!("{EDU} write LIVENESS 0x12345678 --verify"), 6, "wrote 0x12345678, read back 0xedcba987")?;
-    let v = ok(lab, &format!("{EDU} read LIVENESS --quiet"))?;
-    check(v == "0xedcba987\n", format!("{v:?}"))
-}
-
-fn edu_fields_and_json(lab: &mut Lab) -> Result<(), Failed> {
-    let magic = ok(lab, &format!("{EDU} read ID.MAGIC --quiet"))?;
-    check(magic.trim() == "0xed", format!("{magic:?}"))?;
-    // Factorial through the register map: 5! = 120.
-    ok(lab, &format!("{EDU} write FACTORIAL 5"))?;
-    let mut fact = String::new();
-    for _ in 0..50 {
-        fact = ok(lab, &format!("{EDU} read FACTORIAL --quiet"))?;
-        if ok(lab, &format!("{EDU} read STATUS.COMPUTING --quiet"))?.trim() == "0x0" {
-            fact = ok(lab, &format!("{EDU} read FACTORIAL --quiet"))?;
-            break;
-        }
-    }
-    check(fact == "0x00000078\n", format!("5! = {fact:?}"))?;
-    // Field read-modify-write on STATUS keeps the rest.
-    ok(lab, &format!("{EDU} write STATUS.IRQ_FACT 1 --verify"))?;
-    let s = ok(lab, &format!("{EDU} read STATUS --quiet"))?;
-    check(s == "0x00000080\n", format!("{s:?}"))?;
-    ok(lab, &format!("{EDU} write STATUS 0"))?;
-    let json = ok(lab, &format!("{EDU} dump-regs --json"))?;
-    let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-    check(v["registers"][0]["value"] == 0x0100_00ed, json.clone())?;
-    check(v["registers"][5]["skipped"] == "write-only", json.clone())?;
-    let r: serde_json::Value =
-        serde_json::from_str(&ok(lab, &format!("{EDU} read ID --json"))?).map_err(|e| e.to_string())?;
-    check(r["fields"][2]["name"] == "MAGIC" && r["fields"][2]["meaning"] == "edu", format!("{r}"))
-}
-
-fn edu_width_rules(lab: &mut Lab) -> Result<(), Failed> {
-    fails(
-        lab,
-        &format!("{EDU} read 0x0 --width 8"),
-        2,
-        "edu: the device takes no 8-bit access at offset 0x0 (allowed: 32-bit)",
-    )?;
-    fails(lab, &format!("{EDU} write ID 1"), 2, "register ID is read-only")?;
-    fails(lab, &format!("{EDU} write 0x4 0x100000000"), 2, "does not fit")?;
-    fails(lab, &format!("{EDU} read 0x100000"), 2, "outside the 0x100000-byte region")?;
-    // What the rule protects against: edu does not answer a byte read (QEMU
-    // returns 0 for it), so the ID's low byte 0xed never shows.
-    let raw = ok(lab, &format!("{EDU} read 0x0 --width 8 --force --quiet"))?;
-    check(raw != "0xed\n", format!("byte read of edu: {raw:?}"))?;
-    // 64-bit accesses are allowed from 0x80 up.
-    ok(lab, &format!("{EDU} write 0x80 0x1122334455667788 --width 64"))?;
-    let v = ok(lab, &format!("{EDU} read DMA_SRC --quiet"))?;
-    check(v == "0x1122334455667788\n", format!("{v:?}"))?;
-    ok(lab, &format!("{EDU} write DMA_SRC 0"))?;
-    Ok(())
-}
-
-fn selectors_and_list(lab: &mut Lab) -> Result<(), Failed> {
-    for sel in ["0000:00:04.0", "00:04.0", "1234:11e8"] {
-        let v = ok(lab, &format!("mmiodrv --device {sel} read ID --quiet"))?;
-        check(v == "0x010000ed\n", format!("{sel}: {v:?}"))?;
-    }
-    fails(lab, "mmiodrv --device 00:04 read ID", 2, "expected DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD")?;
-    fails(lab, "mmiodrv --device 00:1c.0 read ID", 3, "no PCI device matches")?;
-    let list = ok(lab, "mmiodrv list")?;
-    let edu = list.lines().find(|l| l.starts_with("0000:00:04.0")).ok_or(format!("no edu in\n{list}"))?;
-    check(edu.contains("1234:11e8") && edu.ends_with("edu"), edu.to_string())?;
-    let iv = list.lines().find(|l| l.starts_with("0000:00:05.0")).ok_or(format!("no ivshmem in\n{list}"))?;
-    check(iv.contains("1af4:1110") && iv.contains("RAM memory") && iv.ends_with("ivshmem"), iv.to_string())?;
-    let json: serde_json::Value = serde_json::from_str(&ok(lab, "mmiodrv list --json")?).map_err(|e| e.to_string())?;
-    let n = json["devices"].as_array().map(|a| a.len()).unwrap_or(0);
-    let sysfs = ok(lab, "ls /sys/bus/pci/devices | wc -l")?;
-    check(sysfs.trim() == n.to_string(), format!("list has {n} devices, sysfs {sysfs}"))
-}
-
-fn info_agrees_with_lspci(lab: &mut Lab) -> Result<(), Failed> {
-    for dev in ["00:04.0", "00:05.0", "00:00.0", "00:1f.0"] {
-        let info = ok(lab, &format!("mmiodrv --device {dev} info"))?;
-        let lspci = ok(lab, &format!("lspci -vvv -s {dev}"))?;
-        let problems = common::lspci::disagreements(&info, &lspci);
-        check(
-            problems.is_empty(),
-            format!("{dev}:\n{}\n--- mmiodrv\n{info}\n--- lspci\n{lspci}", problems.join("\n")),
-        )?;
-    }
-    let info = ok(lab, &format!("{EDU} info"))?;
-    check(info.contains("Region 0: Memory at") && info.contains("(32-bit, non-prefetchable) [size=1M]"), info.clone())?;
-    check(info.contains("Capabilities: [40] MSI: Enable- Count=1/1 Maskable- 64bit+"), info.clone())?;
-    check(info.contains("mmiodrv driver: edu"), info.clone())?;
-    let iv = ok(lab, &format!("{IVSHMEM} info"))?;
-    check(iv.contains("Region 2: Memory at") && iv.contains("(64-bit, prefetchable) [size=1M]"), iv)
-}
-
-fn config_matches_lspci_xxx(lab: &mut Lab) -> Result<(), Failed> {
-    for dev in ["00:04.0", "00:05.0"] {
-        let ours = ok(lab, &format!("mmiodrv --device {dev} config"))?;
-        let theirs = ok(lab, &format!("lspci -xxx -s {dev}"))?;
-        let hex = |s: &str| s.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
-        check(hex(&ours) == hex(&theirs), format!("{dev}:\n{ours}\nvs lspci:\n{theirs}"))?;
-    }
-    Ok(())
-}
-
-fn ivshmem_registers_and_bar2(lab: &mut Lab) -> Result<(), Failed> {
-    let out = ok(lab, &format!("{IVSHMEM} dump-regs"))?;
-    check(out.contains("INTR_STATUS  (not read: read has side effects; --all reads it)"), out.clone())?;
-    check(out.contains("DOORBELL     (write-only)"), out.clone())?;
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(lab, &format!("{IVSHMEM} dump-regs --json"))?).map_err(|e| e.to_string())?;
-    check(json["registers"][1]["value"].is_null(), json.to_string())?;
-    // BAR2 (no map): raw 32- and 64-bit accesses, hexdump.
-    ok(lab, &format!("{IVSHMEM} write 0x10 0xcafef00d --bar 2"))?;
-    ok(lab, &format!("{IVSHMEM} write 0x18 0x0123456789abcdef --bar 2 --width 64"))?;
-    let dump = ok(lab, &format!("{IVSHMEM} dump-regs --bar 2 --len 32"))?;
-    check(dump.contains("00000010: cafef00d 00000000 89abcdef 01234567"), dump)?;
-    Ok(())
-}
-
-fn ivshmem_host_sees_guest(lab: &mut Lab) -> Result<(), Failed> {
-    use std::os::unix::fs::FileExt;
-    let shm = std::fs::OpenOptions::new().read(true).write(true).open(lab.shm_path()).map_err(|e| e.to_string())?;
-    ok(lab, &format!("{IVSHMEM} write 0x1000 0x5a5aa5a5 --bar 2"))?;
-    let mut b = [0u8; 4];
-    shm.read_exact_at(&mut b, 0x1000).map_err(|e| e.to_string())?;
-    check(u32::from_le_bytes(b) == 0x5a5a_a5a5, format!("host file has {:#x}", u32::from_le_bytes(b)))?;
-    shm.write_all_at(&0x600d_f00du32.to_le_bytes(), 0x2000).map_err(|e| e.to_string())?;
-    let v = ok(lab, &format!("{IVSHMEM} read 0x2000 --bar 2 --quiet"))?;
-    check(v == "0x600df00d\n", format!("guest reads {v:?}"))
-}
-
-fn decoding_disabled_is_reported(lab: &mut Lab) -> Result<(), Failed> {
-    ok(lab, "setpci -s 00:04.0 COMMAND=0x0:0x2")?;
-    let r = fails(lab, &format!("{EDU} read ID"), 6, "memory space decoding is disabled");
-    let forced = sh(lab, &format!("{EDU} read ID --force --quiet"));
-    ok(lab, "setpci -s 00:04.0 COMMAND=0x2:0x2")?;
-    r?;
-    let forced = forced?;
-    check(
-        forced.status == 0 && forced.stdout_str() != "0x010000ed\n",
-        format!("with decoding off the read cannot reach edu: {:?}", forced.stdout_str()),
-    )?;
-    let v = ok(lab, &format!("{EDU} read ID --quiet"))?;
-    check(v == "0x010000ed\n", v)
 }

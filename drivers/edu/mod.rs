@@ -27,6 +27,10 @@ pub const REGMAP_TOML: &str = include_str!("regmap.toml");
 /// The device-side DMA buffer: edu.c accepts transfers only inside it.
 pub const DMA_BUFFER_ADDR: u64 = 0x40000;
 pub const DMA_BUFFER_SIZE: u64 = 0x1000;
+/// edu.c's range check is exclusive at the end (`end < 0x41000`) and aborts the
+/// whole QEMU process (hw_error) otherwise, so a transfer may not include the
+/// buffer's last byte: offset + length is at most this.
+pub const DMA_MAX_END: u64 = DMA_BUFFER_SIZE - 1;
 /// edu's default DMA mask (edu.c: `dma_mask = (1UL << 28) - 1`).
 pub const DMA_MASK_BITS: u32 = 28;
 /// Where the driver maps its RAM buffer for the device by default.
@@ -212,11 +216,12 @@ impl<'a> Edu<'a> {
         if len == 0 {
             return Err(Error::InvalidValue { input: "0".into(), reason: "a DMA transfer needs at least one byte".into() });
         }
-        if offset.checked_add(len).is_none_or(|end| end > DMA_BUFFER_SIZE) {
+        if offset.checked_add(len).is_none_or(|end| end > DMA_MAX_END) {
             return Err(Error::InvalidValue {
                 input: format!("offset {offset:#x} length {len:#x}"),
                 reason: format!(
-                    "the transfer must lie inside edu's {DMA_BUFFER_SIZE:#x}-byte buffer at {DMA_BUFFER_ADDR:#x} (offset + length <= {DMA_BUFFER_SIZE:#x})"
+                    "the transfer must lie inside edu's buffer at {DMA_BUFFER_ADDR:#x}: offset + length <= {DMA_MAX_END:#x} (edu.c rejects a transfer that reaches {:#x}, by aborting QEMU)",
+                    DMA_BUFFER_ADDR + DMA_BUFFER_SIZE
                 ),
             });
         }

@@ -127,6 +127,22 @@ impl MmioRegion {
         Ok(())
     }
 
+    /// Set `len` bytes at `offset` to `byte`, with the widest aligned volatile
+    /// stores as [`Self::copy_from_slice`]. Checked before the first store.
+    pub fn fill(&self, offset: u64, len: u64, byte: u8) -> Result<()> {
+        self.check_span(offset, len)?;
+        let base = self.mapping.as_ptr().as_ptr() as usize;
+        let pattern = u64::from_ne_bytes([byte; 8]);
+        let mut done = 0u64;
+        while done < len {
+            let at = offset + done;
+            let w = widest(base, at, len - done);
+            self.write(at, w, pattern & w.max_value())?;
+            done += w.bytes();
+        }
+        Ok(())
+    }
+
     fn check_span(&self, offset: u64, len: u64) -> Result<()> {
         if offset.checked_add(len).is_none_or(|end| end > self.len()) {
             return Err(Error::OutOfRange { offset, width: len, len: self.len() });
@@ -232,6 +248,19 @@ mod tests {
         assert_eq!(widest(0, 8, 7), Width::W32);
         assert!(r.copy_from_slice(4090, &data).is_err());
         assert_eq!(r.read(4088, Width::W64).unwrap(), 0, "a rejected copy writes nothing");
+    }
+
+    #[test]
+    fn fill_sets_exactly_the_span() {
+        let r = MmioRegion::ram(4096).unwrap();
+        r.fill(1, 20, 0xab).unwrap();
+        let mut filled = [0u8; 24];
+        r.copy_to_slice(0, &mut filled).unwrap();
+        assert_eq!(filled[0], 0);
+        assert!(filled[1..21].iter().all(|b| *b == 0xab));
+        assert_eq!(&filled[21..], &[0, 0, 0]);
+        assert!(r.fill(4090, 7, 1).is_err());
+        assert_eq!(r.read(4088, Width::W64).unwrap(), 0, "a rejected fill writes nothing");
     }
 
     #[repr(C)]

@@ -158,6 +158,7 @@ pub struct WriteArgs {
     pub target: String,
 
     /// Value: 0x.., 0b.. or decimal; range-checked against the width or field.
+    #[arg(allow_hyphen_values = true)]
     pub value: String,
 
     #[command(flatten)]

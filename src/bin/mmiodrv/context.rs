@@ -23,10 +23,7 @@ impl Device {
 
 /// The sysfs device `--device` names.
 pub fn resolve_device(cli: &Cli) -> Result<SysfsDevice> {
-    let text = cli.device.as_deref().ok_or_else(|| Error::InvalidValue {
-        input: String::new(),
-        reason: "this command needs --device DDDD:BB:DD.F (mmiodrv list shows the devices)".into(),
-    })?;
+    let text = cli.device.as_deref().ok_or(Error::MissingDevice)?;
     Sysfs::from_env().resolve(&DeviceSelector::parse(text)?)
 }
 

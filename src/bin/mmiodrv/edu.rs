@@ -29,11 +29,12 @@ pub enum EduCommand {
     Id,
     /// Write VALUE to the liveness register and check the device returns its inverse.
     Liveness {
-        #[arg(default_value = "0x12345678")]
+        #[arg(default_value = "0x12345678", allow_hyphen_values = true)]
         value: String,
     },
     /// Compute N! on the device (32-bit, wrapping).
     Factorial {
+        #[arg(allow_hyphen_values = true)]
         n: String,
         /// Wait for the completion interrupt instead of polling.
         #[arg(long)]
@@ -57,6 +58,7 @@ pub enum EduCommand {
 pub enum IrqCommand {
     /// Write VALUE to IRQ_RAISE; with --wait, arm first and wait for it here.
     Raise {
+        #[arg(allow_hyphen_values = true)]
         value: String,
         #[arg(long)]
         wait: bool,
@@ -65,7 +67,10 @@ pub enum IrqCommand {
         index: Option<IrqKind>,
     },
     /// Write VALUE to IRQ_ACK.
-    Ack { value: String },
+    Ack {
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -20,7 +20,10 @@ use args::{Cli, Command};
 use mmiodrv::error::exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     init_logging(cli.verbose);
     let result = match &cli.command {
         Command::List => list::run(&cli),
@@ -46,6 +49,24 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// clap's own errors, made one line like every other error (help and version
+/// print as usual).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK } as u8);
+    }
+    let text = e.render().to_string();
+    // The message is the first paragraph (clap puts e.g. the missing argument on
+    // the next line); usage and tips follow after a blank line.
+    let first: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let first = first.join(" ");
+    let first = first.trim_start_matches("error: ");
+    eprintln!("mmiodrv: error: {first} (see mmiodrv --help)");
+    ExitCode::from(exit::USAGE as u8)
 }
 
 /// `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` wins when set.

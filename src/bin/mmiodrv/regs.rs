@@ -342,7 +342,10 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
         }
     };
     report.fields.clear();
-    print_access(cli, args.quiet && !args.wait_irq, &report, "<-");
+    // With --wait-irq --quiet the only output is the vector that fired.
+    if !(args.quiet && args.wait_irq) {
+        print_access(cli, args.quiet, &report, "<-");
+    }
     if let Some(back) = report.readback.filter(|b| *b != value) {
         return Err(Error::Unsupported {
             device: report.device.clone(),

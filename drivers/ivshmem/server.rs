@@ -1,0 +1,510 @@
+//! An ivshmem server for `ivshmem-doorbell` peers (QEMU guests and host
+//! clients), speaking QEMU's protocol (see [`super::protocol`]). Debian ships no
+//! `ivshmem-server`; this one does what QEMU's contrib server does: hands every
+//! peer the shared-memory fd and an ID, gives it one eventfd per vector, tells
+//! everybody about joins and departures, and forgets peers whose socket closes.
+//!
+//! Single-threaded: one poll(2) loop over the listening socket, the peers'
+//! sockets and a caller's stop fd (a signalfd in the CLI).
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::socket::MsgFlags;
+use serde::Serialize;
+
+use super::protocol::{self, MAX_PEERS, PROTOCOL_VERSION, SHM_MESSAGE};
+use crate::error::{Error, Result};
+
+const NAME: &str = "ivshmem-server";
+/// A peer that does not take a message within this time is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// QEMU's contrib server allows at most 64 vectors per peer.
+pub const MAX_VECTORS: u16 = 64;
+
+/// What to serve.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// UNIX socket the peers connect to (`-chardev socket,path=...`).
+    pub socket: PathBuf,
+    /// Shared-memory file (e.g. under /dev/shm), created when missing.
+    pub shm: PathBuf,
+    /// Its size in bytes: a power of two, at least 4 KiB.
+    pub size: u64,
+    /// Eventfds (interrupt vectors) per peer.
+    pub vectors: u16,
+}
+
+/// Something that happened to the peer set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum ServerEvent {
+    Joined { peer: u16 },
+    Left { peer: u16, reason: String },
+    Refused { reason: String },
+}
+
+impl std::fmt::Display for ServerEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerEvent::Joined { peer } => write!(f, "peer {peer} joined"),
+            ServerEvent::Left { peer, reason } => write!(f, "peer {peer} left ({reason})"),
+            ServerEvent::Refused { reason } => write!(f, "connection refused: {reason}"),
+        }
+    }
+}
+
+struct Peer {
+    id: u16,
+    stream: UnixStream,
+    vectors: Vec<EventFd>,
+}
+
+pub struct Server {
+    listener: UnixListener,
+    socket: PathBuf,
+    /// (device, inode) of the socket we bound, so Drop removes only our own.
+    socket_id: (u64, u64),
+    shm: File,
+    shm_path: PathBuf,
+    shm_created: bool,
+    size: u64,
+    vectors: u16,
+    peers: Vec<Peer>,
+    next_id: usize,
+}
+
+fn setup_error(message: String, hint: &str) -> Error {
+    Error::Setup { device: NAME.into(), message, hint: hint.into() }
+}
+
+/// Refuse a socket path another server answers on; remove a stale one.
+fn claim_socket_path(path: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(NAME, "cannot inspect", path, e)),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(setup_error(
+            format!("{} exists and is not a socket; refusing to replace it", path.display()),
+            "pick another --socket path",
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(Error::Busy {
+            device: NAME.into(),
+            message: format!("socket {} is in use: another server is listening on it", path.display()),
+            hint: "stop that server, or pick another --socket path".into(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            log::info!("removing stale socket {}", path.display());
+            std::fs::remove_file(path).map_err(|e| Error::io(NAME, "cannot remove stale socket", path, e))
+        }
+        Err(e) => Err(Error::io(NAME, "cannot probe socket", path, e)),
+    }
+}
+
+/// Open (or create) the shared-memory file and check its size. Returns the file
+/// and whether it was created here.
+fn open_shm(path: &Path, size: u64) -> Result<(File, bool)> {
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => {
+            let meta = file.metadata().map_err(|e| Error::io(NAME, "cannot stat", path, e))?;
+            if !meta.file_type().is_file() {
+                return Err(setup_error(
+                    format!("shared memory {} is not a regular file", path.display()),
+                    "use a file under /dev/shm",
+                ));
+            }
+            if meta.len() == 0 {
+                file.set_len(size).map_err(|e| Error::io(NAME, "cannot size", path, e))?;
+            } else if meta.len() != size {
+                return Err(Error::InvalidValue {
+                    input: size.to_string(),
+                    reason: format!(
+                        "size mismatch: the shared-memory file {} is {} bytes, not {size}; pass --size {} or use another file",
+                        path.display(),
+                        meta.len(),
+                        meta.len()
+                    ),
+                });
+            }
+            Ok((file, false))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| Error::io(NAME, "cannot create", path, e))?;
+            if let Err(e) = file.set_len(size) {
+                let _ = std::fs::remove_file(path);
+                return Err(Error::io(NAME, "cannot size", path, e));
+            }
+            Ok((file, true))
+        }
+        Err(e) => Err(Error::io(NAME, "cannot open", path, e)),
+    }
+}
+
+impl Server {
+    /// Check the configuration, claim the socket path and open the shared memory.
+    /// Nothing is created when a check fails.
+    pub fn bind(cfg: &ServerConfig) -> Result<Server> {
+        if !cfg.size.is_power_of_two() || cfg.size < 4096 {
+            return Err(Error::InvalidValue {
+                input: cfg.size.to_string(),
+                reason: "the shared-memory size must be a power of two of at least 4K (it becomes a PCI BAR)".into(),
+            });
+        }
+        if cfg.vectors == 0 || cfg.vectors > MAX_VECTORS {
+            return Err(Error::InvalidValue {
+                input: cfg.vectors.to_string(),
+                reason: format!("the vector count must be 1..={MAX_VECTORS}"),
+            });
+        }
+        claim_socket_path(&cfg.socket)?;
+        let (shm, shm_created) = open_shm(&cfg.shm, cfg.size)?;
+        let cleanup_shm = || {
+            if shm_created {
+                let _ = std::fs::remove_file(&cfg.shm);
+            }
+        };
+        let listener = match UnixListener::bind(&cfg.socket) {
+            Ok(l) => l,
+            Err(e) => {
+                cleanup_shm();
+                return Err(Error::io(NAME, "cannot listen on", &cfg.socket, e));
+            }
+        };
+        let socket_id = match std::fs::metadata(&cfg.socket) {
+            Ok(m) => (m.dev(), m.ino()),
+            Err(e) => {
+                cleanup_shm();
+                return Err(Error::io(NAME, "cannot stat", &cfg.socket, e));
+            }
+        };
+        Ok(Server {
+            listener,
+            socket: cfg.socket.clone(),
+            socket_id,
+            shm,
+            shm_path: cfg.shm.clone(),
+            shm_created,
+            size: cfg.size,
+            vectors: cfg.vectors,
+            peers: Vec::new(),
+            next_id: 0,
+        })
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    pub fn shm_path(&self) -> &Path {
+        &self.shm_path
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn vectors(&self) -> u16 {
+        self.vectors
+    }
+
+    /// IDs of the connected peers.
+    pub fn peers(&self) -> Vec<u16> {
+        self.peers.iter().map(|p| p.id).collect()
+    }
+
+    /// Serve until `stop` becomes readable (then return Ok). `on_event` hears
+    /// about every join and departure.
+    pub fn run(&mut self, stop: Option<BorrowedFd<'_>>, on_event: &mut dyn FnMut(&ServerEvent)) -> Result<()> {
+        loop {
+            if self.poll_once(stop, PollTimeout::NONE, on_event)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One round of the loop; true when `stop` fired.
+    fn poll_once(
+        &mut self,
+        stop: Option<BorrowedFd<'_>>,
+        timeout: PollTimeout,
+        on_event: &mut dyn FnMut(&ServerEvent),
+    ) -> Result<bool> {
+        let (stop_ready, listener_ready, ready_peers) = {
+            let mut fds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            if let Some(s) = stop {
+                fds.push(PollFd::new(s, PollFlags::POLLIN));
+            }
+            let first_peer = fds.len();
+            fds.extend(self.peers.iter().map(|p| PollFd::new(p.stream.as_fd(), PollFlags::POLLIN)));
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => return Ok(false),
+                Err(e) => return Err(Error::io(NAME, "cannot poll", &self.socket, e.into())),
+            }
+            let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
+            let stop_ready = stop.is_some() && ready(&fds[1]);
+            let peers: Vec<u16> =
+                fds[first_peer..].iter().zip(&self.peers).filter(|(f, _)| ready(f)).map(|(_, p)| p.id).collect();
+            (stop_ready, ready(&fds[0]), peers)
+        };
+        if stop_ready {
+            return Ok(true);
+        }
+        for id in ready_peers {
+            self.check_peer(id, on_event);
+        }
+        if listener_ready {
+            match self.listener.accept() {
+                Ok((stream, _)) => self.add_peer(stream, on_event),
+                Err(e) => log::warn!("accept on {}: {e}", self.socket.display()),
+            }
+        }
+        Ok(false)
+    }
+
+    /// A peer's socket is readable: data (peers send none; discarded) or its end.
+    fn check_peer(&mut self, id: u16, on_event: &mut dyn FnMut(&ServerEvent)) {
+        let Some(peer) = self.peers.iter().find(|p| p.id == id) else { return };
+        let mut buf = [0u8; 256];
+        let gone = match nix::sys::socket::recv(
+            std::os::fd::AsRawFd::as_raw_fd(&peer.stream),
+            &mut buf,
+            MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(0) => Some("connection closed".to_string()),
+            Ok(n) => {
+                log::debug!("peer {id} sent {n} unexpected bytes; ignored");
+                None
+            }
+            Err(Errno::EAGAIN | Errno::EINTR) => None,
+            Err(e) => Some(format!("socket error: {e}")),
+        };
+        if let Some(reason) = gone {
+            self.remove_peer(id, reason, on_event);
+        }
+    }
+
+    fn free_id(&mut self) -> Option<u16> {
+        (0..MAX_PEERS).map(|i| (self.next_id + i) % MAX_PEERS).find(|&id| self.peers.iter().all(|p| usize::from(p.id) != id)).map(|id| {
+            self.next_id = (id + 1) % MAX_PEERS;
+            id as u16
+        })
+    }
+
+    fn add_peer(&mut self, stream: UnixStream, on_event: &mut dyn FnMut(&ServerEvent)) {
+        let Some(id) = self.free_id() else {
+            on_event(&ServerEvent::Refused { reason: format!("all {MAX_PEERS} peer IDs are in use") });
+            return;
+        };
+        let vectors: io::Result<Vec<EventFd>> = (0..self.vectors)
+            .map(|_| EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC).map_err(io::Error::from))
+            .collect();
+        let peer = vectors.and_then(|vectors| {
+            stream.set_write_timeout(Some(SEND_TIMEOUT))?;
+            Ok(Peer { id, stream, vectors })
+        });
+        let peer = match peer.and_then(|p| self.welcome(&p).map(|()| p)) {
+            Ok(p) => p,
+            Err(e) => {
+                on_event(&ServerEvent::Refused { reason: format!("peer {id}: {e}") });
+                return;
+            }
+        };
+        // Announce the newcomer's vectors to everybody else.
+        let mut dead = Vec::new();
+        for other in &self.peers {
+            let sent: io::Result<()> =
+                peer.vectors.iter().try_for_each(|v| protocol::send(other.stream.as_fd(), i64::from(id), Some(v.as_fd())));
+            if let Err(e) = sent {
+                dead.push((other.id, format!("cannot send to it: {e}")));
+            }
+        }
+        self.peers.push(peer);
+        on_event(&ServerEvent::Joined { peer: id });
+        for (other, reason) in dead {
+            self.remove_peer(other, reason, on_event);
+        }
+    }
+
+    /// Initial messages to a new peer: version, its ID, the shm fd, the other
+    /// peers' eventfds, then its own.
+    fn welcome(&self, peer: &Peer) -> io::Result<()> {
+        let sock = peer.stream.as_fd();
+        protocol::send(sock, PROTOCOL_VERSION, None)?;
+        protocol::send(sock, i64::from(peer.id), None)?;
+        protocol::send(sock, SHM_MESSAGE, Some(self.shm.as_fd()))?;
+        for other in &self.peers {
+            for v in &other.vectors {
+                protocol::send(sock, i64::from(other.id), Some(v.as_fd()))?;
+            }
+        }
+        for v in &peer.vectors {
+            protocol::send(sock, i64::from(peer.id), Some(v.as_fd()))?;
+        }
+        Ok(())
+    }
+
+    /// Forget a peer and tell the others; a peer that cannot be told goes too.
+    fn remove_peer(&mut self, id: u16, reason: String, on_event: &mut dyn FnMut(&ServerEvent)) {
+        let mut work = vec![(id, reason)];
+        while let Some((id, reason)) = work.pop() {
+            let Some(pos) = self.peers.iter().position(|p| p.id == id) else { continue };
+            self.peers.remove(pos);
+            on_event(&ServerEvent::Left { peer: id, reason });
+            for other in &self.peers {
+                if let Err(e) = protocol::send(other.stream.as_fd(), i64::from(id), None) {
+                    if !work.iter().any(|(w, _)| *w == other.id) {
+                        work.push((other.id, format!("cannot send to it: {e}")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let ours = std::fs::symlink_metadata(&self.socket).is_ok_and(|m| (m.dev(), m.ino()) == self.socket_id);
+        if ours {
+            let _ = std::fs::remove_file(&self.socket);
+        }
+        if self.shm_created {
+            let _ = std::fs::remove_file(&self.shm_path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::ivshmem::client::Client;
+    use std::sync::mpsc;
+
+    struct Running {
+        stop: EventFd,
+        thread: Option<std::thread::JoinHandle<Vec<ServerEvent>>>,
+        _dir: tempfile::TempDir,
+        socket: PathBuf,
+        shm: PathBuf,
+    }
+
+    impl Running {
+        fn start(vectors: u16) -> Running {
+            let dir = tempfile::tempdir().unwrap();
+            let cfg = ServerConfig {
+                socket: dir.path().join("ivshmem.sock"),
+                shm: dir.path().join("shm"),
+                size: 64 << 10,
+                vectors,
+            };
+            let mut server = Server::bind(&cfg).unwrap();
+            let stop = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
+            let (tx, rx) = mpsc::channel();
+            let stop_fd = stop.as_fd().try_clone_to_owned().unwrap();
+            let thread = std::thread::spawn(move || {
+                let mut events = Vec::new();
+                tx.send(()).unwrap();
+                server.run(Some(stop_fd.as_fd()), &mut |e| events.push(e.clone())).unwrap();
+                events
+            });
+            rx.recv().unwrap();
+            Running { stop, thread: Some(thread), socket: cfg.socket, shm: cfg.shm, _dir: dir }
+        }
+
+        fn stop(mut self) -> Vec<ServerEvent> {
+            self.stop.write(1).unwrap();
+            self.thread.take().unwrap().join().unwrap()
+        }
+    }
+
+    const T: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn peers_get_ids_memory_and_each_others_vectors() {
+        let srv = Running::start(2);
+        let mut a = Client::connect(&srv.socket, T).unwrap();
+        let mut b = Client::connect(&srv.socket, T).unwrap();
+        assert_eq!((a.id(), b.id()), (0, 1));
+        assert_eq!(a.own_vectors(), 2);
+        assert_eq!(b.peers(), vec![(0, 2)]);
+        a.refresh().unwrap();
+        assert_eq!(a.peers(), vec![(1, 2)], "a heard about b joining");
+        // Both see the same memory.
+        assert_eq!(a.shm_size().unwrap(), 64 << 10);
+        // Doorbells both ways.
+        a.ring(1, 1).unwrap();
+        assert_eq!(b.wait(None, T).unwrap(), (1, 1));
+        b.ring(0, 0).unwrap();
+        assert_eq!(a.wait(Some(0), T).unwrap(), (0, 1));
+        let shm = srv.shm.clone();
+        drop((a, b));
+        let events = srv.stop();
+        assert!(events.contains(&ServerEvent::Joined { peer: 1 }));
+        assert!(!shm.exists(), "the server removes a shm file it created");
+    }
+
+    #[test]
+    fn server_survives_a_vanished_peer_and_announces_it() {
+        let srv = Running::start(1);
+        let a = Client::connect(&srv.socket, T).unwrap();
+        let mut b = Client::connect(&srv.socket, T).unwrap();
+        drop(a);
+        // b hears the departure, and a new peer still gets served.
+        let deadline = std::time::Instant::now() + T;
+        while !b.peers().is_empty() && std::time::Instant::now() < deadline {
+            b.refresh().unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(b.peers().is_empty(), "{:?}", b.peers());
+        let c = Client::connect(&srv.socket, T).unwrap();
+        assert_eq!(c.id(), 2, "IDs are not reused at once");
+        assert_eq!(c.peers(), vec![(1, 1)]);
+        let e = b.ring(0, 0).unwrap_err();
+        assert!(e.to_string().contains("no peer 0"), "{e}");
+        let e = b.ring(2, 1).unwrap_err();
+        assert!(e.to_string().contains("has 1 vector"), "{e}");
+        drop((b, c));
+        let events = srv.stop();
+        assert!(events.iter().any(|e| matches!(e, ServerEvent::Left { peer: 0, .. })), "{events:?}");
+    }
+
+    #[test]
+    fn bad_configurations_are_refused_before_anything_is_created() {
+        let srv = Running::start(1);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = |socket: &Path, size| ServerConfig { socket: socket.into(), shm: dir.path().join("new"), size, vectors: 1 };
+        let e = Server::bind(&cfg(&srv.socket, 4096)).err().unwrap();
+        assert!(e.to_string().contains("is in use"), "{e}");
+        assert!(!dir.path().join("new").exists());
+        let e = Server::bind(&cfg(&dir.path().join("s"), 5000)).err().unwrap();
+        assert!(e.to_string().contains("power of two"), "{e}");
+        std::fs::write(dir.path().join("new"), [0u8; 8192]).unwrap();
+        let e = Server::bind(&cfg(&dir.path().join("s"), 4096)).err().unwrap();
+        assert!(e.to_string().contains("size mismatch"), "{e}");
+        assert_eq!(std::fs::metadata(dir.path().join("new")).unwrap().len(), 8192, "nothing truncated");
+        // A stale socket (no listener) is replaced.
+        drop(std::os::unix::net::UnixListener::bind(dir.path().join("stale")).unwrap());
+        let s = Server::bind(&cfg(&dir.path().join("stale"), 8192)).unwrap();
+        drop(s);
+        assert!(!dir.path().join("stale").exists(), "socket removed on drop");
+        srv.stop();
+    }
+}

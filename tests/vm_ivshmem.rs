@@ -1,0 +1,582 @@
+//! ivshmem in the lab guest, with the host as the other side.
+//!
+//! Before the guest boots, this binary starts `mmiodrv ivshmem-server` on the
+//! host (QEMU's ivshmem-doorbell connects to it while it starts) and adds
+//! `ivshmem-doorbell,vectors=2,addr=06.0` to the lab. The guest then has
+//! ivshmem-plain at 00:05.0 (shared memory = the lab's shm file) and
+//! ivshmem-doorbell at 00:06.0 (shared memory = the server's file, QEMU a real
+//! peer of the server). The host side uses the same tool: `--device file:PATH`
+//! for the memory, `ivshmem client` for doorbells.
+//!
+//! After the trials, with QEMU gone, the server must still be serving and must
+//! have announced QEMU's departure. The server and all files are removed at the
+//! end, pass or fail.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::vm::{check, fails, ok, run_suite, sh, TestFn};
+use libtest_mimic::Failed;
+use mmiodrv_lab::{Lab, LabConfig};
+
+const PLAIN: &str = "mmiodrv --device 0000:00:05.0";
+const DOORBELL: &str = "mmiodrv --device 0000:00:06.0";
+const VECTORS: u16 = 2;
+const SHM_SIZE: u64 = 1 << 20;
+const PATTERN_LEN: usize = 256 << 10;
+
+/// Host-side paths, set before the lab boots (`configure` is a plain fn).
+struct Host {
+    socket: PathBuf,
+    shm: PathBuf,
+    server_log: PathBuf,
+    pattern: PathBuf,
+    pattern2: PathBuf,
+    scratch: PathBuf,
+}
+
+static HOST: OnceLock<Host> = OnceLock::new();
+
+fn host() -> &'static Host {
+    HOST.get().expect("host side set up before the suite")
+}
+
+fn mmiodrv_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mmiodrv")
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so both sides can compare.
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The server child; stopped (SIGTERM, then SIGKILL) on drop.
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn start(h: &Host) -> Result<ServerProcess, String> {
+        let log = std::fs::File::create(&h.server_log).map_err(|e| format!("server log: {e}"))?;
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(mmiodrv_bin())
+            .args(["ivshmem-server", "--size", &SHM_SIZE.to_string(), "--vectors", &VECTORS.to_string()])
+            .arg("--socket")
+            .arg(&h.socket)
+            .arg("--shm")
+            .arg(&h.shm)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let mut server = ServerProcess(child);
+        // Listening once it says so (a probe connection would become a peer).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&h.server_log).unwrap_or_default();
+            if text.contains("listening on") {
+                return Ok(server);
+            }
+            if let Ok(Some(status)) = server.0.try_wait() {
+                return Err(format!("the server exited ({status}): {text}"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("the server did not come up: {text}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM and wait; true when it stopped by itself in time.
+    fn stop(&mut self) -> bool {
+        if !self.alive() {
+            return false;
+        }
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        false
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn main() -> ExitCode {
+    let tests: &[(&'static str, TestFn)] = &[
+        ("ivshmem::info_of_both_variants", info_of_both_variants),
+        ("ivshmem::guest_writes_host_reads", guest_writes_host_reads),
+        ("ivshmem::host_writes_guest_reads", host_writes_guest_reads),
+        ("ivshmem::doorbell_host_to_guest", doorbell_host_to_guest),
+        ("ivshmem::doorbell_guest_to_host", doorbell_guest_to_host),
+        ("ivshmem::server_survives_a_vanished_client", server_survives_a_vanished_client),
+        ("ivshmem::bad_input_is_one_clear_line", bad_input),
+    ];
+    // Without a lab, or when only listing, run_suite skips/lists: no server needed.
+    let listing = std::env::args().any(|a| a == "--list");
+    if listing || LabConfig::default().check_prepared().is_err() {
+        return run_suite("vm_ivshmem", tests, |_| {});
+    }
+    let dir = match tempfile::Builder::new().prefix("mmiodrv-ivshmem-test-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("vm_ivshmem: cannot create a temp dir: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let h = Host {
+        socket: dir.path().join("ivshmem.sock"),
+        // /dev/shm like a real setup; the server creates it and removes it on exit.
+        shm: Path::new("/dev/shm").join(format!("mmiodrv-ivshmem-test-{}", std::process::id())),
+        server_log: dir.path().join("server.log"),
+        pattern: dir.path().join("pattern.bin"),
+        pattern2: dir.path().join("pattern2.bin"),
+        scratch: dir.path().join("scratch"),
+    };
+    let written = std::fs::write(&h.pattern, pattern(PATTERN_LEN, 0x9e37_79b9_7f4a_7c15))
+        .and_then(|()| std::fs::write(&h.pattern2, pattern(PATTERN_LEN, 0x2545_f491_4f6c_dd1d)))
+        .and_then(|()| std::fs::create_dir(&h.scratch));
+    if let Err(e) = written {
+        eprintln!("vm_ivshmem: cannot write test files: {e}");
+        return ExitCode::FAILURE;
+    }
+    let mut server = match ServerProcess::start(&h) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vm_ivshmem: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _ = HOST.set(h);
+    let code = run_suite("vm_ivshmem", tests, |cfg| {
+        let h = host();
+        cfg.extra_qemu_args.extend([
+            "-chardev".to_string(),
+            format!("socket,id=ivs,path={}", h.socket.display()),
+            "-device".to_string(),
+            format!("ivshmem-doorbell,chardev=ivs,vectors={VECTORS},addr=06.0"),
+        ]);
+        cfg.extra_files.push(("/root/pattern.bin".into(), h.pattern.clone()));
+        cfg.extra_files.push(("/root/pattern2.bin".into(), h.pattern2.clone()));
+    });
+    // QEMU is gone now: the server must have noticed and must still serve.
+    let after = server_outlived_qemu(&mut server);
+    let stopped = server.stop();
+    let h = host();
+    let leftovers: Vec<&Path> = [h.socket.as_path(), h.shm.as_path()].into_iter().filter(|p| p.exists()).collect();
+    let mut failed = false;
+    match after {
+        Ok(()) => eprintln!("vm_ivshmem: the server outlived QEMU, announced its departure and kept serving"),
+        Err(e) => {
+            eprintln!("vm_ivshmem: FAILED after the suite: {e}");
+            failed = true;
+        }
+    }
+    if !stopped || !leftovers.is_empty() {
+        eprintln!("vm_ivshmem: FAILED: server stopped cleanly: {stopped}; left behind: {leftovers:?}");
+        failed = true;
+    }
+    drop(dir);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        code
+    }
+}
+
+fn server_outlived_qemu(server: &mut ServerProcess) -> Result<(), String> {
+    let h = host();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let qemu = qemu_peer_from_log()?;
+    loop {
+        let log = std::fs::read_to_string(&h.server_log).unwrap_or_default();
+        if log.contains(&format!("peer {qemu} left")) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("no departure of QEMU (peer {qemu}) in the server log:\n{log}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !server.alive() {
+        return Err("the server died with QEMU".into());
+    }
+    let peers = host_ok(&["ivshmem", "client", "--socket", &h.socket.to_string_lossy(), "peers"])?;
+    if peers.lines().count() != 1 {
+        return Err(format!("only the new client should be left:\n{peers}"));
+    }
+    Ok(())
+}
+
+/// QEMU connected first, so it is the first peer that joined.
+fn qemu_peer_from_log() -> Result<u16, String> {
+    let log = std::fs::read_to_string(&host().server_log).map_err(|e| e.to_string())?;
+    log.lines()
+        .find_map(|l| l.strip_prefix("ivshmem-server: peer ")?.strip_suffix(" joined")?.parse().ok())
+        .ok_or_else(|| format!("no peer joined:\n{log}"))
+}
+
+/// Run the host mmiodrv; Ok(stdout) on success.
+fn host_run(args: &[&str]) -> Result<std::process::Output, String> {
+    Command::new(mmiodrv_bin()).args(args).output().map_err(|e| format!("cannot run mmiodrv {args:?}: {e}"))
+}
+
+fn host_ok(args: &[&str]) -> Result<String, String> {
+    let o = host_run(args)?;
+    if !o.status.success() {
+        return Err(format!(
+            "host `mmiodrv {}` exited {}:\n{}{}",
+            args.join(" "),
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// A host command that must fail with `code` and one stderr line containing `msg`.
+fn host_fails(args: &[&str], code: i32, msg: &str) -> Result<(), Failed> {
+    let o = host_run(args)?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    check(
+        o.status.code() == Some(code) && err.contains(msg) && err.trim_end().lines().count() == 1,
+        format!("host `mmiodrv {}`: expected exit {code} and one line with {msg:?}; got {}: {err}", args.join(" "), o.status),
+    )
+}
+
+fn file_device(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
+/// Host read of the shared-memory file through mmiodrv (--device file:).
+fn host_read(shm: &Path, offset: u64, len: usize) -> Result<Vec<u8>, Failed> {
+    let out = host().scratch.join("host-read.bin");
+    host_ok(&[
+        "--device",
+        &file_device(shm),
+        "ivshmem",
+        "read",
+        "--offset",
+        &format!("{offset:#x}"),
+        "--len",
+        &len.to_string(),
+        "--out",
+        &out.to_string_lossy(),
+    ])?;
+    let data = std::fs::read(&out).map_err(|e| e.to_string())?;
+    check(data.len() == len, format!("read {} bytes, wanted {len}", data.len()))?;
+    Ok(data)
+}
+
+fn qemu_peer(lab: &mut Lab) -> Result<u16, Failed> {
+    let json = ok(lab, &format!("{DOORBELL} --backend sysfs ivshmem info --json"))?;
+    let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+    let id = v["peer_id"].as_u64().ok_or(format!("no peer_id in {json}"))?;
+    Ok(id as u16)
+}
+
+fn info_of_both_variants(lab: &mut Lab) -> Result<(), Failed> {
+    let plain = ok(lab, &format!("{PLAIN} ivshmem info"))?;
+    check(
+        plain.trim()
+            == "0000:00:05.0: ivshmem-plain, shared memory 1M (0x100000 bytes, BAR2), peer ID 0 (no server), no interrupts, sysfs backend",
+        format!("plain: {plain}"),
+    )?;
+    let json = ok(lab, &format!("{DOORBELL} ivshmem info --json"))?;
+    let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+    check(v["variant"] == "ivshmem-doorbell" && v["vectors"] == VECTORS && v["size"] == SHM_SIZE, json.clone())?;
+    // IVPosition is the ID the server gave QEMU, and the server's peers agree.
+    let qemu = qemu_peer(lab)?;
+    check(qemu == qemu_peer_from_log()?, format!("IVPosition {qemu} vs the server log"))?;
+    let peers = host_ok(&["ivshmem", "client", "--socket", &host().socket.to_string_lossy(), "peers"])?;
+    check(peers.contains(&format!("\npeer {qemu}: {VECTORS} vector(s)")), format!("client peers:\n{peers}"))?;
+    let file = host_ok(&["--device", &file_device(&host().shm), "ivshmem", "info"])?;
+    check(file.contains("host side of an ivshmem shared memory, 1M (0x100000 bytes)"), file)
+}
+
+fn guest_writes_host_reads(lab: &mut Lab) -> Result<(), Failed> {
+    let want = std::fs::read(&host().pattern).map_err(|e| e.to_string())?;
+    let lab_shm = lab.shm_path().to_path_buf();
+    for (dev, shm) in [(PLAIN, lab_shm.as_path()), (DOORBELL, host().shm.as_path())] {
+        // A 256 KiB file at an unaligned offset: edges narrower, body 64-bit.
+        ok(lab, &format!("{dev} ivshmem write --offset 0x1003 /root/pattern.bin"))?;
+        let got = host_read(shm, 0x1003, PATTERN_LEN)?;
+        check(got == want, format!("{dev}: host sees different bytes than the guest wrote"))?;
+        ok(lab, &format!("{dev} ivshmem write --offset 64K --string 'hello from the guest'"))?;
+        ok(lab, &format!("{dev} ivshmem write --offset 0x10015 --hex 'de ad be ef 01'"))?;
+        let got = host_read(shm, 0x10000, 0x20)?;
+        let mut expect = b"hello from the guest".to_vec();
+        expect.extend([0, 0xde, 0xad, 0xbe, 0xef, 0x01]);
+        expect.resize(0x20, 0);
+        check(got == expect, format!("{dev}: {got:02x?}"))?;
+        // Fill exactly the span asked, not a byte more.
+        ok(lab, &format!("{dev} ivshmem fill --offset 0x50001 --len 0x1003 --byte 0xa5"))?;
+        let got = host_read(shm, 0x50000, 0x1005)?;
+        check(got[0] == 0 && got[1..0x1004].iter().all(|b| *b == 0xa5) && got[0x1004] == 0, format!("{dev}: fill edges"))?;
+        // The host's dump folds the repeated lines.
+        let dump = host_ok(&["--device", &file_device(shm), "ivshmem", "dump"])?;
+        check(dump.contains("00050000  00 a5 a5") && dump.contains("\n*\n") && dump.ends_with("00100000\n"), "dump")?;
+    }
+    Ok(())
+}
+
+fn host_writes_guest_reads(lab: &mut Lab) -> Result<(), Failed> {
+    let lab_shm = lab.shm_path().to_path_buf();
+    for (dev, shm) in [(PLAIN, lab_shm.as_path()), (DOORBELL, host().shm.as_path())] {
+        host_ok(&[
+            "--device",
+            &file_device(shm),
+            "ivshmem",
+            "write",
+            "--offset",
+            "0x80000",
+            &host().pattern2.to_string_lossy(),
+        ])?;
+        ok(lab, &format!("{dev} ivshmem read --offset 512K --len 256K --out /tmp/from-host.bin"))?;
+        ok(lab, "cmp /tmp/from-host.bin /root/pattern2.bin")?;
+        // A short hexdump of text the host wrote.
+        host_ok(&["--device", &file_device(shm), "ivshmem", "write", "--offset", "0x100", "--string", "host says hi"])?;
+        let dump = ok(lab, &format!("{dev} ivshmem read --offset 0x100 --len 16"))?;
+        check(dump.trim() == "00000100  68 6f 73 74 20 73 61 79 73 20 68 69 00 00 00 00  |host says hi....|", dump)?;
+    }
+    Ok(())
+}
+
+/// 00:06.0 on vfio-pci (MSI-X needs it).
+fn ensure_vfio(lab: &mut Lab) -> Result<(), Failed> {
+    let drv = sh(lab, "basename \"$(readlink /sys/bus/pci/devices/0000:00:06.0/driver)\"")?.stdout_str();
+    if drv.trim() != "vfio-pci" {
+        ok(lab, &format!("{DOORBELL} bind vfio-pci"))?;
+    }
+    Ok(())
+}
+
+/// Start a guest `ivshmem wait` in the background and return once its MSI-X
+/// vectors are enabled (a doorbell before that would be dropped by QEMU).
+fn start_guest_wait(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
+    ensure_vfio(lab)?;
+    ok(lab, "rm -f /tmp/wait.out /tmp/wait.rc")?;
+    ok(
+        lab,
+        &format!(
+            "({DOORBELL} ivshmem wait --vector {vector} --timeout 30000 > /tmp/wait.out 2>&1; echo $? > /tmp/wait.rc) > /dev/null 2>&1 < /dev/null &"
+        ),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let caps = ok(lab, "lspci -vv -s 00:06.0")?;
+        if caps.contains("MSI-X: Enable+") {
+            return Ok(());
+        }
+        if ok(lab, "cat /tmp/wait.rc 2>/dev/null || true")?.trim() != "" {
+            let out = ok(lab, "cat /tmp/wait.out")?;
+            return Err(format!("the guest wait ended before arming: {out}").into());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("MSI-X never enabled:\n{caps}").into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn finish_guest_wait(lab: &mut Lab) -> Result<String, Failed> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let rc = ok(lab, "cat /tmp/wait.rc 2>/dev/null || true")?;
+        if !rc.trim().is_empty() {
+            let out = ok(lab, "cat /tmp/wait.out")?;
+            check(rc.trim() == "0", format!("guest wait exited {rc}: {out}"))?;
+            return Ok(out);
+        }
+        if Instant::now() >= deadline {
+            return Err("the guest wait did not end".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn ring_guest_from_host(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
+    let qemu = qemu_peer(lab)?;
+    start_guest_wait(lab, vector)?;
+    let rang = host_ok(&[
+        "ivshmem",
+        "client",
+        "--socket",
+        &host().socket.to_string_lossy(),
+        "ring",
+        &qemu.to_string(),
+        &vector.to_string(),
+    ])?;
+    check(rang.contains(&format!("rang peer {qemu} vector {vector}")), rang)?;
+    let out = finish_guest_wait(lab)?;
+    check(out.contains(&format!("0000:00:06.0: doorbell on MSI-X vector {vector}")), out)
+}
+
+fn doorbell_host_to_guest(lab: &mut Lab) -> Result<(), Failed> {
+    ring_guest_from_host(lab, 1)?;
+    ring_guest_from_host(lab, 0)
+}
+
+/// A host client waiting for a doorbell; its peer ID from its first line.
+struct HostWaiter {
+    child: Child,
+    id: u16,
+    first_line: String,
+}
+
+impl HostWaiter {
+    fn start(vector: u16) -> Result<HostWaiter, Failed> {
+        let mut child = Command::new(mmiodrv_bin())
+            .args(["ivshmem", "client", "--socket", &host().socket.to_string_lossy(), "wait", "--timeout", "30000"])
+            .args(["--vector", &vector.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut first_line = String::new();
+        if let Some(out) = child.stdout.as_mut() {
+            BufReader::new(out).read_line(&mut first_line).map_err(|e| e.to_string())?;
+        }
+        let id = first_line
+            .strip_prefix("peer ")
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                let _ = child.kill();
+                let _ = child.wait();
+                format!("host client said {first_line:?}")
+            })?;
+        Ok(HostWaiter { child, id, first_line })
+    }
+}
+
+impl Drop for HostWaiter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn doorbell_guest_to_host(lab: &mut Lab) -> Result<(), Failed> {
+    let mut waiter = HostWaiter::start(1)?;
+    check(waiter.first_line.trim().ends_with("waiting for vector 1"), waiter.first_line.clone())?;
+    let out = ok(lab, &format!("{DOORBELL} ivshmem doorbell {} 1", waiter.id))?;
+    check(out.contains(&format!("rang peer {} vector 1", waiter.id)), out)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = waiter.child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            return Err("the host client never heard the doorbell".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    if let Some(mut o) = waiter.child.stdout.take() {
+        use std::io::Read;
+        o.read_to_string(&mut rest).map_err(|e| e.to_string())?;
+    }
+    check(status.success() && rest.contains(&format!("peer {}: vector 1 rung", waiter.id)), format!("{status}: {rest}"))
+}
+
+fn server_survives_a_vanished_client(lab: &mut Lab) -> Result<(), Failed> {
+    let mut waiter = HostWaiter::start(0)?;
+    let id = waiter.id;
+    // SIGKILL: no goodbye, the kernel just closes its socket.
+    waiter.child.kill().map_err(|e| e.to_string())?;
+    let _ = waiter.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(&host().server_log).unwrap_or_default();
+        if log.contains(&format!("peer {id} left")) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("the server never noticed peer {id} vanish:\n{log}").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The rest keeps working: the server still serves QEMU and new clients.
+    let peers = host_ok(&["ivshmem", "client", "--socket", &host().socket.to_string_lossy(), "peers"])?;
+    check(!peers.contains(&format!("\npeer {id}:")), format!("peer {id} still listed:\n{peers}"))?;
+    ring_guest_from_host(lab, 1)
+}
+
+fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
+    // Guest side.
+    fails(lab, &format!("{PLAIN} ivshmem read --offset 1M --len 1"), 2, "outside the 0x100000-byte region")?;
+    fails(lab, &format!("{PLAIN} ivshmem read --offset 0xffff0 --len 17"), 2, "outside the 0x100000-byte region")?;
+    ok(lab, &format!("{PLAIN} ivshmem fill --offset 0xffff0 --byte 0x11"))?;
+    fails(lab, &format!("{PLAIN} ivshmem write --offset 0xffffe --hex 010203"), 2, "outside the 0x100000-byte region")?;
+    fails(lab, &format!("{PLAIN} ivshmem fill --offset 0xfffff --len 2"), 2, "outside the 0x100000-byte region")?;
+    let edge = host_read(lab.shm_path(), 0xffff0, 16)?;
+    check(edge.iter().all(|b| *b == 0x11), format!("a refused write changed memory: {edge:02x?}"))?;
+    fails(
+        lab,
+        "mmiodrv --device 00:04.0 ivshmem info",
+        6,
+        "0000:00:04.0: not an ivshmem device (IDs 1234:11e8, expected 1af4:1110)",
+    )?;
+    fails(lab, &format!("{PLAIN} ivshmem doorbell 0 0"), 6, "ivshmem-plain has no doorbell")?;
+    fails(lab, &format!("{PLAIN} ivshmem write --hex abc"), 2, "odd number of hex digits")?;
+    fails(lab, &format!("{PLAIN} ivshmem fill --byte 256"), 2, "does not fit in a byte")?;
+    fails(lab, &format!("{PLAIN} ivshmem read --len 1Q"), 2, "expected a size")?;
+    // Host side.
+    let h = host();
+    let socket = h.socket.to_string_lossy().into_owned();
+    let other_shm = h.scratch.join("other.shm");
+    host_fails(
+        &["ivshmem-server", "--socket", &socket, "--shm", &other_shm.to_string_lossy(), "--size", "1M"],
+        6,
+        "is in use: another server is listening on it",
+    )?;
+    check(!other_shm.exists(), "a refused server created its shm file")?;
+    host_fails(&["ivshmem", "client", "--socket", &socket, "ring", "4242", "0"], 2, "no peer 4242 on the server")?;
+    let qemu = qemu_peer(lab)?.to_string();
+    host_fails(&["ivshmem", "client", "--socket", &socket, "ring", &qemu, "7"], 2, "has 2 vectors")?;
+    let new_socket = h.scratch.join("second.sock");
+    host_fails(
+        &["ivshmem-server", "--socket", &new_socket.to_string_lossy(), "--shm", &h.shm.to_string_lossy(), "--size", "2M"],
+        2,
+        "size mismatch",
+    )?;
+    let size = std::fs::metadata(&h.shm).map_err(|e| e.to_string())?.len();
+    check(size == SHM_SIZE && !new_socket.exists(), format!("the refused server touched things: size {size}"))?;
+    host_fails(
+        &["ivshmem", "client", "--socket", &h.scratch.join("nobody.sock").to_string_lossy(), "peers"],
+        6,
+        "no server is listening",
+    )?;
+    host_fails(&["--device", &file_device(&h.scratch), "ivshmem", "info"], 6, "not a regular file")?;
+    host_fails(&["--device", &file_device(&h.shm), "ivshmem", "doorbell", "0", "0"], 6, "has no doorbell")?;
+    Ok(())
+}
