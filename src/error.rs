@@ -155,6 +155,29 @@ impl Error {
         }
     }
 
+    /// Whether the message already names the device (so the CLI need not).
+    pub fn names_device(&self) -> bool {
+        matches!(
+            self,
+            Error::Permission { .. }
+                | Error::Io { .. }
+                | Error::BarNotPresent { .. }
+                | Error::IoBarUnsupported { .. }
+                | Error::NoWriteCombining { .. }
+                | Error::DriverBound { .. }
+                | Error::DecodingDisabled { .. }
+                | Error::Unsupported { .. }
+                | Error::Busy { .. }
+                | Error::Setup { .. }
+                | Error::Timeout { .. }
+                | Error::DeviceNotFound { .. }
+                | Error::AmbiguousDevice { .. }
+                | Error::InvalidAddress { .. }
+                | Error::MissingDevice
+                | Error::RegMap { .. }
+        )
+    }
+
     /// The documented exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {

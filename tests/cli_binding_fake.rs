@@ -38,7 +38,13 @@ fn mmiodrv(e: &Env, args: &[&str]) -> Output {
 }
 
 fn disk(e: &Env, addr: &'static str) -> std::path::PathBuf {
-    let dir = e.tree.add(&FakeDevice { vendor: 0x1af4, device: 0x1042, class: 0x010000, driver: Some("virtio-pci"), ..FakeDevice::edu(addr) });
+    let dir = e.tree.add(&FakeDevice {
+        vendor: 0x1af4,
+        device: 0x1042,
+        class: 0x010000,
+        driver: Some("virtio-pci"),
+        ..FakeDevice::edu(addr)
+    });
     let vda = dir.join("virtio2/block/vda");
     fs::create_dir_all(vda.join("vda1")).unwrap();
     fs::create_dir_all(vda.join("holders")).unwrap();
@@ -80,7 +86,13 @@ fn swap_holders_and_up_interfaces_block_unbind() {
     fs::create_dir_all(dir.join("virtio2/block/vda/holders/dm-0")).unwrap();
     refused(&mmiodrv(&e, &["--device", "00:02.0", "unbind"]), "block device vda is held by dm-0");
 
-    let nic = e.tree.add(&FakeDevice { vendor: 0x8086, device: 0x100e, class: 0x020000, driver: Some("e1000"), ..FakeDevice::edu("0000:00:03.0") });
+    let nic = e.tree.add(&FakeDevice {
+        vendor: 0x8086,
+        device: 0x100e,
+        class: 0x020000,
+        driver: Some("e1000"),
+        ..FakeDevice::edu("0000:00:03.0")
+    });
     fs::create_dir_all(nic.join("net/eth0")).unwrap();
     fs::write(nic.join("net/eth0/flags"), "0x1003\n").unwrap();
     refused(&mmiodrv(&e, &["--device", "00:03.0", "bind", "uio_pci_generic"]), "network interface eth0 is up");
@@ -96,7 +108,13 @@ fn swap_holders_and_up_interfaces_block_unbind() {
 #[test]
 fn bridges_are_refused() {
     let e = env();
-    let dir = e.tree.add(&FakeDevice { vendor: 0x8086, device: 0x2448, class: 0x060400, driver: Some("pcieport"), ..FakeDevice::edu("0000:00:1e.0") });
+    let dir = e.tree.add(&FakeDevice {
+        vendor: 0x8086,
+        device: 0x2448,
+        class: 0x060400,
+        driver: Some("pcieport"),
+        ..FakeDevice::edu("0000:00:1e.0")
+    });
     fs::create_dir_all(dir.join("0000:01:00.0")).unwrap();
     refused(&mmiodrv(&e, &["--device", "00:1e.0", "unbind"]), "it is a bridge to 0000:01:00.0");
 }
@@ -105,11 +123,20 @@ fn bridges_are_refused() {
 fn group_members_under_host_drivers_block_vfio() {
     let e = env();
     e.tree.add(&FakeDevice { iommu_group: Some(7), ..FakeDevice::edu("0000:00:04.0") });
-    e.tree.add(&FakeDevice { vendor: 0x8086, device: 0x100e, driver: Some("e1000"), iommu_group: Some(7), ..FakeDevice::edu("0000:00:09.0") });
+    e.tree.add(&FakeDevice {
+        vendor: 0x8086,
+        device: 0x100e,
+        driver: Some("e1000"),
+        iommu_group: Some(7),
+        ..FakeDevice::edu("0000:00:09.0")
+    });
     let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(6), "{err}");
-    assert!(err.contains("its IOMMU group also holds devices under host drivers: 0000:00:09.0 (bound to e1000)"), "{err}");
+    assert!(
+        err.contains("its IOMMU group also holds devices under host drivers: 0000:00:09.0 (bound to e1000)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -336,7 +336,11 @@ fn refuses_devices_owned_by_other_drivers_or_not_decoding() {
     expect(&mmiodrv(&t, &["--device", "00:06.0", "--backend", "sysfs", "read", "0x0"]), 0);
     let o = mmiodrv(&t, &["--device", "00:06.0", "--backend", "uio", "read", "0x0"]);
     expect(&o, 6);
-    assert!(stderr(&o).contains("--backend uio needs the device bound to uio_pci_generic, but it is bound to vfio-pci"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--backend uio needs the device bound to uio_pci_generic, but it is bound to vfio-pci"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("fix: mmiodrv --device 0000:00:06.0 bind uio_pci_generic"), "{}", stderr(&o));
 }
 

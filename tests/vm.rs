@@ -2,9 +2,9 @@
 //! ivshmem-plain at 00:05.0 (its BAR2 backed by a host file). One guest boot runs
 //! every trial below in order; see tests/common/vm.rs for the harness.
 
-mod common;
 #[path = "vm/backends.rs"]
 mod backends;
+mod common;
 #[path = "vm/core.rs"]
 mod core_tests;
 #[path = "vm/edu.rs"]
@@ -21,6 +21,7 @@ pub const IVSHMEM: &str = "mmiodrv --device 0000:00:05.0";
 
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
+        ("labs::readme_tour_runs_as_written", labs::readme_tour_runs_as_written),
         ("core::edu_dump_regs_by_name", core_tests::edu_dump_regs_by_name),
         ("core::edu_read_write_liveness", core_tests::edu_read_write_liveness),
         ("core::edu_fields_and_json", core_tests::edu_fields_and_json),
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         ("edu::dma_both_ways_with_offsets", edu::dma_both_ways),
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
+        ("edu::library_example_drives_edu", edu::library_example_drives_edu),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
     ];
     run_suite("vm", tests, |_| {})

@@ -14,8 +14,8 @@ use crate::backend::{Backend, BarOptions, DmaBuffer, IrqEvent, IrqKind};
 use crate::error::{Error, Result};
 use crate::mmio::{barrier, RegisterIo};
 
-pub use registers::{EduRegisterBlock, EduRegisters};
 use registers::*;
+pub use registers::{EduRegisterBlock, EduRegisters};
 
 /// PCI IDs of edu.
 pub const VENDOR_ID: u16 = 0x1234;
@@ -140,7 +140,8 @@ impl<'a> Edu<'a> {
         if self.regs()?.status() & STATUS_COMPUTING != 0 {
             return Err(Error::Busy {
                 device: self.name.clone(),
-                message: "a factorial is already being computed (STATUS.COMPUTING is set); edu ignores a new one".into(),
+                message: "a factorial is already being computed (STATUS.COMPUTING is set); edu ignores a new one"
+                    .into(),
                 hint: "wait for it to finish and retry".into(),
             });
         }
@@ -214,7 +215,10 @@ impl<'a> Edu<'a> {
     /// Check a transfer against the device buffer before anything is mapped or sent.
     fn check_dma(&self, offset: u64, len: u64) -> Result<()> {
         if len == 0 {
-            return Err(Error::InvalidValue { input: "0".into(), reason: "a DMA transfer needs at least one byte".into() });
+            return Err(Error::InvalidValue {
+                input: "0".into(),
+                reason: "a DMA transfer needs at least one byte".into(),
+            });
         }
         if offset.checked_add(len).is_none_or(|end| end > DMA_MAX_END) {
             return Err(Error::InvalidValue {

@@ -42,7 +42,10 @@ pub fn open(dev: SysfsDevice, kind: BackendKind, force: bool) -> Result<Box<dyn 
             });
         }
     }
-    log::debug!("{}: opening with the {kind} backend (driver {driver:?}; userspace drivers: {USERSPACE_DRIVERS:?})", dev.name());
+    log::debug!(
+        "{}: opening with the {kind} backend (driver {driver:?}; userspace drivers: {USERSPACE_DRIVERS:?})",
+        dev.name()
+    );
     Ok(match kind {
         BackendKind::Vfio => Box::new(VfioBackend::open(dev)?),
         BackendKind::Uio => Box::new(UioBackend::open(dev)?),

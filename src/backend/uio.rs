@@ -9,8 +9,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,9 @@ fn uio_node(dev: &SysfsDevice) -> Result<PathBuf> {
     let dir = dev.attr_path("uio");
     let name = std::fs::read_dir(&dir)
         .ok()
-        .and_then(|mut it| it.find_map(|e| e.ok()?.file_name().to_str().filter(|n| n.starts_with("uio")).map(str::to_string)))
+        .and_then(|mut it| {
+            it.find_map(|e| e.ok()?.file_name().to_str().filter(|n| n.starts_with("uio")).map(str::to_string))
+        })
         .ok_or_else(|| Error::Setup {
             device: dev.name(),
             message: "no UIO device node: the device is not bound to uio_pci_generic".into(),
@@ -168,7 +170,11 @@ impl Interrupts for UioInterrupts {
                 return Ok(IrqEvent { kind: IrqKind::Intx, vector: 0, count: u64::from(u32::from_ne_bytes(buf)) });
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout { device: self.name.clone(), what: "INTx".into(), ms: timeout.as_millis() as u64 });
+                return Err(Error::Timeout {
+                    device: self.name.clone(),
+                    what: "INTx".into(),
+                    ms: timeout.as_millis() as u64,
+                });
             }
         }
     }

@@ -72,7 +72,11 @@ fn check_group(dev: &SysfsDevice, force: bool) -> Result<()> {
                 return None;
             }
             let why = in_use::reasons(&m);
-            Some(if why.is_empty() { format!("{a} (bound to {driver})") } else { format!("{a} (bound to {driver}; {})", why.join("; ")) })
+            Some(if why.is_empty() {
+                format!("{a} (bound to {driver})")
+            } else {
+                format!("{a} (bound to {driver}; {})", why.join("; "))
+            })
         })
         .collect();
     if busy.is_empty() {
@@ -97,7 +101,10 @@ fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
     }
     Err(Error::Setup {
         device: dev.name(),
-        message: format!("kernel driver {driver} is not loaded and `modprobe {driver}` {}", if loaded { "did not register it" } else { "failed" }),
+        message: format!(
+            "kernel driver {driver} is not loaded and `modprobe {driver}` {}",
+            if loaded { "did not register it" } else { "failed" }
+        ),
         hint: format!("load the module {} (modprobe {driver}, or insmod its .ko)", driver.replace('-', "_")),
     })
 }
@@ -130,7 +137,10 @@ fn unbind_current(dev: &SysfsDevice) -> Result<()> {
     if dev.driver().is_some() {
         write_attr(dev, dev.attr_path("driver/unbind"), &dev.name())?;
         if !wait_for_driver(dev, None) {
-            return Err(Error::Unsupported { device: dev.name(), message: "the kernel did not unbind the device".into() });
+            return Err(Error::Unsupported {
+                device: dev.name(),
+                message: "the kernel did not unbind the device".into(),
+            });
         }
     }
     Ok(())
@@ -164,7 +174,10 @@ pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
             if wait_for_driver(dev, Some(driver)) {
                 Ok(())
             } else {
-                Err(Error::Unsupported { device: dev.name(), message: format!("{driver} did not take the device (see dmesg)") })
+                Err(Error::Unsupported {
+                    device: dev.name(),
+                    message: format!("{driver} did not take the device (see dmesg)"),
+                })
             }
         });
     if let Err(e) = result {
@@ -212,7 +225,10 @@ pub fn restore(dev: &SysfsDevice) -> Result<Outcome> {
             ensure_driver(dev, d)?;
             write_attr(dev, dev.sysfs().root().join("bus/pci/drivers").join(d).join("bind"), &dev.name())?;
             if !wait_for_driver(dev, Some(d)) {
-                return Err(Error::Unsupported { device: dev.name(), message: format!("{d} did not take the device back (see dmesg)") });
+                return Err(Error::Unsupported {
+                    device: dev.name(),
+                    message: format!("{d} did not take the device back (see dmesg)"),
+                });
             }
         }
         None => {

@@ -14,13 +14,24 @@ use mmiodrv_lab::{CmdOutput, Lab, LabConfig};
 
 pub type TestFn = fn(&mut Lab) -> Result<(), Failed>;
 
-/// Build the static guest binary into target/static (its own target dir, since
-/// RUSTFLAGS would otherwise invalidate the normal build cache).
+/// Build the static guest binaries (mmiodrv and the edu example) into
+/// target/static (its own target dir, since RUSTFLAGS would otherwise invalidate
+/// the normal build cache).
 fn build_static_mmiodrv() -> Result<PathBuf, String> {
     let root = mmiodrv_lab::repo_root();
     let target_dir = root.join("target/static");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu", "--bin", "mmiodrv", "-q"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--bin",
+            "mmiodrv",
+            "--example",
+            "edu_driver",
+            "-q",
+        ])
         .current_dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
@@ -56,7 +67,11 @@ pub fn run_suite(name: &str, tests: &[(&'static str, TestFn)], configure: fn(&mu
         return libtest_mimic::run(&args, trials).exit_code();
     }
     match build_static_mmiodrv() {
-        Ok(bin) => cfg.mmiodrv_binary = Some(bin),
+        Ok(bin) => {
+            let example = bin.with_file_name("examples").join("edu_driver");
+            cfg.extra_files.push(("/usr/local/bin/edu_driver".into(), example));
+            cfg.mmiodrv_binary = Some(bin);
+        }
         Err(e) => {
             eprintln!("{name}: {e}");
             return ExitCode::FAILURE;

@@ -47,17 +47,36 @@ pub fn every_command_on_every_backend(lab: &mut Lab) -> Result<(), Failed> {
             ok(lab, &format!("{e} write STATUS.IRQ_FACT 1 --verify"))?;
             ok(lab, &format!("{e} write STATUS 0"))?;
             let info = ok(lab, &format!("{e} info"))?;
-            check(info.contains("Region 0: Memory at") && info.contains("[size=1M]") && info.contains("mmiodrv driver: edu"), format!("{backend}: {info}"))?;
+            check(
+                info.contains("Region 0: Memory at")
+                    && info.contains("[size=1M]")
+                    && info.contains("mmiodrv driver: edu"),
+                format!("{backend}: {info}"),
+            )?;
             check(info.contains("Capabilities: [40] MSI:"), format!("{backend}: capabilities via {backend}:\n{info}"))?;
             let cfg = ok(lab, &format!("{e} config"))?;
-            check(cfg.lines().nth(1) == Some("00: 34 12 e8 11 03 01 10 00 10 00 ff 00 00 00 00 00") || cfg.lines().nth(1).is_some_and(|l| l.starts_with("00: 34 12 e8 11")), format!("{backend}: {cfg}"))?;
+            check(
+                cfg.lines().nth(1) == Some("00: 34 12 e8 11 03 01 10 00 10 00 ff 00 00 00 00 00")
+                    || cfg.lines().nth(1).is_some_and(|l| l.starts_with("00: 34 12 e8 11")),
+                format!("{backend}: {cfg}"),
+            )?;
             check(ok(lab, &format!("{e} edu factorial 5"))?.starts_with("5! = 120"), format!("{backend}: factorial"))?;
         }
     }
     // A backend that does not match the bound driver is a clear error.
-    fails(lab, &format!("{EDU} --backend uio read ID"), 6, "--backend uio needs the device bound to uio_pci_generic, but it is bound to vfio-pci")?;
+    fails(
+        lab,
+        &format!("{EDU} --backend uio read ID"),
+        6,
+        "--backend uio needs the device bound to uio_pci_generic, but it is bound to vfio-pci",
+    )?;
     bind(lab, "0000:00:04.0", "none")?;
-    fails(lab, &format!("{EDU} --backend vfio read ID"), 6, "--backend vfio needs the device bound to vfio-pci, but it is bound to no driver")?;
+    fails(
+        lab,
+        &format!("{EDU} --backend vfio read ID"),
+        6,
+        "--backend vfio needs the device bound to vfio-pci, but it is bound to no driver",
+    )?;
     Ok(())
 }
 
@@ -138,7 +157,12 @@ pub fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
     fails(lab, &format!("{EDU} wait-irq --index msix"), 6, "the device has no MSI-X interrupt (it has: INTx, MSI)")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 0"), 2, "a DMA transfer needs at least one byte")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 0x1000"), 2, "offset + length <= 0xfff")?;
-    fails(lab, &format!("{EDU} edu dma from-device --len 16 --iova 0x10000000"), 2, "exceeds the device's 28-bit DMA mask")?;
+    fails(
+        lab,
+        &format!("{EDU} edu dma from-device --len 16 --iova 0x10000000"),
+        2,
+        "exceeds the device's 28-bit DMA mask",
+    )?;
     fails(lab, &format!("{EDU} bind nosuch-driver"), 2, "mmiodrv binds only to vfio-pci or uio_pci_generic")?;
     check(driver_of(lab, "0000:00:04.0")? == "vfio-pci", "still bound to vfio-pci after the bad inputs")?;
     // Still fully usable.

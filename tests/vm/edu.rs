@@ -32,7 +32,10 @@ pub fn factorial_polling_and_irq(lab: &mut Lab) -> Result<(), Failed> {
     bind(lab, "0000:00:04.0", "vfio-pci")?;
     let out = ok(lab, &format!("{EDU} edu factorial 12 --irq"))?;
     check(out == "12! = 479001600 (0x1c8cfc00), signalled by MSI vector 0\n", out)?;
-    check(ok(lab, &format!("{EDU} edu status"))?.contains("STATUS 0x0 (idle), IRQ_STATUS 0x0"), "acknowledged and IRQ_FACT cleared")?;
+    check(
+        ok(lab, &format!("{EDU} edu status"))?.contains("STATUS 0x0 (idle), IRQ_STATUS 0x0"),
+        "acknowledged and IRQ_FACT cleared",
+    )?;
     bind(lab, "0000:00:04.0", "uio_pci_generic")?;
     let out = ok(lab, &format!("{EDU} edu factorial 7 --irq"))?;
     check(out == "7! = 5040 (0x000013b0), signalled by INTx vector 0\n", out)?;
@@ -75,8 +78,12 @@ pub fn dma_both_ways(lab: &mut Lab) -> Result<(), Failed> {
 pub fn bad_input_then_works(lab: &mut Lab) -> Result<(), Failed> {
     reset_edu(lab)?;
     // A factorial while one is running.
-    let busy = crate::common::vm::sh(lab, &format!("{EDU} write FACTORIAL 0x80000000 > /dev/null && {EDU} edu factorial 5"))?;
-    check(busy.status == 6 && busy.stderr_str().contains("a factorial is already being computed"), format!("{}: {}", busy.status, busy.stderr_str()))?;
+    let busy =
+        crate::common::vm::sh(lab, &format!("{EDU} write FACTORIAL 0x80000000 > /dev/null && {EDU} edu factorial 5"))?;
+    check(
+        busy.status == 6 && busy.stderr_str().contains("a factorial is already being computed"),
+        format!("{}: {}", busy.status, busy.stderr_str()),
+    )?;
     ok(lab, &format!("while [ $({EDU} read STATUS.COMPUTING --quiet) != 0x0 ]; do sleep 0.1; done"))?;
     check(ok(lab, &format!("{EDU} edu factorial 5"))?.starts_with("5! = 120"), "works after")?;
     fails(lab, &format!("{EDU} edu factorial abc"), 2, "invalid value 'abc'")?;
@@ -88,7 +95,10 @@ pub fn bad_input_then_works(lab: &mut Lab) -> Result<(), Failed> {
     fails(lab, &format!("{EDU} edu dma to-device /nonexistent"), 5, "cannot read /nonexistent")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 8 --offset 0xff8"), 2, "offset + length <= 0xfff")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 8 --iova 0x1001"), 2, "page-aligned")?;
-    check(ok(lab, &format!("{EDU} edu dma from-device --len 3 --json"))?.contains("\"hex\": \"414243\""), "DMA works after")?;
+    check(
+        ok(lab, &format!("{EDU} edu dma from-device --len 3 --json"))?.contains("\"hex\": \"414243\""),
+        "DMA works after",
+    )?;
     bind(lab, "0000:00:04.0", "none")?;
     // A wait when nothing is raised times out with its own status.
     bind(lab, "0000:00:04.0", "uio_pci_generic")?;
@@ -100,7 +110,8 @@ pub fn bad_input_then_works(lab: &mut Lab) -> Result<(), Failed> {
 
 pub fn json_output(lab: &mut Lab) -> Result<(), Failed> {
     reset_edu(lab)?;
-    let parse = |s: String| serde_json::from_str::<serde_json::Value>(&s).map_err(|e| Failed::from(format!("{e}: {s}")));
+    let parse =
+        |s: String| serde_json::from_str::<serde_json::Value>(&s).map_err(|e| Failed::from(format!("{e}: {s}")));
     let v = parse(ok(lab, &format!("{EDU} edu id --json"))?)?;
     check(v["id"] == 0x0100_00ed && v["major"] == 1, v.to_string())?;
     let v = parse(ok(lab, &format!("{EDU} edu liveness 1 --json"))?)?;
@@ -109,4 +120,14 @@ pub fn json_output(lab: &mut Lab) -> Result<(), Failed> {
     check(v["factorial"] == 720 && v["interrupt"].is_null(), v.to_string())?;
     let v = parse(ok(lab, &format!("{EDU} edu status --json"))?)?;
     check(v["computing"] == false, v.to_string())
+}
+
+pub fn library_example_drives_edu(lab: &mut Lab) -> Result<(), Failed> {
+    reset_edu(lab)?;
+    let out = ok(lab, "edu_driver 0000:00:04.0")?;
+    check(out == "opened 0000:00:04.0 through sysfs\nedu v1.0\nliveness: wrote 0x12345678, read 0xedcba987\n10! = 3628800\n", out)?;
+    bind(lab, "0000:00:04.0", "vfio-pci")?;
+    let out = ok(lab, "edu_driver 00:04.0")?;
+    check(out.ends_with("12! = 479001600 (interrupt: MSI vector 0)\nDMA round trip: identical\n"), out)?;
+    bind(lab, "0000:00:04.0", "none")
 }

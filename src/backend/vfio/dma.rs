@@ -22,13 +22,25 @@ pub struct DmaBuffer {
 }
 
 impl DmaBuffer {
-    pub(crate) fn map(container: Arc<VfioContainer>, device: &str, len: usize, iova: u64, mask_bits: u32) -> Result<Self> {
+    pub(crate) fn map(
+        container: Arc<VfioContainer>,
+        device: &str,
+        len: usize,
+        iova: u64,
+        mask_bits: u32,
+    ) -> Result<Self> {
         let device = device.to_string();
         if len == 0 {
-            return Err(Error::InvalidValue { input: "0".into(), reason: "a DMA buffer needs at least one byte".into() });
+            return Err(Error::InvalidValue {
+                input: "0".into(),
+                reason: "a DMA buffer needs at least one byte".into(),
+            });
         }
         if iova % PAGE != 0 {
-            return Err(Error::InvalidValue { input: format!("{iova:#x}"), reason: "the IOVA must be page-aligned (4 KiB)".into() });
+            return Err(Error::InvalidValue {
+                input: format!("{iova:#x}"),
+                reason: "the IOVA must be page-aligned (4 KiB)".into(),
+            });
         }
         let mapped_len = (len as u64).div_ceil(PAGE) * PAGE;
         let limit = if mask_bits >= 64 { u64::MAX } else { 1u64 << mask_bits };

@@ -55,14 +55,20 @@ impl VfioInterrupts {
         };
         let kind = match kind {
             Some(k) => k,
-            None => [IrqKind::Msix, IrqKind::Msi, IrqKind::Intx].into_iter().find(|k| available(*k) > 0).ok_or_else(|| {
-                Error::Unsupported { device: name.to_string(), message: "the device has no interrupts (no INTx pin, MSI or MSI-X)".into() }
-            })?,
+            None => [IrqKind::Msix, IrqKind::Msi, IrqKind::Intx].into_iter().find(|k| available(*k) > 0).ok_or_else(
+                || Error::Unsupported {
+                    device: name.to_string(),
+                    message: "the device has no interrupts (no INTx pin, MSI or MSI-X)".into(),
+                },
+            )?,
         };
         let count = available(kind);
         if count == 0 {
-            let has: Vec<String> =
-                [IrqKind::Intx, IrqKind::Msi, IrqKind::Msix].into_iter().filter(|k| available(*k) > 0).map(|k| k.to_string()).collect();
+            let has: Vec<String> = [IrqKind::Intx, IrqKind::Msi, IrqKind::Msix]
+                .into_iter()
+                .filter(|k| available(*k) > 0)
+                .map(|k| k.to_string())
+                .collect();
             return Err(Error::Unsupported {
                 device: name.to_string(),
                 message: format!(
@@ -122,7 +128,9 @@ impl Interrupts for VfioInterrupts {
                 }
             };
             if let Some(vector) = ready {
-                let count = self.fds[vector].read().map_err(|e| Error::io(&self.name, "cannot read", "interrupt eventfd", e))?;
+                let count = self.fds[vector]
+                    .read()
+                    .map_err(|e| Error::io(&self.name, "cannot read", "interrupt eventfd", e))?;
                 self.intx_masked = self.kind == IrqKind::Intx;
                 return Ok(IrqEvent { kind: self.kind, vector: vector as u32, count });
             }

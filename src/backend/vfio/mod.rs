@@ -52,14 +52,17 @@ impl VfioBackend {
         if Path::new(&format!("/dev/vfio/noiommu-{group}")).exists() {
             return Err(Error::Setup {
                 device: name,
-                message: format!("VFIO group {group} is in no-IOMMU mode (/dev/vfio/noiommu-{group}), which vfio-ioctls cannot use"),
+                message: format!(
+                    "VFIO group {group} is in no-IOMMU mode (/dev/vfio/noiommu-{group}), which vfio-ioctls cannot use"
+                ),
                 hint: format!("use UIO instead: mmiodrv --device {} bind uio_pci_generic", dev.address),
             });
         }
         check_group_viable(&dev)?;
         let container = Arc::new(VfioContainer::new(None).map_err(|e| vfio_error(&name, group, e))?);
         let device = VfioDevice::new(&dev.path, container.clone(), false).map_err(|e| vfio_error(&name, group, e))?;
-        let raw = nix::unistd::dup(device.as_raw_fd()).map_err(|e| Error::io(&name, "cannot duplicate the VFIO device fd of", &dev.path, e.into()))?;
+        let raw = nix::unistd::dup(device.as_raw_fd())
+            .map_err(|e| Error::io(&name, "cannot duplicate the VFIO device fd of", &dev.path, e.into()))?;
         // SAFETY: `raw` is a fresh descriptor from dup(2) that nothing else owns;
         // the File takes sole ownership and closes it once.
         let file = unsafe { File::from_raw_fd(raw) };
@@ -129,9 +132,9 @@ impl Backend for VfioBackend {
         let index = VFIO_PCI_CONFIG_REGION_INDEX;
         let len = self.region_len(index).min(4096) as usize;
         let mut buf = vec![0u8; len];
-        self.file
-            .read_exact_at(&mut buf, self.device.get_region_offset(index))
-            .map_err(|e| Error::io(&self.dev.name(), "cannot read config space through VFIO from", &self.dev.path, e))?;
+        self.file.read_exact_at(&mut buf, self.device.get_region_offset(index)).map_err(|e| {
+            Error::io(&self.dev.name(), "cannot read config space through VFIO from", &self.dev.path, e)
+        })?;
         Ok(ConfigSpace::new(buf))
     }
 

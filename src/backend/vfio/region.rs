@@ -38,7 +38,12 @@ impl VfioRegionIo {
         let mut mapped = Vec::new();
         for &(start, size) in areas.iter().filter(|(_, size)| *size > 0) {
             let mapping = Mapping::map_file(file, size as usize, offset + start, writable).map_err(|e| {
-                Error::io(&device, "cannot mmap VFIO region of", format!("/dev/vfio (region offset {offset:#x})"), e.into())
+                Error::io(
+                    &device,
+                    "cannot mmap VFIO region of",
+                    format!("/dev/vfio (region offset {offset:#x})"),
+                    e.into(),
+                )
             })?;
             mapped.push((start, MmioRegion::new(mapping)));
         }

@@ -137,10 +137,16 @@ pub fn run(cli: &Cli, args: &EduArgs) -> Result<()> {
             if cli.json {
                 print_json(&serde_json::json!({ "device": name, "wrote": v, "read": back, "inverted": alive }));
             } else {
-                outln!("{name}: wrote {v:#010x}, read {back:#010x}: {}", if alive { "inverted, the device is alive" } else { "NOT the inverse" });
+                outln!(
+                    "{name}: wrote {v:#010x}, read {back:#010x}: {}",
+                    if alive { "inverted, the device is alive" } else { "NOT the inverse" }
+                );
             }
             if !alive {
-                return Err(Error::Unsupported { device: name, message: format!("liveness check failed: {back:#010x} is not !{v:#010x}") });
+                return Err(Error::Unsupported {
+                    device: name,
+                    message: format!("liveness check failed: {back:#010x} is not !{v:#010x}"),
+                });
             }
         }
         EduCommand::Factorial { n, irq } => {
@@ -165,9 +171,15 @@ pub fn run(cli: &Cli, args: &EduArgs) -> Result<()> {
             if *wait {
                 let (event, pending) = edu.raise_and_wait(v, *index, timeout)?;
                 if cli.json {
-                    print_json(&serde_json::json!({ "device": name, "raised": v, "interrupt": event, "irq_status": pending, "acknowledged": v }));
+                    print_json(
+                        &serde_json::json!({ "device": name, "raised": v, "interrupt": event, "irq_status": pending, "acknowledged": v }),
+                    );
                 } else {
-                    outln!("{name}: raised {v:#x}; {} vector {} arrived (IRQ_STATUS {pending:#x}); acknowledged {v:#x}", event.kind, event.vector);
+                    outln!(
+                        "{name}: raised {v:#x}; {} vector {} arrived (IRQ_STATUS {pending:#x}); acknowledged {v:#x}",
+                        event.kind,
+                        event.vector
+                    );
                 }
             } else {
                 edu.raise(v)?;
@@ -194,23 +206,39 @@ pub fn run(cli: &Cli, args: &EduArgs) -> Result<()> {
             let data = std::fs::read(file).map_err(|e| Error::io(&name, "cannot read", file, e))?;
             edu.dma_to_device(&data, offset, opts)?;
             if cli.json {
-                print_json(&serde_json::json!({ "device": name, "direction": "to-device", "bytes": data.len(), "offset": offset, "iova": opts.iova }));
+                print_json(
+                    &serde_json::json!({ "device": name, "direction": "to-device", "bytes": data.len(), "offset": offset, "iova": opts.iova }),
+                );
             } else {
-                outln!("{name}: {} bytes from {} -> device buffer {:#x} (IOVA {:#x})", data.len(), file.display(), 0x40000 + offset, opts.iova);
+                outln!(
+                    "{name}: {} bytes from {} -> device buffer {:#x} (IOVA {:#x})",
+                    data.len(),
+                    file.display(),
+                    0x40000 + offset,
+                    opts.iova
+                );
             }
         }
         EduCommand::Dma { command: DmaCommand::FromDevice { len, out, common } } => {
             let (offset, opts) = dma_options(common, timeout)?;
             let len = parse_size(len)?;
-            let len = usize::try_from(len).map_err(|_| Error::InvalidValue { input: len.to_string(), reason: "too large".into() })?;
+            let len = usize::try_from(len)
+                .map_err(|_| Error::InvalidValue { input: len.to_string(), reason: "too large".into() })?;
             let data = edu.dma_from_device(len, offset, opts)?;
             match out {
                 Some(path) => {
                     std::fs::write(path, &data).map_err(|e| Error::io(&name, "cannot write", path, e))?;
                     if cli.json {
-                        print_json(&serde_json::json!({ "device": name, "direction": "from-device", "bytes": data.len(), "offset": offset, "out": path }));
+                        print_json(
+                            &serde_json::json!({ "device": name, "direction": "from-device", "bytes": data.len(), "offset": offset, "out": path }),
+                        );
                     } else {
-                        outln!("{name}: device buffer {:#x} -> {} bytes in {}", 0x40000 + offset, data.len(), path.display());
+                        outln!(
+                            "{name}: device buffer {:#x} -> {} bytes in {}",
+                            0x40000 + offset,
+                            data.len(),
+                            path.display()
+                        );
                     }
                 }
                 None if cli.json => print_json(&serde_json::json!({
@@ -227,7 +255,9 @@ pub fn run(cli: &Cli, args: &EduArgs) -> Result<()> {
         EduCommand::Status => {
             let (status, pending) = (edu.status()?, edu.irq_status()?);
             if cli.json {
-                print_json(&serde_json::json!({ "device": name, "status": status, "computing": status & 1 != 0, "irq_on_factorial": status & 0x80 != 0, "irq_status": pending }));
+                print_json(
+                    &serde_json::json!({ "device": name, "status": status, "computing": status & 1 != 0, "irq_on_factorial": status & 0x80 != 0, "irq_status": pending }),
+                );
             } else {
                 outln!(
                     "{name}: STATUS {status:#x} ({}{}), IRQ_STATUS {pending:#x}",

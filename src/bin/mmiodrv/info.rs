@@ -110,7 +110,10 @@ pub fn run_info(cli: &Cli) -> Result<()> {
     }
     outln!(
         "\tIDs: vendor {:04x} device {:04x}, revision {:02x}, class {:06x}",
-        r.vendor_id, r.device_id, r.revision, r.class
+        r.vendor_id,
+        r.device_id,
+        r.revision,
+        r.class
     );
     let layout = match r.header_type {
         0 => "endpoint",

@@ -12,7 +12,13 @@ use crate::output::print_json;
 pub fn wait(cli: &Cli, args: &WaitIrqArgs) -> Result<()> {
     let dev = open_device(cli)?;
     let mut irqs = dev.backend.interrupts(args.irq.index)?;
-    log::info!("{}: waiting for {} ({} vector(s)), up to {} ms", dev.name(), irqs.kind(), irqs.vectors(), args.irq.timeout);
+    log::info!(
+        "{}: waiting for {} ({} vector(s)), up to {} ms",
+        dev.name(),
+        irqs.kind(),
+        irqs.vectors(),
+        args.irq.timeout
+    );
     wait_and_report(cli, &dev.name(), irqs.as_mut(), &args.irq, args.count, false)
 }
 

@@ -251,8 +251,19 @@ pub fn run(cli: &Cli, args: &IvshmemArgs) -> Result<()> {
             } else {
                 let size = format!("shared memory {} ({:#x} bytes, BAR2)", size_string(info.size), info.size);
                 match info.variant {
-                    Variant::Plain => outln!("{name}: {}, {size}, peer ID {} (no server), no interrupts, {} backend", info.variant, info.peer_id, info.backend),
-                    Variant::Doorbell => outln!("{name}: {}, {size}, peer ID {}, {} MSI-X vector(s), {} backend", info.variant, info.peer_id, info.vectors, info.backend),
+                    Variant::Plain => outln!(
+                        "{name}: {}, {size}, peer ID {} (no server), no interrupts, {} backend",
+                        info.variant,
+                        info.peer_id,
+                        info.backend
+                    ),
+                    Variant::Doorbell => outln!(
+                        "{name}: {}, {size}, peer ID {}, {} MSI-X vector(s), {} backend",
+                        info.variant,
+                        info.peer_id,
+                        info.vectors,
+                        info.backend
+                    ),
                 }
             }
         }
@@ -260,9 +271,14 @@ pub fn run(cli: &Cli, args: &IvshmemArgs) -> Result<()> {
             let (peer, vector) = (u16_arg(peer, "the peer ID")?, u16_arg(vector, "the vector")?);
             ivshmem.ring(peer, vector)?;
             if cli.json {
-                print_json(&serde_json::json!({ "device": name, "peer": peer, "vector": vector, "doorbell": (u32::from(peer) << 16) | u32::from(vector) }));
+                print_json(
+                    &serde_json::json!({ "device": name, "peer": peer, "vector": vector, "doorbell": (u32::from(peer) << 16) | u32::from(vector) }),
+                );
             } else {
-                outln!("{name}: rang peer {peer} vector {vector} (DOORBELL {:#010x})", (u32::from(peer) << 16) | u32::from(vector));
+                outln!(
+                    "{name}: rang peer {peer} vector {vector} (DOORBELL {:#010x})",
+                    (u32::from(peer) << 16) | u32::from(vector)
+                );
             }
         }
         IvshmemCommand::Wait { vector, timeout } => {
@@ -303,7 +319,10 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
                 _ => Vec::new(),
             };
             if data.is_empty() {
-                return Err(Error::InvalidValue { input: String::new(), reason: "nothing to write (empty data)".into() });
+                return Err(Error::InvalidValue {
+                    input: String::new(),
+                    reason: "nothing to write (empty data)".into(),
+                });
             }
             mem.check(offset, data.len() as u64)?;
             let progress = Progress::new(data.len() as u64, "write");
@@ -315,7 +334,9 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
             let took = start.elapsed();
             drop(progress);
             if cli.json {
-                print_json(&serde_json::json!({ "device": name, "offset": offset, "bytes": data.len(), "seconds": took.as_secs_f64() }));
+                print_json(
+                    &serde_json::json!({ "device": name, "offset": offset, "bytes": data.len(), "seconds": took.as_secs_f64() }),
+                );
             } else {
                 outln!("{name}: wrote {} bytes at {offset:#x}{}", data.len(), rate(data.len() as u64, took));
             }
@@ -328,8 +349,12 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
                 None => mem.len().checked_sub(offset).ok_or(Error::OutOfRange { offset, width: 0, len: mem.len() })?,
             };
             let value = parse_u64(byte)?;
-            let byte = u8::try_from(value)
-                .map_err(|_| Error::ValueTooLarge { value, what: "a byte".into(), bits: 8, max: 0xff })?;
+            let byte = u8::try_from(value).map_err(|_| Error::ValueTooLarge {
+                value,
+                what: "a byte".into(),
+                bits: 8,
+                max: 0xff,
+            })?;
             mem.check(offset, len)?;
             let progress = Progress::new(len, "fill");
             let start = Instant::now();
@@ -343,7 +368,9 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
             let took = start.elapsed();
             drop(progress);
             if cli.json {
-                print_json(&serde_json::json!({ "device": name, "offset": offset, "bytes": len, "byte": byte, "seconds": took.as_secs_f64() }));
+                print_json(
+                    &serde_json::json!({ "device": name, "offset": offset, "bytes": len, "byte": byte, "seconds": took.as_secs_f64() }),
+                );
             } else {
                 outln!("{name}: filled {len} bytes at {offset:#x} with {byte:#04x}{}", rate(len, took));
             }
@@ -354,7 +381,15 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
 }
 
 /// `read` and `dump`: into a file chunk by chunk, else a hexdump (or JSON hex).
-fn read_out(cli: &Cli, mem: &SharedMemory, name: &str, offset: u64, len: u64, out: Option<&Path>, squeeze: bool) -> Result<()> {
+fn read_out(
+    cli: &Cli,
+    mem: &SharedMemory,
+    name: &str,
+    offset: u64,
+    len: u64,
+    out: Option<&Path>,
+    squeeze: bool,
+) -> Result<()> {
     let progress = Progress::new(len, "read");
     let start = Instant::now();
     if let Some(path) = out {
@@ -371,7 +406,9 @@ fn read_out(cli: &Cli, mem: &SharedMemory, name: &str, offset: u64, len: u64, ou
         let took = start.elapsed();
         drop(progress);
         if cli.json {
-            print_json(&serde_json::json!({ "device": name, "offset": offset, "bytes": len, "out": path, "seconds": took.as_secs_f64() }));
+            print_json(
+                &serde_json::json!({ "device": name, "offset": offset, "bytes": len, "out": path, "seconds": took.as_secs_f64() }),
+            );
         } else {
             outln!("{name}: {len} bytes at {offset:#x} -> {}{}", path.display(), rate(len, took));
         }
@@ -421,10 +458,17 @@ fn run_client(cli: &Cli, socket: &Path, command: &ClientCommand) -> Result<()> {
             let peers = client.peers();
             let size = client.shm_size()?;
             if cli.json {
-                let list: Vec<_> = peers.iter().map(|(id, n)| serde_json::json!({ "peer": id, "vectors": n })).collect();
-                print_json(&serde_json::json!({ "socket": socket, "self": me, "vectors": client.own_vectors(), "size": size, "peers": list }));
+                let list: Vec<_> =
+                    peers.iter().map(|(id, n)| serde_json::json!({ "peer": id, "vectors": n })).collect();
+                print_json(
+                    &serde_json::json!({ "socket": socket, "self": me, "vectors": client.own_vectors(), "size": size, "peers": list }),
+                );
             } else {
-                outln!("peer {me} (this client): {} vector(s), shared memory {} ({size:#x} bytes)", client.own_vectors(), size_string(size));
+                outln!(
+                    "peer {me} (this client): {} vector(s), shared memory {} ({size:#x} bytes)",
+                    client.own_vectors(),
+                    size_string(size)
+                );
                 for (id, n) in peers {
                     outln!("peer {id}: {n} vector(s)");
                 }
@@ -441,7 +485,9 @@ fn run_client(cli: &Cli, socket: &Path, command: &ClientCommand) -> Result<()> {
         }
         ClientCommand::Wait { vector, timeout } => {
             if !cli.json {
-                let which = vector.map(|v| format!("vector {v}")).unwrap_or_else(|| format!("any of {} vector(s)", client.own_vectors()));
+                let which = vector
+                    .map(|v| format!("vector {v}"))
+                    .unwrap_or_else(|| format!("any of {} vector(s)", client.own_vectors()));
                 outln!("peer {me}: waiting for {which}");
             }
             let (v, count) = client.wait(*vector, Duration::from_millis(*timeout))?;

@@ -42,9 +42,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),
         Err(e) => {
+            // Say which device, when the error itself does not.
+            let on = match (&cli.device, e.names_device()) {
+                (Some(d), false) => format!("{d}: "),
+                _ => String::new(),
+            };
             match e.hint() {
-                Some(hint) => eprintln!("mmiodrv: error: {e}; fix: {hint}"),
-                None => eprintln!("mmiodrv: error: {e}"),
+                Some(hint) => eprintln!("mmiodrv: error: {on}{e}; fix: {hint}"),
+                None => eprintln!("mmiodrv: error: {on}{e}"),
             }
             ExitCode::from(e.exit_code() as u8)
         }
@@ -55,7 +60,10 @@ fn main() -> ExitCode {
 /// print as usual).
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
         return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK } as u8);
     }

@@ -65,7 +65,8 @@ pub fn hexdump_lines(base: u64, data: &[u8]) -> Vec<String> {
         .enumerate()
         .map(|(i, chunk)| {
             let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            let ascii: String = chunk.iter().map(|b| if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' }).collect();
+            let ascii: String =
+                chunk.iter().map(|b| if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' }).collect();
             format!("{:08x}  {:<47}  |{ascii}|", base + 16 * i as u64, hex.join(" "))
         })
         .collect()

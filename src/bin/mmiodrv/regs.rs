@@ -347,9 +347,15 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
         print_access(cli, args.quiet, &report, "<-");
     }
     if let Some(back) = report.readback.filter(|b| *b != value) {
+        let (wrote, back) = match (&report.field, Width::from_bits(report.width)) {
+            (None, Ok(w)) => (hex(value, w), hex(back, w)),
+            _ => (format!("{value:#x}"), format!("{back:#x}")),
+        };
         return Err(Error::Unsupported {
             device: report.device.clone(),
-            message: format!("verify failed: wrote {value:#x}, read back {back:#x}"),
+            message: format!(
+                "verify failed: wrote {wrote}, read back {back} (the register does not hold what was written)"
+            ),
         });
     }
     if let Some(irqs) = armed.as_mut() {
@@ -379,7 +385,8 @@ fn print_access(cli: &Cli, quiet: bool, r: &AccessReport, arrow: &str) {
             line.push_str(&format!("  {}", fields_text(&r.fields)));
         }
         if let Some(back) = r.readback {
-            line.push_str(&format!(" (read back {back:#x})"));
+            let back = if r.field.is_some() { format!("{back:#x}") } else { hex(back, width) };
+            line.push_str(&format!(" (read back {back})"));
         }
         outln!("{line}");
     }
