@@ -6,6 +6,7 @@
 #   target/lab/vmlinuz             copy of the kernel the lab boots
 #   target/lab/base.cpio.gz        busybox + modules + pciutils + guest init
 #   target/lab/base.inputs         hash of what base.cpio.gz was built from
+#   target/lab/udev-<version>/     Debian's udev package, unpacked (never installed on the host)
 # A repeat run touches no network and rebuilds nothing unless an input changed.
 # Every failure is fatal (exit non-zero), which is what CI=true requires.
 #
@@ -27,10 +28,17 @@ trap 'die "prepare.sh failed at line $LINENO (exit $?)"' ERR
 # Kernel modules the guest loads, in this order (dependencies come from modules.dep).
 MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci)
 # Host binaries copied into the guest together with every shared library ldd lists.
-# To add a tool (e.g. systemd-udevd later) append it here; extra data files go in DATA_FILES.
+# To add a tool append it here; extra data files go in DATA_FILES.
 HOST_BINARIES=(/usr/bin/lspci /usr/bin/setpci)
 DATA_FILES=(/usr/share/misc/pci.ids)
 PACKAGES=(qemu-system-x86 busybox-static cpio pciutils pci.ids gzip)
+# systemd-udevd for guests booted with lab.udev=1 (see guest/init): Debian's `udev`
+# package is downloaded and unpacked into the cache like the kernel, NOT installed on
+# the host (its postinst would start udevd on the host). Only its libraries come from
+# host packages. udevadm is systemd-udevd (the latter is a symlink to it).
+UDEV_PKG=udev
+# Rules Debian's initramfs also ships that matter here (vfio/vfio 0666 among others).
+UDEV_RULES=(50-udev-default.rules)
 
 [ "$(id -u)" = 0 ] || die "run as root (installs packages with apt-get)"
 mkdir -p "$CACHE"
@@ -120,13 +128,58 @@ else
 fi
 cp -p "$KDIR/vmlinuz" "$CACHE/vmlinuz.tmp" && mv "$CACHE/vmlinuz.tmp" "$CACHE/vmlinuz"
 
+# ---------------------------------------------------------------- udev (unpacked, not installed)
+candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$' || true; }
+UVER=$(candidate "$UDEV_PKG")
+if [ -z "$UVER" ]; then
+    cached=$(find "$CACHE" -maxdepth 1 -name 'udev-*' -type d 2>/dev/null | sort | tail -n1)
+    if [ -n "$cached" ] && [ -f "$cached/.complete" ]; then
+        UVER=${cached##*/udev-}
+    else
+        log "apt lists have no $UDEV_PKG, running apt-get update"
+        apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+        UVER=$(candidate "$UDEV_PKG")
+    fi
+fi
+[ -n "$UVER" ] || die "no installable version of $UDEV_PKG"
+UDIR=$CACHE/udev-$UVER
+if [ ! -f "$UDIR/.complete" ]; then
+    rm -rf "$UDIR" "$CACHE/dl"
+    mkdir -p "$CACHE/dl" "$UDIR"
+    log "downloading $UDEV_PKG $UVER"
+    (cd "$CACHE/dl" && apt-get download "$UDEV_PKG=$UVER" 2>&1) | grep -v '^W: Download is performed unsandboxed' >&2 || true
+    deb=$(find "$CACHE/dl" -maxdepth 1 -name '*.deb' | head -n1)
+    [ -n "$deb" ] || die "apt-get download $UDEV_PKG=$UVER produced no .deb"
+    dpkg -x "$deb" "$UDIR/root"
+    [ -x "$UDIR/root/bin/udevadm" ] || die "no bin/udevadm in $deb"
+    # Library packages it depends on (udevadm does not link libudev itself).
+    dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep '^lib' |
+        grep -vx 'libudev1' >"$UDIR/.libpackages" || true
+    touch "$UDIR/.complete"
+    rm -rf "$CACHE/dl"
+    for old in "$CACHE"/udev-*/; do
+        [ "${old%/}" = "$UDIR" ] || rm -rf "$old"
+    done
+    log "$UDEV_PKG $UVER unpacked in $UDIR"
+else
+    log "$UDEV_PKG $UVER cached"
+fi
+if ldd "$UDIR/root/bin/udevadm" | grep -q 'not found'; then
+    mapfile -t libpkgs <"$UDIR/.libpackages"
+    log "installing the libraries udevadm needs: ${libpkgs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends "${libpkgs[@]}" >&2
+    ! ldd "$UDIR/root/bin/udevadm" | grep 'not found' >&2 || die "udevadm still misses libraries"
+fi
+
 # ---------------------------------------------------------------- base initramfs
 inputs=$(
     {
         echo "$KPKG"
         sha256sum "$LAB_DIR/prepare.sh" "$LAB_DIR/guest/init"
         dpkg-query -W busybox-static pciutils pci.ids
-        for b in "${HOST_BINARIES[@]}"; do ldd "$b" | sed "s/ (0x.*)//"; done # no ASLR addresses
+        echo "$UDIR"
+        for b in "${HOST_BINARIES[@]}" "$UDIR/root/bin/udevadm"; do ldd "$b" | sed "s/ (0x.*)//"; done # no ASLR addresses
     } | sha256sum | cut -d' ' -f1
 )
 if [ -f "$CACHE/base.cpio.gz" ] && [ "$(cat "$CACHE/base.inputs" 2>/dev/null)" = "$inputs" ]; then
@@ -146,16 +199,37 @@ busybox --list-full | while IFS= read -r applet; do
     [ -e "$STAGE/$applet" ] || ln -s /usr/bin/busybox "$STAGE/$applet"
 done
 
-# copy_with_libs FILE: FILE plus its shared libraries (and the loader) at the same paths.
+# copy_with_libs FILE [GUEST_PATH]: FILE (at GUEST_PATH, default the same path) plus
+# its shared libraries (and the loader) at the same paths as on the host.
 copy_with_libs() {
-    local f=$1 lib
-    install -D -m 0755 "$f" "$STAGE$f"
+    local f=$1 dest=${2:-$1} lib
+    install -D -m 0755 "$f" "$STAGE$dest"
     for lib in $(ldd "$f" | grep -o '/[^ ]*'); do
         [ -e "$STAGE$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$STAGE$lib"
     done
 }
 for b in "${HOST_BINARIES[@]}"; do copy_with_libs "$b"; done
 for f in "${DATA_FILES[@]}"; do install -D -m 0644 "$f" "$STAGE$f"; done
+
+# udev: started by guest/init only with lab.udev=1 (Debian's path: /lib/systemd/systemd-udevd).
+copy_with_libs "$UDIR/root/bin/udevadm" /usr/bin/udevadm
+mkdir -p "$STAGE/usr/lib/systemd" "$STAGE/usr/lib/udev/rules.d" "$STAGE/etc/udev/rules.d"
+ln -s /usr/bin/udevadm "$STAGE/usr/lib/systemd/systemd-udevd"
+install -m 0644 "$UDIR/root/etc/udev/udev.conf" "$STAGE/etc/udev/udev.conf"
+for r in "${UDEV_RULES[@]}"; do install -m 0644 "$UDIR/root/lib/udev/rules.d/$r" "$STAGE/usr/lib/udev/rules.d/$r"; done
+
+# Users: root and `lab` (uid/gid 1000, home /tmp) for tests of non-root use (`su lab -c CMD`).
+# The groups the default udev rules name exist so udevd resolves them quietly.
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'lab:x:1000:1000:lab (non-root tests):/tmp:/bin/sh' >"$STAGE/etc/passwd"
+{
+    echo 'root:x:0:'
+    gid=100
+    for g in tty disk lp kmem dialout cdrom tape audio video input kvm render sgx; do
+        gid=$((gid + 1))
+        echo "$g:x:$gid:"
+    done
+    echo 'lab:x:1000:'
+} >"$STAGE/etc/group"
 
 # Modules: resolve the load order on the host so the guest only needs insmod.
 mdir=$STAGE/lib/modules/$KVER
