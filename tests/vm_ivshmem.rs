@@ -268,7 +268,11 @@ fn host_fails(args: &[&str], code: i32, msg: &str) -> Result<(), Failed> {
     let err = String::from_utf8_lossy(&o.stderr);
     check(
         o.status.code() == Some(code) && err.contains(msg) && err.trim_end().lines().count() == 1,
-        format!("host `mmiodrv {}`: expected exit {code} and one line with {msg:?}; got {}: {err}", args.join(" "), o.status),
+        format!(
+            "host `mmiodrv {}`: expected exit {code} and one line with {msg:?}; got {}: {err}",
+            args.join(" "),
+            o.status
+        ),
     )
 }
 
@@ -330,9 +334,9 @@ fn guest_writes_host_reads(lab: &mut Lab) -> Result<(), Failed> {
         ok(lab, &format!("{dev} ivshmem write --offset 0x1003 /root/pattern.bin"))?;
         let got = host_read(shm, 0x1003, PATTERN_LEN)?;
         check(got == want, format!("{dev}: host sees different bytes than the guest wrote"))?;
-        ok(lab, &format!("{dev} ivshmem write --offset 64K --string 'hello from the guest'"))?;
-        ok(lab, &format!("{dev} ivshmem write --offset 0x10015 --hex 'de ad be ef 01'"))?;
-        let got = host_read(shm, 0x10000, 0x20)?;
+        ok(lab, &format!("{dev} ivshmem write --offset 0x48000 --string 'hello from the guest'"))?;
+        ok(lab, &format!("{dev} ivshmem write --offset 0x48015 --hex 'de ad be ef 01'"))?;
+        let got = host_read(shm, 0x48000, 0x20)?;
         let mut expect = b"hello from the guest".to_vec();
         expect.extend([0, 0xde, 0xad, 0xbe, 0xef, 0x01]);
         expect.resize(0x20, 0);
@@ -340,7 +344,10 @@ fn guest_writes_host_reads(lab: &mut Lab) -> Result<(), Failed> {
         // Fill exactly the span asked, not a byte more.
         ok(lab, &format!("{dev} ivshmem fill --offset 0x50001 --len 0x1003 --byte 0xa5"))?;
         let got = host_read(shm, 0x50000, 0x1005)?;
-        check(got[0] == 0 && got[1..0x1004].iter().all(|b| *b == 0xa5) && got[0x1004] == 0, format!("{dev}: fill edges"))?;
+        check(
+            got[0] == 0 && got[1..0x1004].iter().all(|b| *b == 0xa5) && got[0x1004] == 0,
+            format!("{dev}: fill edges"),
+        )?;
         // The host's dump folds the repeated lines.
         let dump = host_ok(&["--device", &file_device(shm), "ivshmem", "dump"])?;
         check(dump.contains("00050000  00 a5 a5") && dump.contains("\n*\n") && dump.ends_with("00100000\n"), "dump")?;
@@ -565,7 +572,15 @@ fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
     host_fails(&["ivshmem", "client", "--socket", &socket, "ring", &qemu, "7"], 2, "has 2 vectors")?;
     let new_socket = h.scratch.join("second.sock");
     host_fails(
-        &["ivshmem-server", "--socket", &new_socket.to_string_lossy(), "--shm", &h.shm.to_string_lossy(), "--size", "2M"],
+        &[
+            "ivshmem-server",
+            "--socket",
+            &new_socket.to_string_lossy(),
+            "--shm",
+            &h.shm.to_string_lossy(),
+            "--size",
+            "2M",
+        ],
         2,
         "size mismatch",
     )?;

@@ -57,7 +57,11 @@ impl Client {
                 Ok(Some(m)) => Ok(m),
                 Ok(None) => Err(bad("the server closed the connection during setup".into())),
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    Err(Error::Timeout { device: name.clone(), what: "the server's greeting".into(), ms: timeout.as_millis() as u64 })
+                    Err(Error::Timeout {
+                        device: name.clone(),
+                        what: "the server's greeting".into(),
+                        ms: timeout.as_millis() as u64,
+                    })
                 }
                 Err(e) => Err(Error::io(&name, "cannot read from", socket, e)),
             }
@@ -76,13 +80,17 @@ impl Client {
             (SHM_MESSAGE, Some(fd)) => File::from(fd),
             (v, _) => return Err(bad(format!("expected -1 with the shared-memory fd, got {v}"))),
         };
-        let mut client = Client { stream, name: format!("ivshmem peer {id}"), id, shm, own: Vec::new(), peers: BTreeMap::new() };
+        let mut client =
+            Client { stream, name: format!("ivshmem peer {id}"), id, shm, own: Vec::new(), peers: BTreeMap::new() };
         // Other peers' vectors, then our own.
         while client.own.is_empty() {
             let m = first(&client.stream)?;
             client.process(m)?;
         }
-        client.stream.set_read_timeout(None).map_err(|e| Error::io(&client.name, "cannot clear a timeout on", socket, e))?;
+        client
+            .stream
+            .set_read_timeout(None)
+            .map_err(|e| Error::io(&client.name, "cannot clear a timeout on", socket, e))?;
         client.drain(SETTLE)?;
         Ok(client)
     }
@@ -159,7 +167,10 @@ impl Client {
     }
 
     pub fn shm_size(&self) -> Result<u64> {
-        self.shm.metadata().map(|m| m.len()).map_err(|e| Error::io(&self.name, "cannot stat", "the shared-memory fd", e))
+        self.shm
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| Error::io(&self.name, "cannot stat", "the shared-memory fd", e))
     }
 
     /// Interrupt `vector` of `peer` (which may be ourselves).
@@ -193,7 +204,11 @@ impl Client {
             if usize::from(v) >= self.own.len() {
                 return Err(Error::InvalidValue {
                     input: v.to_string(),
-                    reason: format!("this peer has {} vector(s) (0..{})", self.own.len(), self.own.len().saturating_sub(1)),
+                    reason: format!(
+                        "this peer has {} vector(s) (0..{})",
+                        self.own.len(),
+                        self.own.len().saturating_sub(1)
+                    ),
                 });
             }
         }

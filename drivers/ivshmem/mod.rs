@@ -46,11 +46,12 @@ const MSIX_CAP_ID: u16 = 0x11;
 
 /// Which ivshmem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Variant {
     /// `ivshmem-plain`: shared memory only, no server, no interrupts.
+    #[serde(rename = "ivshmem-plain")]
     Plain,
     /// `ivshmem-doorbell`: memory from a server, MSI-X vectors and a doorbell.
+    #[serde(rename = "ivshmem-doorbell")]
     Doorbell,
 }
 
@@ -145,13 +146,17 @@ pub struct HostMemory {
 impl HostMemory {
     pub fn open(path: &Path, writable: bool) -> Result<HostMemory> {
         let name = format!("file:{}", path.display());
-        let file =
-            OpenOptions::new().read(true).write(writable).open(path).map_err(|e| Error::io(&name, "cannot open", path, e))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(path)
+            .map_err(|e| Error::io(&name, "cannot open", path, e))?;
         let meta = file.metadata().map_err(|e| Error::io(&name, "cannot stat", path, e))?;
         if !meta.is_file() {
             return Err(Error::Unsupported {
                 device: name,
-                message: "not a regular file; --device file:PATH takes the memory-backend file (e.g. under /dev/shm)".into(),
+                message: "not a regular file; --device file:PATH takes the memory-backend file (e.g. under /dev/shm)"
+                    .into(),
             });
         }
         if meta.len() == 0 {
@@ -303,7 +308,11 @@ impl<'a> Ivshmem<'a> {
             if u32::from(v) >= irqs.vectors() {
                 return Err(Error::InvalidValue {
                     input: v.to_string(),
-                    reason: format!("the device has {} MSI-X vector(s) (0..{})", irqs.vectors(), irqs.vectors().saturating_sub(1)),
+                    reason: format!(
+                        "the device has {} MSI-X vector(s) (0..{})",
+                        irqs.vectors(),
+                        irqs.vectors().saturating_sub(1)
+                    ),
                 });
             }
         }

@@ -58,15 +58,11 @@ pub fn recv(sock: BorrowedFd<'_>) -> io::Result<Option<Message>> {
     while got < bytes.len() {
         let mut cmsg_space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
         let mut iov = [IoSliceMut::new(&mut bytes[got..])];
-        let msg = match recvmsg::<UnixAddr>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg_space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Err(Errno::EINTR) => continue,
-            r => r.map_err(io::Error::from)?,
-        };
+        let msg =
+            match recvmsg::<UnixAddr>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg_space), MsgFlags::MSG_CMSG_CLOEXEC) {
+                Err(Errno::EINTR) => continue,
+                r => r.map_err(io::Error::from)?,
+            };
         let n = msg.bytes;
         for cmsg in msg.cmsgs().map_err(io::Error::from)? {
             if let ControlMessageOwned::ScmRights(raw) = cmsg {
@@ -88,7 +84,10 @@ pub fn recv(sock: BorrowedFd<'_>) -> io::Result<Option<Message>> {
             if got == 0 && fd.is_none() {
                 return Ok(None);
             }
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("stream ended inside a message ({got} of 8 bytes)")));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("stream ended inside a message ({got} of 8 bytes)"),
+            ));
         }
         got += n;
     }
@@ -98,8 +97,8 @@ pub fn recv(sock: BorrowedFd<'_>) -> io::Result<Option<Message>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsFd;
     use std::io::{Read, Seek, Write};
+    use std::os::fd::AsFd;
     use std::os::unix::net::UnixStream;
 
     #[test]

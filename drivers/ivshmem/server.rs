@@ -303,10 +303,13 @@ impl Server {
     }
 
     fn free_id(&mut self) -> Option<u16> {
-        (0..MAX_PEERS).map(|i| (self.next_id + i) % MAX_PEERS).find(|&id| self.peers.iter().all(|p| usize::from(p.id) != id)).map(|id| {
-            self.next_id = (id + 1) % MAX_PEERS;
-            id as u16
-        })
+        (0..MAX_PEERS)
+            .map(|i| (self.next_id + i) % MAX_PEERS)
+            .find(|&id| self.peers.iter().all(|p| usize::from(p.id) != id))
+            .map(|id| {
+                self.next_id = (id + 1) % MAX_PEERS;
+                id as u16
+            })
     }
 
     fn add_peer(&mut self, stream: UnixStream, on_event: &mut dyn FnMut(&ServerEvent)) {
@@ -331,8 +334,10 @@ impl Server {
         // Announce the newcomer's vectors to everybody else.
         let mut dead = Vec::new();
         for other in &self.peers {
-            let sent: io::Result<()> =
-                peer.vectors.iter().try_for_each(|v| protocol::send(other.stream.as_fd(), i64::from(id), Some(v.as_fd())));
+            let sent: io::Result<()> = peer
+                .vectors
+                .iter()
+                .try_for_each(|v| protocol::send(other.stream.as_fd(), i64::from(id), Some(v.as_fd())));
             if let Err(e) = sent {
                 dead.push((other.id, format!("cannot send to it: {e}")));
             }
@@ -490,7 +495,8 @@ mod tests {
     fn bad_configurations_are_refused_before_anything_is_created() {
         let srv = Running::start(1);
         let dir = tempfile::tempdir().unwrap();
-        let cfg = |socket: &Path, size| ServerConfig { socket: socket.into(), shm: dir.path().join("new"), size, vectors: 1 };
+        let cfg =
+            |socket: &Path, size| ServerConfig { socket: socket.into(), shm: dir.path().join("new"), size, vectors: 1 };
         let e = Server::bind(&cfg(&srv.socket, 4096)).err().unwrap();
         assert!(e.to_string().contains("is in use"), "{e}");
         assert!(!dir.path().join("new").exists());
