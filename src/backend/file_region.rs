@@ -67,14 +67,7 @@ impl RegisterIo for FileRegion {
     }
 
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
-        if value > width.max_value() {
-            return Err(Error::ValueTooLarge {
-                value,
-                what: format!("a {width} access"),
-                bits: width.bits(),
-                max: width.max_value(),
-            });
-        }
+        width.check_value(value, "access")?;
         let at = self.check(offset, width)?;
         let n = width.bytes() as usize;
         let bytes = value.to_le_bytes();

@@ -14,8 +14,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
+use crate::backend::irq::wait_readable;
 use crate::backend::sysfs::SysfsBackend;
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqEvent, IrqKind};
 use crate::error::{Error, Result};
@@ -151,31 +150,18 @@ impl Interrupts for UioInterrupts {
             self.unmask()?;
             self.masked = false;
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
-            let ready = {
-                let mut pfd = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut pfd, ms) {
-                    Ok(n) => n > 0,
-                    Err(nix::errno::Errno::EINTR) => false,
-                    Err(e) => return Err(Error::io(&self.name, "cannot poll", &self.node, e.into())),
-                }
-            };
-            if ready {
-                let mut buf = [0u8; 4];
-                self.file.read_exact(&mut buf).map_err(|e| Error::io(&self.name, "cannot read", &self.node, e))?;
-                self.masked = true;
-                return Ok(IrqEvent { kind: IrqKind::Intx, vector: 0, count: u64::from(u32::from_ne_bytes(buf)) });
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    device: self.name.clone(),
-                    what: "INTx".into(),
-                    ms: timeout.as_millis() as u64,
-                });
-            }
+        let ready = wait_readable(&[self.file.as_fd()], Instant::now() + timeout)
+            .map_err(|e| Error::io(&self.name, "cannot poll", &self.node, e.into()))?;
+        if ready.is_none() {
+            return Err(Error::Timeout {
+                device: self.name.clone(),
+                what: "INTx".into(),
+                ms: timeout.as_millis() as u64,
+            });
         }
+        let mut buf = [0u8; 4];
+        self.file.read_exact(&mut buf).map_err(|e| Error::io(&self.name, "cannot read", &self.node, e))?;
+        self.masked = true;
+        Ok(IrqEvent { kind: IrqKind::Intx, vector: 0, count: u64::from(u32::from_ne_bytes(buf)) })
     }
 }

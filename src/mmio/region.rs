@@ -172,14 +172,7 @@ impl RegisterIo for MmioRegion {
     }
 
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
-        if value > width.max_value() {
-            return Err(Error::ValueTooLarge {
-                value,
-                what: format!("a {width} access"),
-                bits: width.bits(),
-                max: width.max_value(),
-            });
-        }
+        width.check_value(value, "access")?;
         if !self.mapping.is_writable() {
             return Err(Error::Unsupported {
                 device: "region".into(),

@@ -47,6 +47,20 @@ impl Width {
         u64::MAX >> (64 - self.bits())
     }
 
+    /// `value` if it fits this width; `noun` names the access in the error
+    /// ("a 32-bit write").
+    pub fn check_value(self, value: u64, noun: &str) -> Result<u64, Error> {
+        if value > self.max_value() {
+            return Err(Error::ValueTooLarge {
+                value,
+                what: format!("a {self} {noun}"),
+                bits: self.bits(),
+                max: self.max_value(),
+            });
+        }
+        Ok(value)
+    }
+
     /// Hex digits needed to print a full value.
     pub fn hex_digits(self) -> usize {
         self.bytes() as usize * 2

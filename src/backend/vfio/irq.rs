@@ -7,11 +7,11 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use vfio_bindings::bindings::vfio::{VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX};
 use vfio_ioctls::VfioDevice;
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
+use crate::backend::irq::wait_readable;
 use crate::backend::{Interrupts, IrqEvent, IrqKind};
 use crate::error::{Error, Result};
 use crate::pci::capabilities;
@@ -109,39 +109,26 @@ impl Interrupts for VfioInterrupts {
             })?;
             self.intx_masked = false;
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
-            let ready = {
-                let mut pfds: Vec<PollFd> = self
-                    .fds
-                    .iter()
-                    // SAFETY: each fd belongs to an EventFd owned by self.fds, which
-                    // outlives this borrow (the PollFds are dropped in this block).
-                    .map(|fd| PollFd::new(unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) }, PollFlags::POLLIN))
-                    .collect();
-                match poll(&mut pfds, ms) {
-                    Ok(_) => pfds.iter().position(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN))),
-                    Err(nix::errno::Errno::EINTR) => None,
-                    Err(e) => return Err(Error::io(&self.name, "cannot poll", "interrupt eventfds", e.into())),
-                }
-            };
-            if let Some(vector) = ready {
-                let count = self.fds[vector]
-                    .read()
-                    .map_err(|e| Error::io(&self.name, "cannot read", "interrupt eventfd", e))?;
-                self.intx_masked = self.kind == IrqKind::Intx;
-                return Ok(IrqEvent { kind: self.kind, vector: vector as u32, count });
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    device: self.name.clone(),
-                    what: format!("{} ({} vector(s))", self.kind, self.fds.len()),
-                    ms: timeout.as_millis() as u64,
-                });
-            }
-        }
+        let fds: Vec<BorrowedFd<'_>> = self
+            .fds
+            .iter()
+            // SAFETY: each fd belongs to an EventFd owned by self.fds, which outlives
+            // these borrows (they end with this function).
+            .map(|fd| unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) })
+            .collect();
+        let ready = wait_readable(&fds, Instant::now() + timeout)
+            .map_err(|e| Error::io(&self.name, "cannot poll", "interrupt eventfds", e.into()))?;
+        let Some(vector) = ready else {
+            return Err(Error::Timeout {
+                device: self.name.clone(),
+                what: format!("{} ({} vector(s))", self.kind, self.fds.len()),
+                ms: timeout.as_millis() as u64,
+            });
+        };
+        let count =
+            self.fds[vector].read().map_err(|e| Error::io(&self.name, "cannot read", "interrupt eventfd", e))?;
+        self.intx_masked = self.kind == IrqKind::Intx;
+        Ok(IrqEvent { kind: self.kind, vector: vector as u32, count })
     }
 }
 

@@ -220,54 +220,54 @@ fn raw_width(w: &Window, cli: &Cli, offset: u64, bits: u32) -> Result<Width> {
     Ok(width)
 }
 
+impl AccessReport {
+    /// The report for `value` at `target` (`width` applies to raw offsets).
+    fn new(w: &Window, target: Target<'_>, width: Width, value: u64) -> Self {
+        let (offset, width, register, field) = match target {
+            Target::Offset(offset) => (offset, width, None, None),
+            Target::Register(reg) => (reg.offset, reg.width, Some(reg.name.clone()), None),
+            Target::Field(reg, f) => (reg.offset, reg.width, Some(reg.name.clone()), Some(f.name.clone())),
+        };
+        AccessReport {
+            device: w.device.name(),
+            bar: w.bar,
+            offset,
+            width: width.bits(),
+            register,
+            field,
+            value,
+            readback: None,
+            fields: vec![],
+        }
+    }
+}
+
+/// Read what `target` names: a raw access, a whole register, or one field.
+fn read_target(w: &Window, target: Target<'_>, width: Width) -> Result<u64> {
+    match target {
+        Target::Offset(offset) => w.io.read(offset, width),
+        Target::Register(reg) => regmap::read_register(w.io.as_ref(), reg),
+        Target::Field(reg, field) => Ok(field.extract(regmap::read_register(w.io.as_ref(), reg)?)),
+    }
+}
+
+/// The width of a raw access; registers and fields carry their own.
+fn target_width(w: &Window, cli: &Cli, target: Target<'_>, bits: u32) -> Result<Width> {
+    match target {
+        Target::Offset(offset) => raw_width(w, cli, offset, bits),
+        Target::Register(reg) | Target::Field(reg, _) => Ok(reg.width),
+    }
+}
+
 pub fn read(cli: &Cli, args: &ReadArgs) -> Result<()> {
     let w = open_window(cli, &args.map, false)?;
     let target = regmap::resolve(w.map.as_ref(), &args.target)?;
-    let report = match target {
-        Target::Offset(offset) => {
-            let width = raw_width(&w, cli, offset, args.width)?;
-            let value = w.io.read(offset, width)?;
-            AccessReport {
-                device: w.device.name(),
-                bar: w.bar,
-                offset,
-                width: width.bits(),
-                register: None,
-                field: None,
-                value,
-                readback: None,
-                fields: vec![],
-            }
-        }
-        Target::Register(reg) => {
-            let value = regmap::read_register(w.io.as_ref(), reg)?;
-            AccessReport {
-                device: w.device.name(),
-                bar: w.bar,
-                offset: reg.offset,
-                width: reg.width.bits(),
-                register: Some(reg.name.clone()),
-                field: None,
-                value,
-                readback: None,
-                fields: decode_fields(reg, value),
-            }
-        }
-        Target::Field(reg, field) => {
-            let value = field.extract(regmap::read_register(w.io.as_ref(), reg)?);
-            AccessReport {
-                device: w.device.name(),
-                bar: w.bar,
-                offset: reg.offset,
-                width: reg.width.bits(),
-                register: Some(reg.name.clone()),
-                field: Some(field.name.clone()),
-                value,
-                readback: None,
-                fields: vec![],
-            }
-        }
-    };
+    let width = target_width(&w, cli, target, args.width)?;
+    let value = read_target(&w, target, width)?;
+    let mut report = AccessReport::new(&w, target, width, value);
+    if let Target::Register(reg) = target {
+        report.fields = decode_fields(reg, value);
+    }
     print_access(cli, args.quiet, &report, "=");
     Ok(())
 }
@@ -276,80 +276,36 @@ pub fn write(cli: &Cli, args: &WriteArgs) -> Result<()> {
     let value = parse_u64(&args.value)?;
     let w = open_window(cli, &args.map, true)?;
     let target = regmap::resolve(w.map.as_ref(), &args.target)?;
+    let width = target_width(&w, cli, target, args.width)?;
+    if let Target::Register(reg) | Target::Field(reg, _) = target {
+        if args.verify && !reg.access.readable() {
+            return Err(Error::WriteOnly { register: reg.name.clone() });
+        }
+    }
     // Armed before the write so an interrupt it causes cannot be missed.
     let mut armed = if args.wait_irq { Some(w.device.backend.interrupts(args.irq.index)?) } else { None };
-    let mut report = match target {
+    match target {
         Target::Offset(offset) => {
-            let width = raw_width(&w, cli, offset, args.width)?;
-            if value > width.max_value() {
-                return Err(Error::ValueTooLarge {
-                    value,
-                    what: format!("a {width} write"),
-                    bits: width.bits(),
-                    max: width.max_value(),
-                });
-            }
+            width.check_value(value, "write")?;
             w.io.write(offset, width, value)?;
-            let readback = if args.verify { Some(w.io.read(offset, width)?) } else { None };
-            AccessReport {
-                device: w.device.name(),
-                bar: w.bar,
-                offset,
-                width: width.bits(),
-                register: None,
-                field: None,
-                value,
-                readback,
-                fields: vec![],
-            }
         }
-        Target::Register(reg) => {
-            if args.verify && !reg.access.readable() {
-                return Err(Error::WriteOnly { register: reg.name.clone() });
-            }
-            regmap::write_register(w.io.as_ref(), reg, value)?;
-            let readback = if args.verify { Some(regmap::read_register(w.io.as_ref(), reg)?) } else { None };
-            AccessReport {
-                device: w.device.name(),
-                bar: w.bar,
-                offset: reg.offset,
-                width: reg.width.bits(),
-                register: Some(reg.name.clone()),
-                field: None,
-                value,
-                readback,
-                fields: vec![],
-            }
-        }
+        Target::Register(reg) => regmap::write_register(w.io.as_ref(), reg, value)?,
         Target::Field(reg, field) => {
-            if args.verify && !reg.access.readable() {
-                return Err(Error::WriteOnly { register: reg.name.clone() });
-            }
             regmap::write_field(w.io.as_ref(), reg, field, value)?;
-            let readback =
-                if args.verify { Some(field.extract(regmap::read_register(w.io.as_ref(), reg)?)) } else { None };
-            AccessReport {
-                device: w.device.name(),
-                bar: w.bar,
-                offset: reg.offset,
-                width: reg.width.bits(),
-                register: Some(reg.name.clone()),
-                field: Some(field.name.clone()),
-                value,
-                readback,
-                fields: vec![],
-            }
         }
-    };
-    report.fields.clear();
+    }
+    let mut report = AccessReport::new(&w, target, width, value);
+    if args.verify {
+        report.readback = Some(read_target(&w, target, width)?);
+    }
     // With --wait-irq --quiet the only output is the vector that fired.
     if !(args.quiet && args.wait_irq) {
         print_access(cli, args.quiet, &report, "<-");
     }
     if let Some(back) = report.readback.filter(|b| *b != value) {
-        let (wrote, back) = match (&report.field, Width::from_bits(report.width)) {
-            (None, Ok(w)) => (hex(value, w), hex(back, w)),
-            _ => (format!("{value:#x}"), format!("{back:#x}")),
+        let (wrote, back) = match &report.field {
+            None => (hex(value, width), hex(back, width)),
+            Some(_) => (format!("{value:#x}"), format!("{back:#x}")),
         };
         return Err(Error::Unsupported {
             device: report.device.clone(),
