@@ -1,6 +1,6 @@
 //! Turning `--device`, `--backend` and `--regmap` into an opened device.
 
-use mmiodrv::backend::{select, Backend};
+use mmiodrv::backend::{select, Backend, BackendKind};
 use mmiodrv::drivers::{self, DriverInfo};
 use mmiodrv::error::{Error, Result};
 use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
@@ -29,12 +29,27 @@ pub fn resolve_device(cli: &Cli) -> Result<SysfsDevice> {
 
 /// Resolve `--device` and open it with the chosen backend.
 pub fn open_device(cli: &Cli) -> Result<Device> {
+    open_device_with(cli, cli.backend)
+}
+
+/// For commands that only read config space (`info`, `config`): `auto` means
+/// sysfs, because opening a VFIO device resets it and fails while another
+/// process (a VM) holds its group. `--backend vfio|uio` is still honoured.
+pub fn open_device_for_inspection(cli: &Cli) -> Result<Device> {
+    let kind = match cli.backend {
+        BackendKind::Auto => BackendKind::Sysfs,
+        k => k,
+    };
+    open_device_with(cli, kind)
+}
+
+fn open_device_with(cli: &Cli, kind: BackendKind) -> Result<Device> {
     let sysfs = resolve_device(cli)?;
     let driver = match (sysfs.vendor_id(), sysfs.device_id()) {
         (Ok(v), Ok(d)) => drivers::for_ids(v, d),
         _ => None,
     };
-    let backend = select::open(sysfs.clone(), cli.backend, cli.force)?;
+    let backend = select::open(sysfs.clone(), kind, cli.force)?;
     log::info!("{}: {:?} backend, kernel driver {:?}", sysfs.name(), backend.kind(), sysfs.driver());
     Ok(Device { sysfs, backend, driver })
 }

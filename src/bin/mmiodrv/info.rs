@@ -11,7 +11,7 @@ use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::{BarKind, ConfigSpace, PciAddress};
 
 use crate::args::Cli;
-use crate::context::{open_device, Device};
+use crate::context::{open_device_for_inspection, Device};
 use crate::output::{config_hex_lines, print_json, size_string};
 
 #[derive(Serialize)]
@@ -97,7 +97,7 @@ fn build(dev: &Device) -> Result<Report> {
 }
 
 pub fn run_info(cli: &Cli) -> Result<()> {
-    let dev = open_device(cli)?;
+    let dev = open_device_for_inspection(cli)?;
     let r = build(&dev)?;
     if cli.json {
         print_json(&r);
@@ -172,7 +172,7 @@ pub fn bar_line(b: &BarInfo) -> String {
 }
 
 pub fn run_config(cli: &Cli) -> Result<()> {
-    let dev = open_device(cli)?;
+    let dev = open_device_for_inspection(cli)?;
     let config = dev.backend.read_config()?;
     if cli.json {
         print_json(&serde_json::json!({
