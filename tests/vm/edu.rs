@@ -93,7 +93,10 @@ pub fn bad_input_then_works(lab: &mut Lab) -> Result<(), Failed> {
     fails(lab, &format!("{EDU} edu irq raise 0x1 --wait --timeout 300 --index msix"), 6, "no MSI-X")?;
     // Raising 0 sets no bit in IRQ_STATUS, so nothing arrives: the wait times out.
     fails(lab, &format!("{EDU} edu irq raise 0 --wait --timeout 300"), 8, "timed out after 300 ms waiting for MSI")?;
-    check(ok(lab, &format!("{EDU} edu irq raise 0x2 --wait"))?.contains("MSI vector 0 arrived"), "works after the timeout")?;
+    check(
+        ok(lab, &format!("{EDU} edu irq raise 0x2 --wait"))?.contains("MSI vector 0 arrived"),
+        "works after the timeout",
+    )?;
     ok(lab, &format!("{EDU} edu irq ack 0x1"))?;
     fails(lab, &format!("{EDU} edu dma to-device /nonexistent"), 5, "cannot read /nonexistent")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 8 --offset 0xff8"), 2, "offset + length <= 0xfff")?;
