@@ -10,6 +10,7 @@
 //! - BAR2: the shared memory, copied with the widest aligned volatile accesses
 //!   ([`crate::mmio::MmioRegion::copy_from_slice`] and friends).
 
+pub mod bench;
 pub mod client;
 pub mod protocol;
 pub mod server;

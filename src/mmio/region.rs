@@ -97,48 +97,121 @@ impl MmioRegion {
     /// memcpy, never a byte loop over the body. Checked before the first store.
     pub fn copy_from_slice(&self, offset: u64, data: &[u8]) -> Result<()> {
         self.check_span(offset, data.len() as u64)?;
-        let base = self.mapping.as_ptr().as_ptr() as usize;
-        let mut done = 0usize;
-        while done < data.len() {
-            let at = offset + done as u64;
-            let w = widest(base, at, (data.len() - done) as u64);
-            let n = w.bytes() as usize;
-            let mut buf = [0u8; 8];
-            buf[..n].copy_from_slice(&data[done..done + n]);
-            self.write(at, w, u64::from_le_bytes(buf))?;
-            done += n;
+        let (head, body, tail) = self.split_span(offset, data.len());
+        let put = |from: usize, to: usize| -> Result<()> {
+            let mut done = from;
+            while done < to {
+                let at = offset + done as u64;
+                let w = widest(self.base_ptr() as usize, at, (to - done) as u64);
+                let n = w.bytes() as usize;
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(&data[done..done + n]);
+                self.write(at, w, u64::from_le_bytes(buf))?;
+                done += n;
+            }
+            Ok(())
+        };
+        put(0, head)?;
+        if body > 0 {
+            self.check_writable()?;
+            let words = self.body_ptr(offset, head);
+            for (i, chunk) in data[head..head + body].chunks_exact(8).enumerate() {
+                let value = u64::from_le_bytes([
+                    chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+                ]);
+                // SAFETY: split_span made [offset+head, offset+head+body) 8-byte aligned
+                // and check_span put it inside the mapping, so word i is in bounds and
+                // aligned; one volatile 64-bit store, as `write` would do.
+                unsafe { words.add(i).write_volatile(value) };
+            }
         }
-        Ok(())
+        put(head + body, head + body + tail)
     }
 
     /// Copy from the region at `offset` into `out`, as [`Self::copy_from_slice`].
     pub fn copy_to_slice(&self, offset: u64, out: &mut [u8]) -> Result<()> {
         self.check_span(offset, out.len() as u64)?;
-        let base = self.mapping.as_ptr().as_ptr() as usize;
-        let mut done = 0usize;
-        while done < out.len() {
-            let at = offset + done as u64;
-            let w = widest(base, at, (out.len() - done) as u64);
-            let n = w.bytes() as usize;
-            let v = self.read(at, w)?;
-            out[done..done + n].copy_from_slice(&v.to_le_bytes()[..n]);
-            done += n;
+        let (head, body, tail) = self.split_span(offset, out.len());
+        let get = |out: &mut [u8], from: usize, to: usize| -> Result<()> {
+            let mut done = from;
+            while done < to {
+                let at = offset + done as u64;
+                let w = widest(self.base_ptr() as usize, at, (to - done) as u64);
+                let n = w.bytes() as usize;
+                let v = self.read(at, w)?;
+                out[done..done + n].copy_from_slice(&v.to_le_bytes()[..n]);
+                done += n;
+            }
+            Ok(())
+        };
+        get(out, 0, head)?;
+        if body > 0 {
+            let words = self.body_ptr(offset, head);
+            for (i, chunk) in out[head..head + body].chunks_exact_mut(8).enumerate() {
+                // SAFETY: as in copy_from_slice: word i is inside the mapping and
+                // 8-byte aligned; one volatile 64-bit load.
+                let v = unsafe { words.add(i).read_volatile() };
+                chunk.copy_from_slice(&v.to_le_bytes());
+            }
         }
-        Ok(())
+        get(out, head + body, head + body + tail)
     }
 
     /// Set `len` bytes at `offset` to `byte`, with the widest aligned volatile
     /// stores as [`Self::copy_from_slice`]. Checked before the first store.
     pub fn fill(&self, offset: u64, len: u64, byte: u8) -> Result<()> {
         self.check_span(offset, len)?;
-        let base = self.mapping.as_ptr().as_ptr() as usize;
+        // check_span bounds len by the mapping's length, which fits in usize.
+        let (head, body, tail) = self.split_span(offset, len as usize);
         let pattern = u64::from_ne_bytes([byte; 8]);
-        let mut done = 0u64;
-        while done < len {
-            let at = offset + done;
-            let w = widest(base, at, len - done);
-            self.write(at, w, pattern & w.max_value())?;
-            done += w.bytes();
+        let put = |from: usize, to: usize| -> Result<()> {
+            let mut done = from;
+            while done < to {
+                let at = offset + done as u64;
+                let w = widest(self.base_ptr() as usize, at, (to - done) as u64);
+                self.write(at, w, pattern & w.max_value())?;
+                done += w.bytes() as usize;
+            }
+            Ok(())
+        };
+        put(0, head)?;
+        if body > 0 {
+            self.check_writable()?;
+            let words = self.body_ptr(offset, head);
+            for i in 0..body / 8 {
+                // SAFETY: as in copy_from_slice: word i is inside the mapping and
+                // 8-byte aligned; one volatile 64-bit store.
+                unsafe { words.add(i).write_volatile(pattern) };
+            }
+        }
+        put(head + body, head + body + tail)
+    }
+
+    /// Split a checked span into narrow head accesses up to the first 8-byte
+    /// aligned address, a body of whole aligned 64-bit words, and a narrow tail:
+    /// exactly the accesses the per-access `widest` walk would make.
+    fn split_span(&self, offset: u64, len: usize) -> (usize, usize, usize) {
+        let addr = self.base_ptr() as usize + offset as usize;
+        let head = ((8 - addr % 8) % 8).min(len);
+        let body = (len - head) / 8 * 8;
+        (head, body, len - head - body)
+    }
+
+    /// The first 64-bit word of a span's body; `offset + head` is inside the
+    /// mapping because the span was checked.
+    fn body_ptr(&self, offset: u64, head: usize) -> *mut u64 {
+        // SAFETY: check_span verified offset + len <= mapping length, and head <= len,
+        // so the address is inside (or one past) the mapping; split_span made it
+        // 8-byte aligned.
+        unsafe { self.base_ptr().add(offset as usize + head).cast::<u64>() }
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if !self.mapping.is_writable() {
+            return Err(Error::Unsupported {
+                device: "region".into(),
+                message: "this mapping was opened read-only; writes need a writable open".into(),
+            });
         }
         Ok(())
     }
@@ -241,6 +314,39 @@ mod tests {
         assert_eq!(widest(0, 8, 7), Width::W32);
         assert!(r.copy_from_slice(4090, &data).is_err());
         assert_eq!(r.read(4088, Width::W64).unwrap(), 0, "a rejected copy writes nothing");
+    }
+
+    #[test]
+    fn bulk_paths_match_a_byte_model_at_every_alignment() {
+        let r = MmioRegion::ram(4096).unwrap();
+        let mut model = vec![0u8; 4096];
+        for (k, (offset, len)) in
+            [(0, 4096), (1, 7), (3, 100), (8, 8), (13, 1000), (4095, 1), (2000, 0), (7, 4089)].into_iter().enumerate()
+        {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + k * 13) as u8).collect();
+            r.copy_from_slice(offset as u64, &data).unwrap();
+            model[offset..offset + len].copy_from_slice(&data);
+            r.fill((offset / 2) as u64, (len / 3) as u64, k as u8).unwrap();
+            model[offset / 2..offset / 2 + len / 3].fill(k as u8);
+            let mut all = vec![0u8; 4096];
+            r.copy_to_slice(0, &mut all).unwrap();
+            assert_eq!(all, model, "after copy at {offset} len {len}");
+            let mut part = vec![0u8; len];
+            r.copy_to_slice(offset as u64, &mut part).unwrap();
+            assert_eq!(part, model[offset..offset + len]);
+        }
+    }
+
+    #[test]
+    fn read_only_mappings_refuse_bulk_writes() {
+        let file = tempfile::tempfile().unwrap();
+        file.set_len(4096).unwrap();
+        let r = MmioRegion::new(Mapping::map_file(&file, 4096, 0, false).unwrap());
+        assert!(matches!(r.copy_from_slice(0, &[1u8; 64]), Err(Error::Unsupported { .. })));
+        assert!(matches!(r.fill(0, 64, 1), Err(Error::Unsupported { .. })));
+        let mut out = [1u8; 64];
+        r.copy_to_slice(0, &mut out).unwrap();
+        assert_eq!(out, [0u8; 64]);
     }
 
     #[test]

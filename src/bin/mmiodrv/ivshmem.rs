@@ -12,7 +12,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mmiodrv::drivers::ivshmem::client::Client;
 use mmiodrv::drivers::ivshmem::server::{Server, ServerConfig};
-use mmiodrv::drivers::ivshmem::{HostMemory, Ivshmem, SharedMemory, Variant};
+use mmiodrv::drivers::ivshmem::{bench, HostMemory, Ivshmem, SharedMemory, Variant};
 use mmiodrv::error::{Error, Result};
 use mmiodrv::value::{parse_size, parse_u64};
 use nix::sys::signal::{SigSet, Signal};
@@ -80,6 +80,16 @@ pub enum IvshmemCommand {
     Dump {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Time bulk copies into and out of the shared memory against memcpy between
+    /// two RAM buffers (the memory's contents are saved and restored).
+    Bench {
+        /// Bytes per copy (default: the whole shared memory, at most 64M).
+        #[arg(long)]
+        size: Option<String>,
+        /// Repetitions of each copy; the fastest counts.
+        #[arg(long, default_value_t = 20)]
+        rounds: u32,
     },
     /// Ring VECTOR of PEER through the DOORBELL register (ivshmem-doorbell).
     Doorbell { peer: String, vector: String },
@@ -227,7 +237,10 @@ pub fn run(cli: &Cli, args: &IvshmemArgs) -> Result<()> {
                 message: "a memory-backend file has no doorbell; on the host use `mmiodrv ivshmem client --socket PATH ring|wait` with an ivshmem server".into(),
             });
         }
-        let writable = matches!(args.command, IvshmemCommand::Write { .. } | IvshmemCommand::Fill { .. });
+        let writable = matches!(
+            args.command,
+            IvshmemCommand::Write { .. } | IvshmemCommand::Fill { .. } | IvshmemCommand::Bench { .. }
+        );
         let host = HostMemory::open(path, writable)?;
         if let IvshmemCommand::Info = args.command {
             let size = host.memory().len();
@@ -373,6 +386,24 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
                 );
             } else {
                 outln!("{name}: filled {len} bytes at {offset:#x} with {byte:#04x}{}", rate(len, took));
+            }
+            Ok(())
+        }
+        IvshmemCommand::Bench { size, rounds } => {
+            let bytes = match size {
+                Some(s) => parse_size(s)?,
+                None => mem.len().min(64 << 20),
+            };
+            let r = bench::run(mem, bytes, *rounds)?;
+            if cli.json {
+                print_json(&serde_json::json!({ "device": name, "bench": r }));
+            } else {
+                let mib = |v: f64| v / f64::from(1u32 << 20);
+                outln!("{name}: bulk copies of {} ({bytes} bytes), best of {rounds}", size_string(bytes));
+                outln!("  memcpy  RAM -> RAM     {:>10.1} MiB/s", mib(r.memcpy));
+                outln!("  write   RAM -> shared  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.write), r.write_ratio);
+                outln!("  read    shared -> RAM  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.read), r.read_ratio);
+                outln!("  fill    shared         {:>10.1} MiB/s", mib(r.fill));
             }
             Ok(())
         }
