@@ -145,22 +145,31 @@ fi
 UDIR=$CACHE/udev-$UVER
 if [ ! -f "$UDIR/.complete" ]; then
     rm -rf "$UDIR" "$CACHE/dl"
-    mkdir -p "$CACHE/dl" "$UDIR"
+    mkdir -p "$CACHE/dl"
     log "downloading $UDEV_PKG $UVER"
     (cd "$CACHE/dl" && apt-get download "$UDEV_PKG=$UVER" 2>&1) | grep -v '^W: Download is performed unsandboxed' >&2 || true
     deb=$(find "$CACHE/dl" -maxdepth 1 -name '*.deb' | head -n1)
-    [ -n "$deb" ] || die "apt-get download $UDEV_PKG=$UVER produced no .deb"
-    dpkg -x "$deb" "$UDIR/root"
-    [ -x "$UDIR/root/bin/udevadm" ] || die "no bin/udevadm in $deb"
-    # Library packages it depends on (udevadm does not link libudev itself).
-    dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep '^lib' |
-        grep -vx 'libudev1' >"$UDIR/.libpackages" || true
-    touch "$UDIR/.complete"
+    older=$(find "$CACHE" -maxdepth 2 -path "$CACHE/udev-*/.complete" | sort | tail -n1)
+    if [ -n "$deb" ]; then
+        mkdir -p "$UDIR"
+        dpkg -x "$deb" "$UDIR/root"
+        [ -x "$UDIR/root/bin/udevadm" ] || die "no bin/udevadm in $deb"
+        # Library packages it depends on (udevadm does not link libudev itself).
+        dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep '^lib' |
+            grep -vx 'libudev1' >"$UDIR/.libpackages" || true
+        touch "$UDIR/.complete"
+        for old in "$CACHE"/udev-*/; do
+            [ "${old%/}" = "$UDIR" ] || rm -rf "$old"
+        done
+        log "$UDEV_PKG $UVER unpacked in $UDIR"
+    elif [ -n "$older" ]; then
+        # Offline after an apt update: the older unpacked udev serves as well.
+        UDIR=$(dirname "$older")
+        log "WARNING: could not download $UDEV_PKG $UVER, using the cached ${UDIR##*/}"
+    else
+        die "apt-get download $UDEV_PKG=$UVER produced no .deb"
+    fi
     rm -rf "$CACHE/dl"
-    for old in "$CACHE"/udev-*/; do
-        [ "${old%/}" = "$UDIR" ] || rm -rf "$old"
-    done
-    log "$UDEV_PKG $UVER unpacked in $UDIR"
 else
     log "$UDEV_PKG $UVER cached"
 fi
