@@ -113,6 +113,16 @@ fn claim_socket_path(path: &Path) -> Result<()> {
     }
 }
 
+/// 4096 -> "4K", 1048576 -> "1M", 5000 -> "5000".
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{}G", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}M", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{}K", b >> 10),
+        b => b.to_string(),
+    }
+}
+
 /// Open (or create) the shared-memory file and check its size. Returns the file
 /// and whether it was created here.
 fn open_shm(path: &Path, size: u64) -> Result<(File, bool)> {
@@ -131,10 +141,12 @@ fn open_shm(path: &Path, size: u64) -> Result<(File, bool)> {
                 return Err(Error::InvalidValue {
                     input: size.to_string(),
                     reason: format!(
-                        "size mismatch: the shared-memory file {} is {} bytes, not {size}; pass --size {} or use another file",
+                        "size mismatch: the shared-memory file {} is {} bytes ({}), not {size} ({}); pass --size {} or use another file",
                         path.display(),
                         meta.len(),
-                        meta.len()
+                        human(meta.len()),
+                        human(size),
+                        human(meta.len())
                     ),
                 });
             }

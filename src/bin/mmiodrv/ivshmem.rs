@@ -575,3 +575,24 @@ pub fn run_server(cli: &Cli, args: &ServerArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_bytes() {
+        assert_eq!(parse_hex_bytes("deadbeef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(parse_hex_bytes("0xDE AD:be_ef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(parse_hex_bytes(" 01 ").unwrap(), [1]);
+        for bad in ["", "0x", "abc", "zz", "0x1g"] {
+            assert!(parse_hex_bytes(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rates_only_for_long_transfers() {
+        assert_eq!(rate(100, Duration::from_millis(1)), "");
+        assert!(rate(2 << 20, Duration::from_millis(1)).contains("MiB/s"));
+    }
+}
