@@ -15,6 +15,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::OnceLock;
@@ -63,14 +64,27 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// The server child; stopped (SIGTERM, then SIGKILL) on drop.
+/// Runs the server, and in the background watches this test process: if it dies
+/// without cleaning up (SIGKILL, Ctrl-C), the server gets SIGTERM (it then
+/// removes its socket and shm file) and the temp dir goes. `exec` keeps the
+/// server at the child's PID; the watcher shares its process group.
+const WATCHDOG: &str = r#"parent=$1 dir=$2; shift 2
+(while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+ kill -TERM $$ 2>/dev/null; sleep 3; rm -rf -- "$dir") </dev/null >/dev/null 2>&1 &
+exec "$@""#;
+
+/// The server child; stopped (SIGTERM, then SIGKILL) on drop, its watcher too.
 struct ServerProcess(Child);
 
 impl ServerProcess {
-    fn start(h: &Host) -> Result<ServerProcess, String> {
+    fn start(h: &Host, dir: &Path) -> Result<ServerProcess, String> {
         let log = std::fs::File::create(&h.server_log).map_err(|e| format!("server log: {e}"))?;
         let err = log.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(mmiodrv_bin())
+        let child = Command::new("sh")
+            .args(["-c", WATCHDOG, "mmiodrv-ivshmem-test-watchdog"])
+            .arg(std::process::id().to_string())
+            .arg(dir)
+            .arg(mmiodrv_bin())
             .args(["ivshmem-server", "--size", &SHM_SIZE.to_string(), "--vectors", &VECTORS.to_string()])
             .arg("--socket")
             .arg(&h.socket)
@@ -79,6 +93,7 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start the server: {e}"))?;
         let mut server = ServerProcess(child);
@@ -126,6 +141,10 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.stop();
+        // The watcher (and its sleep) is all that is left in the server's group;
+        // the group ID stays taken while they live, so this hits only them.
+        let _ =
+            nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.0.id() as i32), nix::sys::signal::Signal::SIGKILL);
     }
 }
 
@@ -167,7 +186,7 @@ fn main() -> ExitCode {
         eprintln!("vm_ivshmem: cannot write test files: {e}");
         return ExitCode::FAILURE;
     }
-    let mut server = match ServerProcess::start(&h) {
+    let mut server = match ServerProcess::start(&h, dir.path()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("vm_ivshmem: {e}");
@@ -203,6 +222,7 @@ fn main() -> ExitCode {
         eprintln!("vm_ivshmem: FAILED: server stopped cleanly: {stopped}; left behind: {leftovers:?}");
         failed = true;
     }
+    drop(server);
     drop(dir);
     if failed {
         ExitCode::FAILURE
