@@ -26,7 +26,9 @@ die() {
 trap 'die "prepare.sh failed at line $LINENO (exit $?)"' ERR
 
 # Kernel modules the guest loads, in this order (dependencies come from modules.dep).
-MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci)
+# e1000 and virtio_blk drive the lab's "in use" devices: a NIC that is up and a
+# swap disk, which mmiodrv must refuse to unbind.
+MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci e1000 virtio_pci virtio_blk)
 # Host binaries copied into the guest together with every shared library ldd lists.
 # To add a tool append it here; extra data files go in DATA_FILES.
 HOST_BINARIES=(/usr/bin/lspci /usr/bin/setpci)
@@ -89,7 +91,8 @@ fi
 KVER=${KPKG#linux-image-}
 KDIR=$CACHE/kernel-$KVER
 
-if [ ! -f "$KDIR/.complete" ]; then
+# The cache keeps only the modules in MODULES: a changed list means unpacking again.
+if [ ! -f "$KDIR/.complete" ] || [ "$(cat "$KDIR/.modules" 2>/dev/null)" != "${MODULES[*]}" ]; then
     rm -rf "$KDIR" "$CACHE/dl"
     mkdir -p "$CACHE/dl" "$KDIR"
     log "downloading kernel $KPKG"
@@ -117,6 +120,7 @@ if [ ! -f "$KDIR/.complete" ]; then
         done
     done
     echo "$KPKG" >"$KDIR/.package"
+    echo "${MODULES[*]}" >"$KDIR/.modules"
     touch "$KDIR/.complete"
     rm -rf "$CACHE/dl"
     for old in "$CACHE"/kernel-*/; do # superseded kernels

@@ -23,6 +23,9 @@ pub enum Mode {
     Shell,
 }
 
+const DISK_FILE: &str = "disk.img";
+const DISK_SIZE: u64 = 1 << 20;
+
 /// Scratch files of one guest. Dropping removes them (shm file, then temp dir).
 pub struct RunDir {
     pub shm: Option<NamedTempFile>,
@@ -44,6 +47,9 @@ impl RunDir {
             .tempfile_in(shm_parent)
             .map_err(|e| LabError::io("creating ivshmem backing file", e))?;
         shm.as_file().set_len(cfg.shm_size).map_err(|e| LabError::io("sizing ivshmem backing file", e))?;
+        std::fs::File::create(dir.path().join(DISK_FILE))
+            .and_then(|f| f.set_len(DISK_SIZE))
+            .map_err(|e| LabError::io("creating the lab disk image", e))?;
         Ok(RunDir { shm: Some(shm), dir: Some(dir) })
     }
 
@@ -58,6 +64,10 @@ impl RunDir {
     }
     pub fn qemu_log(&self) -> PathBuf {
         self.path().join("qemu.log")
+    }
+    /// Backing file of the virtio disk at 00:08.0 (for swap in the in-use tests).
+    pub fn disk(&self) -> PathBuf {
+        self.path().join(DISK_FILE)
     }
     pub fn ctl_sock(&self) -> PathBuf {
         self.path().join("ctl.sock")
@@ -97,7 +107,10 @@ impl RunDir {
 }
 
 /// The QEMU command for `mode`. Fixed PCI addresses so documentation can name them:
-/// 00:04.0 edu, 00:05.0 ivshmem-plain (BAR2 = the shm file); 00:06.0 is kept free.
+/// 00:04.0 edu, 00:05.0 ivshmem-plain (BAR2 = the shm file); 00:06.0 is kept free;
+/// 00:07.0 an e1000 NIC with no peer (nothing leaves the guest) and 00:08.0 a 1 MiB
+/// virtio disk: devices the guest can put in use (interface up, swap), which
+/// mmiodrv must then refuse to unbind.
 pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     let mut c = Command::new(&cfg.qemu);
     let mut cmdline = vec!["console=ttyS0", "intel_iommu=on", "panic=-1"];
@@ -132,6 +145,9 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     c.args(["-device", "intel-iommu,intremap=on"]);
     c.args(["-device", "edu,addr=04.0"]);
     c.args(["-object", &shm_obj, "-device", "ivshmem-plain,memdev=shm0,addr=05.0"]);
+    c.args(["-device", "e1000,addr=07.0"]);
+    let drive = format!("file={},if=none,id=disk0,format=raw", run.disk().display());
+    c.args(["-drive", &drive, "-device", "virtio-blk-pci,drive=disk0,addr=08.0"]);
     for s in &serials {
         c.args(["-chardev", s]);
     }

@@ -200,3 +200,49 @@ pub fn bind_restore(lab: &mut Lab) -> Result<(), Failed> {
     check(json.contains("\"previous\": \"vfio-pci\"") && json.contains("\"current\": null"), json)?;
     Ok(())
 }
+
+/// The lab's e1000 NIC (00:07.0) and virtio disk (00:08.0): a swap disk and an up
+/// interface are refused (unless --force); once idle, the NIC goes to vfio-pci
+/// and `bind --restore` gives it back to e1000.
+pub fn devices_in_use_are_not_unbound(lab: &mut Lab) -> Result<(), Failed> {
+    const DISK: &str = "0000:00:08.0";
+    const NIC: &str = "0000:00:07.0";
+    check(driver_of(lab, DISK)? == "virtio-pci" && driver_of(lab, NIC)? == "e1000", "lab devices under their drivers")?;
+    ok(lab, "mkswap /dev/vda >/dev/null && swapon /dev/vda")?;
+    let refused = fails(
+        lab,
+        &format!("mmiodrv --device {DISK} bind vfio-pci"),
+        6,
+        "refusing to unbind a device in use: block device vda is in use as swap",
+    );
+    ok(lab, "swapoff /dev/vda")?;
+    refused?;
+    check(driver_of(lab, DISK)? == "virtio-pci", "the disk keeps its driver")?;
+
+    let iface = ok(lab, &format!("ls /sys/bus/pci/devices/{NIC}/net"))?.trim().to_string();
+    ok(lab, &format!("ip link set {iface} up"))?;
+    fails(lab, &format!("mmiodrv --device {NIC} unbind"), 6, &format!("network interface {iface} is up"))?;
+    fails(
+        lab,
+        &format!("mmiodrv --device {NIC} bind uio_pci_generic"),
+        6,
+        &format!("network interface {iface} is up"),
+    )?;
+    check(driver_of(lab, NIC)? == "e1000", "the NIC keeps its driver")?;
+    ok(lab, &format!("ip link set {iface} down"))?;
+
+    bind(lab, NIC, "vfio-pci")?;
+    let dump = ok(lab, &format!("mmiodrv --device {NIC} dump-regs --len 16"))?;
+    check(dump.starts_with("0000:00:07.0 BAR0 offset 0x0 length 0x10 (32-bit reads)"), dump)?;
+    let out = ok(lab, &format!("mmiodrv --device {NIC} bind --restore"))?;
+    check(out.trim() == "0000:00:07.0: vfio-pci -> e1000", out)?;
+    check(driver_of(lab, NIC)? == "e1000", "e1000 is back")?;
+    check(ok(lab, &format!("ls /sys/bus/pci/devices/{NIC}/net"))?.trim() == iface, "its interface is back")?;
+
+    // --force overrides the refusal, and restore still knows the old driver.
+    ok(lab, &format!("ip link set {iface} up"))?;
+    ok(lab, &format!("mmiodrv --device {NIC} --force unbind"))?;
+    check(driver_of(lab, NIC)? == "none", "forced unbind")?;
+    ok(lab, &format!("mmiodrv --device {NIC} bind --restore"))?;
+    check(driver_of(lab, NIC)? == "e1000", "restored after a forced unbind")
+}

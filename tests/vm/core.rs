@@ -103,7 +103,7 @@ pub fn selectors_and_list(lab: &mut Lab) -> Result<(), Failed> {
 }
 
 pub fn info_agrees_with_lspci(lab: &mut Lab) -> Result<(), Failed> {
-    for dev in ["00:04.0", "00:05.0", "00:00.0", "00:1f.0"] {
+    for dev in ["00:04.0", "00:05.0", "00:07.0", "00:08.0", "00:00.0", "00:1f.0", "00:1f.2"] {
         let info = ok(lab, &format!("mmiodrv --device {dev} info"))?;
         let lspci = ok(lab, &format!("lspci -vvv -s {dev}"))?;
         let problems = common::lspci::disagreements(&info, &lspci);

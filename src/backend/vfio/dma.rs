@@ -80,24 +80,85 @@ impl DmaBuffer {
     }
 }
 
-/// ENOMEM from VFIO_IOMMU_MAP_DMA is the locked-memory limit far more often
-/// than real memory exhaustion: say which limit and how to raise it.
+/// ENOMEM from VFIO_IOMMU_MAP_DMA: VFIO charges pinned pages to the process's
+/// locked memory (RLIMIT_MEMLOCK) unless it has CAP_IPC_LOCK. When that limit is
+/// what stopped us, say how much is needed and how to raise it; otherwise it is
+/// real memory exhaustion.
 fn map_error(device: &str, e: VfioError, len: u64) -> Error {
     let errno = match &e {
         VfioError::IommuDmaMap(s) => s.errno(),
         _ => 0,
     };
-    if errno == nix::libc::ENOMEM || errno == nix::libc::EPERM {
-        let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK)
-            .map(|(soft, _)| soft)
-            .unwrap_or(0);
+    if errno != nix::libc::ENOMEM {
         return Error::Setup {
             device: device.to_string(),
-            message: format!("cannot pin {len} bytes for DMA: RLIMIT_MEMLOCK is {limit} bytes"),
-            hint: "raise the locked-memory limit (ulimit -l unlimited, or memlock in /etc/security/limits.conf for the mmiodrv group)".into(),
+            message: format!("VFIO DMA map failed: {e}"),
+            hint: String::new(),
         };
     }
-    Error::Setup { device: device.to_string(), message: format!("VFIO DMA map failed: {e}"), hint: String::new() }
+    let memlock = MemlockState::current();
+    if !memlock.exceeded_by(len) {
+        return Error::Setup {
+            device: device.to_string(),
+            message: format!("cannot pin {len} bytes for DMA: out of memory ({e})"),
+            hint: "free memory, or use smaller DMA buffers".into(),
+        };
+    }
+    let need_kib = (memlock.locked + len).div_ceil(1024);
+    let already = if memlock.locked > 0 { format!(", {} of it in use", kib(memlock.locked)) } else { String::new() };
+    Error::Setup {
+        device: device.to_string(),
+        message: format!(
+            "cannot pin {len} bytes for DMA: the locked-memory limit (RLIMIT_MEMLOCK, ulimit -l) is {}{already}",
+            kib(memlock.soft)
+        ),
+        hint: format!(
+            "raise it to at least {need_kib} KiB: `ulimit -l {need_kib}` if the hard limit ({}) allows, else as root: \
+             `@mmiodrv - memlock 65536` in /etc/security/limits.d/mmiodrv.conf (next login) or LimitMEMLOCK= \
+             for a service (see docs/udev.md)",
+            kib(memlock.hard)
+        ),
+    }
+}
+
+/// What VFIO's type1 IOMMU checks before pinning: the soft RLIMIT_MEMLOCK
+/// against the process's locked memory (`VmLck`, which VFIO's pins count in),
+/// unless the process has CAP_IPC_LOCK.
+struct MemlockState {
+    soft: u64,
+    hard: u64,
+    locked: u64,
+    ipc_lock: bool,
+}
+
+impl MemlockState {
+    fn current() -> Self {
+        use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+        let (soft, hard) = getrlimit(Resource::RLIMIT_MEMLOCK).unwrap_or((RLIM_INFINITY, RLIM_INFINITY));
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+        let locked_kib = field("VmLck:").and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok());
+        let cap_eff = field("CapEff:").and_then(|v| u64::from_str_radix(v, 16).ok());
+        const CAP_IPC_LOCK: u32 = 14;
+        MemlockState {
+            soft,
+            hard,
+            locked: locked_kib.unwrap_or(0) * 1024,
+            ipc_lock: cap_eff.is_some_and(|c| c & (1 << CAP_IPC_LOCK) != 0),
+        }
+    }
+
+    fn exceeded_by(&self, len: u64) -> bool {
+        !self.ipc_lock && self.soft != nix::sys::resource::RLIM_INFINITY && self.locked.saturating_add(len) > self.soft
+    }
+}
+
+fn kib(bytes: u64) -> String {
+    if bytes == nix::sys::resource::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
 }
 
 impl Drop for DmaBuffer {

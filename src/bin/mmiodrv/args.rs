@@ -12,7 +12,8 @@ use mmiodrv::backend::{BackendKind, IrqKind};
     about = "Userspace PCI/MMIO driver toolkit: inspect devices, dump and poke registers"
 )]
 pub struct Cli {
-    /// Device: DDDD:BB:DD.F, BB:DD.F, or VVVV:DDDD vendor:device IDs (must match one device).
+    /// Device: DDDD:BB:DD.F, BB:DD.F, or VVVV:DDDD vendor:device IDs (must match one
+    /// device); or file:PATH, an ivshmem shared-memory file on the host.
     #[arg(short, long, global = true, env = "MMIODRV_DEVICE")]
     pub device: Option<String>,
 
