@@ -7,7 +7,9 @@
 pub mod edu;
 pub mod ivshmem;
 
-use crate::error::Result;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::pci::ConfigSpace;
 use crate::regmap::{self, RegisterMap};
 
 /// A built-in driver: which devices it claims and its register map.
@@ -36,6 +38,23 @@ pub const DRIVERS: &[DriverInfo] = &[
         regmap_toml: ivshmem::REGMAP_TOML,
     },
 ];
+
+/// Read config space and check the device is `driver`'s; the config is returned
+/// for further checks. The error names the IDs found and expected.
+pub fn expect_device(backend: &dyn Backend, driver: &str, vendor: u16, device: u16) -> Result<ConfigSpace> {
+    let config = backend.read_config()?;
+    let found = (config.vendor_id().unwrap_or(0), config.device_id().unwrap_or(0));
+    if found != (vendor, device) {
+        return Err(Error::Unsupported {
+            device: backend.address().to_string(),
+            message: format!(
+                "not an {driver} device (IDs {:04x}:{:04x}, expected {vendor:04x}:{device:04x})",
+                found.0, found.1
+            ),
+        });
+    }
+    Ok(config)
+}
 
 /// The built-in driver for these IDs, if any.
 pub fn for_ids(vendor: u16, device: u16) -> Option<&'static DriverInfo> {

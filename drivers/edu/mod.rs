@@ -70,7 +70,7 @@ pub enum Direction {
 
 pub struct Edu<'a> {
     backend: &'a dyn Backend,
-    // Holds the BAR mapping that `regs` borrows from; declared after it.
+    // BAR0, mapped: the register block is borrowed from it on each access.
     bar: Box<dyn RegisterIo>,
     name: String,
 }
@@ -79,17 +79,7 @@ impl<'a> Edu<'a> {
     /// Open edu through `backend`: check the IDs and map BAR0.
     pub fn open(backend: &'a dyn Backend) -> Result<Self> {
         let name = backend.address().to_string();
-        let config = backend.read_config()?;
-        if (config.vendor_id(), config.device_id()) != (Some(VENDOR_ID), Some(DEVICE_ID)) {
-            return Err(Error::Unsupported {
-                device: name,
-                message: format!(
-                    "not an edu device (IDs {:04x}:{:04x}, expected 1234:11e8)",
-                    config.vendor_id().unwrap_or(0),
-                    config.device_id().unwrap_or(0)
-                ),
-            });
-        }
+        super::expect_device(backend, "edu", VENDOR_ID, DEVICE_ID)?;
         let bar = backend.open_bar(0, BarOptions { writable: true, write_combining: false })?;
         if bar.as_mmio().is_none() {
             return Err(Error::Unsupported { device: name, message: "BAR0 could not be memory-mapped".into() });

@@ -204,17 +204,7 @@ impl<'a> Ivshmem<'a> {
     /// Check the IDs, map BAR0 and BAR2, and find the variant.
     pub fn open(backend: &'a dyn Backend) -> Result<Self> {
         let name = backend.address().to_string();
-        let config = backend.read_config()?;
-        if (config.vendor_id(), config.device_id()) != (Some(VENDOR_ID), Some(DEVICE_ID)) {
-            return Err(Error::Unsupported {
-                device: name,
-                message: format!(
-                    "not an ivshmem device (IDs {:04x}:{:04x}, expected {VENDOR_ID:04x}:{DEVICE_ID:04x})",
-                    config.vendor_id().unwrap_or(0),
-                    config.device_id().unwrap_or(0)
-                ),
-            });
-        }
+        let config = super::expect_device(backend, "ivshmem", VENDOR_ID, DEVICE_ID)?;
         let msix = capabilities::standard(&config).into_iter().find(|c| c.id == MSIX_CAP_ID);
         let (variant, vectors) = match msix {
             Some(cap) => {

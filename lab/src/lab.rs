@@ -110,10 +110,19 @@ impl Lab {
     /// stays usable afterwards.
     pub fn run_with_timeout(&mut self, cmd: &str, timeout: Duration) -> Result<CmdOutput, LabError> {
         let timeout = timeout.max(Duration::from_secs(1));
-        let id = self.take_id();
-        let started = Instant::now();
-        self.send(&agent::run_request(id, timeout, cmd))?;
-        let out = self.wait_result(id, started + timeout + REPLY_GRACE, cmd)?;
+        let mut started = Instant::now();
+        let mut result = self.run_once(cmd, timeout, started);
+        // Rarely (seen a few times in hundreds of runs, cause not found) the guest
+        // tty loses the start of a request line and the agent answers ERR without
+        // running anything, so sending it again is safe. Say so, and only once.
+        if let Err(LabError::Protocol(msg)) = &result {
+            if msg.starts_with("guest agent: unknown request") {
+                eprintln!("[lab] the guest agent got a truncated request ({msg}); sending it again");
+                started = Instant::now();
+                result = self.run_once(cmd, timeout, started);
+            }
+        }
+        let out = result?;
         // busybox `timeout -s KILL` leaves status 128+9.
         if out.status == 137 && started.elapsed() >= timeout {
             return Err(LabError::CommandTimeout { cmd: cmd.to_string(), timeout, output: out });
@@ -241,6 +250,12 @@ impl Lab {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    fn run_once(&mut self, cmd: &str, timeout: Duration, started: Instant) -> Result<CmdOutput, LabError> {
+        let id = self.take_id();
+        self.send(&agent::run_request(id, timeout, cmd))?;
+        self.wait_result(id, started + timeout + REPLY_GRACE, cmd)
     }
 
     fn wait_result(&mut self, id: u64, deadline: Instant, what: &str) -> Result<crate::CmdOutput, LabError> {
