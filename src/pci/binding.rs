@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::pci::in_use;
-use crate::pci::sysfs::SysfsDevice;
+use crate::pci::sysfs::{SysfsDevice, VFIO_VIABLE_DRIVERS};
 
 /// Drivers `bind` accepts: the ones mmiodrv has backends for.
 pub const BINDABLE: &[&str] = &["vfio-pci", "uio_pci_generic"];
@@ -60,23 +60,17 @@ fn check_group(dev: &SysfsDevice, force: bool) -> Result<()> {
     if force {
         return Ok(());
     }
-    let sysfs = dev.sysfs();
+    // The same rule the VFIO backend applies when it opens the group.
     let busy: Vec<String> = dev
-        .iommu_group_members()
-        .into_iter()
-        .filter(|a| *a != dev.address)
-        .filter_map(|a| {
-            let m = sysfs.device(a);
-            let driver = m.driver()?;
-            if BINDABLE.contains(&driver.as_str()) || driver == "pcieport" {
-                return None;
-            }
-            let why = in_use::reasons(&m);
-            Some(if why.is_empty() {
-                format!("{a} (bound to {driver})")
+        .group_members_bound_outside(VFIO_VIABLE_DRIVERS)
+        .iter()
+        .map(|(m, driver)| {
+            let why = in_use::reasons(m);
+            if why.is_empty() {
+                format!("{} (bound to {driver})", m.address)
             } else {
-                format!("{a} (bound to {driver}; {})", why.join("; "))
-            })
+                format!("{} (bound to {driver}; {})", m.address, why.join("; "))
+            }
         })
         .collect();
     if busy.is_empty() {
@@ -89,7 +83,7 @@ fn check_group(dev: &SysfsDevice, force: bool) -> Result<()> {
     })
 }
 
-/// The module name for a driver name (`vfio-pci` → `vfio_pci`).
+/// The driver's sysfs directory, loading its module first when it is missing.
 fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
     let dir = dev.sysfs().root().join("bus/pci/drivers").join(driver);
     if dir.is_dir() {

@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 use crate::pci::address::{DeviceSelector, PciAddress};
 use crate::pci::resource::{parse_resource_file, Resource};
 
+/// Drivers that leave an IOMMU group viable for VFIO (the kernel accepts a group
+/// whose members are bound to these or to nothing).
+pub const VFIO_VIABLE_DRIVERS: &[&str] = &["vfio-pci", "pci-stub", "pcieport"];
+
 /// Environment variable naming the sysfs root.
 pub const SYSFS_ROOT_ENV: &str = "MMIODRV_SYSFS_ROOT";
 
@@ -164,6 +168,21 @@ impl SysfsDevice {
             .unwrap_or_default();
         members.sort();
         members
+    }
+
+    /// The other members of this device's IOMMU group that are bound to a driver
+    /// outside `allowed`, each with that driver.
+    pub fn group_members_bound_outside(&self, allowed: &[&str]) -> Vec<(SysfsDevice, String)> {
+        let sysfs = self.sysfs();
+        self.iommu_group_members()
+            .into_iter()
+            .filter(|a| *a != self.address)
+            .filter_map(|a| {
+                let member = sysfs.device(a);
+                let driver = member.driver()?;
+                (!allowed.contains(&driver.as_str())).then_some((member, driver))
+            })
+            .collect()
     }
 
     /// The readable part of config space: 64 bytes for unprivileged users,

@@ -24,12 +24,10 @@ use vfio_ioctls::{VfioContainer, VfioDevice, VfioRegionInfoCap};
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 use crate::error::{Error, Result};
 use crate::mmio::RegisterIo;
+use crate::pci::sysfs::VFIO_VIABLE_DRIVERS;
 use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
 
 pub use errors::vfio_error;
-
-/// Drivers that leave an IOMMU group viable for VFIO.
-const VIABLE_DRIVERS: &[&str] = &["vfio-pci", "pci-stub", "pcieport"];
 
 pub struct VfioBackend {
     dev: SysfsDevice,
@@ -95,15 +93,10 @@ impl VfioBackend {
 /// A group is viable when every member is bound to vfio-pci (or a driver VFIO
 /// tolerates) or to nothing. Name the members that are not.
 fn check_group_viable(dev: &SysfsDevice) -> Result<()> {
-    let sysfs = dev.sysfs();
     let blockers: Vec<String> = dev
-        .iommu_group_members()
-        .into_iter()
-        .filter(|a| *a != dev.address)
-        .filter_map(|a| {
-            let driver = sysfs.device(a).driver()?;
-            (!VIABLE_DRIVERS.contains(&driver.as_str())).then(|| format!("{a} (bound to {driver})"))
-        })
+        .group_members_bound_outside(VFIO_VIABLE_DRIVERS)
+        .iter()
+        .map(|(m, driver)| format!("{} (bound to {driver})", m.address))
         .collect();
     if blockers.is_empty() {
         return Ok(());
