@@ -54,7 +54,7 @@ fn title(ids: &PciIds, config: &ConfigSpace) -> String {
     t
 }
 
-fn build(dev: &Device) -> Result<Report> {
+fn build(dev: &Device, ids: &PciIds) -> Result<Report> {
     let config = dev.backend.read_config()?;
     if config.len() < 64 {
         return Err(Error::Unsupported {
@@ -62,7 +62,6 @@ fn build(dev: &Device) -> Result<Report> {
             message: format!("only {} bytes of config space are readable; the header needs 64", config.len()),
         });
     }
-    let ids = PciIds::load();
     let mut caps = capabilities::standard(&config);
     caps.extend(capabilities::extended(&config));
     let subsystem = config.subsystem();
@@ -70,7 +69,7 @@ fn build(dev: &Device) -> Result<Report> {
     let status = config.status().unwrap_or(0);
     Ok(Report {
         address: dev.sysfs.address,
-        title: title(&ids, &config),
+        title: title(ids, &config),
         vendor_id: config.vendor_id().unwrap_or(0),
         device_id: config.device_id().unwrap_or(0),
         subsystem_vendor_id: subsystem.map(|s| s.0),
@@ -98,12 +97,12 @@ fn build(dev: &Device) -> Result<Report> {
 
 pub fn run_info(cli: &Cli) -> Result<()> {
     let dev = open_device_for_inspection(cli)?;
-    let r = build(&dev)?;
+    let ids = PciIds::load();
+    let r = build(&dev, &ids)?;
     if cli.json {
         print_json(&r);
         return Ok(());
     }
-    let ids = PciIds::load();
     outln!("{} {}", r.address, r.title);
     if let (Some(v), Some(d)) = (r.subsystem_vendor_id, r.subsystem_id) {
         outln!("\tSubsystem: {}", ids.describe(v, d));
