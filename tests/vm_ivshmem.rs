@@ -153,6 +153,7 @@ fn main() -> ExitCode {
         ("ivshmem::info_of_both_variants", info_of_both_variants),
         ("ivshmem::guest_writes_host_reads", guest_writes_host_reads),
         ("ivshmem::host_writes_guest_reads", host_writes_guest_reads),
+        ("ivshmem::bench_reports_and_restores_the_memory", bench_reports_and_restores_the_memory),
         ("ivshmem::doorbell_host_to_guest", doorbell_host_to_guest),
         ("ivshmem::doorbell_guest_to_host", doorbell_guest_to_host),
         ("ivshmem::server_survives_a_vanished_client", server_survives_a_vanished_client),
@@ -395,6 +396,51 @@ fn host_writes_guest_reads(lab: &mut Lab) -> Result<(), Failed> {
         check(dump.trim() == "00000100  68 6f 73 74 20 73 61 79 73 20 68 69 00 00 00 00  |host says hi....|", dump)?;
     }
     Ok(())
+}
+
+/// `ivshmem bench` (the benchmark's engine, not a timing test): in the guest on
+/// BAR2 and on the host on a file past the streaming threshold, it reports sane
+/// rates with the access width the CPU allows, and puts the memory back.
+fn bench_reports_and_restores_the_memory(lab: &mut Lab) -> Result<(), Failed> {
+    let marker = "kept across the bench";
+    ok(lab, &format!("{PLAIN} ivshmem write --offset 0x1008 --string '{marker}'"))?;
+    let json = ok(lab, &format!("{PLAIN} ivshmem bench --size 256K --rounds 2 --json"))?;
+    let guest_avx = sh(lab, "grep -qw avx /proc/cpuinfo")?.status == 0;
+    let want = if guest_avx { "256-bit volatile accesses (AVX)" } else { "64-bit volatile accesses" };
+    check_bench(&json, 256 << 10, want)?;
+    let back = ok(
+        lab,
+        &format!("{PLAIN} ivshmem read --offset 0x1008 --len {} --out /tmp/m >/dev/null && cat /tmp/m", marker.len()),
+    )?;
+    check(back == marker, format!("after the guest bench: {back:?}"))?;
+    let host_shm = lab.shm_path().to_path_buf();
+    check(host_read(&host_shm, 0x1008, marker.len())? == marker.as_bytes(), "host view after the guest bench")?;
+
+    // 17 MiB on the host: past bulk::STREAMING_FROM, so AVX hosts stream.
+    let big = host().scratch.join("bench-17m");
+    let file = std::fs::File::create(&big).map_err(|e| e.to_string())?;
+    file.set_len(17 << 20).map_err(|e| e.to_string())?;
+    drop(file);
+    host_ok(&["--device", &file_device(&big), "ivshmem", "write", "--offset", "16M", "--string", marker])?;
+    let json = host_ok(&["--device", &file_device(&big), "ivshmem", "bench", "--rounds", "1", "--json"])?;
+    let want = if std::arch::is_x86_feature_detected!("avx") {
+        "256-bit volatile accesses (AVX), non-temporal stores"
+    } else {
+        "64-bit volatile accesses"
+    };
+    check_bench(&json, 17 << 20, want)?;
+    let kept = host_read(&big, 16 << 20, marker.len());
+    std::fs::remove_file(&big).map_err(|e| e.to_string())?;
+    check(kept? == marker.as_bytes(), "host file after the bench")
+}
+
+fn check_bench(json: &str, bytes: u64, accesses: &str) -> Result<(), Failed> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    let b = &v["bench"];
+    let positive = ["memcpy", "write", "read", "fill", "write_ratio", "read_ratio"]
+        .iter()
+        .all(|k| b[k].as_f64().is_some_and(|x| x.is_finite() && x > 0.0));
+    check(b["bytes"] == bytes && b["accesses"] == accesses && positive, format!("bench: {json}"))
 }
 
 /// 00:06.0 on vfio-pci (MSI-X needs it).

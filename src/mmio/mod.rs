@@ -3,6 +3,7 @@
 //! `unsafe`.
 
 pub mod barrier;
+pub mod bulk;
 pub mod io;
 pub mod mapping;
 pub mod region;

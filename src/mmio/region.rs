@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::mmio::bulk::{self, Lanes};
 use crate::mmio::io::RegisterIo;
 use crate::mmio::mapping::Mapping;
 use crate::mmio::width::{check_access, Width};
@@ -93,8 +94,12 @@ fn widest(base: usize, offset: u64, remaining: u64) -> Width {
 
 impl MmioRegion {
     /// Copy `data` into the region at `offset` with the widest aligned volatile
-    /// accesses (64-bit in the body, narrower only at unaligned edges). Never a
-    /// memcpy, never a byte loop over the body. Checked before the first store.
+    /// accesses: narrower ones only at unaligned edges, then 64-bit words, and
+    /// 256-bit vectors on CPUs with AVX, streaming past the cache for large
+    /// copies ([`crate::mmio::bulk`] has the loops and the numbers behind them).
+    /// Never a memcpy, never a byte loop over the body. Checked before the first
+    /// store. Meant for memory-like BARs (shared memory, frame buffers); drive
+    /// registers one at a time with [`RegisterIo`].
     pub fn copy_from_slice(&self, offset: u64, data: &[u8]) -> Result<()> {
         self.check_span(offset, data.len() as u64)?;
         let (head, body, tail) = self.split_span(offset, data.len());
@@ -114,16 +119,10 @@ impl MmioRegion {
         put(0, head)?;
         if body > 0 {
             self.check_writable()?;
-            let words = self.body_ptr(offset, head);
-            for (i, chunk) in data[head..head + body].chunks_exact(8).enumerate() {
-                let value = u64::from_le_bytes([
-                    chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-                ]);
-                // SAFETY: split_span made [offset+head, offset+head+body) 8-byte aligned
-                // and check_span put it inside the mapping, so word i is in bounds and
-                // aligned; one volatile 64-bit store, as `write` would do.
-                unsafe { words.add(i).write_volatile(value) };
-            }
+            // SAFETY: split_span made the body 8-byte aligned with a length that is a
+            // multiple of 8, check_span put it inside the mapping, and `data` is RAM
+            // of at least head + body bytes that cannot overlap the mapping.
+            unsafe { bulk::copy_in(self.body_ptr(offset, head), data[head..].as_ptr(), body, Lanes::detect()) };
         }
         put(head + body, head + body + tail)
     }
@@ -146,13 +145,8 @@ impl MmioRegion {
         };
         get(out, 0, head)?;
         if body > 0 {
-            let words = self.body_ptr(offset, head);
-            for (i, chunk) in out[head..head + body].chunks_exact_mut(8).enumerate() {
-                // SAFETY: as in copy_from_slice: word i is inside the mapping and
-                // 8-byte aligned; one volatile 64-bit load.
-                let v = unsafe { words.add(i).read_volatile() };
-                chunk.copy_from_slice(&v.to_le_bytes());
-            }
+            // SAFETY: as in copy_from_slice, with `out` as the RAM side.
+            unsafe { bulk::copy_out(self.body_ptr(offset, head), out[head..].as_mut_ptr(), body, Lanes::detect()) };
         }
         get(out, head + body, head + body + tail)
     }
@@ -177,12 +171,8 @@ impl MmioRegion {
         put(0, head)?;
         if body > 0 {
             self.check_writable()?;
-            let words = self.body_ptr(offset, head);
-            for i in 0..body / 8 {
-                // SAFETY: as in copy_from_slice: word i is inside the mapping and
-                // 8-byte aligned; one volatile 64-bit store.
-                unsafe { words.add(i).write_volatile(pattern) };
-            }
+            // SAFETY: as in copy_from_slice, for the region side only.
+            unsafe { bulk::fill(self.body_ptr(offset, head), pattern, body, Lanes::detect()) };
         }
         put(head + body, head + body + tail)
     }
@@ -199,11 +189,11 @@ impl MmioRegion {
 
     /// The first 64-bit word of a span's body; `offset + head` is inside the
     /// mapping because the span was checked.
-    fn body_ptr(&self, offset: u64, head: usize) -> *mut u64 {
+    fn body_ptr(&self, offset: u64, head: usize) -> *mut u8 {
         // SAFETY: check_span verified offset + len <= mapping length, and head <= len,
         // so the address is inside (or one past) the mapping; split_span made it
         // 8-byte aligned.
-        unsafe { self.base_ptr().add(offset as usize + head).cast::<u64>() }
+        unsafe { self.base_ptr().add(offset as usize + head) }
     }
 
     fn check_writable(&self) -> Result<()> {

@@ -400,6 +400,7 @@ fn data_command(cli: &Cli, command: &IvshmemCommand, mem: &SharedMemory, name: &
             } else {
                 let mib = |v: f64| v / f64::from(1u32 << 20);
                 outln!("{name}: bulk copies of {} ({bytes} bytes), best of {rounds}", size_string(bytes));
+                outln!("  with {}", r.accesses);
                 outln!("  memcpy  RAM -> RAM     {:>10.1} MiB/s", mib(r.memcpy));
                 outln!("  write   RAM -> shared  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.write), r.write_ratio);
                 outln!("  read    shared -> RAM  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.read), r.read_ratio);
