@@ -1,9 +1,12 @@
 //! Host side of the line protocol spoken with `lab/guest/init` over ttyS1.
 //!
-//! Requests:  `RUN <id> <timeout s> <b64 cmd>`, `PING <id>`, `POWEROFF`,
+//! Requests:  `RUN <id> <timeout s> <b64 cmd> <L>`, `PING <id>`, `POWEROFF`,
 //!            `PUT <id> <path> <N>` + exactly N bytes of base64 (no newline after).
-//! Replies:   `READY <kernel>`, `RESULT <id> <status> <b64 stdout> <b64 stderr>`,
+//! Replies:   `READY <kernel>`, `ACK <id>`, `RESULT <id> <status> <b64 stdout> <b64 stderr>`,
 //!            `PONG <id>`, `ERR <msg>`.
+//! L is the length of the RUN line before ` <L>`: the agent refuses a line
+//! that lost bytes instead of running what is left of it (see lab.rs for the
+//! resend rules this allows).
 //! Base64 is unwrapped, so each message (but a PUT payload) is one `\n`-terminated line.
 
 use std::io::{ErrorKind, Read, Write};
@@ -76,7 +79,13 @@ impl Channel {
 pub fn run_request(id: u64, timeout: Duration, cmd: &str) -> String {
     // Round up so the guest never kills a command before the caller's timeout.
     let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
-    format!("RUN {id} {secs} {}\n", B64.encode(cmd))
+    let line = format!("RUN {id} {secs} {}", B64.encode(cmd));
+    format!("{line} {}\n", line.len())
+}
+
+/// `ACK <id>`: the agent got RUN `id` intact and is running it.
+pub fn is_ack(line: &str, id: u64) -> bool {
+    line.strip_prefix("ACK ").is_some_and(|rest| rest == id.to_string())
 }
 
 /// Header line plus payload in one message.
@@ -127,7 +136,9 @@ mod tests {
 
     #[test]
     fn requests() {
-        assert_eq!(run_request(1, Duration::from_millis(1500), "true"), "RUN 1 2 dHJ1ZQ==\n");
+        assert_eq!(run_request(1, Duration::from_millis(1500), "true"), "RUN 1 2 dHJ1ZQ== 16\n");
+        assert_eq!(run_request(10, Duration::from_secs(60), ""), "RUN 10 60  10\n");
+        assert!(is_ack("ACK 12", 12) && !is_ack("ACK 123", 12) && !is_ack("ACK 1", 12));
         assert!(put_request(1, "/a b", b"").is_err());
         assert!(put_request(1, "rel", b"").is_err());
         assert_eq!(put_request(2, "/x", b"hi").unwrap(), "PUT 2 /x 4\naGk=");

@@ -17,6 +17,12 @@ const ERROR_TAIL_LINES: usize = 40;
 /// the timeout; the reply still has to cross a slow emulated UART).
 const REPLY_GRACE: Duration = Duration::from_secs(10);
 const POWEROFF_WAIT: Duration = Duration::from_secs(15);
+/// How long a RUN may go unacknowledged before it is sent again. The agent
+/// acknowledges as soon as it has read the line; it is idle whenever the host
+/// sends, so this only has to cover a slow moment of the TCG guest.
+const ACK_WAIT: Duration = Duration::from_secs(5);
+/// Sends of one RUN before giving up on the channel.
+const SEND_ATTEMPTS: u32 = 3;
 
 /// Exit status and output of one guest command.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,19 +116,8 @@ impl Lab {
     /// stays usable afterwards.
     pub fn run_with_timeout(&mut self, cmd: &str, timeout: Duration) -> Result<CmdOutput, LabError> {
         let timeout = timeout.max(Duration::from_secs(1));
-        let mut started = Instant::now();
-        let mut result = self.run_once(cmd, timeout, started);
-        // Rarely (seen a few times in hundreds of runs, cause not found) the guest
-        // tty loses the start of a request line and the agent answers ERR without
-        // running anything, so sending it again is safe. Say so, and only once.
-        if let Err(LabError::Protocol(msg)) = &result {
-            if msg.starts_with("guest agent: unknown request") {
-                eprintln!("[lab] the guest agent got a truncated request ({msg}); sending it again");
-                started = Instant::now();
-                result = self.run_once(cmd, timeout, started);
-            }
-        }
-        let out = result?;
+        let started = Instant::now();
+        let out = self.run_once(cmd, timeout, started)?;
         // busybox `timeout -s KILL` leaves status 128+9.
         if out.status == 137 && started.elapsed() >= timeout {
             return Err(LabError::CommandTimeout { cmd: cmd.to_string(), timeout, output: out });
@@ -143,6 +138,13 @@ impl Lab {
             return Err(LabError::CommandFailed { cmd: what, output: out });
         }
         Ok(())
+    }
+
+    /// Writes `bytes` to the agent's channel as they are: for tests that play a
+    /// lossy UART (a request cut short, a request arriving twice).
+    #[doc(hidden)]
+    pub fn send_raw_for_tests(&mut self, bytes: &str) -> Result<(), LabError> {
+        self.send(bytes)
     }
 
     /// Round trip of an empty request (measures agent latency).
@@ -252,10 +254,61 @@ impl Lab {
         }
     }
 
+    /// One RUN, made safe against the emulated UART losing bytes (rarely seen:
+    /// a request arriving without its start, or not at all; cause not found).
+    /// The agent refuses a RUN that lost bytes (its length field no longer
+    /// matches), acknowledges an intact one before running it, and answers a
+    /// repeat of the last id with the result it has instead of running it
+    /// again. So the host may send the same RUN again whenever it saw no ACK,
+    /// and ask once more when the RESULT is overdue, without a command ever
+    /// running twice.
     fn run_once(&mut self, cmd: &str, timeout: Duration, started: Instant) -> Result<CmdOutput, LabError> {
         let id = self.take_id();
-        self.send(&agent::run_request(id, timeout, cmd))?;
-        self.wait_result(id, started + timeout + REPLY_GRACE, cmd)
+        let request = agent::run_request(id, timeout, cmd);
+        if let Some(out) = self.send_until_acknowledged(id, &request, cmd)? {
+            return Ok(out);
+        }
+        match self.wait_result(id, started + timeout + REPLY_GRACE, cmd) {
+            Err(LabError::Timeout { .. }) => {
+                // The guest kills the command at `timeout`, so a RESULT this late
+                // was lost on the way back: the repeat brings it again.
+                eprintln!("[lab] no RESULT for request {id} ({cmd:.60}); asking for it again");
+                self.send(&format!("\n{request}"))?;
+                self.wait_result(id, Instant::now() + REPLY_GRACE, cmd)
+            }
+            other => other,
+        }
+    }
+
+    /// Sends `request` until the agent acknowledges it (or already answers it).
+    fn send_until_acknowledged(&mut self, id: u64, request: &str, what: &str) -> Result<Option<CmdOutput>, LabError> {
+        for attempt in 1..=SEND_ATTEMPTS {
+            // A leading newline ends whatever partial line the agent may hold,
+            // which it then refuses as garbled.
+            self.send(&if attempt == 1 { request.to_string() } else { format!("\n{request}") })?;
+            let deadline = Instant::now() + ACK_WAIT;
+            loop {
+                let line = match self.read_line(deadline, what) {
+                    Ok(line) => line,
+                    Err(LabError::Timeout { .. }) => break,
+                    Err(e) => return Err(e),
+                };
+                if agent::is_ack(&line, id) {
+                    return Ok(None);
+                }
+                if let Some(out) = agent::parse_result(&line, id)? {
+                    return Ok(Some(out));
+                }
+                if let Some(msg) = line.strip_prefix("ERR ") {
+                    eprintln!("[lab] the guest agent refused a request line: {msg}");
+                }
+                // Anything else is a late reply to an earlier, timed-out request.
+            }
+            eprintln!("[lab] request {id} not acknowledged (send {attempt} of {SEND_ATTEMPTS})");
+        }
+        Err(LabError::Protocol(format!(
+            "the guest agent acknowledged none of {SEND_ATTEMPTS} sends of request {id} ({what:.60})"
+        )))
     }
 
     fn wait_result(&mut self, id: u64, deadline: Instant, what: &str) -> Result<crate::CmdOutput, LabError> {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use mmiodrv_lab::{Lab, LabConfig, LabError, EDU_BDF, IVSHMEM_BDF};
 
 fn prepared() -> Option<LabConfig> {
@@ -124,6 +126,23 @@ fn guest_end_to_end() {
     }
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     assert_eq!(lab.run_ok("echo alive").unwrap(), "alive\n");
+
+    // A lossy UART. A request that lost its end (a cut-short line, here with
+    // the next request run into it) is refused, never run; the next request is
+    // sent again and runs. A RUN that arrives twice runs once.
+    let line = |id: u64, cmd: &str| {
+        let head = format!("RUN {id} 60 {}", B64.encode(cmd));
+        format!("{head} {}\n", head.len())
+    };
+    let cut = line(1_000_000, "touch /tmp/must-not-run");
+    lab.send_raw_for_tests(&cut[..cut.len() - 5]).unwrap();
+    assert_eq!(lab.run_ok("echo after the cut").unwrap(), "after the cut\n");
+    let twice = line(1_000_001, "echo once >> /tmp/runs");
+    lab.send_raw_for_tests(&format!("{twice}{twice}")).unwrap();
+    assert_eq!(
+        lab.run_ok("cat /tmp/runs; test ! -e /tmp/must-not-run && echo never ran").unwrap(),
+        "once\nnever ran\n"
+    );
 
     // Latency.
     let n = 10;
