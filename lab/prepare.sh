@@ -244,7 +244,9 @@ printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'lab:x:1000:1000:lab (non-root tes
     echo 'lab:x:1000:'
 } >"$STAGE/etc/group"
 
-# Modules: resolve the load order on the host so the guest only needs insmod.
+# Modules: resolve the load order on the host so init only needs insmod, and
+# keep the kernel's tree layout with a modules.dep of just these modules, so
+# that modprobe works in the guest too (mmiodrv's bind loads a missing driver).
 mdir=$STAGE/lib/modules/$KVER
 mkdir -p "$mdir"
 : >"$STAGE/etc/lab/modules"
@@ -255,16 +257,18 @@ for m in "${MODULES[@]}"; do
     # shellcheck disable=SC2086 # deliberate word splitting of the dependency list
     for f in $(echo $deps | tr ' ' '\n' | tac) $rel; do
         grep -qxF "$f" "$STAGE/etc/lab/modules" && continue
+        mkdir -p "$mdir/$(dirname "$f")"
         case $f in
-        *.xz) unxz -c "$KDIR/$f" >"$mdir/$(basename "${f%.xz}")" ;; # busybox insmod wants plain .ko
+        *.xz) unxz -c "$KDIR/$f" >"$mdir/${f%.xz}" ;; # busybox insmod wants plain .ko
         *.zst | *.gz) die "compressed module $f not supported" ;;
-        *) cp "$KDIR/$f" "$mdir/$(basename "$f")" ;;
+        *) cp "$KDIR/$f" "$mdir/$f" ;;
         esac
         echo "$f" >>"$STAGE/etc/lab/modules"
     done
 done
-sed -i 's#.*/##; s#\.xz$##' "$STAGE/etc/lab/modules"
-cp "$KDIR/modules.dep" "$mdir/modules.dep"
+# modules.dep of the shipped modules only (their dependencies are all shipped).
+grep -F -f <(sed 's/$/:/' "$STAGE/etc/lab/modules") "$KDIR/modules.dep" | sed 's/\.xz//g' >"$mdir/modules.dep"
+sed -i 's#\.xz$##' "$STAGE/etc/lab/modules"
 
 install -m 0755 "$LAB_DIR/guest/init" "$STAGE/init"
 echo "$KVER" >"$STAGE/etc/lab/kernel"

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         ("backends::every_command_on_every_backend", backends::every_command_on_every_backend),
         ("backends::vfio_interrupts_in_one_process", backends::vfio_interrupts_in_one_process),
         ("backends::uio_interrupt_from_another_process", backends::uio_interrupt_from_another_process),
+        ("backends::bind_loads_a_missing_driver_module", backends::bind_loads_a_missing_driver_module),
         ("backends::vfio_dma_round_trip", backends::vfio_dma_round_trip),
         ("backends::ivshmem_bar2_through_vfio_and_host_file", backends::ivshmem_bar2_through_vfio),
         ("backends::bad_input_leaves_nothing_bound_wrong", backends::bad_input),

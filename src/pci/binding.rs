@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -89,16 +89,19 @@ fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
     if dir.is_dir() {
         return Ok(dir);
     }
-    let loaded = Command::new("modprobe").arg(driver).status().map(|s| s.success()).unwrap_or(false);
-    if loaded && dir.is_dir() {
-        return Ok(dir);
-    }
+    // modprobe's own complaint goes into our one error line, not onto stderr.
+    let why = match Command::new("modprobe").arg(driver).stdin(Stdio::null()).stdout(Stdio::null()).output() {
+        Ok(out) if out.status.success() && dir.is_dir() => return Ok(dir),
+        Ok(out) if out.status.success() => "did not register it".to_string(),
+        Ok(out) => match String::from_utf8_lossy(&out.stderr).lines().rfind(|l| !l.trim().is_empty()) {
+            Some(line) => format!("failed ({})", line.trim()),
+            None => format!("failed ({})", out.status),
+        },
+        Err(e) => format!("could not run ({e})"),
+    };
     Err(Error::Setup {
         device: dev.name(),
-        message: format!(
-            "kernel driver {driver} is not loaded and `modprobe {driver}` {}",
-            if loaded { "did not register it" } else { "failed" }
-        ),
+        message: format!("kernel driver {driver} is not loaded and `modprobe {driver}` {why}"),
         hint: format!("load the module {} (modprobe {driver}, or insmod its .ko)", driver.replace('-', "_")),
     })
 }

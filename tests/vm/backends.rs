@@ -123,6 +123,29 @@ pub fn uio_interrupt_from_another_process(lab: &mut Lab) -> Result<(), Failed> {
     bind(lab, "0000:00:04.0", "none")
 }
 
+/// `bind` loads a driver that is not loaded yet (modprobe, as a fresh system
+/// would need for uio_pci_generic or vfio-pci); when the module cannot be
+/// loaded it is one clear error that leaves the device where it was.
+pub fn bind_loads_a_missing_driver_module(lab: &mut Lab) -> Result<(), Failed> {
+    let module = "/lib/modules/$(uname -r)/kernel/drivers/uio/uio_pci_generic.ko";
+    bind(lab, "0000:00:04.0", "none")?;
+    ok(lab, "rmmod uio_pci_generic && test ! -d /sys/bus/pci/drivers/uio_pci_generic")?;
+    ok(lab, &format!("mv {module} /tmp/"))?;
+    let refused = fails(
+        lab,
+        &format!("{EDU} bind uio_pci_generic"),
+        6,
+        "kernel driver uio_pci_generic is not loaded and `modprobe uio_pci_generic` failed",
+    );
+    ok(lab, &format!("mv /tmp/uio_pci_generic.ko {module}"))?;
+    refused?;
+    check(driver_of(lab, "0000:00:04.0")? == "none", "a failed bind changed the device's driver")?;
+    bind(lab, "0000:00:04.0", "uio_pci_generic")?;
+    check(ok(lab, "grep -c '^uio_pci_generic ' /proc/modules")? == "1\n", "uio_pci_generic not loaded by bind")?;
+    check(ok(lab, &format!("{EDU} --backend uio read ID --quiet"))? == "0x010000ed\n", "read ID through UIO")?;
+    bind(lab, "0000:00:04.0", "none")
+}
+
 pub fn vfio_dma_round_trip(lab: &mut Lab) -> Result<(), Failed> {
     reset_edu(lab)?;
     bind(lab, "0000:00:04.0", "vfio-pci")?;
