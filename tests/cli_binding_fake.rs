@@ -140,6 +140,28 @@ fn group_members_under_host_drivers_block_vfio() {
 }
 
 #[test]
+fn vfio_needs_an_iommu_group_unless_noiommu_mode() {
+    let e = env();
+    let dir = e.tree.add(&FakeDevice { iommu_group: None, ..FakeDevice::edu("0000:00:04.0") });
+    fs::write(dir.join("driver_override"), "(null)\n").unwrap();
+    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains("the device is in no IOMMU group") && err.contains("bind uio_pci_generic"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(fs::read_to_string(dir.join("driver_override")).unwrap(), "(null)\n", "refusal wrote nothing");
+    // In VFIO's no-IOMMU mode the check lets it through (vfio-pci then makes a
+    // noiommu group); this fake kernel has no drivers_probe, so the bind then
+    // fails later, at the write, not at the check.
+    let params = e.tree.root().join("module/vfio/parameters");
+    fs::create_dir_all(&params).unwrap();
+    fs::write(params.join("enable_unsafe_noiommu_mode"), "Y\n").unwrap();
+    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("no IOMMU group"), "{err}");
+}
+
+#[test]
 fn bad_driver_names_are_usage_errors() {
     let e = env();
     e.tree.add(&FakeDevice::edu("0000:00:04.0"));

@@ -30,6 +30,9 @@ pub struct LabConfig {
     pub base_initramfs: PathBuf,
     pub qemu: PathBuf,
     pub memory_mib: u32,
+    /// An emulated Intel IOMMU (`intel-iommu`, `intel_iommu=on`); off, devices
+    /// are in no IOMMU group and VFIO works only in its unsafe no-IOMMU mode.
+    pub iommu: bool,
     /// Size of the ivshmem-plain backing file (power of two).
     pub shm_size: u64,
 }
@@ -59,6 +62,7 @@ impl Default for LabConfig {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64")),
             memory_mib: 512,
+            iommu: true,
             shm_size: 1 << 20,
         }
     }

@@ -113,7 +113,10 @@ impl RunDir {
 /// mmiodrv must then refuse to unbind.
 pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     let mut c = Command::new(&cfg.qemu);
-    let mut cmdline = vec!["console=ttyS0", "intel_iommu=on", "panic=-1"];
+    let mut cmdline = vec!["console=ttyS0", "panic=-1"];
+    if cfg.iommu {
+        cmdline.push("intel_iommu=on");
+    }
     let (serials, mode_arg): (Vec<String>, &str) = match mode {
         Mode::Agent => (
             vec![
@@ -142,7 +145,9 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     c.args(["-m", &format!("{}M", cfg.memory_mib)]);
     c.args(["-nodefaults", "-no-user-config", "-display", "none", "-nic", "none"]);
     c.arg("-no-reboot"); // with panic=-1 a kernel panic ends QEMU instead of hanging
-    c.args(["-device", "intel-iommu,intremap=on"]);
+    if cfg.iommu {
+        c.args(["-device", "intel-iommu,intremap=on"]);
+    }
     c.args(["-device", "edu,addr=04.0"]);
     c.args(["-object", &shm_obj, "-device", "ivshmem-plain,memdev=shm0,addr=05.0"]);
     c.args(["-device", "e1000,addr=07.0"]);

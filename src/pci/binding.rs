@@ -83,6 +83,28 @@ fn check_group(dev: &SysfsDevice, force: bool) -> Result<()> {
     })
 }
 
+/// For vfio-pci: the device must be in an IOMMU group, or vfio-pci cannot take
+/// it (short of VFIO's unsafe no-IOMMU mode, which distribution kernels such as
+/// Debian's leave out). Saying so beats "vfio-pci did not take the device".
+fn check_iommu(dev: &SysfsDevice) -> Result<()> {
+    if dev.iommu_group().is_some() {
+        return Ok(());
+    }
+    let noiommu = dev.sysfs().root().join("module/vfio/parameters/enable_unsafe_noiommu_mode");
+    if fs::read_to_string(noiommu).is_ok_and(|v| v.trim() == "Y") {
+        return Ok(());
+    }
+    Err(Error::Setup {
+        device: dev.name(),
+        message: "the device is in no IOMMU group (the IOMMU is absent or off), so vfio-pci cannot take it".into(),
+        hint: format!(
+            "boot with intel_iommu=on or amd_iommu=on (and the IOMMU enabled in firmware), \
+             or use UIO: mmiodrv --device {} bind uio_pci_generic",
+            dev.address
+        ),
+    })
+}
+
 /// The driver's sysfs directory, loading its module first when it is missing.
 fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
     let dir = dev.sysfs().root().join("bus/pci/drivers").join(driver);
@@ -160,6 +182,7 @@ pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
         check_idle(dev, force)?;
     }
     if driver == "vfio-pci" {
+        check_iommu(dev)?;
         check_group(dev, force)?;
     }
     ensure_driver(dev, driver)?;
