@@ -264,9 +264,8 @@ impl<'a> Edu<'a> {
         };
         // The buffer contents must be visible before the device is told to read them.
         barrier::before_doorbell();
-        // SAFETY: the RAM side is `buf`, an IOVA mapped through the IOMMU for this
-        // device and checked against the 28-bit mask by dma_buffer(); the device
-        // side was checked against edu's buffer by check_dma().
+        // SAFETY: the RAM side is `buf`, IOMMU-mapped for this device within the 28-bit mask (dma_buffer());
+        // the device side was checked against edu's 4 KiB buffer by check_dma().
         unsafe { regs.start_dma(src, dst, len, cmd) };
         let timeout = opts.timeout;
         if let Some(irqs) = irqs.as_mut() {

@@ -67,9 +67,8 @@ pub fn recv(sock: BorrowedFd<'_>) -> io::Result<Option<Message>> {
         for cmsg in msg.cmsgs().map_err(io::Error::from)? {
             if let ControlMessageOwned::ScmRights(raw) = cmsg {
                 for r in raw {
-                    // SAFETY: the kernel just installed `r` in our fd table for this
-                    // SCM_RIGHTS message; nothing else refers to it, so the OwnedFd
-                    // takes sole ownership and closes it once.
+                    // SAFETY: the kernel just installed `r` for this SCM_RIGHTS message and nothing
+                    // else refers to it, so the OwnedFd takes sole ownership and closes it once.
                     let owned = unsafe { OwnedFd::from_raw_fd(r) };
                     if fd.is_none() {
                         fd = Some(owned);

@@ -75,10 +75,8 @@ impl MmioRegion {
         if (base + offset) % align != 0 {
             return Err(Error::Misaligned { offset, width: align });
         }
-        // SAFETY: [offset, offset + size) is inside the live mapping (checked above),
-        // suitably aligned for T (checked above), and the borrow of self keeps the
-        // Arc'd mapping alive for the reference's lifetime. T is meant to be a
-        // #[repr(C)] block of volatile-register cells, valid for any bit pattern.
+        // SAFETY: [offset, offset + size) is inside the mapping and aligned for T (both checked above), the
+        // borrow of self keeps it alive; T is a #[repr(C)] block of volatile cells, valid for any bits.
         Ok(unsafe { &*(self.mapping.as_ptr().as_ptr().add(offset as usize) as *const T) })
     }
 }
@@ -119,9 +117,8 @@ impl MmioRegion {
         put(0, head)?;
         if body > 0 {
             self.check_writable()?;
-            // SAFETY: split_span made the body 8-byte aligned with a length that is a
-            // multiple of 8, check_span put it inside the mapping, and `data` is RAM
-            // of at least head + body bytes that cannot overlap the mapping.
+            // SAFETY: the body is 8-byte aligned, a multiple of 8 long (split_span) and inside the mapping
+            // (check_span); `data` is RAM of at least head + body bytes, never overlapping the mapping.
             unsafe { bulk::copy_in(self.body_ptr(offset, head), data[head..].as_ptr(), body, Lanes::detect()) };
         }
         put(head + body, head + body + tail)
@@ -190,9 +187,8 @@ impl MmioRegion {
     /// The first 64-bit word of a span's body; `offset + head` is inside the
     /// mapping because the span was checked.
     fn body_ptr(&self, offset: u64, head: usize) -> *mut u8 {
-        // SAFETY: check_span verified offset + len <= mapping length, and head <= len,
-        // so the address is inside (or one past) the mapping; split_span made it
-        // 8-byte aligned.
+        // SAFETY: check_span verified offset + len <= mapping length and head <= len, so the
+        // address is inside (or one past) the mapping.
         unsafe { self.base_ptr().add(offset as usize + head) }
     }
 

@@ -52,10 +52,8 @@ impl DmaBuffer {
         }
         let region = MmioRegion::ram(mapped_len as usize)?;
         let ptr = region.base_ptr();
-        // SAFETY: `ptr..ptr+mapped_len` is an anonymous mapping owned by `region`,
-        // which this DmaBuffer keeps alive until Drop unmaps the IOVA first. The
-        // CPU side only ever uses volatile accesses through MmioRegion (no Rust
-        // references), as vfio_dma_map requires.
+        // SAFETY: `ptr..ptr+mapped_len` is `region`'s anonymous mapping, alive until Drop unmaps the IOVA
+        // first; the CPU reaches it only by volatile accesses through MmioRegion, never by references.
         let mapped = unsafe { container.vfio_dma_map(iova, mapped_len as usize, ptr) };
         mapped.map_err(|e| map_error(&device, e, mapped_len))?;
         log::debug!("{device}: DMA buffer {mapped_len:#x} bytes at IOVA {iova:#x}");
