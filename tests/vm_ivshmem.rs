@@ -21,7 +21,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::vm::{check, fails, ok, run_suite, sh, TestFn};
+use common::vm::{check, driver_of, fails, ok, run_suite, sh, TestFn};
 use libtest_mimic::Failed;
 use mmiodrv_lab::{Lab, LabConfig};
 
@@ -449,8 +449,7 @@ fn check_bench(json: &str, bytes: u64, accesses: &str) -> Result<(), Failed> {
 
 /// 00:06.0 on vfio-pci (MSI-X needs it).
 fn ensure_vfio(lab: &mut Lab) -> Result<(), Failed> {
-    let drv = sh(lab, "basename \"$(readlink /sys/bus/pci/devices/0000:00:06.0/driver)\"")?.stdout_str();
-    if drv.trim() != "vfio-pci" {
+    if driver_of(lab, "0000:00:06.0")? != "vfio-pci" {
         ok(lab, &format!("{DOORBELL} bind vfio-pci"))?;
     }
     Ok(())

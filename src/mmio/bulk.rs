@@ -81,13 +81,15 @@ impl Lanes {
     }
 }
 
-/// The aligned middle of an 8-byte aligned span: `(lead, chunks, rest)` bytes,
-/// with `lead` in 64-bit words up to a 32-byte boundary, `chunks` in vector
-/// chunks, and `rest` in words again.
-fn split(dev: usize, len: usize) -> (usize, usize, usize) {
-    let lead = ((CHUNK - dev % CHUNK) % CHUNK).min(len);
-    let chunks = (len - lead) / CHUNK * CHUNK;
-    (lead, chunks, len - lead - chunks)
+/// A span of `len` bytes at address `addr` cut at `align` boundaries:
+/// `(lead, middle, rest)` bytes, `lead` up to the first aligned address,
+/// `middle` whole `align`-sized units from there, `rest` what is left.
+/// [`super::MmioRegion`] cuts at 8 (narrow edges around 64-bit words), the
+/// vector loops here at [`CHUNK`] (words around vector chunks).
+pub(crate) fn split(addr: usize, len: usize, align: usize) -> (usize, usize, usize) {
+    let lead = ((align - addr % align) % align).min(len);
+    let middle = (len - lead) / align * align;
+    (lead, middle, len - lead - middle)
 }
 
 /// Whether a forward loop storing at `store` while loading at `load` would
@@ -111,7 +113,7 @@ const ALIAS_WINDOW: usize = 2048;
 /// # Safety
 /// See the module documentation.
 pub(crate) unsafe fn copy_in(dev: *mut u8, ram: *const u8, len: usize, lanes: Lanes) {
-    let (lead, chunks, rest) = split(dev as usize, len);
+    let (lead, chunks, rest) = split(dev as usize, len, CHUNK);
     let stream = len >= STREAMING_FROM;
     // SAFETY: the three spans partition [0, len), which the caller made valid on
     // both sides; `split` made the middle one 32-byte aligned on the region side.
@@ -133,7 +135,7 @@ pub(crate) unsafe fn copy_in(dev: *mut u8, ram: *const u8, len: usize, lanes: La
 /// # Safety
 /// See the module documentation.
 pub(crate) unsafe fn copy_out(dev: *const u8, ram: *mut u8, len: usize, lanes: Lanes) {
-    let (lead, chunks, rest) = split(dev as usize, len);
+    let (lead, chunks, rest) = split(dev as usize, len, CHUNK);
     let stream = len >= STREAMING_FROM;
     // SAFETY: as in `copy_in`.
     unsafe {
@@ -154,7 +156,7 @@ pub(crate) unsafe fn copy_out(dev: *const u8, ram: *mut u8, len: usize, lanes: L
 /// # Safety
 /// As the module documentation, without `ram`.
 pub(crate) unsafe fn fill(dev: *mut u8, pattern: u64, len: usize, lanes: Lanes) {
-    let (lead, chunks, rest) = split(dev as usize, len);
+    let (lead, chunks, rest) = split(dev as usize, len, CHUNK);
     let stream = len >= STREAMING_FROM;
     // SAFETY: as in `copy_in`, for the region side only.
     unsafe {
@@ -224,14 +226,8 @@ mod avx {
         each(len / CHUNK, backward, |i| {
             // SAFETY: chunk i is inside both spans; the RAM load is unaligned-safe.
             let v = unsafe { _mm256_loadu_si256(ram.add(i)) };
-            if stream {
-                // SAFETY: dev.add(i) is a 32-byte aligned chunk of the region; one
-                // streaming 256-bit store, opaque to the compiler.
-                unsafe { asm_stream_256(dev.add(i), v) };
-            } else {
-                // SAFETY: as above; one volatile 256-bit store.
-                unsafe { dev.add(i).write_volatile(v) };
-            }
+            // SAFETY: dev.add(i) is a 32-byte aligned chunk of the region.
+            unsafe { store_256(dev.add(i), v, stream) };
         });
         if stream {
             _mm_sfence();
@@ -303,31 +299,34 @@ mod avx {
         let dev = dev.cast::<__m256i>();
         let v = _mm256_set1_epi64x(pattern as i64);
         for i in 0..len / CHUNK {
-            if stream {
-                // SAFETY: as in `copy_in`.
-                unsafe { asm_stream_256(dev.add(i), v) };
-            } else {
-                // SAFETY: as in `copy_in`.
-                unsafe { dev.add(i).write_volatile(v) };
-            }
+            // SAFETY: dev.add(i) is a 32-byte aligned chunk of the region.
+            unsafe { store_256(dev.add(i), v, stream) };
         }
         if stream {
             _mm_sfence();
         }
     }
 
-    /// One `vmovntdq`: a non-temporal 256-bit store.
+    /// One 256-bit store to the region: volatile `vmovaps`, or with `stream`
+    /// a non-temporal `vmovntdq` (inline asm, which the compiler can neither drop
+    /// nor merge).
     ///
     /// # Safety
-    /// `to` is 32-byte aligned and valid for 32 bytes of writes; the caller
-    /// issues `sfence` after its last streaming store.
+    /// `to` is 32-byte aligned and valid for 32 bytes of writes; after its last
+    /// streaming store the caller issues `sfence`.
     #[target_feature(enable = "avx")]
-    unsafe fn asm_stream_256(to: *mut __m256i, v: __m256i) {
-        // SAFETY: per the function's contract; the asm touches only those 32 bytes.
-        unsafe {
-            std::arch::asm!("vmovntdq ymmword ptr [{to}], {v}", to = in(reg) to, v = in(ymm_reg) v,
-                options(nostack, preserves_flags))
-        };
+    #[inline]
+    unsafe fn store_256(to: *mut __m256i, v: __m256i, stream: bool) {
+        if stream {
+            // SAFETY: per the function's contract; the asm touches only those 32 bytes.
+            unsafe {
+                std::arch::asm!("vmovntdq ymmword ptr [{to}], {v}", to = in(reg) to, v = in(ymm_reg) v,
+                    options(nostack, preserves_flags))
+            };
+        } else {
+            // SAFETY: per the function's contract; one volatile 256-bit store.
+            unsafe { to.write_volatile(v) };
+        }
     }
 }
 
@@ -339,11 +338,12 @@ mod tests {
 
     #[test]
     fn split_aligns_the_middle_to_chunks() {
-        assert_eq!(split(0x1000, 100), (0, 96, 4));
-        assert_eq!(split(0x1008, 100), (24, 64, 12));
-        assert_eq!(split(0x1008, 16), (16, 0, 0));
-        assert_eq!(split(0x1018, 8), (8, 0, 0));
-        assert_eq!(split(0x1020, 0), (0, 0, 0));
+        assert_eq!(split(0x1000, 100, CHUNK), (0, 96, 4));
+        assert_eq!(split(0x1008, 100, CHUNK), (24, 64, 12));
+        assert_eq!(split(0x1008, 16, CHUNK), (16, 0, 0));
+        assert_eq!(split(0x1018, 8, CHUNK), (8, 0, 0));
+        assert_eq!(split(0x1020, 0, CHUNK), (0, 0, 0));
+        assert_eq!(split(0x1003, 20, 8), (5, 8, 7));
     }
 
     /// Where a span starts: a byte offset into the first usable page, or so that

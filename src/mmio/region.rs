@@ -178,10 +178,7 @@ impl MmioRegion {
     /// aligned address, a body of whole aligned 64-bit words, and a narrow tail:
     /// exactly the accesses the per-access `widest` walk would make.
     fn split_span(&self, offset: u64, len: usize) -> (usize, usize, usize) {
-        let addr = self.base_ptr() as usize + offset as usize;
-        let head = ((8 - addr % 8) % 8).min(len);
-        let body = (len - head) / 8 * 8;
-        (head, body, len - head - body)
+        bulk::split(self.base_ptr() as usize + offset as usize, len, 8)
     }
 
     /// The first 64-bit word of a span's body; `offset + head` is inside the
@@ -232,12 +229,7 @@ impl RegisterIo for MmioRegion {
 
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
         width.check_value(value, "access")?;
-        if !self.mapping.is_writable() {
-            return Err(Error::Unsupported {
-                device: "region".into(),
-                message: "this mapping was opened read-only; writes need a writable open".into(),
-            });
-        }
+        self.check_writable()?;
         let p = self.ptr_at(offset, width)?;
         // SAFETY: as in `read`: in bounds, aligned, one volatile store of `width`.
         // The value fits the width (checked above), so the casts lose nothing.

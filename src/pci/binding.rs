@@ -94,15 +94,21 @@ fn check_iommu(dev: &SysfsDevice) -> Result<()> {
     if fs::read_to_string(noiommu).is_ok_and(|v| v.trim() == "Y") {
         return Ok(());
     }
-    Err(Error::Setup {
+    Err(no_iommu_group(dev))
+}
+
+/// Why VFIO cannot have a device that is in no IOMMU group, and the two ways
+/// out; `bind vfio-pci` and the VFIO backend's open both say this.
+pub fn no_iommu_group(dev: &SysfsDevice) -> Error {
+    Error::Setup {
         device: dev.name(),
-        message: "the device is in no IOMMU group (the IOMMU is absent or off), so vfio-pci cannot take it".into(),
+        message: "the device is in no IOMMU group (the IOMMU is absent or off), so VFIO cannot use it".into(),
         hint: format!(
             "boot with intel_iommu=on or amd_iommu=on (and the IOMMU enabled in firmware), \
              or use UIO: mmiodrv --device {} bind uio_pci_generic",
             dev.address
         ),
-    })
+    }
 }
 
 /// The driver's sysfs directory, loading its module first when it is missing.

@@ -114,6 +114,12 @@ pub fn sh(lab: &mut Lab, cmd: &str) -> Result<CmdOutput, Failed> {
     lab.run(cmd).map_err(|e| Failed::from(format!("`{cmd}`: {e}")))
 }
 
+/// The kernel driver bound to a device in the guest ("none" when unbound).
+pub fn driver_of(lab: &mut Lab, addr: &str) -> Result<String, Failed> {
+    let out = ok(lab, &format!("basename $(readlink /sys/bus/pci/devices/{addr}/driver) 2>/dev/null || echo none"))?;
+    Ok(out.trim().to_string())
+}
+
 /// Run a command that must succeed; returns its stdout.
 pub fn ok(lab: &mut Lab, cmd: &str) -> Result<String, Failed> {
     let o = sh(lab, cmd)?;

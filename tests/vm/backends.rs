@@ -5,14 +5,8 @@
 use libtest_mimic::Failed;
 use mmiodrv_lab::Lab;
 
-use crate::common::vm::{check, fails, ok};
+use crate::common::vm::{check, driver_of, fails, ok};
 use crate::{EDU, IVSHMEM};
-
-/// The kernel driver bound to a device in the guest ("none" when unbound).
-pub fn driver_of(lab: &mut Lab, addr: &str) -> Result<String, Failed> {
-    let out = ok(lab, &format!("basename $(readlink /sys/bus/pci/devices/{addr}/driver) 2>/dev/null || echo none"))?;
-    Ok(out.trim().to_string())
-}
 
 /// Start a test from a known state: edu unbound, nothing pending, idle.
 pub fn reset_edu(lab: &mut Lab) -> Result<(), Failed> {

@@ -25,7 +25,7 @@ use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Inter
 use crate::error::{Error, Result};
 use crate::mmio::RegisterIo;
 use crate::pci::sysfs::VFIO_VIABLE_DRIVERS;
-use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
+use crate::pci::{binding, ConfigSpace, PciAddress, SysfsDevice};
 
 pub use errors::vfio_error;
 
@@ -42,11 +42,7 @@ impl VfioBackend {
     /// Open a device bound to vfio-pci.
     pub fn open(dev: SysfsDevice) -> Result<Self> {
         let name = dev.name();
-        let group = dev.iommu_group().ok_or_else(|| Error::Setup {
-            device: name.clone(),
-            message: "the device is in no IOMMU group, so VFIO cannot reach it".into(),
-            hint: "boot with the IOMMU on (intel_iommu=on / amd_iommu=on), or use uio_pci_generic".into(),
-        })?;
+        let group = dev.iommu_group().ok_or_else(|| binding::no_iommu_group(&dev))?;
         if Path::new(&format!("/dev/vfio/noiommu-{group}")).exists() {
             return Err(Error::Setup {
                 device: name,
