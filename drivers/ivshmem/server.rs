@@ -462,7 +462,12 @@ mod tests {
         assert_eq!((a.id(), b.id()), (0, 1));
         assert_eq!(a.own_vectors(), 2);
         assert_eq!(b.peers(), vec![(0, 2)]);
-        a.refresh().unwrap();
+        // The server tells a about b after b's own greeting: poll until it has.
+        let deadline = std::time::Instant::now() + T;
+        while a.peers().is_empty() && std::time::Instant::now() < deadline {
+            a.refresh().unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(a.peers(), vec![(1, 2)], "a heard about b joining");
         // Both see the same memory.
         assert_eq!(a.shm_size().unwrap(), 64 << 10);
