@@ -1,111 +1,138 @@
-//! Per-device drivers, one module each: a register map (TOML, loaded by the same
-//! loader as user files) and, as the device issues land, a typed API.
+//! Per-device drivers, one folder each: the device's register map (declared
+//! once with [`crate::register_map!`]), its typed API, and its subcommands
+//! (declared with [`crate::command`], so the library needs no command-line
+//! crate).
+//!
+//! Adding a device is one folder here and one name in the [`drivers!`] list
+//! below: the list declares the module and registers its [`DriverInfo`]
+//! (`pub static DRIVER`), which the command line, `list`, `info`, batch
+//! scripts and Python all read. See docs/writing-a-driver.md.
 //!
 //! This folder is compiled as the `mmiodrv::drivers` module of the library (see
 //! `src/lib.rs`), which keeps it a top-level folder without a crate cycle.
-
-pub mod edu;
-pub mod ivshmem;
+//! Drivers are safe code: `#![deny(unsafe_code)]` holds for every one of them.
+#![deny(unsafe_code)]
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
-use crate::pci::ConfigSpace;
-use crate::regmap::{self, RegisterMap};
+use crate::command::Command;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pci::{ConfigSpace, SysfsDevice};
+use crate::regmap::RegisterMap;
 
-/// A built-in driver: which devices it claims and its register map.
+/// Declare the driver modules and the list of their [`DriverInfo`]s.
+macro_rules! drivers {
+    ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+        /// Every built-in driver.
+        pub static DRIVERS: &[&DriverInfo] = &[$(&$name::DRIVER),*];
+    };
+}
+
+drivers!(edu, ivshmem, e1000);
+
+/// A built-in driver: the devices it claims, its register maps and commands.
 #[derive(Debug)]
 pub struct DriverInfo {
+    /// Its name (also its subcommand: `mmiodrv NAME ...`).
     pub name: &'static str,
-    pub vendor: u16,
-    pub device: u16,
-    regmap_toml: &'static str,
+    /// One line on what it drives.
+    pub about: &'static str,
+    /// The (vendor, device) IDs it claims.
+    pub ids: &'static [(u16, u16)],
+    /// Register maps, one per BAR it describes.
+    pub maps: &'static [&'static RegisterMap],
+    /// Its subcommands (`mmiodrv NAME SUBCOMMAND`).
+    pub commands: &'static [Command],
+    /// Top-level commands it adds (`mmiodrv ivshmem-server`).
+    pub top_level: &'static [Command],
 }
 
 impl DriverInfo {
-    /// The driver's register map, through the same loader as `--regmap` files.
-    pub fn register_map(&self) -> Result<RegisterMap> {
-        regmap::parse(self.regmap_toml, &format!("built-in {} map", self.name))
+    /// The map for `bar`, if it has one.
+    pub fn map_for_bar(&self, bar: u8) -> Option<&'static RegisterMap> {
+        self.maps.iter().copied().find(|m| m.bar == bar)
     }
-}
 
-/// Every built-in driver.
-pub const DRIVERS: &[DriverInfo] = &[
-    DriverInfo { name: "edu", vendor: edu::VENDOR_ID, device: edu::DEVICE_ID, regmap_toml: edu::REGMAP_TOML },
-    DriverInfo {
-        name: "ivshmem",
-        vendor: ivshmem::VENDOR_ID,
-        device: ivshmem::DEVICE_ID,
-        regmap_toml: ivshmem::REGMAP_TOML,
-    },
-];
-
-/// Read config space and check the device is `driver`'s; the config is returned
-/// for further checks. The error names the IDs found and expected.
-pub fn expect_device(backend: &dyn Backend, driver: &str, vendor: u16, device: u16) -> Result<ConfigSpace> {
-    let config = backend.read_config()?;
-    let found = (config.vendor_id().unwrap_or(0), config.device_id().unwrap_or(0));
-    if found != (vendor, device) {
-        return Err(Error::Unsupported {
-            device: backend.address().to_string(),
-            message: format!(
-                "not an {driver} device (IDs {:04x}:{:04x}, expected {vendor:04x}:{device:04x})",
-                found.0, found.1
-            ),
-        });
+    /// Whether it claims these IDs.
+    pub fn claims(&self, vendor: u16, device: u16) -> bool {
+        self.ids.contains(&(vendor, device))
     }
-    Ok(config)
+
+    /// Read config space through `backend` and check the device is this
+    /// driver's; the config is returned for further checks.
+    pub fn expect(&self, backend: &dyn Backend) -> Result<ConfigSpace> {
+        let config = backend.read_config()?;
+        let found = (config.vendor_id().unwrap_or(0), config.device_id().unwrap_or(0));
+        if !self.claims(found.0, found.1) {
+            return Err(Error::on(
+                backend.device(),
+                ErrorKind::WrongDevice { expected_name: format!("an {}", self.name), expected: self.ids[0], found },
+            ));
+        }
+        Ok(config)
+    }
 }
 
 /// The built-in driver for these IDs, if any.
 pub fn for_ids(vendor: u16, device: u16) -> Option<&'static DriverInfo> {
-    DRIVERS.iter().find(|d| d.vendor == vendor && d.device == device)
+    DRIVERS.iter().copied().find(|d| d.claims(vendor, device))
+}
+
+/// The built-in driver for a device found in sysfs, if any.
+pub fn for_device(dev: &SysfsDevice) -> Option<&'static DriverInfo> {
+    for_ids(dev.vendor_id().ok()?, dev.device_id().ok()?)
+}
+
+/// The driver named `name`.
+pub fn by_name(name: &str) -> Option<&'static DriverInfo> {
+    DRIVERS.iter().copied().find(|d| d.name == name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::ArgKind;
 
     #[test]
-    fn builtin_maps_load() {
+    fn every_builtin_map_passes_the_loaders_checks() {
         for d in DRIVERS {
-            let map = d.register_map().unwrap_or_else(|e| panic!("{}: {e}", d.name));
-            assert_eq!(map.name, d.name);
-            assert!(!map.registers.is_empty());
+            assert!(!d.maps.is_empty(), "{}", d.name);
+            for map in d.maps {
+                crate::regmap::validate(map).unwrap_or_else(|e| panic!("{}: {e:?}", d.name));
+            }
         }
-        assert_eq!(for_ids(0x1234, 0x11e8).map(|d| d.name), Some("edu"));
-        assert_eq!(for_ids(0x1af4, 0x1110).map(|d| d.name), Some("ivshmem"));
-        assert!(for_ids(0x8086, 0x1234).is_none());
     }
 
     #[test]
-    fn edu_map_matches_the_spec() {
-        let map = for_ids(0x1234, 0x11e8).unwrap().register_map().unwrap();
-        let offsets: Vec<(&str, u64)> = map.registers.iter().map(|r| (r.name.as_str(), r.offset)).collect();
-        assert_eq!(
-            offsets,
-            [
-                ("ID", 0x00),
-                ("LIVENESS", 0x04),
-                ("FACTORIAL", 0x08),
-                ("STATUS", 0x20),
-                ("IRQ_STATUS", 0x24),
-                ("IRQ_RAISE", 0x60),
-                ("IRQ_ACK", 0x64),
-                ("DMA_SRC", 0x80),
-                ("DMA_DST", 0x88),
-                ("DMA_COUNT", 0x90),
-                ("DMA_CMD", 0x98)
-            ]
-        );
-        // Only 32-bit accesses below 0x80.
-        assert!(map.check_raw_access(0x04, crate::mmio::Width::W8).is_err());
-        assert!(map.check_raw_access(0x80, crate::mmio::Width::W64).is_ok());
+    fn drivers_are_found_by_ids_and_name() {
+        for d in DRIVERS {
+            for (v, dev) in d.ids {
+                assert_eq!(for_ids(*v, *dev).map(|x| x.name), Some(d.name));
+            }
+            assert_eq!(by_name(d.name).map(|x| x.name), Some(d.name));
+        }
+        assert!(for_ids(0xffff, 0xffff).is_none());
     }
 
     #[test]
-    fn ivshmem_status_is_never_read_by_default() {
-        let map = for_ids(0x1af4, 0x1110).unwrap().register_map().unwrap();
-        assert!(map.register("INTR_STATUS").unwrap().read_side_effects);
-        assert_eq!(map.register("DOORBELL").unwrap().access, regmap::Access::WO);
+    fn every_command_and_argument_says_what_it_is() {
+        fn walk(path: &str, c: &Command) {
+            assert!(!c.about.is_empty(), "{path} {} has no description", c.name);
+            assert!(c.run.is_some() == c.subcommands.is_empty(), "{path} {}: run xor subcommands", c.name);
+            for a in c.args {
+                assert!(!a.help.is_empty(), "{path} {} {} has no help", c.name, a.name);
+                if a.kind == ArgKind::Flag {
+                    assert!(a.default.is_none());
+                }
+            }
+            for s in c.subcommands {
+                walk(&format!("{path} {}", c.name), s);
+            }
+        }
+        for d in DRIVERS {
+            for c in d.commands.iter().chain(d.top_level) {
+                walk(d.name, c);
+            }
+        }
     }
 }

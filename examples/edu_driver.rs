@@ -6,33 +6,37 @@
 
 use std::time::Duration;
 
-use mmiodrv::backend::{select, BackendKind};
+use mmiodrv::backend::BackendKind;
+use mmiodrv::device::{Device, OpenOptions};
 use mmiodrv::drivers::edu::{DmaOptions, Edu};
-use mmiodrv::pci::{DeviceSelector, Sysfs};
 
 fn main() {
     let address = std::env::args().nth(1).unwrap_or_else(|| "0000:00:04.0".into());
     if let Err(e) = run(&address) {
-        // Library errors are values with a one-line message and an exit code.
+        // Library errors are values: a one-line message, a class, and a remedy
+        // a front end words as it likes.
         eprintln!("edu_driver: {e}");
-        std::process::exit(e.exit_code());
+        if let Some(fix) = e.remedy() {
+            eprintln!("edu_driver: fix: {fix}");
+        }
+        std::process::exit(1);
     }
 }
 
 fn run(address: &str) -> mmiodrv::Result<()> {
     // 1. Find the device and open it through the backend its driver allows.
-    let device = Sysfs::from_env().resolve(&DeviceSelector::parse(address)?)?;
-    let backend = select::open(device, BackendKind::Auto, false)?;
-    println!("opened {} through {}", backend.address(), backend.kind());
+    let device = Device::open(address, OpenOptions::default())?;
+    let backend = device.backend();
+    println!("opened {} through {}", device.device(), backend.kind());
 
-    // 2. The typed driver checks the IDs and maps BAR0.
-    let edu = Edu::open(backend.as_ref())?;
+    // 2. The typed driver checks the IDs and opens BAR0.
+    let edu = Edu::open(backend)?;
     let id = edu.id()?;
     println!("edu v{}.{}", id.major, id.minor);
 
     // 3. Registers: liveness returns the inverse; the factorial is computed by the device.
-    let back = edu.liveness(0x1234_5678)?;
-    println!("liveness: wrote 0x12345678, read {back:#010x}");
+    let live = edu.liveness(0x1234_5678)?;
+    println!("liveness: wrote {:#010x}, read {:#010x}", live.wrote, live.read);
     println!("10! = {}", edu.factorial(10, Duration::from_secs(1))?);
 
     // 4. Interrupts and DMA need VFIO.

@@ -1,128 +1,391 @@
-//! The library's error type.
+//! What went wrong, as values.
 //!
-//! Every fallible call returns [`Error`]. Each variant carries enough context to print
-//! one line that says what failed and on which device, and [`Error::hint`] gives the
-//! fix where there is one. [`Error::exit_code`] maps errors to the CLI's documented
-//! exit statuses so scripts can tell a typo from a missing device from a dead one.
+//! Every fallible call returns [`Error`]: a pointer-sized handle (so that
+//! `Result<u64>` travels in two registers on the register-access hot path)
+//! around an [`ErrorKind`] with structured fields, the device it concerns
+//! ([`DeviceRef`]) when known, and `#[source]` chains where a system error
+//! lies underneath.
+//!
+//! Two facts about each error are meant for front ends, which render them in
+//! their own words: [`Error::class`] (what kind of failure, which the CLI maps
+//! to its documented exit statuses) and [`Error::remedy`] (what would fix it, a
+//! [`Remedy`] value; the CLI prints it with its own flag names, a Python
+//! binding with its keyword arguments). The library itself never names a
+//! command-line flag and never exits.
 
+use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::backend::{BackendKind, IrqKind};
+use crate::mmio::Width;
+use crate::pci::PciAddress;
 
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Exit statuses of the `mmiodrv` binary, documented in the README.
-pub mod exit {
-    /// Success.
-    pub const OK: i32 = 0;
-    /// An error that fits no other class (should not happen; report it).
-    pub const OTHER: i32 = 1;
-    /// Bad command line: malformed address, value, register name, width.
-    pub const USAGE: i32 = 2;
-    /// The device, BAR, register or file asked for does not exist.
-    pub const NOT_FOUND: i32 = 3;
-    /// The operating system refused access (not root, missing udev rules).
-    pub const PERMISSION: i32 = 4;
-    /// A system call failed while talking to the device.
-    pub const IO: i32 = 5;
-    /// The device is in a state that forbids the request (bound to another driver,
-    /// memory decoding off, busy) or the request breaks a rule of the device.
-    pub const DEVICE: i32 = 6;
-    /// A register-map file is invalid.
-    pub const REGMAP: i32 = 7;
-    /// A wait ended without the event arriving.
-    pub const TIMEOUT: i32 = 8;
+/// The device an error concerns: a PCI function, or one of the non-PCI
+/// devices mmiodrv can open.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(into = "String")]
+pub enum DeviceRef {
+    /// A PCI function.
+    Pci(PciAddress),
+    /// A shared-memory file on the host (`file:PATH`).
+    File(PathBuf),
+    /// A simulated device built from a register map (`sim:PATH`).
+    Sim(PathBuf),
+    /// An ivshmem server's socket.
+    Server(PathBuf),
+    /// Anonymous RAM standing in for a device (tests, examples).
+    Ram,
 }
 
-/// Everything that can go wrong in mmiodrv.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("malformed device '{input}': expected DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (hex)")]
-    InvalidAddress { input: String },
+impl fmt::Display for DeviceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceRef::Pci(a) => a.fmt(f),
+            DeviceRef::File(p) => write!(f, "file:{}", p.display()),
+            DeviceRef::Sim(p) => write!(f, "sim:{}", p.display()),
+            DeviceRef::Server(p) => write!(f, "ivshmem server {}", p.display()),
+            DeviceRef::Ram => f.write_str("ram"),
+        }
+    }
+}
 
-    #[error("this command needs --device DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (or MMIODRV_DEVICE)")]
-    MissingDevice,
+impl From<DeviceRef> for String {
+    fn from(d: DeviceRef) -> String {
+        d.to_string()
+    }
+}
 
-    #[error("no PCI device matches '{selector}'")]
-    DeviceNotFound { selector: String },
+impl From<PciAddress> for DeviceRef {
+    fn from(a: PciAddress) -> Self {
+        DeviceRef::Pci(a)
+    }
+}
 
-    #[error("'{selector}' matches {} devices: {}", matches.len(), matches.join(", "))]
-    AmbiguousDevice { selector: String, matches: Vec<String> },
+/// What kind of failure an error is. Front ends map classes to their own
+/// outcomes (the CLI: exit statuses, documented in the README).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Bad input: malformed address, value, width, name; a request the map
+    /// forbids (read-only, write-only, out of range).
+    Usage,
+    /// No such device, BAR, register or file.
+    NotFound,
+    /// The operating system refused access.
+    Permission,
+    /// A system call failed.
+    Io,
+    /// The device (or the system around it) refuses the request in its
+    /// current state: bound elsewhere, decoding off, busy, in use, unsupported
+    /// by this backend or device, not what it was expected to be.
+    Refused,
+    /// A register-map file is invalid.
+    InvalidMap,
+    /// A wait ended without the event.
+    Timeout,
+    /// The kernel asked for the device back (removal or unbind) and it was
+    /// released, or it disappeared while in use.
+    Released,
+    /// A signal stopped the operation; it was rolled back or finished safely.
+    Interrupted,
+}
 
-    #[error("{device}: permission denied on {}", path.display())]
-    Permission { device: String, path: PathBuf, hint: String },
+/// A userspace driver mmiodrv has a backend for. The one list of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum UserspaceDriver {
+    /// `vfio-pci`: the VFIO backend.
+    #[serde(rename = "vfio-pci")]
+    VfioPci,
+    /// `uio_pci_generic`: the UIO backend.
+    #[serde(rename = "uio_pci_generic")]
+    UioPciGeneric,
+}
 
-    #[error("{device}: {what} {}: {source}", path.display())]
-    Io {
-        device: String,
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
+impl UserspaceDriver {
+    /// Every userspace driver, in order of preference.
+    pub const ALL: [UserspaceDriver; 2] = [UserspaceDriver::VfioPci, UserspaceDriver::UioPciGeneric];
+
+    /// The kernel's name for it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            UserspaceDriver::VfioPci => "vfio-pci",
+            UserspaceDriver::UioPciGeneric => "uio_pci_generic",
+        }
+    }
+
+    /// The kernel module that provides it.
+    pub const fn module(self) -> &'static str {
+        match self {
+            UserspaceDriver::VfioPci => "vfio_pci",
+            UserspaceDriver::UioPciGeneric => "uio_pci_generic",
+        }
+    }
+
+    /// The backend that works through it.
+    pub const fn backend(self) -> BackendKind {
+        match self {
+            UserspaceDriver::VfioPci => BackendKind::Vfio,
+            UserspaceDriver::UioPciGeneric => BackendKind::Uio,
+        }
+    }
+
+    /// The userspace driver with this kernel name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+impl fmt::Display for UserspaceDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Memory or I/O-port space, for decoding errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Space {
+    /// Memory space (COMMAND bit 1).
+    Memory,
+    /// I/O-port space (COMMAND bit 0).
+    Io,
+}
+
+impl fmt::Display for Space {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Space::Memory => "memory",
+            Space::Io => "I/O",
+        })
+    }
+}
+
+/// What would fix an error. Front ends render these in their own terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Remedy {
+    /// Bind the device to a userspace driver.
+    Bind {
+        /// The device.
+        device: PciAddress,
+        /// The driver.
+        driver: UserspaceDriver,
     },
+    /// Bind the device to a userspace driver, or override the refusal if the
+    /// kernel driver is known to be idle.
+    BindOrForce {
+        /// The device.
+        device: PciAddress,
+    },
+    /// Open it with the backend that matches its driver, or bind it to the one asked for.
+    MatchBackend {
+        /// The device.
+        device: PciAddress,
+        /// The driver.
+        driver: UserspaceDriver,
+    },
+    /// Turn on decoding in COMMAND, or override the refusal.
+    EnableDecoding {
+        /// The device.
+        device: PciAddress,
+        /// Memory or I/O.
+        space: Space,
+    },
+    /// Override the refusal, if you are sure.
+    Force,
+    /// Read registers whose read has side effects anyway.
+    ReadAll,
+    /// Name one device by its address.
+    NameOne,
+    /// List the devices to find the right one.
+    ListDevices,
+    /// Run as root, or set up the udev rules for VFIO.
+    RootOrUdev,
+    /// The node is root-only: install the udev rules.
+    InstallUdevRules {
+        /// The device node.
+        node: PathBuf,
+    },
+    /// Join the group that owns the node.
+    JoinGroup {
+        /// The device node.
+        node: PathBuf,
+        /// The Unix group that owns it.
+        group: String,
+    },
+    /// `/dev/vfio/vfio` should be world-accessible.
+    ChmodVfioContainer,
+    /// Load a kernel module.
+    LoadModule {
+        /// The module.
+        module: String,
+    },
+    /// Wait until another process lets go of the device.
+    WaitForHolder {
+        /// The device node.
+        node: Option<PathBuf>,
+    },
+    /// Bind (or unbind) every other member of the IOMMU group.
+    FreeIommuGroup,
+    /// Turn the IOMMU on, or use UIO.
+    EnableIommu {
+        /// The device.
+        device: PciAddress,
+    },
+    /// Use UIO instead of VFIO.
+    UseUio {
+        /// The device.
+        device: PciAddress,
+    },
+    /// Raise the locked-memory limit.
+    RaiseMemlock {
+        /// KiB needed.
+        need_kib: u64,
+        /// Hard limit in bytes.
+        hard: Option<u64>,
+    },
+    /// Stop using the device (umount, swapoff, interface down) or override.
+    StopUsing,
+    /// Wait for the operation in progress to finish, then retry.
+    RetryWhenIdle,
+    /// Start an ivshmem server.
+    StartServer,
+    /// Use a smaller request.
+    Smaller,
+    /// Free text, for fixes that name no front-end option.
+    Text(String),
+}
 
-    #[error("{device}: BAR{bar} is not implemented by the device")]
-    BarNotPresent { device: String, bar: u8 },
+impl fmt::Display for Remedy {
+    /// Front-end-neutral wording. The CLI has its own, naming its options.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Remedy::Bind { device, driver } => write!(f, "bind {device} to {driver}"),
+            Remedy::BindOrForce { device } => {
+                write!(f, "bind {device} to vfio-pci or uio_pci_generic, or force access if its driver is idle")
+            }
+            Remedy::MatchBackend { device, driver } => {
+                write!(f, "bind {device} to {driver}, or let the backend follow the bound driver")
+            }
+            Remedy::EnableDecoding { device, space } => {
+                write!(f, "enable {space} decoding in {device}'s COMMAND register, or force access")
+            }
+            Remedy::Force => f.write_str("force it if you are sure"),
+            Remedy::ReadAll => f.write_str("ask for registers with read side effects explicitly"),
+            Remedy::NameOne => f.write_str("name one by its address"),
+            Remedy::ListDevices => f.write_str("list the devices to find it"),
+            Remedy::RootOrUdev => f.write_str("run as root, or bind the device to vfio-pci and install the udev rules"),
+            Remedy::InstallUdevRules { node } => write!(f, "{} is root-only: install the udev rules", node.display()),
+            Remedy::JoinGroup { node, group } => {
+                write!(f, "{} belongs to group {group}: join it and log in again", node.display())
+            }
+            Remedy::ChmodVfioContainer => f.write_str("/dev/vfio/vfio should be mode 0666"),
+            Remedy::LoadModule { module } => write!(f, "load the kernel module {module}"),
+            Remedy::WaitForHolder { .. } => f.write_str("wait for the other process to finish"),
+            Remedy::FreeIommuGroup => {
+                f.write_str("bind every other device of the IOMMU group to vfio-pci or unbind it")
+            }
+            Remedy::EnableIommu { .. } => f.write_str("turn the IOMMU on (intel_iommu=on or amd_iommu=on), or use UIO"),
+            Remedy::UseUio { device } => write!(f, "use UIO instead: bind {device} to uio_pci_generic"),
+            Remedy::RaiseMemlock { need_kib, .. } => write!(f, "raise RLIMIT_MEMLOCK to at least {need_kib} KiB"),
+            Remedy::StopUsing => f.write_str("stop using the device first (umount, swapoff, ip link set down)"),
+            Remedy::RetryWhenIdle => f.write_str("wait for it to finish and retry"),
+            Remedy::StartServer => f.write_str("start an ivshmem server"),
+            Remedy::Smaller => f.write_str("use a smaller request"),
+            Remedy::Text(t) => f.write_str(t),
+        }
+    }
+}
 
-    #[error("{device}: BAR{bar} is an I/O-port BAR; {what} is not supported on it")]
-    IoBarUnsupported { device: String, bar: u8, what: &'static str },
+/// Why a device may not be unbound or bound: what the in-use checks found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InUse {
+    /// A block device of it is mounted.
+    Mounted {
+        /// The block device.
+        block: String,
+        /// Where it is mounted.
+        target: String,
+    },
+    /// A block device of it is active swap.
+    Swap {
+        /// The block device.
+        block: String,
+    },
+    /// A block device of it is held by device-mapper or md.
+    Held {
+        /// The block device.
+        block: String,
+        /// Its holders.
+        holders: Vec<String>,
+    },
+    /// A network interface of it is up.
+    InterfaceUp {
+        /// The interface.
+        interface: String,
+    },
+    /// It is a bridge with devices behind it.
+    Bridge {
+        /// The devices behind it.
+        children: Vec<PciAddress>,
+    },
+    /// Another process holds it open through VFIO or UIO.
+    OpenBy {
+        /// The device node.
+        node: PathBuf,
+        /// Processes holding it.
+        pids: Vec<u32>,
+    },
+    /// Another mmiodrv process holds its lock.
+    Locked {
+        /// The process holding it.
+        pid: Option<u32>,
+    },
+}
 
-    #[error("{device}: BAR{bar} has no write-combining mapping (resource{bar}_wc is missing; only prefetchable BARs have one)")]
-    NoWriteCombining { device: String, bar: u8 },
+impl fmt::Display for InUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InUse::Mounted { block, target } => write!(f, "block device {block} is mounted on {target}"),
+            InUse::Swap { block } => write!(f, "block device {block} is in use as swap"),
+            InUse::Held { block, holders } => write!(f, "block device {block} is held by {}", holders.join(", ")),
+            InUse::InterfaceUp { interface } => write!(f, "network interface {interface} is up"),
+            InUse::Bridge { children } => write!(f, "it is a bridge to {}", join(children)),
+            InUse::OpenBy { node, pids } if pids.is_empty() => {
+                write!(f, "{} is open in another process", node.display())
+            }
+            InUse::OpenBy { node, pids } => write!(f, "{} is open in process {}", node.display(), join(pids)),
+            InUse::Locked { pid: Some(pid) } => write!(f, "mmiodrv process {pid} is using it"),
+            InUse::Locked { pid: None } => f.write_str("another mmiodrv process is using it"),
+        }
+    }
+}
 
-    #[error("{device}: bound to kernel driver '{driver}'; touching its BARs behind the driver's back can corrupt the device")]
-    DriverBound { device: String, driver: String },
+/// A member of an IOMMU group and the host driver it is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Its address.
+    pub address: PciAddress,
+    /// The host driver it is bound to.
+    pub driver: String,
+    /// What keeps it busy, if anything.
+    pub in_use: Vec<InUse>,
+}
 
-    #[error("{device}: {space} space decoding is disabled in the COMMAND register; accesses never reach the device (reads return all-ones or zeros, not register contents)")]
-    DecodingDisabled { device: String, space: &'static str },
+impl fmt::Display for GroupMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (bound to {}", self.address, self.driver)?;
+        for why in &self.in_use {
+            write!(f, "; {why}")?;
+        }
+        f.write_str(")")
+    }
+}
 
-    #[error("offset {offset:#x} + {width} bytes is outside the {len:#x}-byte region")]
-    OutOfRange { offset: u64, width: u64, len: u64 },
-
-    #[error("offset {offset:#x} is not aligned to the {width}-byte access width")]
-    Misaligned { offset: u64, width: u64 },
-
-    #[error("invalid access width {bits}: expected 8, 16, 32 or 64")]
-    InvalidWidth { bits: u32 },
-
-    #[error("{map}: the device takes no {bits}-bit access at offset {offset:#x} (allowed: {allowed})")]
-    WidthNotAllowed { map: String, offset: u64, bits: u32, allowed: String },
-
-    #[error("invalid value '{input}': {reason}")]
-    InvalidValue { input: String, reason: String },
-
-    #[error("value {value:#x} does not fit in {what} ({bits} bits, max {max:#x})")]
-    ValueTooLarge { value: u64, what: String, bits: u32, max: u64 },
-
-    #[error("{file}:{line}: {message}")]
-    RegMap { file: String, line: usize, message: String },
-
-    #[error("no register '{name}' in the {map} map{}", suggestion_text(suggestions))]
-    RegisterNotFound { name: String, map: String, suggestions: Vec<String> },
-
-    #[error("register {register} has no field '{field}' (fields: {})", fields.join(", "))]
-    FieldNotFound { register: String, field: String, fields: Vec<String> },
-
-    #[error("register {register} is read-only")]
-    ReadOnly { register: String },
-
-    #[error("register {register} is write-only; reading it returns nothing meaningful")]
-    WriteOnly { register: String },
-
-    #[error("reading register {register} has side effects ({description})")]
-    ReadSideEffect { register: String, description: String },
-
-    #[error("{device}: {message}")]
-    Unsupported { device: String, message: String },
-
-    #[error("{device}: {message}")]
-    Busy { device: String, message: String, hint: String },
-
-    #[error("{device}: {message}")]
-    Setup { device: String, message: String, hint: String },
-
-    #[error("{device}: timed out after {ms} ms waiting for {what}")]
-    Timeout { device: String, what: String, ms: u64 },
+fn join<T: fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn suggestion_text(suggestions: &[String]) -> String {
@@ -133,94 +396,849 @@ fn suggestion_text(suggestions: &[String]) -> String {
     }
 }
 
-impl Error {
-    /// The fix, when there is one, for the CLI to print after the message.
-    pub fn hint(&self) -> Option<String> {
+/// Every way an operation can fail, with the facts of each case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    // ------------------------------------------------------------ input
+    /// A PCI address or selector that does not parse.
+    #[error("malformed device '{input}': expected DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (hex)")]
+    InvalidAddress {
+        /// What was given.
+        input: String,
+    },
+
+    /// A device filter that does not parse.
+    #[error("malformed selector '{input}': {reason}")]
+    InvalidSelector {
+        /// What was given.
+        input: String,
+        /// Why it is not accepted.
+        reason: &'static str,
+    },
+
+    /// A command needs a device and none was named.
+    #[error("no device given: name one by address, selector or IDs")]
+    MissingDevice,
+
+    /// A value that does not parse or is not allowed.
+    #[error("invalid value '{input}': {reason}")]
+    InvalidValue {
+        /// What was given.
+        input: String,
+        /// Why it is not accepted.
+        reason: String,
+    },
+
+    /// A value wider than its register, field or argument.
+    #[error("value {value:#x} does not fit in {what} ({bits} bits, max {max:#x})")]
+    ValueTooLarge {
+        /// The value.
+        value: u64,
+        /// What it concerns.
+        what: String,
+        /// Width in bits.
+        bits: u32,
+        /// Largest value that fits.
+        max: u64,
+    },
+
+    /// An access width other than 8, 16, 32, 64.
+    #[error("invalid access width {bits}: expected 8, 16, 32 or 64")]
+    InvalidWidth {
+        /// Width in bits.
+        bits: u32,
+    },
+
+    /// An access outside its window.
+    #[error("offset {offset:#x} + {width} bytes is outside the {len:#x}-byte region")]
+    OutOfRange {
+        /// Offset in the window.
+        offset: u64,
+        /// Access width (bytes or bits, as the message says).
+        width: u64,
+        /// Length in bytes.
+        len: u64,
+    },
+
+    /// An access not aligned to its width.
+    #[error("offset {offset:#x} is not aligned to the {width}-byte access width")]
+    Misaligned {
+        /// Offset in the window.
+        offset: u64,
+        /// Access width (bytes or bits, as the message says).
+        width: u64,
+    },
+
+    /// A width the register map says the device does not take there.
+    #[error("{map}: the device takes no {bits}-bit access at offset {offset:#x} (allowed: {allowed})")]
+    WidthNotAllowed {
+        /// The map.
+        map: String,
+        /// Offset in the window.
+        offset: u64,
+        /// Width in bits.
+        bits: u32,
+        /// The widths allowed there.
+        allowed: String,
+    },
+
+    /// A width the window cannot make.
+    #[error("{window} takes no {width} accesses")]
+    WidthNotSupported {
+        /// The window.
+        window: String,
+        /// Access width (bytes or bits, as the message says).
+        width: Width,
+    },
+
+    /// A FIFO, device or directory where a file was expected.
+    #[error("{what} must be a regular file, and {} is not", path.display())]
+    NotARegularFile {
+        /// What it concerns.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A file beyond what is read.
+    #[error("{} is larger than the {limit}-byte limit for {what}", path.display())]
+    FileTooLarge {
+        /// What it concerns.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    // ------------------------------------------------------------ maps
+    /// An invalid register-map file.
+    #[error("{file}:{line}: {message}")]
+    RegMap {
+        /// The map file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The problem.
+        message: String,
+    },
+
+    /// No register by that name.
+    #[error("no register '{name}' in the {map} map{}", suggestion_text(suggestions))]
+    RegisterNotFound {
+        /// The name given.
+        name: String,
+        /// The map.
+        map: String,
+        /// Names that share a prefix.
+        suggestions: Vec<String>,
+    },
+
+    /// No field by that name.
+    #[error("register {register} has no field '{field}' (fields: {})", fields.join(", "))]
+    FieldNotFound {
+        /// The register.
+        register: String,
+        /// The field asked for.
+        field: String,
+        /// Its fields.
+        fields: Vec<String>,
+    },
+
+    /// No block by that name in a map file.
+    #[error("no block '{name}' in {file} (blocks: {})", blocks.join(", "))]
+    BlockNotFound {
+        /// The name given.
+        name: String,
+        /// The map file.
+        file: String,
+        /// The blocks there are.
+        blocks: Vec<String>,
+    },
+
+    /// A write to a read-only register or field.
+    #[error("register {register} is read-only")]
+    ReadOnly {
+        /// The register.
+        register: String,
+    },
+
+    /// A read of a write-only register.
+    #[error("register {register} is write-only; reading it returns nothing meaningful")]
+    WriteOnly {
+        /// The register.
+        register: String,
+    },
+
+    /// A read the caller did not ask for would change the device.
+    #[error("reading register {register} has side effects ({why})")]
+    ReadSideEffect {
+        /// The register.
+        register: String,
+        /// Why.
+        why: String,
+    },
+
+    /// A register name with no map to look it up in.
+    #[error("register names need a register map (a known device or a map file); give an offset instead of '{name}'")]
+    NoMap {
+        /// The name given.
+        name: String,
+    },
+
+    // ------------------------------------------------------------ selection and OS
+    /// No device matches.
+    #[error("no PCI device matches '{selector}'")]
+    DeviceNotFound {
+        /// The selector.
+        selector: String,
+    },
+
+    /// More than one device matches.
+    #[error("'{selector}' matches {} devices: {}", matches.len(), join(matches))]
+    AmbiguousDevice {
+        /// The selector.
+        selector: String,
+        /// Every device it matches.
+        matches: Vec<PciAddress>,
+    },
+
+    /// The system refused access.
+    #[error("permission denied on {}", path.display())]
+    Permission {
+        /// The file.
+        path: PathBuf,
+        /// The fix.
+        remedy: Remedy,
+    },
+
+    /// A system call failed.
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        /// What it concerns.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    // ------------------------------------------------------------ device state
+    /// The device has no such BAR.
+    #[error("BAR{bar} is not implemented by the device")]
+    BarNotPresent {
+        /// BAR index.
+        bar: u8,
+    },
+
+    /// An operation I/O-port BARs do not support.
+    #[error("BAR{bar} is an I/O-port BAR; {what} is not supported on it")]
+    IoBarUnsupported {
+        /// BAR index.
+        bar: u8,
+        /// What it concerns.
+        what: &'static str,
+    },
+
+    /// No write-combining mapping of the BAR.
+    #[error("BAR{bar} has no write-combining mapping (resource{bar}_wc is missing; only prefetchable BARs have one)")]
+    NoWriteCombining {
+        /// BAR index.
+        bar: u8,
+    },
+
+    /// A BAR too large to map here.
+    #[error("BAR{bar} ({size:#x} bytes) is too large to map on this platform")]
+    BarTooLarge {
+        /// BAR index.
+        bar: u8,
+        /// Size in bytes.
+        size: u64,
+    },
+
+    /// A BAR that could not be memory-mapped.
+    #[error("BAR{bar} could not be memory-mapped ({why})")]
+    NotMapped {
+        /// BAR index.
+        bar: u8,
+        /// Why.
+        why: &'static str,
+    },
+
+    /// A write through a read-only window.
+    #[error("this window was opened read-only; writes need a writable open")]
+    NotWritable,
+
+    /// Another kernel driver owns the device.
+    #[error("bound to kernel driver '{driver}'; touching its BARs behind the driver's back can corrupt the device")]
+    DriverBound {
+        /// The driver.
+        driver: String,
+    },
+
+    /// COMMAND has the decoding off.
+    #[error("{space} space decoding is disabled in the COMMAND register; accesses never reach the device (reads return all-ones or zeros, not register contents)")]
+    DecodingDisabled {
+        /// Memory or I/O.
+        space: Space,
+    },
+
+    /// The backend asked for does not match the bound driver.
+    #[error("the {backend} backend needs the device bound to {driver}, but it is bound to {}", bound.as_deref().unwrap_or("no driver"))]
+    BackendMismatch {
+        /// The backend.
+        backend: BackendKind,
+        /// The driver.
+        driver: UserspaceDriver,
+        /// The driver it is bound to.
+        bound: Option<String>,
+    },
+
+    /// The BARs belong to VFIO's user.
+    #[error("the device is bound to vfio-pci, so its BARs belong to VFIO; the {backend} backend would go behind VFIO's back")]
+    OwnedByVfio {
+        /// The backend.
+        backend: BackendKind,
+    },
+
+    /// The backend lacks a capability.
+    #[error("the {backend} backend has no {what}")]
+    BackendCannot {
+        /// The backend.
+        backend: BackendKind,
+        /// What it concerns.
+        what: &'static str,
+        /// The fix.
+        remedy: Remedy,
+    },
+
+    /// Not the device a driver drives.
+    #[error("not {expected_name} device (IDs {:04x}:{:04x}, expected {:04x}:{:04x})", found.0, found.1, expected.0, expected.1)]
+    WrongDevice {
+        /// The device expected.
+        expected_name: String,
+        /// The IDs expected.
+        expected: (u16, u16),
+        /// The IDs found.
+        found: (u16, u16),
+    },
+
+    /// Too little config space is readable.
+    #[error("only {len} bytes of config space are readable; {need} are needed")]
+    ConfigTooShort {
+        /// Length in bytes.
+        len: usize,
+        /// Bytes needed.
+        need: usize,
+    },
+
+    /// The device lacks the interrupt asked for.
+    #[error("the device has no {} (it has: {})", kind.map(|k| format!("{k} interrupt")).unwrap_or_else(|| "interrupts".into()), if available.is_empty() { "none".to_string() } else { join(available) })]
+    NoInterrupt {
+        /// The mechanism.
+        kind: Option<IrqKind>,
+        /// What the device has.
+        available: Vec<IrqKind>,
+    },
+
+    /// A vector beyond those armed.
+    #[error("{kind} has {vectors} vector(s); there is no vector {vector}")]
+    NoSuchVector {
+        /// The mechanism.
+        kind: IrqKind,
+        /// Vectors armed.
+        vectors: u32,
+        /// The vector asked for.
+        vector: u32,
+    },
+
+    /// The device is busy with something else.
+    #[error("{what} ({why})")]
+    Busy {
+        /// What it concerns.
+        what: &'static str,
+        /// Why.
+        why: String,
+        /// The fix.
+        remedy: Remedy,
+    },
+
+    /// The system uses the device.
+    #[error("refusing to {action} a device in use: {}", reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))]
+    InUse {
+        /// What was refused.
+        action: &'static str,
+        /// What keeps it busy.
+        reasons: Vec<InUse>,
+    },
+
+    /// Other IOMMU group members are in use by host drivers.
+    #[error("its IOMMU group also holds devices under host drivers: {}", join(members))]
+    GroupInUse {
+        /// The group members in the way.
+        members: Vec<GroupMember>,
+    },
+
+    /// The IOMMU group cannot be opened.
+    #[error("IOMMU group {group} is not viable: its other members {} are bound to host drivers", join(members))]
+    GroupNotViable {
+        /// The IOMMU group.
+        group: u32,
+        /// The group members in the way.
+        members: Vec<GroupMember>,
+    },
+
+    /// The device is in no IOMMU group.
+    #[error("the device is in no IOMMU group (the IOMMU is absent or off), so VFIO cannot use it")]
+    NoIommuGroup,
+
+    /// VFIO's unsafe no-IOMMU mode.
+    #[error("VFIO group {group} is in no-IOMMU mode (/dev/vfio/noiommu-{group}), which vfio-ioctls cannot use")]
+    NoIommuMode {
+        /// The IOMMU group.
+        group: u32,
+    },
+
+    /// Another process holds the VFIO group.
+    #[error("VFIO group {group} is already open in another process (a group can be open in one process at a time)")]
+    GroupBusy {
+        /// The IOMMU group.
+        group: u32,
+    },
+
+    /// A kernel driver module could not be loaded.
+    #[error("kernel driver {driver} is not loaded and `modprobe {driver}` {why}")]
+    ModuleLoad {
+        /// The driver.
+        driver: String,
+        /// Why.
+        why: String,
+    },
+
+    /// The kernel driver did not take the device.
+    #[error("{driver} did not take the device (see dmesg)")]
+    DriverDidNotBind {
+        /// The driver.
+        driver: String,
+    },
+
+    /// The kernel did not unbind the device.
+    #[error("the kernel did not unbind the device from {driver}")]
+    DidNotUnbind {
+        /// The driver.
+        driver: String,
+    },
+
+    /// A driver mmiodrv does not bind to.
+    #[error("mmiodrv binds only to vfio-pci or uio_pci_generic, not '{driver}'")]
+    NotBindable {
+        /// The driver.
+        driver: String,
+    },
+
+    /// No /dev/uioN for the device.
+    #[error("no UIO device node: the device is not bound to uio_pci_generic")]
+    NoUioNode,
+
+    /// A VFIO operation failed.
+    #[error("VFIO: {what}: {source}")]
+    Vfio {
+        /// What it concerns.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: vfio_ioctls::VfioError,
+        /// The fix.
+        remedy: Option<Remedy>,
+    },
+
+    /// RLIMIT_MEMLOCK stopped a DMA mapping.
+    #[error("cannot pin {len} bytes for DMA: the locked-memory limit (RLIMIT_MEMLOCK, ulimit -l) is {}{}", kib(*soft), if *locked > 0 { format!(", {} of it in use", kib(*locked)) } else { String::new() })]
+    Memlock {
+        /// Length in bytes.
+        len: u64,
+        /// Soft limit in bytes.
+        soft: u64,
+        /// Hard limit in bytes.
+        hard: u64,
+        /// Bytes already locked.
+        locked: u64,
+    },
+
+    /// Memory for DMA ran out.
+    #[error("cannot pin {len} bytes for DMA: out of memory")]
+    DmaOutOfMemory {
+        /// Length in bytes.
+        len: u64,
+    },
+
+    /// An IOVA beyond the device's DMA mask.
+    #[error("IOVA {iova:#x} + {len:#x} bytes exceeds the device's {mask_bits}-bit DMA mask (limit {limit:#x})")]
+    IovaBeyondMask {
+        /// The IOVA.
+        iova: u64,
+        /// Length in bytes.
+        len: u64,
+        /// The DMA mask width.
+        mask_bits: u32,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
+    /// A register did not hold what was written.
+    #[error("verify failed: wrote {wrote}, read back {read} (the register does not hold what was written)")]
+    VerifyFailed {
+        /// What was written.
+        wrote: String,
+        /// What was read back.
+        read: String,
+    },
+
+    /// A register read something it must not.
+    #[error("{register} reads {value:#x}: {why}")]
+    UnexpectedValue {
+        /// The register.
+        register: &'static str,
+        /// The value.
+        value: u64,
+        /// Why.
+        why: &'static str,
+    },
+
+    /// An interrupt without the expected cause.
+    #[error("an interrupt arrived but {register} is {value:#x}, without the {what} bit {bit:#x}")]
+    UnexpectedInterrupt {
+        /// The register.
+        register: &'static str,
+        /// The value.
+        value: u64,
+        /// What it concerns.
+        what: &'static str,
+        /// The bit expected.
+        bit: u64,
+    },
+
+    /// A request this device or file cannot serve.
+    #[error("{what} is not supported: {why}")]
+    NotSupported {
+        /// What it concerns.
+        what: &'static str,
+        /// Why.
+        why: String,
+    },
+
+    /// A peer broke its protocol.
+    #[error("protocol error: {what}")]
+    Protocol {
+        /// What it concerns.
+        what: String,
+    },
+
+    /// No server listens on the socket.
+    #[error("no server is listening on this socket")]
+    NoServer,
+
+    /// Something changed underneath.
+    #[error("{what} changed while mmiodrv was using it ({why})")]
+    Changed {
+        /// What it concerns.
+        what: &'static str,
+        /// Why.
+        why: String,
+    },
+
+    // ------------------------------------------------------------ waiting, faults
+    /// A wait ended without the event.
+    #[error("timed out after {ms} ms waiting for {what}")]
+    Timeout {
+        /// What it concerns.
+        what: String,
+        /// Milliseconds waited.
+        ms: u64,
+    },
+
+    /// The kernel asked for the device back.
+    #[error("the kernel asked for the device back: it is being removed or unbound")]
+    ReleaseRequested,
+
+    /// The device disappeared.
+    #[error("the device is gone ({why})")]
+    Gone {
+        /// Why.
+        why: String,
+    },
+
+    /// A signal stopped the operation.
+    #[error("interrupted by {signal}{}", if done.is_empty() { String::new() } else { format!("; {done}") })]
+    Interrupted {
+        /// The signal.
+        signal: &'static str,
+        /// What was done to stop safely.
+        done: String,
+    },
+}
+
+fn kib(bytes: u64) -> String {
+    if bytes == u64::MAX {
+        "unlimited".into()
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
+impl ErrorKind {
+    /// The class of this failure.
+    pub fn class(&self) -> ErrorClass {
+        use ErrorKind::*;
         match self {
-            Error::Permission { hint, .. } | Error::Busy { hint, .. } | Error::Setup { hint, .. } => {
-                Some(hint.clone()).filter(|h| !h.is_empty())
+            InvalidAddress { .. }
+            | InvalidSelector { .. }
+            | MissingDevice
+            | InvalidValue { .. }
+            | ValueTooLarge { .. }
+            | InvalidWidth { .. }
+            | OutOfRange { .. }
+            | Misaligned { .. }
+            | WidthNotAllowed { .. }
+            | NotARegularFile { .. }
+            | FileTooLarge { .. }
+            | FieldNotFound { .. }
+            | ReadOnly { .. }
+            | WriteOnly { .. }
+            | ReadSideEffect { .. }
+            | NoMap { .. }
+            | AmbiguousDevice { .. }
+            | NotBindable { .. }
+            | IovaBeyondMask { .. }
+            | NoSuchVector { .. } => ErrorClass::Usage,
+            DeviceNotFound { .. } | BarNotPresent { .. } | RegisterNotFound { .. } | BlockNotFound { .. } => {
+                ErrorClass::NotFound
             }
-            Error::DriverBound { device, .. } => Some(format!(
-                "bind it to vfio-pci or uio_pci_generic (mmiodrv --device {device} bind vfio-pci), or pass --force if you know the driver is idle"
-            )),
-            Error::DecodingDisabled { device, space } => Some(format!(
-                "enable it (setpci -s {device} COMMAND={}:{}) or pass --force to read anyway",
-                if *space == "memory" { "0x2" } else { "0x1" },
-                if *space == "memory" { "0x2" } else { "0x1" },
-            )),
-            Error::ReadSideEffect { .. } => Some("pass --all to read it anyway".into()),
-            Error::AmbiguousDevice { .. } => Some("name one by its address".into()),
-            Error::DeviceNotFound { .. } | Error::MissingDevice => Some("mmiodrv list shows the devices".into()),
+            Permission { .. } => ErrorClass::Permission,
+            Io { .. } => ErrorClass::Io,
+            RegMap { .. } => ErrorClass::InvalidMap,
+            Timeout { .. } => ErrorClass::Timeout,
+            ReleaseRequested | Gone { .. } => ErrorClass::Released,
+            Interrupted { .. } => ErrorClass::Interrupted,
+            WidthNotSupported { .. }
+            | IoBarUnsupported { .. }
+            | NoWriteCombining { .. }
+            | BarTooLarge { .. }
+            | NotMapped { .. }
+            | NotWritable
+            | DriverBound { .. }
+            | DecodingDisabled { .. }
+            | BackendMismatch { .. }
+            | OwnedByVfio { .. }
+            | BackendCannot { .. }
+            | WrongDevice { .. }
+            | ConfigTooShort { .. }
+            | NoInterrupt { .. }
+            | Busy { .. }
+            | InUse { .. }
+            | GroupInUse { .. }
+            | GroupNotViable { .. }
+            | NoIommuGroup
+            | NoIommuMode { .. }
+            | GroupBusy { .. }
+            | ModuleLoad { .. }
+            | DriverDidNotBind { .. }
+            | DidNotUnbind { .. }
+            | NoUioNode
+            | Vfio { .. }
+            | Memlock { .. }
+            | DmaOutOfMemory { .. }
+            | VerifyFailed { .. }
+            | UnexpectedValue { .. }
+            | UnexpectedInterrupt { .. }
+            | NotSupported { .. }
+            | Protocol { .. }
+            | NoServer
+            | Changed { .. } => ErrorClass::Refused,
+        }
+    }
+}
+
+struct Inner {
+    device: Option<DeviceRef>,
+    kind: ErrorKind,
+}
+
+/// An error: an [`ErrorKind`], the device it concerns when known, and its
+/// source chain. Pointer-sized.
+pub struct Error(Box<Inner>);
+
+impl Error {
+    /// An error about no device in particular (yet).
+    #[cold]
+    pub fn new(kind: ErrorKind) -> Self {
+        Error(Box::new(Inner { device: None, kind }))
+    }
+
+    /// An error about `device`.
+    #[cold]
+    pub fn on(device: impl Into<DeviceRef>, kind: ErrorKind) -> Self {
+        Error(Box::new(Inner { device: Some(device.into()), kind }))
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    /// The device it concerns, when known.
+    pub fn device(&self) -> Option<&DeviceRef> {
+        self.0.device.as_ref()
+    }
+
+    /// Tag the error with `device` unless it already names one.
+    #[cold]
+    pub fn with_device(mut self, device: impl Into<DeviceRef>) -> Self {
+        if self.0.device.is_none() {
+            self.0.device = Some(device.into());
+        }
+        self
+    }
+
+    /// The class of failure.
+    pub fn class(&self) -> ErrorClass {
+        self.0.kind.class()
+    }
+
+    /// What would fix it, when something would.
+    pub fn remedy(&self) -> Option<Remedy> {
+        use ErrorKind::*;
+        let pci = match &self.0.device {
+            Some(DeviceRef::Pci(a)) => Some(*a),
+            _ => None,
+        };
+        match &self.0.kind {
+            Permission { remedy, .. } | Busy { remedy, .. } | BackendCannot { remedy, .. } => Some(remedy.clone()),
+            Vfio { remedy, .. } => remedy.clone(),
+            DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
+            DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),
+            BackendMismatch { driver, .. } => pci.map(|device| Remedy::MatchBackend { device, driver: *driver }),
+            OwnedByVfio { .. } => Some(Remedy::Force),
+            ReadSideEffect { .. } => Some(Remedy::ReadAll),
+            AmbiguousDevice { .. } => Some(Remedy::NameOne),
+            DeviceNotFound { .. } | MissingDevice => Some(Remedy::ListDevices),
+            InUse { .. } => Some(Remedy::StopUsing),
+            GroupInUse { .. } | GroupNotViable { .. } => Some(Remedy::FreeIommuGroup),
+            NoIommuGroup => pci.map(|device| Remedy::EnableIommu { device }),
+            NoIommuMode { .. } => pci.map(|device| Remedy::UseUio { device }),
+            GroupBusy { group } => Some(Remedy::WaitForHolder { node: Some(format!("/dev/vfio/{group}").into()) }),
+            ModuleLoad { driver, .. } => Some(Remedy::LoadModule { module: driver.replace('-', "_") }),
+            NoUioNode => pci.map(|device| Remedy::Bind { device, driver: UserspaceDriver::UioPciGeneric }),
+            Memlock { len, hard, locked, .. } => Some(Remedy::RaiseMemlock {
+                need_kib: (locked + len).div_ceil(1024),
+                hard: (*hard != u64::MAX).then_some(*hard),
+            }),
+            DmaOutOfMemory { .. } => Some(Remedy::Smaller),
+            NoServer => Some(Remedy::StartServer),
             _ => None,
         }
     }
 
-    /// Whether the message already names the device (so the CLI need not).
+    /// Whether the device named in the message is already the error's own
+    /// (front ends add the device they opened otherwise).
     pub fn names_device(&self) -> bool {
-        matches!(
-            self,
-            Error::Permission { .. }
-                | Error::Io { .. }
-                | Error::BarNotPresent { .. }
-                | Error::IoBarUnsupported { .. }
-                | Error::NoWriteCombining { .. }
-                | Error::DriverBound { .. }
-                | Error::DecodingDisabled { .. }
-                | Error::Unsupported { .. }
-                | Error::Busy { .. }
-                | Error::Setup { .. }
-                | Error::Timeout { .. }
-                | Error::DeviceNotFound { .. }
-                | Error::AmbiguousDevice { .. }
-                | Error::InvalidAddress { .. }
-                | Error::MissingDevice
-                | Error::RegMap { .. }
-        )
+        self.0.device.is_some()
+            || matches!(
+                self.0.kind,
+                ErrorKind::InvalidAddress { .. }
+                    | ErrorKind::InvalidSelector { .. }
+                    | ErrorKind::MissingDevice
+                    | ErrorKind::DeviceNotFound { .. }
+                    | ErrorKind::AmbiguousDevice { .. }
+                    | ErrorKind::RegMap { .. }
+            )
     }
 
-    /// The documented exit status for this error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::InvalidAddress { .. }
-            | Error::MissingDevice
-            | Error::InvalidWidth { .. }
-            | Error::InvalidValue { .. }
-            | Error::ValueTooLarge { .. }
-            | Error::Misaligned { .. }
-            | Error::OutOfRange { .. }
-            | Error::WidthNotAllowed { .. }
-            | Error::FieldNotFound { .. }
-            | Error::ReadOnly { .. }
-            | Error::WriteOnly { .. }
-            | Error::ReadSideEffect { .. }
-            | Error::AmbiguousDevice { .. } => exit::USAGE,
-            Error::DeviceNotFound { .. } | Error::BarNotPresent { .. } | Error::RegisterNotFound { .. } => {
-                exit::NOT_FOUND
-            }
-            Error::Permission { .. } => exit::PERMISSION,
-            Error::Io { .. } => exit::IO,
-            Error::DriverBound { .. }
-            | Error::DecodingDisabled { .. }
-            | Error::IoBarUnsupported { .. }
-            | Error::NoWriteCombining { .. }
-            | Error::Unsupported { .. }
-            | Error::Busy { .. }
-            | Error::Setup { .. } => exit::DEVICE,
-            Error::RegMap { .. } => exit::REGMAP,
-            Error::Timeout { .. } => exit::TIMEOUT,
-        }
-    }
-
-    /// Build an I/O error, turning EACCES/EPERM into [`Error::Permission`] with a hint.
-    pub fn io(device: &str, what: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    /// A failed system call on `path`, doing `what` ("cannot open").
+    /// EACCES/EPERM become [`ErrorKind::Permission`].
+    #[cold]
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         let path = path.into();
         if source.kind() == io::ErrorKind::PermissionDenied {
-            return Error::Permission {
-                device: device.to_string(),
-                path,
-                hint: "run as root, or bind the device to vfio-pci and install the udev rules from udev/ (see README, 'Use without root')".into(),
-            };
+            return Error::new(ErrorKind::Permission { path, remedy: Remedy::RootOrUdev });
         }
-        Error::Io { device: device.to_string(), what, path, source }
+        Error::new(ErrorKind::Io { what, path, source })
+    }
+
+    /// [`Error::io`] about `device`.
+    #[cold]
+    pub fn io_on(device: impl Into<DeviceRef>, what: &'static str, path: impl AsRef<Path>, source: io::Error) -> Self {
+        Error::io(what, path.as_ref(), source).with_device(device)
+    }
+
+    /// An invalid input value with the reason.
+    #[cold]
+    pub fn invalid(input: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidValue { input: input.into(), reason: reason.into() })
+    }
+}
+
+impl From<ErrorKind> for Error {
+    #[cold]
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.device {
+            Some(d) => write!(f, "{d}: {}", self.0.kind),
+            None => self.0.kind.fmt(f),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error").field("device", &self.0.device).field("kind", &self.0.kind).finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0.kind)
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Error>() == std::mem::size_of::<usize>());
+const _: () = assert!(std::mem::size_of::<Result<u64>>() == 2 * std::mem::size_of::<usize>());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_the_device_once() {
+        let a = PciAddress::parse("ffff:00:04.0").unwrap();
+        let e = Error::on(a, ErrorKind::ReadOnly { register: "ID".into() });
+        assert_eq!(e.to_string(), "ffff:00:04.0: register ID is read-only");
+        assert_eq!(e.class(), ErrorClass::Usage);
+        let e = e.with_device(DeviceRef::Ram);
+        assert_eq!(e.device(), Some(&DeviceRef::Pci(a)), "the first device stays");
+    }
+
+    #[test]
+    fn remedies_carry_facts_not_flags() {
+        let a = PciAddress::parse("ffff:00:04.0").unwrap();
+        let e = Error::on(a, ErrorKind::DriverBound { driver: "e1000".into() });
+        assert_eq!(e.remedy(), Some(Remedy::BindOrForce { device: a }));
+        let e = Error::io("cannot open", "/dev/vfio/3", io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(e.class(), ErrorClass::Permission);
+        let e = Error::new(ErrorKind::Memlock { len: 8192, soft: 4096, hard: u64::MAX, locked: 0 });
+        assert_eq!(e.remedy(), Some(Remedy::RaiseMemlock { need_kib: 8, hard: None }));
+    }
+
+    #[test]
+    fn sources_chain() {
+        let e = Error::io("cannot read", "/x", io::Error::other("boom"));
+        assert_eq!(std::error::Error::source(&e).map(|s| s.to_string()).as_deref(), Some("boom"));
     }
 }

@@ -1,24 +1,43 @@
 //! mmiodrv: a userspace driver toolkit for PCI devices through MMIO.
 //!
 //! Layers, bottom up:
-//! - [`pci`]: addresses, sysfs discovery, config-space and capability decoding;
-//! - [`mmio`]: mappings and checked volatile register access (one access of the
-//!   declared width per call) plus barriers;
-//! - [`backend`]: how a device is reached (sysfs `resourceN` today; VFIO and UIO
-//!   behind the same trait);
-//! - [`regmap`]: register maps with fields, loaded from TOML;
-//! - [`drivers`]: per-device modules (the top-level `drivers/` folder).
+//! - [`pci`]: addresses, sysfs discovery, config-space and capability
+//!   decoding, binding to userspace drivers with in-use refusals;
+//! - [`mmio`]: mappings and checked volatile register access (one access of
+//!   the declared width per call), bulk copies and barriers;
+//! - [`backend`]: how a device is reached (sysfs `resourceN`, VFIO, UIO)
+//!   behind one trait, with interrupts and DMA;
+//! - [`regmap`]: register maps (one model for built-in and user maps, loaded
+//!   and checked), access by name, and typed registers declared with
+//!   [`register_map!`];
+//! - [`device`] and [`window`]: an opened device and its register windows,
+//!   where the command line, scripts and drivers all start;
+//! - [`command`]: driver subcommands as data, for every front end;
+//! - [`drivers`]: per-device drivers (the top-level `drivers/` folder).
+//!
+//! Errors are values ([`Error`], [`ErrorKind`]) with the device, a class and a
+//! remedy; the library never prints, exits or names a command-line flag.
+//!
+//! With `default-features = false` the crate is the library alone: the `cli`
+//! feature only adds what the `mmiodrv` binary needs (clap, env_logger,
+//! indicatif).
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 pub mod backend;
+pub mod command;
+pub mod device;
 pub mod error;
 pub mod mmio;
 pub mod pci;
 pub mod regmap;
+pub mod text;
+pub mod unix;
 pub mod value;
+pub mod window;
 
 #[path = "../drivers/mod.rs"]
 pub mod drivers;
 
-pub use error::{Error, Result};
+pub use error::{DeviceRef, Error, ErrorClass, ErrorKind, Remedy, Result};

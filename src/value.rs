@@ -1,11 +1,16 @@
-//! Numbers as users type them: `0x1f`, `0b1010`, `31`, with `_` separators, and
-//! sizes with K/M/G suffixes (powers of 1024).
+//! Inputs as users give them: numbers (`0x1f`, `0b1010`, `31`, with `_`
+//! separators), sizes with K/M/G suffixes (powers of 1024), and files read
+//! with limits.
 
-use crate::error::Error;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind};
 
 /// Parse an unsigned number in hex (`0x`), binary (`0b`), octal (`0o`) or decimal.
 pub fn parse_u64(input: &str) -> Result<u64, Error> {
-    let bad = |reason: &str| Error::InvalidValue { input: input.to_string(), reason: reason.to_string() };
+    let bad = |reason: &str| Error::invalid(input, reason);
     let text: String = input.trim().chars().filter(|c| *c != '_').collect();
     let lower = text.to_ascii_lowercase();
     let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
@@ -40,13 +45,45 @@ pub fn parse_size(input: &str) -> Result<u64, Error> {
         _ => (t, 0),
     };
     // K, M and G are not hex digits, so a suffix after hex digits is unambiguous.
-    let value = parse_u64(number).map_err(|_| Error::InvalidValue {
-        input: input.to_string(),
-        reason: "expected a size such as 4096, 0x1000, 64K or 1M".into(),
-    })?;
-    value
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| Error::InvalidValue { input: input.to_string(), reason: "larger than 64 bits".into() })
+    let value =
+        parse_u64(number).map_err(|_| Error::invalid(input, "expected a size such as 4096, 0x1000, 64K or 1M"))?;
+    value.checked_mul(1u64 << shift).ok_or_else(|| Error::invalid(input, "larger than 64 bits"))
+}
+
+/// Parse a number that must fit in `bits` bits; `what` names it in the error
+/// ("the liveness value").
+pub fn parse_bits(input: &str, bits: u32, what: &str) -> Result<u64, Error> {
+    let value = parse_u64(input)?;
+    let max = u64::MAX >> (64 - bits);
+    if value > max {
+        return Err(ErrorKind::ValueTooLarge { value, what: what.to_string(), bits, max }.into());
+    }
+    Ok(value)
+}
+
+/// Read a whole file that must be a regular file of at most `limit` bytes.
+/// Opening never blocks (a FIFO is refused, not waited on), and nothing is
+/// read past the limit. `what` names the file's role in errors ("a register map").
+pub fn read_regular_file(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, Error> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| Error::io("cannot open", path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?;
+    if !meta.is_file() {
+        return Err(ErrorKind::NotARegularFile { what, path: path.to_path_buf() }.into());
+    }
+    if meta.len() > limit {
+        return Err(ErrorKind::FileTooLarge { what, path: path.to_path_buf(), limit }.into());
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    // The file may grow after the stat: read at most one byte past the limit to tell.
+    file.take(limit + 1).read_to_end(&mut data).map_err(|e| Error::io("cannot read", path, e))?;
+    if data.len() as u64 > limit {
+        return Err(ErrorKind::FileTooLarge { what, path: path.to_path_buf(), limit }.into());
+    }
+    Ok(data)
 }
 
 #[cfg(test)]
@@ -63,7 +100,7 @@ mod tests {
         assert_eq!(parse_u64("0xffffffffffffffff").unwrap(), u64::MAX);
         for bad in ["", "0x", "-1", "+1", "abc", "0x1g", "0b2", "1.5", "0x10000000000000000"] {
             let e = parse_u64(bad).unwrap_err();
-            assert_eq!(e.exit_code(), crate::error::exit::USAGE, "{bad}");
+            assert_eq!(e.class(), crate::error::ErrorClass::Usage, "{bad}");
         }
         assert!(parse_u64("0x10000000000000000").unwrap_err().to_string().contains("64 bits"));
     }
@@ -78,5 +115,28 @@ mod tests {
         assert!(parse_size("K").is_err());
         assert!(parse_size("99999999999999G").is_err());
         assert!(parse_size("1T").is_err());
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_within_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"hello").unwrap();
+        assert_eq!(read_regular_file(&f, "a test file", 5).unwrap(), b"hello");
+        let e = read_regular_file(&f, "a test file", 4).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::FileTooLarge { limit: 4, .. }), "{e}");
+        let e = read_regular_file(dir.path(), "a test file", 5).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NotARegularFile { .. }), "{e}");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = read_regular_file(&fifo, "a test file", 5).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NotARegularFile { .. }), "a FIFO is refused, not waited on: {e}");
+        let e = read_regular_file(Path::new("/dev/zero"), "a test file", 5).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NotARegularFile { .. }), "{e}");
     }
 }

@@ -30,6 +30,8 @@ fn mmiodrv(e: &Env, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
         .args(args)
         .env("MMIODRV_SYSFS_ROOT", e.tree.root())
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .env("MMIODRV_BIND_TIMEOUT_MS", "300")
         .env("MMIODRV_PROC_ROOT", e.proc.path())
         .env("MMIODRV_STATE_DIR", e.state.path())
         .env_remove("MMIODRV_DEVICE")
@@ -39,8 +41,8 @@ fn mmiodrv(e: &Env, args: &[&str]) -> Output {
 
 fn disk(e: &Env, addr: &'static str) -> std::path::PathBuf {
     let dir = e.tree.add(&FakeDevice {
-        vendor: 0x1af4,
-        device: 0x1042,
+        vendor: 0xfffe,
+        device: 0xd15c,
         class: 0x010000,
         driver: Some("virtio-pci"),
         ..FakeDevice::edu(addr)
@@ -66,9 +68,9 @@ fn refused(o: &Output, what: &str) {
 #[test]
 fn mounted_filesystem_blocks_bind_and_unbind() {
     let e = env();
-    let dir = disk(&e, "0000:00:02.0");
+    let dir = disk(&e, "ffff:00:02.0");
     fs::write(e.proc.path().join("mounts"), "/dev/vda1 / ext4 rw 0 0\n").unwrap();
-    for args in [&["--device", "00:02.0", "bind", "vfio-pci"][..], &["--device", "00:02.0", "unbind"][..]] {
+    for args in [&["--device", "ffff:00:02.0", "bind", "vfio-pci"][..], &["--device", "ffff:00:02.0", "unbind"][..]] {
         refused(&mmiodrv(&e, args), "block device vda1 is mounted on /");
     }
     assert_eq!(fs::read_to_string(dir.join("driver_override")).unwrap(), "(null)\n", "nothing written");
@@ -79,30 +81,33 @@ fn mounted_filesystem_blocks_bind_and_unbind() {
 #[test]
 fn swap_holders_and_up_interfaces_block_unbind() {
     let e = env();
-    let dir = disk(&e, "0000:00:02.0");
+    let dir = disk(&e, "ffff:00:02.0");
     fs::write(e.proc.path().join("swaps"), "Filename Type Size Used Priority\n/dev/vda partition 1 0 -2\n").unwrap();
-    refused(&mmiodrv(&e, &["--device", "00:02.0", "unbind"]), "block device vda is in use as swap");
+    refused(&mmiodrv(&e, &["--device", "ffff:00:02.0", "unbind"]), "block device vda is in use as swap");
     fs::write(e.proc.path().join("swaps"), "Filename Type Size Used Priority\n").unwrap();
     fs::create_dir_all(dir.join("virtio2/block/vda/holders/dm-0")).unwrap();
-    refused(&mmiodrv(&e, &["--device", "00:02.0", "unbind"]), "block device vda is held by dm-0");
+    refused(&mmiodrv(&e, &["--device", "ffff:00:02.0", "unbind"]), "block device vda is held by dm-0");
 
     let nic = e.tree.add(&FakeDevice {
         vendor: 0x8086,
         device: 0x100e,
         class: 0x020000,
         driver: Some("e1000"),
-        ..FakeDevice::edu("0000:00:03.0")
+        ..FakeDevice::edu("ffff:00:03.0")
     });
     fs::create_dir_all(nic.join("net/eth0")).unwrap();
     fs::write(nic.join("net/eth0/flags"), "0x1003\n").unwrap();
-    refused(&mmiodrv(&e, &["--device", "00:03.0", "bind", "uio_pci_generic"]), "network interface eth0 is up");
+    refused(&mmiodrv(&e, &["--device", "ffff:00:03.0", "bind", "uio_pci_generic"]), "network interface eth0 is up");
     fs::write(nic.join("net/eth0/flags"), "0x1002\n").unwrap();
-    // Down: allowed; the fake kernel then does nothing, so the bind fails, is rolled back,
-    // and says so.
+    // Down: allowed. The fake kernel then never unbinds, so the unbind fails
+    // with its own error, and nothing is left remembered.
     fs::write(nic.join("driver_override"), "").unwrap();
-    let o = mmiodrv(&e, &["--device", "00:03.0", "unbind"]);
+    let o = mmiodrv(&e, &["--device", "ffff:00:03.0", "unbind"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!err.contains("refusing"), "{err}");
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains("the kernel did not unbind the device from e1000"), "{err}");
+    assert_eq!(fs::read_dir(e.state.path()).unwrap().count(), 0, "a failed unbind remembers nothing");
+    assert_eq!(fs::read_to_string(nic.join("driver_override")).unwrap(), "", "override untouched");
 }
 
 #[test]
@@ -113,28 +118,28 @@ fn bridges_are_refused() {
         device: 0x2448,
         class: 0x060400,
         driver: Some("pcieport"),
-        ..FakeDevice::edu("0000:00:1e.0")
+        ..FakeDevice::edu("ffff:00:1e.0")
     });
-    fs::create_dir_all(dir.join("0000:01:00.0")).unwrap();
-    refused(&mmiodrv(&e, &["--device", "00:1e.0", "unbind"]), "it is a bridge to 0000:01:00.0");
+    fs::create_dir_all(dir.join("ffff:01:00.0")).unwrap();
+    refused(&mmiodrv(&e, &["--device", "ffff:00:1e.0", "unbind"]), "it is a bridge to ffff:01:00.0");
 }
 
 #[test]
 fn group_members_under_host_drivers_block_vfio() {
     let e = env();
-    e.tree.add(&FakeDevice { iommu_group: Some(7), ..FakeDevice::edu("0000:00:04.0") });
+    e.tree.add(&FakeDevice { iommu_group: Some(7), ..FakeDevice::edu("ffff:00:04.0") });
     e.tree.add(&FakeDevice {
         vendor: 0x8086,
         device: 0x100e,
         driver: Some("e1000"),
         iommu_group: Some(7),
-        ..FakeDevice::edu("0000:00:09.0")
+        ..FakeDevice::edu("ffff:00:09.0")
     });
-    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
+    let o = mmiodrv(&e, &["--device", "ffff:00:04.0", "bind", "vfio-pci"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(6), "{err}");
     assert!(
-        err.contains("its IOMMU group also holds devices under host drivers: 0000:00:09.0 (bound to e1000)"),
+        err.contains("its IOMMU group also holds devices under host drivers: ffff:00:09.0 (bound to e1000)"),
         "{err}"
     );
 }
@@ -142,9 +147,9 @@ fn group_members_under_host_drivers_block_vfio() {
 #[test]
 fn vfio_needs_an_iommu_group_unless_noiommu_mode() {
     let e = env();
-    let dir = e.tree.add(&FakeDevice { iommu_group: None, ..FakeDevice::edu("0000:00:04.0") });
+    let dir = e.tree.add(&FakeDevice { iommu_group: None, ..FakeDevice::edu("ffff:00:04.0") });
     fs::write(dir.join("driver_override"), "(null)\n").unwrap();
-    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
+    let o = mmiodrv(&e, &["--device", "ffff:00:04.0", "bind", "vfio-pci"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(6), "{err}");
     assert!(err.contains("the device is in no IOMMU group") && err.contains("bind uio_pci_generic"), "{err}");
@@ -156,18 +161,23 @@ fn vfio_needs_an_iommu_group_unless_noiommu_mode() {
     let params = e.tree.root().join("module/vfio/parameters");
     fs::create_dir_all(&params).unwrap();
     fs::write(params.join("enable_unsafe_noiommu_mode"), "Y\n").unwrap();
-    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "vfio-pci"]);
+    let o = mmiodrv(&e, &["--device", "ffff:00:04.0", "bind", "vfio-pci"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!err.contains("no IOMMU group"), "{err}");
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains("vfio-pci did not take the device"), "{err}");
+    assert_eq!(fs::read_to_string(dir.join("driver_override")).unwrap(), "\n", "the override is rolled back");
+    assert_eq!(fs::read_dir(e.state.path()).unwrap().count(), 0, "nothing remembered");
 }
 
 #[test]
 fn bad_driver_names_are_usage_errors() {
     let e = env();
-    e.tree.add(&FakeDevice::edu("0000:00:04.0"));
-    let o = mmiodrv(&e, &["--device", "00:04.0", "bind", "e1000"]);
+    e.tree.add(&FakeDevice::edu("ffff:00:04.0"));
+    let o = mmiodrv(&e, &["--device", "ffff:00:04.0", "bind", "e1000"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("mmiodrv binds only to vfio-pci or uio_pci_generic"));
-    let o = mmiodrv(&e, &["--device", "00:04.0", "bind"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("invalid value 'e1000'") && err.contains("vfio-pci, uio_pci_generic"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let o = mmiodrv(&e, &["--device", "ffff:00:04.0", "bind"]);
     assert_eq!(o.status.code(), Some(2), "clap usage error");
 }

@@ -14,6 +14,7 @@ fn mmiodrv(tree: &FakeSysfs, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
         .args(args)
         .env("MMIODRV_SYSFS_ROOT", tree.root())
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
         .env("MMIODRV_PCI_IDS", "/nonexistent")
         .env_remove("RUST_LOG")
         .env_remove("MMIODRV_DEVICE")
@@ -36,7 +37,7 @@ fn expect(o: &Output, code: i32) {
 
 fn edu_tree() -> FakeSysfs {
     let t = FakeSysfs::new();
-    t.add(&FakeDevice::edu("0000:00:04.0"));
+    t.add(&FakeDevice::edu("ffff:00:04.0"));
     t
 }
 
@@ -58,7 +59,7 @@ fn get32(t: &FakeSysfs, addr: &str, bar: u8, offset: u64) -> u32 {
 fn list_shows_every_device_with_driver_group_and_match() {
     let t = edu_tree();
     t.add(&FakeDevice {
-        address: "0000:00:05.0",
+        address: "ffff:00:05.0",
         vendor: 0x1af4,
         device: 0x1110,
         class: 0x050000,
@@ -67,7 +68,7 @@ fn list_shows_every_device_with_driver_group_and_match() {
         ..FakeDevice::edu("")
     });
     t.add(&FakeDevice {
-        address: "0000:00:03.0",
+        address: "ffff:00:03.0",
         vendor: 0x8086,
         device: 0x100e,
         class: 0x020000,
@@ -80,8 +81,8 @@ fn list_shows_every_device_with_driver_group_and_match() {
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
-    assert!(lines[1].starts_with("0000:00:03.0  8086:100e  Network controller"), "{out}");
-    assert!(lines[1].contains("e1000") && lines[1].ends_with('-'), "{out}");
+    assert!(lines[1].starts_with("ffff:00:03.0  8086:100e  Network controller"), "{out}");
+    assert!(lines[1].contains(" e1000 ") && lines[1].ends_with("e1000"), "kernel driver and mmiodrv driver: {out}");
     assert!(lines[2].contains("1234:11e8") && lines[2].contains(" 3 ") && lines[2].ends_with("edu"), "{out}");
     assert!(lines[3].contains("vfio-pci") && lines[3].ends_with("ivshmem"), "{out}");
 
@@ -90,17 +91,17 @@ fn list_shows_every_device_with_driver_group_and_match() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let devs = v["devices"].as_array().unwrap();
     assert_eq!(devs.len(), 3);
-    assert_eq!(devs[1]["address"], "0000:00:04.0");
+    assert_eq!(devs[1]["address"], "ffff:00:04.0");
     assert_eq!(devs[1]["mmiodrv_driver"], "edu");
     assert_eq!(devs[1]["iommu_group"], 3);
     assert_eq!(devs[2]["kernel_driver"], "vfio-pci");
-    assert_eq!(devs[0]["mmiodrv_driver"], serde_json::Value::Null);
+    assert_eq!(devs[0]["mmiodrv_driver"], "e1000");
 }
 
 #[test]
 fn device_selectors() {
     let t = edu_tree();
-    for sel in ["0000:00:04.0", "00:04.0", "1234:11e8"] {
+    for sel in ["ffff:00:04.0", "FFFF:00:04.0", "1234:11e8"] {
         let o = mmiodrv(&t, &["--device", sel, "read", "0x0", "--quiet"]);
         expect(&o, 0);
     }
@@ -108,16 +109,21 @@ fn device_selectors() {
     expect(&o, 2);
     assert!(stderr(&o).contains("expected DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD"), "{}", stderr(&o));
     assert_eq!(stderr(&o).lines().count(), 1);
-    let o = mmiodrv(&t, &["--device", "00:09.0", "info"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:09.0", "info"]);
     expect(&o, 3);
-    assert!(stderr(&o).contains("no PCI device matches '0000:00:09.0'"));
-    t.add(&FakeDevice::edu("0000:00:06.0"));
+    assert!(stderr(&o).contains("no PCI device matches 'ffff:00:09.0'"));
+    // The short form means domain 0, which no fake tree has.
+    let o = mmiodrv(&t, &["--device", "00:04.0", "info"]);
+    expect(&o, 3);
+    assert!(stderr(&o).contains("no PCI device matches '0000:00:04.0'"), "{}", stderr(&o));
+    t.add(&FakeDevice::edu("ffff:00:06.0"));
     let o = mmiodrv(&t, &["--device", "1234:11e8", "info"]);
     expect(&o, 2);
-    assert!(stderr(&o).contains("matches 2 devices: 0000:00:04.0, 0000:00:06.0"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("matches 2 devices: ffff:00:04.0, ffff:00:06.0"), "{}", stderr(&o));
     let o = mmiodrv(&t, &["info"]);
     expect(&o, 2);
     assert!(stderr(&o).contains("this command needs --device DDDD:BB:DD.F"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1);
 }
 
 #[test]
@@ -125,13 +131,13 @@ fn info_decodes_header_bars_capabilities_and_group() {
     let t = FakeSysfs::new();
     t.add(&FakeDevice {
         bars: vec![(0x100, MEM32), (0x1000, MEM32), (0x400000, MEM64_PREF), (0, 0), (0x20, IO)],
-        ..FakeDevice::edu("0000:00:04.0")
+        ..FakeDevice::edu("ffff:00:04.0")
     });
-    let o = mmiodrv(&t, &["--device", "00:04.0", "info"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "info"]);
     expect(&o, 0);
     let out = stdout(&o);
     for want in [
-        "0000:00:04.0 Unclassified device [00ff]: Device 1234:11e8 (rev 10)",
+        "ffff:00:04.0 Unclassified device [00ff]: Device 1234:11e8 (rev 10)",
         "\tSubsystem: Device 1af4:1100",
         "\tControl: I/O+ Mem+ BusMaster+ SpecCycle-",
         "\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast",
@@ -147,7 +153,7 @@ fn info_decodes_header_bars_capabilities_and_group() {
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }
-    let o = mmiodrv(&t, &["--device", "00:04.0", "info", "--json"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "info", "--json"]);
     expect(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["vendor_id"], 0x1234);
@@ -159,7 +165,7 @@ fn info_decodes_header_bars_capabilities_and_group() {
 #[test]
 fn config_prints_lspci_xxx_layout() {
     let t = edu_tree();
-    let o = mmiodrv(&t, &["--device", "00:04.0", "config"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "config"]);
     expect(&o, 0);
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
@@ -171,18 +177,18 @@ fn config_prints_lspci_xxx_layout() {
 #[test]
 fn dump_regs_reads_by_name_and_skips_write_only() {
     let t = edu_tree();
-    put32(&t, "0000:00:04.0", 0, 0x00, 0x0100_00ed);
-    put32(&t, "0000:00:04.0", 0, 0x20, 0x81);
-    let o = mmiodrv(&t, &["--device", "00:04.0", "dump-regs"]);
+    put32(&t, "ffff:00:04.0", 0, 0x00, 0x0100_00ed);
+    put32(&t, "ffff:00:04.0", 0, 0x20, 0x81);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "dump-regs"]);
     expect(&o, 0);
     let out = stdout(&o);
-    assert!(out.starts_with("edu 0000:00:04.0 BAR0 (built-in edu map)"), "{out}");
+    assert!(out.starts_with("edu ffff:00:04.0 BAR0 (built-in edu map)"), "{out}");
     assert!(out.contains("0x0000  ID          0x010000ed          MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)"), "{out}");
     assert!(out.contains("STATUS      0x00000081          IRQ_FACT=0x1 COMPUTING=0x1 (busy)"), "{out}");
     assert!(out.contains("IRQ_RAISE   (write-only)"), "{out}");
     assert!(out.contains("DMA_CMD     0x0000000000000000"), "{out}");
 
-    let o = mmiodrv(&t, &["--device", "00:04.0", "dump-regs", "--json"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "dump-regs", "--json"]);
     expect(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["map"], "edu");
@@ -200,15 +206,15 @@ fn read_side_effect_registers_are_not_read_without_all() {
         device: 0x1110,
         class: 0x050000,
         bars: vec![(0x100, MEM32), (0x1000, MEM32), (0x100000, MEM64_PREF)],
-        ..FakeDevice::edu("0000:00:05.0")
+        ..FakeDevice::edu("ffff:00:05.0")
     });
-    put32(&t, "0000:00:05.0", 0, 0x04, 1);
-    let o = mmiodrv(&t, &["--device", "00:05.0", "dump-regs", "--json"]);
+    put32(&t, "ffff:00:05.0", 0, 0x04, 1);
+    let o = mmiodrv(&t, &["--device", "ffff:00:05.0", "dump-regs", "--json"]);
     expect(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["registers"][1]["name"], "INTR_STATUS");
     assert_eq!(v["registers"][1]["skipped"], "read-side-effects");
-    let o = mmiodrv(&t, &["--device", "00:05.0", "dump-regs", "--all", "--json"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:05.0", "dump-regs", "--all", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["registers"][1]["value"], 1);
 }
@@ -216,15 +222,15 @@ fn read_side_effect_registers_are_not_read_without_all() {
 #[test]
 fn hexdump_without_a_map() {
     let t = FakeSysfs::new();
-    t.add(&FakeDevice { vendor: 0x8086, device: 0x1234, ..FakeDevice::edu("0000:00:07.0") });
-    put32(&t, "0000:00:07.0", 0, 0x14, 0xdead_beef);
-    let o = mmiodrv(&t, &["--device", "00:07.0", "dump-regs", "--len", "32"]);
+    t.add(&FakeDevice { vendor: 0x8086, device: 0x1234, ..FakeDevice::edu("ffff:00:07.0") });
+    put32(&t, "ffff:00:07.0", 0, 0x14, 0xdead_beef);
+    let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "dump-regs", "--len", "32"]);
     expect(&o, 0);
     let out = stdout(&o);
     assert!(out.contains("00000010: 00000000 deadbeef 00000000 00000000"), "{out}");
-    let o = mmiodrv(&t, &["--device", "00:07.0", "dump-regs", "--offset", "0x2", "--len", "4"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "dump-regs", "--offset", "0x2", "--len", "4"]);
     expect(&o, 2);
-    let o = mmiodrv(&t, &["--device", "00:07.0", "dump-regs", "--offset", "1M"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "dump-regs", "--offset", "1M"]);
     expect(&o, 2);
     assert!(stderr(&o).contains("outside"), "{}", stderr(&o));
 }
@@ -232,19 +238,19 @@ fn hexdump_without_a_map() {
 #[test]
 fn read_and_write_by_offset_name_and_field() {
     let t = edu_tree();
-    let dev = ["--device", "00:04.0"];
+    let dev = ["--device", "ffff:00:04.0"];
     let run = |args: &[&str]| mmiodrv(&t, &[&dev[..], args].concat());
 
     let o = run(&["write", "0x4", "0xf0f0f0f0"]);
     expect(&o, 0);
-    assert_eq!(stdout(&o).trim(), "0000:00:04.0 BAR0 0x0004 <- 0xf0f0f0f0");
-    assert_eq!(get32(&t, "0000:00:04.0", 0, 4), 0xf0f0_f0f0);
+    assert_eq!(stdout(&o).trim(), "ffff:00:04.0 BAR0 0x0004 <- 0xf0f0f0f0");
+    assert_eq!(get32(&t, "ffff:00:04.0", 0, 4), 0xf0f0_f0f0);
 
     let o = run(&["read", "LIVENESS", "--quiet"]);
     expect(&o, 0);
     assert_eq!(stdout(&o), "0xf0f0f0f0\n");
 
-    put32(&t, "0000:00:04.0", 0, 0, 0x0100_00ed);
+    put32(&t, "ffff:00:04.0", 0, 0, 0x0100_00ed);
     let o = run(&["read", "id.magic", "--json"]);
     expect(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -254,15 +260,15 @@ fn read_and_write_by_offset_name_and_field() {
     );
 
     // Field write is read-modify-write.
-    put32(&t, "0000:00:04.0", 0, 0x20, 0x1);
+    put32(&t, "ffff:00:04.0", 0, 0x20, 0x1);
     let o = run(&["write", "STATUS.IRQ_FACT", "1", "--verify"]);
     expect(&o, 0);
-    assert_eq!(get32(&t, "0000:00:04.0", 0, 0x20), 0x81);
+    assert_eq!(get32(&t, "ffff:00:04.0", 0, 0x20), 0x81);
 
     // 64-bit register in one access.
     let o = run(&["write", "DMA_SRC", "0x1122334455667788"]);
     expect(&o, 0);
-    assert_eq!(get32(&t, "0000:00:04.0", 0, 0x84), 0x1122_3344);
+    assert_eq!(get32(&t, "ffff:00:04.0", 0, 0x84), 0x1122_3344);
     let o = run(&["read", "0x80", "--width", "64", "--quiet"]);
     assert_eq!(stdout(&o), "0x1122334455667788\n");
 
@@ -276,8 +282,8 @@ fn read_and_write_by_offset_name_and_field() {
 #[test]
 fn bad_register_accesses_are_refused_before_touching_the_device() {
     let t = edu_tree();
-    put32(&t, "0000:00:04.0", 0, 0, 0x0100_00ed);
-    let dev = ["--device", "00:04.0"];
+    put32(&t, "ffff:00:04.0", 0, 0, 0x0100_00ed);
+    let dev = ["--device", "ffff:00:04.0"];
     let run = |args: &[&str]| mmiodrv(&t, &[&dev[..], args].concat());
     let cases: &[(&[&str], i32, &str)] = &[
         (&["write", "ID", "1"], 2, "register ID is read-only"),
@@ -288,7 +294,8 @@ fn bad_register_accesses_are_refused_before_touching_the_device() {
         (&["read", "0x4", "--width", "8"], 2, "takes no 8-bit access at offset 0x4"),
         (&["read", "0x2"], 2, "not aligned"),
         (&["read", "0x100000"], 2, "outside the 0x100000-byte region"),
-        (&["read", "0x4", "--width", "12"], 2, "invalid access width 12"),
+        (&["read", "0x4", "--width", "12"], 2, "invalid access width 12: expected 8, 16, 32 or 64"),
+        (&["read", "ID", "--width", "16"], 2, "ID is a 32-bit register; a width applies to raw offsets only"),
         (&["read", "LIVENES"], 3, "did you mean LIVENESS"),
         (&["read", "ID.NOPE"], 2, "no field 'NOPE'"),
         (&["read", "0x0", "--bar", "1"], 3, "BAR1 is not implemented"),
@@ -300,8 +307,8 @@ fn bad_register_accesses_are_refused_before_touching_the_device() {
         assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
         assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: one line only");
     }
-    assert_eq!(get32(&t, "0000:00:04.0", 0, 0), 0x0100_00ed);
-    assert_eq!(get32(&t, "0000:00:04.0", 0, 4), 0);
+    assert_eq!(get32(&t, "ffff:00:04.0", 0, 0), 0x0100_00ed);
+    assert_eq!(get32(&t, "ffff:00:04.0", 0, 4), 0);
     // --force skips the width rule for raw offsets.
     let o = run(&["read", "0x4", "--width", "8", "--force", "--quiet"]);
     expect(&o, 0);
@@ -310,49 +317,53 @@ fn bad_register_accesses_are_refused_before_touching_the_device() {
 #[test]
 fn refuses_devices_owned_by_other_drivers_or_not_decoding() {
     let t = FakeSysfs::new();
-    t.add(&FakeDevice { driver: Some("e1000e"), ..FakeDevice::edu("0000:00:04.0") });
-    t.add(&FakeDevice { command: 0x0004, ..FakeDevice::edu("0000:00:05.0") });
-    t.add(&FakeDevice { driver: Some("vfio-pci"), ..FakeDevice::edu("0000:00:06.0") });
+    t.add(&FakeDevice { driver: Some("e1000e"), ..FakeDevice::edu("ffff:00:04.0") });
+    t.add(&FakeDevice { command: 0x0004, ..FakeDevice::edu("ffff:00:05.0") });
+    t.add(&FakeDevice { driver: Some("vfio-pci"), ..FakeDevice::edu("ffff:00:06.0") });
 
-    let o = mmiodrv(&t, &["--device", "00:04.0", "write", "0x4", "1"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "write", "0x4", "1"]);
     expect(&o, 6);
     assert!(stderr(&o).contains("bound to kernel driver 'e1000e'") && stderr(&o).contains("--force"), "{}", stderr(&o));
-    assert_eq!(get32(&t, "0000:00:04.0", 0, 4), 0);
+    assert_eq!(get32(&t, "ffff:00:04.0", 0, 4), 0);
     // Config reads stay allowed.
-    expect(&mmiodrv(&t, &["--device", "00:04.0", "info"]), 0);
-    expect(&mmiodrv(&t, &["--device", "00:04.0", "--force", "write", "0x4", "1"]), 0);
+    expect(&mmiodrv(&t, &["--device", "ffff:00:04.0", "info"]), 0);
+    expect(&mmiodrv(&t, &["--device", "ffff:00:04.0", "--force", "write", "0x4", "1"]), 0);
 
-    let o = mmiodrv(&t, &["--device", "00:05.0", "dump-regs"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:05.0", "dump-regs"]);
     expect(&o, 6);
     assert!(
         stderr(&o).contains("memory space decoding is disabled")
-            && stderr(&o).contains("setpci -s 0000:00:05.0 COMMAND=0x2:0x2"),
+            && stderr(&o).contains("setpci -s ffff:00:05.0 COMMAND=0x2:0x2"),
         "{}",
         stderr(&o)
     );
 
-    // Under vfio-pci the sysfs backend is allowed (auto would pick VFIO); asking
-    // for a backend that does not match the bound driver is a clear error.
-    expect(&mmiodrv(&t, &["--device", "00:06.0", "--backend", "sysfs", "read", "0x0"]), 0);
-    let o = mmiodrv(&t, &["--device", "00:06.0", "--backend", "uio", "read", "0x0"]);
+    // Under vfio-pci the BARs belong to VFIO: the sysfs backend is refused
+    // unless forced, and asking for a backend that does not match the bound
+    // driver is a clear error.
+    let o = mmiodrv(&t, &["--device", "ffff:00:06.0", "--backend", "sysfs", "read", "0x0"]);
+    expect(&o, 6);
+    assert!(stderr(&o).contains("its BARs belong to VFIO") && stderr(&o).contains("--backend vfio"), "{}", stderr(&o));
+    expect(&mmiodrv(&t, &["--device", "ffff:00:06.0", "--backend", "sysfs", "--force", "read", "0x0"]), 0);
+    let o = mmiodrv(&t, &["--device", "ffff:00:06.0", "--backend", "uio", "read", "0x0"]);
     expect(&o, 6);
     assert!(
-        stderr(&o).contains("--backend uio needs the device bound to uio_pci_generic, but it is bound to vfio-pci"),
+        stderr(&o).contains("the uio backend needs the device bound to uio_pci_generic, but it is bound to vfio-pci"),
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("fix: mmiodrv --device 0000:00:06.0 bind uio_pci_generic"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fix: mmiodrv --device ffff:00:06.0 bind uio_pci_generic"), "{}", stderr(&o));
 }
 
 #[test]
 fn io_port_bars_go_through_pread_and_pwrite() {
     let t = FakeSysfs::new();
-    t.add(&FakeDevice { vendor: 0x8086, device: 0x7000, bars: vec![(0x20, IO)], ..FakeDevice::edu("0000:00:08.0") });
-    let o = mmiodrv(&t, &["--device", "00:08.0", "write", "0x4", "0xab", "--width", "8"]);
+    t.add(&FakeDevice { vendor: 0x8086, device: 0x7000, bars: vec![(0x20, IO)], ..FakeDevice::edu("ffff:00:08.0") });
+    let o = mmiodrv(&t, &["--device", "ffff:00:08.0", "write", "0x4", "0xab", "--width", "8"]);
     expect(&o, 0);
-    let o = mmiodrv(&t, &["--device", "00:08.0", "read", "0x4", "--width", "16", "--quiet"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:08.0", "read", "0x4", "--width", "16", "--quiet"]);
     assert_eq!(stdout(&o), "0x00ab\n");
-    let o = mmiodrv(&t, &["--device", "00:08.0", "read", "0x0", "--width", "64"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:08.0", "read", "0x0", "--width", "64"]);
     expect(&o, 6);
     assert!(stderr(&o).contains("takes no 64-bit accesses"), "{}", stderr(&o));
 }
@@ -360,18 +371,18 @@ fn io_port_bars_go_through_pread_and_pwrite() {
 #[test]
 fn regmap_files_load_through_the_same_loader() {
     let t = FakeSysfs::new();
-    t.add(&FakeDevice { vendor: 0x8086, device: 0x1234, ..FakeDevice::edu("0000:00:07.0") });
+    t.add(&FakeDevice { vendor: 0x8086, device: 0x1234, ..FakeDevice::edu("ffff:00:07.0") });
     let map = t.root().join("my.toml");
     fs::write(&map, "[device]\nname = \"mine\"\n[[register]]\nname = \"CTRL\"\noffset = 0x10\nwidth = 16\naccess = \"RW\"\nfield = [{ name = \"GO\", bits = 15 }]\n").unwrap();
     let m = map.to_str().unwrap();
-    let o = mmiodrv(&t, &["--device", "00:07.0", "write", "CTRL.GO", "1", "--regmap", m]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "write", "CTRL.GO", "1", "--regmap", m]);
     expect(&o, 0);
-    let o = mmiodrv(&t, &["--device", "00:07.0", "dump-regs", "--regmap", m]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "dump-regs", "--regmap", m]);
     expect(&o, 0);
     assert!(stdout(&o).contains("0x0010  CTRL  0x8000              GO=0x1"), "{}", stdout(&o));
 
     fs::write(&map, "[device]\nname = \"mine\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n\n[[register]]\nname = \"B\"\noffset = 2\nwidth = 16\naccess = \"RW\"\n").unwrap();
-    let o = mmiodrv(&t, &["--device", "00:07.0", "dump-regs", "--regmap", m]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "dump-regs", "--regmap", m]);
     expect(&o, 7);
     assert!(stderr(&o).contains("my.toml:9: register B [0x2..0x4) overlaps A"), "{}", stderr(&o));
 }
@@ -379,13 +390,13 @@ fn regmap_files_load_through_the_same_loader() {
 #[test]
 fn malformed_sysfs_contents_are_errors_not_panics() {
     let t = edu_tree();
-    let dir = t.device_dir("0000:00:04.0");
+    let dir = t.device_dir("ffff:00:04.0");
     fs::write(dir.join("resource"), "garbage\n").unwrap();
-    let o = mmiodrv(&t, &["--device", "00:04.0", "read", "0x0"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "read", "0x0"]);
     expect(&o, 5);
     assert!(stderr(&o).contains("unexpected contents in"), "{}", stderr(&o));
     fs::write(dir.join("config"), [0u8; 10]).unwrap();
-    let o = mmiodrv(&t, &["--device", "00:04.0", "info"]);
+    let o = mmiodrv(&t, &["--device", "ffff:00:04.0", "info"]);
     expect(&o, 6);
     fs::write(dir.join("vendor"), "nonsense").unwrap();
     expect(&mmiodrv(&t, &["list"]), 0);

@@ -38,7 +38,7 @@ fn uio_works_without_an_iommu(lab: &mut Lab) -> Result<(), Failed> {
     let irq = ok(lab, &format!("{EDU} edu irq raise 0x1 --wait --timeout 3000"))?;
     check(irq.contains("INTx vector 0 arrived (IRQ_STATUS 0x1); acknowledged 0x1"), irq)?;
     check(ok(lab, &format!("{EDU} edu factorial 6"))?.starts_with("6! = 720"), "factorial")?;
-    fails(lab, &format!("{EDU} edu dma from-device --len 16"), 6, "no DMA under UIO")?;
+    fails(lab, &format!("{EDU} edu dma from-device --len 16"), 6, "the uio backend has no DMA")?;
     ok(lab, &format!("{EDU} bind --restore"))?;
     check(driver_of(lab, "0000:00:04.0")? == "none", "bind --restore left the device bound")
 }

@@ -10,21 +10,29 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::SharedMemory;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::bulk::Lanes;
 
 /// Best-of-N throughputs in bytes per second, and their ratios to memcpy.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchResult {
+    /// Bytes per copy.
     pub bytes: u64,
+    /// Rounds run.
     pub rounds: u32,
     /// How the shared memory was accessed (width, streaming stores).
     pub accesses: &'static str,
+    /// memcpy between two RAM buffers, bytes/s.
     pub memcpy: f64,
+    /// Copies into the shared memory, bytes/s.
     pub write: f64,
+    /// Copies out of it, bytes/s.
     pub read: f64,
+    /// Fills of it, bytes/s.
     pub fill: f64,
+    /// `write / memcpy`.
     pub write_ratio: f64,
+    /// `read / memcpy`.
     pub read_ratio: f64,
 }
 
@@ -52,14 +60,13 @@ fn rate(bytes: usize, d: Duration) -> f64 {
 /// Copy `bytes` bytes at offset 0, `rounds` times each way, keeping the best.
 pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32) -> Result<BenchResult> {
     if bytes == 0 || rounds == 0 {
-        return Err(Error::InvalidValue {
-            input: format!("{bytes} bytes, {rounds} rounds"),
-            reason: "the benchmark needs at least one byte and one round".into(),
-        });
+        return Err(Error::invalid(
+            format!("{bytes} bytes, {rounds} rounds"),
+            "the benchmark needs at least one byte and one round",
+        ));
     }
     mem.check(0, bytes)?;
-    let len = usize::try_from(bytes)
-        .map_err(|_| Error::InvalidValue { input: bytes.to_string(), reason: "too large".into() })?;
+    let len = usize::try_from(bytes).map_err(|_| Error::invalid(bytes.to_string(), "too large"))?;
     let mut saved = vec![0u8; len];
     mem.read(0, &mut saved)?;
     let src: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect();
@@ -88,10 +95,11 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32) -> Result<BenchResult> {
         mem.write(0, &src)?;
         mem.read(0, &mut read_back)?;
         if read_back != src {
-            return Err(Error::Unsupported {
-                device: "shared memory".into(),
-                message: "the bytes read back differ from those written (another peer writing?)".into(),
-            });
+            return Err(ErrorKind::Changed {
+                what: "the shared memory",
+                why: "the bytes read back differ from those written: another peer writing?".into(),
+            }
+            .into());
         }
         let (memcpy, write, read, fill) = (rate(len, memcpy), rate(len, write), rate(len, read), rate(len, fill));
         Ok(BenchResult {

@@ -14,15 +14,17 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::protocol::{self, Message, PROTOCOL_VERSION, SHM_MESSAGE};
-use crate::error::{Error, Result};
+use crate::backend::{Interrupts, IrqEvent, IrqKind};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
 
 /// After our own first vector arrives, how long to wait for the rest of the
 /// initial burst (the server sends them back to back).
 const SETTLE: Duration = Duration::from_millis(100);
 
+/// A host peer of an ivshmem server.
 pub struct Client {
     stream: UnixStream,
-    name: String,
+    name: DeviceRef,
     id: u16,
     shm: File,
     own: Vec<File>,
@@ -36,34 +38,28 @@ fn poll_ms(d: Duration) -> PollTimeout {
 impl Client {
     /// Connect and receive the initial messages (within `timeout`).
     pub fn connect(socket: &Path, timeout: Duration) -> Result<Client> {
-        let name = format!("ivshmem server {}", socket.display());
+        let name = DeviceRef::Server(socket.to_path_buf());
         let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => Error::Setup {
-                device: name.clone(),
-                message: format!("no server is listening on {}", socket.display()),
-                hint: "start one: mmiodrv ivshmem-server --socket PATH --shm PATH --size N --vectors V".into(),
-            },
-            _ => Error::io(&name, "cannot connect to", socket, e),
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => Error::on(name.clone(), ErrorKind::NoServer),
+            _ => Error::io_on(name.clone(), "cannot connect to", socket, e),
         })?;
-        let bad = |what: String| Error::Unsupported {
-            device: name.clone(),
-            message: format!("not an ivshmem server (protocol error: {what})"),
+        let bad = |what: String| {
+            Error::on(name.clone(), ErrorKind::Protocol { what: format!("not an ivshmem server ({what})") })
         };
         let deadline = Instant::now() + timeout;
         let first = |stream: &UnixStream| -> Result<Message> {
             let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-            stream.set_read_timeout(Some(left)).map_err(|e| Error::io(&name, "cannot set a timeout on", socket, e))?;
+            stream
+                .set_read_timeout(Some(left))
+                .map_err(|e| Error::io_on(name.clone(), "cannot set a timeout on", socket, e))?;
             match protocol::recv(stream.as_fd()) {
                 Ok(Some(m)) => Ok(m),
                 Ok(None) => Err(bad("the server closed the connection during setup".into())),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    Err(Error::Timeout {
-                        device: name.clone(),
-                        what: "the server's greeting".into(),
-                        ms: timeout.as_millis() as u64,
-                    })
-                }
-                Err(e) => Err(Error::io(&name, "cannot read from", socket, e)),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Err(Error::on(
+                    name.clone(),
+                    ErrorKind::Timeout { what: "the server's greeting".into(), ms: timeout.as_millis() as u64 },
+                )),
+                Err(e) => Err(Error::io_on(name.clone(), "cannot read from", socket, e)),
             }
         };
         let version = first(&stream)?;
@@ -80,8 +76,8 @@ impl Client {
             (SHM_MESSAGE, Some(fd)) => File::from(fd),
             (v, _) => return Err(bad(format!("expected -1 with the shared-memory fd, got {v}"))),
         };
-        let mut client =
-            Client { stream, name: format!("ivshmem peer {id}"), id, shm, own: Vec::new(), peers: BTreeMap::new() };
+        let name = name.clone();
+        let mut client = Client { stream, name, id, shm, own: Vec::new(), peers: BTreeMap::new() };
         // Other peers' vectors, then our own.
         while client.own.is_empty() {
             let m = first(&client.stream)?;
@@ -90,15 +86,14 @@ impl Client {
         client
             .stream
             .set_read_timeout(None)
-            .map_err(|e| Error::io(&client.name, "cannot clear a timeout on", socket, e))?;
+            .map_err(|e| Error::io_on(client.name.clone(), "cannot clear a timeout on", socket, e))?;
         client.drain(SETTLE)?;
         Ok(client)
     }
 
     fn process(&mut self, m: Message) -> Result<()> {
-        let peer = u16::try_from(m.value).map_err(|_| Error::Unsupported {
-            device: self.name.clone(),
-            message: format!("protocol error: message {} is not a peer ID", m.value),
+        let peer = u16::try_from(m.value).map_err(|_| {
+            Error::on(self.name.clone(), ErrorKind::Protocol { what: format!("message {} is not a peer ID", m.value) })
         })?;
         match m.fd {
             Some(fd) if peer == self.id => self.own.push(File::from(fd)),
@@ -119,7 +114,7 @@ impl Client {
                 match poll(&mut fds, timeout) {
                     Ok(n) => n > 0,
                     Err(Errno::EINTR) => continue,
-                    Err(e) => return Err(Error::io(&self.name, "cannot poll", "the server socket", e.into())),
+                    Err(e) => return Err(Error::io_on(self.name.clone(), "cannot poll", "the server socket", e.into())),
                 }
             };
             if !readable {
@@ -133,12 +128,8 @@ impl Client {
     fn read_one(&mut self) -> Result<()> {
         match protocol::recv(self.stream.as_fd()) {
             Ok(Some(m)) => self.process(m),
-            Ok(None) => Err(Error::Setup {
-                device: self.name.clone(),
-                message: "the server closed the connection".into(),
-                hint: "restart the server and reconnect".into(),
-            }),
-            Err(e) => Err(Error::io(&self.name, "cannot read from", "the server socket", e)),
+            Ok(None) => Err(Error::on(self.name.clone(), ErrorKind::Gone { why: "the server closed the connection".into() })),
+            Err(e) => Err(Error::io_on(self.name.clone(), "cannot read from", "the server socket", e)),
         }
     }
 
@@ -147,6 +138,7 @@ impl Client {
         self.drain(Duration::ZERO)
     }
 
+    /// Our peer ID.
     pub fn id(&self) -> u16 {
         self.id
     }
@@ -166,11 +158,12 @@ impl Client {
         &self.shm
     }
 
+    /// Size of the shared memory.
     pub fn shm_size(&self) -> Result<u64> {
         self.shm
             .metadata()
             .map(|m| m.len())
-            .map_err(|e| Error::io(&self.name, "cannot stat", "the shared-memory fd", e))
+            .map_err(|e| Error::io_on(self.name.clone(), "cannot stat", "the shared-memory fd", e))
     }
 
     /// Interrupt `vector` of `peer` (which may be ourselves).
@@ -180,38 +173,47 @@ impl Client {
         let Some(fds) = fds else {
             let mut known: Vec<String> = self.peers.keys().map(u16::to_string).collect();
             known.push(format!("{} (this client)", self.id));
-            return Err(Error::InvalidValue {
-                input: peer.to_string(),
-                reason: format!("no peer {peer} on the server (peers: {})", known.join(", ")),
-            });
+            return Err(Error::invalid(
+                peer.to_string(),
+                format!("no peer {peer} on the server (peers: {})", known.join(", ")),
+            ));
         };
-        let mut fd = fds.get(usize::from(vector)).ok_or_else(|| Error::InvalidValue {
-            input: vector.to_string(),
-            reason: format!(
-                "peer {peer} has {} vector{} (0..{})",
-                fds.len(),
-                if fds.len() == 1 { "" } else { "s" },
-                fds.len().saturating_sub(1)
-            ),
+        let mut fd = fds.get(usize::from(vector)).ok_or_else(|| {
+            Error::invalid(
+                vector.to_string(),
+                format!(
+                    "peer {peer} has {} vector{} (0..{})",
+                    fds.len(),
+                    if fds.len() == 1 { "" } else { "s" },
+                    fds.len().saturating_sub(1)
+                ),
+            )
         })?;
-        fd.write_all(&1u64.to_ne_bytes()).map_err(|e| Error::io(&self.name, "cannot signal", "a peer eventfd", e))
+        fd.write_all(&1u64.to_ne_bytes())
+            .map_err(|e| Error::io_on(self.name.clone(), "cannot signal", "a peer eventfd", e))
     }
 
     /// Wait for one of our vectors (only `vector` when given) to be rung.
     /// Returns the vector and how many times it was rung since the last wait.
     pub fn wait(&mut self, vector: Option<u16>, timeout: Duration) -> Result<(u16, u64)> {
-        if let Some(v) = vector {
-            if usize::from(v) >= self.own.len() {
-                return Err(Error::InvalidValue {
-                    input: v.to_string(),
-                    reason: format!(
-                        "this peer has {} vector(s) (0..{})",
-                        self.own.len(),
-                        self.own.len().saturating_sub(1)
-                    ),
-                });
-            }
-        }
+        let e = self.wait_for(vector.map(u32::from), timeout)?;
+        Ok((e.vector as u16, e.count))
+    }
+}
+
+/// A host client's own vectors are what a guest's MSI-X vectors are to an
+/// ivshmem-doorbell peer: waiting on them is waiting for interrupts, with the
+/// server's announcements taken in meanwhile.
+impl Interrupts for Client {
+    fn kind(&self) -> IrqKind {
+        IrqKind::Msix
+    }
+
+    fn vectors(&self) -> u32 {
+        self.own.len() as u32
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<IrqEvent> {
         let deadline = Instant::now() + timeout;
         loop {
             let (server, fired) = {
@@ -219,7 +221,7 @@ impl Client {
                 fds.extend(self.own.iter().map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN)));
                 match poll(&mut fds, poll_ms(deadline.saturating_duration_since(Instant::now()))) {
                     Ok(_) | Err(Errno::EINTR) => {}
-                    Err(e) => return Err(Error::io(&self.name, "cannot poll", "eventfds", e.into())),
+                    Err(e) => return Err(Error::io_on(self.name.clone(), "cannot poll", "eventfds", e.into())),
                 }
                 let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
                 (ready(&fds[0]), fds[1..].iter().position(ready))
@@ -227,30 +229,18 @@ impl Client {
             if let Some(v) = fired {
                 let mut buf = [0u8; 8];
                 match (&self.own[v]).read(&mut buf) {
-                    Ok(8) => {
-                        let v = v as u16;
-                        if vector.is_none_or(|want| want == v) {
-                            return Ok((v, u64::from_ne_bytes(buf)));
-                        }
-                        log::info!("{}: vector {v} rung; waiting for {vector:?}", self.name);
-                    }
+                    Ok(8) => return Ok(IrqEvent { kind: IrqKind::Msix, vector: v as u32, count: u64::from_ne_bytes(buf) }),
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(Error::io(&self.name, "cannot read", "an own eventfd", e)),
+                    Err(e) => return Err(Error::io_on(self.name.clone(), "cannot read", "an own eventfd", e)),
                 }
             }
             if server {
                 self.read_one()?;
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    device: self.name.clone(),
-                    what: match vector {
-                        Some(v) => format!("vector {v} to be rung"),
-                        None => format!("any of its {} vector(s) to be rung", self.own.len()),
-                    },
-                    ms: timeout.as_millis() as u64,
-                });
+                let what = format!("any of peer {}'s {} vector(s) to be rung", self.id, self.own.len());
+                return Err(Error::on(self.name.clone(), ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));
             }
         }
     }

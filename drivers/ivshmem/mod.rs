@@ -12,38 +12,80 @@
 
 pub mod bench;
 pub mod client;
+mod commands;
 pub mod protocol;
 pub mod server;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::backend::{Backend, BackendKind, BarOptions, Interrupts, IrqEvent, IrqKind};
-use crate::error::{Error, Result};
-use crate::mmio::{barrier, Mapping, MmioRegion, RegisterIo, Width};
-use crate::pci::capabilities;
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::mmio::{barrier, Mapping, MmioRegion, RegisterIo};
+use crate::pci::capabilities::{self, id};
 
-/// PCI IDs of ivshmem (plain and doorbell variants share them).
+use self::regs::*;
+
+/// PCI vendor ID of ivshmem (plain and doorbell variants share the IDs).
 pub const VENDOR_ID: u16 = 0x1af4;
+/// PCI device ID of ivshmem.
 pub const DEVICE_ID: u16 = 0x1110;
 
-/// BAR0 register map.
-pub const REGMAP_TOML: &str = include_str!("regmap.toml");
-
-/// BAR0 register offsets.
-pub const INTR_MASK: u64 = 0x00;
-pub const INTR_STATUS: u64 = 0x04;
-pub const IV_POSITION: u64 = 0x08;
-pub const DOORBELL: u64 = 0x0c;
+crate::register_map! {
+    /// ivshmem's BAR0, as ivshmem-spec.rst has it.
+    pub mod regs {
+        map MAP {
+            name: "ivshmem",
+            description: "QEMU ivshmem (PCI 1af4:1110): BAR0 registers, BAR1 MSI-X, BAR2 shared memory",
+            bar: 0,
+            size: Some(0x100),
+            // The spec: software should only access the registers as 32-bit words.
+            access: [(0x00, 0x100, [W32])],
+        }
+        /// Interrupt mask (INTx only; bit 0)
+        INTR_MASK @ 0x00: u32, RW, reset 0 {
+            /// Doorbell interrupt enabled
+            DOORBELL [0],
+        }
+        /// Interrupt status (INTx only); cleared by reading it
+        INTR_STATUS @ 0x04: u32, RW + ReadClears, reset 0 {
+            /// A doorbell arrived
+            DOORBELL [0],
+        }
+        /// This peer's ID (0 on ivshmem-plain, which has no server)
+        IV_POSITION @ 0x08: u32, RO {}
+        /// Write PEER << 16 | VECTOR to interrupt that peer's vector
+        DOORBELL @ 0x0c: u32, WO {
+            /// The peer to interrupt
+            PEER [31:16],
+            /// Its vector
+            VECTOR [15:0],
+        }
+    }
+}
 
 /// BAR indexes.
 pub const REGISTER_BAR: u8 = 0;
+/// The shared-memory BAR.
 pub const SHARED_MEMORY_BAR: u8 = 2;
 
-const MSIX_CAP_ID: u16 = 0x11;
+/// The driver's description, commands and map, for the driver list.
+pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
+    name: "ivshmem",
+    about: "ivshmem shared memory: info, read, write, fill, dump, bench, doorbells, a host client",
+    ids: &[(VENDOR_ID, DEVICE_ID)],
+    maps: &[&regs::MAP],
+    commands: commands::COMMANDS,
+    top_level: commands::TOP_LEVEL,
+};
+
+/// The DOORBELL value that rings `vector` of `peer`.
+pub fn doorbell_value(peer: u16, vector: u16) -> u32 {
+    DOORBELL::PEER.val(peer.into()) | DOORBELL::VECTOR.val(vector.into())
+}
 
 /// Which ivshmem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -68,8 +110,11 @@ impl std::fmt::Display for Variant {
 /// What `ivshmem info` reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct IvshmemInfo {
-    pub device: String,
+    /// The device.
+    pub device: DeviceRef,
+    /// Which variant.
     pub variant: Variant,
+    /// The backend in use.
     pub backend: BackendKind,
     /// Shared-memory size (BAR2) in bytes.
     pub size: u64,
@@ -87,45 +132,43 @@ pub struct SharedMemory {
 }
 
 impl SharedMemory {
+    /// Shared memory in `region`.
     pub fn new(region: MmioRegion) -> Self {
         SharedMemory { region }
     }
 
+    /// Size in bytes.
     pub fn len(&self) -> u64 {
         self.region.len()
     }
 
+    /// Never true for a mapping.
     pub fn is_empty(&self) -> bool {
         self.region.is_empty()
     }
 
-    /// `offset + len` must lie inside the memory.
+    /// `offset + len` must lie inside the memory (checked by every copy too;
+    /// for callers that must know before they start, e.g. before reading a file).
     pub fn check(&self, offset: u64, len: u64) -> Result<()> {
-        if offset.checked_add(len).is_none_or(|end| end > self.len()) {
-            return Err(Error::OutOfRange { offset, width: len, len: self.len() });
-        }
-        Ok(())
+        self.region.check_span(offset, len)
     }
 
-    /// Copy out `out.len()` bytes from `offset`.
+    /// Copy out `out.len()` bytes from `offset` (checked before the first byte moves).
     pub fn read(&self, offset: u64, out: &mut [u8]) -> Result<()> {
-        self.check(offset, out.len() as u64)?;
         // Whatever the other side wrote before signalling must be seen in full.
         barrier::after_completion();
         self.region.copy_to_slice(offset, out)
     }
 
-    /// Copy `data` in at `offset`.
+    /// Copy `data` in at `offset` (checked before the first byte moves).
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
-        self.check(offset, data.len() as u64)?;
         self.region.copy_from_slice(offset, data)?;
         barrier::before_doorbell();
         Ok(())
     }
 
-    /// Set `len` bytes from `offset` to `byte`.
+    /// Set `len` bytes from `offset` to `byte` (checked before the first byte moves).
     pub fn fill(&self, offset: u64, len: u64, byte: u8) -> Result<()> {
-        self.check(offset, len)?;
         self.region.fill(offset, len, byte)?;
         barrier::before_doorbell();
         Ok(())
@@ -145,44 +188,46 @@ pub struct HostMemory {
 }
 
 impl HostMemory {
+    /// Open the memory-backend file at `path` (a regular, non-empty file;
+    /// opening never blocks on a FIFO).
     pub fn open(path: &Path, writable: bool) -> Result<HostMemory> {
-        let name = format!("file:{}", path.display());
-        let file = OpenOptions::new()
+        use std::os::unix::fs::OpenOptionsExt;
+        let name = DeviceRef::File(path.to_path_buf());
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(writable)
+            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
             .open(path)
-            .map_err(|e| Error::io(&name, "cannot open", path, e))?;
-        let meta = file.metadata().map_err(|e| Error::io(&name, "cannot stat", path, e))?;
+            .map_err(|e| Error::io_on(name.clone(), "cannot open", path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io_on(name.clone(), "cannot stat", path, e))?;
         if !meta.is_file() {
-            return Err(Error::Unsupported {
-                device: name,
-                message: "not a regular file; --device file:PATH takes the memory-backend file (e.g. under /dev/shm)"
-                    .into(),
-            });
+            let what = "an ivshmem memory-backend file (e.g. under /dev/shm)";
+            return Err(Error::on(name, ErrorKind::NotARegularFile { what, path: path.to_path_buf() }));
         }
         if meta.len() == 0 {
-            return Err(Error::Unsupported {
-                device: name,
-                message: "the file is empty: it is not (yet) an ivshmem memory-backend file".into(),
-            });
+            let why = "the file is empty: it is not (yet) an ivshmem memory-backend file".to_string();
+            return Err(Error::on(name, ErrorKind::NotSupported { what: "this file", why }));
         }
         Self::map(&file, meta.len(), path, writable)
     }
 
     /// Map an already open shared-memory file (e.g. the fd a server handed out).
     pub fn map(file: &File, len: u64, path: &Path, writable: bool) -> Result<HostMemory> {
-        let name = format!("file:{}", path.display());
-        let size = usize::try_from(len)
-            .map_err(|_| Error::Unsupported { device: name.clone(), message: "too large to map".into() })?;
-        let mapping =
-            Mapping::map_file(file, size, 0, writable).map_err(|e| Error::io(&name, "cannot map", path, e.into()))?;
+        let name = DeviceRef::File(path.to_path_buf());
+        let size = usize::try_from(len).map_err(|_| {
+            Error::on(name.clone(), ErrorKind::NotSupported { what: "this file", why: "too large to map".into() })
+        })?;
+        let mapping = Mapping::map_file(file, size, 0, writable)
+            .map_err(|e| Error::io_on(name, "cannot map", path, e.into()))?;
         Ok(HostMemory { path: path.to_path_buf(), memory: SharedMemory::new(MmioRegion::new(mapping)) })
     }
 
+    /// The file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Its memory.
     pub fn memory(&self) -> &SharedMemory {
         &self.memory
     }
@@ -195,7 +240,7 @@ pub struct Ivshmem<'a> {
     memory: SharedMemory,
     // Keeps BAR2 open (VFIO regions hold the device) while `memory` maps it.
     _bar2: Box<dyn RegisterIo>,
-    name: String,
+    name: DeviceRef,
     variant: Variant,
     vectors: u32,
 }
@@ -203,57 +248,57 @@ pub struct Ivshmem<'a> {
 impl<'a> Ivshmem<'a> {
     /// Check the IDs, map BAR0 and BAR2, and find the variant.
     pub fn open(backend: &'a dyn Backend) -> Result<Self> {
-        let name = backend.address().to_string();
-        let config = super::expect_device(backend, "ivshmem", VENDOR_ID, DEVICE_ID)?;
-        let msix = capabilities::standard(&config).into_iter().find(|c| c.id == MSIX_CAP_ID);
-        let (variant, vectors) = match msix {
-            Some(cap) => {
-                let control = config.u16(usize::from(cap.offset) + 2).unwrap_or(0);
-                (Variant::Doorbell, u32::from(control & 0x7ff) + 1)
-            }
+        let name = backend.device();
+        let config = DRIVER.expect(backend)?;
+        let (variant, vectors) = match capabilities::find(&config, id::MSIX).and_then(|c| c.msix_vectors()) {
+            Some(vectors) => (Variant::Doorbell, vectors),
             None => (Variant::Plain, 0),
         };
-        let rw = BarOptions { writable: true, write_combining: false };
-        let regs = backend.open_bar(REGISTER_BAR, rw)?;
-        let bar2 = backend.open_bar(SHARED_MEMORY_BAR, rw)?;
-        let region = bar2.as_mmio().cloned().ok_or_else(|| Error::Unsupported {
-            device: name.clone(),
-            message: "BAR2 (shared memory) could not be memory-mapped".into(),
+        let regs = backend.open_bar(REGISTER_BAR, BarOptions::RW)?;
+        let bar2 = backend.open_bar(SHARED_MEMORY_BAR, BarOptions::RW)?;
+        let region = bar2.as_mmio().cloned().ok_or_else(|| {
+            let why = "the backend offers no mapping of it";
+            Error::on(name.clone(), ErrorKind::NotMapped { bar: SHARED_MEMORY_BAR, why })
         })?;
         Ok(Ivshmem { backend, regs, memory: SharedMemory::new(region), _bar2: bar2, name, variant, vectors })
     }
 
-    pub fn name(&self) -> &str {
+    /// The device.
+    pub fn name(&self) -> &DeviceRef {
         &self.name
     }
 
+    /// Which variant.
     pub fn variant(&self) -> Variant {
         self.variant
     }
 
+    /// The shared memory (BAR2).
     pub fn memory(&self) -> &SharedMemory {
         &self.memory
     }
 
     /// IVPosition: this peer's ID.
     pub fn peer_id(&self) -> Result<u32> {
-        Ok(self.regs.read(IV_POSITION, Width::W32)? as u32)
+        IV_POSITION.read(self.regs.as_ref())
     }
 
     /// INTR_MASK (INTx only; MSI-X ignores it).
     pub fn intr_mask(&self) -> Result<u32> {
-        Ok(self.regs.read(INTR_MASK, Width::W32)? as u32)
+        INTR_MASK.read(self.regs.as_ref())
     }
 
+    /// Set INTR_MASK.
     pub fn set_intr_mask(&self, mask: u32) -> Result<()> {
-        self.regs.write(INTR_MASK, Width::W32, u64::from(mask))
+        INTR_MASK.write(self.regs.as_ref(), mask)
     }
 
-    /// INTR_STATUS. Reading it clears it: call only when that is the point.
-    pub fn read_and_clear_status(&self) -> Result<u32> {
-        Ok(self.regs.read(INTR_STATUS, Width::W32)? as u32)
+    /// INTR_STATUS. Reading it clears it, so this takes `&mut self`.
+    pub fn read_and_clear_status(&mut self) -> Result<u32> {
+        INTR_STATUS.read(self.regs.as_mut())
     }
 
+    /// Variant, size, peer ID and vectors.
     pub fn info(&self) -> Result<IvshmemInfo> {
         Ok(IvshmemInfo {
             device: self.name.clone(),
@@ -265,14 +310,10 @@ impl<'a> Ivshmem<'a> {
         })
     }
 
-    fn need_doorbell(&self, what: &str) -> Result<()> {
+    fn need_doorbell(&self, what: &'static str) -> Result<()> {
         if self.variant == Variant::Plain {
-            return Err(Error::Unsupported {
-                device: self.name.clone(),
-                message: format!(
-                    "ivshmem-plain has no {what}: only ivshmem-doorbell (connected to an ivshmem server) has interrupts"
-                ),
-            });
+            let why = "only ivshmem-doorbell (connected to an ivshmem server) has interrupts".into();
+            return Err(Error::on(self.name.clone(), ErrorKind::NotSupported { what, why }));
         }
         Ok(())
     }
@@ -281,51 +322,23 @@ impl<'a> Ivshmem<'a> {
     /// DOORBELL. The device cannot tell whether the peer exists (QEMU drops a
     /// doorbell to an unknown peer or vector silently); the host client can.
     pub fn ring(&self, peer: u16, vector: u16) -> Result<()> {
-        self.need_doorbell("doorbell")?;
+        self.need_doorbell("a doorbell on ivshmem-plain")?;
         // Shared-memory writes must land before the other side is woken.
         barrier::before_doorbell();
-        self.regs.write(DOORBELL, Width::W32, (u64::from(peer) << 16) | u64::from(vector))
+        DOORBELL.write(self.regs.as_ref(), doorbell_value(peer, vector))
     }
 
     /// Arm the MSI-X vectors (VFIO only). Arm before the other side may ring.
     pub fn arm(&self) -> Result<Box<dyn Interrupts + 'a>> {
-        self.need_doorbell("interrupts")?;
+        self.need_doorbell("waiting for a doorbell on ivshmem-plain")?;
         self.backend.interrupts(Some(IrqKind::Msix))
     }
 
-    /// Wait on armed vectors for `vector` (any when None).
+    /// Wait on armed vectors for `vector` (any when None); what the other
+    /// side wrote before ringing is visible when this returns.
     pub fn wait(&self, irqs: &mut dyn Interrupts, vector: Option<u16>, timeout: Duration) -> Result<IrqEvent> {
-        if let Some(v) = vector {
-            if u32::from(v) >= irqs.vectors() {
-                return Err(Error::InvalidValue {
-                    input: v.to_string(),
-                    reason: format!(
-                        "the device has {} MSI-X vector(s) (0..{})",
-                        irqs.vectors(),
-                        irqs.vectors().saturating_sub(1)
-                    ),
-                });
-            }
-        }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = irqs.wait(left).map_err(|e| match e {
-                Error::Timeout { device, .. } => Error::Timeout {
-                    device,
-                    what: match vector {
-                        Some(v) => format!("a doorbell on MSI-X vector {v}"),
-                        None => "a doorbell on any MSI-X vector".into(),
-                    },
-                    ms: timeout.as_millis() as u64,
-                },
-                e => e,
-            })?;
-            if vector.is_none_or(|v| u32::from(v) == event.vector) {
-                barrier::after_completion();
-                return Ok(event);
-            }
-            log::info!("{}: vector {} fired; waiting for {vector:?}", self.name, event.vector);
-        }
+        let event = irqs.wait_for(vector.map(u32::from), timeout)?;
+        barrier::after_completion();
+        Ok(event)
     }
 }

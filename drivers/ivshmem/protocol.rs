@@ -9,11 +9,13 @@
 //! once per vector with its own eventfds. Later: a peer ID with an eventfd
 //! announces a joining peer's vector, a peer ID without one its departure.
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+
+use crate::unix::recv_with_fd;
 
 /// The only protocol version there is.
 pub const PROTOCOL_VERSION: i64 = 0;
@@ -25,7 +27,9 @@ pub const MAX_PEERS: usize = 1 << 16;
 /// One message as received.
 #[derive(Debug)]
 pub struct Message {
+    /// The 64-bit value.
     pub value: i64,
+    /// The descriptor sent with it, if any.
     pub fd: Option<OwnedFd>,
 }
 
@@ -56,28 +60,9 @@ pub fn recv(sock: BorrowedFd<'_>) -> io::Result<Option<Message>> {
     let mut got = 0usize;
     let mut fd: Option<OwnedFd> = None;
     while got < bytes.len() {
-        let mut cmsg_space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
-        let mut iov = [IoSliceMut::new(&mut bytes[got..])];
-        let msg =
-            match recvmsg::<UnixAddr>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg_space), MsgFlags::MSG_CMSG_CLOEXEC) {
-                Err(Errno::EINTR) => continue,
-                r => r.map_err(io::Error::from)?,
-            };
-        let n = msg.bytes;
-        for cmsg in msg.cmsgs().map_err(io::Error::from)? {
-            if let ControlMessageOwned::ScmRights(raw) = cmsg {
-                for r in raw {
-                    // SAFETY: the kernel just installed `r` for this SCM_RIGHTS message and nothing
-                    // else refers to it, so the OwnedFd takes sole ownership and closes it once.
-                    let owned = unsafe { OwnedFd::from_raw_fd(r) };
-                    if fd.is_none() {
-                        fd = Some(owned);
-                    }
-                }
-            }
-        }
-        if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
-            return Err(io::Error::other("file descriptors were truncated (control message too large)"));
+        let (n, passed) = recv_with_fd(sock, &mut bytes[got..])?;
+        if fd.is_none() {
+            fd = passed;
         }
         if n == 0 {
             if got == 0 && fd.is_none() {

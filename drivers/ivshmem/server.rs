@@ -10,7 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,9 +22,8 @@ use nix::sys::socket::MsgFlags;
 use serde::Serialize;
 
 use super::protocol::{self, MAX_PEERS, PROTOCOL_VERSION, SHM_MESSAGE};
-use crate::error::{Error, Result};
-
-const NAME: &str = "ivshmem-server";
+use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+use crate::text::size_string;
 /// A peer that does not take a message within this time is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// QEMU's contrib server allows at most 64 vectors per peer.
@@ -47,9 +46,23 @@ pub struct ServerConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum ServerEvent {
-    Joined { peer: u16 },
-    Left { peer: u16, reason: String },
-    Refused { reason: String },
+    /// A peer connected and got its ID.
+    Joined {
+        /// Its ID.
+        peer: u16,
+    },
+    /// A peer went away.
+    Left {
+        /// Its ID.
+        peer: u16,
+        /// Why.
+        reason: String,
+    },
+    /// A connection was refused.
+    Refused {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for ServerEvent {
@@ -68,6 +81,7 @@ struct Peer {
     vectors: Vec<EventFd>,
 }
 
+/// An ivshmem server: hands out the shared memory and every peer's eventfds.
 pub struct Server {
     listener: UnixListener,
     socket: PathBuf,
@@ -82,8 +96,8 @@ pub struct Server {
     next_id: usize,
 }
 
-fn setup_error(message: String, hint: &str) -> Error {
-    Error::Setup { device: NAME.into(), message, hint: hint.into() }
+fn on(socket: &Path) -> DeviceRef {
+    DeviceRef::Server(socket.to_path_buf())
 }
 
 /// Refuse a socket path another server answers on; remove a stale one.
@@ -91,64 +105,60 @@ fn claim_socket_path(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(NAME, "cannot inspect", path, e)),
+        Err(e) => return Err(Error::io_on(on(path), "cannot inspect", path, e)),
     };
     if !meta.file_type().is_socket() {
-        return Err(setup_error(
-            format!("{} exists and is not a socket; refusing to replace it", path.display()),
-            "pick another --socket path",
+        return Err(Error::on(
+            on(path),
+            ErrorKind::NotSupported {
+                what: "this socket path",
+                why: format!("{} exists and is not a socket; refusing to replace it", path.display()),
+            },
         ));
     }
     match UnixStream::connect(path) {
-        Ok(_) => Err(Error::Busy {
-            device: NAME.into(),
-            message: format!("socket {} is in use: another server is listening on it", path.display()),
-            hint: "stop that server, or pick another --socket path".into(),
-        }),
+        Ok(_) => Err(Error::on(
+            on(path),
+            ErrorKind::Busy {
+                what: "the socket is in use",
+                why: "another server is listening on it".into(),
+                remedy: Remedy::Text("stop that server, or pick another socket path".into()),
+            },
+        )),
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             log::info!("removing stale socket {}", path.display());
-            std::fs::remove_file(path).map_err(|e| Error::io(NAME, "cannot remove stale socket", path, e))
+            std::fs::remove_file(path).map_err(|e| Error::io_on(on(path), "cannot remove stale socket", path, e))
         }
-        Err(e) => Err(Error::io(NAME, "cannot probe socket", path, e)),
-    }
-}
-
-/// 4096 -> "4K", 1048576 -> "1M", 5000 -> "5000".
-fn human(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{}G", b >> 30),
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}M", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{}K", b >> 10),
-        b => b.to_string(),
+        Err(e) => Err(Error::io_on(on(path), "cannot probe socket", path, e)),
     }
 }
 
 /// Open (or create) the shared-memory file and check its size. Returns the file
 /// and whether it was created here.
 fn open_shm(path: &Path, size: u64) -> Result<(File, bool)> {
-    match OpenOptions::new().read(true).write(true).open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking open: a FIFO given as the file is refused below, not waited on.
+    match OpenOptions::new().read(true).write(true).custom_flags(nix::libc::O_NONBLOCK).open(path) {
         Ok(file) => {
-            let meta = file.metadata().map_err(|e| Error::io(NAME, "cannot stat", path, e))?;
+            let meta = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?;
             if !meta.file_type().is_file() {
-                return Err(setup_error(
-                    format!("shared memory {} is not a regular file", path.display()),
-                    "use a file under /dev/shm",
-                ));
+                let what = "the shared memory (use a file under /dev/shm)";
+                return Err(ErrorKind::NotARegularFile { what, path: path.to_path_buf() }.into());
             }
             if meta.len() == 0 {
-                file.set_len(size).map_err(|e| Error::io(NAME, "cannot size", path, e))?;
+                file.set_len(size).map_err(|e| Error::io("cannot size", path, e))?;
             } else if meta.len() != size {
-                return Err(Error::InvalidValue {
-                    input: size.to_string(),
-                    reason: format!(
-                        "size mismatch: the shared-memory file {} is {} bytes ({}), not {size} ({}); pass --size {} or use another file",
+                return Err(Error::invalid(
+                    size.to_string(),
+                    format!(
+                        "size mismatch: the shared-memory file {} is {} bytes ({}), not {size} ({}); serve it with size {} or use another file",
                         path.display(),
                         meta.len(),
-                        human(meta.len()),
-                        human(size),
-                        human(meta.len())
+                        size_string(meta.len()),
+                        size_string(size),
+                        size_string(meta.len())
                     ),
-                });
+                ));
             }
             Ok((file, false))
         }
@@ -159,14 +169,14 @@ fn open_shm(path: &Path, size: u64) -> Result<(File, bool)> {
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| Error::io(NAME, "cannot create", path, e))?;
+                .map_err(|e| Error::io("cannot create", path, e))?;
             if let Err(e) = file.set_len(size) {
                 let _ = std::fs::remove_file(path);
-                return Err(Error::io(NAME, "cannot size", path, e));
+                return Err(Error::io("cannot size", path, e));
             }
             Ok((file, true))
         }
-        Err(e) => Err(Error::io(NAME, "cannot open", path, e)),
+        Err(e) => Err(Error::io("cannot open", path, e)),
     }
 }
 
@@ -175,16 +185,13 @@ impl Server {
     /// Nothing is created when a check fails.
     pub fn bind(cfg: &ServerConfig) -> Result<Server> {
         if !cfg.size.is_power_of_two() || cfg.size < 4096 {
-            return Err(Error::InvalidValue {
-                input: cfg.size.to_string(),
-                reason: "the shared-memory size must be a power of two of at least 4K (it becomes a PCI BAR)".into(),
-            });
+            return Err(Error::invalid(
+                cfg.size.to_string(),
+                "the shared-memory size must be a power of two of at least 4K (it becomes a PCI BAR)",
+            ));
         }
         if cfg.vectors == 0 || cfg.vectors > MAX_VECTORS {
-            return Err(Error::InvalidValue {
-                input: cfg.vectors.to_string(),
-                reason: format!("the vector count must be 1..={MAX_VECTORS}"),
-            });
+            return Err(Error::invalid(cfg.vectors.to_string(), format!("the vector count must be 1..={MAX_VECTORS}")));
         }
         claim_socket_path(&cfg.socket)?;
         let (shm, shm_created) = open_shm(&cfg.shm, cfg.size)?;
@@ -197,14 +204,14 @@ impl Server {
             Ok(l) => l,
             Err(e) => {
                 cleanup_shm();
-                return Err(Error::io(NAME, "cannot listen on", &cfg.socket, e));
+                return Err(Error::io("cannot listen on", &cfg.socket, e));
             }
         };
         let socket_id = match std::fs::metadata(&cfg.socket) {
             Ok(m) => (m.dev(), m.ino()),
             Err(e) => {
                 cleanup_shm();
-                return Err(Error::io(NAME, "cannot stat", &cfg.socket, e));
+                return Err(Error::io("cannot stat", &cfg.socket, e));
             }
         };
         Ok(Server {
@@ -221,18 +228,22 @@ impl Server {
         })
     }
 
+    /// The socket it listens on.
     pub fn socket(&self) -> &Path {
         &self.socket
     }
 
+    /// The shared-memory file.
     pub fn shm_path(&self) -> &Path {
         &self.shm_path
     }
 
+    /// The shared memory's size.
     pub fn size(&self) -> u64 {
         self.size
     }
 
+    /// Vectors per peer.
     pub fn vectors(&self) -> u16 {
         self.vectors
     }
@@ -269,7 +280,7 @@ impl Server {
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => return Ok(false),
-                Err(e) => return Err(Error::io(NAME, "cannot poll", &self.socket, e.into())),
+                Err(e) => return Err(Error::io("cannot poll", &self.socket, e.into())),
             }
             let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
             let stop_ready = stop.is_some() && ready(&fds[1]);

@@ -7,15 +7,39 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Which interrupt mechanism.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IrqKind {
+    /// Legacy INTx (level-triggered, shared).
     Intx,
+    /// MSI.
     Msi,
+    /// MSI-X.
     Msix,
+}
+
+impl IrqKind {
+    /// Every kind, in the order the command line lists them.
+    pub const ALL: [IrqKind; 3] = [IrqKind::Intx, IrqKind::Msi, IrqKind::Msix];
+
+    /// Its lowercase name (`intx`, `msi`, `msix`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            IrqKind::Intx => "intx",
+            IrqKind::Msi => "msi",
+            IrqKind::Msix => "msix",
+        }
+    }
+}
+
+impl std::str::FromStr for IrqKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| Error::invalid(s, "expected intx, msi or msix"))
+    }
 }
 
 impl std::fmt::Display for IrqKind {
@@ -31,22 +55,56 @@ impl std::fmt::Display for IrqKind {
 /// One wake-up: which vector fired and how many times since the last wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct IrqEvent {
+    /// The mechanism.
     pub kind: IrqKind,
+    /// The vector that fired (0 for INTx).
     pub vector: u32,
+    /// How many times it fired since the previous wait returned it.
     pub count: u64,
 }
 
 /// Armed interrupts of one device. Disarmed on drop.
 pub trait Interrupts {
+    /// The mechanism armed.
     fn kind(&self) -> IrqKind;
 
     /// Number of vectors armed.
     fn vectors(&self) -> u32;
 
     /// Wait until any armed vector fires, or `timeout` passes (then
-    /// [`crate::Error::Timeout`]). After an INTx event the line stays masked
+    /// [`ErrorKind::Timeout`]). After an INTx event the line stays masked
     /// until the next call, so acknowledge the device in between.
     fn wait(&mut self, timeout: Duration) -> Result<IrqEvent>;
+
+    /// Wait for `vector` (any when `None`) within `timeout`: events on other
+    /// vectors are logged and waited past. A vector the device does not have
+    /// is refused before waiting.
+    fn wait_for(&mut self, vector: Option<u32>, timeout: Duration) -> Result<IrqEvent> {
+        if let Some(v) = vector.filter(|v| *v >= self.vectors()) {
+            return Err(ErrorKind::NoSuchVector { kind: self.kind(), vectors: self.vectors(), vector: v }.into());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.wait(left).map_err(|e| {
+                let ErrorKind::Timeout { what, .. } = e.kind() else { return e };
+                // Name the vector waited for, and the whole time waited.
+                let what = match vector {
+                    Some(v) => format!("{} vector {v} ({} vector(s) armed)", self.kind(), self.vectors()),
+                    None => what.clone(),
+                };
+                let timeout = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };
+                match e.device() {
+                    Some(d) => Error::on(d.clone(), timeout),
+                    None => timeout.into(),
+                }
+            })?;
+            if vector.is_none_or(|v| v == event.vector) {
+                return Ok(event);
+            }
+            log::info!("{} vector {} fired; waiting for vector {vector:?}", event.kind, event.vector);
+        }
+    }
 }
 
 /// Wait until one of `fds` is readable (its index) or `deadline` passes (None).

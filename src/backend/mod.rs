@@ -11,7 +11,7 @@ pub mod vfio;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result, UserspaceDriver};
 use crate::mmio::RegisterIo;
 use crate::pci::{BarKind, ConfigSpace, PciAddress};
 
@@ -19,7 +19,7 @@ pub use irq::{Interrupts, IrqEvent, IrqKind};
 pub use vfio::dma::DmaBuffer;
 
 /// Which backend is in use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// Choose by the bound kernel driver: vfio-pci → vfio, uio_pci_generic → uio,
@@ -33,19 +33,58 @@ pub enum BackendKind {
     Sysfs,
 }
 
-impl std::fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl BackendKind {
+    /// Every kind, as the command line lists them.
+    pub const ALL: [BackendKind; 4] = [BackendKind::Auto, BackendKind::Vfio, BackendKind::Uio, BackendKind::Sysfs];
+
+    /// Its name (`auto`, `vfio`, `uio`, `sysfs`).
+    pub const fn name(self) -> &'static str {
+        match self {
             BackendKind::Auto => "auto",
             BackendKind::Vfio => "vfio",
             BackendKind::Uio => "uio",
             BackendKind::Sysfs => "sysfs",
-        })
+        }
+    }
+
+    /// One line on what it is.
+    pub const fn about(self) -> &'static str {
+        match self {
+            BackendKind::Auto => "by the bound driver: vfio-pci -> vfio, uio_pci_generic -> uio, none -> sysfs",
+            BackendKind::Vfio => "VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU",
+            BackendKind::Uio => "UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx",
+            BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
+        }
+    }
+
+    /// The userspace driver this backend needs the device bound to.
+    pub const fn driver(self) -> Option<UserspaceDriver> {
+        match self {
+            BackendKind::Vfio => Some(UserspaceDriver::VfioPci),
+            BackendKind::Uio => Some(UserspaceDriver::UioPciGeneric),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| Error::invalid(s, "expected auto, vfio, uio or sysfs"))
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 /// How to open a BAR.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BarOptions {
     /// Map read-write (otherwise read-only, and writes are refused).
     pub writable: bool,
@@ -56,19 +95,42 @@ pub struct BarOptions {
 /// What is known about a BAR without touching it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct BarInfo {
+    /// BAR index (0..=5).
     pub index: u8,
+    /// Memory or I/O ports.
     pub kind: BarKind,
+    /// Bus address.
     pub address: u64,
+    /// Size in bytes.
     pub size: u64,
+    /// A 64-bit memory BAR.
     pub is_64bit: bool,
+    /// A prefetchable memory BAR.
     pub prefetchable: bool,
+}
+
+impl BarOptions {
+    /// Read-write, ordinary mapping.
+    pub const RW: BarOptions = BarOptions { writable: true, write_combining: false };
+    /// Read-only, ordinary mapping.
+    pub const RO: BarOptions = BarOptions { writable: false, write_combining: false };
 }
 
 /// One opened device.
 pub trait Backend {
+    /// Which backend this is.
     fn kind(&self) -> BackendKind;
 
-    fn address(&self) -> PciAddress;
+    /// The device, for messages.
+    fn device(&self) -> DeviceRef;
+
+    /// The PCI address, for PCI devices.
+    fn address(&self) -> Option<PciAddress> {
+        match self.device() {
+            DeviceRef::Pci(a) => Some(a),
+            _ => None,
+        }
+    }
 
     /// As much of config space as this backend can read.
     fn read_config(&self) -> Result<ConfigSpace>;
@@ -83,24 +145,22 @@ pub trait Backend {
     /// handle to wait on. Arm before starting the work that raises them.
     fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
         let _ = kind;
-        Err(Error::Setup {
-            device: self.address().to_string(),
-            message: format!("the {} backend has no interrupt delivery", self.kind()),
-            hint: format!(
-                "bind the device to vfio-pci or uio_pci_generic (mmiodrv --device {} bind vfio-pci)",
-                self.address()
-            ),
-        })
+        Err(self.cannot("interrupt delivery"))
     }
 
     /// A DMA buffer of `len` bytes mapped for the device at `iova`, which must fit
     /// under the device's DMA mask of `mask_bits`.
     fn dma_buffer(&self, len: usize, iova: u64, mask_bits: u32) -> Result<DmaBuffer> {
         let _ = (len, iova, mask_bits);
-        Err(Error::Setup {
-            device: self.address().to_string(),
-            message: format!("the {} backend cannot do DMA: only VFIO maps memory through the IOMMU", self.kind()),
-            hint: format!("bind the device to vfio-pci (mmiodrv --device {} bind vfio-pci)", self.address()),
-        })
+        Err(self.cannot("DMA (only VFIO maps memory for the device through the IOMMU)"))
+    }
+
+    /// The error for a capability this backend lacks, with binding to VFIO as the fix.
+    fn cannot(&self, what: &'static str) -> Error {
+        let remedy = match self.address() {
+            Some(device) => Remedy::Bind { device, driver: UserspaceDriver::VfioPci },
+            None => Remedy::Text("use a PCI device bound to vfio-pci".into()),
+        };
+        Error::on(self.device(), ErrorKind::BackendCannot { backend: self.kind(), what, remedy })
     }
 }

@@ -6,17 +6,16 @@ use std::fs::OpenOptions;
 
 use crate::backend::file_region::FileRegion;
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions};
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Result, Space, UserspaceDriver};
 use crate::mmio::{Mapping, MmioRegion, RegisterIo, Width};
-use crate::pci::config::{COMMAND_IO, COMMAND_MEMORY};
-use crate::pci::{BarKind, ConfigSpace, PciAddress, SysfsDevice};
-
-/// Kernel drivers under which poking BARs from userspace is the point.
-pub const USERSPACE_DRIVERS: &[&str] = &["vfio-pci", "uio_pci_generic"];
+use crate::pci::config::command;
+use crate::pci::sysfs::tripwire;
+use crate::pci::{BarKind, ConfigSpace, SysfsDevice};
 
 /// The kernel's sysfs I/O-port resource accepts 1-, 2- and 4-byte accesses.
 const IO_PORT_WIDTHS: &[Width] = &[Width::W8, Width::W16, Width::W32];
 
+/// A device reached through its sysfs files.
 pub struct SysfsBackend {
     dev: SysfsDevice,
     force: bool,
@@ -34,18 +33,21 @@ impl SysfsBackend {
         if self.force {
             return Ok(());
         }
-        if let Some(driver) = self.dev.driver() {
-            if !USERSPACE_DRIVERS.contains(&driver.as_str()) {
-                return Err(Error::DriverBound { device: self.dev.name(), driver });
+        match self.dev.driver().map(|d| (UserspaceDriver::from_name(&d), d)) {
+            Some((None, driver)) => return Err(Error::on(self.dev.address, ErrorKind::DriverBound { driver })),
+            // The BARs of a vfio-pci device belong to whoever holds its group.
+            Some((Some(UserspaceDriver::VfioPci), _)) => {
+                return Err(Error::on(self.dev.address, ErrorKind::OwnedByVfio { backend: BackendKind::Sysfs }))
             }
+            _ => {}
         }
         let config = self.read_config()?;
         let (bit, space) = match kind {
-            BarKind::Memory => (COMMAND_MEMORY, "memory"),
-            BarKind::Io => (COMMAND_IO, "I/O"),
+            BarKind::Memory => (command::MEMORY, Space::Memory),
+            BarKind::Io => (command::IO, Space::Io),
         };
         if config.command().is_some_and(|c| c & bit == 0) {
-            return Err(Error::DecodingDisabled { device: self.dev.name(), space });
+            return Err(Error::on(self.dev.address, ErrorKind::DecodingDisabled { space }));
         }
         Ok(())
     }
@@ -54,7 +56,7 @@ impl SysfsBackend {
         self.bars()?
             .into_iter()
             .find(|b| b.index == index)
-            .ok_or(Error::BarNotPresent { device: self.dev.name(), bar: index })
+            .ok_or_else(|| Error::on(self.dev.address, ErrorKind::BarNotPresent { bar: index }))
     }
 }
 
@@ -63,8 +65,8 @@ impl Backend for SysfsBackend {
         BackendKind::Sysfs
     }
 
-    fn address(&self) -> PciAddress {
-        self.dev.address
+    fn device(&self) -> DeviceRef {
+        DeviceRef::Pci(self.dev.address)
     }
 
     fn read_config(&self) -> Result<ConfigSpace> {
@@ -93,13 +95,13 @@ impl Backend for SysfsBackend {
 
     fn open_bar(&self, index: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
         if index > 5 {
-            return Err(Error::BarNotPresent { device: self.dev.name(), bar: index });
+            return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar: index }));
         }
         let bar = self.bar(index)?;
         self.check_may_touch(bar.kind)?;
         let name = if options.write_combining {
             if bar.kind == BarKind::Io || !bar.prefetchable {
-                return Err(Error::NoWriteCombining { device: self.dev.name(), bar: index });
+                return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar: index }));
             }
             format!("resource{index}_wc")
         } else {
@@ -107,23 +109,24 @@ impl Backend for SysfsBackend {
         };
         let path = self.dev.attr_path(&name);
         if options.write_combining && !path.exists() {
-            return Err(Error::NoWriteCombining { device: self.dev.name(), bar: index });
+            return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar: index }));
         }
+        tripwire(&path, "opening a BAR through");
         let file = OpenOptions::new()
             .read(true)
             .write(options.writable)
             .open(&path)
-            .map_err(|e| Error::io(&self.dev.name(), "cannot open", &path, e))?;
+            .map_err(|e| Error::io_on(self.dev.address, "cannot open", &path, e))?;
         log::debug!("{}: opened {} ({} bytes, {:?})", self.dev.name(), path.display(), bar.size, bar.kind);
         match bar.kind {
-            BarKind::Io => Ok(Box::new(FileRegion::new(file, path, self.dev.name(), 0, bar.size, IO_PORT_WIDTHS))),
+            BarKind::Io => {
+                Ok(Box::new(FileRegion::new(file, path, self.device(), 0, bar.size, IO_PORT_WIDTHS, options.writable)))
+            }
             BarKind::Memory => {
-                let len = usize::try_from(bar.size).map_err(|_| Error::Unsupported {
-                    device: self.dev.name(),
-                    message: format!("BAR{index} is too large to map on this platform"),
-                })?;
+                let len = usize::try_from(bar.size)
+                    .map_err(|_| Error::on(self.dev.address, ErrorKind::BarTooLarge { bar: index, size: bar.size }))?;
                 let mapping = Mapping::map_file(&file, len, 0, options.writable)
-                    .map_err(|e| Error::io(&self.dev.name(), "cannot map", &path, e.into()))?;
+                    .map_err(|e| Error::io_on(self.dev.address, "cannot map", &path, e.into()))?;
                 Ok(Box::new(MmioRegion::new(mapping)))
             }
         }

@@ -17,10 +17,13 @@ use std::time::{Duration, Instant};
 use crate::backend::irq::wait_readable;
 use crate::backend::sysfs::SysfsBackend;
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqEvent, IrqKind};
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::RegisterIo;
-use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
+use crate::pci::config::{command, off};
+use crate::pci::sysfs::tripwire;
+use crate::pci::{ConfigSpace, SysfsDevice};
 
+/// A device bound to uio_pci_generic.
 pub struct UioBackend {
     dev: SysfsDevice,
     sysfs: SysfsBackend,
@@ -28,10 +31,21 @@ pub struct UioBackend {
 }
 
 impl UioBackend {
+    /// Open a device bound to uio_pci_generic (finds its `/dev/uioN`).
     pub fn open(dev: SysfsDevice) -> Result<Self> {
         let node = uio_node(&dev)?;
         log::info!("{}: UIO node {}", dev.name(), node.display());
         Ok(UioBackend { sysfs: SysfsBackend::new(dev.clone(), false), dev, node })
+    }
+}
+
+impl UioBackend {
+    /// The kernel's running count of this device's interrupts
+    /// (`uio/uioN/event` in sysfs), read without waiting.
+    fn event_count(&self) -> Option<u32> {
+        let name = self.node.file_name()?.to_str()?;
+        let text = std::fs::read_to_string(self.dev.attr_path(&format!("uio/{name}/event"))).ok()?;
+        text.trim().parse().ok()
     }
 }
 
@@ -43,11 +57,7 @@ fn uio_node(dev: &SysfsDevice) -> Result<PathBuf> {
         .and_then(|mut it| {
             it.find_map(|e| e.ok()?.file_name().to_str().filter(|n| n.starts_with("uio")).map(str::to_string))
         })
-        .ok_or_else(|| Error::Setup {
-            device: dev.name(),
-            message: "no UIO device node: the device is not bound to uio_pci_generic".into(),
-            hint: format!("mmiodrv --device {} bind uio_pci_generic", dev.address),
-        })?;
+        .ok_or_else(|| Error::on(dev.address, ErrorKind::NoUioNode))?;
     Ok(PathBuf::from("/dev").join(name))
 }
 
@@ -56,8 +66,8 @@ impl Backend for UioBackend {
         BackendKind::Uio
     }
 
-    fn address(&self) -> PciAddress {
-        self.dev.address
+    fn device(&self) -> DeviceRef {
+        DeviceRef::Pci(self.dev.address)
     }
 
     fn read_config(&self) -> Result<ConfigSpace> {
@@ -74,36 +84,37 @@ impl Backend for UioBackend {
 
     fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
         if let Some(k) = kind.filter(|k| *k != IrqKind::Intx) {
-            return Err(Error::Unsupported {
-                device: self.dev.name(),
-                message: format!("UIO delivers only INTx, not {k}; bind to vfio-pci for MSI/MSI-X"),
-            });
+            return Err(self.cannot(match k {
+                IrqKind::Msi => "MSI (UIO delivers only INTx)",
+                _ => "MSI-X (UIO delivers only INTx)",
+            }));
         }
         if self.read_config()?.interrupt_pin().unwrap_or(0) == 0 {
-            return Err(Error::Unsupported { device: self.dev.name(), message: "the device has no INTx pin".into() });
+            return Err(Error::on(
+                self.dev.address,
+                ErrorKind::NoInterrupt { kind: Some(IrqKind::Intx), available: vec![] },
+            ));
         }
+        tripwire(&self.node, "opening");
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&self.node)
-            .map_err(|e| Error::io(&self.dev.name(), "cannot open", &self.node, e))?;
+            .map_err(|e| Error::io_on(self.dev.address, "cannot open", &self.node, e))?;
         let mut irq = UioInterrupts {
             file,
             config: self.dev.attr_path("config"),
-            name: self.dev.name(),
+            device: self.dev.address.into(),
             node: self.node.clone(),
             masked: false,
+            last_total: self.event_count(),
         };
         irq.unmask()?;
         Ok(Box::new(irq))
     }
 
     fn dma_buffer(&self, _len: usize, _iova: u64, _mask_bits: u32) -> Result<DmaBuffer> {
-        Err(Error::Setup {
-            device: self.dev.name(),
-            message: "no DMA under UIO: without an IOMMU mapping the device could read or write any of RAM".into(),
-            hint: format!("bind the device to vfio-pci for DMA (mmiodrv --device {} bind vfio-pci)", self.dev.address),
-        })
+        Err(self.cannot("DMA (without an IOMMU mapping the device could read or write any of RAM)"))
     }
 }
 
@@ -112,20 +123,24 @@ struct UioInterrupts {
     /// sysfs config file: uio_pci_generic has no irqcontrol, INTx is re-enabled
     /// by clearing DisINTx in COMMAND.
     config: PathBuf,
-    name: String,
+    device: DeviceRef,
     node: PathBuf,
     /// INTx fired and uio_pci_generic masked it: re-enable at the next wait,
     /// after the caller acknowledged the device.
     masked: bool,
+    /// The kernel's running event count at the last wait (a read of /dev/uioN
+    /// returns the total since the device was bound, not since the last read).
+    last_total: Option<u32>,
 }
 
 impl UioInterrupts {
     /// Clear COMMAND.DisINTx (bit 10: bit 2 of the byte at 0x05), as the kernel's
     /// UIO howto does for uio_pci_generic, which masks the line on each interrupt.
     fn unmask(&mut self) -> Result<()> {
-        const COMMAND_HIGH_BYTE: u64 = 0x05;
-        const DISABLE_INTX: u8 = 1 << 2;
-        let err = |e| Error::io(&self.name, "cannot re-enable INTx in", &self.config, e);
+        const COMMAND_HIGH_BYTE: u64 = off::COMMAND as u64 + 1;
+        const DISABLE_INTX: u8 = (command::INTX_DISABLE >> 8) as u8;
+        tripwire(&self.config, "writing");
+        let err = |e| Error::io_on(self.device.clone(), "cannot re-enable INTx in", &self.config, e);
         let f = OpenOptions::new().read(true).write(true).open(&self.config).map_err(err)?;
         let mut b = [0u8; 1];
         f.read_exact_at(&mut b, COMMAND_HIGH_BYTE).map_err(err)?;
@@ -151,17 +166,20 @@ impl Interrupts for UioInterrupts {
             self.masked = false;
         }
         let ready = wait_readable(&[self.file.as_fd()], Instant::now() + timeout)
-            .map_err(|e| Error::io(&self.name, "cannot poll", &self.node, e.into()))?;
+            .map_err(|e| Error::io_on(self.device.clone(), "cannot poll", &self.node, e.into()))?;
         if ready.is_none() {
-            return Err(Error::Timeout {
-                device: self.name.clone(),
-                what: "INTx".into(),
-                ms: timeout.as_millis() as u64,
-            });
+            let ms = timeout.as_millis() as u64;
+            return Err(Error::on(self.device.clone(), ErrorKind::Timeout { what: "INTx".into(), ms }));
         }
         let mut buf = [0u8; 4];
-        self.file.read_exact(&mut buf).map_err(|e| Error::io(&self.name, "cannot read", &self.node, e))?;
+        self.file.read_exact(&mut buf).map_err(|e| Error::io_on(self.device.clone(), "cannot read", &self.node, e))?;
         self.masked = true;
-        Ok(IrqEvent { kind: IrqKind::Intx, vector: 0, count: u64::from(u32::from_ne_bytes(buf)) })
+        let total = u32::from_ne_bytes(buf);
+        // Without a starting count (no sysfs event file), the first wait says one.
+        let count = match self.last_total.replace(total) {
+            Some(last) => u64::from(total.wrapping_sub(last)).max(1),
+            None => 1,
+        };
+        Ok(IrqEvent { kind: IrqKind::Intx, vector: 0, count })
     }
 }

@@ -46,7 +46,9 @@ const CHUNK: usize = 32;
 /// The widest region access the CPU running us can make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lanes {
+    /// 256-bit accesses (AVX).
     Avx,
+    /// 64-bit accesses.
     Words,
 }
 

@@ -13,12 +13,15 @@ pub trait RegisterIo {
     /// Size of the window in bytes.
     fn len(&self) -> u64;
 
+    /// Whether the window is empty.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// One read of `width` at `offset`.
     fn read(&self, offset: u64, width: Width) -> Result<u64>;
 
+    /// One write of `width` at `offset`; `value` must fit the width.
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()>;
 
     /// The mapping behind this window, when it is memory-mapped (needed for typed

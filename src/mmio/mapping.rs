@@ -45,14 +45,17 @@ impl Mapping {
         Ok(Mapping { ptr: ptr.cast(), len, writable: true })
     }
 
+    /// Start of the mapping.
     pub fn as_ptr(&self) -> NonNull<u8> {
         self.ptr
     }
 
+    /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Never true: mappings have at least one byte.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

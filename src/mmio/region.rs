@@ -7,77 +7,117 @@
 //! is wrong for clear-on-read registers; rust-embedded/volatile-register#10), except
 //! in [`MmioRegion::register_block`], which documents that trade-off.
 
+use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::bulk::{self, Lanes};
 use crate::mmio::io::RegisterIo;
 use crate::mmio::mapping::Mapping;
 use crate::mmio::width::{check_access, Width};
 
 /// A window of mapped device (or test RAM) memory.
+///
+/// The start and length are kept beside the shared [`Mapping`] so that a
+/// register access is a bounds check and one volatile access, with no
+/// pointer chasing.
 #[derive(Clone, Debug)]
 pub struct MmioRegion {
-    mapping: Arc<Mapping>,
+    base: NonNull<u8>,
+    len: u64,
+    writable: bool,
+    /// Owns the memory `base` points into; the region keeps it mapped.
+    _mapping: Arc<Mapping>,
 }
 
+// SAFETY: `base`/`len` describe memory owned by `mapping` (kept alive by the Arc);
+// the region forms no references into it and every access is volatile, so it may
+// move between threads like the Mapping itself.
+unsafe impl Send for MmioRegion {}
+// SAFETY: as above; shared use performs independent volatile accesses.
+unsafe impl Sync for MmioRegion {}
+
+/// Types that may be viewed in place over device memory with
+/// [`MmioRegion::register_block`]: `#[repr(C)]` blocks of volatile-register
+/// cells (`RO<T>`, `RW<T>`, `WO<T>`) and padding.
+///
+/// # Safety
+/// The implementor guarantees that `Self` is `#[repr(C)]`, made only of
+/// `volatile_register` cells of integer types and integer padding (valid for
+/// any bit pattern), and that **no register it declares has a read side
+/// effect**: a Rust reference lets the compiler read any byte of the block at
+/// any time (rust-embedded/volatile-register#10). Keep clear-on-read registers
+/// out of the block and reach them through [`RegisterIo`], or use the typed
+/// registers of [`crate::regmap::typed`], which never form a reference.
+pub unsafe trait RegisterBlock {}
+
 impl MmioRegion {
+    /// A region covering the whole mapping.
     pub fn new(mapping: Mapping) -> Self {
-        MmioRegion { mapping: Arc::new(mapping) }
+        MmioRegion {
+            base: mapping.as_ptr(),
+            len: mapping.len() as u64,
+            writable: mapping.is_writable(),
+            _mapping: Arc::new(mapping),
+        }
     }
 
     /// Zeroed RAM standing in for a BAR, for tests and examples.
     pub fn ram(len: usize) -> Result<Self> {
-        Mapping::anonymous(len).map(MmioRegion::new).map_err(|e| Error::Io {
-            device: "ram".into(),
-            what: "cannot allocate",
-            path: "anonymous memory".into(),
-            source: e.into(),
-        })
+        Mapping::anonymous(len)
+            .map(MmioRegion::new)
+            .map_err(|e| Error::io_on(DeviceRef::Ram, "cannot allocate", "anonymous memory", e.into()))
     }
 
+    /// Size in bytes.
+    #[inline]
     pub fn len(&self) -> u64 {
-        self.mapping.len() as u64
+        self.len
+    }
+
+    /// Whether the region is empty (never, for a mapping).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether stores are allowed (the mapping was made writable).
+    pub fn is_writable(&self) -> bool {
+        self.writable
     }
 
     /// Start address, for handing to the kernel (DMA mapping). Never dereference
     /// it as a Rust reference.
     pub fn base_ptr(&self) -> *mut u8 {
-        self.mapping.as_ptr().as_ptr()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.mapping.is_empty()
+        self.base.as_ptr()
     }
 
     /// Address of a checked offset. `check_access` guarantees `offset + width <= len`.
+    #[inline]
     fn ptr_at(&self, offset: u64, width: Width) -> Result<*mut u8> {
-        check_access(offset, width, self.len())?;
+        check_access(offset, width, self.len)?;
         // SAFETY: offset + width <= len was just checked, so the result stays inside
         // the mapping (and offset fits in usize because len does).
-        Ok(unsafe { self.mapping.as_ptr().as_ptr().add(offset as usize) })
+        Ok(unsafe { self.base.as_ptr().add(offset as usize) })
     }
 
-    /// Typed view for drivers using volatile-register blocks (`RO<u32>`, `RW<u64>`...).
+    /// A volatile-register block viewed in place at `offset`.
     ///
-    /// Caveat: this forms a Rust reference to device memory, which allows the
-    /// compiler to read any byte of `T` at any time. Only use it for blocks in which
-    /// no register has read side effects; keep clear-on-read registers out of `T`
-    /// (split the block around them) and access those through [`RegisterIo`].
-    pub fn register_block<T>(&self, offset: u64) -> Result<&T> {
+    /// # Safety
+    /// The memory at `offset` must really be the registers `T` describes (the
+    /// right device, the right BAR, the right offset), so that the guarantee
+    /// of [`RegisterBlock`] (no read side effects) holds for this memory.
+    pub unsafe fn register_block<T: RegisterBlock>(&self, offset: u64) -> Result<&T> {
         let size = std::mem::size_of::<T>() as u64;
         let align = std::mem::align_of::<T>() as u64;
-        let end = offset.checked_add(size);
-        if end.is_none_or(|end| end > self.len()) {
-            return Err(Error::OutOfRange { offset, width: size, len: self.len() });
+        if offset > self.len || self.len - offset < size {
+            return Err(ErrorKind::OutOfRange { offset, width: size, len: self.len }.into());
         }
-        let base = self.mapping.as_ptr().as_ptr() as u64;
-        if (base + offset) % align != 0 {
-            return Err(Error::Misaligned { offset, width: align });
+        if (self.base.as_ptr() as u64 + offset) % align != 0 {
+            return Err(ErrorKind::Misaligned { offset, width: align }.into());
         }
         // SAFETY: [offset, offset + size) is inside the mapping and aligned for T (both checked above), the
-        // borrow of self keeps it alive; T is a #[repr(C)] block of volatile cells, valid for any bits.
-        Ok(unsafe { &*(self.mapping.as_ptr().as_ptr().add(offset as usize) as *const T) })
+        // borrow of self keeps it alive; T is valid for any bits and side-effect free (RegisterBlock, caller).
+        Ok(unsafe { &*(self.base.as_ptr().add(offset as usize) as *const T) })
     }
 }
 
@@ -189,29 +229,36 @@ impl MmioRegion {
         unsafe { self.base_ptr().add(offset as usize + head) }
     }
 
+    #[inline]
     fn check_writable(&self) -> Result<()> {
-        if !self.mapping.is_writable() {
-            return Err(Error::Unsupported {
-                device: "region".into(),
-                message: "this mapping was opened read-only; writes need a writable open".into(),
-            });
+        if !self.writable {
+            return Err(not_writable());
         }
         Ok(())
     }
 
-    fn check_span(&self, offset: u64, len: u64) -> Result<()> {
-        if offset.checked_add(len).is_none_or(|end| end > self.len()) {
-            return Err(Error::OutOfRange { offset, width: len, len: self.len() });
+    /// `offset + len` lies inside the region.
+    pub fn check_span(&self, offset: u64, len: u64) -> Result<()> {
+        if offset.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(ErrorKind::OutOfRange { offset, width: len, len: self.len }.into());
         }
         Ok(())
     }
 }
 
+#[cold]
+#[inline(never)]
+fn not_writable() -> Error {
+    ErrorKind::NotWritable.into()
+}
+
 impl RegisterIo for MmioRegion {
+    #[inline]
     fn len(&self) -> u64 {
-        MmioRegion::len(self)
+        self.len
     }
 
+    #[inline]
     fn read(&self, offset: u64, width: Width) -> Result<u64> {
         let p = self.ptr_at(offset, width)?;
         // SAFETY: `p` is inside the mapping and aligned to `width` (ptr_at checked
@@ -227,8 +274,11 @@ impl RegisterIo for MmioRegion {
         Ok(value)
     }
 
+    #[inline]
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
-        width.check_value(value, "access")?;
+        if value > width.max_value() {
+            width.check_value(value, "access")?;
+        }
         self.check_writable()?;
         let p = self.ptr_at(offset, width)?;
         // SAFETY: as in `read`: in bounds, aligned, one volatile store of `width`.
@@ -268,11 +318,12 @@ mod tests {
     #[test]
     fn checked_offsets_and_values() {
         let r = MmioRegion::ram(4096).unwrap();
-        assert!(matches!(r.read(4096, Width::W8), Err(Error::OutOfRange { .. })));
-        assert!(matches!(r.read(4092, Width::W64), Err(Error::OutOfRange { .. })));
-        assert!(matches!(r.read(u64::MAX, Width::W32), Err(Error::OutOfRange { .. })));
-        assert!(matches!(r.read(1, Width::W16), Err(Error::Misaligned { .. })));
-        assert!(matches!(r.write(0, Width::W8, 0x100), Err(Error::ValueTooLarge { .. })));
+        let kind = |r: Result<u64>| format!("{:?}", r.unwrap_err().kind());
+        assert!(kind(r.read(4096, Width::W8)).starts_with("OutOfRange"));
+        assert!(kind(r.read(4092, Width::W64)).starts_with("OutOfRange"));
+        assert!(kind(r.read(u64::MAX, Width::W32)).starts_with("OutOfRange"));
+        assert!(kind(r.read(1, Width::W16)).starts_with("Misaligned"));
+        assert!(matches!(r.write(0, Width::W8, 0x100).unwrap_err().kind(), ErrorKind::ValueTooLarge { .. }));
         assert_eq!(r.read(0, Width::W32).unwrap(), 0, "rejected write must not land");
     }
 
@@ -320,8 +371,9 @@ mod tests {
         let file = tempfile::tempfile().unwrap();
         file.set_len(4096).unwrap();
         let r = MmioRegion::new(Mapping::map_file(&file, 4096, 0, false).unwrap());
-        assert!(matches!(r.copy_from_slice(0, &[1u8; 64]), Err(Error::Unsupported { .. })));
-        assert!(matches!(r.fill(0, 64, 1), Err(Error::Unsupported { .. })));
+        assert!(matches!(r.copy_from_slice(0, &[1u8; 64]).unwrap_err().kind(), ErrorKind::NotWritable));
+        assert!(matches!(r.fill(0, 64, 1).unwrap_err().kind(), ErrorKind::NotWritable));
+        assert!(matches!(r.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::NotWritable));
         let mut out = [1u8; 64];
         r.copy_to_slice(0, &mut out).unwrap();
         assert_eq!(out, [0u8; 64]);
@@ -347,11 +399,15 @@ mod tests {
         wide: RW<u64>,
     }
 
+    // SAFETY: repr(C) volatile-register cells, none with a read side effect (it is test RAM).
+    unsafe impl RegisterBlock for Block {}
+
     #[test]
     fn typed_register_block_sees_the_same_memory() {
         let r = MmioRegion::ram(4096).unwrap();
         r.write(0x100, Width::W32, 0x0100_00ed).unwrap();
-        let block: &Block = r.register_block(0x100).unwrap();
+        // SAFETY: test RAM laid out as Block by the write above.
+        let block: &Block = unsafe { r.register_block(0x100) }.unwrap();
         assert_eq!(block.id.read(), 0x0100_00ed);
         // SAFETY: test RAM, no device semantics to violate.
         unsafe { block.scratch.write(7) };
@@ -359,7 +415,9 @@ mod tests {
         unsafe { block.wide.write(u64::MAX) };
         assert_eq!(r.read(0x104, Width::W32).unwrap(), 7);
         assert_eq!(r.read(0x108, Width::W64).unwrap(), u64::MAX);
-        assert!(r.register_block::<Block>(4090).is_err());
-        assert!(r.register_block::<Block>(2).is_err());
+        // SAFETY: both calls fail their checks before forming a reference.
+        assert!(unsafe { r.register_block::<Block>(4090) }.is_err());
+        // SAFETY: as above.
+        assert!(unsafe { r.register_block::<Block>(2) }.is_err());
     }
 }

@@ -4,36 +4,43 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// The size of one register access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub enum Width {
+    /// One byte.
     W8,
+    /// Two bytes.
     W16,
+    /// Four bytes.
     W32,
+    /// Eight bytes.
     W64,
 }
 
 impl Width {
-    pub const ALL: [Width; 4] = [Width::W8, Width::W16, Width::W32, Width::W64];
-
+    /// The width of `bits` bits (8, 16, 32 or 64).
     pub fn from_bits(bits: u32) -> Result<Self, Error> {
         match bits {
             8 => Ok(Width::W8),
             16 => Ok(Width::W16),
             32 => Ok(Width::W32),
             64 => Ok(Width::W64),
-            _ => Err(Error::InvalidWidth { bits }),
+            _ => Err(ErrorKind::InvalidWidth { bits }.into()),
         }
     }
 
-    pub fn bits(self) -> u32 {
+    /// Size in bits.
+    #[inline]
+    pub const fn bits(self) -> u32 {
         self.bytes() as u32 * 8
     }
 
-    pub fn bytes(self) -> u64 {
+    /// Size in bytes.
+    #[inline]
+    pub const fn bytes(self) -> u64 {
         match self {
             Width::W8 => 1,
             Width::W16 => 2,
@@ -43,7 +50,8 @@ impl Width {
     }
 
     /// Largest value that fits.
-    pub fn max_value(self) -> u64 {
+    #[inline]
+    pub const fn max_value(self) -> u64 {
         u64::MAX >> (64 - self.bits())
     }
 
@@ -51,18 +59,19 @@ impl Width {
     /// ("a 32-bit write").
     pub fn check_value(self, value: u64, noun: &str) -> Result<u64, Error> {
         if value > self.max_value() {
-            return Err(Error::ValueTooLarge {
+            return Err(ErrorKind::ValueTooLarge {
                 value,
                 what: format!("a {self} {noun}"),
                 bits: self.bits(),
                 max: self.max_value(),
-            });
+            }
+            .into());
         }
         Ok(value)
     }
 
     /// Hex digits needed to print a full value.
-    pub fn hex_digits(self) -> usize {
+    pub const fn hex_digits(self) -> usize {
         self.bytes() as usize * 2
     }
 }
@@ -88,15 +97,29 @@ impl fmt::Display for Width {
 
 /// Check that an access of `width` at `offset` lies inside `len` bytes and is
 /// naturally aligned. Overflow of `offset + width` counts as out of range.
+#[inline]
 pub fn check_access(offset: u64, width: Width, len: u64) -> Result<(), Error> {
-    let end = offset.checked_add(width.bytes());
-    if end.is_none_or(|end| end > len) {
-        return Err(Error::OutOfRange { offset, width: width.bytes(), len });
+    // `len - offset` cannot overflow once offset <= len, and offset + width
+    // then cannot wrap: one comparison pair instead of a checked add.
+    if offset > len || len - offset < width.bytes() {
+        return Err(out_of_range(offset, width.bytes(), len));
     }
-    if offset % width.bytes() != 0 {
-        return Err(Error::Misaligned { offset, width: width.bytes() });
+    if offset & (width.bytes() - 1) != 0 {
+        return Err(misaligned(offset, width.bytes()));
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_range(offset: u64, width: u64, len: u64) -> Error {
+    ErrorKind::OutOfRange { offset, width, len }.into()
+}
+
+#[cold]
+#[inline(never)]
+fn misaligned(offset: u64, width: u64) -> Error {
+    ErrorKind::Misaligned { offset, width }.into()
 }
 
 #[cfg(test)]
@@ -108,16 +131,19 @@ mod tests {
         assert_eq!(Width::from_bits(32).unwrap().bytes(), 4);
         assert_eq!(Width::W16.max_value(), 0xffff);
         assert_eq!(Width::W64.max_value(), u64::MAX);
-        assert!(matches!(Width::from_bits(24), Err(Error::InvalidWidth { bits: 24 })));
+        assert!(matches!(Width::from_bits(24).unwrap_err().kind(), ErrorKind::InvalidWidth { bits: 24 }));
     }
 
     #[test]
     fn access_checks() {
         assert!(check_access(0, Width::W64, 8).is_ok());
         assert!(check_access(4, Width::W32, 8).is_ok());
-        assert!(matches!(check_access(8, Width::W8, 8), Err(Error::OutOfRange { .. })));
-        assert!(matches!(check_access(2, Width::W32, 8), Err(Error::Misaligned { .. })));
-        assert!(matches!(check_access(u64::MAX - 1, Width::W32, u64::MAX), Err(Error::OutOfRange { .. })));
-        assert!(matches!(check_access(0, Width::W8, 0), Err(Error::OutOfRange { .. })));
+        assert!(matches!(check_access(8, Width::W8, 8).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
+        assert!(matches!(check_access(2, Width::W32, 8).unwrap_err().kind(), ErrorKind::Misaligned { .. }));
+        assert!(matches!(
+            check_access(u64::MAX - 1, Width::W32, u64::MAX).unwrap_err().kind(),
+            ErrorKind::OutOfRange { .. }
+        ));
+        assert!(matches!(check_access(0, Width::W8, 0).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
     }
 }

@@ -5,21 +5,25 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// A PCI function address: domain, bus, device (slot) and function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PciAddress {
+    /// PCI segment (domain).
     pub domain: u16,
+    /// Bus number.
     pub bus: u8,
+    /// Device (slot) number, 0..=31.
     pub device: u8,
+    /// Function number, 0..=7.
     pub function: u8,
 }
 
 impl PciAddress {
     /// Parse `DDDD:BB:DD.F` or the short `BB:DD.F` (domain 0).
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let bad = || Error::InvalidAddress { input: input.to_string() };
+        let bad = || Error::from(ErrorKind::InvalidAddress { input: input.to_string() });
         let (rest, function) = input.rsplit_once('.').ok_or_else(bad)?;
         let parts: Vec<&str> = rest.split(':').collect();
         let (domain, bus, device) = match parts.as_slice() {
@@ -67,8 +71,15 @@ impl Serialize for PciAddress {
 /// What `--device` names: one address, or every device with these IDs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceSelector {
+    /// One address.
     Address(PciAddress),
-    Ids { vendor: u16, device: u16 },
+    /// Every device with these IDs (must be one).
+    Ids {
+        /// Vendor ID.
+        vendor: u16,
+        /// Device ID.
+        device: u16,
+    },
 }
 
 impl DeviceSelector {
@@ -78,7 +89,7 @@ impl DeviceSelector {
         if trimmed.contains('.') {
             return PciAddress::parse(trimmed).map(DeviceSelector::Address);
         }
-        let bad = || Error::InvalidAddress { input: input.to_string() };
+        let bad = || Error::from(ErrorKind::InvalidAddress { input: input.to_string() });
         let (v, d) = trimmed.split_once(':').ok_or_else(bad)?;
         if v.len() != 4 || d.len() != 4 {
             return Err(bad());
@@ -129,7 +140,8 @@ mod tests {
             "0000:00:04.0.1",
             "+0:04.0",
         ] {
-            assert!(matches!(PciAddress::parse(bad), Err(Error::InvalidAddress { .. })), "{bad:?} should be rejected");
+            let e = PciAddress::parse(bad).expect_err(bad);
+            assert!(matches!(e.kind(), ErrorKind::InvalidAddress { .. }), "{bad:?} should be rejected");
         }
     }
 
@@ -140,7 +152,7 @@ mod tests {
         for bad in ["1234", "1234:11e", "12345:11e8", "xyzw:11e8", "1234:11e8:0"] {
             let err = DeviceSelector::parse(bad).unwrap_err();
             assert!(err.to_string().contains("DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD"), "{err}");
-            assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+            assert_eq!(err.class(), crate::error::ErrorClass::Usage);
         }
     }
 }

@@ -11,16 +11,16 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, GroupMember, Result, UserspaceDriver};
 use crate::pci::in_use;
-use crate::pci::sysfs::{SysfsDevice, VFIO_VIABLE_DRIVERS};
+use crate::pci::sysfs::{tripwire, write_attr, SysfsDevice, VFIO_VIABLE_DRIVERS};
 
-/// Drivers `bind` accepts: the ones mmiodrv has backends for.
-pub const BINDABLE: &[&str] = &["vfio-pci", "uio_pci_generic"];
+/// Environment variable naming where previous drivers are remembered.
+pub const STATE_DIR_ENV: &str = "MMIODRV_STATE_DIR";
 
 /// Where the previous driver is remembered (`MMIODRV_STATE_DIR`, default /run/mmiodrv).
-fn state_dir() -> PathBuf {
-    std::env::var_os("MMIODRV_STATE_DIR").map(PathBuf::from).unwrap_or_else(|| "/run/mmiodrv".into())
+pub fn state_dir() -> PathBuf {
+    std::env::var_os(STATE_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| "/run/mmiodrv".into())
 }
 
 fn state_file(dev: &SysfsDevice) -> PathBuf {
@@ -30,17 +30,16 @@ fn state_file(dev: &SysfsDevice) -> PathBuf {
 /// What a bind/unbind/restore did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Outcome {
-    pub device: String,
+    /// The device.
+    pub device: crate::pci::PciAddress,
+    /// Its driver before.
     pub previous: Option<String>,
+    /// Its driver now.
     pub current: Option<String>,
 }
 
-fn write_attr(dev: &SysfsDevice, path: PathBuf, value: &str) -> Result<()> {
-    fs::write(&path, value).map_err(|e| Error::io(&dev.name(), "cannot write", path, e))
-}
-
-/// Refuse when the device (or, with `group`, a member of its IOMMU group) is in use.
-fn check_idle(dev: &SysfsDevice, force: bool) -> Result<()> {
+/// Refuse when the device is in use.
+fn check_idle(dev: &SysfsDevice, action: &'static str, force: bool) -> Result<()> {
     if force {
         return Ok(());
     }
@@ -48,39 +47,25 @@ fn check_idle(dev: &SysfsDevice, force: bool) -> Result<()> {
     if reasons.is_empty() {
         return Ok(());
     }
-    Err(Error::Busy {
-        device: dev.name(),
-        message: format!("refusing to unbind a device in use: {}", reasons.join("; ")),
-        hint: "stop using it first (umount, swapoff, ip link set down), or pass --force if you are sure".into(),
-    })
+    Err(Error::on(dev.address, ErrorKind::InUse { action, reasons }))
+}
+
+/// The other members of the IOMMU group bound to host drivers VFIO does not
+/// tolerate, each with what keeps it busy.
+pub fn group_blockers(dev: &SysfsDevice) -> Vec<GroupMember> {
+    dev.group_members_bound_outside(VFIO_VIABLE_DRIVERS)
+        .into_iter()
+        .map(|(m, driver)| GroupMember { address: m.address, driver, in_use: in_use::reasons(&m) })
+        .collect()
 }
 
 /// For vfio-pci: the rest of the IOMMU group must not be in use by host drivers.
 fn check_group(dev: &SysfsDevice, force: bool) -> Result<()> {
-    if force {
+    let members = group_blockers(dev);
+    if force || members.is_empty() {
         return Ok(());
     }
-    // The same rule the VFIO backend applies when it opens the group.
-    let busy: Vec<String> = dev
-        .group_members_bound_outside(VFIO_VIABLE_DRIVERS)
-        .iter()
-        .map(|(m, driver)| {
-            let why = in_use::reasons(m);
-            if why.is_empty() {
-                format!("{} (bound to {driver})", m.address)
-            } else {
-                format!("{} (bound to {driver}; {})", m.address, why.join("; "))
-            }
-        })
-        .collect();
-    if busy.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Busy {
-        device: dev.name(),
-        message: format!("its IOMMU group also holds devices under host drivers: {}", busy.join(", ")),
-        hint: "VFIO needs the whole group; unbind those first, or pass --force".into(),
-    })
+    Err(Error::on(dev.address, ErrorKind::GroupInUse { members }))
 }
 
 /// For vfio-pci: the device must be in an IOMMU group, or vfio-pci cannot take
@@ -94,21 +79,7 @@ fn check_iommu(dev: &SysfsDevice) -> Result<()> {
     if fs::read_to_string(noiommu).is_ok_and(|v| v.trim() == "Y") {
         return Ok(());
     }
-    Err(no_iommu_group(dev))
-}
-
-/// Why VFIO cannot have a device that is in no IOMMU group, and the two ways
-/// out; `bind vfio-pci` and the VFIO backend's open both say this.
-pub fn no_iommu_group(dev: &SysfsDevice) -> Error {
-    Error::Setup {
-        device: dev.name(),
-        message: "the device is in no IOMMU group (the IOMMU is absent or off), so VFIO cannot use it".into(),
-        hint: format!(
-            "boot with intel_iommu=on or amd_iommu=on (and the IOMMU enabled in firmware), \
-             or use UIO: mmiodrv --device {} bind uio_pci_generic",
-            dev.address
-        ),
-    }
+    Err(Error::on(dev.address, ErrorKind::NoIommuGroup))
 }
 
 /// The driver's sysfs directory, loading its module first when it is missing.
@@ -117,6 +88,7 @@ fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
     if dir.is_dir() {
         return Ok(dir);
     }
+    tripwire(&dir, "loading a kernel module for");
     // modprobe's own complaint goes into our one error line, not onto stderr.
     let why = match Command::new("modprobe").arg(driver).stdin(Stdio::null()).stdout(Stdio::null()).output() {
         Ok(out) if out.status.success() && dir.is_dir() => return Ok(dir),
@@ -127,15 +99,16 @@ fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
         },
         Err(e) => format!("could not run ({e})"),
     };
-    Err(Error::Setup {
-        device: dev.name(),
-        message: format!("kernel driver {driver} is not loaded and `modprobe {driver}` {why}"),
-        hint: format!("load the module {} (modprobe {driver}, or insmod its .ko)", driver.replace('-', "_")),
-    })
+    Err(Error::on(dev.address, ErrorKind::ModuleLoad { driver: driver.to_string(), why }))
 }
 
+/// Environment variable: how long to wait for the kernel to bind or unbind,
+/// in milliseconds (default 5000).
+pub const BIND_TIMEOUT_ENV: &str = "MMIODRV_BIND_TIMEOUT_MS";
+
 fn wait_for_driver(dev: &SysfsDevice, want: Option<&str>) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let ms = std::env::var(BIND_TIMEOUT_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+    let deadline = Instant::now() + Duration::from_millis(ms);
     loop {
         if dev.driver().as_deref() == want {
             return true;
@@ -153,73 +126,66 @@ fn remember(dev: &SysfsDevice, previous: Option<&str>) -> Result<()> {
     if file.exists() {
         return Ok(());
     }
-    let Some(previous) = previous.filter(|d| !BINDABLE.contains(d)) else { return Ok(()) };
-    fs::create_dir_all(state_dir()).map_err(|e| Error::io(&dev.name(), "cannot create", state_dir(), e))?;
-    fs::write(&file, previous).map_err(|e| Error::io(&dev.name(), "cannot write", &file, e))
+    let Some(previous) = previous.filter(|d| UserspaceDriver::from_name(d).is_none()) else { return Ok(()) };
+    let dir = state_dir();
+    fs::create_dir_all(&dir).map_err(|e| Error::io_on(dev.address, "cannot create", &dir, e))?;
+    fs::write(&file, previous).map_err(|e| Error::io_on(dev.address, "cannot write", &file, e))
 }
 
 fn unbind_current(dev: &SysfsDevice) -> Result<()> {
-    if dev.driver().is_some() {
-        write_attr(dev, dev.attr_path("driver/unbind"), &dev.name())?;
+    if let Some(driver) = dev.driver() {
+        write_attr(dev.address, &dev.attr_path("driver/unbind"), &dev.name())?;
         if !wait_for_driver(dev, None) {
-            return Err(Error::Unsupported {
-                device: dev.name(),
-                message: "the kernel did not unbind the device".into(),
-            });
+            return Err(Error::on(dev.address, ErrorKind::DidNotUnbind { driver }));
         }
     }
     Ok(())
 }
 
-/// Bind to `driver` (one of [`BINDABLE`]).
+/// Bind to `driver` (a [`UserspaceDriver`] by name).
 pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
-    if !BINDABLE.contains(&driver) {
-        return Err(Error::InvalidValue {
-            input: driver.to_string(),
-            reason: format!("mmiodrv binds only to {} (or --restore)", BINDABLE.join(" or ")),
-        });
-    }
+    let Some(wanted) = UserspaceDriver::from_name(driver) else {
+        return Err(Error::on(dev.address, ErrorKind::NotBindable { driver: driver.to_string() }));
+    };
     let previous = dev.driver();
     if previous.as_deref() == Some(driver) {
-        return Ok(Outcome { device: dev.name(), previous: previous.clone(), current: previous });
+        return Ok(Outcome { device: dev.address, previous: previous.clone(), current: previous });
     }
     // Refuse before touching anything (even loading a module).
     if previous.is_some() {
-        check_idle(dev, force)?;
+        check_idle(dev, "unbind", force)?;
     }
-    if driver == "vfio-pci" {
+    if wanted == UserspaceDriver::VfioPci {
         check_iommu(dev)?;
         check_group(dev, force)?;
     }
     ensure_driver(dev, driver)?;
     remember(dev, previous.as_deref())?;
-    write_attr(dev, dev.attr_path("driver_override"), driver)?;
+    write_attr(dev.address, &dev.attr_path("driver_override"), driver)?;
     let result = unbind_current(dev)
-        .and_then(|_| write_attr(dev, dev.sysfs().root().join("bus/pci/drivers_probe"), &dev.name()))
+        .and_then(|_| write_attr(dev.address, &dev.sysfs().root().join("bus/pci/drivers_probe"), &dev.name()))
         .and_then(|_| {
             if wait_for_driver(dev, Some(driver)) {
                 Ok(())
             } else {
-                Err(Error::Unsupported {
-                    device: dev.name(),
-                    message: format!("{driver} did not take the device (see dmesg)"),
-                })
+                Err(Error::on(dev.address, ErrorKind::DriverDidNotBind { driver: driver.to_string() }))
             }
         });
     if let Err(e) = result {
         rollback(dev, previous.as_deref());
         return Err(e);
     }
-    Ok(Outcome { device: dev.name(), previous, current: Some(driver.to_string()) })
+    Ok(Outcome { device: dev.address, previous, current: Some(driver.to_string()) })
 }
 
 /// Put the device back under `previous` after a failed bind.
 fn rollback(dev: &SysfsDevice, previous: Option<&str>) {
-    let _ = fs::write(dev.attr_path("driver_override"), "\n");
+    let _ = write_attr(dev.address, &dev.attr_path("driver_override"), "\n");
     if let Some(p) = previous {
         if dev.driver().as_deref() != Some(p) {
             let _ = unbind_current(dev);
-            let _ = fs::write(dev.sysfs().root().join("bus/pci/drivers").join(p).join("bind"), dev.name());
+            let bind = dev.sysfs().root().join("bus/pci/drivers").join(p).join("bind");
+            let _ = write_attr(dev.address, &bind, &dev.name());
         }
     }
     let _ = fs::remove_file(state_file(dev));
@@ -229,39 +195,56 @@ fn rollback(dev: &SysfsDevice, previous: Option<&str>) {
 pub fn unbind(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
     let previous = dev.driver();
     if previous.is_none() {
-        return Ok(Outcome { device: dev.name(), previous: None, current: None });
+        return Ok(Outcome { device: dev.address, previous: None, current: None });
     }
-    check_idle(dev, force)?;
+    check_idle(dev, "unbind", force)?;
+    let fresh = !state_file(dev).exists();
     remember(dev, previous.as_deref())?;
-    unbind_current(dev)?;
+    if let Err(e) = unbind_current(dev) {
+        if fresh {
+            let _ = fs::remove_file(state_file(dev));
+        }
+        return Err(e);
+    }
     // A left-over override would make the next probe pick it again.
-    write_attr(dev, dev.attr_path("driver_override"), "\n")?;
-    Ok(Outcome { device: dev.name(), previous, current: None })
+    write_attr(dev.address, &dev.attr_path("driver_override"), "\n")?;
+    Ok(Outcome { device: dev.address, previous, current: None })
 }
 
 /// Go back to the driver the device had before mmiodrv bound it.
-pub fn restore(dev: &SysfsDevice) -> Result<Outcome> {
+pub fn restore(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
     let file = state_file(dev);
     let remembered = fs::read_to_string(&file).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let previous = dev.driver();
-    write_attr(dev, dev.attr_path("driver_override"), "\n")?;
+    // Already there (a kernel driver with nothing remembered, or the remembered
+    // one): nothing to do, and nothing is unbound for nothing.
+    let already = match (&remembered, &previous) {
+        (Some(r), Some(p)) => r == p,
+        (None, Some(p)) => UserspaceDriver::from_name(p).is_none(),
+        _ => false,
+    };
+    if already {
+        let _ = fs::remove_file(&file);
+        return Ok(Outcome { device: dev.address, previous: previous.clone(), current: previous });
+    }
+    if previous.is_some() {
+        check_idle(dev, "unbind", force)?;
+    }
+    write_attr(dev.address, &dev.attr_path("driver_override"), "\n")?;
     unbind_current(dev)?;
     match &remembered {
         Some(d) => {
             ensure_driver(dev, d)?;
-            write_attr(dev, dev.sysfs().root().join("bus/pci/drivers").join(d).join("bind"), &dev.name())?;
+            write_attr(dev.address, &dev.sysfs().root().join("bus/pci/drivers").join(d).join("bind"), &dev.name())?;
             if !wait_for_driver(dev, Some(d)) {
-                return Err(Error::Unsupported {
-                    device: dev.name(),
-                    message: format!("{d} did not take the device back (see dmesg)"),
-                });
+                return Err(Error::on(dev.address, ErrorKind::DriverDidNotBind { driver: d.clone() }));
             }
         }
         None => {
             // Nothing remembered: let the kernel choose, as at boot.
-            write_attr(dev, dev.sysfs().root().join("bus/pci/drivers_probe"), &dev.name())?;
+            write_attr(dev.address, &dev.sysfs().root().join("bus/pci/drivers_probe"), &dev.name())?;
         }
     }
     let _ = fs::remove_file(&file);
-    Ok(Outcome { device: dev.name(), previous, current: dev.driver() })
+    Ok(Outcome { device: dev.address, previous, current: dev.driver() })
 }

@@ -7,18 +7,108 @@ use serde::Serialize;
 
 use crate::pci::config::ConfigSpace;
 
-/// One entry of either capability list.
+/// Standard capability IDs (PCI Code and ID Assignment spec).
+pub mod id {
+    /// Power Management.
+    pub const PM: u8 = 0x01;
+    /// MSI.
+    pub const MSI: u8 = 0x05;
+    /// Vendor Specific.
+    pub const VENDOR: u8 = 0x09;
+    /// PCI Express.
+    pub const EXP: u8 = 0x10;
+    /// MSI-X.
+    pub const MSIX: u8 = 0x11;
+}
+
+/// Extended capability IDs.
+pub mod ext_id {
+    /// Advanced Error Reporting.
+    pub const AER: u16 = 0x01;
+    /// Access Control Services.
+    pub const ACS: u16 = 0x0d;
+}
+
+/// One entry of either capability list, decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Capability {
+    /// Offset in config space.
     pub offset: u16,
+    /// Capability ID (standard: 8 bits; extended: 16 bits).
     pub id: u16,
+    /// Whether it is in the extended list.
     pub extended: bool,
     /// Version of an extended capability (0 for standard ones).
     pub version: u8,
     /// lspci's name for it.
-    pub name: String,
-    /// The decoded essentials, in lspci's words ("Enable+ Count=1/1 Maskable- 64bit+").
-    pub detail: String,
+    pub name: &'static str,
+    /// Its decoded contents, for the kinds mmiodrv decodes.
+    pub decoded: Decoded,
+}
+
+/// The decoded contents of a capability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decoded {
+    /// Nothing decoded beyond the ID.
+    None,
+    /// Power Management.
+    PowerManagement {
+        /// PM spec version.
+        version: u8,
+    },
+    /// MSI.
+    Msi {
+        /// MSI enabled.
+        enabled: bool,
+        /// Vectors enabled.
+        vectors_enabled: u32,
+        /// Vectors the device can use.
+        vectors_capable: u32,
+        /// Per-vector masking.
+        maskable: bool,
+        /// 64-bit addresses.
+        is_64bit: bool,
+    },
+    /// MSI-X.
+    MsiX {
+        /// MSI-X enabled.
+        enabled: bool,
+        /// Function mask set.
+        masked: bool,
+        /// Table size (vectors).
+        table_size: u32,
+        /// BAR holding the vector table.
+        table_bar: u8,
+        /// Its offset in that BAR.
+        table_offset: u32,
+        /// BAR holding the pending-bit array.
+        pba_bar: u8,
+        /// Its offset in that BAR.
+        pba_offset: u32,
+    },
+    /// PCI Express.
+    Express {
+        /// Capability version.
+        version: u8,
+        /// Device/port type.
+        port_type: u8,
+    },
+    /// Vendor specific.
+    Vendor {
+        /// Length byte.
+        len: u8,
+    },
+}
+
+impl Capability {
+    /// MSI-X table size (vectors), if this is an MSI-X capability.
+    pub fn msix_vectors(&self) -> Option<u32> {
+        match self.decoded {
+            Decoded::MsiX { table_size, .. } => Some(table_size),
+            _ => None,
+        }
+    }
 }
 
 /// At most this many entries: 48 standard capabilities fit in 192 bytes; extended ones
@@ -26,6 +116,7 @@ pub struct Capability {
 const MAX_STANDARD: usize = 48;
 const MAX_EXTENDED: usize = 960;
 
+/// The standard capability list, from the pointer at 0x34.
 pub fn standard(config: &ConfigSpace) -> Vec<Capability> {
     let mut out = Vec::new();
     let mut seen = [false; 256];
@@ -36,13 +127,25 @@ pub fn standard(config: &ConfigSpace) -> Vec<Capability> {
         if id == 0xff {
             break;
         }
-        let (name, detail) = describe_standard(config, ptr, id);
-        out.push(Capability { offset: ptr as u16, id: u16::from(id), extended: false, version: 0, name, detail });
+        out.push(Capability {
+            offset: ptr as u16,
+            id: u16::from(id),
+            extended: false,
+            version: 0,
+            name: standard_name(id),
+            decoded: decode_standard(config, ptr, id),
+        });
         ptr = (next & 0xfc) as usize;
     }
     out
 }
 
+/// The first standard capability with this ID.
+pub fn find(config: &ConfigSpace, cap: u8) -> Option<Capability> {
+    standard(config).into_iter().find(|c| c.id == u16::from(cap))
+}
+
+/// The extended capability list, from 0x100 (needs 4 KiB of config space).
 pub fn extended(config: &ConfigSpace) -> Vec<Capability> {
     let mut out = Vec::new();
     if config.len() < 0x104 {
@@ -64,8 +167,8 @@ pub fn extended(config: &ConfigSpace) -> Vec<Capability> {
                 id,
                 extended: true,
                 version,
-                name: extended_name(id).to_string(),
-                detail: String::new(),
+                name: extended_name(id),
+                decoded: Decoded::None,
             });
         }
         ptr = ((header >> 20) & 0xffc) as usize;
@@ -73,70 +176,43 @@ pub fn extended(config: &ConfigSpace) -> Vec<Capability> {
     out
 }
 
-fn pm(flag: bool) -> char {
-    if flag {
-        '+'
-    } else {
-        '-'
-    }
-}
-
-fn describe_standard(c: &ConfigSpace, at: usize, id: u8) -> (String, String) {
+fn decode_standard(c: &ConfigSpace, at: usize, cap: u8) -> Decoded {
     let ctrl = c.u16(at + 2).unwrap_or(0);
-    match id {
-        0x01 => (format!("Power Management version {}", ctrl & 7), String::new()),
-        0x05 => {
-            let capable = 1u32 << ((ctrl >> 1) & 7);
-            let enabled = 1u32 << ((ctrl >> 4) & 7);
-            (
-                "MSI".into(),
-                format!(
-                    "Enable{} Count={enabled}/{capable} Maskable{} 64bit{}",
-                    pm(ctrl & 1 != 0),
-                    pm(ctrl & 0x100 != 0),
-                    pm(ctrl & 0x80 != 0)
-                ),
-            )
-        }
-        0x11 => {
+    match cap {
+        id::PM => Decoded::PowerManagement { version: (ctrl & 7) as u8 },
+        id::MSI => Decoded::Msi {
+            enabled: ctrl & 1 != 0,
+            vectors_capable: 1u32 << ((ctrl >> 1) & 7),
+            vectors_enabled: 1u32 << ((ctrl >> 4) & 7),
+            maskable: ctrl & 0x100 != 0,
+            is_64bit: ctrl & 0x80 != 0,
+        },
+        id::MSIX => {
             let table = c.u32(at + 4).unwrap_or(0);
             let pba = c.u32(at + 8).unwrap_or(0);
-            (
-                "MSI-X".into(),
-                format!(
-                    "Enable{} Count={} Masked{}; vector table BAR={} offset={:08x}; PBA BAR={} offset={:08x}",
-                    pm(ctrl & 0x8000 != 0),
-                    (ctrl & 0x7ff) + 1,
-                    pm(ctrl & 0x4000 != 0),
-                    table & 7,
-                    table & !7,
-                    pba & 7,
-                    pba & !7
-                ),
-            )
+            Decoded::MsiX {
+                enabled: ctrl & 0x8000 != 0,
+                masked: ctrl & 0x4000 != 0,
+                table_size: u32::from(ctrl & 0x7ff) + 1,
+                table_bar: (table & 7) as u8,
+                table_offset: table & !7,
+                pba_bar: (pba & 7) as u8,
+                pba_offset: pba & !7,
+            }
         }
-        0x10 => {
-            let kind = match (ctrl >> 4) & 0xf {
-                0 => "Endpoint",
-                1 => "Legacy Endpoint",
-                4 => "Root Port (Slot-)",
-                5 => "Upstream Port",
-                6 => "Downstream Port (Slot-)",
-                7 => "PCI-Express to PCI/PCI-X Bridge",
-                8 => "PCI/PCI-X to PCI-Express Bridge",
-                9 => "Root Complex Integrated Endpoint",
-                10 => "Root Complex Event Collector",
-                _ => "Unknown type",
-            };
-            (format!("Express (v{}) {kind}", ctrl & 0xf), String::new())
-        }
-        0x09 => ("Vendor Specific Information".into(), format!("Len={:02x}", c.u8(at + 2).unwrap_or(0))),
-        other => (standard_name(other).to_string(), String::new()),
+        id::EXP => Decoded::Express { version: (ctrl & 0xf) as u8, port_type: ((ctrl >> 4) & 0xf) as u8 },
+        id::VENDOR => Decoded::Vendor { len: c.u8(at + 2).unwrap_or(0) },
+        _ => Decoded::None,
     }
 }
 
-fn standard_name(id: u8) -> &'static str {
-    match id {
+fn standard_name(cap: u8) -> &'static str {
+    match cap {
+        id::PM => "Power Management",
+        id::MSI => "MSI",
+        id::VENDOR => "Vendor Specific Information",
+        id::EXP => "Express",
+        id::MSIX => "MSI-X",
         0x02 => "AGP",
         0x03 => "Vital Product Data",
         0x04 => "Slot ID",
@@ -157,9 +233,9 @@ fn standard_name(id: u8) -> &'static str {
     }
 }
 
-fn extended_name(id: u16) -> &'static str {
-    match id {
-        0x01 => "Advanced Error Reporting",
+fn extended_name(cap: u16) -> &'static str {
+    match cap {
+        ext_id::AER => "Advanced Error Reporting",
         0x02 | 0x09 => "Virtual Channel",
         0x03 => "Device Serial Number",
         0x04 => "Power Budgeting",
@@ -170,7 +246,7 @@ fn extended_name(id: u16) -> &'static str {
         0x0a => "Root Complex Register Block",
         0x0b => "Vendor Specific Information",
         0x0c => "Configuration Access Correlation",
-        0x0d => "Access Control Services",
+        ext_id::ACS => "Access Control Services",
         0x0e => "Alternative Routing-ID Interpretation (ARI)",
         0x0f => "Address Translation Service (ATS)",
         0x10 => "Single Root I/O Virtualization (SR-IOV)",
@@ -221,23 +297,35 @@ mod tests {
     #[test]
     fn walks_standard_list() {
         let caps = standard(&ConfigSpace::new(with_caps()));
-        let names: Vec<_> = caps.iter().map(|c| (c.offset, c.name.as_str())).collect();
+        let names: Vec<_> = caps.iter().map(|c| (c.offset, c.name)).collect();
+        assert_eq!(names, [(0x40, "Power Management"), (0x50, "MSI"), (0x60, "MSI-X"), (0x70, "Express")]);
+        assert_eq!(caps[0].decoded, Decoded::PowerManagement { version: 3 });
         assert_eq!(
-            names,
-            [(0x40, "Power Management version 3"), (0x50, "MSI"), (0x60, "MSI-X"), (0x70, "Express (v2) Endpoint")]
+            caps[1].decoded,
+            Decoded::Msi { enabled: true, vectors_enabled: 1, vectors_capable: 1, maskable: false, is_64bit: true }
         );
-        assert_eq!(caps[1].detail, "Enable+ Count=1/1 Maskable- 64bit+");
-        assert!(caps[2]
-            .detail
-            .starts_with("Enable+ Count=2 Masked-; vector table BAR=1 offset=00000000; PBA BAR=1 offset=00000800"));
+        assert_eq!(
+            caps[2].decoded,
+            Decoded::MsiX {
+                enabled: true,
+                masked: false,
+                table_size: 2,
+                table_bar: 1,
+                table_offset: 0,
+                pba_bar: 1,
+                pba_offset: 0x800
+            }
+        );
+        assert_eq!(caps[2].msix_vectors(), Some(2));
+        assert_eq!(caps[3].decoded, Decoded::Express { version: 2, port_type: 0 });
     }
 
     #[test]
     fn walks_extended_list() {
         let caps = extended(&ConfigSpace::new(with_caps()));
         assert_eq!(caps.len(), 2);
-        assert_eq!((caps[0].offset, caps[0].name.as_str(), caps[0].version), (0x100, "Advanced Error Reporting", 1));
-        assert_eq!((caps[1].offset, caps[1].name.as_str()), (0x148, "Access Control Services"));
+        assert_eq!((caps[0].offset, caps[0].name, caps[0].version), (0x100, "Advanced Error Reporting", 1));
+        assert_eq!((caps[1].offset, caps[1].name), (0x148, "Access Control Services"));
         // 256 bytes readable: no extended list.
         assert!(extended(&ConfigSpace::new(with_caps()[..256].to_vec())).is_empty());
     }

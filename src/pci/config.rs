@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use crate::pci::resource::BarKind;
 
-/// Offsets of the type-0/1 header fields we decode.
-mod off {
+/// Offsets of the type-0/1 header fields.
+pub mod off {
+    #![allow(missing_docs)]
     pub const VENDOR: usize = 0x00;
     pub const DEVICE: usize = 0x02;
     pub const COMMAND: usize = 0x04;
@@ -23,10 +24,32 @@ mod off {
     pub const INT_PIN: usize = 0x3d;
 }
 
-/// COMMAND register bits.
-pub const COMMAND_IO: u16 = 1 << 0;
-pub const COMMAND_MEMORY: u16 = 1 << 1;
-pub const COMMAND_INTX_DISABLE: u16 = 1 << 10;
+/// COMMAND register bits (PCI Local Bus spec 6.2.2).
+pub mod command {
+    /// I/O space decoding.
+    pub const IO: u16 = 1 << 0;
+    /// Memory space decoding.
+    pub const MEMORY: u16 = 1 << 1;
+    /// Bus mastering: DMA and MSI/MSI-X (both are memory writes by the device).
+    pub const BUS_MASTER: u16 = 1 << 2;
+    /// Special cycles.
+    pub const SPECIAL_CYCLES: u16 = 1 << 3;
+    /// Memory write and invalidate.
+    pub const MWI: u16 = 1 << 4;
+    /// VGA palette snoop.
+    pub const VGA_SNOOP: u16 = 1 << 5;
+    /// Parity error response.
+    pub const PARITY: u16 = 1 << 6;
+    /// IDSEL stepping.
+    pub const STEPPING: u16 = 1 << 7;
+    /// SERR# enable.
+    pub const SERR: u16 = 1 << 8;
+    /// Fast back-to-back enable.
+    pub const FAST_B2B: u16 = 1 << 9;
+    /// INTx emulation disable.
+    pub const INTX_DISABLE: u16 = 1 << 10;
+}
+
 /// STATUS bit: a capability list is present.
 pub const STATUS_CAP_LIST: u16 = 1 << 4;
 
@@ -37,48 +60,60 @@ pub struct ConfigSpace {
 }
 
 impl ConfigSpace {
+    /// A snapshot of these bytes.
     pub fn new(bytes: Vec<u8>) -> Self {
         ConfigSpace { bytes }
     }
 
+    /// The raw bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
+    /// How many bytes were read.
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
+    /// Whether nothing was read.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
+    /// A byte at `offset`, if read.
     pub fn u8(&self, offset: usize) -> Option<u8> {
         self.bytes.get(offset).copied()
     }
 
+    /// A little-endian 16-bit value at `offset`, if read.
     pub fn u16(&self, offset: usize) -> Option<u16> {
         let b = self.bytes.get(offset..offset.checked_add(2)?)?;
         Some(u16::from_le_bytes([b[0], b[1]]))
     }
 
+    /// A little-endian 32-bit value at `offset`, if read.
     pub fn u32(&self, offset: usize) -> Option<u32> {
         let b = self.bytes.get(offset..offset.checked_add(4)?)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// Vendor ID.
     pub fn vendor_id(&self) -> Option<u16> {
         self.u16(off::VENDOR)
     }
+    /// Device ID.
     pub fn device_id(&self) -> Option<u16> {
         self.u16(off::DEVICE)
     }
+    /// COMMAND register.
     pub fn command(&self) -> Option<u16> {
         self.u16(off::COMMAND)
     }
+    /// STATUS register.
     pub fn status(&self) -> Option<u16> {
         self.u16(off::STATUS)
     }
+    /// Revision ID.
     pub fn revision(&self) -> Option<u8> {
         self.u8(off::REVISION)
     }
@@ -90,21 +125,26 @@ impl ConfigSpace {
     pub fn header_layout(&self) -> Option<u8> {
         self.u8(off::HEADER_TYPE).map(|h| h & 0x7f)
     }
+    /// Whether the device has several functions.
     pub fn multi_function(&self) -> Option<bool> {
         self.u8(off::HEADER_TYPE).map(|h| h & 0x80 != 0)
     }
+    /// Subsystem vendor and ID (type-0 headers).
     pub fn subsystem(&self) -> Option<(u16, u16)> {
         if self.header_layout()? != 0 {
             return None;
         }
         Some((self.u16(off::SUBSYS_VENDOR)?, self.u16(off::SUBSYS_ID)?))
     }
+    /// Interrupt pin (0 none, 1 INTA...).
     pub fn interrupt_pin(&self) -> Option<u8> {
         self.u8(off::INT_PIN)
     }
+    /// Interrupt line.
     pub fn interrupt_line(&self) -> Option<u8> {
         self.u8(off::INT_LINE)
     }
+    /// First capability, if the list exists.
     pub fn capabilities_pointer(&self) -> Option<u8> {
         if self.status()? & STATUS_CAP_LIST == 0 {
             return None;
@@ -157,9 +197,11 @@ impl ConfigSpace {
         out
     }
 
+    /// Cache line size register.
     pub fn cache_line_size(&self) -> Option<u8> {
         self.u8(off::CACHE_LINE)
     }
+    /// Latency timer register.
     pub fn latency_timer(&self) -> Option<u8> {
         self.u8(off::LATENCY)
     }
@@ -168,26 +210,31 @@ impl ConfigSpace {
 /// A BAR as read from config space (its size needs sysfs, VFIO or a sizing write).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ConfigBar {
+    /// BAR index.
     pub index: u8,
+    /// Memory or I/O.
     pub kind: BarKind,
+    /// Bus address.
     pub address: u64,
+    /// A 64-bit memory BAR (takes two slots).
     pub is_64bit: bool,
+    /// Prefetchable.
     pub prefetchable: bool,
 }
 
 /// COMMAND bits in lspci's order and spelling.
 pub const COMMAND_FLAGS: &[(&str, u16)] = &[
-    ("I/O", 1 << 0),
-    ("Mem", 1 << 1),
-    ("BusMaster", 1 << 2),
-    ("SpecCycle", 1 << 3),
-    ("MemWINV", 1 << 4),
-    ("VGASnoop", 1 << 5),
-    ("ParErr", 1 << 6),
-    ("Stepping", 1 << 7),
-    ("SERR", 1 << 8),
-    ("FastB2B", 1 << 9),
-    ("DisINTx", 1 << 10),
+    ("I/O", command::IO),
+    ("Mem", command::MEMORY),
+    ("BusMaster", command::BUS_MASTER),
+    ("SpecCycle", command::SPECIAL_CYCLES),
+    ("MemWINV", command::MWI),
+    ("VGASnoop", command::VGA_SNOOP),
+    ("ParErr", command::PARITY),
+    ("Stepping", command::STEPPING),
+    ("SERR", command::SERR),
+    ("FastB2B", command::FAST_B2B),
+    ("DisINTx", command::INTX_DISABLE),
 ];
 
 /// STATUS bits before the DEVSEL field, in lspci's order and spelling.

@@ -78,10 +78,12 @@ impl PciIds {
         ids
     }
 
+    /// A vendor's name.
     pub fn vendor(&self, vendor: u16) -> Option<&str> {
         self.vendors.get(&vendor).map(String::as_str)
     }
 
+    /// A device's name.
     pub fn device(&self, vendor: u16, device: u16) -> Option<&str> {
         self.devices.get(&(vendor, device)).map(String::as_str)
     }

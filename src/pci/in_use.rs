@@ -10,7 +10,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::error::InUse;
 use crate::pci::sysfs::SysfsDevice;
+use crate::pci::PciAddress;
 
 /// Environment variable naming the /proc root.
 pub const PROC_ROOT_ENV: &str = "MMIODRV_PROC_ROOT";
@@ -20,7 +22,7 @@ fn proc_root() -> PathBuf {
 }
 
 /// Every reason the device must not be unbound; empty when it is idle.
-pub fn reasons(dev: &SysfsDevice) -> Vec<String> {
+pub fn reasons(dev: &SysfsDevice) -> Vec<InUse> {
     let mut out = Vec::new();
     let proc = proc_root();
     let mounts = fs::read_to_string(proc.join("mounts")).unwrap_or_default();
@@ -30,18 +32,18 @@ pub fn reasons(dev: &SysfsDevice) -> Vec<String> {
             let mut f = line.split_whitespace();
             if let (Some(src), Some(target)) = (f.next(), f.next()) {
                 if src == format!("/dev/{name}") {
-                    out.push(format!("block device {name} is mounted on {target}"));
+                    out.push(InUse::Mounted { block: name.clone(), target: target.to_string() });
                 }
             }
         }
         if swaps.lines().skip(1).any(|l| l.split_whitespace().next() == Some(&format!("/dev/{name}"))) {
-            out.push(format!("block device {name} is in use as swap"));
+            out.push(InUse::Swap { block: name.clone() });
         }
         let holders: Vec<String> = fs::read_dir(path.join("holders"))
             .map(|it| it.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         if !holders.is_empty() {
-            out.push(format!("block device {name} is held by {}", holders.join(", ")));
+            out.push(InUse::Held { block: name.clone(), holders });
         }
     }
     if let Ok(it) = fs::read_dir(dev.path.join("net")) {
@@ -50,21 +52,21 @@ pub fn reasons(dev: &SysfsDevice) -> Vec<String> {
             let flags = fs::read_to_string(iface.path().join("flags")).unwrap_or_default();
             let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap_or(0);
             if flags & 1 != 0 {
-                out.push(format!("network interface {name} is up"));
+                out.push(InUse::InterfaceUp { interface: name });
             }
         }
     }
-    let children: Vec<String> = fs::read_dir(&dev.path)
+    let mut children: Vec<PciAddress> = fs::read_dir(&dev.path)
         .map(|it| {
             it.filter_map(|e| e.ok())
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .filter_map(|e| e.file_name().to_str().and_then(|n| crate::pci::PciAddress::parse(n).ok()))
-                .map(|a| a.to_string())
+                .filter_map(|e| e.file_name().to_str().and_then(|n| PciAddress::parse(n).ok()))
                 .collect()
         })
         .unwrap_or_default();
+    children.sort();
     if !children.is_empty() {
-        out.push(format!("it is a bridge to {}", children.join(", ")));
+        out.push(InUse::Bridge { children });
     }
     out
 }
@@ -83,7 +85,7 @@ fn block_devices(dir: &Path, depth: usize) -> Vec<(String, PathBuf)> {
         }
         let p = e.path();
         // A child PCI function is reported as "bridge"; its own disks are its business.
-        if e.file_name().to_str().is_some_and(|n| crate::pci::PciAddress::parse(n).is_ok()) {
+        if e.file_name().to_str().is_some_and(|n| PciAddress::parse(n).is_ok()) {
             continue;
         }
         if p.join("dev").is_file() && p.join("size").is_file() {

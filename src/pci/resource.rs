@@ -11,8 +11,11 @@ const IORESOURCE_MEM_64: u64 = 0x0010_0000;
 /// One line of the `resource` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Resource {
+    /// First address.
     pub start: u64,
+    /// Last address (inclusive).
     pub end: u64,
+    /// `IORESOURCE_*` flags.
     pub flags: u64,
 }
 
@@ -20,7 +23,9 @@ pub struct Resource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BarKind {
+    /// Memory space.
     Memory,
+    /// I/O-port space.
     Io,
 }
 
@@ -34,6 +39,7 @@ impl Resource {
         }
     }
 
+    /// Memory or I/O, for an implemented BAR.
     pub fn kind(&self) -> Option<BarKind> {
         if self.size() == 0 {
             None
@@ -46,10 +52,12 @@ impl Resource {
         }
     }
 
+    /// A 64-bit memory BAR.
     pub fn is_64bit(&self) -> bool {
         self.flags & IORESOURCE_MEM_64 != 0
     }
 
+    /// A prefetchable memory BAR.
     pub fn is_prefetchable(&self) -> bool {
         self.flags & IORESOURCE_PREFETCH != 0
     }

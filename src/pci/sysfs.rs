@@ -6,8 +6,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::pci::address::{DeviceSelector, PciAddress};
 use crate::pci::resource::{parse_resource_file, Resource};
 
@@ -18,6 +19,53 @@ pub const VFIO_VIABLE_DRIVERS: &[&str] = &["vfio-pci", "pci-stub", "pcieport"];
 /// Environment variable naming the sysfs root.
 pub const SYSFS_ROOT_ENV: &str = "MMIODRV_SYSFS_ROOT";
 
+/// Environment variable the tests set on every command they run against a fake
+/// sysfs tree: with it, anything that would write to, bind through, map a BAR
+/// of, or open a device node of a real machine aborts the process instead
+/// (see [`tripwire`]).
+pub const FAKE_ONLY_ENV: &str = "MMIODRV_FAKE_SYSFS_ONLY";
+
+fn fake_only() -> bool {
+    static FAKE: OnceLock<bool> = OnceLock::new();
+    *FAKE.get_or_init(|| std::env::var_os(FAKE_ONLY_ENV).is_some())
+}
+
+/// The tests' safety net. When [`FAKE_ONLY_ENV`] is set, `path` is about to
+/// be written, mapped or used to bind: it must lie inside the sysfs root
+/// named by [`SYSFS_ROOT_ENV`], and that root must not be a real sysfs.
+/// Otherwise the process aborts (SIGABRT, exit 134) before touching anything:
+/// a fake-tree test can never reach the machine's own devices, even through
+/// a bug that ignores the override. Without the variable this does nothing.
+pub fn tripwire(path: &Path, what: &str) {
+    if !fake_only() {
+        return;
+    }
+    let root = std::env::var_os(SYSFS_ROOT_ENV).map(PathBuf::from);
+    let inside = root.as_ref().is_some_and(|r| path.starts_with(r) && !is_real_sysfs(r));
+    if !inside {
+        eprintln!(
+            "mmiodrv: TRIPWIRE: {what} {} while {FAKE_ONLY_ENV} is set (sysfs root {:?}); aborting before touching it",
+            path.display(),
+            root
+        );
+        std::process::abort();
+    }
+}
+
+/// A real sysfs mount (or `/sys` itself), as opposed to a test's directory.
+fn is_real_sysfs(root: &Path) -> bool {
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    canonical == Path::new("/sys")
+        || nix::sys::statfs::statfs(&canonical).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::SYSFS_MAGIC)
+}
+
+/// Write a sysfs attribute (driver_override, bind, unbind, drivers_probe...),
+/// through the tripwire.
+pub fn write_attr(device: PciAddress, path: &Path, value: &str) -> Result<()> {
+    tripwire(path, "writing");
+    fs::write(path, value).map_err(|e| Error::io_on(device, "cannot write", path, e))
+}
+
 /// A sysfs tree: the real `/sys` or a test's fake one.
 #[derive(Clone, Debug)]
 pub struct Sysfs {
@@ -25,6 +73,7 @@ pub struct Sysfs {
 }
 
 impl Sysfs {
+    /// A tree rooted at `root` (normally `/sys`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Sysfs { root: root.into() }
     }
@@ -34,6 +83,7 @@ impl Sysfs {
         Sysfs::new(std::env::var_os(SYSFS_ROOT_ENV).map(PathBuf::from).unwrap_or_else(|| "/sys".into()))
     }
 
+    /// Its root.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -45,7 +95,7 @@ impl Sysfs {
     /// Every PCI function, sorted by address. Entries that are not addresses are skipped.
     pub fn addresses(&self) -> Result<Vec<PciAddress>> {
         let dir = self.devices_dir();
-        let entries = fs::read_dir(&dir).map_err(|e| Error::io("sysfs", "cannot list", &dir, e))?;
+        let entries = fs::read_dir(&dir).map_err(|e| Error::io("cannot list", &dir, e))?;
         let mut out: Vec<PciAddress> = entries
             .filter_map(|e| e.ok())
             .filter_map(|e| e.file_name().to_str().and_then(|n| PciAddress::parse(n).ok()))
@@ -54,13 +104,14 @@ impl Sysfs {
         Ok(out)
     }
 
+    /// The directory of the device at `address` (which may not exist).
     pub fn device(&self, address: PciAddress) -> SysfsDevice {
         SysfsDevice { address, path: self.devices_dir().join(address.to_string()), root: self.root.clone() }
     }
 
     /// Find the one device a selector names.
     pub fn resolve(&self, selector: &DeviceSelector) -> Result<SysfsDevice> {
-        let not_found = || Error::DeviceNotFound { selector: selector.to_string() };
+        let not_found = || Error::from(ErrorKind::DeviceNotFound { selector: selector.to_string() });
         match selector {
             DeviceSelector::Address(addr) => {
                 let dev = self.device(*addr);
@@ -81,10 +132,11 @@ impl Sysfs {
                 match matches.len() {
                     0 => Err(not_found()),
                     1 => Ok(matches.remove(0)),
-                    _ => Err(Error::AmbiguousDevice {
+                    _ => Err(ErrorKind::AmbiguousDevice {
                         selector: selector.to_string(),
-                        matches: matches.iter().map(|d| d.address.to_string()).collect(),
-                    }),
+                        matches: matches.iter().map(|d| d.address).collect(),
+                    }
+                    .into()),
                 }
             }
         }
@@ -94,12 +146,15 @@ impl Sysfs {
 /// One device's sysfs directory.
 #[derive(Clone, Debug)]
 pub struct SysfsDevice {
+    /// Its address.
     pub address: PciAddress,
+    /// Its sysfs directory.
     pub path: PathBuf,
     root: PathBuf,
 }
 
 impl SysfsDevice {
+    /// Its address as text.
     pub fn name(&self) -> String {
         self.address.to_string()
     }
@@ -118,24 +173,24 @@ impl SysfsDevice {
         let path = self.attr_path(attr);
         fs::read_to_string(&path)
             .map(|s| s.trim().to_string())
-            .map_err(|e| Error::io(&self.name(), "cannot read", path, e))
+            .map_err(|e| Error::io_on(self.address, "cannot read", path, e))
     }
 
     fn read_hex_attr(&self, attr: &str) -> Result<u32> {
         let text = self.read_attr(attr)?;
         let digits = text.strip_prefix("0x").unwrap_or(&text);
-        u32::from_str_radix(digits, 16).map_err(|_| Error::Io {
-            device: self.name(),
-            what: "unexpected contents in",
-            path: self.attr_path(attr),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("'{text}' is not hex")),
+        u32::from_str_radix(digits, 16).map_err(|_| {
+            let source = std::io::Error::new(std::io::ErrorKind::InvalidData, format!("'{text}' is not hex"));
+            Error::io_on(self.address, "unexpected contents in", self.attr_path(attr), source)
         })
     }
 
+    /// Vendor ID from sysfs.
     pub fn vendor_id(&self) -> Result<u16> {
         self.read_hex_attr("vendor").map(|v| v as u16)
     }
 
+    /// Device ID from sysfs.
     pub fn device_id(&self) -> Result<u16> {
         self.read_hex_attr("device").map(|v| v as u16)
     }
@@ -189,17 +244,15 @@ impl SysfsDevice {
     /// 256 or 4096 for root depending on the device.
     pub fn read_config(&self) -> Result<Vec<u8>> {
         let path = self.attr_path("config");
-        fs::read(&path).map_err(|e| Error::io(&self.name(), "cannot read config space from", path, e))
+        fs::read(&path).map_err(|e| Error::io_on(self.address, "cannot read config space from", path, e))
     }
 
     /// The `resource` file: one line per BAR, ROM and bridge window.
     pub fn resources(&self) -> Result<Vec<Resource>> {
         let text = self.read_attr("resource")?;
-        parse_resource_file(&text).map_err(|msg| Error::Io {
-            device: self.name(),
-            what: "unexpected contents in",
-            path: self.attr_path("resource"),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, msg),
+        parse_resource_file(&text).map_err(|msg| {
+            let source = std::io::Error::new(std::io::ErrorKind::InvalidData, msg);
+            Error::io_on(self.address, "unexpected contents in", self.attr_path("resource"), source)
         })
     }
 }

@@ -1,6 +1,7 @@
-//! Reading and writing registers and fields of a map through any [`RegisterIo`].
+//! Reading and writing registers and fields of a map by name, through any
+//! [`RegisterIo`].
 
-use crate::error::{Error, Result};
+use crate::error::{ErrorKind, Result};
 use crate::mmio::{RegisterIo, Width};
 use crate::regmap::model::{Access, Field, Register, RegisterMap};
 use crate::value::parse_u64;
@@ -8,22 +9,31 @@ use crate::value::parse_u64;
 /// What a `read`/`write` argument names.
 #[derive(Clone, Copy, Debug)]
 pub enum Target<'a> {
+    /// A raw offset.
     Offset(u64),
+    /// A whole register.
     Register(&'a Register),
+    /// One field of a register.
     Field(&'a Register, &'a Field),
 }
 
-/// Resolve `REG`, `REG.FIELD` or a number against an optional map.
+impl Target<'_> {
+    /// The register it names, if any.
+    pub fn register(&self) -> Option<&Register> {
+        match self {
+            Target::Offset(_) => None,
+            Target::Register(r) | Target::Field(r, _) => Some(r),
+        }
+    }
+}
+
+/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` or a number against an optional map.
 pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a>> {
     if text.starts_with(|c: char| c.is_ascii_digit()) {
         return parse_u64(text).map(Target::Offset);
     }
     let Some(map) = map else {
-        return Err(Error::InvalidValue {
-            input: text.to_string(),
-            reason: "register names need a register map (a known device or --regmap FILE); give an offset instead"
-                .into(),
-        });
+        return Err(ErrorKind::NoMap { name: text.to_string() }.into());
     };
     match text.split_once('.') {
         Some((reg, field)) => {
@@ -35,10 +45,11 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
 }
 
 /// Read a whole register: one access of its width, or low then high half for a
-/// 64-bit register the device takes only as 32-bit accesses.
+/// 64-bit register the device takes only as 32-bit accesses. Refuses
+/// write-only registers (nothing meaningful to read).
 pub fn read_register(io: &dyn RegisterIo, reg: &Register) -> Result<u64> {
     if reg.access == Access::WO {
-        return Err(Error::WriteOnly { register: reg.name.clone() });
+        return Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into());
     }
     if reg.access_width == reg.width {
         return io.read(reg.offset, reg.width);
@@ -51,15 +62,16 @@ pub fn read_register(io: &dyn RegisterIo, reg: &Register) -> Result<u64> {
 /// Write a whole register (split like [`read_register`]). Refuses read-only ones.
 pub fn write_register(io: &dyn RegisterIo, reg: &Register, value: u64) -> Result<()> {
     if !reg.access.writable() {
-        return Err(Error::ReadOnly { register: reg.name.clone() });
+        return Err(ErrorKind::ReadOnly { register: reg.name.to_string() }.into());
     }
     if value > reg.width.max_value() {
-        return Err(Error::ValueTooLarge {
+        return Err(ErrorKind::ValueTooLarge {
             value,
             what: format!("register {}", reg.name),
             bits: reg.width.bits(),
             max: reg.width.max_value(),
-        });
+        }
+        .into());
     }
     if reg.access_width == reg.width {
         return io.write(reg.offset, reg.width, value);
@@ -68,28 +80,74 @@ pub fn write_register(io: &dyn RegisterIo, reg: &Register, value: u64) -> Result
     io.write(reg.offset + 4, Width::W32, value >> 32)
 }
 
-/// Read-modify-write one field. The value is range-checked before anything is
-/// touched. For RW1C registers the other fields are written as 0 so that the
-/// write does not clear their pending bits.
+/// How a write to one field is made up: whether the register is read first,
+/// and what every other bit of the written word holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldWritePlan {
+    /// Read the register first (some other bits must keep their value).
+    pub read_first: bool,
+    /// Bits taken from the value read (fields that keep their value when written back).
+    pub keep_mask: u64,
+    /// Bits forced to 1 (fields whose neutral value is all-ones, e.g. zero-to-clear).
+    pub ones_mask: u64,
+}
+
+/// Plan a write of `field` that leaves every other field as it is: a field
+/// that takes the value written keeps what was read; a write-1-to-clear (or
+/// -set, -toggle) field gets 0s, a write-0-to-clear field 1s; write-only and
+/// read-only fields (and bits no field names, for registers without side
+/// effects) keep what was read. Refused when no written value leaves another
+/// field unchanged (a field any write clears or sets), or when the register
+/// would have to be read and reading it has side effects.
+pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan> {
+    if !reg.access.writable() || reg.field_access(field) == Access::RO {
+        let name = format!("{}.{}", reg.name, field.name);
+        return Err(ErrorKind::ReadOnly { register: name }.into());
+    }
+    let mut keep = 0u64;
+    let mut ones = 0u64;
+    let readable = reg.access.readable();
+    for other in reg.fields.iter().filter(|f| f.name != field.name) {
+        let semantics = reg.field_write(other);
+        let Some(neutral) = semantics.neutral(1, other.max_value()) else {
+            return Err(ErrorKind::NotSupported {
+                what: "this field write",
+                why: format!("any write to {} also changes {}.{} ({semantics:?})", reg.name, reg.name, other.name),
+            }
+            .into());
+        };
+        if semantics == crate::regmap::WriteSemantics::Normal {
+            // Keeps what was read (a write-only field has nothing to read: 0).
+            if readable && reg.field_access(other) != Access::WO {
+                keep |= other.mask();
+            }
+        } else if neutral != 0 {
+            ones |= other.mask();
+        }
+    }
+    // Bits no field names keep their value too, where they can be read.
+    if readable && reg.access != Access::RW1C {
+        keep |= reg.unnamed_bits() & !field.mask();
+    }
+    if keep != 0 && reg.read_side_effects {
+        return Err(ErrorKind::ReadSideEffect {
+            register: reg.name.to_string(),
+            why: "a field write must read it first".into(),
+        }
+        .into());
+    }
+    Ok(FieldWritePlan { read_first: keep != 0, keep_mask: keep, ones_mask: ones })
+}
+
+/// Write one field (see [`plan_field_write`]): range-checked before anything
+/// is touched, one read when other bits must keep their value, one write.
+/// Returns the register value written.
 pub fn write_field(io: &dyn RegisterIo, reg: &Register, field: &Field, value: u64) -> Result<u64> {
     field.insert(0, value)?;
-    if !reg.access.writable() {
-        return Err(Error::ReadOnly { register: reg.name.clone() });
-    }
-    let current = match reg.access {
-        Access::RW => {
-            if reg.read_side_effects {
-                return Err(Error::ReadSideEffect {
-                    register: reg.name.clone(),
-                    description: "a field write must read it first".into(),
-                });
-            }
-            read_register(io, reg)?
-        }
-        // WO cannot be read back; RW1C must not write 1s to other fields.
-        Access::WO | Access::RW1C | Access::RO => 0,
-    };
-    let new = field.insert(current, value)?;
+    let plan = plan_field_write(reg, field)?;
+    let current = if plan.read_first { read_register(io, reg)? } else { 0 };
+    let base = (current & plan.keep_mask) | plan.ones_mask;
+    let new = field.insert(base, value)?;
     write_register(io, reg, new)?;
     Ok(new)
 }

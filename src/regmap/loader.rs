@@ -1,18 +1,30 @@
-//! Loading register maps from TOML: built-in maps and `--regmap FILE.toml` go through
-//! this same code. Every problem is reported with the file and line.
+//! Loading register maps from mmiodrv's TOML format, and the one set of
+//! checks ([`validate`]) every map goes through: TOML files, the other
+//! formats' importers and the built-in maps alike.
 //!
-//! The file format is documented in docs/regmap-format.md.
+//! TOML problems are reported as `FILE:LINE: problem`; the format is documented
+//! in docs/regmap-format.md.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::Width;
-use crate::regmap::model::{Access, AccessRule, Field, Register, RegisterMap};
+use crate::regmap::model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WriteSemantics};
 use crate::value::parse_u64;
+
+/// Longest name (device, register, field, value) a map may use.
+pub const MAX_NAME: usize = 128;
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 4096;
+/// Most registers in one map.
+pub const MAX_REGISTERS: usize = 1 << 16;
+/// Largest map file read.
+pub const MAX_FILE: u64 = 64 << 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +64,7 @@ struct RegisterSchema {
     access_width: Option<u32>,
     #[serde(default)]
     read_side_effects: bool,
+    reset: Option<u64>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -65,6 +78,10 @@ struct FieldSchema {
     bits: Bits,
     #[serde(default)]
     description: String,
+    access: Option<String>,
+    write: Option<String>,
+    read: Option<String>,
+    reset: Option<u64>,
     #[serde(default)]
     values: BTreeMap<String, String>,
 }
@@ -77,76 +94,252 @@ enum Bits {
     Range(String),
 }
 
-/// Load a map from a file on disk.
+/// What [`validate`] found wrong, and where: the index of the register and
+/// field in the map, for the loader to turn into a line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid {
+    /// Index in `map.registers` (None: the map itself or an access rule).
+    pub register: Option<usize>,
+    /// Index in that register's fields.
+    pub field: Option<usize>,
+    /// Index in `map.rules`.
+    pub rule: Option<usize>,
+    /// The problem.
+    pub message: String,
+}
+
+impl Invalid {
+    fn map(message: String) -> Self {
+        Invalid { register: None, field: None, rule: None, message }
+    }
+    fn rule(i: usize, message: String) -> Self {
+        Invalid { register: None, field: None, rule: Some(i), message }
+    }
+    fn register(i: usize, message: String) -> Self {
+        Invalid { register: Some(i), field: None, rule: None, message }
+    }
+    fn field(i: usize, f: usize, message: String) -> Self {
+        Invalid { register: Some(i), field: Some(f), rule: None, message }
+    }
+}
+
+/// Read a map file with the checks every map file gets: a regular file, at
+/// most [`MAX_FILE`] bytes, UTF-8 (the first bad byte's line is named).
+pub fn read_map_text(path: &Path) -> Result<String> {
+    let bytes = crate::value::read_regular_file(path, "a register map", MAX_FILE)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        ErrorKind::RegMap { file: path.display().to_string(), line, message: "not UTF-8 text".into() }.into()
+    })
+}
+
+/// Load an mmiodrv TOML map from a file.
 pub fn load_file(path: &Path) -> Result<RegisterMap> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("regmap", "cannot read register map", path, e))?;
+    let text = read_map_text(path)?;
     parse(&text, &path.display().to_string())
 }
 
-/// Parse and validate map text; `source` names it in errors.
+/// Parse and validate TOML map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
-    let err = |offset: usize, message: String| Error::RegMap {
-        file: source.to_string(),
-        line: line_of(text, offset),
-        message,
+    let err = |offset: usize, message: String| -> Error {
+        ErrorKind::RegMap { file: source.to_string(), line: line_of(text, offset), message }.into()
     };
     let schema: FileSchema = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start).unwrap_or(0);
         err(at, e.message().trim().to_string())
     })?;
-
-    if !is_identifier(&schema.device.name) {
-        return Err(err(0, format!("device name '{}' must be letters, digits, '_' or '-'", schema.device.name)));
+    if schema.register.len() > MAX_REGISTERS {
+        return Err(err(0, format!("more than {MAX_REGISTERS} registers")));
     }
 
     let mut rules = Vec::new();
     for rule in &schema.access {
-        let at = rule.span().start;
         let r = rule.get_ref();
-        let [start, end] = r.range;
-        if start >= end {
-            return Err(err(at, format!("access range [{start:#x}, {end:#x}) is empty")));
-        }
         let widths = r
             .widths
             .iter()
             .map(|b| Width::from_bits(*b))
             .collect::<Result<Vec<_>>>()
-            .map_err(|e| err(at, e.to_string()))?;
-        if widths.is_empty() {
-            return Err(err(at, "an access range needs at least one width".into()));
+            .map_err(|e| err(rule.span().start, e.to_string()))?;
+        rules.push(AccessRule { start: r.range[0], end: r.range[1], widths: widths.into() });
+    }
+
+    let mut registers = Vec::new();
+    for spanned in &schema.register {
+        registers.push(build_register(spanned.get_ref()).map_err(|(f, m)| {
+            let at = f.and_then(|f| spanned.get_ref().field.get(f)).map(|f| f.span().start);
+            err(at.unwrap_or(spanned.span().start), m)
+        })?);
+    }
+    // Sort by offset, remembering where each register was written.
+    let mut order: Vec<usize> = (0..registers.len()).collect();
+    order.sort_by_key(|i| registers[*i].offset);
+    let registers: Vec<Register> = order.iter().map(|i| registers[*i].clone()).collect();
+
+    let map = RegisterMap {
+        name: schema.device.name.into(),
+        description: schema.device.description.into(),
+        bar: schema.device.bar,
+        base: 0,
+        size: schema.device.size,
+        rules: rules.into(),
+        registers: registers.into(),
+    };
+    validate(&map).map_err(|inv| {
+        let at = match (inv.rule, inv.register, inv.field) {
+            (Some(r), _, _) => schema.access[r].span().start,
+            (_, Some(r), Some(f)) => schema.register[order[r]].get_ref().field[f].span().start,
+            (_, Some(r), None) => schema.register[order[r]].span().start,
+            _ => 0,
+        };
+        err(at, inv.message)
+    })?;
+    // Most significant field first, as a datasheet draws them (after the
+    // checks, whose field indexes are the file's order).
+    let mut map = map;
+    for reg in map.registers.to_mut() {
+        reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
+    }
+    Ok(map)
+}
+
+fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "RO" => Ok(Access::RO),
+        "RW" => Ok(Access::RW),
+        "WO" => Ok(Access::WO),
+        "RW1C" => Ok(Access::RW1C),
+        other => Err(format!("{what}: access '{other}' is not one of RO, RW, WO, RW1C")),
+    }
+}
+
+fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
+    Ok(match text {
+        "normal" => WriteSemantics::Normal,
+        "oneToClear" => WriteSemantics::OneToClear,
+        "oneToSet" => WriteSemantics::OneToSet,
+        "oneToToggle" => WriteSemantics::OneToToggle,
+        "zeroToClear" => WriteSemantics::ZeroToClear,
+        "zeroToSet" => WriteSemantics::ZeroToSet,
+        "zeroToToggle" => WriteSemantics::ZeroToToggle,
+        "clear" => WriteSemantics::Clear,
+        "set" => WriteSemantics::Set,
+        other => {
+            return Err(format!(
+                "{what}: write '{other}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
+                 zeroToClear, zeroToSet, zeroToToggle, clear, set"
+            ))
         }
-        if let Some(prev) = rules.iter().find(|p: &&AccessRule| start < p.end && p.start < end) {
-            return Err(err(
-                at,
-                format!("access range [{start:#x}, {end:#x}) overlaps [{:#x}, {:#x})", prev.start, prev.end),
+    })
+}
+
+fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
+    Ok(match text {
+        "none" => ReadAction::None,
+        "clear" => ReadAction::Clear,
+        "set" => ReadAction::Set,
+        "modify" => ReadAction::Modify,
+        other => return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify")),
+    })
+}
+
+/// Build one register from its TOML; errors carry the index of the field at fault.
+fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<usize>, String)> {
+    let here = |m: String| (None, m);
+    let width = Width::from_bits(s.width).map_err(|e| here(format!("register {}: {e}", s.name)))?;
+    let access = parse_access(&s.access, &format!("register {}", s.name)).map_err(here)?;
+    let access_width = match s.access_width {
+        None => width,
+        Some(bits) => Width::from_bits(bits).map_err(|e| here(format!("register {}: {e}", s.name)))?,
+    };
+    let mut fields = Vec::new();
+    for (i, spanned) in s.field.iter().enumerate() {
+        let f = spanned.get_ref();
+        let at = |m: String| (Some(i), m);
+        let what = format!("field {}.{}", s.name, f.name);
+        let (msb, lsb) = match &f.bits {
+            Bits::One(b) => (*b, *b),
+            Bits::Range(text) => parse_bit_range(text)
+                .ok_or_else(|| at(format!("{what}: bits '{text}' is not 'MSB:LSB' or a bit number")))?,
+        };
+        let mut values = Vec::new();
+        for (k, v) in &f.values {
+            let value = parse_u64(k).map_err(|_| at(format!("{what}: value key '{k}' is not a number")))?;
+            values.push((value, Cow::Owned(v.clone())));
+        }
+        values.sort();
+        fields.push(Field {
+            name: f.name.clone().into(),
+            msb,
+            lsb,
+            description: f.description.clone().into(),
+            values: values.into(),
+            access: f.access.as_deref().map(|a| parse_access(a, &what)).transpose().map_err(at)?,
+            write: f.write.as_deref().map(|w| parse_write(w, &what)).transpose().map_err(at)?.unwrap_or_default(),
+            read_action: f.read.as_deref().map(|r| parse_read(r, &what)).transpose().map_err(at)?.unwrap_or_default(),
+            reset: f.reset,
+        });
+    }
+    let read_side_effects = s.read_side_effects || fields.iter().any(|f| f.read_action != ReadAction::None);
+    Ok(Register {
+        name: s.name.clone().into(),
+        offset: s.offset,
+        width,
+        access_width,
+        access,
+        read_side_effects,
+        description: s.description.clone().into(),
+        fields: fields.into(),
+        reset: s.reset,
+    })
+}
+
+/// Every rule a map must follow, whatever it was read from: names, access
+/// ranges, register alignment, widths and overlaps, fields inside their
+/// register, values and resets that fit. Registers must be sorted by offset.
+pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
+    if !is_name(&map.name) {
+        return Err(Invalid::map(format!("device name '{}' must be letters, digits, '_' or '-'", clip(&map.name))));
+    }
+    if map.description.len() > MAX_DESCRIPTION {
+        return Err(Invalid::map(format!("the description is longer than {MAX_DESCRIPTION} bytes")));
+    }
+    if map.bar > 5 {
+        return Err(Invalid::map(format!("bar = {} is not a BAR index (0..=5)", map.bar)));
+    }
+    if map.registers.len() > MAX_REGISTERS {
+        return Err(Invalid::map(format!("more than {MAX_REGISTERS} registers")));
+    }
+    for (i, r) in map.rules.iter().enumerate() {
+        if r.start >= r.end {
+            return Err(Invalid::rule(i, format!("access range [{:#x}, {:#x}) is empty", r.start, r.end)));
+        }
+        if r.widths.is_empty() {
+            return Err(Invalid::rule(i, "an access range needs at least one width".into()));
+        }
+        if let Some(p) = map.rules[..i].iter().find(|p| r.start < p.end && p.start < r.end) {
+            return Err(Invalid::rule(
+                i,
+                format!("access range [{:#x}, {:#x}) overlaps [{:#x}, {:#x})", r.start, r.end, p.start, p.end),
             ));
         }
-        rules.push(AccessRule { start, end, widths });
     }
-
-    let mut map = RegisterMap {
-        name: schema.device.name.clone(),
-        description: schema.device.description.clone(),
-        bar: schema.device.bar,
-        size: schema.device.size,
-        rules,
-        registers: Vec::new(),
-    };
-    if map.bar > 5 {
-        return Err(err(0, format!("bar = {} is not a BAR index (0..=5)", map.bar)));
-    }
-
     let mut names = HashSet::new();
-    for spanned in &schema.register {
-        let at = spanned.span().start;
-        let reg = build_register(spanned.get_ref(), &map).map_err(|(field_at, m)| err(field_at.unwrap_or(at), m))?;
+    for (i, reg) in map.registers.iter().enumerate() {
+        check_register(map, reg).map_err(|(f, m)| match f {
+            Some(f) => Invalid::field(i, f, m),
+            None => Invalid::register(i, m),
+        })?;
         if !names.insert(reg.name.to_ascii_lowercase()) {
-            return Err(err(at, format!("duplicate register name '{}'", reg.name)));
+            return Err(Invalid::register(i, format!("duplicate register name '{}'", reg.name)));
         }
-        if let Some(other) = map.registers.iter().find(|o| reg.offset < o.end() && o.offset < reg.end()) {
-            return Err(err(
-                at,
+        if i > 0 && map.registers[i - 1].offset > reg.offset {
+            return Err(Invalid::register(i, format!("register {} is listed out of offset order", reg.name)));
+        }
+        if let Some(other) = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end()) {
+            return Err(Invalid::register(
+                i,
                 format!(
                     "register {} [{:#x}..{:#x}) overlaps {} [{:#x}..{:#x})",
                     reg.name,
@@ -158,119 +351,93 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
                 ),
             ));
         }
-        map.registers.push(reg);
     }
-    map.registers.sort_by_key(|r| r.offset);
-    Ok(map)
+    Ok(())
 }
 
-/// Build and check one register; errors carry the field's position when it is the culprit.
-fn build_register(s: &RegisterSchema, map: &RegisterMap) -> std::result::Result<Register, (Option<usize>, String)> {
+fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (Option<usize>, String)> {
     let here = |m: String| (None, m);
-    if !is_identifier(&s.name) {
-        return Err(here(format!("register name '{}' must be letters, digits, '_' or '-' (no '.')", s.name)));
+    if !is_register_name(&r.name) {
+        return Err(here(format!(
+            "register name '{}' must be letters, digits, '_' or '-' (an array element may end in [N]; no '.')",
+            clip(&r.name)
+        )));
     }
-    let width = Width::from_bits(s.width).map_err(|e| here(format!("register {}: {e}", s.name)))?;
-    let access = match s.access.to_ascii_uppercase().as_str() {
-        "RO" => Access::RO,
-        "RW" => Access::RW,
-        "WO" => Access::WO,
-        "RW1C" => Access::RW1C,
-        other => return Err(here(format!("register {}: access '{other}' is not one of RO, RW, WO, RW1C", s.name))),
-    };
-    let access_width = match s.access_width {
-        None => width,
-        Some(bits) => {
-            let w = Width::from_bits(bits).map_err(|e| here(format!("register {}: {e}", s.name)))?;
-            if !(width == Width::W64 && w == Width::W32) && w != width {
-                return Err(here(format!(
-                    "register {}: access_width = {bits} only splits a 64-bit register into 32-bit halves",
-                    s.name
-                )));
-            }
-            w
-        }
-    };
-    if s.offset % access_width.bytes() != 0 {
-        return Err(here(format!("register {} at {:#x} is not aligned to its width ({})", s.name, s.offset, width)));
+    if r.description.len() > MAX_DESCRIPTION {
+        return Err(here(format!("register {}: the description is longer than {MAX_DESCRIPTION} bytes", r.name)));
     }
-    if s.offset.checked_add(width.bytes()).is_none() {
-        return Err(here(format!("register {}: offset {:#x} overflows", s.name, s.offset)));
+    if r.access_width != r.width && !(r.width == Width::W64 && r.access_width == Width::W32) {
+        return Err(here(format!(
+            "register {}: access_width = {} only splits a 64-bit register into 32-bit halves",
+            r.name,
+            r.access_width.bits()
+        )));
+    }
+    if r.offset % r.access_width.bytes() != 0 {
+        return Err(here(format!("register {} at {:#x} is not aligned to its width ({})", r.name, r.offset, r.width)));
+    }
+    if r.offset.checked_add(r.width.bytes()).is_none() {
+        return Err(here(format!("register {}: offset {:#x} overflows", r.name, r.offset)));
     }
     // Every bus access this register needs must be one the device takes.
-    let mut part = s.offset;
-    while part < s.offset + width.bytes() {
-        map.check_raw_access(part, access_width).map_err(|_| {
+    let mut part = r.offset;
+    while part < r.end() {
+        map.check_raw_access(part, r.access_width).map_err(|_| {
             here(format!(
                 "register {} at {:#x}: the device takes no {} access there (see [[access]])",
-                s.name, part, access_width
+                r.name, part, r.access_width
             ))
         })?;
-        part += access_width.bytes();
+        part += r.access_width.bytes();
     }
     if let Some(size) = map.size {
-        if s.offset + width.bytes() > size {
-            return Err(here(format!("register {} at {:#x} lies outside the {size:#x}-byte BAR", s.name, s.offset)));
+        if r.end() > size {
+            return Err(here(format!("register {} at {:#x} lies outside the {size:#x}-byte BAR", r.name, r.offset)));
         }
     }
-
-    let mut fields: Vec<Field> = Vec::new();
-    for spanned in &s.field {
-        let at = Some(spanned.span().start);
-        let f = spanned.get_ref();
-        let (msb, lsb) = match &f.bits {
-            Bits::One(b) => (*b, *b),
-            Bits::Range(text) => parse_bit_range(text)
-                .ok_or((at, format!("field {}.{}: bits '{text}' is not 'MSB:LSB' or a bit number", s.name, f.name)))?,
-        };
-        if !is_identifier(&f.name) {
-            return Err((at, format!("field name '{}' must be letters, digits, '_' or '-'", f.name)));
-        }
-        if msb >= width.bits() {
-            return Err((
-                at,
-                format!(
-                    "field {}.{} (bits {msb}:{lsb}) lies outside the {}-bit register",
-                    s.name,
-                    f.name,
-                    width.bits()
-                ),
-            ));
-        }
-        let mut values = Vec::new();
-        for (k, v) in &f.values {
-            let value = parse_u64(k)
-                .map_err(|_| (at, format!("field {}.{}: value key '{k}' is not a number", s.name, f.name)))?;
-            values.push((value, v.clone()));
-        }
-        values.sort();
-        let field = Field { name: f.name.clone(), msb, lsb, description: f.description.clone(), values };
-        if let Some((v, _)) = field.values.iter().find(|(v, _)| *v > field.max_value()) {
-            return Err((
-                at,
-                format!("field {}.{}: value {v:#x} does not fit in {} bits", s.name, f.name, field.bits()),
-            ));
-        }
-        if let Some(other) = fields.iter().find(|o| o.name.eq_ignore_ascii_case(&f.name)) {
-            return Err((at, format!("duplicate field name '{}' in register {}", other.name, s.name)));
-        }
-        if let Some(other) = fields.iter().find(|o| o.mask() & field.mask() != 0) {
-            return Err((at, format!("field {}.{} overlaps field {}", s.name, f.name, other.name)));
-        }
-        fields.push(field);
+    if let Some(reset) = r.reset.filter(|v| *v > r.width.max_value()) {
+        return Err(here(format!("register {}: reset value {reset:#x} does not fit in {}", r.name, r.width)));
     }
-    fields.sort_by_key(|f| std::cmp::Reverse(f.lsb));
-
-    Ok(Register {
-        name: s.name.clone(),
-        offset: s.offset,
-        width,
-        access_width,
-        access,
-        read_side_effects: s.read_side_effects,
-        description: s.description.clone(),
-        fields,
-    })
+    for (i, f) in r.fields.iter().enumerate() {
+        let at = |m: String| (Some(i), m);
+        if !is_name(&f.name) {
+            return Err(at(format!("field name '{}' must be letters, digits, '_' or '-'", clip(&f.name))));
+        }
+        if f.msb < f.lsb {
+            return Err(at(format!("field {}.{}: bits {}:{} run backwards", r.name, f.name, f.msb, f.lsb)));
+        }
+        if f.msb >= r.width.bits() {
+            return Err(at(format!(
+                "field {}.{} (bits {}:{}) lies outside the {}-bit register",
+                r.name,
+                f.name,
+                f.msb,
+                f.lsb,
+                r.width.bits()
+            )));
+        }
+        if let Some((v, _)) = f.values.iter().find(|(v, _)| *v > f.max_value()) {
+            return Err(at(format!("field {}.{}: value {v:#x} does not fit in {} bits", r.name, f.name, f.bits())));
+        }
+        if let Some((_, n)) = f.values.iter().find(|(_, n)| n.len() > MAX_NAME) {
+            return Err(at(format!("field {}.{}: value name '{}' is too long", r.name, f.name, clip(n))));
+        }
+        if let Some(reset) = f.reset.filter(|v| *v > f.max_value()) {
+            return Err(at(format!(
+                "field {}.{}: reset value {reset:#x} does not fit in {} bits",
+                r.name,
+                f.name,
+                f.bits()
+            )));
+        }
+        if let Some(other) = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name)) {
+            return Err(at(format!("duplicate field name '{}' in register {}", other.name, r.name)));
+        }
+        if let Some(other) = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0) {
+            return Err(at(format!("field {}.{} overlaps field {}", r.name, f.name, other.name)));
+        }
+    }
+    Ok(())
 }
 
 fn parse_bit_range(text: &str) -> Option<(u32, u32)> {
@@ -279,11 +446,34 @@ fn parse_bit_range(text: &str) -> Option<(u32, u32)> {
     (msb >= lsb).then_some((msb, lsb))
 }
 
-fn is_identifier(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+/// A name: letters, digits, '_' or '-', at most [`MAX_NAME`] bytes.
+pub fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A register name: a name, optionally followed by array indexes `[N]`.
+pub fn is_register_name(name: &str) -> bool {
+    let base = name.split('[').next().unwrap_or("");
+    let rest = &name[base.len()..];
+    let indexes_ok = rest.is_empty()
+        || rest.strip_suffix(']').is_some_and(|inner| {
+            inner.trim_start_matches('[').split("][").all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+        });
+    is_name(base) && name.len() <= MAX_NAME && indexes_ok
+}
+
+/// A name cut short for an error message.
+fn clip(name: &str) -> String {
+    if name.chars().count() <= 40 {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(40).collect::<String>())
+    }
 }
 
 /// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
 }

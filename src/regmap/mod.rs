@@ -1,13 +1,17 @@
-//! Register maps: one schema for built-in drivers and user files, the loader that
-//! checks them, and access to registers and fields by name.
+//! Register maps: one model for built-in drivers and user files, the loader
+//! and the checks every map goes through, access to registers and fields by
+//! name, and typed registers for drivers.
 
 pub mod access;
 pub mod loader;
+#[doc(hidden)]
+pub mod macros;
 pub mod model;
+pub mod typed;
 
-pub use access::{read_register, resolve, write_field, write_register, Target};
-pub use loader::{load_file, parse};
-pub use model::{Access, AccessRule, Field, Register, RegisterMap};
+pub use access::{plan_field_write, read_register, resolve, write_field, write_register, FieldWritePlan, Target};
+pub use loader::{load_file, parse, validate, Invalid};
+pub use model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WriteSemantics};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,24 @@
-//! The validated register map: what the loader produces and everything else reads.
+//! The validated register map: what the loaders and the built-in drivers'
+//! declarations produce, and everything else reads.
+//!
+//! Strings and lists are `Cow<'static, _>`, so a built-in map is a `static`
+//! built at compile time by [`crate::register_map!`] (nothing is parsed or
+//! allocated when a command starts), while maps loaded from files own their
+//! data.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{ErrorKind, Result};
 use crate::mmio::Width;
 
-/// How software may access a register.
+/// A string of a map: borrowed in built-in maps, owned in loaded ones.
+pub type Text = Cow<'static, str>;
+/// A list of a map, likewise.
+pub type List<T> = Cow<'static, [T]>;
+
+/// How software may access a register (or a field, where it differs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Access {
     /// Read-only.
@@ -14,72 +27,166 @@ pub enum Access {
     RW,
     /// Write-only: reads return nothing meaningful (or trigger something).
     WO,
-    /// Read, write 1 to clear.
+    /// Read, write 1 to clear (every field is [`WriteSemantics::OneToClear`]).
     RW1C,
 }
 
 impl Access {
-    pub fn readable(self) -> bool {
-        self != Access::WO
+    /// Whether reading returns the register's contents.
+    pub const fn readable(self) -> bool {
+        !matches!(self, Access::WO)
     }
-    pub fn writable(self) -> bool {
-        self != Access::RO
+    /// Whether writing has an effect.
+    pub const fn writable(self) -> bool {
+        !matches!(self, Access::RO)
     }
+}
+
+/// What writing a value to a field does (IP-XACT `modifiedWriteValue`,
+/// SystemRDL `woclr`/`woset`, SVD `modifiedWriteValues`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WriteSemantics {
+    /// The field takes the value written.
+    #[default]
+    Normal,
+    /// Writing 1 clears a bit, 0 leaves it.
+    OneToClear,
+    /// Writing 1 sets a bit, 0 leaves it.
+    OneToSet,
+    /// Writing 1 toggles a bit, 0 leaves it.
+    OneToToggle,
+    /// Writing 0 clears a bit, 1 leaves it.
+    ZeroToClear,
+    /// Writing 0 sets a bit, 1 leaves it.
+    ZeroToSet,
+    /// Writing 0 toggles a bit, 1 leaves it.
+    ZeroToToggle,
+    /// Any write clears the field.
+    Clear,
+    /// Any write sets the field.
+    Set,
+}
+
+impl WriteSemantics {
+    /// The bits to write into a field with these semantics so that a write
+    /// meant for *another* field of the register leaves this one as it is.
+    /// `current` is the field's value as read (used only by [`Self::Normal`]);
+    /// `None` when no value does that ([`Self::Clear`], [`Self::Set`]).
+    pub fn neutral(self, current: u64, all_ones: u64) -> Option<u64> {
+        match self {
+            WriteSemantics::Normal => Some(current),
+            WriteSemantics::OneToClear | WriteSemantics::OneToSet | WriteSemantics::OneToToggle => Some(0),
+            WriteSemantics::ZeroToClear | WriteSemantics::ZeroToSet | WriteSemantics::ZeroToToggle => Some(all_ones),
+            WriteSemantics::Clear | WriteSemantics::Set => None,
+        }
+    }
+}
+
+/// What reading a field does to it (IP-XACT `readAction`, SystemRDL
+/// `rclr`/`rset`, SVD `readAction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReadAction {
+    /// Reading changes nothing.
+    #[default]
+    None,
+    /// Reading clears the field.
+    Clear,
+    /// Reading sets the field.
+    Set,
+    /// Reading changes the field in some other way.
+    Modify,
 }
 
 /// A contiguous range of offsets and the widths the device accepts there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccessRule {
+    /// First offset of the range.
     pub start: u64,
+    /// One past the last offset.
     pub end: u64,
-    pub widths: Vec<Width>,
+    /// Widths accepted in the range.
+    pub widths: List<Width>,
 }
 
 /// A bit field inside a register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Field {
-    pub name: String,
+    /// Name, unique within the register.
+    pub name: Text,
+    /// Highest bit.
     pub msb: u32,
+    /// Lowest bit.
     pub lsb: u32,
-    pub description: String,
+    /// What it means.
+    pub description: Text,
     /// Named values, sorted by value.
-    pub values: Vec<(u64, String)>,
+    pub values: List<(u64, Text)>,
+    /// Access of this field where it differs from the register's.
+    pub access: Option<Access>,
+    /// What a write does.
+    pub write: WriteSemantics,
+    /// What a read does.
+    pub read_action: ReadAction,
+    /// Value after reset, when the map gives one.
+    pub reset: Option<u64>,
 }
 
 impl Field {
-    pub fn bits(&self) -> u32 {
+    /// A plain read-write field with no named values (what most entries of a
+    /// built-in map are); the other attributes are set with struct update.
+    pub const fn new(name: &'static str, msb: u32, lsb: u32, description: &'static str) -> Self {
+        Field {
+            name: Cow::Borrowed(name),
+            msb,
+            lsb,
+            description: Cow::Borrowed(description),
+            values: Cow::Borrowed(&[]),
+            access: None,
+            write: WriteSemantics::Normal,
+            read_action: ReadAction::None,
+            reset: None,
+        }
+    }
+
+    /// Width in bits.
+    pub const fn bits(&self) -> u32 {
         self.msb - self.lsb + 1
     }
 
-    pub fn max_value(&self) -> u64 {
+    /// Largest value that fits.
+    pub const fn max_value(&self) -> u64 {
         u64::MAX >> (64 - self.bits())
     }
 
     /// The field's bits in place, e.g. 0xff00 for bits 15:8.
-    pub fn mask(&self) -> u64 {
+    pub const fn mask(&self) -> u64 {
         self.max_value() << self.lsb
     }
 
-    pub fn extract(&self, register_value: u64) -> u64 {
+    /// The field's value inside a register value.
+    pub const fn extract(&self, register_value: u64) -> u64 {
         (register_value >> self.lsb) & self.max_value()
     }
 
     /// `register_value` with this field replaced by `value` (checked to fit).
     pub fn insert(&self, register_value: u64, value: u64) -> Result<u64> {
         if value > self.max_value() {
-            return Err(Error::ValueTooLarge {
+            return Err(ErrorKind::ValueTooLarge {
                 value,
                 what: format!("field {}", self.name),
                 bits: self.bits(),
                 max: self.max_value(),
-            });
+            }
+            .into());
         }
         Ok((register_value & !self.mask()) | (value << self.lsb))
     }
 
     /// The name of a value, if the map gives one.
     pub fn meaning(&self, value: u64) -> Option<&str> {
-        self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_str())
+        self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_ref())
     }
 
     /// `31:24` or `7`.
@@ -95,43 +202,83 @@ impl Field {
 /// One register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Register {
-    pub name: String,
+    /// Name, unique within the map (arrays: `NAME[i]`).
+    pub name: Text,
+    /// Offset from the start of the map's block.
     pub offset: u64,
+    /// Register width.
     pub width: Width,
     /// Width of each bus access: equal to `width`, or 32 for a 64-bit register the
     /// device only takes as two 32-bit halves (low half first).
     pub access_width: Width,
+    /// How software may access it.
     pub access: Access,
     /// Reading changes device state (clear-on-read): never read unless asked.
     pub read_side_effects: bool,
-    pub description: String,
-    pub fields: Vec<Field>,
+    /// What it is.
+    pub description: Text,
+    /// Its fields, most significant first.
+    pub fields: List<Field>,
+    /// Value after reset, when the map gives one.
+    pub reset: Option<u64>,
 }
 
 impl Register {
+    /// A field by name (case-insensitive).
     pub fn field(&self, name: &str) -> Result<&Field> {
-        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::FieldNotFound {
-            register: self.name.clone(),
-            field: name.to_string(),
-            fields: self.fields.iter().map(|f| f.name.clone()).collect(),
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+            ErrorKind::FieldNotFound {
+                register: self.name.to_string(),
+                field: name.to_string(),
+                fields: self.fields.iter().map(|f| f.name.to_string()).collect(),
+            }
+            .into()
         })
     }
 
+    /// One past its last byte.
     pub fn end(&self) -> u64 {
         self.offset + self.width.bytes()
     }
+
+    /// The effective access of a field.
+    pub fn field_access(&self, field: &Field) -> Access {
+        field.access.unwrap_or(self.access)
+    }
+
+    /// The write semantics of a field, RW1C registers included.
+    pub fn field_write(&self, field: &Field) -> WriteSemantics {
+        match (self.access, field.write) {
+            (Access::RW1C, WriteSemantics::Normal) => WriteSemantics::OneToClear,
+            (_, w) => w,
+        }
+    }
+
+    /// The bits of the register no field covers.
+    pub fn unnamed_bits(&self) -> u64 {
+        self.width.max_value() & !self.fields.iter().fold(0, |m, f| m | f.mask())
+    }
 }
 
-/// A device's register map for one BAR.
+/// A device's register map for one BAR (or one block of a larger map).
 #[derive(Clone, Debug, Serialize)]
 pub struct RegisterMap {
-    pub name: String,
-    pub description: String,
+    /// Map name (the device or block).
+    pub name: Text,
+    /// What it is.
+    pub description: Text,
+    /// The BAR it describes.
     pub bar: u8,
+    /// Where the block starts in the address space its source file uses
+    /// (0 for mmiodrv's own maps; a peripheral's base address in an SVD file).
+    /// Register offsets are relative to it; BAR offset 0 is the block's start.
+    pub base: u64,
     /// Expected BAR size, if the map states it.
     pub size: Option<u64>,
-    pub rules: Vec<AccessRule>,
-    pub registers: Vec<Register>,
+    /// Widths the device takes, per offset range (empty: any).
+    pub rules: List<AccessRule>,
+    /// Registers, sorted by offset.
+    pub registers: List<Register>,
 }
 
 impl RegisterMap {
@@ -141,14 +288,15 @@ impl RegisterMap {
             return Ok(r);
         }
         let lower = name.to_ascii_lowercase();
-        let prefix = &lower[..lower.len().min(3)];
+        let prefix: String = lower.chars().take(3).collect();
         let suggestions = self
             .registers
             .iter()
-            .filter(|r| r.name.to_ascii_lowercase().starts_with(prefix))
-            .map(|r| r.name.clone())
+            .filter(|r| r.name.to_ascii_lowercase().starts_with(&prefix))
+            .take(8)
+            .map(|r| r.name.to_string())
             .collect();
-        Err(Error::RegisterNotFound { name: name.to_string(), map: self.name.clone(), suggestions })
+        Err(ErrorKind::RegisterNotFound { name: name.to_string(), map: self.name.to_string(), suggestions }.into())
     }
 
     /// Is a raw access of `width` at `offset` one the device takes? With no rules,
@@ -161,15 +309,16 @@ impl RegisterMap {
         let rule = self.rules.iter().find(|r| r.start <= offset && end <= r.end);
         match rule {
             Some(r) if r.widths.contains(&width) => Ok(()),
-            other => Err(Error::WidthNotAllowed {
-                map: self.name.clone(),
+            other => Err(ErrorKind::WidthNotAllowed {
+                map: self.name.to_string(),
                 offset,
                 bits: width.bits(),
                 allowed: match other {
                     Some(r) => r.widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", "),
                     None => "nothing: the offset is outside every access range".into(),
                 },
-            }),
+            }
+            .into()),
         }
     }
 }

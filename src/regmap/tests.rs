@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 
 use super::*;
-use crate::error::Error;
+use crate::error::{ErrorKind, Result};
 use crate::mmio::{MmioRegion, RegisterIo, Width};
 
 const GOOD: &str = r#"
@@ -73,11 +73,11 @@ impl RegisterIo for Recorder {
     fn len(&self) -> u64 {
         self.inner.len()
     }
-    fn read(&self, offset: u64, width: Width) -> crate::Result<u64> {
+    fn read(&self, offset: u64, width: Width) -> Result<u64> {
         self.log.borrow_mut().push(('r', offset, width.bits()));
         self.inner.read(offset, width)
     }
-    fn write(&self, offset: u64, width: Width, value: u64) -> crate::Result<()> {
+    fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
         self.log.borrow_mut().push(('w', offset, width.bits()));
         self.inner.write(offset, width, value)
     }
@@ -88,13 +88,19 @@ fn recorder() -> Recorder {
 }
 
 fn bad(text: &str) -> (usize, String) {
-    match parse(text, "t.toml") {
-        Err(Error::RegMap { line, message, file }) => {
+    let e = parse(text, "t.toml").expect_err("a regmap error");
+    match e.kind() {
+        ErrorKind::RegMap { line, message, file } => {
             assert_eq!(file, "t.toml");
-            (line, message)
+            (*line, message.clone())
         }
         other => panic!("expected a regmap error, got {other:?}"),
     }
+}
+
+fn kind<T: std::fmt::Debug>(r: Result<T>) -> String {
+    let d = format!("{:?}", r.unwrap_err().kind());
+    d.split([' ', '(', '{']).next().unwrap_or("").to_string()
 }
 
 #[test]
@@ -169,7 +175,7 @@ fn reports_duplicates_widths_and_syntax() {
 fn raw_width_rules() {
     let map = parse(GOOD, "t.toml").unwrap();
     assert!(map.check_raw_access(0x0, Width::W32).is_ok());
-    assert!(matches!(map.check_raw_access(0x0, Width::W8), Err(Error::WidthNotAllowed { .. })));
+    assert_eq!(kind(map.check_raw_access(0x0, Width::W8)), "WidthNotAllowed");
     assert!(map.check_raw_access(0x41, Width::W8).is_ok());
     assert!(map.check_raw_access(0x3c, Width::W64).is_err(), "straddles two ranges");
     assert!(map.check_raw_access(0x100, Width::W32).is_err());
@@ -207,10 +213,10 @@ fn access_rules_are_enforced() {
     let map = parse(GOOD, "t.toml").unwrap();
     let io = recorder();
     let id = map.register("ID").unwrap();
-    assert!(matches!(write_register(&io, id, 1), Err(Error::ReadOnly { .. })));
+    assert_eq!(kind(write_register(&io, id, 1)), "ReadOnly");
     let kick = map.register("KICK").unwrap();
-    assert!(matches!(read_register(&io, kick), Err(Error::WriteOnly { .. })));
-    assert!(matches!(write_register(&io, map.register("BYTE").unwrap(), 0x100), Err(Error::ValueTooLarge { .. })));
+    assert_eq!(kind(read_register(&io, kick)), "WriteOnly");
+    assert_eq!(kind(write_register(&io, map.register("BYTE").unwrap(), 0x100)), "ValueTooLarge");
     // RW1C field write sets only that field's bit and does not read.
     let pending = map.register("PENDING").unwrap();
     write_field(&io, pending, pending.field("B").unwrap(), 1).unwrap();
@@ -226,7 +232,85 @@ fn targets_resolve() {
     assert!(
         matches!(resolve(Some(&map), "ctrl.en").unwrap(), Target::Field(r, f) if r.name == "CTRL" && f.name == "EN")
     );
-    assert!(matches!(resolve(Some(&map), "CTRL.NOPE"), Err(Error::FieldNotFound { .. })));
-    assert!(matches!(resolve(None, "CTRL"), Err(Error::InvalidValue { .. })));
-    assert!(matches!(resolve(Some(&map), "0xzz"), Err(Error::InvalidValue { .. })));
+    assert_eq!(kind(resolve(Some(&map), "CTRL.NOPE")), "FieldNotFound");
+    assert_eq!(kind(resolve(None, "CTRL")), "NoMap");
+    assert_eq!(kind(resolve(Some(&map), "0xzz")), "InvalidValue");
+}
+
+const SEMANTICS: &str = r#"
+[device]
+name = "w1c"
+
+[[register]]
+name = "STATUS"
+offset = 0x0
+width = 32
+access = "RW"
+field = [
+    { name = "ENABLE", bits = "1:0" },
+    { name = "DONE", bits = 4, write = "oneToClear" },
+    { name = "ERR", bits = 5, write = "oneToClear" },
+    { name = "NZ", bits = 6, write = "zeroToClear" },
+    { name = "BUSY", bits = 8, access = "RO" },
+]
+
+[[register]]
+name = "KICK"
+offset = 0x4
+width = 32
+access = "RW"
+field = [
+    { name = "GO", bits = 0 },
+    { name = "ARM", bits = 1, write = "clear" },
+]
+
+[[register]]
+name = "EVENTS"
+offset = 0x8
+width = 32
+access = "RW"
+field = [
+    { name = "A", bits = 0, read = "clear" },
+    { name = "B", bits = 1 },
+]
+"#;
+
+#[test]
+fn field_writes_never_clear_or_set_other_bits() {
+    let map = parse(SEMANTICS, "t.toml").unwrap();
+    let io = recorder();
+    let status = map.register("STATUS").unwrap();
+    // Pending DONE and ERR (bits 4, 5), NZ set, BUSY set, a stray unnamed bit 12.
+    io.inner.write(0, Width::W32, 0x1171).unwrap();
+    let new = write_field(&io, status, status.field("ENABLE").unwrap(), 2).unwrap();
+    // ENABLE=2; DONE/ERR written as 0 (not cleared); NZ written as 1 (not cleared);
+    // BUSY and bit 12 keep what was read.
+    assert_eq!(new, 0x1142);
+    assert_eq!(*io.log.borrow(), [('r', 0, 32), ('w', 0, 32)]);
+    // Clearing DONE on purpose writes 1 there and 0 to ERR.
+    let new = write_field(&io, status, status.field("DONE").unwrap(), 1).unwrap();
+    assert_eq!(new & 0x30, 0x10);
+    assert_eq!(kind(write_field(&io, status, status.field("BUSY").unwrap(), 1)), "ReadOnly");
+    // A field whose every write changes it makes other field writes impossible.
+    let kick = map.register("KICK").unwrap();
+    let err = write_field(&io, kick, kick.field("GO").unwrap(), 1).unwrap_err();
+    assert!(err.to_string().contains("also changes KICK.ARM"), "{err}");
+    // A read-clear field makes the register unreadable for read-modify-write.
+    let events = map.register("EVENTS").unwrap();
+    assert!(events.read_side_effects);
+    assert_eq!(kind(write_field(&io, events, events.field("B").unwrap(), 1)), "ReadSideEffect");
+}
+
+#[test]
+fn one_validation_for_every_source() {
+    let mut map = parse(GOOD, "t.toml").unwrap();
+    assert_eq!(validate(&map), Ok(()));
+    map.registers.to_mut().swap(0, 1);
+    let inv = validate(&map).unwrap_err();
+    assert_eq!(inv.register, Some(1));
+    assert!(inv.message.contains("out of offset order"), "{}", inv.message);
+    let long = format!("[device]\nname = \"{}\"\n", "x".repeat(65536));
+    let (line, msg) = bad(&long);
+    assert_eq!(line, 1);
+    assert!(msg.contains("must be letters") && msg.len() < 200, "{msg}");
 }

@@ -98,11 +98,11 @@ pub fn bad_input_then_works(lab: &mut Lab) -> Result<(), Failed> {
         "works after the timeout",
     )?;
     ok(lab, &format!("{EDU} edu irq ack 0x1"))?;
-    fails(lab, &format!("{EDU} edu dma to-device /nonexistent"), 5, "cannot read /nonexistent")?;
+    fails(lab, &format!("{EDU} edu dma to-device /nonexistent"), 5, "cannot open /nonexistent")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 8 --offset 0xff8"), 2, "offset + length <= 0xfff")?;
     fails(lab, &format!("{EDU} edu dma from-device --len 8 --iova 0x1001"), 2, "page-aligned")?;
     check(
-        ok(lab, &format!("{EDU} edu dma from-device --len 3 --json"))?.contains("\"hex\": \"414243\""),
+        ok(lab, &format!("{EDU} edu dma from-device --len 3 --json"))?.contains("\"hex\":\"414243\""),
         "DMA works after",
     )?;
     bind(lab, "0000:00:04.0", "none")?;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use vfio_ioctls::{VfioContainer, VfioError};
 
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::MmioRegion;
 
 const PAGE: u64 = 4096;
 
+/// RAM the device may read and write at an IOVA, through the IOMMU.
 pub struct DmaBuffer {
     // Field order matters only for readability: Drop unmaps the IOVA before
     // the memory (owned by `region`) is released.
@@ -18,56 +19,40 @@ pub struct DmaBuffer {
     iova: u64,
     len: usize,
     container: Arc<VfioContainer>,
-    device: String,
+    device: DeviceRef,
 }
 
 impl DmaBuffer {
     pub(crate) fn map(
         container: Arc<VfioContainer>,
-        device: &str,
+        device: DeviceRef,
         len: usize,
         iova: u64,
         mask_bits: u32,
     ) -> Result<Self> {
-        let device = device.to_string();
-        if len == 0 {
-            return Err(Error::InvalidValue {
-                input: "0".into(),
-                reason: "a DMA buffer needs at least one byte".into(),
-            });
-        }
-        if iova % PAGE != 0 {
-            return Err(Error::InvalidValue {
-                input: format!("{iova:#x}"),
-                reason: "the IOVA must be page-aligned (4 KiB)".into(),
-            });
-        }
+        check_request(len, iova, mask_bits)?;
         let mapped_len = (len as u64).div_ceil(PAGE) * PAGE;
-        let limit = if mask_bits >= 64 { u64::MAX } else { 1u64 << mask_bits };
-        if iova.checked_add(mapped_len).is_none_or(|end| end > limit) {
-            return Err(Error::InvalidValue {
-                input: format!("{iova:#x}"),
-                reason: format!("IOVA {iova:#x} + {mapped_len:#x} bytes exceeds the device's {mask_bits}-bit DMA mask (limit {limit:#x})"),
-            });
-        }
         let region = MmioRegion::ram(mapped_len as usize)?;
         let ptr = region.base_ptr();
         // SAFETY: `ptr..ptr+mapped_len` is `region`'s anonymous mapping, alive until Drop unmaps the IOVA
         // first; the CPU reaches it only by volatile accesses through MmioRegion, never by references.
         let mapped = unsafe { container.vfio_dma_map(iova, mapped_len as usize, ptr) };
-        mapped.map_err(|e| map_error(&device, e, mapped_len))?;
+        mapped.map_err(|e| map_error(device.clone(), e, mapped_len))?;
         log::debug!("{device}: DMA buffer {mapped_len:#x} bytes at IOVA {iova:#x}");
         Ok(DmaBuffer { region, iova, len, container, device })
     }
 
+    /// The address the device uses for it.
     pub fn iova(&self) -> u64 {
         self.iova
     }
 
+    /// Length asked for (the mapping is rounded up to whole pages).
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Never true: a buffer has at least one byte.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -78,45 +63,49 @@ impl DmaBuffer {
     }
 }
 
+/// Check a buffer request before anything is allocated or mapped: at least one
+/// byte, a page-aligned IOVA, and the whole mapping under the DMA mask.
+pub fn check_request(len: usize, iova: u64, mask_bits: u32) -> Result<()> {
+    if len == 0 {
+        return Err(Error::invalid("0", "a DMA buffer needs at least one byte"));
+    }
+    if iova % PAGE != 0 {
+        return Err(Error::invalid(format!("{iova:#x}"), "the IOVA must be page-aligned (4 KiB)"));
+    }
+    let mapped_len = (len as u64).div_ceil(PAGE) * PAGE;
+    let limit = if mask_bits >= 64 { u64::MAX } else { 1u64 << mask_bits };
+    if iova.checked_add(mapped_len).is_none_or(|end| end > limit) {
+        return Err(ErrorKind::IovaBeyondMask { iova, len: mapped_len, mask_bits, limit }.into());
+    }
+    Ok(())
+}
+
 /// ENOMEM from VFIO_IOMMU_MAP_DMA: VFIO charges pinned pages to the process's
 /// locked memory (RLIMIT_MEMLOCK) unless it has CAP_IPC_LOCK. When that limit is
 /// what stopped us, say how much is needed and how to raise it; otherwise it is
 /// real memory exhaustion.
-fn map_error(device: &str, e: VfioError, len: u64) -> Error {
+fn map_error(device: DeviceRef, e: VfioError, len: u64) -> Error {
     let errno = match &e {
         VfioError::IommuDmaMap(s) => s.errno(),
         _ => 0,
     };
     if errno != nix::libc::ENOMEM {
-        return Error::Setup {
-            device: device.to_string(),
-            message: format!("VFIO DMA map failed: {e}"),
-            hint: String::new(),
-        };
+        return Error::on(device, ErrorKind::Vfio { what: "DMA map failed", source: e, remedy: None });
     }
     let memlock = MemlockState::current();
     if !memlock.exceeded_by(len) {
-        return Error::Setup {
-            device: device.to_string(),
-            message: format!("cannot pin {len} bytes for DMA: out of memory ({e})"),
-            hint: "free memory, or use smaller DMA buffers".into(),
-        };
+        return Error::on(device, ErrorKind::DmaOutOfMemory { len });
     }
-    let need_kib = (memlock.locked + len).div_ceil(1024);
-    let already = if memlock.locked > 0 { format!(", {} of it in use", kib(memlock.locked)) } else { String::new() };
-    Error::Setup {
-        device: device.to_string(),
-        message: format!(
-            "cannot pin {len} bytes for DMA: the locked-memory limit (RLIMIT_MEMLOCK, ulimit -l) is {}{already}",
-            kib(memlock.soft)
-        ),
-        hint: format!(
-            "raise it to at least {need_kib} KiB: `ulimit -l {need_kib}` if the hard limit ({}) allows, else as root: \
-             `@mmiodrv - memlock 65536` in /etc/security/limits.d/mmiodrv.conf (next login) or LimitMEMLOCK= \
-             for a service (see docs/udev.md)",
-            kib(memlock.hard)
-        ),
-    }
+    let unlimited = |v: u64| if v == nix::sys::resource::RLIM_INFINITY { u64::MAX } else { v };
+    Error::on(
+        device,
+        ErrorKind::Memlock {
+            len,
+            soft: unlimited(memlock.soft),
+            hard: unlimited(memlock.hard),
+            locked: memlock.locked,
+        },
+    )
 }
 
 /// What VFIO's type1 IOMMU checks before pinning: the soft RLIMIT_MEMLOCK
@@ -148,14 +137,6 @@ impl MemlockState {
 
     fn exceeded_by(&self, len: u64) -> bool {
         !self.ipc_lock && self.soft != nix::sys::resource::RLIM_INFINITY && self.locked.saturating_add(len) > self.soft
-    }
-}
-
-fn kib(bytes: u64) -> String {
-    if bytes == nix::sys::resource::RLIM_INFINITY {
-        "unlimited".into()
-    } else {
-        format!("{} KiB", bytes / 1024)
     }
 }
 

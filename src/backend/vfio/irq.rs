@@ -13,9 +13,9 @@ use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 use crate::backend::irq::wait_readable;
 use crate::backend::{Interrupts, IrqEvent, IrqKind};
-use crate::error::{Error, Result};
-use crate::pci::capabilities;
-use crate::pci::ConfigSpace;
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::pci::capabilities::{self, id};
+use crate::pci::{ConfigSpace, PciAddress};
 
 fn vfio_index(kind: IrqKind) -> u32 {
     match kind {
@@ -25,9 +25,10 @@ fn vfio_index(kind: IrqKind) -> u32 {
     }
 }
 
+/// Armed VFIO interrupt vectors, each on an eventfd.
 pub struct VfioInterrupts {
     device: Arc<VfioDevice>,
-    name: String,
+    name: DeviceRef,
     kind: IrqKind,
     fds: Vec<EventFd>,
     /// INTx fired and VFIO masked it; unmask at the next wait, after the caller
@@ -38,14 +39,20 @@ pub struct VfioInterrupts {
 impl VfioInterrupts {
     /// Arm every vector of `kind` (None: MSI-X, else MSI, else INTx — whichever
     /// the device has first).
-    pub fn arm(device: Arc<VfioDevice>, name: &str, config: &ConfigSpace, kind: Option<IrqKind>) -> Result<Self> {
-        let has_cap = |id: u16| capabilities::standard(config).iter().any(|c| c.id == id);
+    pub fn arm(
+        device: Arc<VfioDevice>,
+        address: PciAddress,
+        config: &ConfigSpace,
+        kind: Option<IrqKind>,
+    ) -> Result<Self> {
+        let name = DeviceRef::Pci(address);
+        let has_cap = |cap: u8| capabilities::find(config, cap).is_some();
         let available = |k: IrqKind| {
             let count = device.get_irq_info(vfio_index(k)).map(|i| i.count).unwrap_or(0);
             let cap_ok = match k {
                 IrqKind::Intx => config.interrupt_pin().is_some_and(|p| p != 0),
-                IrqKind::Msi => has_cap(0x05),
-                IrqKind::Msix => has_cap(0x11),
+                IrqKind::Msi => has_cap(id::MSI),
+                IrqKind::Msix => has_cap(id::MSIX),
             };
             if cap_ok {
                 count
@@ -53,41 +60,23 @@ impl VfioInterrupts {
                 0
             }
         };
-        let kind = match kind {
-            Some(k) => k,
-            None => [IrqKind::Msix, IrqKind::Msi, IrqKind::Intx].into_iter().find(|k| available(*k) > 0).ok_or_else(
-                || Error::Unsupported {
-                    device: name.to_string(),
-                    message: "the device has no interrupts (no INTx pin, MSI or MSI-X)".into(),
-                },
-            )?,
-        };
+        let has: Vec<IrqKind> = IrqKind::ALL.into_iter().filter(|k| available(*k) > 0).collect();
+        let kind = kind
+            .or_else(|| [IrqKind::Msix, IrqKind::Msi, IrqKind::Intx].into_iter().find(|k| has.contains(k)))
+            .ok_or_else(|| Error::on(address, ErrorKind::NoInterrupt { kind: None, available: vec![] }))?;
         let count = available(kind);
         if count == 0 {
-            let has: Vec<String> = [IrqKind::Intx, IrqKind::Msi, IrqKind::Msix]
-                .into_iter()
-                .filter(|k| available(*k) > 0)
-                .map(|k| k.to_string())
-                .collect();
-            return Err(Error::Unsupported {
-                device: name.to_string(),
-                message: format!(
-                    "the device has no {kind} interrupt (it has: {})",
-                    if has.is_empty() { "none".to_string() } else { has.join(", ") }
-                ),
-            });
+            return Err(Error::on(address, ErrorKind::NoInterrupt { kind: Some(kind), available: has }));
         }
         let fds = (0..count)
             .map(|_| EventFd::new(EFD_NONBLOCK))
             .collect::<std::io::Result<Vec<_>>>()
-            .map_err(|e| Error::io(name, "cannot create an eventfd for", "interrupts", e))?;
-        device.enable_irq(vfio_index(kind), fds.iter().collect()).map_err(|e| Error::Setup {
-            device: name.to_string(),
-            message: format!("VFIO refused to enable {kind}: {e}"),
-            hint: String::new(),
+            .map_err(|e| Error::io_on(address, "cannot create an eventfd for", "interrupts", e))?;
+        device.enable_irq(vfio_index(kind), fds.iter().collect()).map_err(|source| {
+            Error::on(address, ErrorKind::Vfio { what: "cannot enable interrupts", source, remedy: None })
         })?;
         log::info!("{name}: {count} {kind} vector(s) armed");
-        Ok(VfioInterrupts { device, name: name.to_string(), kind, fds, intx_masked: false })
+        Ok(VfioInterrupts { device, name, kind, fds, intx_masked: false })
     }
 }
 
@@ -102,10 +91,8 @@ impl Interrupts for VfioInterrupts {
 
     fn wait(&mut self, timeout: Duration) -> Result<IrqEvent> {
         if self.intx_masked {
-            self.device.unmask_irq(VFIO_PCI_INTX_IRQ_INDEX).map_err(|e| Error::Setup {
-                device: self.name.clone(),
-                message: format!("cannot unmask INTx: {e}"),
-                hint: String::new(),
+            self.device.unmask_irq(VFIO_PCI_INTX_IRQ_INDEX).map_err(|source| {
+                Error::on(self.name.clone(), ErrorKind::Vfio { what: "cannot unmask INTx", source, remedy: None })
             })?;
             self.intx_masked = false;
         }
@@ -117,16 +104,14 @@ impl Interrupts for VfioInterrupts {
             .map(|fd| unsafe { BorrowedFd::borrow_raw(fd.as_raw_fd()) })
             .collect();
         let ready = wait_readable(&fds, Instant::now() + timeout)
-            .map_err(|e| Error::io(&self.name, "cannot poll", "interrupt eventfds", e.into()))?;
+            .map_err(|e| Error::io_on(self.name.clone(), "cannot poll", "interrupt eventfds", e.into()))?;
         let Some(vector) = ready else {
-            return Err(Error::Timeout {
-                device: self.name.clone(),
-                what: format!("{} ({} vector(s))", self.kind, self.fds.len()),
-                ms: timeout.as_millis() as u64,
-            });
+            let what = format!("{} ({} vector(s))", self.kind, self.fds.len());
+            return Err(Error::on(self.name.clone(), ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));
         };
-        let count =
-            self.fds[vector].read().map_err(|e| Error::io(&self.name, "cannot read", "interrupt eventfd", e))?;
+        let count = self.fds[vector]
+            .read()
+            .map_err(|e| Error::io_on(self.name.clone(), "cannot read", "interrupt eventfd", e))?;
         self.intx_masked = self.kind == IrqKind::Intx;
         Ok(IrqEvent { kind: self.kind, vector: vector as u32, count })
     }

@@ -22,13 +22,15 @@ use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_IN
 use vfio_ioctls::{VfioContainer, VfioDevice, VfioRegionInfoCap};
 
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::RegisterIo;
-use crate::pci::sysfs::VFIO_VIABLE_DRIVERS;
-use crate::pci::{binding, ConfigSpace, PciAddress, SysfsDevice};
+use crate::pci::config::{command, off};
+use crate::pci::sysfs::tripwire;
+use crate::pci::{binding, ConfigSpace, SysfsDevice};
 
 pub use errors::vfio_error;
 
+/// A device bound to vfio-pci, opened through its IOMMU group.
 pub struct VfioBackend {
     dev: SysfsDevice,
     /// A dup of the VFIO device fd, for pread/pwrite and mmap of its regions.
@@ -42,21 +44,17 @@ impl VfioBackend {
     /// Open a device bound to vfio-pci.
     pub fn open(dev: SysfsDevice) -> Result<Self> {
         let name = dev.name();
-        let group = dev.iommu_group().ok_or_else(|| binding::no_iommu_group(&dev))?;
+        let address = dev.address;
+        let group = dev.iommu_group().ok_or_else(|| Error::on(address, ErrorKind::NoIommuGroup))?;
         if Path::new(&format!("/dev/vfio/noiommu-{group}")).exists() {
-            return Err(Error::Setup {
-                device: name,
-                message: format!(
-                    "VFIO group {group} is in no-IOMMU mode (/dev/vfio/noiommu-{group}), which vfio-ioctls cannot use"
-                ),
-                hint: format!("use UIO instead: mmiodrv --device {} bind uio_pci_generic", dev.address),
-            });
+            return Err(Error::on(address, ErrorKind::NoIommuMode { group }));
         }
-        check_group_viable(&dev)?;
-        let container = Arc::new(VfioContainer::new(None).map_err(|e| vfio_error(&name, group, e))?);
-        let device = VfioDevice::new(&dev.path, container.clone(), false).map_err(|e| vfio_error(&name, group, e))?;
+        check_group_viable(&dev, group)?;
+        tripwire(Path::new("/dev/vfio"), "opening a VFIO group through");
+        let container = Arc::new(VfioContainer::new(None).map_err(|e| vfio_error(address, group, e))?);
+        let device = VfioDevice::new(&dev.path, container.clone(), false).map_err(|e| vfio_error(address, group, e))?;
         let raw = nix::unistd::dup(device.as_raw_fd())
-            .map_err(|e| Error::io(&name, "cannot duplicate the VFIO device fd of", &dev.path, e.into()))?;
+            .map_err(|e| Error::io_on(address, "cannot duplicate the VFIO device fd of", &dev.path, e.into()))?;
         // SAFETY: `raw` is a fresh descriptor from dup(2) that nothing else owns;
         // the File takes sole ownership and closes it once.
         let file = unsafe { File::from_raw_fd(raw) };
@@ -71,15 +69,13 @@ impl VfioBackend {
     /// Set Bus Master Enable in COMMAND through the config region: without it
     /// the device can neither DMA nor send MSI/MSI-X (both are memory writes).
     fn enable_bus_master(&self) -> Result<()> {
-        const COMMAND: u64 = 0x04;
-        const BUS_MASTER: u16 = 1 << 2;
-        let at = self.device.get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX) + COMMAND;
-        let err = |e| Error::io(&self.dev.name(), "cannot update COMMAND through VFIO for", &self.dev.path, e);
+        let at = self.device.get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX) + off::COMMAND as u64;
+        let err = |e| Error::io_on(self.dev.address, "cannot update COMMAND through VFIO for", &self.dev.path, e);
         let mut b = [0u8; 2];
         self.file.read_exact_at(&mut b, at).map_err(err)?;
-        let command = u16::from_le_bytes(b);
-        if command & BUS_MASTER == 0 {
-            self.file.write_all_at(&(command | BUS_MASTER).to_le_bytes(), at).map_err(err)?;
+        let value = u16::from_le_bytes(b);
+        if value & command::BUS_MASTER == 0 {
+            self.file.write_all_at(&(value | command::BUS_MASTER).to_le_bytes(), at).map_err(err)?;
             log::debug!("{}: bus mastering enabled", self.dev.name());
         }
         Ok(())
@@ -88,24 +84,12 @@ impl VfioBackend {
 
 /// A group is viable when every member is bound to vfio-pci (or a driver VFIO
 /// tolerates) or to nothing. Name the members that are not.
-fn check_group_viable(dev: &SysfsDevice) -> Result<()> {
-    let blockers: Vec<String> = dev
-        .group_members_bound_outside(VFIO_VIABLE_DRIVERS)
-        .iter()
-        .map(|(m, driver)| format!("{} (bound to {driver})", m.address))
-        .collect();
-    if blockers.is_empty() {
+fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
+    let members = binding::group_blockers(dev);
+    if members.is_empty() {
         return Ok(());
     }
-    Err(Error::Setup {
-        device: dev.name(),
-        message: format!(
-            "IOMMU group {} is not viable: its other members {} are bound to host drivers",
-            dev.iommu_group().unwrap_or(0),
-            blockers.join(", ")
-        ),
-        hint: "bind every device of the group to vfio-pci (or unbind them), then retry".into(),
-    })
+    Err(Error::on(dev.address, ErrorKind::GroupNotViable { group, members }))
 }
 
 impl Backend for VfioBackend {
@@ -113,8 +97,8 @@ impl Backend for VfioBackend {
         BackendKind::Vfio
     }
 
-    fn address(&self) -> PciAddress {
-        self.dev.address
+    fn device(&self) -> DeviceRef {
+        DeviceRef::Pci(self.dev.address)
     }
 
     fn read_config(&self) -> Result<ConfigSpace> {
@@ -122,7 +106,7 @@ impl Backend for VfioBackend {
         let len = self.region_len(index).min(4096) as usize;
         let mut buf = vec![0u8; len];
         self.file.read_exact_at(&mut buf, self.device.get_region_offset(index)).map_err(|e| {
-            Error::io(&self.dev.name(), "cannot read config space through VFIO from", &self.dev.path, e)
+            Error::io_on(self.dev.address, "cannot read config space through VFIO from", &self.dev.path, e)
         })?;
         Ok(ConfigSpace::new(buf))
     }
@@ -150,10 +134,10 @@ impl Backend for VfioBackend {
         let index = u32::from(bar);
         let len = if bar <= 5 { self.region_len(index) } else { 0 };
         if len == 0 {
-            return Err(Error::BarNotPresent { device: self.dev.name(), bar });
+            return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar }));
         }
         if options.write_combining {
-            return Err(Error::NoWriteCombining { device: self.dev.name(), bar });
+            return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar }));
         }
         let flags = self.device.get_region_flags(index);
         let areas: Vec<(u64, u64)> = if flags & VFIO_REGION_INFO_FLAG_MMAP == 0 {
@@ -168,7 +152,7 @@ impl Backend for VfioBackend {
         let region = region::VfioRegionIo::new(
             self.device.clone(),
             &self.file,
-            self.dev.name(),
+            self.device(),
             self.device.get_region_offset(index),
             len,
             &areas,
@@ -179,7 +163,7 @@ impl Backend for VfioBackend {
 
     fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
         let config = self.read_config()?;
-        let irqs = irq::VfioInterrupts::arm(self.device.clone(), &self.dev.name(), &config, kind)?;
+        let irqs = irq::VfioInterrupts::arm(self.device.clone(), self.dev.address, &config, kind)?;
         if irqs.kind() != IrqKind::Intx {
             self.enable_bus_master()?;
         }
@@ -187,7 +171,7 @@ impl Backend for VfioBackend {
     }
 
     fn dma_buffer(&self, len: usize, iova: u64, mask_bits: u32) -> Result<DmaBuffer> {
-        let buffer = DmaBuffer::map(self.container.clone(), &self.dev.name(), len, iova, mask_bits)?;
+        let buffer = DmaBuffer::map(self.container.clone(), self.device(), len, iova, mask_bits)?;
         self.enable_bus_master()?;
         Ok(buffer)
     }

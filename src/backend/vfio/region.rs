@@ -7,13 +7,14 @@ use std::sync::Arc;
 use vfio_ioctls::VfioDevice;
 
 use crate::backend::file_region::FileRegion;
-use crate::error::{Error, Result};
+use crate::error::{DeviceRef, Error, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{Mapping, MmioRegion, RegisterIo, Width};
 
 /// pread/pwrite on a VFIO region reach the device with the same width.
 const PREAD_WIDTHS: &[Width] = &[Width::W8, Width::W16, Width::W32, Width::W64];
 
+/// One VFIO region (a BAR): its mapped areas and a pread/pwrite fallback.
 pub struct VfioRegionIo {
     len: u64,
     /// (offset inside the region, mapping)
@@ -26,10 +27,13 @@ pub struct VfioRegionIo {
 }
 
 impl VfioRegionIo {
+    /// The region at `offset` of the device fd `file`, `len` bytes, mapped in
+    /// `areas` (offset, size) and reached by pread/pwrite elsewhere; writes
+    /// are refused on both paths unless `writable`.
     pub fn new(
         vfio: Arc<VfioDevice>,
         file: &File,
-        device: String,
+        device: DeviceRef,
         offset: u64,
         len: u64,
         areas: &[(u64, u64)],
@@ -38,18 +42,15 @@ impl VfioRegionIo {
         let mut mapped = Vec::new();
         for &(start, size) in areas.iter().filter(|(_, size)| *size > 0) {
             let mapping = Mapping::map_file(file, size as usize, offset + start, writable).map_err(|e| {
-                Error::io(
-                    &device,
-                    "cannot mmap VFIO region of",
-                    format!("/dev/vfio (region offset {offset:#x})"),
-                    e.into(),
-                )
+                let at = format!("/dev/vfio (region offset {offset:#x})");
+                Error::io_on(device.clone(), "cannot mmap VFIO region of", at, e.into())
             })?;
             mapped.push((start, MmioRegion::new(mapping)));
         }
         log::debug!("{device}: VFIO region of {len:#x} bytes, {} mmap area(s)", mapped.len());
-        let file = file.try_clone().map_err(|e| Error::io(&device, "cannot duplicate", "VFIO device fd", e))?;
-        let fallback = FileRegion::new(file, "VFIO device fd".into(), device, offset, len, PREAD_WIDTHS);
+        let file =
+            file.try_clone().map_err(|e| Error::io_on(device.clone(), "cannot duplicate", "VFIO device fd", e))?;
+        let fallback = FileRegion::new(file, "VFIO device fd".into(), device, offset, len, PREAD_WIDTHS, writable);
         Ok(VfioRegionIo { len, mapped, fallback, _device: vfio })
     }
 

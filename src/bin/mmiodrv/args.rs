@@ -1,79 +1,81 @@
-//! Command-line syntax (clap derive). Exit statuses are documented in the README.
+//! Command-line syntax. Built-in commands are clap derive structs; drivers'
+//! commands come from their declarations in `drivers/` (see `drivers.rs`).
+//!
+//! The command tree is built lazily: a one-shot `mmiodrv -d X read ID` builds
+//! only `read`, and the whole tree is built only for help, completions, an
+//! unknown command or an error (so clap's suggestions stay complete).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use mmiodrv::backend::{BackendKind, IrqKind};
+use mmiodrv::mmio::Width;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "mmiodrv",
-    version,
-    about = "Userspace PCI/MMIO driver toolkit: inspect devices, dump and poke registers"
-)]
-pub struct Cli {
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
     /// Device: DDDD:BB:DD.F, BB:DD.F, or VVVV:DDDD vendor:device IDs (must match one
     /// device); or file:PATH, an ivshmem shared-memory file on the host.
-    #[arg(short, long, global = true, env = "MMIODRV_DEVICE")]
+    #[arg(short, long, global = true, env = "MMIODRV_DEVICE", value_name = "DEV", help_heading = "Global options")]
     pub device: Option<String>,
 
-    /// How to reach the device.
-    #[arg(long, global = true, value_enum, default_value_t = BackendKind::Auto)]
+    /// How to reach the device: auto (by the bound driver), vfio, uio or sysfs.
+    #[arg(long, global = true, value_name = "KIND", default_value = "auto", value_parser = parse_backend, help_heading = "Global options")]
     pub backend: BackendKind,
 
     /// Touch BARs even when another kernel driver owns the device or decoding is off;
-    /// skip the device's access-width rules for raw offsets.
-    #[arg(long, global = true)]
+    /// skip the device's access-width rules for raw offsets; override in-use refusals.
+    #[arg(long, global = true, help_heading = "Global options")]
     pub force: bool,
 
-    /// Print one JSON object (schema: docs/json.md).
-    #[arg(long, global = true)]
+    /// Print JSON (one object per result; schema: docs/json.md).
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
-
-    #[command(subcommand)]
-    pub command: Command,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// List every PCI device with its driver, IOMMU group and matching mmiodrv driver.
-    List,
-    /// Decode the config header, BARs and capabilities of --device.
-    Info,
-    /// Print raw config space in the layout of `lspci -xxx`.
-    Config,
-    /// Dump registers by name (known device or --regmap), or hexdump a BAR.
-    DumpRegs(DumpArgs),
-    /// Read a register, a field (REG.FIELD) or an offset.
-    Read(ReadArgs),
-    /// Write a register, a field (read-modify-write) or an offset.
-    Write(WriteArgs),
-    /// Wait for an interrupt (VFIO: INTx, MSI, MSI-X; UIO: INTx).
-    WaitIrq(WaitIrqArgs),
-    /// Bind the device to vfio-pci or uio_pci_generic, or --restore its old driver.
-    Bind(BindArgs),
-    /// Detach the device from its kernel driver.
-    Unbind,
-    /// Drive QEMU's edu device: id, liveness, factorial, interrupts, DMA.
-    Edu(crate::edu::EduArgs),
-    /// ivshmem shared memory: info, read, write, fill, dump, doorbell, wait.
-    Ivshmem(crate::ivshmem::IvshmemArgs),
-    /// Run an ivshmem server for ivshmem-doorbell peers (QEMU's protocol).
-    IvshmemServer(crate::ivshmem::ServerArgs),
+fn parse_backend(s: &str) -> Result<BackendKind, String> {
+    s.parse().map_err(|e: mmiodrv::Error| e.to_string())
+}
+
+fn parse_irq_kind(s: &str) -> Result<IrqKind, String> {
+    s.parse().map_err(|e: mmiodrv::Error| e.to_string())
+}
+
+/// Access widths as a closed set, checked by the parser before any device is opened.
+fn parse_width(s: &str) -> Result<Width, String> {
+    let bits: u32 = s.parse().map_err(|_| format!("'{s}' is not an access width: expected 8, 16, 32 or 64"))?;
+    Width::from_bits(bits).map_err(|e| e.to_string())
+}
+
+/// Numbers through the library's one value parser (0x.., 0b.., decimal).
+pub fn parse_number(s: &str) -> Result<u64, String> {
+    mmiodrv::value::parse_u64(s).map_err(|e| e.to_string())
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    mmiodrv::value::parse_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_bar(s: &str) -> Result<u8, String> {
+    match s.parse::<u8>() {
+        Ok(b) if b <= 5 => Ok(b),
+        _ => Err(format!("'{s}' is not a BAR index: expected 0 to 5")),
+    }
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct IrqArgs {
-    /// Interrupt mechanism (default: MSI-X, else MSI, else INTx, as the device has).
-    #[arg(long, value_enum)]
+    /// Interrupt mechanism: intx, msi or msix (default: MSI-X, else MSI, else INTx, as the device has).
+    #[arg(long, value_name = "KIND", value_parser = parse_irq_kind)]
     pub index: Option<IrqKind>,
 
     /// Only this vector counts (others are reported and waited past).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub vector: Option<u32>,
 
     /// Give up after this many milliseconds (exit status 8).
@@ -87,14 +89,14 @@ pub struct WaitIrqArgs {
     pub irq: IrqArgs,
 
     /// Number of interrupts to wait for.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
 }
 
 #[derive(Args, Debug)]
 pub struct BindArgs {
     /// vfio-pci or uio_pci_generic.
-    #[arg(required_unless_present = "restore", conflicts_with = "restore")]
+    #[arg(required_unless_present = "restore", conflicts_with = "restore", value_parser = ["vfio-pci", "uio_pci_generic"])]
     pub driver: Option<String>,
 
     /// Go back to the driver the device had before mmiodrv bound it.
@@ -102,15 +104,15 @@ pub struct BindArgs {
     pub restore: bool,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct MapArgs {
-    /// Register map file (TOML; format: docs/regmap-format.md). Default: the built-in
+    /// Register map file (format: docs/regmap-format.md). Default: the built-in
     /// map of a known device.
-    #[arg(long, value_name = "FILE.toml")]
+    #[arg(long, value_name = "FILE")]
     pub regmap: Option<PathBuf>,
 
-    /// BAR to access (default: the map's BAR, else 0).
-    #[arg(long)]
+    /// BAR to access (default: the map's BAR, else 0); a --regmap map applies to it.
+    #[arg(long, value_name = "N", value_parser = parse_bar)]
     pub bar: Option<u8>,
 
     /// Use the write-combining mapping of a prefetchable BAR (resourceN_wc).
@@ -128,12 +130,12 @@ pub struct DumpArgs {
     pub all: bool,
 
     /// Hexdump start offset (implies a raw hexdump).
-    #[arg(long)]
-    pub offset: Option<String>,
+    #[arg(long, value_name = "OFFSET", value_parser = parse_size)]
+    pub offset: Option<u64>,
 
     /// Hexdump length in bytes, K/M suffixes allowed (implies a raw hexdump).
-    #[arg(long)]
-    pub len: Option<String>,
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub len: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -144,9 +146,9 @@ pub struct ReadArgs {
     #[command(flatten)]
     pub map: MapArgs,
 
-    /// Access width in bits for a raw offset (8, 16, 32, 64).
-    #[arg(long, default_value_t = 32)]
-    pub width: u32,
+    /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
+    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
 
     /// Print only the value.
     #[arg(short, long)]
@@ -159,15 +161,15 @@ pub struct WriteArgs {
     pub target: String,
 
     /// Value: 0x.., 0b.. or decimal; range-checked against the width or field.
-    #[arg(allow_hyphen_values = true)]
-    pub value: String,
+    #[arg(allow_hyphen_values = true, value_parser = parse_number)]
+    pub value: u64,
 
     #[command(flatten)]
     pub map: MapArgs,
 
-    /// Access width in bits for a raw offset (8, 16, 32, 64).
-    #[arg(long, default_value_t = 32)]
-    pub width: u32,
+    /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
+    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
 
     /// Read back after the write and fail (exit 6) when the value did not stick.
     #[arg(long)]
@@ -184,4 +186,191 @@ pub struct WriteArgs {
 
     #[command(flatten)]
     pub irq: IrqArgs,
+}
+
+/// A parsed command line.
+pub struct Cli {
+    pub global: Global,
+    pub command: Cmd,
+}
+
+/// Which command, with its arguments.
+pub enum Cmd {
+    List,
+    Info,
+    Config,
+    DumpRegs(DumpArgs),
+    Read(ReadArgs),
+    Write(WriteArgs),
+    WaitIrq(WaitIrqArgs),
+    Bind(BindArgs),
+    Unbind,
+    /// A driver's command: the path of names and the matches of the last one
+    /// (with the matches of each group on the way, for group options).
+    Driver {
+        path: Vec<String>,
+        matches: Vec<ArgMatches>,
+    },
+}
+
+/// A built-in command: name, about, how to build its arguments.
+struct Builtin {
+    name: &'static str,
+    about: &'static str,
+    build: fn(Command) -> Command,
+}
+
+fn none(c: Command) -> Command {
+    c
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "list",
+        about: "List every PCI device with its driver, IOMMU group and matching mmiodrv driver",
+        build: none,
+    },
+    Builtin { name: "info", about: "Decode the config header, BARs and capabilities of --device", build: none },
+    Builtin { name: "config", about: "Print raw config space in the layout of `lspci -xxx`", build: none },
+    Builtin {
+        name: "dump-regs",
+        about: "Dump registers by name (known device or --regmap), or hexdump a BAR",
+        build: DumpArgs::augment_args,
+    },
+    Builtin { name: "read", about: "Read a register, a field (REG.FIELD) or an offset", build: ReadArgs::augment_args },
+    Builtin {
+        name: "write",
+        about: "Write a register, a field (changing no other field) or an offset",
+        build: WriteArgs::augment_args,
+    },
+    Builtin {
+        name: "wait-irq",
+        about: "Wait for an interrupt (VFIO: INTx, MSI, MSI-X; UIO: INTx)",
+        build: WaitIrqArgs::augment_args,
+    },
+    Builtin {
+        name: "bind",
+        about: "Bind the device to vfio-pci or uio_pci_generic, or --restore its old driver",
+        build: BindArgs::augment_args,
+    },
+    Builtin { name: "unbind", about: "Detach the device from its kernel driver", build: none },
+];
+
+fn root() -> Command {
+    let cmd = Command::new("mmiodrv")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Userspace PCI/MMIO driver toolkit: inspect devices, dump and poke registers")
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    Global::augment_args(cmd)
+}
+
+fn builtin_command(b: &Builtin) -> Command {
+    (b.build)(Command::new(b.name).about(b.about))
+}
+
+/// The whole command tree (help, completions, error messages).
+pub fn full_command() -> Command {
+    let mut cmd = root();
+    for b in BUILTINS {
+        cmd = cmd.subcommand(builtin_command(b));
+    }
+    for c in crate::drivers::commands() {
+        cmd = cmd.subcommand(c);
+    }
+    cmd
+}
+
+/// The first word that is not a global option (or its value): the command name.
+fn command_name(argv: &[OsString]) -> Option<&str> {
+    let mut words = argv.iter().skip(1).map(|w| w.to_str());
+    while let Some(word) = words.next() {
+        let word = word?;
+        match word {
+            "-d" | "--device" | "--backend" => {
+                words.next();
+            }
+            w if w.starts_with('-') => {}
+            w => return Some(w),
+        }
+    }
+    None
+}
+
+/// Only the named command (or the whole tree when the name is not one).
+fn command_for(name: Option<&str>) -> Command {
+    if let Some(b) = name.and_then(|n| BUILTINS.iter().find(|b| b.name == n)) {
+        return root().subcommand(builtin_command(b));
+    }
+    if let Some(c) = name.and_then(crate::drivers::command) {
+        return root().subcommand(c);
+    }
+    full_command()
+}
+
+/// Parse the command line.
+pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let matches = command_for(command_name(&argv)).try_get_matches_from(&argv).or_else(|e| {
+        // Parse again against the whole tree so the error names every choice.
+        if e.kind() == clap::error::ErrorKind::DisplayHelp || e.kind() == clap::error::ErrorKind::DisplayVersion {
+            return Err(e);
+        }
+        full_command().try_get_matches_from(&argv)
+    })?;
+    let global = Global::from_arg_matches(&matches)?;
+    let (name, sub) = matches.subcommand().expect("subcommand_required");
+    let command = match name {
+        "list" => Cmd::List,
+        "info" => Cmd::Info,
+        "config" => Cmd::Config,
+        "dump-regs" => Cmd::DumpRegs(DumpArgs::from_arg_matches(sub)?),
+        "read" => Cmd::Read(ReadArgs::from_arg_matches(sub)?),
+        "write" => Cmd::Write(WriteArgs::from_arg_matches(sub)?),
+        "wait-irq" => Cmd::WaitIrq(WaitIrqArgs::from_arg_matches(sub)?),
+        "bind" => Cmd::Bind(BindArgs::from_arg_matches(sub)?),
+        "unbind" => Cmd::Unbind,
+        _ => {
+            let mut path = vec![name.to_string()];
+            let mut chain = vec![sub.clone()];
+            let mut at = sub;
+            while let Some((n, m)) = at.subcommand() {
+                path.push(n.to_string());
+                chain.push(m.clone());
+                at = m;
+            }
+            Cmd::Driver { path, matches: chain }
+        }
+    };
+    Ok(Cli { global, command })
+}
+
+/// An argument of a driver command as clap sees it.
+pub fn spec_arg(a: &mmiodrv::command::Arg) -> Arg {
+    use mmiodrv::command::{ArgKind, Value};
+    let value = a.value;
+    let name = a.name;
+    let mut arg = Arg::new(a.name).help(a.help);
+    arg = match a.kind {
+        ArgKind::Positional { required } => arg.required(required).allow_hyphen_values(true),
+        ArgKind::Option { required } => arg.long(a.name).required(required),
+        ArgKind::Flag => arg.long(a.name).action(ArgAction::SetTrue),
+    };
+    if a.kind != ArgKind::Flag {
+        arg = arg.value_name(match a.kind {
+            ArgKind::Positional { .. } => a.name,
+            _ => value.placeholder(),
+        });
+        arg = match value {
+            Value::Choice(choices) => arg.value_parser(choices.to_vec()),
+            Value::Path => arg.value_parser(clap::value_parser!(PathBuf)),
+            // Checked by the library's own parser, so errors read the same everywhere.
+            _ => {
+                arg.value_parser(move |s: &str| value.parse(s, name).map(|_| s.to_string()).map_err(|e| e.to_string()))
+            }
+        };
+        if let Some(d) = a.default {
+            arg = arg.default_value(d);
+        }
+    }
+    arg
 }

@@ -3,12 +3,12 @@
 use mmiodrv::error::Result;
 use mmiodrv::pci::binding::{self, Outcome};
 
-use crate::args::{BindArgs, Cli};
+use crate::args::{BindArgs, Global};
 use crate::context::resolve_device;
 use crate::output::print_json;
 
-fn report(cli: &Cli, o: &Outcome) {
-    if cli.json {
+fn report(g: &Global, o: &Outcome) {
+    if g.json {
         print_json(o);
     } else {
         outln!(
@@ -20,25 +20,22 @@ fn report(cli: &Cli, o: &Outcome) {
     }
 }
 
-pub fn bind(cli: &Cli, args: &BindArgs) -> Result<()> {
-    let dev = resolve_device(cli)?;
+pub fn bind(g: &Global, args: &BindArgs) -> Result<()> {
+    let dev = resolve_device(g)?;
     let outcome = match (&args.driver, args.restore) {
-        (_, true) => binding::restore(&dev)?,
-        (Some(d), false) => binding::bind(&dev, d, cli.force)?,
+        (_, true) => binding::restore(&dev, g.force)?,
+        (Some(d), false) => binding::bind(&dev, d, g.force)?,
         (None, false) => {
-            return Err(mmiodrv::Error::InvalidValue {
-                input: String::new(),
-                reason: "name a driver (vfio-pci or uio_pci_generic) or pass --restore".into(),
-            })
+            return Err(mmiodrv::Error::invalid("", "name a driver (vfio-pci or uio_pci_generic) or pass --restore"))
         }
     };
-    report(cli, &outcome);
+    report(g, &outcome);
     Ok(())
 }
 
-pub fn unbind(cli: &Cli) -> Result<()> {
-    let dev = resolve_device(cli)?;
-    let outcome = binding::unbind(&dev, cli.force)?;
-    report(cli, &outcome);
+pub fn unbind(g: &Global) -> Result<()> {
+    let dev = resolve_device(g)?;
+    let outcome = binding::unbind(&dev, g.force)?;
+    report(g, &outcome);
     Ok(())
 }

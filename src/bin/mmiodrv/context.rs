@@ -1,72 +1,45 @@
-//! Turning `--device`, `--backend` and `--regmap` into an opened device.
+//! Turning the global options into an opened device and a register window.
 
-use mmiodrv::backend::{select, Backend, BackendKind};
-use mmiodrv::drivers::{self, DriverInfo};
-use mmiodrv::error::{Error, Result};
+use std::path::Path;
+
+use mmiodrv::backend::BackendKind;
+use mmiodrv::device::{Device, OpenOptions};
+use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
-use mmiodrv::regmap::{self, RegisterMap};
+use mmiodrv::regmap;
 
-use crate::args::{Cli, MapArgs};
+use crate::args::{Global, MapArgs};
 
-/// The device a command works on.
-pub struct Device {
-    pub sysfs: SysfsDevice,
-    pub backend: Box<dyn Backend>,
-    pub driver: Option<&'static DriverInfo>,
-}
-
-impl Device {
-    pub fn name(&self) -> String {
-        self.sysfs.name()
-    }
+/// The `--device` text, or the error saying it is needed.
+pub fn device_text(g: &Global) -> Result<&str> {
+    g.device.as_deref().ok_or_else(|| ErrorKind::MissingDevice.into())
 }
 
 /// The sysfs device `--device` names.
-pub fn resolve_device(cli: &Cli) -> Result<SysfsDevice> {
-    let text = cli.device.as_deref().ok_or(Error::MissingDevice)?;
-    Sysfs::from_env().resolve(&DeviceSelector::parse(text)?)
+pub fn resolve_device(g: &Global) -> Result<SysfsDevice> {
+    Sysfs::from_env().resolve(&DeviceSelector::parse(device_text(g)?)?)
 }
 
 /// Resolve `--device` and open it with the chosen backend.
-pub fn open_device(cli: &Cli) -> Result<Device> {
-    open_device_with(cli, cli.backend)
+pub fn open_device(g: &Global) -> Result<Device> {
+    Device::open(device_text(g)?, OpenOptions { backend: g.backend, force: g.force })
 }
 
 /// For commands that only read config space (`info`, `config`): `auto` means
 /// sysfs, because opening a VFIO device resets it and fails while another
 /// process (a VM) holds its group. `--backend vfio|uio` is still honoured.
-pub fn open_device_for_inspection(cli: &Cli) -> Result<Device> {
-    let kind = match cli.backend {
+pub fn open_for_inspection(g: &Global) -> Result<(SysfsDevice, Device)> {
+    let backend = match g.backend {
         BackendKind::Auto => BackendKind::Sysfs,
         k => k,
     };
-    open_device_with(cli, kind)
+    let sysfs = resolve_device(g)?;
+    let device = Device::open_pci(&sysfs, OpenOptions { backend, force: g.force })?;
+    Ok((sysfs, device))
 }
 
-fn open_device_with(cli: &Cli, kind: BackendKind) -> Result<Device> {
-    let sysfs = resolve_device(cli)?;
-    let driver = match (sysfs.vendor_id(), sysfs.device_id()) {
-        (Ok(v), Ok(d)) => drivers::for_ids(v, d),
-        _ => None,
-    };
-    let backend = select::open(sysfs.clone(), kind, cli.force)?;
-    log::info!("{}: {:?} backend, kernel driver {:?}", sysfs.name(), backend.kind(), sysfs.driver());
-    Ok(Device { sysfs, backend, driver })
-}
-
-/// The register map in force: `--regmap FILE`, else the device's built-in one.
-pub fn register_map(device: &Device, args: &MapArgs) -> Result<Option<RegisterMap>> {
-    match (&args.regmap, device.driver) {
-        (Some(path), _) => regmap::load_file(path).map(Some),
-        (None, Some(d)) => d.register_map().map(Some),
-        (None, None) => Ok(None),
-    }
-}
-
-/// Where a map comes from, for headings.
-pub fn map_source(args: &MapArgs, map: &RegisterMap) -> String {
-    match &args.regmap {
-        Some(p) => p.display().to_string(),
-        None => format!("built-in {} map", map.name),
-    }
+/// Load `--regmap FILE`, if given. Done before the device is opened, so a bad
+/// map is reported before anything is touched.
+pub fn load_map(args: &MapArgs) -> Result<Option<(regmap::RegisterMap, std::path::PathBuf)>> {
+    args.regmap.as_deref().map(|p: &Path| regmap::load_file(p).map(|m| (m, p.to_path_buf()))).transpose()
 }

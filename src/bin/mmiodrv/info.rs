@@ -1,105 +1,71 @@
-//! `mmiodrv info` (decoded config header, BARs, capabilities, binding) and
-//! `mmiodrv config` (raw config space in `lspci -xxx` layout).
-
-use serde::Serialize;
+//! `mmiodrv info` (decoded config header, BARs, capabilities, binding, in
+//! lspci's words) and `mmiodrv config` (raw config space as `lspci -xxx`).
 
 use mmiodrv::backend::BarInfo;
-use mmiodrv::error::{Error, Result};
-use mmiodrv::pci::capabilities::{self, Capability};
+use mmiodrv::error::Result;
+use mmiodrv::pci::capabilities::{Capability, Decoded};
 use mmiodrv::pci::config::{flag_string, status_string, COMMAND_FLAGS};
 use mmiodrv::pci::ids::PciIds;
-use mmiodrv::pci::{BarKind, ConfigSpace, PciAddress};
+use mmiodrv::pci::report::{title, DeviceReport};
+use mmiodrv::pci::BarKind;
+use mmiodrv::text::size_string;
 
-use crate::args::Cli;
-use crate::context::{open_device_for_inspection, Device};
-use crate::output::{config_hex_lines, print_json, size_string};
+use crate::args::Global;
+use crate::context::open_for_inspection;
+use crate::output::{config_hex_lines, print_json};
 
-#[derive(Serialize)]
-struct Report {
-    address: PciAddress,
-    title: String,
-    vendor_id: u16,
-    device_id: u16,
-    subsystem_vendor_id: Option<u16>,
-    subsystem_id: Option<u16>,
-    revision: u8,
-    class: u32,
-    class_name: String,
-    header_type: u8,
-    multi_function: bool,
-    command: u16,
-    command_flags: String,
-    status: u16,
-    status_flags: String,
-    interrupt_pin: Option<u8>,
-    interrupt_line: Option<u8>,
-    bars: Vec<BarInfo>,
-    capabilities: Vec<Capability>,
-    config_bytes_readable: usize,
-    kernel_driver: Option<String>,
-    iommu_group: Option<u32>,
-    iommu_group_members: Vec<PciAddress>,
-    mmiodrv_driver: Option<&'static str>,
-}
-
-/// The line lspci prints first: `Unclassified device [00ff]: Device 1234:11e8 (rev 10)`.
-fn title(ids: &PciIds, config: &ConfigSpace) -> String {
-    let vendor = config.vendor_id().unwrap_or(0);
-    let device = config.device_id().unwrap_or(0);
-    let class = config.class_code().unwrap_or(0);
-    let mut t = format!("{} [{:04x}]: {}", ids.class_name(class), class >> 8, ids.describe(vendor, device));
-    if let Some(rev) = config.revision().filter(|r| *r != 0) {
-        t.push_str(&format!(" (rev {rev:02x})"));
+fn pm(flag: bool) -> char {
+    if flag {
+        '+'
+    } else {
+        '-'
     }
-    t
 }
 
-fn build(dev: &Device, ids: &PciIds) -> Result<Report> {
-    let config = dev.backend.read_config()?;
-    if config.len() < 64 {
-        return Err(Error::Unsupported {
-            device: dev.name(),
-            message: format!("only {} bytes of config space are readable; the header needs 64", config.len()),
-        });
-    }
-    let mut caps = capabilities::standard(&config);
-    caps.extend(capabilities::extended(&config));
-    let subsystem = config.subsystem();
-    let command = config.command().unwrap_or(0);
-    let status = config.status().unwrap_or(0);
-    Ok(Report {
-        address: dev.sysfs.address,
-        title: title(ids, &config),
-        vendor_id: config.vendor_id().unwrap_or(0),
-        device_id: config.device_id().unwrap_or(0),
-        subsystem_vendor_id: subsystem.map(|s| s.0),
-        subsystem_id: subsystem.map(|s| s.1),
-        revision: config.revision().unwrap_or(0),
-        class: config.class_code().unwrap_or(0),
-        class_name: ids.class_name(config.class_code().unwrap_or(0)),
-        header_type: config.header_layout().unwrap_or(0),
-        multi_function: config.multi_function().unwrap_or(false),
-        command,
-        command_flags: flag_string(command, COMMAND_FLAGS),
-        status,
-        status_flags: status_string(status),
-        interrupt_pin: config.interrupt_pin().filter(|p| *p != 0),
-        interrupt_line: config.interrupt_line(),
-        bars: dev.backend.bars()?,
-        capabilities: caps,
-        config_bytes_readable: config.len(),
-        kernel_driver: dev.sysfs.driver(),
-        iommu_group: dev.sysfs.iommu_group(),
-        iommu_group_members: dev.sysfs.iommu_group_members(),
-        mmiodrv_driver: dev.driver.map(|d| d.name),
-    })
+/// A capability as lspci -v names it, with what it decodes.
+fn capability_line(c: &Capability) -> String {
+    let at = if c.extended { format!("[{:x} v{}]", c.offset, c.version) } else { format!("[{:02x}]", c.offset) };
+    let text = match c.decoded {
+        Decoded::PowerManagement { version } => format!("{} version {version}", c.name),
+        Decoded::Msi { enabled, vectors_enabled, vectors_capable, maskable, is_64bit } => format!(
+            "{}: Enable{} Count={vectors_enabled}/{vectors_capable} Maskable{} 64bit{}",
+            c.name,
+            pm(enabled),
+            pm(maskable),
+            pm(is_64bit)
+        ),
+        Decoded::MsiX { enabled, masked, table_size, table_bar, table_offset, pba_bar, pba_offset } => format!(
+            "{}: Enable{} Count={table_size} Masked{}; vector table BAR={table_bar} offset={table_offset:08x}; PBA BAR={pba_bar} offset={pba_offset:08x}",
+            c.name,
+            pm(enabled),
+            pm(masked)
+        ),
+        Decoded::Express { version, port_type } => {
+            let kind = match port_type {
+                0 => "Endpoint",
+                1 => "Legacy Endpoint",
+                4 => "Root Port (Slot-)",
+                5 => "Upstream Port",
+                6 => "Downstream Port (Slot-)",
+                7 => "PCI-Express to PCI/PCI-X Bridge",
+                8 => "PCI/PCI-X to PCI-Express Bridge",
+                9 => "Root Complex Integrated Endpoint",
+                10 => "Root Complex Event Collector",
+                _ => "Unknown type",
+            };
+            format!("{} (v{version}) {kind}", c.name)
+        }
+        Decoded::Vendor { len } => format!("{}: Len={len:02x}", c.name),
+        Decoded::None => c.name.to_string(),
+    };
+    format!("Capabilities: {at} {text}")
 }
 
-pub fn run_info(cli: &Cli) -> Result<()> {
-    let dev = open_device_for_inspection(cli)?;
+pub fn run_info(g: &Global) -> Result<()> {
+    let (sysfs, dev) = open_for_inspection(g)?;
     let ids = PciIds::load();
-    let r = build(&dev, &ids)?;
-    if cli.json {
+    let r = DeviceReport::build(&sysfs, dev.backend(), &ids)?;
+    if g.json {
         print_json(&r);
         return Ok(());
     }
@@ -121,8 +87,8 @@ pub fn run_info(cli: &Cli) -> Result<()> {
         _ => "unknown",
     };
     outln!("\tHeader type: {} ({layout}){}", r.header_type, if r.multi_function { ", multi-function" } else { "" });
-    outln!("\tControl: {}", r.command_flags);
-    outln!("\tStatus: {}", r.status_flags);
+    outln!("\tControl: {}", flag_string(r.command, COMMAND_FLAGS));
+    outln!("\tStatus: {}", status_string(r.status));
     if let Some(pin) = r.interrupt_pin {
         let pin_name = (b'A' + pin.saturating_sub(1).min(25)) as char;
         outln!("\tInterrupt: pin {pin_name} routed to IRQ {}", r.interrupt_line.unwrap_or(0));
@@ -131,9 +97,7 @@ pub fn run_info(cli: &Cli) -> Result<()> {
         outln!("\t{}", bar_line(b));
     }
     for c in &r.capabilities {
-        let at = if c.extended { format!("[{:x} v{}]", c.offset, c.version) } else { format!("[{:02x}]", c.offset) };
-        let detail = if c.detail.is_empty() { String::new() } else { format!(": {}", c.detail) };
-        outln!("\tCapabilities: {at} {}{detail}", c.name);
+        outln!("\t{}", capability_line(c));
     }
     if r.config_bytes_readable < 256 {
         outln!("\t(only {} bytes of config space readable: capabilities need root)", r.config_bytes_readable);
@@ -143,11 +107,11 @@ pub fn run_info(cli: &Cli) -> Result<()> {
         None => outln!("\tKernel driver in use: none"),
     }
     match r.iommu_group {
-        Some(g) => {
+        Some(group) => {
             let others: Vec<String> =
                 r.iommu_group_members.iter().filter(|a| **a != r.address).map(|a| a.to_string()).collect();
             let others = if others.is_empty() { "none".to_string() } else { others.join(", ") };
-            outln!("\tIOMMU group: {g} (other members: {others})");
+            outln!("\tIOMMU group: {group} (other members: {others})");
         }
         None => outln!("\tIOMMU group: none"),
     }
@@ -170,19 +134,20 @@ pub fn bar_line(b: &BarInfo) -> String {
     }
 }
 
-pub fn run_config(cli: &Cli) -> Result<()> {
-    let dev = open_device_for_inspection(cli)?;
-    let config = dev.backend.read_config()?;
-    if cli.json {
+pub fn run_config(g: &Global) -> Result<()> {
+    let (_, dev) = open_for_inspection(g)?;
+    let config = dev.backend().read_config()?;
+    let address = dev.device();
+    if g.json {
         print_json(&serde_json::json!({
-            "address": dev.sysfs.address,
+            "address": address,
             "length": config.len(),
             "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
         }));
         return Ok(());
     }
     let ids = PciIds::load();
-    outln!("{} {}", dev.sysfs.address, title(&ids, &config));
+    outln!("{address} {}", title(&ids, &config));
     for line in config_hex_lines(config.bytes()) {
         outln!("{line}");
     }

@@ -7,7 +7,7 @@ use mmiodrv::error::Result;
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::{PciAddress, Sysfs};
 
-use crate::args::Cli;
+use crate::args::Global;
 use crate::output::print_json;
 
 #[derive(Serialize)]
@@ -23,7 +23,7 @@ struct Row {
     mmiodrv_driver: Option<&'static str>,
 }
 
-pub fn run(cli: &Cli) -> Result<()> {
+pub fn run(g: &Global) -> Result<()> {
     let sysfs = Sysfs::from_env();
     let ids = PciIds::load();
     let mut rows = Vec::new();
@@ -46,7 +46,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             mmiodrv_driver: drivers::for_ids(vendor, device).map(|d| d.name),
         });
     }
-    if cli.json {
+    if g.json {
         print_json(&serde_json::json!({ "devices": rows }));
         return Ok(());
     }

@@ -1,57 +1,45 @@
-//! The `mmiodrv` command line.
+//! The `mmiodrv` command line: parses arguments, calls the library, prints.
 
 #[macro_use]
 mod output;
 mod args;
 mod bind;
 mod context;
-mod edu;
+mod drivers;
 mod info;
 mod irq;
-mod ivshmem;
 mod list;
 mod regs;
+mod render;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use args::{Cli, Command};
-use mmiodrv::error::exit;
+use args::Cmd;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match args::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    init_logging(cli.verbose);
+    init_logging(cli.global.verbose);
+    let g = &cli.global;
     let result = match &cli.command {
-        Command::List => list::run(&cli),
-        Command::Info => info::run_info(&cli),
-        Command::Config => info::run_config(&cli),
-        Command::DumpRegs(a) => regs::dump(&cli, a),
-        Command::Read(a) => regs::read(&cli, a),
-        Command::Write(a) => regs::write(&cli, a),
-        Command::WaitIrq(a) => irq::wait(&cli, a),
-        Command::Bind(a) => bind::bind(&cli, a),
-        Command::Unbind => bind::unbind(&cli),
-        Command::Edu(a) => edu::run(&cli, a),
-        Command::Ivshmem(a) => ivshmem::run(&cli, a),
-        Command::IvshmemServer(a) => ivshmem::run_server(&cli, a),
+        Cmd::List => list::run(g),
+        Cmd::Info => info::run_info(g),
+        Cmd::Config => info::run_config(g),
+        Cmd::DumpRegs(a) => regs::dump(g, a),
+        Cmd::Read(a) => regs::read(g, a),
+        Cmd::Write(a) => regs::write(g, a),
+        Cmd::WaitIrq(a) => irq::wait(g, a),
+        Cmd::Bind(a) => bind::bind(g, a),
+        Cmd::Unbind => bind::unbind(g),
+        Cmd::Driver { path, matches } => drivers::run(g, path, matches),
     };
     match result {
-        Ok(()) => ExitCode::from(exit::OK as u8),
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Say which device, when the error itself does not.
-            let on = match (&cli.device, e.names_device()) {
-                (Some(d), false) => format!("{d}: "),
-                _ => String::new(),
-            };
-            match e.hint() {
-                Some(hint) => eprintln!("mmiodrv: error: {on}{e}; fix: {hint}"),
-                None => eprintln!("mmiodrv: error: {on}{e}"),
-            }
-            ExitCode::from(e.exit_code() as u8)
+            eprintln!("{}", render::error_line(&e, g.device.as_deref()));
+            ExitCode::from(render::exit_status(&e) as u8)
         }
     }
 }
@@ -65,16 +53,25 @@ fn usage_error(e: clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
         let _ = e.print();
-        return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK } as u8);
+        let code = if e.use_stderr() { render::exit_code(mmiodrv::ErrorClass::Usage) } else { 0 };
+        return ExitCode::from(code as u8);
     }
     let text = e.render().to_string();
     // The message is the first paragraph (clap puts e.g. the missing argument on
-    // the next line); usage and tips follow after a blank line.
-    let first: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
-    let first = first.join(" ");
+    // the next line); usage and tips follow after a blank line. Tips ("a similar
+    // subcommand exists: 'list'") are kept.
+    let paragraphs: Vec<Vec<&str>> = text
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+        .filter(|p: &Vec<&str>| !p.is_empty())
+        .collect();
+    let first = paragraphs.first().map(|p| p.join(" ")).unwrap_or_default();
     let first = first.trim_start_matches("error: ");
-    eprintln!("mmiodrv: error: {first} (see mmiodrv --help)");
-    ExitCode::from(exit::USAGE as u8)
+    let tips: Vec<String> =
+        paragraphs.iter().skip(1).flatten().filter_map(|l| l.strip_prefix("tip: ")).map(str::to_string).collect();
+    let tip = if tips.is_empty() { String::new() } else { format!("; {}", tips.join("; ")) };
+    eprintln!("{}", render::one_line(&format!("mmiodrv: error: {first}{tip} (see mmiodrv --help)")));
+    ExitCode::from(render::exit_code(mmiodrv::ErrorClass::Usage) as u8)
 }
 
 /// `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` wins when set.

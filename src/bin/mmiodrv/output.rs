@@ -1,7 +1,14 @@
-//! Shared output helpers: JSON printing, lspci-style sizes, hexdumps.
+//! Output: lines and JSON on stdout, progress bars on a terminal, and the
+//! terminal as a [`Frontend`] for drivers' commands.
 
-use std::io::Write;
+use std::cell::OnceCell;
+use std::io::{IsTerminal, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 
+use indicatif::{ProgressBar, ProgressStyle};
+use mmiodrv::command::{Frontend, Progress, Report};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::SignalFd;
 use serde::Serialize;
 
 /// `println!` for command output: when stdout is a pipe whose reader has gone
@@ -13,63 +20,107 @@ macro_rules! outln {
 
 pub fn write_line(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(mmiodrv::error::exit::OK);
+            std::process::exit(0);
         }
         eprintln!("mmiodrv: error: cannot write to stdout: {e}");
-        std::process::exit(mmiodrv::error::exit::IO);
+        std::process::exit(crate::render::exit_code(mmiodrv::ErrorClass::Io));
     }
 }
 
-/// Print one JSON object on stdout.
+/// Print one JSON object on one line of stdout (JSON Lines: every result of
+/// every command, batch runs and servers alike).
 pub fn print_json<T: Serialize>(value: &T) {
-    match serde_json::to_string_pretty(value) {
+    match serde_json::to_string(value) {
         Ok(text) => outln!("{text}"),
         // Serialization of our own plain structs cannot fail; say so if it ever does.
         Err(e) => eprintln!("mmiodrv: error: cannot encode JSON: {e}"),
     }
 }
 
-/// lspci's size notation: 1M, 4K, 256.
-pub fn size_string(mut size: u64) -> String {
-    let suffixes = ["", "K", "M", "G", "T"];
-    let mut i = 0;
-    while i < suffixes.len() - 1 && size != 0 && size % 1024 == 0 {
-        size /= 1024;
-        i += 1;
-    }
-    format!("{size}{}", suffixes[i])
-}
-
-/// `lspci -xxx` hex lines: 16 bytes per line, offset in 2 hex digits (3 beyond 0xff).
+/// `lspci -xxx`/`-xxxx` hex lines: 16 bytes per line, the offset in 2 hex
+/// digits below 0x100 and 3 from there, exactly as lspci prints them.
 pub fn config_hex_lines(bytes: &[u8]) -> Vec<String> {
     bytes
         .chunks(16)
         .enumerate()
         .map(|(i, chunk)| {
-            let offset = i * 16;
             let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            if bytes.len() > 256 {
-                format!("{offset:03x}: {}", hex.join(" "))
-            } else {
-                format!("{offset:02x}: {}", hex.join(" "))
-            }
+            format!("{:02x}: {}", i * 16, hex.join(" "))
         })
         .collect()
 }
 
-/// Classic hexdump lines: address, 16 bytes in hex, printable ASCII.
-pub fn hexdump_lines(base: u64, data: &[u8]) -> Vec<String> {
-    data.chunks(16)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            let ascii: String =
-                chunk.iter().map(|b| if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' }).collect();
-            format!("{:08x}  {:<47}  |{ascii}|", base + 16 * i as u64, hex.join(" "))
-        })
-        .collect()
+/// Transfers at least this long get a progress bar on a terminal.
+const PROGRESS_FROM: u64 = 8 << 20;
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&mut self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// The terminal (or a pipe) as a front end for drivers' commands.
+pub struct Terminal {
+    pub json: bool,
+    signals: OnceCell<Option<SignalFd>>,
+}
+
+impl Terminal {
+    pub fn new(json: bool) -> Self {
+        Terminal { json, signals: OnceCell::new() }
+    }
+}
+
+impl Frontend for Terminal {
+    fn report(&mut self, report: Report) {
+        if self.json {
+            if !report.json.is_null() {
+                print_json(&report.json);
+            }
+        } else {
+            for line in &report.lines {
+                outln!("{line}");
+            }
+        }
+    }
+
+    fn progress(&mut self, total: u64, what: &str) -> Box<dyn Progress> {
+        if total < PROGRESS_FROM || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
+            return Box::new(mmiodrv::command::NoProgress);
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_string());
+        Box::new(Bar(bar))
+    }
+
+    /// SIGINT, SIGTERM and SIGHUP, blocked and read from a signalfd, so a
+    /// long-running command stops cleanly (a server removes its socket).
+    fn stop_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.signals
+            .get_or_init(|| {
+                let mut mask = SigSet::empty();
+                for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+                    mask.add(s);
+                }
+                mask.thread_block().ok()?;
+                SignalFd::new(&mask).ok()
+            })
+            .as_ref()
+            .map(|fd| fd.as_fd())
+    }
 }
 
 #[cfg(test)]
@@ -77,24 +128,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_like_lspci() {
-        assert_eq!(size_string(0x100000), "1M");
-        assert_eq!(size_string(256), "256");
-        assert_eq!(size_string(4096), "4K");
-        assert_eq!(size_string(0x1800), "6K");
-        assert_eq!(size_string(0x100000000), "4G");
-    }
-
-    #[test]
-    fn hexdump() {
-        let lines = hexdump_lines(0x40000, b"hello, edu!\x00\x01");
-        assert_eq!(lines, ["00040000  68 65 6c 6c 6f 2c 20 65 64 75 21 00 01           |hello, edu!..|"]);
-    }
-
-    #[test]
-    fn hex_lines() {
+    fn hex_lines_as_lspci_prints_them() {
         let lines = config_hex_lines(&[0x34, 0x12, 0xe8, 0x11]);
         assert_eq!(lines, ["00: 34 12 e8 11"]);
-        assert_eq!(config_hex_lines(&[0u8; 4096])[16], format!("100: {}", ["00"; 16].join(" ")));
+        let all = config_hex_lines(&[0u8; 4096]);
+        assert_eq!(all[15], format!("f0: {}", ["00"; 16].join(" ")));
+        assert_eq!(all[16], format!("100: {}", ["00"; 16].join(" ")));
+        assert_eq!(all[255], format!("ff0: {}", ["00"; 16].join(" ")));
     }
 }

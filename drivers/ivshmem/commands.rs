@@ -1,0 +1,575 @@
+//! `mmiodrv ivshmem ...` and `mmiodrv ivshmem-server`: the shared memory from
+//! the guest (a device) or the host (`file:PATH`), doorbells, a host-side
+//! client and a server for ivshmem-doorbell peers.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::client::Client;
+use super::server::{Server, ServerConfig};
+use super::{bench, doorbell_value, HostMemory, Ivshmem, SharedMemory, Variant};
+use crate::command::{Arg, Call, Command, Needs, Report, Subject, Value};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::text::{hexdump_lines, size_string};
+
+/// Bulk transfers move this much per step (and per progress update).
+const CHUNK: usize = 1 << 20;
+/// Longest file `write` reads into memory at once is the shared memory itself;
+/// this caps what is read before the size check can apply.
+const MAX_WRITE_FILE: u64 = 1 << 40;
+
+const OFFSET: Arg = Arg::option("offset", Value::Size, "Start offset (K/M/G suffixes allowed)").default("0");
+const TIMEOUT: Arg =
+    Arg::option("timeout", Value::Millis, "Give up after this many milliseconds (exit status 8)").default("5000");
+const VECTOR: Arg = Arg::option("vector", Value::Bits(16), "Only this vector counts (default: any)");
+
+/// `mmiodrv ivshmem ...`.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "info",
+        about: "Variant, shared-memory size, peer ID (IVPosition) and MSI-X vectors",
+        args: &[],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:05.0 ivshmem info", ""), ("mmiodrv -d file:/dev/shm/ivshmem ivshmem info", "")],
+        needs: Needs::DeviceOrFile,
+        run: Some(info),
+    },
+    Command {
+        name: "read",
+        about: "Read --len bytes at --offset of the shared memory: raw into --out FILE, else a hexdump",
+        args: &[
+            OFFSET,
+            Arg::option("len", Value::Size, "Number of bytes (K/M/G suffixes allowed)").required(),
+            Arg::option("out", Value::Path, "Write the raw bytes to this file instead of printing a hexdump"),
+        ],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:05.0 ivshmem read --len 64", "hexdump of the first 64 bytes")],
+        needs: Needs::DeviceOrFile,
+        run: Some(read),
+    },
+    Command {
+        name: "write",
+        about: "Write the contents of FILE, --hex bytes or --string text at --offset",
+        args: &[
+            OFFSET,
+            Arg {
+                name: "FILE",
+                help: "File whose bytes to write",
+                kind: crate::command::ArgKind::Positional { required: false },
+                value: Value::Path,
+                default: None,
+            },
+            Arg::option("hex", Value::Text, "Bytes in hex, first byte first: \"deadbeef\", \"de ad be ef\", \"0xdeadbeef\""),
+            Arg::option("string", Value::Text, "UTF-8 text (no terminating NUL is added)"),
+        ],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:05.0 ivshmem write --string hello --offset 0x100", "")],
+        needs: Needs::DeviceOrFile,
+        run: Some(write),
+    },
+    Command {
+        name: "fill",
+        about: "Set --len bytes at --offset (default: up to the end) to --byte",
+        args: &[
+            OFFSET,
+            Arg::option("len", Value::Size, "Number of bytes (default: from the offset to the end)"),
+            Arg::option("byte", Value::Bits(8), "The byte value").default("0"),
+        ],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:05.0 ivshmem fill --byte 0xff", "")],
+        needs: Needs::DeviceOrFile,
+        run: Some(fill),
+    },
+    Command {
+        name: "dump",
+        about: "The whole shared memory: raw into --out FILE, else a hexdump with repeated lines folded into '*'",
+        args: &[Arg::option("out", Value::Path, "Write the raw bytes to this file instead of a hexdump")],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:05.0 ivshmem dump --out shm.bin", "")],
+        needs: Needs::DeviceOrFile,
+        run: Some(dump),
+    },
+    Command {
+        name: "bench",
+        about: "Time bulk copies into and out of the shared memory against memcpy between two RAM buffers \
+                (the memory's contents are saved and restored)",
+        args: &[
+            Arg::option("size", Value::Size, "Bytes per copy (default: the whole shared memory, at most 64M)"),
+            Arg::option("rounds", Value::Bits(32), "Repetitions of each copy; the fastest counts").default("20"),
+        ],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:05.0 ivshmem bench --size 1M", "")],
+        needs: Needs::DeviceOrFile,
+        run: Some(bench_cmd),
+    },
+    Command {
+        name: "doorbell",
+        about: "Ring VECTOR of PEER through the DOORBELL register (ivshmem-doorbell)",
+        args: &[
+            Arg::positional("PEER", Value::Bits(16), "The peer ID to interrupt"),
+            Arg::positional("VECTOR", Value::Bits(16), "Its vector"),
+        ],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:06.0 ivshmem doorbell 1 0", "ring peer 1, vector 0")],
+        needs: Needs::DeviceOrFile,
+        run: Some(doorbell),
+    },
+    Command {
+        name: "wait",
+        about: "Wait for a doorbell on this device's MSI-X vectors (ivshmem-doorbell bound to vfio-pci)",
+        args: &[VECTOR, TIMEOUT],
+        subcommands: &[],
+        examples: &[("mmiodrv -d 0000:00:06.0 ivshmem wait --vector 1", "")],
+        needs: Needs::DeviceOrFile,
+        run: Some(wait),
+    },
+    Command {
+        name: "client",
+        about: "Be a peer of an ivshmem server from the host: list peers, ring one, wait for a doorbell",
+        args: &[Arg::option("socket", Value::Path, "The server's socket").required()],
+        subcommands: &[
+            Command {
+                name: "peers",
+                about: "Connect and list the peers the server announces",
+                args: &[],
+                subcommands: &[],
+                examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock peers", "")],
+                needs: Needs::Nothing,
+                run: Some(client_peers),
+            },
+            Command {
+                name: "ring",
+                about: "Ring VECTOR of PEER",
+                args: &[
+                    Arg::positional("PEER", Value::Bits(16), "The peer ID to interrupt"),
+                    Arg::positional("VECTOR", Value::Bits(16), "Its vector"),
+                ],
+                subcommands: &[],
+                examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock ring 0 1", "")],
+                needs: Needs::Nothing,
+                run: Some(client_ring),
+            },
+            Command {
+                name: "wait",
+                about: "Connect, print our peer ID, and wait for one of our vectors to be rung",
+                args: &[VECTOR, TIMEOUT],
+                subcommands: &[],
+                examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock wait --vector 0", "")],
+                needs: Needs::Nothing,
+                run: Some(client_wait),
+            },
+        ],
+        examples: &[],
+        needs: Needs::Nothing,
+        run: None,
+    },
+];
+
+/// `mmiodrv ivshmem-server`.
+pub const TOP_LEVEL: &[Command] = &[Command {
+    name: "ivshmem-server",
+    about: "Run an ivshmem server for ivshmem-doorbell peers (QEMU's protocol)",
+    args: &[
+        Arg::option("socket", Value::Path, "UNIX socket for peers (QEMU: -chardev socket,id=ID,path=PATH)").required(),
+        Arg::option("shm", Value::Path, "Shared-memory file, created when missing (e.g. /dev/shm/ivshmem)").required(),
+        Arg::option("size", Value::Size, "Shared-memory size: a power of two (K/M/G suffixes allowed)").default("4M"),
+        Arg::option("vectors", Value::Bits(16), "Interrupt vectors per peer (QEMU: -device ivshmem-doorbell,vectors=N)")
+            .default("1"),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv ivshmem-server --socket /tmp/ivshmem.sock --shm /dev/shm/ivshmem --size 4M --vectors 2", "")],
+    needs: Needs::Nothing,
+    run: Some(server),
+}];
+
+/// Whether a command writes the memory (the host file is then opened writable).
+fn writes(name: &str) -> bool {
+    matches!(name, "write" | "fill" | "bench")
+}
+
+/// Run `f` on the shared memory: the device's BAR2, or the host file.
+fn with_memory(call: &mut Call<'_>, writable: bool, f: impl FnOnce(&mut Call<'_>, &SharedMemory, &DeviceRef) -> Result<()>) -> Result<()> {
+    match call.subject {
+        Subject::File(path) => {
+            let host = HostMemory::open(path, writable)?;
+            f(call, host.memory(), &DeviceRef::File(path.to_path_buf()))
+        }
+        _ => {
+            let ivshmem = Ivshmem::open(call.device()?.backend())?;
+            let name = ivshmem.name().clone();
+            f(call, ivshmem.memory(), &name)
+        }
+    }
+}
+
+fn device_only<'a>(call: &Call<'a>, what: &'static str) -> Result<Ivshmem<'a>> {
+    if let Subject::File(path) = call.subject {
+        let why = "on the host use `ivshmem client --socket PATH ring|wait` with an ivshmem server".into();
+        return Err(Error::on(DeviceRef::File(path.to_path_buf()), ErrorKind::NotSupported { what, why }));
+    }
+    Ivshmem::open(call.device()?.backend())
+}
+
+fn info(call: &mut Call<'_>) -> Result<()> {
+    if let Subject::File(path) = call.subject {
+        let host = HostMemory::open(path, false)?;
+        let name = DeviceRef::File(path.to_path_buf());
+        let size = host.memory().len();
+        let line = format!("{name}: host side of an ivshmem shared memory, {} ({size:#x} bytes)", size_string(size));
+        call.report(Report::line(json!({ "device": name, "variant": "host-file", "size": size, "path": path }), line));
+        return Ok(());
+    }
+    let ivshmem = Ivshmem::open(call.device()?.backend())?;
+    let info = ivshmem.info()?;
+    let name = &info.device;
+    let size = format!("shared memory {} ({:#x} bytes, BAR2)", size_string(info.size), info.size);
+    let line = match info.variant {
+        Variant::Plain => format!(
+            "{name}: {}, {size}, peer ID {} (no server), no interrupts, {} backend",
+            info.variant, info.peer_id, info.backend
+        ),
+        Variant::Doorbell => format!(
+            "{name}: {}, {size}, peer ID {}, {} MSI-X vector(s), {} backend",
+            info.variant, info.peer_id, info.vectors, info.backend
+        ),
+    };
+    call.report(Report::line(&info, line));
+    Ok(())
+}
+
+/// " (12.3 ms, 456.7 MiB/s)" for transfers of 1 MiB and more, else nothing.
+fn rate(bytes: u64, elapsed: Duration) -> String {
+    if bytes < 1 << 20 {
+        return String::new();
+    }
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    format!(" ({:.1} ms, {:.1} MiB/s)", secs * 1e3, bytes as f64 / secs / (1 << 20) as f64)
+}
+
+fn usize_len(len: u64) -> Result<usize> {
+    usize::try_from(len).map_err(|_| Error::invalid(len.to_string(), "too large"))
+}
+
+/// Bytes from `--hex`: pairs of hex digits, optional 0x, spaces/colons/underscores ignored.
+pub fn parse_hex_bytes(input: &str) -> Result<Vec<u8>> {
+    let bad = |reason: &str| Error::invalid(input, reason);
+    let t = input.trim();
+    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let digits: Vec<char> = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, ':' | '_')).collect();
+    if digits.is_empty() {
+        return Err(bad("expected hex bytes such as 'deadbeef' or 'de ad be ef'"));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(bad("an odd number of hex digits: every byte takes two"));
+    }
+    digits
+        .chunks(2)
+        .map(|p| match (p[0].to_digit(16), p[1].to_digit(16)) {
+            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+            _ => Err(bad("expected hex digits 0-9, a-f")),
+        })
+        .collect()
+}
+
+fn read(call: &mut Call<'_>) -> Result<()> {
+    let offset = call.args.int("offset")?;
+    let len = call.args.int("len")?;
+    let out = call.args.opt_path("out").map(Path::to_path_buf);
+    with_memory(call, false, |call, mem, name| {
+        mem.check(offset, len)?;
+        read_out(call, mem, name, offset, len, out.as_deref(), false)
+    })
+}
+
+fn dump(call: &mut Call<'_>) -> Result<()> {
+    let out = call.args.opt_path("out").map(Path::to_path_buf);
+    with_memory(call, false, |call, mem, name| read_out(call, mem, name, 0, mem.len(), out.as_deref(), true))
+}
+
+fn write(call: &mut Call<'_>) -> Result<()> {
+    let offset = call.args.int("offset")?;
+    let given = [call.args.opt_path("FILE").is_some(), call.args.opt_text("hex").is_some(), call.args.opt_text("string").is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(Error::invalid("", "give exactly one of FILE, --hex or --string"));
+    }
+    let file = call.args.opt_path("FILE").map(Path::to_path_buf);
+    let hex = call.args.opt_text("hex").map(parse_hex_bytes).transpose()?;
+    let text = call.args.opt_text("string").map(|t| t.as_bytes().to_vec());
+    with_memory(call, writes("write"), |call, mem, name| {
+        let data = match (file, hex, text) {
+            (Some(path), _, _) => {
+                // Checked before reading a possibly huge file, and never a FIFO or a device.
+                let meta = std::fs::metadata(&path).map_err(|e| Error::io_on(name.clone(), "cannot read", &path, e))?;
+                mem.check(offset, meta.len())?;
+                crate::value::read_regular_file(&path, "the data to write", mem.len().min(MAX_WRITE_FILE))?
+            }
+            (_, Some(bytes), _) => bytes,
+            (_, _, Some(bytes)) => bytes,
+            _ => Vec::new(),
+        };
+        if data.is_empty() {
+            return Err(Error::invalid("", "nothing to write (empty data)"));
+        }
+        mem.check(offset, data.len() as u64)?;
+        let mut progress = call.out.progress(data.len() as u64, "write");
+        let start = Instant::now();
+        for (i, chunk) in data.chunks(CHUNK).enumerate() {
+            mem.write(offset + (i * CHUNK) as u64, chunk)?;
+            progress.advance(chunk.len() as u64);
+        }
+        let took = start.elapsed();
+        drop(progress);
+        let line = format!("{name}: wrote {} bytes at {offset:#x}{}", data.len(), rate(data.len() as u64, took));
+        let json = json!({ "device": name, "offset": offset, "bytes": data.len(), "seconds": took.as_secs_f64() });
+        call.report(Report::line(json, line));
+        Ok(())
+    })
+}
+
+fn fill(call: &mut Call<'_>) -> Result<()> {
+    let offset = call.args.int("offset")?;
+    let len = call.args.opt_int("len");
+    let byte = call.args.int("byte")? as u8;
+    with_memory(call, writes("fill"), |call, mem, name| {
+        let len = match len {
+            Some(l) => l,
+            None => mem
+                .len()
+                .checked_sub(offset)
+                .ok_or_else(|| Error::from(ErrorKind::OutOfRange { offset, width: 0, len: mem.len() }))?,
+        };
+        mem.check(offset, len)?;
+        let mut progress = call.out.progress(len, "fill");
+        let start = Instant::now();
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(CHUNK as u64);
+            mem.fill(offset + done, n, byte)?;
+            progress.advance(n);
+            done += n;
+        }
+        let took = start.elapsed();
+        drop(progress);
+        let line = format!("{name}: filled {len} bytes at {offset:#x} with {byte:#04x}{}", rate(len, took));
+        let json = json!({ "device": name, "offset": offset, "bytes": len, "byte": byte, "seconds": took.as_secs_f64() });
+        call.report(Report::line(json, line));
+        Ok(())
+    })
+}
+
+fn bench_cmd(call: &mut Call<'_>) -> Result<()> {
+    let size = call.args.opt_int("size");
+    let rounds = call.args.int("rounds")? as u32;
+    with_memory(call, writes("bench"), |call, mem, name| {
+        let bytes = size.unwrap_or_else(|| mem.len().min(64 << 20));
+        let r = bench::run(mem, bytes, rounds)?;
+        let mib = |v: f64| v / f64::from(1u32 << 20);
+        let lines = vec![
+            format!("{name}: bulk copies of {} ({bytes} bytes), best of {rounds}", size_string(bytes)),
+            format!("  with {}", r.accesses),
+            format!("  memcpy  RAM -> RAM     {:>10.1} MiB/s", mib(r.memcpy)),
+            format!("  write   RAM -> shared  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.write), r.write_ratio),
+            format!("  read    shared -> RAM  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.read), r.read_ratio),
+            format!("  fill    shared         {:>10.1} MiB/s", mib(r.fill)),
+        ];
+        call.report(Report::new(json!({ "device": name, "bench": r }), lines));
+        Ok(())
+    })
+}
+
+fn doorbell(call: &mut Call<'_>) -> Result<()> {
+    let ivshmem = device_only(call, "a doorbell on a memory-backend file")?;
+    let name = ivshmem.name().clone();
+    let (peer, vector) = (call.args.int("PEER")? as u16, call.args.int("VECTOR")? as u16);
+    ivshmem.ring(peer, vector)?;
+    let value = doorbell_value(peer, vector);
+    let line = format!("{name}: rang peer {peer} vector {vector} (DOORBELL {value:#010x})");
+    call.report(Report::line(json!({ "device": name, "peer": peer, "vector": vector, "doorbell": value }), line));
+    Ok(())
+}
+
+fn wait(call: &mut Call<'_>) -> Result<()> {
+    let ivshmem = device_only(call, "waiting for a doorbell on a memory-backend file")?;
+    let name = ivshmem.name().clone();
+    let vector = call.args.opt_int("vector").map(|v| v as u16);
+    let timeout = call.args.millis("timeout")?;
+    let mut irqs = ivshmem.arm()?;
+    log::info!("{name}: {} MSI-X vector(s) armed", irqs.vectors());
+    let event = ivshmem.wait(irqs.as_mut(), vector, timeout)?;
+    let line = format!("{name}: doorbell on {} vector {} ({} time(s))", event.kind, event.vector, event.count);
+    call.report(Report::line(json!({ "device": name, "interrupt": event }), line));
+    Ok(())
+}
+
+/// `read` and `dump`: into a file chunk by chunk, else a hexdump (or JSON hex).
+fn read_out(
+    call: &mut Call<'_>,
+    mem: &SharedMemory,
+    name: &DeviceRef,
+    offset: u64,
+    len: u64,
+    out: Option<&Path>,
+    squeeze: bool,
+) -> Result<()> {
+    let mut progress = call.out.progress(len, "read");
+    let start = Instant::now();
+    if let Some(path) = out {
+        let mut file = File::create(path).map_err(|e| Error::io_on(name.clone(), "cannot create", path, e))?;
+        let mut buf = vec![0u8; usize_len(len.min(CHUNK as u64))?];
+        let mut done = 0u64;
+        while done < len {
+            let n = usize_len((len - done).min(CHUNK as u64))?;
+            mem.read(offset + done, &mut buf[..n])?;
+            file.write_all(&buf[..n]).map_err(|e| Error::io_on(name.clone(), "cannot write", path, e))?;
+            progress.advance(n as u64);
+            done += n as u64;
+        }
+        let took = start.elapsed();
+        drop(progress);
+        let line = format!("{name}: {len} bytes at {offset:#x} -> {}{}", path.display(), rate(len, took));
+        let json = json!({ "device": name, "offset": offset, "bytes": len, "out": path, "seconds": took.as_secs_f64() });
+        call.report(Report::line(json, line));
+        return Ok(());
+    }
+    let mut data = vec![0u8; usize_len(len)?];
+    for (i, chunk) in data.chunks_mut(CHUNK).enumerate() {
+        mem.read(offset + (i * CHUNK) as u64, chunk)?;
+        progress.advance(chunk.len() as u64);
+    }
+    drop(progress);
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    let json = json!({ "device": name, "offset": offset, "bytes": len, "hex": hex });
+    let lines = hexdump_lines(offset, &data);
+    if !squeeze {
+        call.report(Report::new(json, lines));
+        return Ok(());
+    }
+    // hexdump -C style: a line equal to the one before becomes one '*'.
+    let mut shown = Vec::new();
+    let mut starred = false;
+    for (i, line) in lines.into_iter().enumerate() {
+        let same = i > 0 && data.get(i * 16..(i + 1) * 16) == data.get((i - 1) * 16..i * 16);
+        if same {
+            if !starred {
+                shown.push("*".to_string());
+                starred = true;
+            }
+        } else {
+            starred = false;
+            shown.push(line);
+        }
+    }
+    shown.push(format!("{:08x}", offset + len));
+    call.report(Report::new(json, shown));
+    Ok(())
+}
+
+fn connect(call: &Call<'_>) -> Result<(Client, std::path::PathBuf)> {
+    let socket = call.args.path("socket")?.to_path_buf();
+    Ok((Client::connect(&socket, Duration::from_secs(5))?, socket))
+}
+
+fn client_peers(call: &mut Call<'_>) -> Result<()> {
+    let (client, socket) = connect(call)?;
+    let me = client.id();
+    let peers = client.peers();
+    let size = client.shm_size()?;
+    let mut lines = vec![format!(
+        "peer {me} (this client): {} vector(s), shared memory {} ({size:#x} bytes)",
+        client.own_vectors(),
+        size_string(size)
+    )];
+    lines.extend(peers.iter().map(|(id, n)| format!("peer {id}: {n} vector(s)")));
+    let list: Vec<_> = peers.iter().map(|(id, n)| json!({ "peer": id, "vectors": n })).collect();
+    let json = json!({ "socket": socket, "self": me, "vectors": client.own_vectors(), "size": size, "peers": list });
+    call.report(Report::new(json, lines));
+    Ok(())
+}
+
+fn client_ring(call: &mut Call<'_>) -> Result<()> {
+    let (mut client, _) = connect(call)?;
+    let me = client.id();
+    let (peer, vector) = (call.args.int("PEER")? as u16, call.args.int("VECTOR")? as u16);
+    client.ring(peer, vector)?;
+    call.report(Report::line(
+        json!({ "self": me, "peer": peer, "vector": vector }),
+        format!("peer {me}: rang peer {peer} vector {vector}"),
+    ));
+    Ok(())
+}
+
+fn client_wait(call: &mut Call<'_>) -> Result<()> {
+    let (mut client, _) = connect(call)?;
+    let me = client.id();
+    let vector = call.args.opt_int("vector").map(|v| v as u16);
+    let timeout = call.args.millis("timeout")?;
+    let which = vector.map(|v| format!("vector {v}")).unwrap_or_else(|| format!("any of {} vector(s)", client.own_vectors()));
+    // A line for people, before the wait; JSON output has only the result.
+    call.report(Report { json: serde_json::Value::Null, lines: vec![format!("peer {me}: waiting for {which}")] });
+    let (v, count) = client.wait(vector, timeout)?;
+    call.report(Report::line(
+        json!({ "self": me, "vector": v, "count": count }),
+        format!("peer {me}: vector {v} rung ({count} time(s))"),
+    ));
+    Ok(())
+}
+
+fn server(call: &mut Call<'_>) -> Result<()> {
+    let cfg = ServerConfig {
+        socket: call.args.path("socket")?.to_path_buf(),
+        shm: call.args.path("shm")?.to_path_buf(),
+        size: call.args.int("size")?,
+        vectors: call.args.int("vectors")? as u16,
+    };
+    let mut server = Server::bind(&cfg)?;
+    let listening = format!(
+        "ivshmem-server: listening on {}; shared memory {} ({}), {} vector(s) per peer",
+        server.socket().display(),
+        server.shm_path().display(),
+        size_string(cfg.size),
+        cfg.vectors
+    );
+    call.out.report(Report::line(
+        json!({ "event": "listening", "socket": server.socket(), "shm": server.shm_path(), "size": cfg.size, "vectors": cfg.vectors }),
+        listening,
+    ));
+    let out = &mut *call.out;
+    let stop = out.stop_fd().map(|fd| fd.try_clone_to_owned()).transpose().map_err(|e| {
+        Error::io("cannot duplicate", "the stop descriptor", e)
+    })?;
+    server.run(stop.as_ref().map(std::os::fd::AsFd::as_fd), &mut |event| {
+        out.report(Report::line(event, format!("ivshmem-server: {event}")));
+    })?;
+    let peers = server.peers().len();
+    drop(server);
+    out.report(Report::line(
+        json!({ "event": "stopped", "peers": peers }),
+        format!("ivshmem-server: stopped; {peers} peer(s) disconnected, socket removed"),
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_bytes() {
+        assert_eq!(parse_hex_bytes("deadbeef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(parse_hex_bytes("0xDE AD:be_ef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(parse_hex_bytes(" 01 ").unwrap(), [1]);
+        for bad in ["", "0x", "abc", "zz", "0x1g"] {
+            assert!(parse_hex_bytes(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rates_only_for_long_transfers() {
+        assert_eq!(rate(100, Duration::from_millis(1)), "");
+        assert!(rate(2 << 20, Duration::from_millis(1)).contains("MiB/s"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Errors as the command line shows them: one line on stderr (what, on which
+//! device, the fix in this program's own options) and a documented exit status.
+
+use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
+
+/// Exit statuses, documented in the README and in `mmiodrv --help`.
+pub fn exit_code(class: ErrorClass) -> i32 {
+    match class {
+        ErrorClass::Usage => 2,
+        ErrorClass::NotFound => 3,
+        ErrorClass::Permission => 4,
+        ErrorClass::Io => 5,
+        ErrorClass::Refused => 6,
+        ErrorClass::InvalidMap => 7,
+        ErrorClass::Timeout => 8,
+        ErrorClass::Released => 9,
+        ErrorClass::Interrupted => 130,
+    }
+}
+
+/// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
+pub fn exit_status(e: &Error) -> i32 {
+    match e.kind() {
+        ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
+        _ => exit_code(e.class()),
+    }
+}
+
+/// A remedy in this program's words.
+pub fn remedy(r: &Remedy, e: &Error) -> String {
+    match r {
+        Remedy::Bind { device, driver } => format!("mmiodrv --device {device} bind {driver}"),
+        Remedy::BindOrForce { device } => format!(
+            "bind it to vfio-pci or uio_pci_generic (mmiodrv --device {device} bind vfio-pci), or pass --force if you know the driver is idle"
+        ),
+        Remedy::MatchBackend { device, driver } => format!("mmiodrv --device {device} bind {driver}, or --backend auto"),
+        Remedy::EnableDecoding { device, space } => {
+            let bit = if *space == mmiodrv::error::Space::Memory { "0x2" } else { "0x1" };
+            format!("enable it (setpci -s {device} COMMAND={bit}:{bit}) or pass --force to read anyway")
+        }
+        Remedy::Force => match e.kind() {
+            ErrorKind::OwnedByVfio { .. } => "use --backend vfio (or auto), or pass --force if you are sure".into(),
+            _ => "pass --force if you are sure".into(),
+        },
+        Remedy::ReadAll => "pass --all to read it anyway".into(),
+        Remedy::NameOne => "name one by its address".into(),
+        Remedy::ListDevices => "mmiodrv list shows the devices".into(),
+        Remedy::RootOrUdev => "run as root, or bind the device to vfio-pci and install the udev rules from udev/ (see README, 'Use without root')".into(),
+        Remedy::InstallUdevRules { node } => format!(
+            "{} is root-only: run as root, or install the udev rules (sudo udev/install.sh --user $USER; see README, 'Use without root')",
+            node.display()
+        ),
+        Remedy::JoinGroup { node, group } => format!(
+            "{} belongs to group {group}, which this process is not in: join it (sudo usermod -aG {group} $USER) and log in again, or run `newgrp {group}`",
+            node.display()
+        ),
+        Remedy::ChmodVfioContainer => {
+            "/dev/vfio/vfio should be mode 0666: chmod 0666 /dev/vfio/vfio as root (see README, 'Use without root')".into()
+        }
+        Remedy::LoadModule { module } => format!("load the module {module} (modprobe {module}, or insmod its .ko)"),
+        Remedy::WaitForHolder { node: Some(node) } => {
+            format!("wait for that process to finish (fuser -v {} shows it)", node.display())
+        }
+        Remedy::WaitForHolder { node: None } => "wait for that process to finish".into(),
+        Remedy::FreeIommuGroup => match e.kind() {
+            ErrorKind::GroupInUse { .. } => "VFIO needs the whole group; unbind those first, or pass --force".into(),
+            _ => "bind every device of the group to vfio-pci (or unbind them), then retry".into(),
+        },
+        Remedy::EnableIommu { device } => format!(
+            "boot with intel_iommu=on or amd_iommu=on (and the IOMMU enabled in firmware), or use UIO: mmiodrv --device {device} bind uio_pci_generic"
+        ),
+        Remedy::UseUio { device } => format!("use UIO instead: mmiodrv --device {device} bind uio_pci_generic"),
+        Remedy::RaiseMemlock { need_kib, hard } => format!(
+            "raise it to at least {need_kib} KiB: `ulimit -l {need_kib}` if the hard limit ({}) allows, else as root: \
+             `@mmiodrv - memlock 65536` in /etc/security/limits.d/mmiodrv.conf (next login) or LimitMEMLOCK= \
+             for a service (see docs/udev.md)",
+            hard.map(|h| format!("{} KiB", h / 1024)).unwrap_or_else(|| "unlimited".into())
+        ),
+        Remedy::StopUsing => {
+            "stop using it first (umount, swapoff, ip link set down), or pass --force if you are sure".into()
+        }
+        Remedy::RetryWhenIdle => "wait for it to finish and retry".into(),
+        Remedy::StartServer => {
+            "start one: mmiodrv ivshmem-server --socket PATH --shm PATH --size N --vectors V".into()
+        }
+        Remedy::Smaller => "free memory, or use smaller DMA buffers".into(),
+        Remedy::Text(t) => t.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The one line for `e`; `device` is the --device the user gave, named when
+/// the error does not name its own device.
+pub fn error_line(e: &Error, device: Option<&str>) -> String {
+    if let ErrorKind::MissingDevice = e.kind() {
+        return "mmiodrv: error: this command needs --device DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (or MMIODRV_DEVICE); fix: mmiodrv list shows the devices".into();
+    }
+    let on = match (device, e.names_device()) {
+        (Some(d), false) => format!("{d}: "),
+        _ => String::new(),
+    };
+    let line = match e.remedy() {
+        Some(r) => format!("mmiodrv: error: {on}{e}; fix: {}", remedy(&r, e)),
+        None => format!("mmiodrv: error: {on}{e}"),
+    };
+    one_line(&line)
+}
+
+/// Control characters (a newline in a name the user typed) shown escaped, so
+/// an error is always exactly one line.
+pub fn one_line(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}

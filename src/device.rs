@@ -1,0 +1,205 @@
+//! An opened device: how it was named, the backend reaching it, the built-in
+//! driver that knows it, and its register windows. What the command line,
+//! scripts, Python and drivers all start from.
+//!
+//! ```no_run
+//! use mmiodrv::device::{Device, OpenOptions};
+//!
+//! let dev = Device::open("0000:00:04.0", OpenOptions::default())?;
+//! let window = dev.window(None, None, true)?; // BAR0 with edu's built-in map
+//! let id = window.resolve("ID", None)?;
+//! println!("ID = {:#x}", window.read(&id)?);
+//! # Ok::<(), mmiodrv::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
+use crate::drivers::{self, DriverInfo};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::pci::{DeviceSelector, PciAddress, Sysfs, SysfsDevice};
+use crate::regmap::RegisterMap;
+use crate::window::{Layout, MapSource, Window};
+
+/// How a device is named: a PCI selector, or one of the non-PCI devices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceSpec {
+    /// A PCI function by address or IDs.
+    Pci(DeviceSelector),
+    /// A shared-memory file on the host (`file:PATH`).
+    File(PathBuf),
+    /// A simulated device built from a register map (`sim:PATH`).
+    Sim(PathBuf),
+}
+
+impl DeviceSpec {
+    /// Parse `file:PATH`, `sim:PATH` or a PCI selector.
+    pub fn parse(text: &str) -> Result<Self> {
+        if let Some(path) = text.strip_prefix("file:") {
+            return nonempty(path, text).map(DeviceSpec::File);
+        }
+        if let Some(path) = text.strip_prefix("sim:") {
+            return nonempty(path, text).map(DeviceSpec::Sim);
+        }
+        DeviceSelector::parse(text).map(DeviceSpec::Pci)
+    }
+}
+
+fn nonempty(path: &str, text: &str) -> Result<PathBuf> {
+    if path.is_empty() {
+        return Err(Error::invalid(text, "a path must follow the prefix (file:PATH, sim:PATH)"));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// How to open a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Which backend (auto: the one matching the bound driver).
+    pub backend: BackendKind,
+    /// Override refusals: another kernel driver bound, decoding off, the map's
+    /// width rules for raw offsets.
+    pub force: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { backend: BackendKind::Auto, force: false }
+    }
+}
+
+/// An opened device.
+pub struct Device {
+    sysfs: Option<SysfsDevice>,
+    backend: Box<dyn Backend>,
+    driver: Option<&'static DriverInfo>,
+    force: bool,
+}
+
+impl Device {
+    /// Open the device `spec` names (see [`DeviceSpec::parse`]), resolving PCI
+    /// selectors in the sysfs tree `MMIODRV_SYSFS_ROOT` names (default `/sys`).
+    pub fn open(spec: &str, options: OpenOptions) -> Result<Device> {
+        match DeviceSpec::parse(spec)? {
+            DeviceSpec::Pci(selector) => Device::open_pci(&Sysfs::from_env().resolve(&selector)?, options),
+            DeviceSpec::File(path) => Err(ErrorKind::NotSupported {
+                what: "a shared-memory file here",
+                why: format!("file:{} is opened by the ivshmem commands only", path.display()),
+            }
+            .into()),
+            DeviceSpec::Sim(path) => Err(ErrorKind::NotSupported {
+                what: "a simulated device",
+                why: format!("sim:{} needs a simulation backend", path.display()),
+            }
+            .into()),
+        }
+    }
+
+    /// Open a PCI device found in sysfs with the chosen backend.
+    pub fn open_pci(dev: &SysfsDevice, options: OpenOptions) -> Result<Device> {
+        let backend = select::open(dev.clone(), options.backend, options.force)?;
+        log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
+        let driver = drivers::for_device(dev);
+        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force })
+    }
+
+    /// A device reached through `backend` (a simulated device, a test
+    /// double); its built-in driver is found from its config space.
+    pub fn from_backend(backend: Box<dyn Backend>, force: bool) -> Device {
+        let driver = backend.read_config().ok().and_then(|c| {
+            let (v, d) = (c.vendor_id()?, c.device_id()?);
+            drivers::for_ids(v, d)
+        });
+        Device { sysfs: None, backend, driver, force }
+    }
+
+    /// Which device.
+    pub fn device(&self) -> DeviceRef {
+        self.backend.device()
+    }
+
+    /// Its PCI address, for PCI devices.
+    pub fn address(&self) -> Option<PciAddress> {
+        self.backend.address()
+    }
+
+    /// Its sysfs directory, for PCI devices found in sysfs.
+    pub fn sysfs(&self) -> Option<&SysfsDevice> {
+        self.sysfs.as_ref()
+    }
+
+    /// The backend reaching it.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// The built-in driver that knows it, if any.
+    pub fn driver(&self) -> Option<&'static DriverInfo> {
+        self.driver
+    }
+
+    /// Whether refusals are overridden.
+    pub fn forced(&self) -> bool {
+        self.force
+    }
+
+    /// The built-in map for `bar`, if the driver has one.
+    pub fn builtin_map(&self, bar: u8) -> Option<&'static RegisterMap> {
+        self.driver.and_then(|d| d.map_for_bar(bar))
+    }
+
+    /// The layout of a BAR: `bar` if given, else the map's BAR (a given map's
+    /// own `bar`, or the built-in driver's first map), else BAR0; a given
+    /// map applies to whichever BAR is chosen, a built-in one only to its own.
+    pub fn layout(&self, bar: Option<u8>, map: Option<(RegisterMap, PathBuf)>) -> Result<Layout> {
+        let (bar, map, source) = match map {
+            Some((map, path)) => (bar.unwrap_or(map.bar), Some(Cow::Owned(map)), MapSource::File(path)),
+            None => {
+                let bar = bar.or_else(|| self.driver.and_then(|d| d.maps.first()).map(|m| m.bar)).unwrap_or(0);
+                (bar, self.builtin_map(bar).map(Cow::Borrowed), MapSource::Builtin)
+            }
+        };
+        let len = self
+            .backend
+            .bars()?
+            .iter()
+            .find(|b| b.index == bar)
+            .map(|b| b.size)
+            .ok_or_else(|| Error::on(self.device(), ErrorKind::BarNotPresent { bar }))?;
+        if let Some(size) = map.as_ref().and_then(|m| m.size).filter(|s| *s > len) {
+            log::warn!("{}: BAR{bar} is {len:#x} bytes, smaller than the map's {size:#x}", self.device());
+        }
+        Ok(Layout { device: self.device(), bar, len, map, source, force: self.force })
+    }
+
+    /// Open a BAR laid out as `layout`.
+    pub fn open_window(&self, layout: Layout, writable: bool, write_combining: bool) -> Result<Window> {
+        let io = self.backend.open_bar(layout.bar, BarOptions { writable, write_combining })?;
+        Ok(Window::new(layout, io))
+    }
+
+    /// [`Device::layout`] and [`Device::open_window`] in one.
+    pub fn window(&self, bar: Option<u8>, map: Option<(RegisterMap, PathBuf)>, writable: bool) -> Result<Window> {
+        self.open_window(self.layout(bar, map)?, writable, false)
+    }
+
+    /// Arm interrupts (see [`Backend::interrupts`]).
+    pub fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
+        self.backend.interrupts(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        assert_eq!(DeviceSpec::parse("file:/dev/shm/x").unwrap(), DeviceSpec::File("/dev/shm/x".into()));
+        assert_eq!(DeviceSpec::parse("sim:map.toml").unwrap(), DeviceSpec::Sim("map.toml".into()));
+        assert!(matches!(DeviceSpec::parse("ffff:00:04.0").unwrap(), DeviceSpec::Pci(_)));
+        assert!(DeviceSpec::parse("file:").is_err());
+        assert!(matches!(DeviceSpec::parse("00:04").unwrap_err().kind(), ErrorKind::InvalidAddress { .. }));
+    }
+}

@@ -1,0 +1,46 @@
+//! Text renderings shared by drivers' reports: hexdumps and sizes as lspci
+//! and hexdump print them.
+
+/// Classic hexdump lines: address, 16 bytes in hex, printable ASCII.
+pub fn hexdump_lines(base: u64, data: &[u8]) -> Vec<String> {
+    data.chunks(16)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String =
+                chunk.iter().map(|b| if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' }).collect();
+            format!("{:08x}  {:<47}  |{ascii}|", base + 16 * i as u64, hex.join(" "))
+        })
+        .collect()
+}
+
+/// lspci's size notation: 1M, 4K, 256.
+pub fn size_string(mut size: u64) -> String {
+    let suffixes = ["", "K", "M", "G", "T"];
+    let mut i = 0;
+    while i < suffixes.len() - 1 && size != 0 && size % 1024 == 0 {
+        size /= 1024;
+        i += 1;
+    }
+    format!("{size}{}", suffixes[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_lspci() {
+        assert_eq!(size_string(0x100000), "1M");
+        assert_eq!(size_string(256), "256");
+        assert_eq!(size_string(4096), "4K");
+        assert_eq!(size_string(0x1800), "6K");
+        assert_eq!(size_string(0x100000000), "4G");
+    }
+
+    #[test]
+    fn hexdump() {
+        let lines = hexdump_lines(0x40000, b"hello, edu!\x00\x01");
+        assert_eq!(lines, ["00040000  68 65 6c 6c 6f 2c 20 65 64 75 21 00 01           |hello, edu!..|"]);
+    }
+}

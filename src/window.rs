@@ -1,0 +1,429 @@
+//! Register windows: a BAR, the map that applies to it, and everything that
+//! reads and writes it by name, by field or by offset.
+//!
+//! A [`Layout`] is what can be known without touching the device (the BAR's
+//! length, the map, whether width rules are enforced): targets are resolved
+//! and writes checked against it, so a script can be checked in full before
+//! anything is accessed. A [`Window`] is a layout with the BAR opened.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::mmio::width::check_access;
+use crate::mmio::{RegisterIo, Width};
+use crate::regmap::{self, plan_field_write, Access, Register, RegisterMap, Target};
+
+/// Where a window's map came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapSource {
+    /// A built-in driver's map.
+    Builtin,
+    /// A file (`--regmap`).
+    File(PathBuf),
+}
+
+/// What can be known of a window without touching the device.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The device.
+    pub device: DeviceRef,
+    /// The BAR.
+    pub bar: u8,
+    /// The BAR's length in bytes.
+    pub len: u64,
+    /// The register map that applies to this BAR, if any.
+    pub map: Option<Cow<'static, RegisterMap>>,
+    /// Where the map came from.
+    pub source: MapSource,
+    /// Skip the map's width rules for raw offsets.
+    pub force: bool,
+}
+
+/// A target resolved against a layout, with the width of its access.
+#[derive(Clone, Copy, Debug)]
+pub struct Resolved<'a> {
+    /// What it names.
+    pub target: Target<'a>,
+    /// The access width: the register's, or the one asked for a raw offset.
+    pub width: Width,
+}
+
+/// A decoded field value.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldValue {
+    /// Field name.
+    pub name: String,
+    /// Bit range, `31:24` or `7`.
+    pub bits: String,
+    /// Its value.
+    pub value: u64,
+    /// The value's name, if the map gives one.
+    pub meaning: Option<String>,
+}
+
+/// Every field of `reg` decoded from `value`.
+pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
+    reg.fields
+        .iter()
+        .map(|f| {
+            let v = f.extract(value);
+            FieldValue {
+                name: f.name.to_string(),
+                bits: f.bit_range(),
+                value: v,
+                meaning: f.meaning(v).map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// Why `dump` did not read a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skipped {
+    /// Write-only: nothing meaningful to read.
+    WriteOnly,
+    /// Reading it changes the device.
+    ReadSideEffects,
+}
+
+/// One register as `dump` read it (or did not).
+#[derive(Clone, Debug, Serialize)]
+pub struct DumpedRegister {
+    /// Name.
+    pub name: String,
+    /// Offset in the BAR.
+    pub offset: u64,
+    /// Width in bits.
+    pub width: u32,
+    /// Access.
+    pub access: Access,
+    /// Whether a read has side effects.
+    pub read_side_effects: bool,
+    /// Null when the register was not read.
+    pub value: Option<u64>,
+    /// Why it was not read.
+    pub skipped: Option<Skipped>,
+    /// Decoded fields of the value read.
+    pub fields: Vec<FieldValue>,
+    /// Description from the map.
+    pub description: String,
+    /// Reset value from the map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset: Option<u64>,
+}
+
+/// What one read or write touched.
+#[derive(Clone, Debug, Serialize)]
+pub struct AccessReport {
+    /// The device.
+    pub device: DeviceRef,
+    /// The BAR.
+    pub bar: u8,
+    /// Offset of the access (the register's, for names).
+    pub offset: u64,
+    /// Width in bits.
+    pub width: u32,
+    /// Register name, if a register was named.
+    pub register: Option<String>,
+    /// Field name, if a field was named.
+    pub field: Option<String>,
+    /// The value read or written (the field's value, for fields).
+    pub value: u64,
+    /// The value read back after a write, when verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readback: Option<u64>,
+    /// The register's fields decoded, for whole-register reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldValue>,
+}
+
+impl Layout {
+    /// The map, if any.
+    pub fn map(&self) -> Option<&RegisterMap> {
+        self.map.as_deref()
+    }
+
+    /// Resolve `REG`, `REG.FIELD` or an offset. `width` is for raw offsets
+    /// (default 32 bits); a register has its own, and asking for another
+    /// one is an error rather than silently ignored.
+    pub fn resolve(&self, text: &str, width: Option<Width>) -> Result<Resolved<'_>> {
+        let target = regmap::resolve(self.map(), text)?;
+        let width = match target {
+            Target::Offset(offset) => {
+                let width = width.unwrap_or(Width::W32);
+                self.check_raw(offset, width)?;
+                width
+            }
+            Target::Register(reg) | Target::Field(reg, _) => {
+                if let Some(w) = width.filter(|w| *w != reg.width) {
+                    return Err(Error::invalid(
+                        format!("{}-bit", w.bits()),
+                        format!("{} is a {} register; a width applies to raw offsets only", reg.name, reg.width),
+                    ));
+                }
+                reg.width
+            }
+        };
+        Ok(Resolved { target, width })
+    }
+
+    /// A raw access of `width` at `offset`: inside the BAR, aligned, and one
+    /// the map allows (unless forced).
+    pub fn check_raw(&self, offset: u64, width: Width) -> Result<()> {
+        check_access(offset, width, self.len)?;
+        if let (Some(map), false) = (self.map(), self.force) {
+            map.check_raw_access(offset, width)?;
+        }
+        Ok(())
+    }
+
+    /// Check a read before it is made: write-only registers have nothing to read.
+    pub fn check_read(&self, r: &Resolved<'_>) -> Result<()> {
+        match r.target.register() {
+            Some(reg) if reg.access == Access::WO => {
+                Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Check a write of `value` before it is made: a writable target, a value
+    /// that fits, and (for fields) a way to write it that changes nothing else.
+    pub fn check_write(&self, r: &Resolved<'_>, value: u64) -> Result<()> {
+        match r.target {
+            Target::Offset(_) => r.width.check_value(value, "write").map(drop),
+            Target::Register(reg) => {
+                if !reg.access.writable() {
+                    return Err(ErrorKind::ReadOnly { register: reg.name.to_string() }.into());
+                }
+                reg.width.check_value(value, &format!("write of {}", reg.name)).map(drop)
+            }
+            Target::Field(reg, field) => {
+                field.insert(0, value)?;
+                plan_field_write(reg, field).map(drop)
+            }
+        }
+    }
+
+    /// The registers `dump` reads (or skips, and why): write-only and
+    /// side-effect registers are skipped unless `all`.
+    pub fn dump_plan(&self, all: bool) -> Vec<(&Register, Option<Skipped>)> {
+        let Some(map) = self.map() else { return Vec::new() };
+        map.registers
+            .iter()
+            .map(|reg| {
+                let skipped = match (reg.access, reg.read_side_effects) {
+                    _ if all => None,
+                    (Access::WO, _) => Some(Skipped::WriteOnly),
+                    (_, true) => Some(Skipped::ReadSideEffects),
+                    _ => None,
+                };
+                (reg, skipped)
+            })
+            .collect()
+    }
+
+    /// Check a raw hexdump span of 32-bit words before reading it.
+    pub fn check_hexdump(&self, offset: u64, len: u64) -> Result<()> {
+        if offset >= self.len || offset.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(ErrorKind::OutOfRange { offset, width: len, len: self.len }.into());
+        }
+        if len == 0 {
+            return Err(Error::invalid("0", "a hexdump needs a length of at least 4 bytes"));
+        }
+        if offset % 4 != 0 || len % 4 != 0 {
+            return Err(Error::invalid(
+                format!("offset {offset:#x} length {len:#x}"),
+                "a hexdump reads 32-bit words: offset and length must be multiples of 4",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An opened BAR with its layout.
+pub struct Window {
+    layout: Layout,
+    io: Box<dyn RegisterIo>,
+}
+
+impl Window {
+    /// A window on `io` laid out as `layout` (its length is `io`'s).
+    pub fn new(mut layout: Layout, io: Box<dyn RegisterIo>) -> Self {
+        layout.len = io.len();
+        Window { layout, io }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The register I/O behind it.
+    pub fn io(&self) -> &dyn RegisterIo {
+        self.io.as_ref()
+    }
+
+    /// The register I/O behind it, for reads with side effects.
+    pub fn io_mut(&mut self) -> &mut dyn RegisterIo {
+        self.io.as_mut()
+    }
+
+    /// The map, if any.
+    pub fn map(&self) -> Option<&RegisterMap> {
+        self.layout.map()
+    }
+
+    /// [`Layout::resolve`].
+    pub fn resolve(&self, text: &str, width: Option<Width>) -> Result<Resolved<'_>> {
+        self.layout.resolve(text, width)
+    }
+
+    fn tag<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| e.with_device(self.layout.device.clone()))
+    }
+
+    /// Read what `r` names: one raw access, a whole register, or one field.
+    pub fn read(&self, r: &Resolved<'_>) -> Result<u64> {
+        self.layout.check_read(r)?;
+        self.tag(match r.target {
+            Target::Offset(offset) => self.io.read(offset, r.width),
+            Target::Register(reg) => regmap::read_register(self.io(), reg),
+            Target::Field(reg, field) => regmap::read_register(self.io(), reg).map(|v| field.extract(v)),
+        })
+    }
+
+    /// Write `value` to what `r` names (a field write changes no other field).
+    pub fn write(&self, r: &Resolved<'_>, value: u64) -> Result<()> {
+        self.layout.check_write(r, value)?;
+        self.tag(match r.target {
+            Target::Offset(offset) => self.io.write(offset, r.width, value),
+            Target::Register(reg) => regmap::write_register(self.io(), reg, value),
+            Target::Field(reg, field) => regmap::write_field(self.io(), reg, field, value).map(drop),
+        })
+    }
+
+    /// A report of an access of `value` at `r` (fields decoded for whole registers).
+    pub fn report(&self, r: &Resolved<'_>, value: u64) -> AccessReport {
+        let (offset, register, field) = match r.target {
+            Target::Offset(offset) => (offset, None, None),
+            Target::Register(reg) => (reg.offset, Some(reg.name.to_string()), None),
+            Target::Field(reg, f) => (reg.offset, Some(reg.name.to_string()), Some(f.name.to_string())),
+        };
+        let fields = match r.target {
+            Target::Register(reg) => decode_fields(reg, value),
+            _ => Vec::new(),
+        };
+        AccessReport {
+            device: self.layout.device.clone(),
+            bar: self.layout.bar,
+            offset,
+            width: r.width.bits(),
+            register,
+            field,
+            value,
+            readback: None,
+            fields,
+        }
+    }
+
+    /// Every register of the map, read unless skipped (see [`Layout::dump_plan`]);
+    /// with `all`, write-only registers are read too, as one raw access.
+    pub fn dump(&self, all: bool) -> Result<Vec<DumpedRegister>> {
+        let mut out = Vec::new();
+        for (reg, skipped) in self.layout.dump_plan(all) {
+            let value = match skipped {
+                Some(_) => None,
+                None if reg.access == Access::WO => Some(self.tag(self.io.read(reg.offset, reg.width))?),
+                None => Some(self.tag(regmap::read_register(self.io(), reg))?),
+            };
+            out.push(DumpedRegister {
+                name: reg.name.to_string(),
+                offset: reg.offset,
+                width: reg.width.bits(),
+                access: reg.access,
+                read_side_effects: reg.read_side_effects,
+                value,
+                skipped,
+                fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
+                description: reg.description.to_string(),
+                reset: reg.reset,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `len` bytes from `offset` as 32-bit words (checked first).
+    pub fn hexdump(&self, offset: u64, len: u64) -> Result<Vec<u32>> {
+        self.layout.check_hexdump(offset, len)?;
+        (offset..offset + len).step_by(4).map(|o| self.tag(self.io.read(o, Width::W32)).map(|v| v as u32)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mmio::MmioRegion;
+
+    fn window(map: &str) -> Window {
+        let map = regmap::parse(map, "t.toml").unwrap();
+        let layout = Layout {
+            device: DeviceRef::Ram,
+            bar: 0,
+            len: 0,
+            map: Some(Cow::Owned(map)),
+            source: MapSource::Builtin,
+            force: false,
+        };
+        Window::new(layout, Box::new(MmioRegion::ram(4096).unwrap()))
+    }
+
+    const MAP: &str = "[device]\nname = \"t\"\n[[access]]\nrange = [0, 0x100]\nwidths = [32]\n\
+        [[register]]\nname = \"ID\"\noffset = 0\nwidth = 32\naccess = \"RO\"\n\
+        [[register]]\nname = \"CTRL\"\noffset = 4\nwidth = 32\naccess = \"RW\"\nfield = [{ name = \"EN\", bits = 0 }]\n\
+        [[register]]\nname = \"KICK\"\noffset = 8\nwidth = 32\naccess = \"WO\"\n\
+        [[register]]\nname = \"ISR\"\noffset = 12\nwidth = 32\naccess = \"RW\"\nread_side_effects = true\n";
+
+    #[test]
+    fn everything_is_checked_before_any_access() {
+        let w = window(MAP);
+        let l = w.layout();
+        assert!(matches!(l.resolve("0x0", Some(Width::W8)).unwrap_err().kind(), ErrorKind::WidthNotAllowed { .. }));
+        assert!(matches!(l.resolve("0x1000", None).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
+        let e = l.resolve("ID", Some(Width::W16)).unwrap_err();
+        assert!(e.to_string().contains("a width applies to raw offsets only"), "{e}");
+        let id = l.resolve("ID", Some(Width::W32)).unwrap();
+        assert!(matches!(l.check_write(&id, 1).unwrap_err().kind(), ErrorKind::ReadOnly { .. }));
+        let en = l.resolve("CTRL.EN", None).unwrap();
+        assert!(matches!(l.check_write(&en, 2).unwrap_err().kind(), ErrorKind::ValueTooLarge { .. }));
+        let kick = l.resolve("KICK", None).unwrap();
+        assert!(matches!(l.check_read(&kick).unwrap_err().kind(), ErrorKind::WriteOnly { .. }));
+    }
+
+    #[test]
+    fn dump_skips_write_only_and_side_effect_registers() {
+        let w = window(MAP);
+        w.io().write(4, Width::W32, 1).unwrap();
+        let regs = w.dump(false).unwrap();
+        let shown: Vec<_> = regs.iter().map(|r| (r.name.as_str(), r.value, r.skipped)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("ID", Some(0), None),
+                ("CTRL", Some(1), None),
+                ("KICK", None, Some(Skipped::WriteOnly)),
+                ("ISR", None, Some(Skipped::ReadSideEffects))
+            ]
+        );
+        assert!(w.dump(true).unwrap().iter().all(|r| r.value.is_some()));
+        let en = w.resolve("CTRL.EN", None).unwrap();
+        w.write(&en, 0).unwrap();
+        assert_eq!(w.read(&w.resolve("CTRL", None).unwrap()).unwrap(), 0);
+        assert_eq!(w.hexdump(0, 8).unwrap(), [0, 0]);
+        assert!(w.hexdump(0, 0).is_err() && w.hexdump(2, 4).is_err());
+    }
+}
