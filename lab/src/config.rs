@@ -83,7 +83,7 @@ impl Default for LabConfig {
             pcie_hotplug: false,
             more_devices: false,
             python: false,
-            python_initramfs: cache.join("python.cpio.gz"),
+            python_initramfs: cache.join("python.cpio"),
         }
     }
 }
