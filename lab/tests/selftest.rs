@@ -51,15 +51,23 @@ fn main() -> ExitCode {
                     Err(Failed::from(format!("CI=true but the QEMU lab is unavailable: {why}")))
                 }),
                 Err(why) => {
-                    skipped.push(format!("{name}: {why}"));
+                    skipped.push((why, name));
                     Trial::test(name, || Ok(())).with_ignored_flag(true)
                 }
             }
         })
         .collect();
     if !skipped.is_empty() && !args.list {
-        let line = format!("!!!!! SKIPPING mmiodrv-lab VM self-tests (ignored):\n  {}\n", skipped.join("\n  "));
-        let _ = std::io::stderr().write_all(line.as_bytes());
+        // One line per reason: usually all of them, for the one missing cache.
+        let mut reasons: Vec<&String> = skipped.iter().map(|(why, _)| why).collect();
+        reasons.dedup();
+        for why in reasons {
+            let names: Vec<&str> = skipped.iter().filter(|(w, _)| w == why).map(|(_, n)| *n).collect();
+            let which = if names.len() == TESTS.len() { "all".to_string() } else { names.join(", ") };
+            let line =
+                format!("!!!!! SKIPPING mmiodrv-lab VM self-tests ({which}; reported as ignored): {why} !!!!!\n");
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
     }
     libtest_mimic::run(&args, trials).exit_code()
 }
