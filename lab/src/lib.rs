@@ -1,8 +1,9 @@
 //! QEMU lab for mmiodrv: boots a TCG q35 guest (intel-iommu, `edu` at 00:04.0,
-//! `ivshmem-plain` at 00:05.0) from a busybox initramfs and runs commands in it
-//! through a line-based agent on the guest's second serial port.
+//! `ivshmem-plain` at 00:05.0, opt-in hotplug root port, NVMe, xHCI, virtio-net
+//! and python) from a busybox initramfs and runs commands in it through a
+//! line-based agent on the guest's second serial port; QEMU itself through QMP.
 //!
-//! Prepare once with `sudo lab/prepare.sh`, then:
+//! Prepare once with `lab/prepare.sh` (root only if it has packages to install), then:
 //! ```no_run
 //! use mmiodrv_lab::{Lab, LabConfig};
 //! let mut lab = Lab::boot(LabConfig::default())?;

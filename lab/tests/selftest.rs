@@ -331,6 +331,13 @@ fn pcie_hotplug_via_qmp(cfg: LabConfig) {
     lab.run_ok(&format!("setpci -s {HOTPLUG_EDU_BDF} COMMAND=0x2:0x2")).unwrap(); // memory decoding on
     assert_eq!(lab.run_ok(&format!("devmem {bar0} 32")).unwrap().trim().to_lowercase(), "0x010000ed");
 
+    // Its address is taken: device_add fails with a QMP error. (Without "addr"
+    // QEMU would pick function 00.1 of the same slot.)
+    let second = json!({"driver": "edu", "id": "second-edu", "bus": mmiodrv_lab::HOTPLUG_PORT_ID, "addr": "00.0"});
+    match lab.device_add(second) {
+        Err(LabError::Qmp { desc, .. }) => eprintln!("[selftest] device_add into the taken slot: {desc}"),
+        other => panic!("expected a QMP error, got {other:?}"),
+    }
     // An id QEMU does not know: a QMP error at once, no wait for an event.
     let t = Instant::now();
     assert!(matches!(lab.device_del("no-such-device"), Err(LabError::Qmp { .. })));
