@@ -51,7 +51,7 @@ DATA_FILES=()
 # pci.ids for lspci, wherever the distribution keeps it (same path in the guest).
 PCI_IDS_PATHS=(/usr/share/misc/pci.ids /usr/share/hwdata/pci.ids /usr/share/pci.ids)
 # Debian packages; other distributions: see lab/README.md (checked as commands there).
-PACKAGES=(qemu-system-x86 busybox-static cpio pciutils pci.ids gzip xz-utils)
+PACKAGES=(qemu-system-x86 busybox-static cpio pciutils pci.ids gzip xz-utils python3)
 # systemd-udevd for guests booted with lab.udev=1 (see guest/init): Debian's `udev`
 # package is downloaded and unpacked into the cache like the kernel, NOT installed on
 # the host (its postinst would start udevd on the host). Only its libraries come from
