@@ -35,6 +35,22 @@ pub struct LabConfig {
     pub iommu: bool,
     /// Size of the ivshmem-plain backing file (power of two).
     pub shm_size: u64,
+    /// A `pcie-root-port` at 00:09.0 (QEMU id [`crate::HOTPLUG_PORT_ID`]) with a
+    /// second `edu` behind it ([`crate::HOTPLUG_EDU_BDF`], QEMU id
+    /// [`crate::HOTPLUG_EDU_ID`]) that [`crate::Lab::device_del`] and
+    /// [`crate::Lab::device_add`] can unplug and plug back. Off by default.
+    pub pcie_hotplug: bool,
+    /// More device models for tests that walk every device: NVMe behind a second
+    /// root port (00:0a.0 -> 02:00.0), `qemu-xhci` at 00:0b.0 and
+    /// `virtio-net-pci` (no network peer) at 00:0c.0. Implies `pcie_hotplug`, so
+    /// bus numbers never depend on which options are on. Off by default.
+    pub more_devices: bool,
+    /// The host's python3 with its standard library in the guest (`python3` on
+    /// PATH): [`LabConfig::python_initramfs`] is appended to the initramfs.
+    /// Costs boot time (see lab/README.md), so off by default.
+    pub python: bool,
+    /// Built by `lab/prepare.sh` (`lab/guest-python.sh`); used when `python` is on.
+    pub python_initramfs: PathBuf,
 }
 
 /// Static `mmiodrv` as built by `lab/run`.
@@ -64,6 +80,10 @@ impl Default for LabConfig {
             memory_mib: 512,
             iommu: true,
             shm_size: 1 << 20,
+            pcie_hotplug: false,
+            more_devices: false,
+            python: false,
+            python_initramfs: cache.join("python.cpio"),
         }
     }
 }
@@ -77,14 +97,18 @@ impl LabConfig {
     /// Checks what `lab/prepare.sh` and the host packages provide.
     /// `Err` says what is missing; used by tests to decide whether to skip.
     pub fn check_prepared(&self) -> Result<(), String> {
-        for (what, p) in [("guest kernel", &self.kernel), ("base initramfs", &self.base_initramfs)] {
+        let mut needed = vec![("guest kernel", &self.kernel), ("base initramfs", &self.base_initramfs)];
+        if self.python {
+            needed.push(("guest python initramfs", &self.python_initramfs));
+        }
+        for (what, p) in needed {
             if !p.is_file() {
-                return Err(format!("{what} {} missing: run `sudo lab/prepare.sh`", p.display()));
+                return Err(format!("{what} {} missing: run `lab/prepare.sh`", p.display()));
             }
         }
         if find_in_path(&self.qemu).is_none() {
             return Err(format!(
-                "{} not found: run `sudo lab/prepare.sh` (installs qemu-system-x86)",
+                "{} not found: run `lab/prepare.sh` (installs qemu-system-x86 on Debian; see lab/README.md)",
                 self.qemu.display()
             ));
         }

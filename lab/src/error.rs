@@ -25,6 +25,8 @@ pub enum LabError {
     /// The guest answered something we cannot parse, or the caller asked for
     /// something the line protocol cannot carry.
     Protocol(String),
+    /// QEMU answered a QMP command with an error (`class`, `desc` as QMP gives them).
+    Qmp { command: String, class: String, desc: String },
 }
 
 impl LabError {
@@ -73,6 +75,7 @@ impl fmt::Display for LabError {
                 tail_block(f, console_tail)
             }
             LabError::Protocol(m) => write!(f, "lab protocol error: {m}"),
+            LabError::Qmp { command, class, desc } => write!(f, "QMP {command} failed: {desc} ({class})"),
         }
     }
 }

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::agent::{self, Channel, WaitError};
 use crate::qemu::{self, Mode, RunDir};
+use crate::qmp::{self, Qmp};
 use crate::{LabConfig, LabError};
 
 /// Lines of guest console included in errors.
@@ -23,6 +26,11 @@ const POWEROFF_WAIT: Duration = Duration::from_secs(15);
 const ACK_WAIT: Duration = Duration::from_secs(5);
 /// Sends of one RUN before giving up on the channel.
 const SEND_ATTEMPTS: u32 = 3;
+/// QMP commands are answered by QEMU itself, not the guest: quickly.
+const QMP_REPLY_WAIT: Duration = Duration::from_secs(10);
+/// [`Lab::device_del`]: the guest has to let the device go. With native PCIe
+/// hotplug Linux waits 5 s after the attention button before it does.
+pub const DEVICE_DEL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Exit status and output of one guest command.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +58,7 @@ pub struct Lab {
     child: Child,
     watchdog: Option<Child>,
     chan: Option<Channel>,
+    qmp: Option<Qmp>,
     run: RunDir,
     temp_dir: PathBuf,
     shm_path: PathBuf,
@@ -80,6 +89,7 @@ impl Lab {
             child,
             watchdog,
             chan: None,
+            qmp: None,
             temp_dir: run.path().to_path_buf(),
             shm_path: run.shm_path().to_path_buf(),
             run,
@@ -161,6 +171,59 @@ impl Lab {
         }
     }
 
+    /// Sends the QMP command `command` to QEMU (with `arguments` unless they are
+    /// `Value::Null`) and returns the reply's `return` value, e.g.
+    /// `lab.qmp("query-status", Value::Null)?["status"] == "running"`. A QMP
+    /// error is [`LabError::Qmp`]. The first call connects to `qmp.sock`.
+    /// Events that arrive meanwhile are kept for [`Lab::wait_qmp_event`] and
+    /// [`Lab::qmp_events`].
+    pub fn qmp(&mut self, command: &str, arguments: Value) -> Result<Value, LabError> {
+        let deadline = Instant::now() + QMP_REPLY_WAIT;
+        self.connect_qmp(deadline)?;
+        let Lab { child, qmp, run, .. } = self;
+        let mut alive = || exited_error(child, run);
+        qmp.as_mut().expect("connected").execute(command, arguments, deadline, &mut alive)
+    }
+
+    /// Waits at most `timeout` for a QMP event named `name` for which `matches`
+    /// is true, looking first at the events kept from earlier waits. The event
+    /// is returned and forgotten; other events stay kept.
+    pub fn wait_qmp_event(
+        &mut self,
+        name: &str,
+        matches: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> Result<Value, LabError> {
+        let deadline = Instant::now() + timeout;
+        self.connect_qmp(deadline)?;
+        let Lab { child, qmp, run, .. } = self;
+        let mut alive = || exited_error(child, run);
+        let mut pred = |e: &Value| e["event"] == name && matches(e);
+        let res =
+            qmp.as_mut().expect("connected").wait_event(&mut pred, deadline, &mut alive, &format!("QMP event {name}"));
+        self.with_console(res)
+    }
+
+    /// Takes the QMP events received so far and not yet waited for (oldest first).
+    pub fn qmp_events(&mut self) -> Vec<Value> {
+        self.qmp.as_mut().map(Qmp::take_events).unwrap_or_default()
+    }
+
+    /// QMP `device_add` with `args` (an object: `driver`, `id`, `bus`, `addr`, ...),
+    /// e.g. [`crate::hotplug_edu_device`]. Returns once QEMU has added the device;
+    /// the guest notices it shortly after (poll sysfs for it).
+    pub fn device_add(&mut self, args: Value) -> Result<(), LabError> {
+        self.qmp("device_add", args).map(drop)
+    }
+
+    /// QMP `device_del` of the device with QEMU id `id`, then waits (at most
+    /// [`DEVICE_DEL_TIMEOUT`]) for its `DEVICE_DELETED` event, i.e. until the
+    /// guest has released it and QEMU has removed it.
+    pub fn device_del(&mut self, id: &str) -> Result<(), LabError> {
+        self.qmp("device_del", serde_json::json!({ "id": id }))?;
+        self.wait_qmp_event("DEVICE_DELETED", |e| qmp::is_device_deleted(e, id), DEVICE_DEL_TIMEOUT).map(drop)
+    }
+
     /// Powers the guest off, waiting a bounded time before killing QEMU.
     /// Cleanup happens in `Drop` either way. `Err` if QEMU had to be killed.
     pub fn shutdown(mut self) -> Result<(), LabError> {
@@ -191,7 +254,8 @@ impl Lab {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-    /// Per-lab temp dir (console.log, qemu.log, ctl.sock, initrd.img); removed on drop.
+    /// Per-lab temp dir (console.log, qemu.log, ctl.sock, qmp.sock, initrd.img,
+    /// disk.img, nvme.img); removed on drop.
     pub fn temp_dir(&self) -> &Path {
         &self.temp_dir
     }
@@ -202,6 +266,31 @@ impl Lab {
     /// `uname -r` of the guest.
     pub fn kernel_release(&self) -> &str {
         &self.kernel_release
+    }
+
+    fn connect_qmp(&mut self, deadline: Instant) -> Result<(), LabError> {
+        if self.qmp.is_some() {
+            return Ok(());
+        }
+        let sock = self.run.qmp_sock();
+        let stream = UnixStream::connect(&sock).map_err(|e| match self.check_alive() {
+            Err(exited) => exited,
+            Ok(()) => LabError::io(format!("connecting to QMP at {}", sock.display()), e),
+        })?;
+        let Lab { child, run, .. } = self;
+        let mut alive = || exited_error(child, run);
+        self.qmp = Some(Qmp::connect(stream, deadline, &mut alive)?);
+        Ok(())
+    }
+
+    /// Adds the console tail to a timeout (what the guest said is the clue).
+    fn with_console<T>(&self, res: Result<T, LabError>) -> Result<T, LabError> {
+        res.map_err(|e| match e {
+            LabError::Timeout { what, after, .. } => {
+                LabError::Timeout { what, after, console_tail: self.console_tail(ERROR_TAIL_LINES) }
+            }
+            other => other,
+        })
     }
 
     fn take_id(&mut self) -> u64 {
@@ -428,6 +517,7 @@ impl Drop for Lab {
         }
         let _ = self.child.wait();
         self.chan = None;
+        self.qmp = None;
         self.run.shm = None;
         if let Some(dir) = self.run.dir.take() {
             let _ = dir.close();

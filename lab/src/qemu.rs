@@ -9,7 +9,7 @@ use std::process::Command;
 use tempfile::{NamedTempFile, TempDir};
 
 use crate::cpio::CpioWriter;
-use crate::{LabConfig, LabError};
+use crate::{LabConfig, LabError, HOTPLUG_EDU_ID, HOTPLUG_PORT_ID, NVME_PORT_ID};
 
 /// Where the guest finds the caller's binary (first in the guest PATH).
 pub const GUEST_MMIODRV: &str = "/usr/local/bin/mmiodrv";
@@ -25,6 +25,9 @@ pub enum Mode {
 
 const DISK_FILE: &str = "disk.img";
 const DISK_SIZE: u64 = 1 << 20;
+/// Backing image of the NVMe namespace (`LabConfig::more_devices`).
+const NVME_FILE: &str = "nvme.img";
+const NVME_SIZE: u64 = 1 << 20;
 
 /// Scratch files of one guest. Dropping removes them (shm file, then temp dir).
 pub struct RunDir {
@@ -50,6 +53,11 @@ impl RunDir {
         std::fs::File::create(dir.path().join(DISK_FILE))
             .and_then(|f| f.set_len(DISK_SIZE))
             .map_err(|e| LabError::io("creating the lab disk image", e))?;
+        if cfg.more_devices {
+            std::fs::File::create(dir.path().join(NVME_FILE))
+                .and_then(|f| f.set_len(NVME_SIZE))
+                .map_err(|e| LabError::io("creating the lab NVMe image", e))?;
+        }
         Ok(RunDir { shm: Some(shm), dir: Some(dir) })
     }
 
@@ -69,24 +77,38 @@ impl RunDir {
     pub fn disk(&self) -> PathBuf {
         self.path().join(DISK_FILE)
     }
+    /// Backing file of the NVMe namespace at 02:00.0 (`LabConfig::more_devices`).
+    pub fn nvme_image(&self) -> PathBuf {
+        self.path().join(NVME_FILE)
+    }
     pub fn ctl_sock(&self) -> PathBuf {
         self.path().join("ctl.sock")
+    }
+    /// QEMU's QMP monitor (agent mode only).
+    pub fn qmp_sock(&self) -> PathBuf {
+        self.path().join("qmp.sock")
     }
     pub fn initrd(&self) -> PathBuf {
         self.path().join("initrd.img")
     }
 
-    /// Writes `initrd.img` = base initramfs + zero padding + overlay cpio.
+    /// Writes `initrd.img` = base initramfs [+ python initramfs] + overlay cpio,
+    /// each archive starting at a 4-byte aligned offset (zero padding between).
     pub fn write_initrd(&self, cfg: &LabConfig) -> Result<(), LabError> {
         let path = self.initrd();
         let ctx = |what: &str| format!("{what} {}", path.display());
         let mut out = BufWriter::new(File::create(&path).map_err(|e| LabError::io(ctx("creating"), e))?);
-        let mut base = File::open(&cfg.base_initramfs)
-            .map_err(|e| LabError::io(format!("opening {}", cfg.base_initramfs.display()), e))?;
-        let n = std::io::copy(&mut base, &mut out).map_err(|e| LabError::io(ctx("writing"), e))?;
-        // The kernel only looks for the next archive at a 4-byte aligned offset.
-        let pad = (4 - (n % 4) as usize) % 4;
-        out.write_all(&[0u8; 3][..pad]).map_err(|e| LabError::io(ctx("writing"), e))?;
+        let mut archives = vec![&cfg.base_initramfs];
+        if cfg.python {
+            archives.push(&cfg.python_initramfs);
+        }
+        for archive in archives {
+            let mut f = File::open(archive).map_err(|e| LabError::io(format!("opening {}", archive.display()), e))?;
+            let n = std::io::copy(&mut f, &mut out).map_err(|e| LabError::io(ctx("writing"), e))?;
+            // The kernel only looks for the next archive at a 4-byte aligned offset.
+            let pad = (4 - (n % 4) as usize) % 4;
+            out.write_all(&[0u8; 3][..pad]).map_err(|e| LabError::io(ctx("writing"), e))?;
+        }
 
         let mut files: Vec<(&str, &Path)> = Vec::new();
         if let Some(bin) = &cfg.mmiodrv_binary {
@@ -110,7 +132,7 @@ impl RunDir {
 /// 00:04.0 edu, 00:05.0 ivshmem-plain (BAR2 = the shm file); 00:06.0 is kept free;
 /// 00:07.0 an e1000 NIC with no peer (nothing leaves the guest) and 00:08.0 a 1 MiB
 /// virtio disk: devices the guest can put in use (interface up, swap), which
-/// mmiodrv must then refuse to unbind.
+/// mmiodrv must then refuse to unbind. Opt-in devices: see [`opt_in_devices`].
 pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     let mut c = Command::new(&cfg.qemu);
     let mut cmdline = vec!["console=ttyS0", "panic=-1"];
@@ -153,18 +175,51 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     c.args(["-device", "e1000,addr=07.0"]);
     let drive = format!("file={},if=none,id=disk0,format=raw", run.disk().display());
     c.args(["-drive", &drive, "-device", "virtio-blk-pci,drive=disk0,addr=08.0"]);
+    c.args(opt_in_devices(cfg, run));
     for s in &serials {
         c.args(["-chardev", s]);
     }
     c.args(["-serial", "chardev:con", "-serial", "chardev:ctl"]);
-    if mode == Mode::Shell {
-        c.args(["-mon", "chardev=con,mode=readline"]);
+    match mode {
+        Mode::Shell => {
+            c.args(["-mon", "chardev=con,mode=readline"]);
+        }
+        Mode::Agent => {
+            // wait=off: nobody has to connect; Lab connects on its first QMP command.
+            let qmp = format!("socket,id=qmp,path={},server=on,wait=off", run.qmp_sock().display());
+            c.args(["-chardev", &qmp, "-mon", "chardev=qmp,mode=control"]);
+        }
     }
     c.arg("-kernel").arg(&cfg.kernel);
     c.arg("-initrd").arg(run.initrd());
     c.args(["-append", &append]);
     c.args(&cfg.extra_qemu_args);
     c
+}
+
+/// QEMU arguments of the opt-in devices. Root ports come first by slot, so
+/// the firmware numbers their buses 1 and 2 whatever else is on:
+/// - `pcie_hotplug` (also implied by `more_devices`): `pcie-root-port` at 00:09.0
+///   (chassis 1, slot 1) with an `edu` behind it at 01:00.0;
+/// - `more_devices`: `pcie-root-port` at 00:0a.0 (chassis 2, slot 2) with an NVMe
+///   controller at 02:00.0 (1 MiB namespace in the run dir), `qemu-xhci` at 00:0b.0,
+///   `virtio-net-pci` at 00:0c.0 without a netdev (no peer: nothing leaves the guest).
+pub fn opt_in_devices(cfg: &LabConfig, run: &RunDir) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    let mut dev = |spec: String| a.extend(["-device".to_string(), spec]);
+    if cfg.pcie_hotplug || cfg.more_devices {
+        dev(format!("pcie-root-port,id={HOTPLUG_PORT_ID},bus=pcie.0,addr=09.0,chassis=1,slot=1"));
+        dev(format!("edu,id={HOTPLUG_EDU_ID},bus={HOTPLUG_PORT_ID},addr=00.0"));
+    }
+    if cfg.more_devices {
+        dev(format!("pcie-root-port,id={NVME_PORT_ID},bus=pcie.0,addr=0a.0,chassis=2,slot=2"));
+        dev(format!("nvme,id=lab-nvme,serial=lab-nvme-1,drive=nvme0,bus={NVME_PORT_ID},addr=00.0"));
+        dev("qemu-xhci,id=lab-xhci,addr=0b.0".into());
+        dev("virtio-net-pci,id=lab-vnet,addr=0c.0".into());
+        a.push("-drive".into());
+        a.push(format!("file={},if=none,id=nvme0,format=raw", run.nvme_image().display()));
+    }
+    a
 }
 
 /// Last `n` lines of a (console) log file; empty if unreadable.
