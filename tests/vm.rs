@@ -7,6 +7,8 @@ mod backends;
 mod common;
 #[path = "vm/core.rs"]
 mod core_tests;
+#[path = "vm/e1000.rs"]
+mod e1000;
 #[path = "vm/edu.rs"]
 mod edu;
 #[path = "vm/labs.rs"]
@@ -49,6 +51,8 @@ fn main() -> ExitCode {
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
+        ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
+        ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
     ];
     run_suite("vm", tests, |_| {})

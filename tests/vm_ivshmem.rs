@@ -624,7 +624,7 @@ fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
     )?;
     fails(lab, &format!("{PLAIN} ivshmem doorbell 0 0"), 6, "a doorbell on ivshmem-plain is not supported")?;
     fails(lab, &format!("{PLAIN} ivshmem write --hex abc"), 2, "odd number of hex digits")?;
-    fails(lab, &format!("{PLAIN} ivshmem fill --byte 256"), 2, "does not fit in a byte")?;
+    fails(lab, &format!("{PLAIN} ivshmem fill --byte 256"), 2, "does not fit in byte (8 bits, max 0xff)")?;
     fails(lab, &format!("{PLAIN} ivshmem read --len 1Q"), 2, "expected a size")?;
     // Host side.
     let h = host();
@@ -633,7 +633,7 @@ fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
     host_fails(
         &["ivshmem-server", "--socket", &socket, "--shm", &other_shm.to_string_lossy(), "--size", "1M"],
         6,
-        "is in use: another server is listening on it",
+        "the socket is in use (another server is listening on it)",
     )?;
     check(!other_shm.exists(), "a refused server created its shm file")?;
     host_fails(&["ivshmem", "client", "--socket", &socket, "ring", "4242", "0"], 2, "no peer 4242 on the server")?;
@@ -660,7 +660,11 @@ fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
         6,
         "no server is listening",
     )?;
-    host_fails(&["--device", &file_device(&h.scratch), "ivshmem", "info"], 6, "not a regular file")?;
-    host_fails(&["--device", &file_device(&h.shm), "ivshmem", "doorbell", "0", "0"], 6, "has no doorbell")?;
+    host_fails(&["--device", &file_device(&h.scratch), "ivshmem", "info"], 2, "must be a regular file")?;
+    host_fails(
+        &["--device", &file_device(&h.shm), "ivshmem", "doorbell", "0", "0"],
+        6,
+        "a doorbell on a memory-backend file is not supported",
+    )?;
     Ok(())
 }

@@ -30,6 +30,8 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
             "mmiodrv",
             "--example",
             "edu_driver",
+            "--example",
+            "edu_window",
             "-q",
         ])
         .current_dir(&root)
@@ -68,8 +70,10 @@ pub fn run_suite(name: &str, tests: &[(&'static str, TestFn)], configure: fn(&mu
     }
     match build_static_mmiodrv() {
         Ok(bin) => {
-            let example = bin.with_file_name("examples").join("edu_driver");
-            cfg.extra_files.push(("/usr/local/bin/edu_driver".into(), example));
+            for example in ["edu_driver", "edu_window"] {
+                let path = bin.with_file_name("examples").join(example);
+                cfg.extra_files.push((format!("/usr/local/bin/{example}"), path));
+            }
             cfg.mmiodrv_binary = Some(bin);
         }
         Err(e) => {

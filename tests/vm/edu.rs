@@ -135,5 +135,13 @@ pub fn library_example_drives_edu(lab: &mut Lab) -> Result<(), Failed> {
     bind(lab, "0000:00:04.0", "vfio-pci")?;
     let out = ok(lab, "edu_driver 00:04.0")?;
     check(out.ends_with("12! = 479001600 (interrupt: MSI vector 0)\nDMA round trip: identical\n"), out)?;
+    // The generic window and wait-for-vector API, on MSI (VFIO) and INTx (UIO).
+    let out = ok(lab, "edu_window 0000:00:04.0")?;
+    let want = "ID = 0x010000ed, MAGIC = 0xed\narmed 1 MSI vector(s) through vfio\n\
+                vector 0 fired; IRQ_STATUS = 0x1; 7! = 5040\nacknowledged; IRQ_STATUS = 0x0\n";
+    check(out == want, out)?;
+    bind(lab, "0000:00:04.0", "uio_pci_generic")?;
+    let out = ok(lab, "edu_window 0000:00:04.0")?;
+    check(out.contains("armed 1 INTx vector(s) through uio") && out.contains("7! = 5040"), out)?;
     bind(lab, "0000:00:04.0", "none")
 }

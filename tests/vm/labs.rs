@@ -29,7 +29,7 @@ fn blocks(markdown: &str) -> Vec<Vec<(String, Vec<String>)>> {
 }
 
 /// Run every console block of `files` and compare; returns the number of commands.
-fn run_files(lab: &mut Lab, files: &[std::path::PathBuf]) -> Result<usize, Failed> {
+pub fn run_docs(lab: &mut Lab, files: &[std::path::PathBuf]) -> Result<usize, Failed> {
     let mut commands = 0;
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
@@ -56,7 +56,7 @@ fn run_files(lab: &mut Lab, files: &[std::path::PathBuf]) -> Result<usize, Faile
 
 /// The README's tour shows a freshly booted device: this runs first in the suite.
 pub fn readme_tour_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
-    let n = run_files(lab, &[mmiodrv_lab::repo_root().join("README.md")])?;
+    let n = run_docs(lab, &[mmiodrv_lab::repo_root().join("README.md")])?;
     if n < 25 {
         return Err(format!("only {n} commands found in the README's console blocks: the parser is broken").into());
     }
@@ -75,7 +75,7 @@ pub fn docs_labs_run_as_written(lab: &mut Lab) -> Result<(), Failed> {
         return Err(format!("expected the six exercises in {}, found {}", dir.display(), files.len()).into());
     }
     crate::backends::reset_edu(lab)?;
-    let commands = run_files(lab, &files)?;
+    let commands = run_docs(lab, &files)?;
     if commands < 30 {
         return Err(format!("only {commands} commands found in docs/labs: the parser is broken").into());
     }
