@@ -3,7 +3,7 @@
 //! (declared with [`crate::command`], so the library needs no command-line
 //! crate).
 //!
-//! Adding a device is one folder here and one name in the [`drivers!`] list
+//! Adding a device is one folder here and one name in the `drivers!` list
 //! below: the list declares the module and registers its [`DriverInfo`]
 //! (`pub static DRIVER`), which the command line, `list`, `info`, batch
 //! scripts and Python all read. See docs/writing-a-driver.md.

@@ -137,7 +137,7 @@ fn info_decodes_header_bars_capabilities_and_group() {
     expect(&o, 0);
     let out = stdout(&o);
     for want in [
-        "ffff:00:04.0 Unclassified device [00ff]: Device 1234:11e8 (rev 10)",
+        "ffff:00:04.0 Class 00ff: Device 1234:11e8 (rev 10)",
         "\tSubsystem: Device 1af4:1100",
         "\tControl: I/O+ Mem+ BusMaster+ SpecCycle-",
         "\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast",

@@ -99,10 +99,12 @@ impl fmt::Display for Width {
 /// naturally aligned. Overflow of `offset + width` counts as out of range.
 #[inline]
 pub fn check_access(offset: u64, width: Width, len: u64) -> Result<(), Error> {
-    // `len - offset` cannot overflow once offset <= len, and offset + width
-    // then cannot wrap: one comparison pair instead of a checked add.
-    if offset > len || len - offset < width.bytes() {
-        return Err(out_of_range(offset, width.bytes(), len));
+    // The last offset an access of this width may start at: with `len` and
+    // `width` fixed across a loop of accesses, this is computed once and each
+    // access costs one comparison (and no offset + width that could wrap).
+    match len.checked_sub(width.bytes()) {
+        Some(last) if offset <= last => {}
+        _ => return Err(out_of_range(offset, width.bytes(), len)),
     }
     if offset & (width.bytes() - 1) != 0 {
         return Err(misaligned(offset, width.bytes()));

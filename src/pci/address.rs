@@ -41,6 +41,18 @@ impl PciAddress {
     }
 }
 
+impl PciAddress {
+    /// The address as lspci prints it: `00:04.0` in domain 0, with the domain
+    /// otherwise.
+    pub fn lspci(&self) -> String {
+        if self.domain == 0 {
+            format!("{:02x}:{:02x}.{:x}", self.bus, self.device, self.function)
+        } else {
+            self.to_string()
+        }
+    }
+}
+
 /// A hex field of 1..=`max_digits` digits whose value is at most `max`.
 fn hex_field(text: &str, max_digits: usize, max: u32) -> Option<u32> {
     if text.is_empty() || text.len() > max_digits || !text.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -99,6 +99,20 @@ impl PciIds {
             .unwrap_or_else(|| fallback_class_name(base).to_string())
     }
 
+    /// The class as lspci's title line words it: the subclass's name; else the
+    /// base class's name with the code, `Unclassified device [00ff]`; else
+    /// `Class 00ff` (also when there is no pci.ids, as lspci).
+    pub fn lspci_class(&self, class_code: u32) -> String {
+        let base = (class_code >> 16) as u8;
+        let sub = (class_code >> 8) as u8;
+        let code = class_code >> 8;
+        match (self.subclasses.get(&(base, sub)), self.classes.get(&base)) {
+            (Some(name), _) => name.clone(),
+            (None, Some(name)) => format!("{name} [{code:04x}]"),
+            (None, None) => format!("Class {code:04x}"),
+        }
+    }
+
     /// "Vendor Device" the way lspci words it, with bare IDs for unknown ones.
     pub fn describe(&self, vendor: u16, device: u16) -> String {
         match (self.vendor(vendor), self.device(vendor, device)) {
@@ -152,5 +166,8 @@ mod tests {
         assert_eq!(ids.class_name(0x050000), "RAM memory");
         assert_eq!(ids.class_name(0x00ff00), "Unclassified device");
         assert_eq!(PciIds::default().class_name(0x020000), "Network controller");
+        assert_eq!(ids.lspci_class(0x050000), "RAM memory");
+        assert_eq!(ids.lspci_class(0x00ff00), "Unclassified device [00ff]");
+        assert_eq!(ids.lspci_class(0x0c0330), "Class 0c03");
     }
 }

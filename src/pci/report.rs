@@ -62,12 +62,14 @@ pub struct DeviceReport {
     pub mmiodrv_driver: Option<&'static str>,
 }
 
-/// lspci's first line: `Unclassified device [00ff]: Device 1234:11e8 (rev 10)`.
+/// lspci's first line after the address, exactly as lspci words it:
+/// `Unclassified device [00ff]: Device 1234:11e8 (rev 10)`,
+/// `Ethernet controller: Intel Corporation 82540EM Gigabit Ethernet Controller (rev 03)`.
 pub fn title(ids: &PciIds, config: &ConfigSpace) -> String {
     let vendor = config.vendor_id().unwrap_or(0);
     let device = config.device_id().unwrap_or(0);
     let class = config.class_code().unwrap_or(0);
-    let mut t = format!("{} [{:04x}]: {}", ids.class_name(class), class >> 8, ids.describe(vendor, device));
+    let mut t = format!("{}: {}", ids.lspci_class(class), ids.describe(vendor, device));
     if let Some(rev) = config.revision().filter(|r| *r != 0) {
         t.push_str(&format!(" (rev {rev:02x})"));
     }

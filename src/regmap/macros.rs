@@ -157,7 +157,7 @@ macro_rules! register_map {
                 pub const $reg: $crate::regmap::typed::Reg<$ty, $crate::regmap::typed::$acc $(, $crate::regmap::typed::$se)?> =
                     $crate::regmap::typed::Reg::new($off, stringify!($reg));
 
-                #[doc = concat!("Fields of [`", stringify!($reg), "`].")]
+                #[doc = concat!("Fields of [`", stringify!($reg), "`](const@", stringify!($reg), ").")]
                 #[allow(non_snake_case, dead_code)]
                 pub mod $reg {
                     $(

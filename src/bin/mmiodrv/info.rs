@@ -137,10 +137,10 @@ pub fn bar_line(b: &BarInfo) -> String {
 pub fn run_config(g: &Global) -> Result<()> {
     let (_, dev) = open_for_inspection(g)?;
     let config = dev.backend().read_config()?;
-    let address = dev.device();
+    let address = dev.address().map(|a| a.lspci()).unwrap_or_else(|| dev.device().to_string());
     if g.json {
         print_json(&serde_json::json!({
-            "address": address,
+            "address": dev.device(),
             "length": config.len(),
             "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
         }));
