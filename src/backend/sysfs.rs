@@ -3,6 +3,7 @@
 //! `resourceN`. Root only (the kernel requires CAP_SYS_ADMIN), and no interrupts.
 
 use std::fs::OpenOptions;
+use std::sync::OnceLock;
 
 use crate::backend::file_region::FileRegion;
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions};
@@ -19,6 +20,8 @@ const IO_PORT_WIDTHS: &[Width] = &[Width::W8, Width::W16, Width::W32];
 pub struct SysfsBackend {
     dev: SysfsDevice,
     force: bool,
+    /// The BARs, read from `resource` once.
+    bars: OnceLock<Vec<BarInfo>>,
 }
 
 impl SysfsBackend {
@@ -26,7 +29,7 @@ impl SysfsBackend {
     /// kernel driver other than vfio-pci/uio_pci_generic owns the device, or while
     /// decoding is off, unless `force`.
     pub fn new(dev: SysfsDevice, force: bool) -> Self {
-        SysfsBackend { dev, force }
+        SysfsBackend { dev, force, bars: OnceLock::new() }
     }
 
     fn check_may_touch(&self, kind: BarKind) -> Result<()> {
@@ -41,12 +44,11 @@ impl SysfsBackend {
             }
             _ => {}
         }
-        let config = self.read_config()?;
         let (bit, space) = match kind {
             BarKind::Memory => (command::MEMORY, Space::Memory),
             BarKind::Io => (command::IO, Space::Io),
         };
-        if config.command().is_some_and(|c| c & bit == 0) {
+        if self.dev.read_config_u16(crate::pci::config::off::COMMAND as u64)? & bit == 0 {
             return Err(Error::on(self.dev.address, ErrorKind::DecodingDisabled { space }));
         }
         Ok(())
@@ -74,11 +76,13 @@ impl Backend for SysfsBackend {
     }
 
     fn bars(&self) -> Result<Vec<BarInfo>> {
-        Ok(self
+        if let Some(bars) = self.bars.get() {
+            return Ok(bars.clone());
+        }
+        let bars: Vec<BarInfo> = self
             .dev
-            .resources()?
+            .resource_lines(6)?
             .iter()
-            .take(6)
             .enumerate()
             .filter_map(|(i, r)| {
                 Some(BarInfo {
@@ -90,7 +94,8 @@ impl Backend for SysfsBackend {
                     prefetchable: r.is_prefetchable(),
                 })
             })
-            .collect())
+            .collect();
+        Ok(self.bars.get_or_init(|| bars).clone())
     }
 
     fn open_bar(&self, index: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {

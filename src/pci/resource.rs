@@ -65,21 +65,33 @@ impl Resource {
 
 /// Parse the whole file; the error says which line is wrong.
 pub fn parse_resource_file(text: &str) -> Result<Vec<Resource>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| {
-            let nums: Vec<u64> = line
-                .split_whitespace()
-                .map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16))
-                .collect::<Result<_, _>>()
-                .map_err(|_| format!("line {}: '{line}' is not three hex numbers", i + 1))?;
-            match nums.as_slice() {
-                [start, end, flags] => Ok(Resource { start: *start, end: *end, flags: *flags }),
-                _ => Err(format!("line {}: expected 3 numbers, found {}", i + 1, nums.len())),
+    parse_resource_lines(text, usize::MAX)
+}
+
+/// Parse the first `max` lines (the BARs are the first six).
+pub fn parse_resource_lines(text: &str, max: usize) -> Result<Vec<Resource>, String> {
+    let mut out = Vec::with_capacity(max.min(13));
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).take(max) {
+        let mut words = line.split_ascii_whitespace();
+        let mut next = || -> Result<Option<u64>, String> {
+            words
+                .next()
+                .map(|w| {
+                    let digits = w.strip_prefix("0x").unwrap_or(w);
+                    u64::from_str_radix(digits, 16)
+                        .map_err(|_| format!("line {}: '{line}' is not three hex numbers", i + 1))
+                })
+                .transpose()
+        };
+        match (next()?, next()?, next()?, next()?) {
+            (Some(start), Some(end), Some(flags), None) => out.push(Resource { start, end, flags }),
+            _ => {
+                let found = line.split_ascii_whitespace().count();
+                return Err(format!("line {}: expected 3 numbers, found {found}", i + 1));
             }
-        })
-        .collect()
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

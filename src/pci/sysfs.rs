@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::pci::address::{DeviceSelector, PciAddress};
-use crate::pci::resource::{parse_resource_file, Resource};
+use crate::pci::resource::{parse_resource_lines, Resource};
 
 /// Drivers that leave an IOMMU group viable for VFIO (the kernel accepts a group
 /// whose members are bound to these or to nothing).
@@ -247,10 +247,27 @@ impl SysfsDevice {
         fs::read(&path).map_err(|e| Error::io_on(self.address, "cannot read config space from", path, e))
     }
 
+    /// Two bytes of config space at `offset` (little-endian), read with one
+    /// pread: what a check of COMMAND needs, without reading all of it.
+    pub fn read_config_u16(&self, offset: u64) -> Result<u16> {
+        use std::os::unix::fs::FileExt;
+        let path = self.attr_path("config");
+        let mut b = [0u8; 2];
+        fs::File::open(&path)
+            .and_then(|f| f.read_exact_at(&mut b, offset))
+            .map_err(|e| Error::io_on(self.address, "cannot read config space from", &path, e))?;
+        Ok(u16::from_le_bytes(b))
+    }
+
     /// The `resource` file: one line per BAR, ROM and bridge window.
     pub fn resources(&self) -> Result<Vec<Resource>> {
+        self.resource_lines(usize::MAX)
+    }
+
+    /// The first `max` lines of the `resource` file (BARs: 6).
+    pub fn resource_lines(&self, max: usize) -> Result<Vec<Resource>> {
         let text = self.read_attr("resource")?;
-        parse_resource_file(&text).map_err(|msg| {
+        parse_resource_lines(&text, max).map_err(|msg| {
             let source = std::io::Error::new(std::io::ErrorKind::InvalidData, msg);
             Error::io_on(self.address, "unexpected contents in", self.attr_path("resource"), source)
         })

@@ -36,7 +36,7 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
         ])
         .current_dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("RUSTFLAGS", include_str!("../../lab/guest-rustflags").trim())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {

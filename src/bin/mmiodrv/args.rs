@@ -42,12 +42,12 @@ fn parse_backend(s: &str) -> Result<BackendKind, String> {
     s.parse().map_err(|e: mmiodrv::Error| e.to_string())
 }
 
-fn parse_irq_kind(s: &str) -> Result<IrqKind, String> {
+pub fn parse_irq_kind(s: &str) -> Result<IrqKind, String> {
     s.parse().map_err(|e: mmiodrv::Error| e.to_string())
 }
 
 /// Access widths as a closed set, checked by the parser before any device is opened.
-fn parse_width(s: &str) -> Result<Width, String> {
+pub fn parse_width(s: &str) -> Result<Width, String> {
     let bits: u32 = s.parse().map_err(|_| format!("'{s}' is not an access width: expected 8, 16, 32 or 64"))?;
     Width::from_bits(bits).map_err(|e| e.to_string())
 }
@@ -57,11 +57,11 @@ pub fn parse_number(s: &str) -> Result<u64, String> {
     mmiodrv::value::parse_u64(s).map_err(|e| e.to_string())
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     mmiodrv::value::parse_size(s).map_err(|e| e.to_string())
 }
 
-fn parse_bar(s: &str) -> Result<u8, String> {
+pub fn parse_bar(s: &str) -> Result<u8, String> {
     match s.parse::<u8>() {
         Ok(b) if b <= 5 => Ok(b),
         _ => Err(format!("'{s}' is not a BAR index: expected 0 to 5")),
@@ -189,12 +189,14 @@ pub struct WriteArgs {
 }
 
 /// A parsed command line.
+#[derive(Debug)]
 pub struct Cli {
     pub global: Global,
     pub command: Cmd,
 }
 
 /// Which command, with its arguments.
+#[derive(Debug)]
 pub enum Cmd {
     List,
     Info,

@@ -6,6 +6,7 @@ mod args;
 mod bind;
 mod context;
 mod drivers;
+mod fast;
 mod info;
 mod irq;
 mod list;
@@ -17,7 +18,9 @@ use std::process::ExitCode;
 use args::Cmd;
 
 fn main() -> ExitCode {
-    let cli = match args::parse(std::env::args_os().collect()) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The common one-shot `read`/`write` shapes skip building clap's tree.
+    let cli = match fast::parse(&argv).map(Ok).unwrap_or_else(|| args::parse(argv)) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
