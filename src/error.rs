@@ -887,6 +887,17 @@ pub enum ErrorKind {
         limit: u64,
     },
 
+    /// A register read something other than what a script expected.
+    #[error("{target} reads {read:#x}, expected {expected}")]
+    Mismatch {
+        /// What was read.
+        target: String,
+        /// The value (and mask) expected.
+        expected: String,
+        /// The value read.
+        read: u64,
+    },
+
     /// A register did not hold what was written.
     #[error("verify failed: wrote {wrote}, read back {read} (the register does not hold what was written)")]
     VerifyFailed {
@@ -1051,6 +1062,7 @@ impl ErrorKind {
             | Memlock { .. }
             | DmaOutOfMemory { .. }
             | VerifyFailed { .. }
+            | Mismatch { .. }
             | UnexpectedValue { .. }
             | UnexpectedInterrupt { .. }
             | NotSupported { .. }

@@ -207,6 +207,8 @@ pub enum Cmd {
     WaitIrq(WaitIrqArgs),
     Bind(BindArgs),
     Unbind,
+    Batch(crate::batch::BatchArgs),
+    Shell(crate::batch::ShellArgs),
     /// A driver's command: the path of names and the matches of the last one
     /// (with the matches of each group on the way, for group options).
     Driver {
@@ -256,6 +258,16 @@ const BUILTINS: &[Builtin] = &[
         build: BindArgs::augment_args,
     },
     Builtin { name: "unbind", about: "Detach the device from its kernel driver", build: none },
+    Builtin {
+        name: "batch",
+        about: "Run many operations on the device in one process: a script FILE, - for the pipe protocol",
+        build: crate::batch::BatchArgs::augment_args,
+    },
+    Builtin {
+        name: "shell",
+        about: "An interactive shell on the device (line editing, history, completion)",
+        build: crate::batch::ShellArgs::augment_args,
+    },
 ];
 
 fn root() -> Command {
@@ -331,6 +343,8 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
         "wait-irq" => Cmd::WaitIrq(WaitIrqArgs::from_arg_matches(sub)?),
         "bind" => Cmd::Bind(BindArgs::from_arg_matches(sub)?),
         "unbind" => Cmd::Unbind,
+        "batch" => Cmd::Batch(crate::batch::BatchArgs::from_arg_matches(sub)?),
+        "shell" => Cmd::Shell(crate::batch::ShellArgs::from_arg_matches(sub)?),
         _ => {
             let mut path = vec![name.to_string()];
             let mut chain = vec![sub.clone()];

@@ -3,6 +3,7 @@
 #[macro_use]
 mod output;
 mod args;
+mod batch;
 mod bind;
 mod context;
 mod drivers;
@@ -37,6 +38,13 @@ fn main() -> ExitCode {
         Cmd::Bind(a) => bind::bind(g, a),
         Cmd::Unbind => bind::unbind(g),
         Cmd::Driver { path, matches } => drivers::run(g, path, matches),
+        Cmd::Shell(a) => batch::shell(g, a),
+        Cmd::Batch(a) => match batch::run(g, a) {
+            Ok(()) => Ok(()),
+            Err(batch::Failure::Error(e)) => Err(e),
+            // Already printed with its FILE:LINE.
+            Err(batch::Failure::Reported(status)) => return ExitCode::from(status as u8),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

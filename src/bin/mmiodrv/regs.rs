@@ -3,7 +3,7 @@
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::Width;
 use mmiodrv::regmap::RegisterMap;
-use mmiodrv::window::{AccessReport, FieldValue, Layout, MapSource, Skipped, Window};
+use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window};
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
 use crate::context::{load_map, open_device};
@@ -58,35 +58,40 @@ fn dump_map(g: &Global, w: &Window, all: bool) -> Result<()> {
     let Some(map) = w.map() else { return Ok(()) };
     let regs = w.dump(all)?;
     let layout = w.layout();
-    if g.json {
+    print_dump(g.json, &layout.device.to_string(), layout.bar, &map.name, &map_source(layout, map), &regs);
+    Ok(())
+}
+
+/// A dump as `dump-regs` prints it (one-shot and batch alike).
+pub fn print_dump(json: bool, device: &str, bar: u8, map: &str, source: &str, regs: &[DumpedRegister]) {
+    if json {
         print_json(&serde_json::json!({
-            "device": layout.device,
-            "bar": layout.bar,
-            "map": map.name,
-            "map_source": map_source(layout, map),
+            "device": device,
+            "bar": bar,
+            "map": map,
+            "map_source": source,
             "registers": regs,
         }));
-        return Ok(());
+        return;
     }
-    outln!("{} {} BAR{} ({})", map.name, layout.device, layout.bar, map_source(layout, map));
-    let name_w = map.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    outln!("{map} {device} BAR{bar} ({source})");
+    let name_w = regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
-    for (reg, d) in map.registers.iter().zip(&regs) {
+    for d in regs {
         let value = match (d.value, d.skipped) {
-            (Some(v), _) => hex(v, reg.width),
+            (Some(v), _) => hex(v, Width::from_bits(d.width).unwrap_or(Width::W64)),
             (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
             (None, _) => "(not read: read has side effects; --all reads it)".into(),
         };
         let line = format!(
             "{:<8}{:<name_w$}  {:<18}  {}",
-            format!("{:#06x}", reg.offset),
-            reg.name,
+            format!("{:#06x}", d.offset),
+            d.name,
             value,
             fields_text(&d.fields)
         );
         outln!("{}", line.trim_end());
     }
-    Ok(())
 }
 
 fn hexdump(g: &Global, w: &Window, offset: u64, len: u64) -> Result<()> {
@@ -117,7 +122,7 @@ pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
     let w = device.open_window(layout, false, args.map.wc)?;
     let r = w.resolve(&target, width)?;
     let value = w.read(&r)?;
-    print_access(g, args.quiet, &w.report(&r, value), "=");
+    print_access(g.json, args.quiet, &w.report(&r, value), "=");
     Ok(())
 }
 
@@ -154,7 +159,7 @@ pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
     }
     // With --wait-irq --quiet the only output is the vector that fired.
     if !(args.quiet && args.wait_irq) {
-        print_access(g, args.quiet, &report, "<-");
+        print_access(g.json, args.quiet, &report, "<-");
     }
     if let Some(back) = report.readback.filter(|b| *b != args.value) {
         let width = r.width;
@@ -170,10 +175,11 @@ pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_access(g: &Global, quiet: bool, r: &AccessReport, arrow: &str) {
+/// A read or write as `read`/`write` print it (one-shot and batch alike).
+pub fn print_access(json: bool, quiet: bool, r: &AccessReport, arrow: &str) {
     let width = Width::from_bits(r.width).unwrap_or(Width::W64);
     let shown = r.readback.unwrap_or(r.value);
-    if g.json {
+    if json {
         print_json(r);
     } else if quiet && r.field.is_some() {
         outln!("{shown:#x}");

@@ -111,3 +111,22 @@ pub fn error_line(e: &Error, device: Option<&str>) -> String {
 pub fn one_line(text: &str) -> String {
     text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
+
+/// clap's error as one line: the message (its first paragraph) and its tips
+/// ("a similar subcommand exists: 'list'"), without usage.
+pub fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let paragraphs: Vec<Vec<&str>> = text
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+        .filter(|p: &Vec<&str>| !p.is_empty())
+        .collect();
+    let first = paragraphs.first().map(|p| p.join(" ")).unwrap_or_default();
+    let first = first.trim_start_matches("error: ").to_string();
+    let tips: Vec<&str> = paragraphs.iter().skip(1).flatten().filter_map(|l| l.strip_prefix("tip: ")).collect();
+    if tips.is_empty() {
+        first
+    } else {
+        format!("{first}; {}", tips.join("; "))
+    }
+}
