@@ -160,13 +160,17 @@ def detect(path):
 
 def read_systemrdl(path):
     from systemrdl import RDLCompiler
-    from systemrdl.node import AddrmapNode, MemNode, RegNode, AddressableNode
-    from systemrdl.rdltypes import AccessType, OnReadType, OnWriteType
 
     rdlc = RDLCompiler()
     rdlc.compile_file(path)
     root = rdlc.elaborate()  # top = the last addrmap defined (the compiler's default)
-    top = root.top
+    return reading_from_rdl(root.top)
+
+
+def reading_from_rdl(top, fmt="systemrdl"):
+    """Reading of an elaborated systemrdl-compiler model (top addrmap node)."""
+    from systemrdl.node import AddrmapNode, MemNode, RegNode, AddressableNode
+    from systemrdl.rdltypes import AccessType, OnReadType, OnWriteType
 
     sw_map = {AccessType.rw: "RW", AccessType.r: "RO", AccessType.w: "WO",
               AccessType.rw1: "RW1", AccessType.w1: "W1", AccessType.na: "NA"}
@@ -231,7 +235,7 @@ def read_systemrdl(path):
                     access_width=node.get_property("accesswidth"),
                     word_order="big" if big_endian(node) else "little"))
         blocks.append(make_block(bnode.inst_name, base, regs))
-    return reading("systemrdl", blocks)
+    return reading(fmt, blocks)
 
 
 # --------------------------------------------------------------------------
@@ -379,6 +383,8 @@ def read_ipxact(path):
                     mt = text(reg, "reset", "mask")
                     reg_mask = ipxact_int(mt, name + "/mask") if mt is not None else (1 << size) - 1
                     reg_reset &= reg_mask
+                    if reg_mask == 0:  # no bit has a defined reset value
+                        reg_reset = None
                 fields = []
                 for fl in reg.findall(ns + "field"):
                     if not present(fl):
@@ -416,7 +422,7 @@ def read_ipxact(path):
                             v = ipxact_int(text(rs[0], "value"), fname + "/reset")
                             mt = text(rs[0], "mask")
                             m_ = ipxact_int(mt, fname + "/mask") & fmask if mt is not None else fmask
-                            freset = (v & m_, m_)
+                            freset = (v & m_, m_) if m_ else None
                     else:
                         freset = None
                     enums = []
@@ -508,7 +514,7 @@ def read_svd(path):
             raise Unsupported("register %s has no size" % name)
         raccess = access_map[enum_val(r.access)] if r.access is not None else "RW"
         mask = r.reset_mask if r.reset_mask is not None else (1 << size) - 1
-        reset = (r.reset_value & mask) if r.reset_value is not None else None
+        reset = (r.reset_value & mask) if r.reset_value is not None and mask else None
         reg_ra = enum_val(r.read_action) if r.read_action is not None else "none"
         reg_mwv = enum_val(r.modified_write_values) if r.modified_write_values is not None else "normal"
         fields = []
