@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::Width;
-use crate::regmap::model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WriteSemantics};
+use crate::regmap::model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WordOrder, WriteSemantics};
 use crate::value::parse_u64;
 
 /// Longest name (device, register, field, value) a map may use.
@@ -44,6 +44,8 @@ struct DeviceSchema {
     description: String,
     #[serde(default)]
     bar: u8,
+    #[serde(default)]
+    base: u64,
     size: Option<u64>,
 }
 
@@ -62,6 +64,7 @@ struct RegisterSchema {
     width: u32,
     access: String,
     access_width: Option<u32>,
+    word_order: Option<String>,
     #[serde(default)]
     read_side_effects: bool,
     reset: Option<u64>,
@@ -181,7 +184,7 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
         name: schema.device.name.into(),
         description: schema.device.description.into(),
         bar: schema.device.bar,
-        base: 0,
+        base: schema.device.base,
         size: schema.device.size,
         rules: rules.into(),
         registers: registers.into(),
@@ -210,7 +213,10 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
         "RW" => Ok(Access::RW),
         "WO" => Ok(Access::WO),
         "RW1C" => Ok(Access::RW1C),
-        other => Err(format!("{what}: access '{other}' is not one of RO, RW, WO, RW1C")),
+        "RW1" => Ok(Access::RW1),
+        "W1" => Ok(Access::W1),
+        "NA" => Ok(Access::NA),
+        other => Err(format!("{what}: access '{other}' is not one of RO, RW, WO, RW1C, RW1, W1, NA")),
     }
 }
 
@@ -225,10 +231,11 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
         "zeroToToggle" => WriteSemantics::ZeroToToggle,
         "clear" => WriteSemantics::Clear,
         "set" => WriteSemantics::Set,
+        "modify" => WriteSemantics::Modify,
         other => {
             return Err(format!(
                 "{what}: write '{other}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
-                 zeroToClear, zeroToSet, zeroToToggle, clear, set"
+                 zeroToClear, zeroToSet, zeroToToggle, clear, set, modify"
             ))
         }
     })
@@ -240,7 +247,10 @@ fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String>
         "clear" => ReadAction::Clear,
         "set" => ReadAction::Set,
         "modify" => ReadAction::Modify,
-        other => return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify")),
+        "modifyExternal" => ReadAction::ModifyExternal,
+        other => {
+            return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify, modifyExternal"))
+        }
     })
 }
 
@@ -252,6 +262,11 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
     let access_width = match s.access_width {
         None => width,
         Some(bits) => Width::from_bits(bits).map_err(|e| here(format!("register {}: {e}", s.name)))?,
+    };
+    let word_order = match s.word_order.as_deref() {
+        None | Some("little") => WordOrder::Little,
+        Some("big") => WordOrder::Big,
+        Some(other) => return Err(here(format!("register {}: word_order '{other}' is not little or big", s.name))),
     };
     let mut fields = Vec::new();
     for (i, spanned) in s.field.iter().enumerate() {
@@ -287,6 +302,7 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
         offset: s.offset,
         width,
         access_width,
+        word_order,
         access,
         read_side_effects,
         description: s.description.clone().into(),
@@ -366,11 +382,12 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
     if r.description.len() > MAX_DESCRIPTION {
         return Err(here(format!("register {}: the description is longer than {MAX_DESCRIPTION} bytes", r.name)));
     }
-    if r.access_width != r.width && !(r.width == Width::W64 && r.access_width == Width::W32) {
+    if r.access_width.bits() > r.width.bits() {
         return Err(here(format!(
-            "register {}: access_width = {} only splits a 64-bit register into 32-bit halves",
+            "register {}: access_width = {} is wider than the {}-bit register",
             r.name,
-            r.access_width.bits()
+            r.access_width.bits(),
+            r.width.bits()
         )));
     }
     if r.offset % r.access_width.bytes() != 0 {
@@ -400,8 +417,11 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
     }
     for (i, f) in r.fields.iter().enumerate() {
         let at = |m: String| (Some(i), m);
-        if !is_name(&f.name) {
-            return Err(at(format!("field name '{}' must be letters, digits, '_' or '-'", clip(&f.name))));
+        if !is_register_name(&f.name) {
+            return Err(at(format!(
+                "field name '{}' must be letters, digits, '_' or '-' (or [N] indexes)",
+                clip(&f.name)
+            )));
         }
         if f.msb < f.lsb {
             return Err(at(format!("field {}.{}: bits {}:{} run backwards", r.name, f.name, f.msb, f.lsb)));
@@ -453,15 +473,28 @@ pub fn is_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A register name: a name, optionally followed by array indexes `[N]`.
+/// A register name: a name, with array indexes `[N]` after any part of it
+/// (`LUT[3]`, `A[1][2]`, `CH[2]_CTRL`: register `CTRL` of element 2 of `CH`).
 pub fn is_register_name(name: &str) -> bool {
-    let base = name.split('[').next().unwrap_or("");
-    let rest = &name[base.len()..];
-    let indexes_ok = rest.is_empty()
-        || rest.strip_suffix(']').is_some_and(|inner| {
-            inner.trim_start_matches('[').split("][").all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
-        });
-    is_name(base) && name.len() <= MAX_NAME && indexes_ok
+    let bytes = name.as_bytes();
+    if name.is_empty() || name.len() > MAX_NAME || bytes[0] == b'[' {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if digits == 0 || bytes.get(i + 1 + digits) != Some(&b']') {
+                    return false;
+                }
+                i += digits + 2;
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => i += 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A name cut short for an error message.

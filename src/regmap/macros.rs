@@ -123,6 +123,7 @@ macro_rules! register_map {
                         access_width: $crate::__regmap_or!(
                             $($crate::mmio::Width::$aw)? ; <$ty as $crate::regmap::typed::RegisterValue>::WIDTH
                         ),
+                        word_order: $crate::regmap::WordOrder::Little,
                         access: $crate::regmap::Access::$acc,
                         read_side_effects: $crate::__regmap_present!($($se)?),
                         description: ::std::borrow::Cow::Borrowed(

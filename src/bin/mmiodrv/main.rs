@@ -9,6 +9,7 @@ mod drivers;
 mod info;
 mod irq;
 mod list;
+mod regmap;
 mod regs;
 mod render;
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Cmd::WaitIrq(a) => irq::wait(g, a),
         Cmd::Bind(a) => bind::bind(g, a),
         Cmd::Unbind => bind::unbind(g),
+        Cmd::Regmap(a) => regmap::run(g, a),
         Cmd::Driver { path, matches } => drivers::run(g, path, matches),
     };
     match result {

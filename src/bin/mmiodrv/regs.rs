@@ -6,7 +6,7 @@ use mmiodrv::regmap::RegisterMap;
 use mmiodrv::window::{AccessReport, FieldValue, Layout, MapSource, Skipped, Window};
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
-use crate::context::{load_map, open_device};
+use crate::context::map_and_device;
 use crate::output::print_json;
 
 /// Hexdumps default to the first 256 bytes so a 1 MiB BAR does not flood the terminal.
@@ -36,8 +36,7 @@ pub fn map_source(layout: &Layout, map: &RegisterMap) -> String {
 }
 
 pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let raw = args.offset.is_some() || args.len.is_some() || layout.map.is_none();
     let span = raw.then(|| {
@@ -50,26 +49,33 @@ pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
     let w = device.open_window(layout, false, args.map.wc)?;
     match span {
         Some((offset, len)) => hexdump(g, &w, offset, len),
-        None => dump_map(g, &w, args.all),
+        None => dump_map(g, &w, args.all, args.diff_reset),
     }
 }
 
-fn dump_map(g: &Global, w: &Window, all: bool) -> Result<()> {
+fn dump_map(g: &Global, w: &Window, all: bool, diff_reset: bool) -> Result<()> {
     let Some(map) = w.map() else { return Ok(()) };
     let regs = w.dump(all)?;
     let layout = w.layout();
     if g.json {
+        let mut registers = serde_json::to_value(&regs).unwrap_or_default();
+        if let (true, Some(list)) = (diff_reset, registers.as_array_mut()) {
+            for (v, d) in list.iter_mut().zip(&regs) {
+                v["differs_from_reset"] = serde_json::json!(d.differs_from_reset());
+            }
+        }
         print_json(&serde_json::json!({
             "device": layout.device,
             "bar": layout.bar,
             "map": map.name,
             "map_source": map_source(layout, map),
-            "registers": regs,
+            "registers": registers,
         }));
         return Ok(());
     }
     outln!("{} {} BAR{} ({})", map.name, layout.device, layout.bar, map_source(layout, map));
     let name_w = map.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let mut differ = 0;
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
     for (reg, d) in map.registers.iter().zip(&regs) {
         let value = match (d.value, d.skipped) {
@@ -77,14 +83,21 @@ fn dump_map(g: &Global, w: &Window, all: bool) -> Result<()> {
             (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
             (None, _) => "(not read: read has side effects; --all reads it)".into(),
         };
-        let line = format!(
+        let mut line = format!(
             "{:<8}{:<name_w$}  {:<18}  {}",
             format!("{:#06x}", reg.offset),
             reg.name,
             value,
             fields_text(&d.fields)
         );
+        if let (true, Some(true), Some(reset)) = (diff_reset, d.differs_from_reset(), d.reset) {
+            line = format!("{}  (reset {})", line.trim_end(), hex(reset, reg.width));
+            differ += 1;
+        }
         outln!("{}", line.trim_end());
+    }
+    if diff_reset {
+        outln!("{differ} register(s) differ from their reset value");
     }
     Ok(())
 }
@@ -107,8 +120,7 @@ fn hexdump(g: &Global, w: &Window, offset: u64, len: u64) -> Result<()> {
 }
 
 pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     // Everything about the request is checked before the BAR is opened.
     let r = layout.resolve(&args.target, args.width)?;
@@ -122,8 +134,7 @@ pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
 }
 
 pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let r = layout.resolve(&args.target, args.width)?;
     layout.check_write(&r, args.value)?;
