@@ -46,6 +46,8 @@ struct DeviceSchema {
     bar: u8,
     #[serde(default)]
     base: u64,
+    #[serde(default)]
+    overlaps: bool,
     size: Option<u64>,
 }
 
@@ -86,7 +88,29 @@ struct FieldSchema {
     read: Option<String>,
     reset: Option<u64>,
     #[serde(default)]
-    values: BTreeMap<String, String>,
+    values: Values,
+}
+
+/// `values = { 0 = "off", 2 = "fast" }`, or a list
+/// `values = [{ value = 0, name = "off" }, ...]` (where one value has several names).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Values {
+    Table(BTreeMap<String, String>),
+    List(Vec<ValueSchema>),
+}
+
+impl Default for Values {
+    fn default() -> Self {
+        Values::Table(BTreeMap::new())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValueSchema {
+    value: u64,
+    name: String,
 }
 
 /// `bits = 7` or `bits = "31:24"`.
@@ -185,6 +209,7 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
         description: schema.device.description.into(),
         bar: schema.device.bar,
         base: schema.device.base,
+        overlaps: schema.device.overlaps,
         size: schema.device.size,
         rules: rules.into(),
         registers: registers.into(),
@@ -279,9 +304,14 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
                 .ok_or_else(|| at(format!("{what}: bits '{text}' is not 'MSB:LSB' or a bit number")))?,
         };
         let mut values = Vec::new();
-        for (k, v) in &f.values {
-            let value = parse_u64(k).map_err(|_| at(format!("{what}: value key '{k}' is not a number")))?;
-            values.push((value, Cow::Owned(v.clone())));
+        match &f.values {
+            Values::Table(table) => {
+                for (k, v) in table {
+                    let value = parse_u64(k).map_err(|_| at(format!("{what}: value key '{k}' is not a number")))?;
+                    values.push((value, Cow::Owned(v.clone())));
+                }
+            }
+            Values::List(list) => values.extend(list.iter().map(|v| (v.value, Cow::Owned(v.name.clone())))),
         }
         values.sort();
         fields.push(Field {
@@ -353,7 +383,8 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
         if i > 0 && map.registers[i - 1].offset > reg.offset {
             return Err(Invalid::register(i, format!("register {} is listed out of offset order", reg.name)));
         }
-        if let Some(other) = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end()) {
+        let overlapping = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end());
+        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
             return Err(Invalid::register(
                 i,
                 format!(
@@ -450,10 +481,12 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
                 f.bits()
             )));
         }
-        if let Some(other) = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name)) {
+        let same_name = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name));
+        if let Some(other) = same_name.filter(|_| !map.overlaps) {
             return Err(at(format!("duplicate field name '{}' in register {}", other.name, r.name)));
         }
-        if let Some(other) = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0) {
+        let overlapping = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0);
+        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
             return Err(at(format!("field {}.{} overlaps field {}", r.name, f.name, other.name)));
         }
     }

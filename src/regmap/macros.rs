@@ -107,6 +107,7 @@ macro_rules! register_map {
                 description: ::std::borrow::Cow::Borrowed($desc),
                 bar: $bar,
                 base: 0,
+                overlaps: false,
                 size: $size,
                 rules: ::std::borrow::Cow::Borrowed(&[$(
                     $crate::regmap::AccessRule {

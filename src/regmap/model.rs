@@ -371,6 +371,11 @@ pub struct RegisterMap {
     pub rules: List<AccessRule>,
     /// Registers, sorted by offset.
     pub registers: List<Register>,
+    /// Registers may share addresses and a register's fields may share a
+    /// name: CMSIS-SVD files have aliases (`alternateRegister`, deprecated
+    /// names) and vendors' mistakes that cmsis-svd reads as they are. A name
+    /// then finds the first. Never set for mmiodrv's own maps.
+    pub overlaps: bool,
 }
 
 impl RegisterMap {

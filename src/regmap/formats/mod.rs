@@ -272,7 +272,7 @@ pub(crate) fn implicit_field(reg: &Register, reset: Option<u64>, read: ReadActio
 fn collapse_implicit(reg: &mut Register) {
     let [f] = reg.fields.as_ref() else { return };
     let full = f.lsb == 0 && f.msb + 1 == reg.width.bits();
-    let same = f.name.eq_ignore_ascii_case(&reg.name) && f.values.is_empty() && f.reset == reg.reset;
+    let same = f.name == reg.name && f.values.is_empty() && f.reset == reg.reset;
     let access = f.access.unwrap_or(reg.access);
     let rw1c = access == Access::RW && reg.access == Access::RW && f.write == WriteSemantics::OneToClear;
     let plain_write = f.write == WriteSemantics::Normal && access == reg.access;
@@ -310,6 +310,7 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
             size: b.size,
             rules: Default::default(),
             registers: registers.into(),
+            overlaps: format == Format::Svd,
         };
         crate::regmap::validate(&map).map_err(|inv| {
             let at = match (inv.register, inv.field) {

@@ -51,6 +51,9 @@ pub fn to_toml(map: &RegisterMap, origin: &str) -> String {
     if map.base != 0 {
         let _ = writeln!(s, "base = {:#x}", map.base);
     }
+    if map.overlaps {
+        let _ = writeln!(s, "overlaps = true   # registers may share addresses, fields names (as in the source)");
+    }
     if let Some(size) = map.size {
         let _ = writeln!(s, "size = {size:#x}");
     }
@@ -98,7 +101,12 @@ pub fn to_toml(map: &RegisterMap, origin: &str) -> String {
             if !f.description.is_empty() {
                 let _ = writeln!(s, "description = {}", quote(&f.description));
             }
-            if !f.values.is_empty() {
+            let repeated = f.values.windows(2).any(|w| w[0].0 == w[1].0);
+            if repeated {
+                let values: Vec<String> =
+                    f.values.iter().map(|(v, n)| format!("{{ value = {v:#x}, name = {} }}", quote(n))).collect();
+                let _ = writeln!(s, "values = [{}]", values.join(", "));
+            } else if !f.values.is_empty() {
                 let values: Vec<String> = f.values.iter().map(|(v, n)| format!("\"{v:#x}\" = {}", quote(n))).collect();
                 let _ = writeln!(s, "values = {{ {} }}", values.join(", "));
             }
