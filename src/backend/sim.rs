@@ -69,7 +69,10 @@ struct StateFile {
     bars: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// A simulated device (see the module documentation).
+/// A simulated device (see the module documentation). Clones share the
+/// device: a test keeps one to play the hardware's side
+/// ([`SimBackend::set_register`]) while a driver uses another.
+#[derive(Clone)]
 pub struct SimBackend {
     device: DeviceRef,
     state: Arc<Mutex<State>>,
@@ -114,6 +117,27 @@ impl SimBackend {
     /// The maps of the simulated BARs.
     pub fn maps(&self) -> Vec<RegisterMap> {
         self.lock().bars.iter().map(|b| b.map.clone()).collect()
+    }
+
+    /// The hardware's side: set register `name` of BAR `bar` to `value`
+    /// directly, without the map's write semantics (a status bit the device
+    /// raises, a counter that moved).
+    pub fn set_register(&self, bar: u8, name: &str, value: u64) -> Result<()> {
+        let mut state = self.lock();
+        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let reg = b.map.register(name)?.clone();
+        reg.width.check_value(value, &format!("register {}", reg.name))?;
+        b.set_register(&reg, value);
+        state.save(&self.device)
+    }
+
+    /// The hardware's side: register `name` of BAR `bar` as it is, without
+    /// read side effects.
+    pub fn register_value(&self, bar: u8, name: &str) -> Result<u64> {
+        let mut state = self.lock();
+        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let reg = b.map.register(name)?.clone();
+        Ok(b.register_value(&reg))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
