@@ -114,3 +114,34 @@ fn check_convert_and_errors() {
     assert_eq!(o.status.code(), Some(6), "{err}");
     assert!(err.contains("reading SystemRDL needs systemrdl-compiler") && err.contains("-m pip install systemrdl-compiler"), "{err}");
 }
+
+/// The README's sim transcript, run from the repository root as written.
+#[test]
+fn readme_sim_transcript_runs_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = readme.split("<!-- sim transcript -->\n```text\n").nth(1).expect("the README's sim transcript");
+    let block = block.split("\n```").next().unwrap();
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ mmiodrv ") {
+            Some(cmd) => steps.push((cmd.to_string(), Vec::new())),
+            None => steps.last_mut().expect("a command first").1.push(line.to_string()),
+        }
+    }
+    let _ = std::fs::remove_file("/tmp/mmiodrv-readme-sim.json");
+    assert!(steps.len() >= 4);
+    for (cmd, expected) in steps {
+        let o = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+            .args(cmd.split_whitespace())
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&o.stderr).lines())
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        assert_eq!(got, expected, "mmiodrv {cmd}");
+    }
+    let _ = std::fs::remove_file("/tmp/mmiodrv-readme-sim.json");
+}

@@ -79,7 +79,7 @@ fn show_block(b: &RegisterMap) {
     outln!("block {} at {:#x}: {} register(s){}", b.name, b.base, b.registers.len(),
         if b.description.is_empty() { String::new() } else { format!(" ({})", b.description) });
     let name_w = b.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    let addr_w = format!("{:#x}", b.base + b.registers.last().map_or(0, |r| r.offset)).len().max(6);
+    let addr_w = format!("{:#x}", b.base + b.registers.last().map_or(0, |r| r.offset)).len().max(7);
     outln!("  {:<addr_w$}  {:<name_w$}  {:<5}  {:<6}  RESET", "ADDRESS", "NAME", "WIDTH", "ACCESS");
     for r in b.registers.iter() {
         let reset = reading::register_reset(r).map(|v| hex(v, r.width)).unwrap_or_else(|| "-".into());
