@@ -196,9 +196,7 @@ impl Layout {
     /// Check a read before it is made: write-only registers have nothing to read.
     pub fn check_read(&self, r: &Resolved<'_>) -> Result<()> {
         match r.target.register() {
-            Some(reg) if !reg.access.readable() => {
-                Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into())
-            }
+            Some(reg) if !reg.access.readable() => Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into()),
             _ => Ok(()),
         }
     }

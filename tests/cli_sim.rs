@@ -27,7 +27,12 @@ fn run(args: &[&str]) -> Output {
 
 fn ok(args: &[&str]) -> String {
     let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -62,7 +67,8 @@ fn a_sequence_of_commands_sees_its_own_writes() {
     let diff = call(&["dump-regs", "--diff-reset"]);
     assert!(diff.contains("0x0004  LIVENESS    0xdeadbeef  (reset 0x00000000)\n"), "{diff}");
     assert!(diff.ends_with("2 register(s) differ from their reset value\n"), "{diff}");
-    let e = fails(&g(&["write", "ID", "1"]).iter().map(String::as_str).collect::<Vec<_>>(), 2, "register ID is read-only");
+    let e =
+        fails(&g(&["write", "ID", "1"]).iter().map(String::as_str).collect::<Vec<_>>(), 2, "register ID is read-only");
     assert!(e.contains(&dev), "{e}");
     // Without --state every command starts from reset.
     assert_eq!(ok(&["--device", &dev, "read", "LIVENESS", "--quiet"]), "0x00000000\n");
@@ -76,7 +82,11 @@ fn a_sequence_of_commands_sees_its_own_writes() {
 fn blocks_write_one_to_clear_and_read_side_effects() {
     let nested = data("nested/nested.svd");
     let dev = format!("sim:{nested}");
-    fails(&["--device", &dev, "dump-regs", "--regmap", &nested], 2, "has several blocks (DMA0, DMA1): name one; fix: pass --block NAME");
+    fails(
+        &["--device", &dev, "dump-regs", "--regmap", &nested],
+        2,
+        "has several blocks (DMA0, DMA1): name one; fix: pass --block NAME",
+    );
     fails(&["--device", &dev, "dump-regs", "--regmap", &nested, "--block", "DMA7"], 3, "no block 'DMA7'");
     let out = ok(&["--device", &dev, "read", "CH[3]_SRC", "--bar", "1"]);
     assert!(out.starts_with(&format!("{dev} BAR1 0x0040 CH[3]_SRC = 0x00000000  ADDR=0x0")), "{out}");
@@ -94,7 +104,9 @@ fn check_convert_and_errors() {
     let out = ok(&["regmap", "check", &data("w1c/w1c.ipxact-2022.xml")]);
     assert!(out.ends_with("ok (ipxact-2022, 1 block(s), 4 register(s))\n"), "{out}");
     let bad = dir.path().join("bad.svd");
-    let text = std::fs::read_to_string(data("edu/edu.svd")).unwrap().replace("<addressOffset>0x04</addressOffset>", "<addressOffset>0x02</addressOffset>");
+    let text = std::fs::read_to_string(data("edu/edu.svd"))
+        .unwrap()
+        .replace("<addressOffset>0x04</addressOffset>", "<addressOffset>0x02</addressOffset>");
     std::fs::write(&bad, text).unwrap();
     let e = fails(&["regmap", "check", bad.to_str().unwrap()], 7, "is not aligned to its width");
     assert!(e.contains(&format!("{}:", bad.display())), "{e}");
@@ -112,7 +124,10 @@ fn check_convert_and_errors() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(6), "{err}");
-    assert!(err.contains("reading SystemRDL needs systemrdl-compiler") && err.contains("-m pip install systemrdl-compiler"), "{err}");
+    assert!(
+        err.contains("reading SystemRDL needs systemrdl-compiler") && err.contains("-m pip install systemrdl-compiler"),
+        "{err}"
+    );
 }
 
 /// The README's sim transcript, run from the repository root as written.

@@ -273,9 +273,7 @@ fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String>
         "set" => ReadAction::Set,
         "modify" => ReadAction::Modify,
         "modifyExternal" => ReadAction::ModifyExternal,
-        other => {
-            return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify, modifyExternal"))
-        }
+        other => return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify, modifyExternal")),
     })
 }
 

@@ -76,7 +76,11 @@ fn values(dump: &str) -> BTreeMap<String, String> {
 /// and no write-only ones: compared are the low halves; the high halves and
 /// IRQ_RAISE/IRQ_ACK are offsets edu does not decode for a read (the
 /// built-in map reads none of them), so their values say nothing.
-fn comparable(file: &str, builtin: &BTreeMap<String, String>, got: &mut BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn comparable(
+    file: &str,
+    builtin: &BTreeMap<String, String>,
+    got: &mut BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     if !file.starts_with("edu.csr") {
         return builtin.clone();
     }
@@ -105,7 +109,10 @@ pub fn every_format_reads_and_writes_like_the_builtin_map(lab: &mut Lab) -> Resu
         }
         reset_edu(lab)?;
         // A state the reset does not leave: LIVENESS and DMA registers written.
-        ok(lab, &format!("{EDU} write LIVENESS 0x12345678 && {EDU} write DMA_SRC 0x40000 && {EDU} write DMA_COUNT 0x10"))?;
+        ok(
+            lab,
+            &format!("{EDU} write LIVENESS 0x12345678 && {EDU} write DMA_SRC 0x40000 && {EDU} write DMA_COUNT 0x10"),
+        )?;
         let builtin = values(&ok(lab, &format!("{EDU} dump-regs"))?);
         let dump = ok(lab, &format!("{EDU} dump-regs --regmap {path}"))?;
         check(dump.starts_with(&format!("edu 0000:00:04.0 BAR0 ({path})")), format!("{file} heading:\n{dump}"))?;
@@ -119,18 +126,27 @@ pub fn every_format_reads_and_writes_like_the_builtin_map(lab: &mut Lab) -> Resu
         let l = ok(lab, &format!("{EDU} read LIVENESS --quiet --regmap {path}"))?;
         check(l == "0x0f0f0f0f\n", format!("{file}: LIVENESS {l:?}"))?;
 
-        // DMA_CMD.DIRECTION: a field write leaves the other fields (LiteX has no fields).
+        // Field writes: STATUS.IRQ_FACT through the map, read through the
+        // built-in map (read-modify-write keeps COMPUTING); DMA_CMD.DIRECTION
+        // the same as through the built-in map (edu latches DMA_CMD only
+        // with START, so both read back what the device keeps). LiteX has no fields.
         if !file.starts_with("edu.csr") {
-            ok(lab, &format!("{EDU} write DMA_CMD 0x4"))?; // IRQ set, START clear: nothing starts
-            ok(lab, &format!("{EDU} write DMA_CMD.DIRECTION 1 --regmap {path}"))?;
+            ok(lab, &format!("{EDU} write STATUS 0"))?;
+            ok(lab, &format!("{EDU} write STATUS.IRQ_FACT 1 --regmap {path}"))?;
+            let st = ok(lab, &format!("{EDU} read STATUS --quiet"))?;
+            check(st == "0x00000080\n", format!("{file}: STATUS after IRQ_FACT=1: {st:?}"))?;
+            let r = ok(lab, &format!("{EDU} read STATUS --regmap {path}"))?;
+            check(r.contains("IRQ_FACT=0x1 COMPUTING=0x0 (idle)"), format!("{file}: {r}"))?;
+            ok(lab, &format!("{EDU} write STATUS 0"))?;
+            ok(lab, &format!("{EDU} write DMA_CMD.DIRECTION 1"))?;
             let builtin_cmd = ok(lab, &format!("{EDU} read DMA_CMD --quiet"))?;
-            check(builtin_cmd == "0x0000000000000006\n", format!("{file}: DMA_CMD {builtin_cmd:?}"))?;
-            let r = ok(lab, &format!("{EDU} read DMA_CMD --regmap {path}"))?;
-            check(
-                r.contains("DMA_CMD = 0x0000000000000006") && r.contains("DIRECTION=0x1 (DEVICE_TO_RAM)"),
-                format!("{file}: {r}"),
-            )?;
-            ok(lab, &format!("{EDU} write DMA_CMD 0"))?;
+            let w = ok(lab, &format!("{EDU} write DMA_CMD.DIRECTION 1 --regmap {path}"))?;
+            check(w == "0000:00:04.0 BAR0 0x0098 DMA_CMD.DIRECTION <- 0x1\n", format!("{file}: {w:?}"))?;
+            let cmd = ok(lab, &format!("{EDU} read DMA_CMD --quiet --regmap {path}"))?;
+            check(cmd == builtin_cmd, format!("{file}: DMA_CMD {cmd:?}, built-in map {builtin_cmd:?}"))?;
+            let f = ok(lab, &format!("{EDU} read DMA_CMD.DIRECTION --quiet --regmap {path}"))?;
+            let fb = ok(lab, &format!("{EDU} read DMA_CMD.DIRECTION --quiet"))?;
+            check(f == fb, format!("{file}: DIRECTION {f:?}, built-in {fb:?}"))?;
         }
     }
     reset_edu(lab)

@@ -77,7 +77,11 @@ fn write_one_to_clear_and_field_writes_change_nothing_else() {
     hw.set_register(0, "CTRL", 0).unwrap();
     w.io().write(ctrl.offset, ctrl.width, ctrl.width.max_value()).unwrap();
     let after = hw.register_value(0, "CTRL").unwrap();
-    for f in ctrl.fields.iter().filter(|f| matches!(ctrl.field_write(f), WriteSemantics::OneToSet | WriteSemantics::OneToToggle)) {
+    for f in ctrl
+        .fields
+        .iter()
+        .filter(|f| matches!(ctrl.field_write(f), WriteSemantics::OneToSet | WriteSemantics::OneToToggle))
+    {
         assert_eq!(f.extract(after), f.max_value(), "{}: 1 sets or toggles 0 to 1", f.name);
     }
 }
@@ -142,11 +146,7 @@ fn blocks_are_bars_and_split_registers_keep_their_word_order() {
     assert_eq!(only.window(None, None, false).unwrap().map().unwrap().name, "DMA1");
 
     // A LiteX CSR of two words: most significant word at the lower address.
-    let file = regmap::formats::parse(
-        "csr_base,demo,0x0,,\ncsr_register,demo_counter,0x0,2,rw\n",
-        "csr.csv",
-    )
-    .unwrap();
+    let file = regmap::formats::parse("csr_base,demo,0x0,,\ncsr_register,demo_counter,0x0,2,rw\n", "csr.csv").unwrap();
     let dev = Device::sim(SimBackend::new(Path::new("csr.csv"), &file, &SimOptions::default()).unwrap(), false);
     let w = dev.window(None, None, true).unwrap();
     w.write(&w.resolve("counter", None).unwrap(), 0x1111_2222_3333_4444).unwrap();

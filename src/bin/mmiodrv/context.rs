@@ -61,7 +61,10 @@ pub fn load_map(args: &MapArgs) -> Result<Option<(regmap::RegisterMap, std::path
 
 /// The map and the opened device for a register command: `--regmap`'s
 /// block, or (without `--regmap`) `--block` of a simulated device.
-pub fn map_and_device(g: &Global, args: &MapArgs) -> Result<(Option<(regmap::RegisterMap, std::path::PathBuf)>, Device)> {
+pub fn map_and_device(
+    g: &Global,
+    args: &MapArgs,
+) -> Result<(Option<(regmap::RegisterMap, std::path::PathBuf)>, Device)> {
     let map = load_map(args)?;
     let block = if map.is_none() { args.block.as_deref() } else { None };
     let device = open_device_block(g, block)?;

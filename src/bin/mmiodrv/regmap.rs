@@ -43,7 +43,8 @@ pub fn run(g: &Global, args: &RegmapArgs) -> Result<()> {
         RegmapAction::Convert { file, to: _, block, output } => {
             let map = regmap::load_file(file)?;
             let block = map.block(block.as_deref())?;
-            let text = toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
+            let text =
+                toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
             // What is written must read back: a converter bug is never handed on.
             regmap::parse(&text, "converted map")?;
             match output {
@@ -76,8 +77,13 @@ fn show(g: &Global, map: &MapFile) {
 }
 
 fn show_block(b: &RegisterMap) {
-    outln!("block {} at {:#x}: {} register(s){}", b.name, b.base, b.registers.len(),
-        if b.description.is_empty() { String::new() } else { format!(" ({})", b.description) });
+    outln!(
+        "block {} at {:#x}: {} register(s){}",
+        b.name,
+        b.base,
+        b.registers.len(),
+        if b.description.is_empty() { String::new() } else { format!(" ({})", b.description) }
+    );
     let name_w = b.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     let addr_w = format!("{:#x}", b.base + b.registers.last().map_or(0, |r| r.offset)).len().max(7);
     outln!("  {:<addr_w$}  {:<name_w$}  {:<5}  {:<6}  RESET", "ADDRESS", "NAME", "WIDTH", "ACCESS");
@@ -101,7 +107,8 @@ fn show_block(b: &RegisterMap) {
         );
         outln!("{}", line.trim_end());
         for f in r.fields.iter() {
-            let mut parts = vec![format!("{:<7}", f.bit_range()), f.name.to_string(), format!("{:?}", r.field_access(f))];
+            let mut parts =
+                vec![format!("{:<7}", f.bit_range()), f.name.to_string(), format!("{:?}", r.field_access(f))];
             if let Some(v) = f.reset {
                 parts.push(format!("reset {v:#x}"));
             }

@@ -9,8 +9,8 @@ use roxmltree::{Document, Node};
 
 use crate::error::Result;
 use crate::regmap::formats::{
-    derive_access, field_reset, finish, implicit_field, invalid, line, read_from_name, width, write_from_name,
-    Format, MapFile, RawBlock, RawRegister,
+    derive_access, field_reset, finish, implicit_field, invalid, line, read_from_name, width, write_from_name, Format,
+    MapFile, RawBlock, RawRegister,
 };
 use crate::regmap::model::{Access, Field, ReadAction, Register, WordOrder, WriteSemantics};
 
@@ -111,12 +111,14 @@ struct FieldDecl {
 
 impl<'a, 'input> Reader<'a, 'input> {
     fn child(&self, el: Node<'a, 'input>, name: &str) -> Option<Node<'a, 'input>> {
-        el.children().find(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(self.ns))
+        el.children()
+            .find(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(self.ns))
     }
 
     fn children(&self, el: Node<'a, 'input>, name: &'a str) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
         let ns = self.ns;
-        el.children().filter(move |c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(ns))
+        el.children()
+            .filter(move |c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(ns))
     }
 
     fn path(&self, el: Node<'a, 'input>, names: &[&str]) -> Option<Node<'a, 'input>> {
@@ -132,7 +134,8 @@ impl<'a, 'input> Reader<'a, 'input> {
     }
 
     fn int(&self, el: Node<'a, 'input>, names: &[&str], what: &str) -> Res<u64> {
-        let node = self.path(el, names).ok_or_else(|| (self.line(el), format!("{what}: missing {}", names.join("/"))))?;
+        let node =
+            self.path(el, names).ok_or_else(|| (self.line(el), format!("{what}: missing {}", names.join("/"))))?;
         let text = node.text().unwrap_or("").trim();
         parse_int(text).ok_or_else(|| {
             (
@@ -174,11 +177,8 @@ impl<'a, 'input> Reader<'a, 'input> {
     /// that holds its modifiedWriteValue/readAction (2022: the access policy).
     fn access(&self, el: Node<'a, 'input>, field: bool) -> Res<(Option<Access>, Option<Node<'a, 'input>>)> {
         let (word, holder) = if self.v2022 {
-            let (list, item) = if field {
-                ("fieldAccessPolicies", "fieldAccessPolicy")
-            } else {
-                ("accessPolicies", "accessPolicy")
-            };
+            let (list, item) =
+                if field { ("fieldAccessPolicies", "fieldAccessPolicy") } else { ("accessPolicies", "accessPolicy") };
             let Some(list) = self.child(el, list) else { return Ok((None, Some(el))) };
             let pols: Vec<_> = self.children(list, item).collect();
             let pol = pols.iter().find(|p| self.child(**p, "modeRef").is_none()).or(pols.first()).copied();
@@ -236,7 +236,8 @@ impl<'a, 'input> Reader<'a, 'input> {
         let name = self.name(ab)?;
         self.refuse(ab, &["addressBlockDefinitionRef", "array"], &format!("addressBlock {name}"))?;
         let unit = aub / 8;
-        let mul = |v: u64, at: Node<'_, '_>| v.checked_mul(unit).ok_or((self.line(at), "address overflows".to_string()));
+        let mul =
+            |v: u64, at: Node<'_, '_>| v.checked_mul(unit).ok_or((self.line(at), "address overflows".to_string()));
         let base = mul(self.int(ab, &["baseAddress"], &format!("addressBlock {name}"))?, ab)?;
         let range = self.opt_int(ab, &["range"], &format!("addressBlock {name}"))?;
         let (block_access, _) = self.access(ab, false)?;
@@ -279,7 +280,14 @@ impl<'a, 'input> Reader<'a, 'input> {
                 None => self.int(child, &["range"], &format!("registerFile {name}"))?,
             };
             for (flat, suffix) in indexes(&dims) {
-                self.container(child, &format!("{prefix}{name}{suffix}_"), off + flat * stride, aub, block_access, out)?;
+                self.container(
+                    child,
+                    &format!("{prefix}{name}{suffix}_"),
+                    off + flat * stride,
+                    aub,
+                    block_access,
+                    out,
+                )?;
             }
         }
         Ok(())
@@ -318,7 +326,8 @@ impl<'a, 'input> Reader<'a, 'input> {
             }
         }
         if self.field_resets && decls.iter().any(|d| d.reset.is_some()) {
-            reg_reset = Some(decls.iter().filter_map(|d| d.reset.map(|(v, m)| (v & m) << d.field.lsb)).fold(0, |a, b| a | b));
+            reg_reset =
+                Some(decls.iter().filter_map(|d| d.reset.map(|(v, m)| (v & m) << d.field.lsb)).fold(0, |a, b| a | b));
         }
         let description = self.description(el);
         for (flat, suffix) in indexes(&dims) {
@@ -345,7 +354,8 @@ impl<'a, 'input> Reader<'a, 'input> {
             };
             let mut field_lines: Vec<usize> = decls.iter().map(|d| d.line).collect();
             if reg.fields.is_empty() {
-                let reset = if self.field_resets { reg_reset } else { field_reset(reg_reset, reg_mask, 0, w.bits() - 1) };
+                let reset =
+                    if self.field_resets { reg_reset } else { field_reset(reg_reset, reg_mask, 0, w.bits() - 1) };
                 let f = implicit_field(&reg, reset, ReadAction::None, WriteSemantics::Normal);
                 reg.fields = vec![f].into();
                 field_lines.push(at);

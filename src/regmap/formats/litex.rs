@@ -38,18 +38,15 @@ pub fn parse_csv(text: &str, source: &str) -> Result<MapFile> {
         }
         let cols: Vec<&str> = l.split(',').map(str::trim).collect();
         let col = |n: usize| cols.get(n).copied().unwrap_or("");
-        let num = |n: usize| parse_num(col(n)).ok_or_else(|| invalid(source, line, format!("'{}' is not a number", col(n))));
+        let num =
+            |n: usize| parse_num(col(n)).ok_or_else(|| invalid(source, line, format!("'{}' is not a number", col(n))));
         match col(0) {
             "csr_base" => {
                 p.bases.insert(col(1).to_string(), (num(2)?, line));
             }
-            "csr_register" => p.csrs.push(Csr {
-                name: col(1).into(),
-                addr: num(2)?,
-                words: num(3)?,
-                mode: col(4).into(),
-                line,
-            }),
+            "csr_register" => {
+                p.csrs.push(Csr { name: col(1).into(), addr: num(2)?, words: num(3)?, mode: col(4).into(), line })
+            }
             "constant" => {
                 p.constants.insert(col(1).to_string(), col(2).to_string());
             }
@@ -63,8 +60,8 @@ pub fn parse_csv(text: &str, source: &str) -> Result<MapFile> {
 /// Parse a LiteX `csr.json` (its objects carry no line numbers: problems
 /// with one register name the line where its name is written).
 pub fn parse_json(text: &str, source: &str) -> Result<MapFile> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| invalid(source, e.line(), format!("not JSON: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(source, e.line(), format!("not JSON: {e}")))?;
     let line_of = |key: &str| {
         let quoted = format!("\"{key}\"");
         text.lines().position(|l| l.contains(&quoted)).map_or(1, |i| i + 1)
@@ -121,14 +118,17 @@ fn build(p: Parsed, format: Format, source: &str) -> Result<MapFile> {
         .bases
         .iter()
         .map(|(n, (base, line))| {
-            (n.as_str(), RawBlock {
-                name: n.clone(),
-                description: String::new(),
-                base: *base,
-                size: None,
-                line: *line,
-                registers: Vec::new(),
-            })
+            (
+                n.as_str(),
+                RawBlock {
+                    name: n.clone(),
+                    description: String::new(),
+                    base: *base,
+                    size: None,
+                    line: *line,
+                    registers: Vec::new(),
+                },
+            )
         })
         .collect();
     for c in &p.csrs {
@@ -140,7 +140,8 @@ fn build(p: Parsed, format: Format, source: &str) -> Result<MapFile> {
         let (block, short) = match prefixed {
             Some((b, _)) => (b.as_str(), c.name[b.len() + 1..].to_string()),
             None => {
-                let below = p.bases.iter().filter(|(_, (base, _))| *base <= c.addr).max_by_key(|(n, (base, _))| (*base, *n));
+                let below =
+                    p.bases.iter().filter(|(_, (base, _))| *base <= c.addr).max_by_key(|(n, (base, _))| (*base, *n));
                 let Some((b, _)) = below else {
                     return Err(invalid(source, c.line, format!("register {} lies below every csr_base", c.name)));
                 };

@@ -314,9 +314,7 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
         };
         crate::regmap::validate(&map).map_err(|inv| {
             let at = match (inv.register, inv.field) {
-                (Some(r), Some(f)) => {
-                    b.registers[r].field_lines.get(f).copied().unwrap_or(b.registers[r].line)
-                }
+                (Some(r), Some(f)) => b.registers[r].field_lines.get(f).copied().unwrap_or(b.registers[r].line),
                 (Some(r), None) => b.registers[r].line,
                 _ => b.line,
             };

@@ -39,11 +39,8 @@ pub fn register_reset(reg: &Register) -> Option<u64> {
 fn register(map: &RegisterMap, reg: &Register) -> Value {
     let split = reg.access_width != reg.width;
     let fields: Vec<Value> = if reg.fields.is_empty() {
-        let write = if reg.access == crate::regmap::Access::RW1C {
-            WriteSemantics::OneToClear
-        } else {
-            WriteSemantics::Normal
-        };
+        let write =
+            if reg.access == crate::regmap::Access::RW1C { WriteSemantics::OneToClear } else { WriteSemantics::Normal };
         let read = if reg.read_side_effects { ReadAction::Clear } else { ReadAction::None };
         vec![json!({
             "name": reg.name,

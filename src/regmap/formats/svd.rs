@@ -36,8 +36,7 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
         bracket_peripheral(p);
     }
     svd_parser::expand::expand_properties(&mut device);
-    let device = svd_parser::expand::expand(&device)
-        .map_err(|e| invalid(source, 1, format!("CMSIS-SVD: {e:#}")))?;
+    let device = svd_parser::expand::expand(&device).map_err(|e| invalid(source, 1, format!("CMSIS-SVD: {e:#}")))?;
     let mut blocks = Vec::new();
     for p in &device.peripherals {
         let name = unbracket(&p.name);

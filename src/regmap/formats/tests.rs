@@ -20,7 +20,10 @@ fn problems_name_the_line() {
         <ipxact:register><ipxact:name>C</ipxact:name><ipxact:addressOffset>BASE+8</ipxact:addressOffset><ipxact:size>32</ipxact:size></ipxact:register>\n\
         </ipxact:addressBlock></ipxact:memoryMap></ipxact:memoryMaps></ipxact:component>\n";
     let e = parse(xml, "m.xml").unwrap_err();
-    assert_eq!(e.to_string(), "m.xml:7: register C: 'BASE+8' is not a literal number (expressions and parameters are not supported)");
+    assert_eq!(
+        e.to_string(),
+        "m.xml:7: register C: 'BASE+8' is not a literal number (expressions and parameters are not supported)"
+    );
     let e = parse(&xml.replace("BASE+8", "8"), "m.xml").unwrap_err();
     assert_eq!(e.to_string(), "m.xml:6: block b: register B at 0x2 is not aligned to its width (32-bit)");
     assert_eq!(e.class(), crate::error::ErrorClass::InvalidMap);

@@ -59,10 +59,17 @@ pub fn to_toml(map: &RegisterMap, origin: &str) -> String {
     }
     for rule in map.rules.iter() {
         let widths: Vec<String> = rule.widths.iter().map(|w| w.bits().to_string()).collect();
-        let _ = writeln!(s, "\n[[access]]\nrange = [{:#x}, {:#x}]\nwidths = [{}]", rule.start, rule.end, widths.join(", "));
+        let _ =
+            writeln!(s, "\n[[access]]\nrange = [{:#x}, {:#x}]\nwidths = [{}]", rule.start, rule.end, widths.join(", "));
     }
     for r in map.registers.iter() {
-        let _ = writeln!(s, "\n[[register]]\nname = {}\noffset = {:#x}\nwidth = {}", quote(&r.name), r.offset, r.width.bits());
+        let _ = writeln!(
+            s,
+            "\n[[register]]\nname = {}\noffset = {:#x}\nwidth = {}",
+            quote(&r.name),
+            r.offset,
+            r.width.bits()
+        );
         let _ = writeln!(s, "access = {}", quote(access_word(r.access)));
         if r.access_width != r.width {
             let _ = writeln!(s, "access_width = {}", r.access_width.bits());
