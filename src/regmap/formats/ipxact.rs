@@ -268,7 +268,9 @@ impl<'a, 'input> Reader<'a, 'input> {
                 continue;
             }
             let name = self.name(child)?;
-            let off = offset + self.int(child, &["addressOffset"], &format!("{tag} {name}"))?;
+            let off = offset
+                .checked_add(self.int(child, &["addressOffset"], &format!("{tag} {name}"))?)
+                .ok_or((self.line(child), format!("{tag} {name}: address overflows")))?;
             if tag == "register" {
                 self.register(child, &format!("{prefix}{name}"), off, aub, block_access, out)?;
                 continue;
@@ -280,14 +282,11 @@ impl<'a, 'input> Reader<'a, 'input> {
                 None => self.int(child, &["range"], &format!("registerFile {name}"))?,
             };
             for (flat, suffix) in indexes(&dims) {
-                self.container(
-                    child,
-                    &format!("{prefix}{name}{suffix}_"),
-                    off + flat * stride,
-                    aub,
-                    block_access,
-                    out,
-                )?;
+                let at = flat
+                    .checked_mul(stride)
+                    .and_then(|o| o.checked_add(off))
+                    .ok_or((self.line(child), format!("registerFile {name}: address overflows")))?;
+                self.container(child, &format!("{prefix}{name}{suffix}_"), at, aub, block_access, out)?;
             }
         }
         Ok(())
@@ -340,9 +339,14 @@ impl<'a, 'input> Reader<'a, 'input> {
                     derive_access(&fields)
                 }
             });
+            let byte_offset = flat
+                .checked_mul(stride)
+                .and_then(|o| o.checked_add(offset))
+                .and_then(|o| o.checked_mul(aub / 8))
+                .ok_or((at, format!("register {full}: address overflows")))?;
             let mut reg = Register {
                 name: full.into(),
-                offset: (offset + flat * stride) * (aub / 8),
+                offset: byte_offset,
                 width: w,
                 access_width: w,
                 word_order: WordOrder::Little,
@@ -450,7 +454,7 @@ pub(crate) fn indexes(dims: &[u64]) -> Vec<(u64, String)> {
     if dims.is_empty() {
         return vec![(0, String::new())];
     }
-    let total: u64 = dims.iter().product();
+    let total = dims.iter().try_fold(1u64, |a, d| a.checked_mul(*d)).unwrap_or(u64::MAX);
     (0..total.min(1 << 20))
         .map(|flat| {
             let mut rest = flat;
