@@ -69,6 +69,10 @@ struct StateFile {
     bars: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// A register an access touches: the register, the mask of its bits the
+/// access covers, and per byte (bit in the access, bit in the register).
+type Touched = (Register, u64, Vec<(u32, u32)>);
+
 /// A simulated device (see the module documentation). Clones share the
 /// device: a test keeps one to play the hardware's side
 /// ([`SimBackend::set_register`]) while a driver uses another.
@@ -206,7 +210,7 @@ impl SimBar {
     /// The registers an access of `bytes` at `offset` touches, each with
     /// the mask of its bits the access covers and, per byte, (access bit,
     /// register bit).
-    fn touched(&self, offset: u64, bytes: u64) -> Vec<(Register, u64, Vec<(u32, u32)>)> {
+    fn touched(&self, offset: u64, bytes: u64) -> Vec<Touched> {
         let end = offset + bytes;
         let mut out = Vec::new();
         for r in self.map.registers.iter().filter(|r| r.offset < end && offset < r.end()) {

@@ -153,7 +153,7 @@ fn build(p: Parsed, format: Format, source: &str) -> Result<MapFile> {
             "rw" => Access::RW,
             other => return Err(invalid(source, c.line, format!("register {}: unknown type '{other}'", c.name))),
         };
-        let bits = c.words.checked_mul(data_width).unwrap_or(u64::MAX);
+        let bits = c.words.saturating_mul(data_width);
         let w = width(bits, &format!("register {}", c.name)).map_err(|m| invalid(source, c.line, m))?;
         let Some(b) = blocks.get_mut(block) else { continue };
         let mut reg = Register {
