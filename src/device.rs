@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
+use crate::backend::sim::{SimBackend, SimOptions};
 use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -75,12 +76,19 @@ pub struct Device {
     backend: Box<dyn Backend>,
     driver: Option<&'static DriverInfo>,
     force: bool,
+    /// Maps that come with the device itself (a simulated device's blocks).
+    maps: Vec<RegisterMap>,
 }
 
 impl Device {
     /// Open the device `spec` names (see [`DeviceSpec::parse`]), resolving PCI
     /// selectors in the sysfs tree `MMIODRV_SYSFS_ROOT` names (default `/sys`).
     pub fn open(spec: &str, options: OpenOptions) -> Result<Device> {
+        Device::open_with(spec, options, &SimOptions::default())
+    }
+
+    /// [`Device::open`], with the options of a simulated device (`sim:FILE`).
+    pub fn open_with(spec: &str, options: OpenOptions, sim: &SimOptions) -> Result<Device> {
         match DeviceSpec::parse(spec)? {
             DeviceSpec::Pci(selector) => Device::open_pci(&Sysfs::from_env().resolve(&selector)?, options),
             DeviceSpec::File(path) => Err(ErrorKind::NotSupported {
@@ -88,12 +96,14 @@ impl Device {
                 why: format!("file:{} is opened by the ivshmem commands only", path.display()),
             }
             .into()),
-            DeviceSpec::Sim(path) => Err(ErrorKind::NotSupported {
-                what: "a simulated device",
-                why: format!("sim:{} needs a simulation backend", path.display()),
-            }
-            .into()),
+            DeviceSpec::Sim(path) => Ok(Device::sim(SimBackend::open(&path, sim)?, options.force)),
         }
+    }
+
+    /// A simulated device (see [`crate::backend::sim`]): its blocks are its maps.
+    pub fn sim(backend: SimBackend, force: bool) -> Device {
+        let maps = backend.maps();
+        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps }
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.
@@ -101,7 +111,7 @@ impl Device {
         let backend = select::open(dev.clone(), options.backend, options.force)?;
         log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
         let driver = drivers::for_device(dev);
-        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force })
+        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force, maps: Vec::new() })
     }
 
     /// A device reached through `backend` (a simulated device, a test
@@ -111,7 +121,7 @@ impl Device {
             let (v, d) = (c.vendor_id()?, c.device_id()?);
             drivers::for_ids(v, d)
         });
-        Device { sysfs: None, backend, driver, force }
+        Device { sysfs: None, backend, driver, force, maps: Vec::new() }
     }
 
     /// Which device.
@@ -149,12 +159,25 @@ impl Device {
         self.driver.and_then(|d| d.map_for_bar(bar))
     }
 
+    /// The map that comes with the device for `bar` (a simulated device's block).
+    pub fn own_map(&self, bar: u8) -> Option<&RegisterMap> {
+        self.maps.iter().find(|m| m.bar == bar)
+    }
+
     /// The layout of a BAR: `bar` if given, else the map's BAR (a given map's
     /// own `bar`, or the built-in driver's first map), else BAR0; a given
     /// map applies to whichever BAR is chosen, a built-in one only to its own.
     pub fn layout(&self, bar: Option<u8>, map: Option<(RegisterMap, PathBuf)>) -> Result<Layout> {
         let (bar, map, source) = match map {
             Some((map, path)) => (bar.unwrap_or(map.bar), Some(Cow::Owned(map)), MapSource::File(path)),
+            None if !self.maps.is_empty() => {
+                let bar = bar.or_else(|| self.maps.first().map(|m| m.bar)).unwrap_or(0);
+                let source = match self.device() {
+                    DeviceRef::Sim(p) => MapSource::File(p),
+                    _ => MapSource::Builtin,
+                };
+                (bar, self.own_map(bar).cloned().map(Cow::Owned), source)
+            }
             None => {
                 let bar = bar.or_else(|| self.driver.and_then(|d| d.maps.first()).map(|m| m.bar)).unwrap_or(0);
                 (bar, self.builtin_map(bar).map(Cow::Borrowed), MapSource::Builtin)

@@ -254,6 +254,16 @@ pub enum Remedy {
     StartServer,
     /// Use a smaller request.
     Smaller,
+    // ---- regmap formats
+    /// Name one block of a map file of several.
+    ChooseBlock,
+    /// Install a Python package into the Python mmiodrv runs.
+    PipInstall {
+        /// The Python interpreter.
+        python: String,
+        /// The package.
+        package: &'static str,
+    },
     /// Free text, for fixes that name no front-end option.
     Text(String),
 }
@@ -294,6 +304,8 @@ impl fmt::Display for Remedy {
             Remedy::RetryWhenIdle => f.write_str("wait for it to finish and retry"),
             Remedy::StartServer => f.write_str("start an ivshmem server"),
             Remedy::Smaller => f.write_str("use a smaller request"),
+            Remedy::ChooseBlock => f.write_str("name one of the blocks"),
+            Remedy::PipInstall { python, package } => write!(f, "{python} -m pip install {package}"),
             Remedy::Text(t) => f.write_str(t),
         }
     }
@@ -555,6 +567,29 @@ pub enum ErrorKind {
         file: String,
         /// The blocks there are.
         blocks: Vec<String>,
+    },
+
+    // ---- regmap formats
+    /// A map file of several blocks, and no block named.
+    #[error("{file} has several blocks ({}): name one", blocks.join(", "))]
+    BlockAmbiguous {
+        /// The map file.
+        file: String,
+        /// The blocks there are.
+        blocks: Vec<String>,
+    },
+
+    /// A map format whose reader needs a tool that is not installed.
+    #[error("reading {what} needs {tool}, which is not available ({why})")]
+    ToolMissing {
+        /// The format.
+        what: &'static str,
+        /// The tool.
+        tool: &'static str,
+        /// What failed.
+        why: String,
+        /// How to install it.
+        remedy: Remedy,
     },
 
     /// A write to a read-only register or field.
@@ -1023,7 +1058,8 @@ impl ErrorKind {
             | AmbiguousDevice { .. }
             | NotBindable { .. }
             | IovaBeyondMask { .. }
-            | NoSuchVector { .. } => ErrorClass::Usage,
+            | NoSuchVector { .. }
+            | BlockAmbiguous { .. } => ErrorClass::Usage,
             DeviceNotFound { .. } | BarNotPresent { .. } | RegisterNotFound { .. } | BlockNotFound { .. } => {
                 ErrorClass::NotFound
             }
@@ -1068,7 +1104,8 @@ impl ErrorKind {
             | NotSupported { .. }
             | Protocol { .. }
             | NoServer
-            | Changed { .. } => ErrorClass::Refused,
+            | Changed { .. }
+            | ToolMissing { .. } => ErrorClass::Refused,
         }
     }
 }
@@ -1127,7 +1164,11 @@ impl Error {
             _ => None,
         };
         match &self.0.kind {
-            Permission { remedy, .. } | Busy { remedy, .. } | BackendCannot { remedy, .. } => Some(remedy.clone()),
+            Permission { remedy, .. }
+            | Busy { remedy, .. }
+            | BackendCannot { remedy, .. }
+            | ToolMissing { remedy, .. } => Some(remedy.clone()),
+            BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
             Vfio { remedy, .. } => remedy.clone(),
             DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
             DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),

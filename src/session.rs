@@ -407,30 +407,7 @@ impl<'d> Session<'d> {
                     crate::window::MapSource::Builtin => None,
                 };
                 let bar = layout.bar;
-                let mut regs = w.dump(*all)?;
-                if !registers.is_empty() {
-                    // Named registers are read even when a dump would skip them.
-                    regs.clear();
-                    for name in registers {
-                        let r = w.resolve(name, None)?;
-                        let value = w.read(&r)?;
-                        let Some(reg) = r.target.register() else {
-                            return Err(ErrorKind::NoMap { name: name.clone() }.into());
-                        };
-                        regs.push(DumpedRegister {
-                            name: reg.name.to_string(),
-                            offset: reg.offset,
-                            width: reg.width.bits(),
-                            access: reg.access,
-                            read_side_effects: reg.read_side_effects,
-                            value: Some(value),
-                            skipped: None,
-                            fields: crate::window::decode_fields(reg, value),
-                            description: reg.description.to_string(),
-                            reset: reg.reset,
-                        });
-                    }
-                }
+                let regs = if registers.is_empty() { w.dump(*all)? } else { w.dump_named(registers)? };
                 Outcome::Dump { map, bar, source, registers: regs }
             }
             Op::Echo(text) => Outcome::Echo(text.clone()),

@@ -114,6 +114,18 @@ pub struct DumpedRegister {
     /// Reset value from the map.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset: Option<u64>,
+    /// The bits of `reset` the map defines.
+    #[serde(skip)]
+    pub reset_mask: u64,
+}
+
+impl DumpedRegister {
+    /// Whether the value read differs from the reset value in the bits the
+    /// map gives a reset for; `None` when it was not read or has no reset.
+    pub fn differs_from_reset(&self) -> Option<bool> {
+        let (value, reset) = (self.value?, self.reset?);
+        Some((value ^ reset) & self.reset_mask != 0)
+    }
 }
 
 /// What one read or write touched.
@@ -184,9 +196,7 @@ impl Layout {
     /// Check a read before it is made: write-only registers have nothing to read.
     pub fn check_read(&self, r: &Resolved<'_>) -> Result<()> {
         match r.target.register() {
-            Some(reg) if reg.access == Access::WO => {
-                Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into())
-            }
+            Some(reg) if !reg.access.readable() => Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into()),
             _ => Ok(()),
         }
     }
@@ -218,7 +228,7 @@ impl Layout {
             .map(|reg| {
                 let skipped = match (reg.access, reg.read_side_effects) {
                     _ if all => None,
-                    (Access::WO, _) => Some(Skipped::WriteOnly),
+                    (a, _) if !a.readable() => Some(Skipped::WriteOnly),
                     (_, true) => Some(Skipped::ReadSideEffects),
                     _ => None,
                 };
@@ -334,27 +344,35 @@ impl Window {
     /// Every register of the map, read unless skipped (see [`Layout::dump_plan`]);
     /// with `all`, write-only registers are read too, as one raw access.
     pub fn dump(&self, all: bool) -> Result<Vec<DumpedRegister>> {
-        let mut out = Vec::new();
-        for (reg, skipped) in self.layout.dump_plan(all) {
-            let value = match skipped {
-                Some(_) => None,
-                None if reg.access == Access::WO => Some(self.tag(self.io.read(reg.offset, reg.width))?),
-                None => Some(self.tag(regmap::read_register(self.io(), reg))?),
-            };
-            out.push(DumpedRegister {
-                name: reg.name.to_string(),
-                offset: reg.offset,
-                width: reg.width.bits(),
-                access: reg.access,
-                read_side_effects: reg.read_side_effects,
-                value,
-                skipped,
-                fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
-                description: reg.description.to_string(),
-                reset: reg.reset,
-            });
-        }
-        Ok(out)
+        self.layout.dump_plan(all).into_iter().map(|(reg, skipped)| self.dump_one(reg, skipped)).collect()
+    }
+
+    /// The registers named, each read (even one a dump would skip: naming it
+    /// asks for it), in the order given.
+    pub fn dump_named(&self, names: &[String]) -> Result<Vec<DumpedRegister>> {
+        let map = self.layout.map().ok_or_else(|| ErrorKind::NoMap { name: names.join(" ") })?;
+        names.iter().map(|n| self.dump_one(map.register(n)?, None)).collect()
+    }
+
+    fn dump_one(&self, reg: &Register, skipped: Option<Skipped>) -> Result<DumpedRegister> {
+        let value = match skipped {
+            Some(_) => None,
+            None if !reg.access.readable() => Some(self.tag(regmap::access::read_raw(self.io(), reg))?),
+            None => Some(self.tag(regmap::read_register(self.io(), reg))?),
+        };
+        Ok(DumpedRegister {
+            name: reg.name.to_string(),
+            offset: reg.offset,
+            width: reg.width.bits(),
+            access: reg.access,
+            read_side_effects: reg.read_side_effects,
+            value,
+            skipped,
+            fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
+            description: reg.description.to_string(),
+            reset: regmap::formats::reading::register_reset(reg),
+            reset_mask: reg.reset_mask(),
+        })
     }
 
     /// `len` bytes from `offset` as 32-bit words (checked first).

@@ -13,6 +13,8 @@ mod e1000;
 mod edu;
 #[path = "vm/labs.rs"]
 mod labs;
+#[path = "vm/regmap.rs"]
+mod regmap;
 
 use std::process::ExitCode;
 
@@ -54,6 +56,10 @@ fn main() -> ExitCode {
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
+        (
+            "regmap::every_format_reads_and_writes_like_the_builtin_map",
+            regmap::every_format_reads_and_writes_like_the_builtin_map,
+        ),
     ];
-    run_suite("vm", tests, |_| {})
+    run_suite("vm", tests, regmap::configure)
 }

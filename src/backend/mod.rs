@@ -5,6 +5,7 @@
 pub mod file_region;
 pub mod irq;
 pub mod select;
+pub mod sim;
 pub mod sysfs;
 pub mod uio;
 pub mod vfio;
@@ -31,6 +32,8 @@ pub enum BackendKind {
     Uio,
     /// The kernel's sysfs `resourceN` files (root only; no interrupts or DMA).
     Sysfs,
+    /// A simulated device built from a register map (`sim:FILE`); never chosen by `auto`.
+    Sim,
 }
 
 impl BackendKind {
@@ -44,6 +47,7 @@ impl BackendKind {
             BackendKind::Vfio => "vfio",
             BackendKind::Uio => "uio",
             BackendKind::Sysfs => "sysfs",
+            BackendKind::Sim => "sim",
         }
     }
 
@@ -54,6 +58,7 @@ impl BackendKind {
             BackendKind::Vfio => "VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU",
             BackendKind::Uio => "UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx",
             BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
+            BackendKind::Sim => "a simulated device built from a register map (sim:FILE)",
         }
     }
 

@@ -16,7 +16,8 @@ use mmiodrv::mmio::Width;
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Device: DDDD:BB:DD.F, BB:DD.F, or VVVV:DDDD vendor:device IDs (must match one
-    /// device); or file:PATH, an ivshmem shared-memory file on the host.
+    /// device); file:PATH, an ivshmem shared-memory file on the host; or sim:MAP,
+    /// a device simulated from a register map (any format --regmap takes).
     #[arg(short, long, global = true, env = "MMIODRV_DEVICE", value_name = "DEV", help_heading = "Global options")]
     pub device: Option<String>,
 
@@ -32,6 +33,11 @@ pub struct Global {
     /// Print JSON (one object per result; schema: docs/json.md).
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
+
+    /// A simulated device's state file (--device sim:MAP): read at start and
+    /// rewritten after every change, so a sequence of commands sees its own writes.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Global options")]
+    pub state: Option<PathBuf>,
 
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
@@ -115,6 +121,11 @@ pub struct MapArgs {
     #[arg(long, value_name = "N", value_parser = parse_bar)]
     pub bar: Option<u8>,
 
+    /// The block of a map file with several (IP-XACT address block, SVD
+    /// peripheral, SystemRDL sub-addrmap, LiteX CSR region); it applies to --bar.
+    #[arg(long, value_name = "NAME")]
+    pub block: Option<String>,
+
     /// Use the write-combining mapping of a prefetchable BAR (resourceN_wc).
     #[arg(long)]
     pub wc: bool,
@@ -128,6 +139,10 @@ pub struct DumpArgs {
     /// Also read write-only registers and registers whose read has side effects.
     #[arg(long)]
     pub all: bool,
+
+    /// Mark the registers whose value differs from the map's reset value.
+    #[arg(long)]
+    pub diff_reset: bool,
 
     /// Hexdump start offset (implies a raw hexdump).
     #[arg(long, value_name = "OFFSET", value_parser = parse_size)]
@@ -188,6 +203,43 @@ pub struct WriteArgs {
     pub irq: IrqArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct RegmapArgs {
+    #[command(subcommand)]
+    pub action: RegmapAction,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RegmapAction {
+    /// Every register of a map file: absolute offset, width, access, reset, fields.
+    Show {
+        /// A map in any format: mmiodrv TOML, IP-XACT, CMSIS-SVD, SystemRDL, LiteX csr.csv/csr.json.
+        file: PathBuf,
+        /// Only this block.
+        #[arg(long, value_name = "NAME")]
+        block: Option<String>,
+    },
+    /// Check a map file: problems as FILE:LINE: problem, exit status 7.
+    Check {
+        /// The map file.
+        file: PathBuf,
+    },
+    /// Convert one block of a map file to mmiodrv TOML (printed, or written to --output).
+    Convert {
+        /// The map file.
+        file: PathBuf,
+        /// Target format.
+        #[arg(long, value_name = "FORMAT", value_parser = ["toml"])]
+        to: String,
+        /// The block to convert (needed when the file has several).
+        #[arg(long, value_name = "NAME")]
+        block: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
 /// A parsed command line.
 #[derive(Debug)]
 pub struct Cli {
@@ -209,6 +261,7 @@ pub enum Cmd {
     Unbind,
     Batch(crate::batch::BatchArgs),
     Shell(crate::batch::ShellArgs),
+    Regmap(RegmapArgs),
     /// A driver's command: the path of names and the matches of the last one
     /// (with the matches of each group on the way, for group options).
     Driver {
@@ -268,6 +321,11 @@ const BUILTINS: &[Builtin] = &[
         about: "An interactive shell on the device (line editing, history, completion)",
         build: crate::batch::ShellArgs::augment_args,
     },
+    Builtin {
+        name: "regmap",
+        about: "Show, check or convert a register map (TOML, IP-XACT, SVD, SystemRDL, LiteX)",
+        build: RegmapArgs::augment_args,
+    },
 ];
 
 fn root() -> Command {
@@ -301,7 +359,7 @@ fn command_name(argv: &[OsString]) -> Option<&str> {
     while let Some(word) = words.next() {
         let word = word?;
         match word {
-            "-d" | "--device" | "--backend" => {
+            "-d" | "--device" | "--backend" | "--state" => {
                 words.next();
             }
             w if w.starts_with('-') => {}
@@ -345,6 +403,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
         "unbind" => Cmd::Unbind,
         "batch" => Cmd::Batch(crate::batch::BatchArgs::from_arg_matches(sub)?),
         "shell" => Cmd::Shell(crate::batch::ShellArgs::from_arg_matches(sub)?),
+        "regmap" => Cmd::Regmap(RegmapArgs::from_arg_matches(sub)?),
         _ => {
             let mut path = vec![name.to_string()];
             let mut chain = vec![sub.clone()];

@@ -45,7 +45,7 @@ use mmiodrv::session::{At, Op, Outcome, Session};
 use mmiodrv::text::hexdump_lines;
 
 use crate::args::{parse_bar, parse_irq_kind, parse_number, parse_size, parse_width, Global};
-use crate::context::{load_map, open_device};
+use crate::context::map_and_device;
 use crate::output::{print_json, Terminal};
 use crate::regs::{print_access, print_dump};
 
@@ -70,6 +70,10 @@ pub struct BatchArgs {
     /// Register map file for the whole run (default: the device's built-in map).
     #[arg(long, value_name = "FILE")]
     pub regmap: Option<PathBuf>,
+
+    /// The block of a map file with several (and of a simulated device's map).
+    #[arg(long, value_name = "NAME")]
+    pub block: Option<String>,
 }
 
 /// `shell`.
@@ -78,6 +82,14 @@ pub struct ShellArgs {
     /// Register map file for the session (default: the device's built-in map).
     #[arg(long, value_name = "FILE")]
     pub regmap: Option<PathBuf>,
+
+    /// The block of a map file with several (and of a simulated device's map).
+    #[arg(long, value_name = "NAME")]
+    pub block: Option<String>,
+}
+
+fn map_args(regmap: &Option<PathBuf>, block: &Option<String>) -> crate::args::MapArgs {
+    crate::args::MapArgs { regmap: regmap.clone(), bar: None, wc: false, block: block.clone() }
 }
 
 /// Where a register operation goes, as a line gives it.
@@ -384,7 +396,7 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
         }
         Outcome::Dump { map, bar, source, registers } => {
             let source = source.map(|p| p.display().to_string()).unwrap_or_else(|| format!("built-in {map} map"));
-            print_dump(json, device, bar, &map, &source, &registers);
+            print_dump(json, device, bar, &map, &source, &registers, false);
         }
         Outcome::Echo(text) => {
             if json {
@@ -456,7 +468,7 @@ pub fn run(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> {
     match args.file.as_deref() {
         Some(p) if p.as_os_str() != "-" => run_file(g, args, p),
         _ if std::io::stdin().is_terminal() && args.file.is_none() => {
-            shell(g, &ShellArgs { regmap: args.regmap.clone() }).map_err(Failure::from)
+            shell(g, &ShellArgs { regmap: args.regmap.clone(), block: args.block.clone() }).map_err(Failure::from)
         }
         _ => run_stream(g, args),
     }
@@ -484,8 +496,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
         }
     }
     // 2. Open the device and check every operation against it, touching nothing.
-    let map = load_map(&crate::args::MapArgs { regmap: args.regmap.clone(), bar: None, wc: false })?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
     let mut session = Session::new(&device, map);
     for (line, p) in &parsed {
         if let Err(e) = session.check(&p.op) {
@@ -531,8 +542,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
 
 /// The pipe protocol: a line in, its reply out (flushed), until end of input.
 fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> {
-    let map = load_map(&crate::args::MapArgs { regmap: args.regmap.clone(), bar: None, wc: false })?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
     let mut session = Session::new(&device, map);
     let mut term = Terminal::new(g.json);
     let name = device.device().to_string();
@@ -570,8 +580,7 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
 /// The interactive shell.
 pub fn shell(g: &Global, args: &ShellArgs) -> Result<()> {
     use rustyline::error::ReadlineError;
-    let map = load_map(&crate::args::MapArgs { regmap: args.regmap.clone(), bar: None, wc: false })?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
     let mut session = Session::new(&device, map);
     let names = completion_words(&mut session);
     let mut term = Terminal::new(g.json);

@@ -11,6 +11,7 @@ mod fast;
 mod info;
 mod irq;
 mod list;
+mod regmap;
 mod regs;
 mod render;
 
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Cmd::WaitIrq(a) => irq::wait(g, a),
         Cmd::Bind(a) => bind::bind(g, a),
         Cmd::Unbind => bind::unbind(g),
+        Cmd::Regmap(a) => regmap::run(g, a),
         Cmd::Driver { path, matches } => drivers::run(g, path, matches),
         Cmd::Shell(a) => batch::shell(g, a),
         Cmd::Batch(a) => match batch::run(g, a) {

@@ -6,7 +6,7 @@ use mmiodrv::regmap::RegisterMap;
 use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window};
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
-use crate::context::{load_map, open_device};
+use crate::context::map_and_device;
 use crate::output::print_json;
 
 /// Hexdumps default to the first 256 bytes so a 1 MiB BAR does not flood the terminal.
@@ -36,8 +36,7 @@ pub fn map_source(layout: &Layout, map: &RegisterMap) -> String {
 }
 
 pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let raw = args.offset.is_some() || args.len.is_some() || layout.map.is_none();
     let span = raw.then(|| {
@@ -50,47 +49,72 @@ pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
     let w = device.open_window(layout, false, args.map.wc)?;
     match span {
         Some((offset, len)) => hexdump(g, &w, offset, len),
-        None => dump_map(g, &w, args.all),
+        None => dump_map(g, &w, args.all, args.diff_reset),
     }
 }
 
-fn dump_map(g: &Global, w: &Window, all: bool) -> Result<()> {
+fn dump_map(g: &Global, w: &Window, all: bool, diff_reset: bool) -> Result<()> {
     let Some(map) = w.map() else { return Ok(()) };
     let regs = w.dump(all)?;
     let layout = w.layout();
-    print_dump(g.json, &layout.device.to_string(), layout.bar, &map.name, &map_source(layout, map), &regs);
+    let source = map_source(layout, map);
+    print_dump(g.json, &layout.device.to_string(), layout.bar, &map.name, &source, &regs, diff_reset);
     Ok(())
 }
 
-/// A dump as `dump-regs` prints it (one-shot and batch alike).
-pub fn print_dump(json: bool, device: &str, bar: u8, map: &str, source: &str, regs: &[DumpedRegister]) {
+/// A dump as `dump-regs` prints it (one-shot and batch alike); with
+/// `diff_reset`, registers that differ from their reset value are marked.
+pub fn print_dump(
+    json: bool,
+    device: &str,
+    bar: u8,
+    map: &str,
+    source: &str,
+    regs: &[DumpedRegister],
+    diff_reset: bool,
+) {
     if json {
+        let mut registers = serde_json::to_value(regs).unwrap_or_default();
+        if let (true, Some(list)) = (diff_reset, registers.as_array_mut()) {
+            for (v, d) in list.iter_mut().zip(regs) {
+                v["differs_from_reset"] = serde_json::json!(d.differs_from_reset());
+            }
+        }
         print_json(&serde_json::json!({
             "device": device,
             "bar": bar,
             "map": map,
             "map_source": source,
-            "registers": regs,
+            "registers": registers,
         }));
         return;
     }
     outln!("{map} {device} BAR{bar} ({source})");
     let name_w = regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let mut differ = 0;
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
     for d in regs {
+        let width = Width::from_bits(d.width).unwrap_or(Width::W64);
         let value = match (d.value, d.skipped) {
-            (Some(v), _) => hex(v, Width::from_bits(d.width).unwrap_or(Width::W64)),
+            (Some(v), _) => hex(v, width),
             (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
             (None, _) => "(not read: read has side effects; --all reads it)".into(),
         };
-        let line = format!(
+        let mut line = format!(
             "{:<8}{:<name_w$}  {:<18}  {}",
             format!("{:#06x}", d.offset),
             d.name,
             value,
             fields_text(&d.fields)
         );
+        if let (true, Some(true), Some(reset)) = (diff_reset, d.differs_from_reset(), d.reset) {
+            line = format!("{}  (reset {})", line.trim_end(), hex(reset, width));
+            differ += 1;
+        }
         outln!("{}", line.trim_end());
+    }
+    if diff_reset {
+        outln!("{differ} register(s) differ from their reset value");
     }
 }
 
@@ -112,8 +136,7 @@ fn hexdump(g: &Global, w: &Window, offset: u64, len: u64) -> Result<()> {
 }
 
 pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     // Everything about the request is checked before the BAR is opened.
     let r = layout.resolve(&args.target, args.width)?;
@@ -127,8 +150,7 @@ pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
 }
 
 pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let r = layout.resolve(&args.target, args.width)?;
     layout.check_write(&r, args.value)?;

@@ -84,6 +84,10 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             "start one: mmiodrv ivshmem-server --socket PATH --shm PATH --size N --vectors V".into()
         }
         Remedy::Smaller => "free memory, or use smaller DMA buffers".into(),
+        Remedy::ChooseBlock => "pass --block NAME (mmiodrv regmap show FILE lists them)".into(),
+        Remedy::PipInstall { python, package } => format!(
+            "{python} -m pip install {package} (or set MMIODRV_PYTHON to a Python that has it, e.g. a venv's bin/python)"
+        ),
         Remedy::Text(t) => t.clone(),
         other => other.to_string(),
     }
