@@ -18,7 +18,7 @@ use crate::command::{Args, Call, Collect, Command, Report, Subject};
 use crate::device::Device;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::Width;
-use crate::regmap::RegisterMap;
+use crate::regmap::{RegisterMap, Target};
 use crate::window::{AccessReport, DumpedRegister, Layout, Window};
 
 /// Default IOVA of DMA buffers a session allocates, and their default mask.
@@ -213,6 +213,35 @@ pub struct DmaInfo {
     pub size: u64,
 }
 
+/// Where a prepared operation goes: a window and a register (by index).
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    bar: Option<u8>,
+    spot: Spot,
+    width: Width,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Spot {
+    Offset(u64),
+    Register(usize),
+    Field(usize, usize),
+}
+
+/// An operation checked and resolved by [`Session::prepare`].
+#[derive(Debug)]
+pub struct Prepared {
+    op: Op,
+    place: Option<Place>,
+}
+
+impl Prepared {
+    /// The operation.
+    pub fn op(&self) -> &Op {
+        &self.op
+    }
+}
+
 /// Many operations on one device.
 pub struct Session<'d> {
     device: &'d Device,
@@ -293,18 +322,42 @@ impl<'d> Session<'d> {
     }
 
     fn window(&mut self, bar: Option<u8>) -> Result<&Window> {
-        let layout = self.layout(bar)?.clone();
-        let index = layout.bar;
+        let index = self.layout(bar)?.bar;
         if !self.windows.contains_key(&index) {
+            let layout = self.layouts[&bar].clone();
             let window = self.device.open_window(layout, true, false)?;
             self.windows.insert(index, window);
         }
         Ok(&self.windows[&index])
     }
 
-    fn access(&mut self, at: &At, write: Option<(u64, bool)>) -> Result<AccessReport> {
-        let w = self.window(at.bar)?;
-        let r = w.resolve(&at.target, at.width)?;
+    /// Resolve where `at` goes, once, to indexes into the map: running a
+    /// prepared operation looks nothing up by name.
+    fn place(&mut self, at: &At) -> Result<Place> {
+        let layout = self.layout(at.bar)?;
+        let r = layout.resolve(&at.target, at.width)?;
+        let index = |reg: &crate::regmap::Register| {
+            layout.map().and_then(|m| m.registers.iter().position(|x| std::ptr::eq(x, reg))).unwrap_or(0)
+        };
+        let target = match r.target {
+            Target::Offset(o) => Spot::Offset(o),
+            Target::Register(reg) => Spot::Register(index(reg)),
+            Target::Field(reg, f) => {
+                Spot::Field(index(reg), reg.fields.iter().position(|x| std::ptr::eq(x, f)).unwrap_or(0))
+            }
+        };
+        Ok(Place { bar: at.bar, spot: target, width: r.width })
+    }
+
+    fn access(&mut self, place: &Place, write: Option<(u64, bool)>) -> Result<AccessReport> {
+        let w = self.window(place.bar)?;
+        let target = match (place.spot, w.map()) {
+            (Spot::Offset(o), _) => Target::Offset(o),
+            (Spot::Register(i), Some(m)) => Target::Register(&m.registers[i]),
+            (Spot::Field(i, f), Some(m)) => Target::Field(&m.registers[i], &m.registers[i].fields[f]),
+            _ => return Err(ErrorKind::NoMap { name: String::new() }.into()),
+        };
+        let r = crate::window::Resolved { target, width: place.width };
         match write {
             None => {
                 let value = w.read(&r)?;
@@ -342,18 +395,36 @@ impl<'d> Session<'d> {
         self.irqs.is_some()
     }
 
-    /// Run `op` (check it first with [`Session::check`] when running a
-    /// whole script, so nothing runs if any line is wrong).
+    /// Check `op` and resolve it for running: register names become
+    /// indexes, so a script's loop of reads looks nothing up by name.
+    pub fn prepare(&mut self, op: Op) -> Result<Prepared> {
+        self.check(&op)?;
+        let place = match &op {
+            Op::Read(at) | Op::Write { at, .. } | Op::Poll { at, .. } | Op::Expect { at, .. } => Some(self.place(at)?),
+            _ => None,
+        };
+        Ok(Prepared { op, place })
+    }
+
+    /// Check and run `op`.
     pub fn run(&mut self, op: &Op) -> Result<Outcome> {
-        self.check(op)?;
-        Ok(match op {
-            Op::Read(at) => Outcome::Access(self.access(at, None)?),
-            Op::Write { at, value, verify } => Outcome::Access(self.access(at, Some((*value, *verify)))?),
+        let prepared = self.prepare(op.clone())?;
+        self.run_prepared(&prepared)
+    }
+
+    /// Run an operation [`Session::prepare`] checked.
+    pub fn run_prepared(&mut self, prepared: &Prepared) -> Result<Outcome> {
+        let place = prepared.place.as_ref();
+        let placed = || place.ok_or_else(|| Error::from(ErrorKind::NoMap { name: String::new() }));
+        Ok(match &prepared.op {
+            Op::Read(_) => Outcome::Access(self.access(placed()?, None)?),
+            Op::Write { value, verify, .. } => Outcome::Access(self.access(placed()?, Some((*value, *verify)))?),
             Op::Poll { at, expected, mask, timeout } => {
+                let place = placed()?;
                 let start = Instant::now();
                 let mut reads = 0;
                 loop {
-                    let access = self.access(at, None)?;
+                    let access = self.access(place, None)?;
                     reads += 1;
                     if matches(access.value, *expected, *mask) {
                         break Outcome::Polled { access, reads, elapsed: start.elapsed() };
@@ -367,7 +438,7 @@ impl<'d> Session<'d> {
                 }
             }
             Op::Expect { at, expected, mask } => {
-                let access = self.access(at, None)?;
+                let access = self.access(placed()?, None)?;
                 if !matches(access.value, *expected, *mask) {
                     return Err(Error::on(
                         access.device.clone(),

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
-use crate::regmap::{self, plan_field_write, Access, Register, RegisterMap, Target};
+use crate::regmap::{self, plan_field_write, Access, BitRange, Register, RegisterMap, Target, Text};
 
 /// Where a window's map came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,13 +55,13 @@ pub struct Resolved<'a> {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct FieldValue {
     /// Field name.
-    pub name: String,
+    pub name: Text,
     /// Bit range, `31:24` or `7`.
-    pub bits: String,
+    pub bits: BitRange,
     /// Its value.
     pub value: u64,
     /// The value's name, if the map gives one.
-    pub meaning: Option<String>,
+    pub meaning: Option<Text>,
 }
 
 /// Every field of `reg` decoded from `value`.
@@ -71,10 +71,10 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
         .map(|f| {
             let v = f.extract(value);
             FieldValue {
-                name: f.name.to_string(),
+                name: f.name.clone(),
                 bits: f.bit_range(),
                 value: v,
-                meaning: f.meaning(v).map(str::to_string),
+                meaning: f.values.iter().find(|(value, _)| *value == v).map(|(_, name)| name.clone()),
             }
         })
         .collect()
@@ -140,9 +140,9 @@ pub struct AccessReport {
     /// Width in bits.
     pub width: u32,
     /// Register name, if a register was named.
-    pub register: Option<String>,
+    pub register: Option<Text>,
     /// Field name, if a field was named.
-    pub field: Option<String>,
+    pub field: Option<Text>,
     /// The value read or written (the field's value, for fields).
     pub value: u64,
     /// The value read back after a write, when verified.
@@ -321,8 +321,8 @@ impl Window {
     pub fn report(&self, r: &Resolved<'_>, value: u64) -> AccessReport {
         let (offset, register, field) = match r.target {
             Target::Offset(offset) => (offset, None, None),
-            Target::Register(reg) => (reg.offset, Some(reg.name.to_string()), None),
-            Target::Field(reg, f) => (reg.offset, Some(reg.name.to_string()), Some(f.name.to_string())),
+            Target::Register(reg) => (reg.offset, Some(reg.name.clone()), None),
+            Target::Field(reg, f) => (reg.offset, Some(reg.name.clone()), Some(f.name.clone())),
         };
         let fields = match r.target {
             Target::Register(reg) => decode_fields(reg, value),

@@ -13,7 +13,9 @@ pub mod typed;
 pub use access::{plan_field_write, read_register, resolve, write_field, write_register, FieldWritePlan, Target};
 pub use formats::{load_file, Format, MapFile};
 pub use loader::{parse, validate, Invalid};
-pub use model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WordOrder, WriteSemantics};
+pub use model::{
+    Access, AccessRule, BitRange, Field, ReadAction, Register, RegisterMap, Text, WordOrder, WriteSemantics,
+};
 
 #[cfg(test)]
 mod tests;

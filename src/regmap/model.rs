@@ -268,13 +268,36 @@ impl Field {
         self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_ref())
     }
 
-    /// `31:24` or `7`.
-    pub fn bit_range(&self) -> String {
-        if self.msb == self.lsb {
-            self.lsb.to_string()
-        } else {
-            format!("{}:{}", self.msb, self.lsb)
+    /// Its bits, shown `31:24` or `7`.
+    pub const fn bit_range(&self) -> BitRange {
+        BitRange { msb: self.msb, lsb: self.lsb }
+    }
+}
+
+/// A field's bits, displayed (and serialized) as `31:24`, or `7` for one bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitRange {
+    /// Highest bit.
+    pub msb: u32,
+    /// Lowest bit.
+    pub lsb: u32,
+}
+
+impl std::fmt::Display for BitRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.msb == self.lsb, f.width()) {
+            (true, None) => write!(f, "{}", self.lsb),
+            (false, None) => write!(f, "{}:{}", self.msb, self.lsb),
+            // Padded (`{:<7}`): format first, then pad the whole.
+            (true, Some(_)) => f.pad(&self.lsb.to_string()),
+            (false, Some(_)) => f.pad(&format!("{}:{}", self.msb, self.lsb)),
         }
+    }
+}
+
+impl Serialize for BitRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

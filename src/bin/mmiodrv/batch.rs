@@ -17,6 +17,7 @@
 //! same argument definitions and value parsers as the one-shot commands, and
 //! run by the library's [`Session`].
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,7 +48,7 @@ use mmiodrv::text::hexdump_lines;
 use crate::args::{parse_bar, parse_irq_kind, parse_number, parse_size, parse_width, Global};
 use crate::context::map_and_device;
 use crate::output::{print_json, Terminal};
-use crate::regs::{print_access, print_dump};
+use crate::regs::{access_text, print_access, print_dump};
 
 /// Longest script file read.
 const MAX_SCRIPT: u64 = 16 << 20;
@@ -254,6 +255,7 @@ enum DmaLine {
 }
 
 /// A parsed line: the operation and how to print it.
+#[derive(Debug)]
 struct Parsed {
     op: Op,
     quiet: bool,
@@ -263,6 +265,76 @@ struct Parsed {
 fn line_command() -> clap::Command {
     let cmd = clap::Command::new("batch").no_binary_name(true).subcommand_required(true);
     Line::augment_subcommands(cmd).subcommands(crate::drivers::commands())
+}
+
+/// Parses lines: the common shapes directly (see [`fast_line`]), everything
+/// else with clap, whose command is built once for the whole run.
+#[derive(Default)]
+struct Parser {
+    clap: Option<clap::Command>,
+}
+
+impl Parser {
+    fn parse(&mut self, words: &[String]) -> Result<Parsed> {
+        if let Some(p) = fast_line(words) {
+            return Ok(p);
+        }
+        parse_words(self.clap.get_or_insert_with(line_command), words)
+    }
+}
+
+/// `read`, `write`, `expect`, `poll` and `sleep` lines of the usual shapes,
+/// without clap (a script of 10,000 reads would otherwise spend nearly all
+/// its time building and running the parser). It accepts only options those
+/// lines declare, with the same value parsers, and leaves anything else
+/// (including every error) to clap; a test checks both agree.
+fn fast_line(words: &[String]) -> Option<Parsed> {
+    let (name, rest) = words.split_first()?;
+    let mut positionals: Vec<&str> = Vec::new();
+    let (mut quiet, mut verify) = (false, false);
+    let (mut width, mut bar, mut mask, mut timeout) = (None, None, None, None);
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        let (opt, inline) = match w.split_once('=') {
+            Some((o, v)) if o.starts_with("--") => (o, Some(v)),
+            _ => (w.as_str(), None),
+        };
+        let mut value = || inline.or_else(|| it.next().map(String::as_str).filter(|v| !v.starts_with('-')));
+        let takes = matches!(opt, "--width" | "--bar" | "--mask" | "--timeout");
+        if inline.is_some() && !takes {
+            return None;
+        }
+        match (name.as_str(), opt) {
+            ("read" | "write", "-q" | "--quiet") if !quiet => quiet = true,
+            ("write", "--verify") if !verify => verify = true,
+            ("read" | "write" | "expect" | "poll", "--width") => set(&mut width, parse_width(value()?).ok()?)?,
+            ("read" | "write" | "expect" | "poll", "--bar") => set(&mut bar, parse_bar(value()?).ok()?)?,
+            ("expect" | "poll", "--mask") => set(&mut mask, parse_number(value()?).ok()?)?,
+            ("poll", "--timeout") => set(&mut timeout, value()?.parse::<u64>().ok()?)?,
+            (_, w) if !w.starts_with('-') && !w.is_empty() => positionals.push(w),
+            _ => return None,
+        }
+    }
+    let at = |target: &str| At { target: target.to_string(), width, bar };
+    let op = match (name.as_str(), positionals.as_slice()) {
+        ("read", [t]) => Op::Read(at(t)),
+        ("write", [t, v]) => Op::Write { at: at(t), value: parse_number(v).ok()?, verify },
+        ("expect", [t, v]) => Op::Expect { at: at(t), expected: parse_number(v).ok()?, mask },
+        ("poll", [t, v]) => Op::Poll {
+            at: at(t),
+            expected: parse_number(v).ok()?,
+            mask,
+            timeout: Duration::from_millis(timeout.unwrap_or(5000)),
+        },
+        ("sleep", [ms]) if width.is_none() && bar.is_none() => Op::Sleep(Duration::from_millis(parse_number(ms).ok()?)),
+        _ => return None,
+    };
+    Some(Parsed { op, quiet })
+}
+
+/// Fill an option's slot once; a repeated option goes to clap, which refuses it.
+fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.replace(value).is_none().then_some(())
 }
 
 /// Split a line into words: whitespace separates, '...' and "..." quote, a
@@ -303,9 +375,9 @@ fn usage(e: clap::Error) -> Error {
     Error::invalid("", crate::render::clap_message(&e))
 }
 
-/// Parse one line's words into an operation.
-fn parse_words(words: &[String]) -> Result<Parsed> {
-    let matches = line_command().try_get_matches_from(words).map_err(usage)?;
+/// Parse one line's words into an operation with clap.
+fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
+    let matches = cmd.try_get_matches_from_mut(words).map_err(usage)?;
     let (name, sub) = matches.subcommand().ok_or_else(|| Error::invalid("", "empty line"))?;
     if let Some(op) = crate::drivers::session_op(name, sub)? {
         return Ok(Parsed { op, quiet: false });
@@ -348,10 +420,9 @@ fn arrow(op: &Op) -> &'static str {
 }
 
 /// Print one outcome as the one-shot commands print theirs.
-fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Terminal) {
-    let quiet = p.quiet;
+fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term: &mut Terminal) {
     match outcome {
-        Outcome::Access(r) => print_access(json, quiet, &r, arrow(&p.op)),
+        Outcome::Access(r) => print_access(json, quiet, device, &r, arrow(op)),
         Outcome::Polled { access, reads, elapsed } => {
             if json {
                 let mut v = serde_json::to_value(&access).unwrap_or_default();
@@ -359,7 +430,10 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
                 v["elapsed_ms"] = (elapsed.as_secs_f64() * 1e3).into();
                 print_json(&v);
             } else {
-                outln!("{} after {reads} read(s)", access_line(&access, "=="));
+                crate::output::line_with(|out| {
+                    access_text(out, device, &access, "==");
+                    let _ = std::io::Write::write_fmt(out, format_args!(" after {reads} read(s)"));
+                });
             }
         }
         Outcome::Expected(access) => {
@@ -368,11 +442,13 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
                 v["expected"] = true.into();
                 print_json(&v);
             } else {
-                outln!("{} as expected", access_line(&access, "=="));
+                crate::output::line_with(|out| {
+                    access_text(out, device, &access, "==");
+                    out.extend_from_slice(b" as expected");
+                });
             }
         }
         Outcome::Armed { kind, vectors } => {
-            let device = device;
             if json {
                 print_json(&serde_json::json!({ "device": device, "armed": { "kind": kind, "vectors": vectors } }));
             } else {
@@ -380,7 +456,6 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
             }
         }
         Outcome::Interrupts(events) => {
-            let device = device;
             if json {
                 print_json(&serde_json::json!({ "device": device, "interrupts": events }));
             } else {
@@ -406,7 +481,6 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
             }
         }
         Outcome::DmaBuffer(info) => {
-            let device = device;
             if json {
                 print_json(&serde_json::json!({ "device": device, "dma_buffer": info }));
             } else {
@@ -414,7 +488,6 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
             }
         }
         Outcome::DmaWritten { buffer, offset, len } => {
-            let device = device;
             if json {
                 print_json(&serde_json::json!({ "device": device, "buffer": buffer, "offset": offset, "bytes": len }));
             } else {
@@ -441,18 +514,10 @@ fn print(json: bool, p: &Parsed, device: &str, outcome: Outcome, term: &mut Term
     }
 }
 
-fn access_line(r: &mmiodrv::window::AccessReport, op: &str) -> String {
-    let name = match (&r.register, &r.field) {
-        (Some(reg), Some(f)) => format!(" {reg}.{f}"),
-        (Some(reg), None) => format!(" {reg}"),
-        _ => String::new(),
-    };
-    format!("{} BAR{} {:#06x}{name} {op} {:#x}", r.device, r.bar, r.offset, r.value)
-}
-
 /// An error, named by FILE:LINE, as one line on stderr (and, with --json, as
 /// one JSON object on stdout, so a program reading replies sees it).
 fn report_error(json: bool, e: &Error, device: Option<&str>, file: &str, line: usize) {
+    crate::output::flush();
     let text = crate::render::error_line(e, device);
     let text = text.strip_prefix("mmiodrv: error: ").unwrap_or(&text);
     eprintln!("mmiodrv: error: {file}:{line}: {text}");
@@ -480,53 +545,82 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let text = String::from_utf8(bytes).map_err(|_| Error::invalid(path.display().to_string(), "not UTF-8 text"))?;
     let file = path.display().to_string();
     let device_text = g.device.as_deref();
-    // 1. Parse every line.
-    let mut parsed = Vec::new();
+    // 1. Parse every line. A line repeated (a script unrolled by a
+    // generator: 10,000 reads of one register) is parsed and prepared once.
+    let mut parser = Parser::default();
+    let mut unique: Vec<(usize, Parsed)> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut program: Vec<(usize, usize)> = Vec::new();
+    let mut last: Option<(&str, usize)> = None;
     for (i, line) in text.lines().enumerate() {
-        let words = words(line).map_err(|why| Error::invalid(line, why)).map_err(|e| (e, i + 1));
-        let result =
-            words.and_then(|w| if w.is_empty() { Ok(None) } else { parse_words(&w).map(Some).map_err(|e| (e, i + 1)) });
-        match result {
-            Ok(Some(p)) => parsed.push((i + 1, p)),
+        let key = line.trim();
+        let known = match last {
+            Some((text, u)) if text == key => Some(u),
+            _ => seen.get(key).copied(),
+        };
+        if let Some(u) = known {
+            last = Some((key, u));
+            program.push((i + 1, u));
+            continue;
+        }
+        match parse_line(&mut parser, line) {
+            Ok(Some(p)) => {
+                seen.insert(key, unique.len());
+                last = Some((key, unique.len()));
+                program.push((i + 1, unique.len()));
+                unique.push((i + 1, p));
+            }
             Ok(None) => {}
-            Err((e, line)) => {
+            Err(e) => {
+                report_error(g.json, &e, device_text, &file, i + 1);
+                return Err(Failure::Reported(crate::render::exit_status(&e)));
+            }
+        }
+    }
+    // 2. Open the device and check every operation against it, touching
+    // nothing; each is resolved for running on the way.
+    let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
+    let mut session = Session::new(&device, map);
+    let mut prepared = Vec::with_capacity(unique.len());
+    for (line, p) in unique {
+        match session.prepare(p.op) {
+            Ok(op) => prepared.push((op, p.quiet)),
+            Err(e) => {
                 report_error(g.json, &e, device_text, &file, line);
                 return Err(Failure::Reported(crate::render::exit_status(&e)));
             }
         }
     }
-    // 2. Open the device and check every operation against it, touching nothing.
-    let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
-    let mut session = Session::new(&device, map);
-    for (line, p) in &parsed {
-        if let Err(e) = session.check(&p.op) {
-            report_error(g.json, &e, device_text, &file, *line);
-            return Err(Failure::Reported(crate::render::exit_status(&e)));
-        }
-    }
     if args.check {
         if !g.json {
-            outln!("{file}: {} operation(s) checked, nothing run", parsed.len());
+            outln!("{file}: {} operation(s) checked, nothing run", program.len());
         } else {
-            print_json(&serde_json::json!({ "file": file, "operations": parsed.len(), "checked": true }));
+            print_json(&serde_json::json!({ "file": file, "operations": program.len(), "checked": true }));
         }
         return Ok(());
     }
     // 3. Run. A script that waits for interrupts arms them first, so none is missed.
     let mut term = Terminal::new(g.json);
     let name = device.device().to_string();
-    if let Some(kind) = parsed.iter().find_map(|(_, p)| match p.op {
-        Op::WaitIrq { kind, .. } => Some(kind),
+    if let Some(kind) = prepared.iter().find_map(|(p, _)| match p.op() {
+        Op::WaitIrq { kind, .. } => Some(*kind),
         _ => None,
     }) {
         session.run(&Op::Arm { kind })?;
     }
+    crate::output::hold();
     let mut first_failure: Option<i32> = None;
-    for (line, p) in &parsed {
-        match session.run(&p.op) {
-            Ok(outcome) => print(g.json, p, &name, outcome, &mut term),
+    for &(line, u) in &program {
+        let (p, quiet) = &prepared[u];
+        // Output waits in a buffer, but not across a wait: what happened
+        // before it shows before it starts.
+        if matches!(p.op(), Op::Sleep(_) | Op::WaitIrq { .. } | Op::Poll { .. }) {
+            crate::output::flush();
+        }
+        match session.run_prepared(p) {
+            Ok(outcome) => print(g.json, p.op(), *quiet, &name, outcome, &mut term),
             Err(e) => {
-                report_error(g.json, &e, device_text, &file, *line);
+                report_error(g.json, &e, device_text, &file, line);
                 first_failure.get_or_insert(crate::render::exit_status(&e));
                 if !args.keep_going {
                     break;
@@ -534,10 +628,20 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
             }
         }
     }
+    crate::output::flush();
     match first_failure {
         Some(status) => Err(Failure::Reported(status)),
         None => Ok(()),
     }
+}
+
+/// One line: its words (empty: a blank or comment line), then an operation.
+fn parse_line(parser: &mut Parser, line: &str) -> Result<Option<Parsed>> {
+    let words = words(line).map_err(|why| Error::invalid(line, why))?;
+    if words.is_empty() {
+        return Ok(None);
+    }
+    parser.parse(&words).map(Some)
 }
 
 /// The pipe protocol: a line in, its reply out (flushed), until end of input.
@@ -548,19 +652,17 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
     let name = device.device().to_string();
     let device_text = g.device.as_deref();
     let stdin = std::io::stdin();
+    let mut parser = Parser::default();
     let mut first_failure: Option<i32> = None;
     for (i, line) in stdin.lock().lines().enumerate() {
         let line = line.map_err(|e| Error::io("cannot read", "standard input", e))?;
-        let result = words(&line)
-            .map_err(|why| Error::invalid(line.as_str(), why))
-            .and_then(|w| if w.is_empty() { Ok(None) } else { parse_words(&w).map(Some) })
-            .and_then(|p| match p {
-                Some(p) if !args.check => session.run(&p.op).map(|o| Some((o, p))),
-                Some(p) => session.check(&p.op).map(|_| None),
-                None => Ok(None),
-            });
+        let result = parse_line(&mut parser, &line).and_then(|p| match p {
+            Some(p) if !args.check => session.run(&p.op).map(|o| Some((o, p))),
+            Some(p) => session.check(&p.op).map(|_| None),
+            None => Ok(None),
+        });
         match result {
-            Ok(Some((outcome, p))) => print(g.json, &p, &name, outcome, &mut term),
+            Ok(Some((outcome, p))) => print(g.json, &p.op, p.quiet, &name, outcome, &mut term),
             Ok(None) => {}
             Err(e) => {
                 report_error(g.json, &e, device_text, "-", i + 1);
@@ -594,6 +696,7 @@ pub fn shell(g: &Global, args: &ShellArgs) -> Result<()> {
     }
     let prompt = format!("mmiodrv {}> ", device.device());
     let device_text = g.device.as_deref();
+    let mut parser = Parser::default();
     let mut n = 0;
     loop {
         let line = match editor.readline(&prompt) {
@@ -612,12 +715,10 @@ pub fn shell(g: &Global, args: &ShellArgs) -> Result<()> {
             }
             _ => {}
         }
-        let result = words(&line)
-            .map_err(|why| Error::invalid(line.as_str(), why))
-            .and_then(|w| if w.is_empty() { Ok(None) } else { parse_words(&w).map(Some) })
-            .and_then(|p| p.map(|p| session.run(&p.op).map(|o| (o, p))).transpose());
+        let result =
+            parse_line(&mut parser, &line).and_then(|p| p.map(|p| session.run(&p.op).map(|o| (o, p))).transpose());
         match result {
-            Ok(Some((outcome, p))) => print(g.json, &p, &name, outcome, &mut term),
+            Ok(Some((outcome, p))) => print(g.json, &p.op, p.quiet, &name, outcome, &mut term),
             Ok(None) => {}
             Err(e) => report_error(false, &e, device_text, "shell", n),
         }
@@ -705,7 +806,8 @@ mod tests {
 
     #[test]
     fn lines_parse_with_the_one_shot_value_parsers() {
-        let p = |l: &str| parse_words(&words(l).unwrap());
+        let mut parser = Parser::default();
+        let mut p = |l: &str| parser.parse(&words(l).unwrap());
         assert!(matches!(p("read 0x0 --width 64").unwrap().op, Op::Read(At { width: Some(Width::W64), .. })));
         assert!(matches!(p("write LIVENESS 0x12 --verify").unwrap().op, Op::Write { value: 0x12, verify: true, .. }));
         assert!(matches!(p("poll STATUS 0 --mask 0x1 --timeout 100").unwrap().op, Op::Poll { mask: Some(1), .. }));
@@ -720,6 +822,60 @@ mod tests {
         {
             let e = p(bad).err().unwrap_or_else(|| panic!("{bad} parsed"));
             assert_eq!(crate::render::exit_status(&e), 2, "{bad}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::*;
+
+    /// Wherever the fast line parser accepts a line, clap parses it to the same
+    /// operation; and the common shapes are accepted.
+    #[test]
+    fn fast_lines_agree_with_clap() {
+        let mut clap = line_command();
+        let accepted = [
+            "read ID",
+            "read 0x0 --quiet",
+            "read 0x80 --width 64 --bar 0 -q",
+            "read STATUS.COMPUTING --width=32",
+            "write LIVENESS 0x12345678",
+            "write 0x4 5 --verify --quiet",
+            "write DMA_CMD.DIRECTION 1 --bar=0",
+            "expect ID 0x010000ed",
+            "expect STATUS 0 --mask 0x1",
+            "poll STATUS.COMPUTING 0 --timeout 100",
+            "poll STATUS 0x80 --mask 0x80 --width 32",
+            "sleep 10",
+        ];
+        let refused = [
+            "read",
+            "read ID ID",
+            "read ID --verify",
+            "read ID --mask 1",
+            "read ID --quiet --quiet",
+            "write 0x4",
+            "write 0x4 -1",
+            "write 0x4 abc",
+            "expect ID",
+            "poll STATUS 0 --timeout",
+            "poll STATUS 0 --timeout x",
+            "sleep",
+            "sleep 1 --width 8",
+            "read 0x0 --width 12",
+            "dump",
+            "edu id",
+            "read ID --help",
+        ];
+        for line in accepted {
+            let w = words(line).unwrap();
+            let fast = fast_line(&w).unwrap_or_else(|| panic!("fast parser refused {line:?}"));
+            let slow = parse_words(&mut clap, &w).unwrap_or_else(|e| panic!("clap refused {line:?}: {e}"));
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{line}");
+        }
+        for line in refused {
+            assert!(fast_line(&words(line).unwrap()).is_none(), "fast parser accepted {line:?}");
         }
     }
 }

@@ -13,18 +13,48 @@ use crate::output::print_json;
 const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
 
 pub fn hex(value: u64, width: Width) -> String {
-    format!("{value:#0w$x}", w = width.hex_digits() + 2)
+    Hex(value, Some(width)).to_string()
+}
+
+/// A value in hex as the CLI prints it: `0x` and every digit of the width
+/// (`0x0000001f` for 32 bits), or as few as needed with no width (field
+/// values: `0x1f`).
+#[derive(Clone, Copy)]
+pub struct Hex(pub u64, pub Option<Width>);
+
+impl std::fmt::Display for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = Vec::with_capacity(18);
+        push_hex(&mut buf, self.0, self.1.map_or(1, Width::hex_digits));
+        // push_hex writes ASCII only.
+        f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
+}
+
+/// Decoded fields as `NAME=0x1 OTHER=0x0 (meaning)`, separated by spaces.
+pub struct Fields<'a>(pub &'a [FieldValue]);
+
+impl std::fmt::Display for Fields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(&v.name)?;
+            f.write_str("=")?;
+            Hex(v.value, None).fmt(f)?;
+            if let Some(m) = &v.meaning {
+                f.write_str(" (")?;
+                f.write_str(m)?;
+                f.write_str(")")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn fields_text(fields: &[FieldValue]) -> String {
-    fields
-        .iter()
-        .map(|f| match &f.meaning {
-            Some(m) => format!("{}={:#x} ({m})", f.name, f.value),
-            None => format!("{}={:#x}", f.name, f.value),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    Fields(fields).to_string()
 }
 
 /// Where a map comes from, for headings.
@@ -145,7 +175,7 @@ pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
     let w = device.open_window(layout, false, args.map.wc)?;
     let r = w.resolve(&target, width)?;
     let value = w.read(&r)?;
-    print_access(g.json, args.quiet, &w.report(&r, value), "=");
+    print_access(g.json, args.quiet, &device.device().to_string(), &w.report(&r, value), "=");
     Ok(())
 }
 
@@ -181,7 +211,7 @@ pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
     }
     // With --wait-irq --quiet the only output is the vector that fired.
     if !(args.quiet && args.wait_irq) {
-        print_access(g.json, args.quiet, &report, "<-");
+        print_access(g.json, args.quiet, &report.device.to_string(), &report, "<-");
     }
     if let Some(back) = report.readback.filter(|b| *b != args.value) {
         let width = r.width;
@@ -198,30 +228,78 @@ pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
 }
 
 /// A read or write as `read`/`write` print it (one-shot and batch alike).
-pub fn print_access(json: bool, quiet: bool, r: &AccessReport, arrow: &str) {
-    let width = Width::from_bits(r.width).unwrap_or(Width::W64);
-    let shown = r.readback.unwrap_or(r.value);
+pub fn print_access(json: bool, quiet: bool, device: &str, r: &AccessReport, arrow: &str) {
     if json {
-        print_json(r);
-    } else if quiet && r.field.is_some() {
-        outln!("{shown:#x}");
-    } else if quiet {
-        outln!("{}", hex(shown, width));
-    } else {
-        let name = match (&r.register, &r.field) {
-            (Some(reg), Some(f)) => format!(" {reg}.{f}"),
-            (Some(reg), None) => format!(" {reg}"),
-            _ => String::new(),
-        };
-        let value = if r.field.is_some() { format!("{:#x}", r.value) } else { hex(r.value, width) };
-        let mut line = format!("{} BAR{} {:#06x}{name} {arrow} {value}", r.device, r.bar, r.offset);
-        if !r.fields.is_empty() {
-            line.push_str(&format!("  {}", fields_text(&r.fields)));
-        }
-        if let Some(back) = r.readback {
-            let back = if r.field.is_some() { format!("{back:#x}") } else { hex(back, width) };
-            line.push_str(&format!(" (read back {back})"));
-        }
-        outln!("{line}");
+        return print_json(r);
     }
+    crate::output::line_with(|out| {
+        if quiet {
+            push_hex(out, r.readback.unwrap_or(r.value), shown_digits(r));
+        } else {
+            access_text(out, device, r, arrow);
+        }
+    });
+}
+
+/// Hex digits an access's values are shown in: all of the register's, or
+/// as few as needed for a field.
+fn shown_digits(r: &AccessReport) -> usize {
+    match (&r.field, Width::from_bits(r.width).ok()) {
+        (None, Some(w)) => w.hex_digits(),
+        _ => 1,
+    }
+}
+
+/// The line of an access, without its newline:
+/// `0000:00:04.0 BAR0 0x0000 ID = 0x010000ed  MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)`,
+/// then ` (read back 0x...)` after a verified write. Pushed byte by byte,
+/// not formatted: a batch prints one per operation.
+pub fn access_text(out: &mut Vec<u8>, device: &str, r: &AccessReport, arrow: &str) {
+    let digits = shown_digits(r);
+    out.reserve(device.len() + 64 + 24 * r.fields.len());
+    out.extend_from_slice(device.as_bytes());
+    out.extend_from_slice(b" BAR");
+    out.push(b'0' + r.bar % 10);
+    out.push(b' ');
+    push_hex(out, r.offset, 4);
+    if let Some(reg) = &r.register {
+        out.push(b' ');
+        out.extend_from_slice(reg.as_bytes());
+        if let Some(f) = &r.field {
+            out.push(b'.');
+            out.extend_from_slice(f.as_bytes());
+        }
+    }
+    out.push(b' ');
+    out.extend_from_slice(arrow.as_bytes());
+    out.push(b' ');
+    push_hex(out, r.value, digits);
+    for (i, f) in r.fields.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"  " } else { b" " });
+        out.extend_from_slice(f.name.as_bytes());
+        out.push(b'=');
+        push_hex(out, f.value, 1);
+        if let Some(m) = &f.meaning {
+            out.extend_from_slice(b" (");
+            out.extend_from_slice(m.as_bytes());
+            out.push(b')');
+        }
+    }
+    if let Some(back) = r.readback {
+        out.extend_from_slice(b" (read back ");
+        push_hex(out, back, digits);
+        out.push(b')');
+    }
+}
+
+/// `0x` and `value` in at least `digits` hex digits.
+pub fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let used = (64 - value.leading_zeros()).div_ceil(4) as usize;
+    let n = used.max(digits).clamp(1, 16);
+    let mut buf = *b"0x0000000000000000";
+    for (i, slot) in buf[2..2 + n].iter_mut().rev().enumerate() {
+        *slot = DIGITS[((value >> (4 * i)) & 0xf) as usize];
+    }
+    out.extend_from_slice(&buf[..2 + n]);
 }
