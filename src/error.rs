@@ -433,6 +433,14 @@ pub enum ErrorKind {
     #[error("no device given: name one by address, selector or IDs")]
     MissingDevice,
 
+    /// A line of a script (or a command line) that does not parse: an
+    /// unknown command, a missing or extra argument.
+    #[error("{message}")]
+    Syntax {
+        /// What is wrong, as the parser says it.
+        message: String,
+    },
+
     /// A value that does not parse or is not allowed.
     #[error("invalid value '{input}': {reason}")]
     InvalidValue {
@@ -1042,6 +1050,7 @@ impl ErrorKind {
             InvalidAddress { .. }
             | InvalidSelector { .. }
             | MissingDevice
+            | Syntax { .. }
             | InvalidValue { .. }
             | ValueTooLarge { .. }
             | InvalidWidth { .. }
@@ -1203,6 +1212,7 @@ impl Error {
                 ErrorKind::InvalidAddress { .. }
                     | ErrorKind::InvalidSelector { .. }
                     | ErrorKind::MissingDevice
+                    | ErrorKind::Syntax { .. }
                     | ErrorKind::DeviceNotFound { .. }
                     | ErrorKind::AmbiguousDevice { .. }
                     | ErrorKind::RegMap { .. }

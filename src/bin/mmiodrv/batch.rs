@@ -25,7 +25,7 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches, Subcommand};
 use mmiodrv::backend::IrqKind;
 use mmiodrv::command::Frontend;
-use mmiodrv::error::{Error, Result};
+use mmiodrv::error::{Error, ErrorKind, Result};
 
 /// How a batch run ends badly: a library error not yet printed, or a failure
 /// already reported with its FILE:LINE (its exit status).
@@ -372,13 +372,14 @@ pub fn words(line: &str) -> std::result::Result<Vec<String>, String> {
 }
 
 fn usage(e: clap::Error) -> Error {
-    Error::invalid("", crate::render::clap_message(&e))
+    ErrorKind::Syntax { message: crate::render::clap_message(&e) }.into()
 }
 
 /// Parse one line's words into an operation with clap.
 fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
     let matches = cmd.try_get_matches_from_mut(words).map_err(usage)?;
-    let (name, sub) = matches.subcommand().ok_or_else(|| Error::invalid("", "empty line"))?;
+    let (name, sub) =
+        matches.subcommand().ok_or_else(|| Error::from(ErrorKind::Syntax { message: "empty line".into() }))?;
     if let Some(op) = crate::drivers::session_op(name, sub)? {
         return Ok(Parsed { op, quiet: false });
     }
@@ -402,7 +403,12 @@ fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
             let data = match (hex, string) {
                 (Some(h), _) => mmiodrv::value::parse_hex_bytes(&h)?,
                 (_, Some(s)) => s.into_bytes(),
-                _ => return Err(Error::invalid("", "give the bytes with --hex or --string")),
+                _ => {
+                    return Err(ErrorKind::Syntax {
+                        message: "dma write: give the bytes with --hex or --string".into(),
+                    }
+                    .into())
+                }
             };
             (Op::DmaWrite { buffer, offset, data }, false)
         }
@@ -505,6 +511,12 @@ fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term:
                     outln!("{line}");
                 }
             }
+        }
+        // One operation, one JSON object (the pipe protocol's framing),
+        // however many reports a driver's command made.
+        Outcome::Reports(mut reports) if json && !matches!(reports.as_slice(), [r] if !r.json.is_null()) => {
+            let all: Vec<_> = reports.iter_mut().map(|r| std::mem::take(&mut r.json)).collect();
+            print_json(&serde_json::json!({ "device": device, "reports": all }));
         }
         Outcome::Reports(reports) => {
             for r in reports {
@@ -637,7 +649,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
 
 /// One line: its words (empty: a blank or comment line), then an operation.
 fn parse_line(parser: &mut Parser, line: &str) -> Result<Option<Parsed>> {
-    let words = words(line).map_err(|why| Error::invalid(line, why))?;
+    let words = words(line).map_err(|why| Error::from(ErrorKind::Syntax { message: why }))?;
     if words.is_empty() {
         return Ok(None);
     }
@@ -687,7 +699,9 @@ pub fn shell(g: &Global, args: &ShellArgs) -> Result<()> {
     let names = completion_words(&mut session);
     let mut term = Terminal::new(g.json);
     let name = device.device().to_string();
-    let mut editor = rustyline::Editor::<Completer, rustyline::history::DefaultHistory>::new()
+    // Completion as in bash: TAB completes the common prefix, a second TAB lists the candidates.
+    let config = rustyline::Config::builder().completion_type(rustyline::CompletionType::List).build();
+    let mut editor = rustyline::Editor::<Completer, rustyline::history::DefaultHistory>::with_config(config)
         .map_err(|e| Error::invalid("terminal", e.to_string()))?;
     editor.set_helper(Some(Completer { names }));
     let history = history_file();
