@@ -200,6 +200,43 @@ fn python_lab_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
     check(driver_of(lab, EDU)? == "none", "docs/labs/python.md leaves edu bound")
 }
 
+/// The README's ```pycon blocks, each run with Python's doctest in the guest
+/// (every line of output compared). A block after a line
+/// `<!-- vm_python: bind ADDR DRIVER -->` runs with that device bound to
+/// DRIVER, restored afterwards.
+fn readme_python_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
+    let text = std::fs::read_to_string(root().join("README.md")).map_err(|e| e.to_string())?;
+    let mut blocks: Vec<(Option<(String, String)>, String)> = Vec::new();
+    let mut marker = None;
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim_end();
+        if let Some(rest) = line.strip_prefix("<!-- vm_python: bind ").and_then(|r| r.strip_suffix(" -->")) {
+            marker = rest.split_once(' ').map(|(a, d)| (a.to_string(), d.to_string()));
+        } else if line == "```pycon" {
+            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim_end() != "```").collect();
+            blocks.push((marker.take(), body.join("\n") + "\n"));
+        } else if !line.is_empty() {
+            marker = None;
+        }
+    }
+    check(blocks.len() >= 2, format!("expected the README's two ```pycon blocks, found {}", blocks.len()))?;
+    for (i, (bind, body)) in blocks.iter().enumerate() {
+        let file = format!("/root/readme_{i}.txt");
+        lab.put_file(&file, body.as_bytes()).map_err(|e| format!("put {file}: {e}"))?;
+        if let Some((addr, driver)) = bind {
+            ok(lab, &format!("mmiodrv --device {addr} bind {driver}"))?;
+        }
+        let out = sh(lab, &format!("cd /root && python3 -m doctest {file} 2>&1"));
+        if let Some((addr, _)) = bind {
+            ok(lab, &format!("mmiodrv --device {addr} bind --restore"))?;
+        }
+        let out = out?;
+        check(out.status == 0, format!("README.md, ```pycon block {}:\n{}", i + 1, out.stdout_str()))?;
+    }
+    check(driver_of(lab, EDU)? == "none", "the README's Python blocks leave edu bound")
+}
+
 /// Run the venv's python on the host with `code`; (status, stdout, stderr).
 fn host_python(code: &str) -> Result<(i32, String, String), Failed> {
     let out = Command::new(venv_python())
@@ -282,6 +319,7 @@ fn main() -> ExitCode {
         ("python::list_matches_the_command_line", list_matches_the_command_line),
         ("python::bad_input_raises_the_right_class", bad_input_raises_the_right_class),
         ("docs::python_lab_runs_as_written", python_lab_runs_as_written),
+        ("docs::readme_python_runs_as_written", readme_python_runs_as_written),
     ];
     let listing = std::env::args().any(|a| a == "--list");
     let mut cfg = LabConfig::default();

@@ -84,9 +84,9 @@ class Device(_DriverCommands):
         """A BAR, for raw accesses and bulk copies."""
     def arm_irq(self, kind: IrqKind | None = None) -> tuple[IrqKind, int]:
         """Arm interrupts (kind None: the best there is) until close(),
-        disarm_irq() or a driver command that arms its own: (kind, vectors)."""
+        disarm_irq() or a driver command (those arm their own): (kind, vectors)."""
     def disarm_irq(self) -> bool: ...
-    def wait_irq(self, timeout: float | None = None, vector: int | None = None, kind: IrqKind | None = None) -> Interrupt:
+    def wait_irq(self, timeout: float | None = 1.0, vector: int | None = None, kind: IrqKind | None = None) -> Interrupt:
         """Wait up to timeout seconds (default 1) for vector (None: any),
         arming first if nothing is armed. Raises mmiodrv.TimeoutError."""
     def dma_buffer(self, size: int, iova: int | None = None, mask_bits: int | None = None) -> DmaBuffer:

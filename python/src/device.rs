@@ -73,7 +73,7 @@ pub struct Interrupt {
 #[pymethods]
 impl Interrupt {
     fn __repr__(&self) -> String {
-        format!("Interrupt(kind={:?}, vector={}, count={})", self.kind, self.vector, self.count)
+        format!("Interrupt(kind='{}', vector={}, count={})", self.kind, self.vector, self.count)
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
@@ -224,8 +224,9 @@ impl Device {
 
     /// Arm interrupts of `kind` ("intx", "msi", "msix"; None: the best the
     /// backend has) and keep them armed until `close()`, `disarm_irq()` or a
-    /// driver command that arms its own. Arm before starting the work that
-    /// raises the interrupt, so it cannot be missed. Returns (kind, vectors).
+    /// driver command (`dev.edu....`: those arm their own when they wait, so
+    /// they let go of these first). Arm before starting the work that raises
+    /// the interrupt, so it cannot be missed. Returns (kind, vectors).
     #[pyo3(signature = (kind = None))]
     fn arm_irq(&self, py: Python<'_>, kind: Option<&str>) -> PyResult<(&'static str, u32)> {
         let kind = kind.map(str::parse::<IrqKind>).transpose().or_raise(py, self.on())?;

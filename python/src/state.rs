@@ -74,7 +74,7 @@ impl Dma {
 /// windows and DMA buffers before the device.
 pub struct Open {
     windows: Mutex<HashMap<Option<u8>, Arc<Window>>>,
-    layouts: Mutex<HashMap<Option<u8>, Layout>>,
+    layouts: Mutex<HashMap<Option<u8>, Arc<Layout>>>,
     dma: Mutex<Dma>,
     map: Option<(RegisterMap, PathBuf)>,
     cell: Opened,
@@ -171,13 +171,12 @@ impl Open {
 
     /// The layout of `bar` (None: the map's BAR, else BAR0), known without
     /// opening it.
-    pub fn layout(&self, bar: Option<u8>) -> Result<Layout> {
+    pub fn layout(&self, bar: Option<u8>) -> Result<Arc<Layout>> {
         if let Some(l) = lock(&self.layouts).get(&bar) {
             return Ok(l.clone());
         }
-        let layout = self.device().layout(bar, self.map_for(bar))?;
-        lock(&self.layouts).insert(bar, layout.clone());
-        Ok(layout)
+        let layout = Arc::new(self.device().layout(bar, self.map_for(bar))?);
+        Ok(lock(&self.layouts).entry(bar).or_insert(layout).clone())
     }
 
     /// The window on `bar`, opened (read-write) on first use. `check` runs on
@@ -188,7 +187,7 @@ impl Open {
         }
         let layout = self.layout(bar)?;
         check(&layout)?;
-        let w = Arc::new(self.device().open_window(layout, true, false)?);
+        let w = Arc::new(self.device().open_window(Layout::clone(&layout), true, false)?);
         Ok(lock(&self.windows).entry(bar).or_insert(w).clone())
     }
 

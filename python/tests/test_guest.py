@@ -8,6 +8,7 @@ and restores drivers around the VFIO checks.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -154,6 +155,18 @@ def factorial_by_msi_under_vfio():
         stop.set()
         t.join()
         assert len(ticks) >= 10, f"the other thread ran {len(ticks)} times in 0.5 s"
+        # Ctrl-C (SIGINT) ends a long wait promptly.
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        started = time.monotonic()
+        timer.start()
+        try:
+            dev.wait_irq(timeout=10.0)
+            raise AssertionError("wait_irq returned without an interrupt")
+        except KeyboardInterrupt:
+            waited = time.monotonic() - started
+            assert waited < 2.0, f"KeyboardInterrupt after {waited:.1f} s"
+            print(f"  KeyboardInterrupt after {waited:.2f} s of a 10 s wait")
+        timer.join()
         # An interrupt raised by hand, waited for by vector.
         dev.write("IRQ_RAISE", 0x40)
         assert dev.wait_irq(timeout=2.0, vector=0).vector == 0
