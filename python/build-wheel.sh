@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Python module's wheel from this checkout, as CI does from a fresh
 # clone: a virtual environment in target/python-venv (the host's python3, or
-# $LAB_PYTHON), maturin pinned below installed into it from PyPI, then
+# $LAB_PYTHON), maturin (and mypy, for the stubs' test) pinned below installed
+# into it from PyPI, then
 # `maturin build --release` into target/wheels/. The wheel (abi3: one for
 # CPython 3.9 and later) is installed into the venv, for the host-side tests,
 # and unpacked into target/python-guest/, which tests/vm_python.rs copies into
@@ -12,6 +13,8 @@
 set -euo pipefail
 
 MATURIN_VERSION=1.16.0
+# The stubs are checked with mypy (tests/vm_python.rs), installed beside maturin.
+MYPY_VERSION=2.4.1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=${LAB_PYTHON:-python3}
 VENV=$REPO/target/python-venv
@@ -33,9 +36,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
     log "virtual environment $VENV ($("$VENV/bin/python" --version))"
 fi
-if [ "$("$VENV/bin/maturin" --version 2>/dev/null)" != "maturin $MATURIN_VERSION" ]; then
-    log "pip install maturin==$MATURIN_VERSION"
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q "maturin==$MATURIN_VERSION" >&2
+if [ "$("$VENV/bin/maturin" --version 2>/dev/null)" != "maturin $MATURIN_VERSION" ] ||
+    ! "$VENV/bin/mypy" --version 2>/dev/null | grep -q "^mypy $MYPY_VERSION "; then
+    log "pip install maturin==$MATURIN_VERSION mypy==$MYPY_VERSION"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
+        "maturin==$MATURIN_VERSION" "mypy==$MYPY_VERSION" >&2
 fi
 
 mkdir -p "$REPO/target/wheels"

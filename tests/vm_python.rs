@@ -259,6 +259,44 @@ fn host_stubs_match_the_declarations(_: &mut Lab) -> Result<(), Failed> {
     check(out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
 }
 
+/// The stubs type-check with `mypy --strict`: the package itself, a script
+/// that uses every part of the API, and a script whose mistakes (one per line
+/// marked `# error: CODE`) mypy must report, each with that code.
+fn host_stubs_type_check(_: &mut Lab) -> Result<(), Failed> {
+    let mypy = |args: &[&str]| -> Result<(bool, String), Failed> {
+        let out = Command::new(venv_python())
+            .args(["-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null"])
+            .args(args)
+            .current_dir(root().join("python/tests"))
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).to_string()))
+    };
+    let (ok_pkg, out) = mypy(&["-p", "mmiodrv"])?;
+    check(ok_pkg, format!("mypy -p mmiodrv:\n{out}"))?;
+    let (ok_good, out) = mypy(&["typecheck_good.py"])?;
+    check(ok_good, format!("mypy typecheck_good.py:\n{out}"))?;
+    let (ok_bad, out) = mypy(&["typecheck_bad.py"])?;
+    check(!ok_bad, "mypy found nothing wrong in typecheck_bad.py")?;
+    let bad = std::fs::read_to_string(root().join("python/tests/typecheck_bad.py")).map_err(|e| e.to_string())?;
+    let mut expected = Vec::new();
+    for (i, line) in bad.lines().enumerate() {
+        if let Some(code) = line.split("# error: ").nth(1) {
+            expected.push(format!("typecheck_bad.py:{}: error: [{code}]", i + 1));
+        }
+    }
+    let mut found: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            let (place, rest) = l.split_once(": error: ")?;
+            let code = rest.rsplit_once("  [")?.1.trim_end_matches(']');
+            Some(format!("{place}: error: [{code}]"))
+        })
+        .collect();
+    found.dedup();
+    check(found == expected, format!("mypy on typecheck_bad.py: expected {expected:?}\ngot:\n{out}"))
+}
+
 /// The same bad input gives the command line's message (before its remedy,
 /// which each words in its own terms) and exit status. Nothing here opens a
 /// host device: malformed addresses, and a domain the host does not have.
@@ -306,6 +344,7 @@ fn host_list_matches_the_command_line(_: &mut Lab) -> Result<(), Failed> {
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
         ("host::stubs_match_the_declarations", host_stubs_match_the_declarations),
+        ("host::stubs_type_check", host_stubs_type_check),
         ("host::errors_match_the_command_line", host_errors_match_the_command_line),
         ("host::list_matches_the_command_line", host_list_matches_the_command_line),
         ("python::identify_and_liveness", identify_and_liveness),
