@@ -8,6 +8,11 @@
 //! interrupts through `Interrupts::wait_for`, DMA through
 //! `Backend::dma_buffer`, bulk copies through `MmioRegion`, and the built-in
 //! drivers' commands through their declarations.
+//!
+//! No `unsafe` here: mapped memory is reached only through the library, and
+//! the device is kept with the interrupts that borrow it by `self_cell`.
+
+#![deny(unsafe_code)]
 
 mod args;
 mod commands;
