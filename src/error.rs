@@ -93,6 +93,53 @@ pub enum ErrorClass {
     Interrupted,
 }
 
+// ---- python: exit statuses and class names shared by the CLI and the Python module
+impl ErrorClass {
+    /// Every class.
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::Usage,
+        ErrorClass::NotFound,
+        ErrorClass::Permission,
+        ErrorClass::Io,
+        ErrorClass::Refused,
+        ErrorClass::InvalidMap,
+        ErrorClass::Timeout,
+        ErrorClass::Released,
+        ErrorClass::Interrupted,
+    ];
+
+    /// Its name, as in this enum (the Python exception classes are named after it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Usage => "Usage",
+            ErrorClass::NotFound => "NotFound",
+            ErrorClass::Permission => "Permission",
+            ErrorClass::Io => "Io",
+            ErrorClass::Refused => "Refused",
+            ErrorClass::InvalidMap => "InvalidMap",
+            ErrorClass::Timeout => "Timeout",
+            ErrorClass::Released => "Released",
+            ErrorClass::Interrupted => "Interrupted",
+        }
+    }
+
+    /// The exit status of the command line for this class (README, "Exit
+    /// codes"); the Python module's `Error.exit_code` is the same number.
+    pub const fn exit_code(self) -> i32 {
+        match self {
+            ErrorClass::Usage => 2,
+            ErrorClass::NotFound => 3,
+            ErrorClass::Permission => 4,
+            ErrorClass::Io => 5,
+            ErrorClass::Refused => 6,
+            ErrorClass::InvalidMap => 7,
+            ErrorClass::Timeout => 8,
+            ErrorClass::Released => 9,
+            ErrorClass::Interrupted => 130,
+        }
+    }
+}
+
 /// A userspace driver mmiodrv has a backend for. The one list of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum UserspaceDriver {
@@ -1200,6 +1247,15 @@ impl Error {
             DmaOutOfMemory { .. } => Some(Remedy::Smaller),
             NoServer => Some(Remedy::StartServer),
             _ => None,
+        }
+    }
+
+    /// The exit status for this error: its class's, except that an
+    /// interruption by SIGTERM is 143, as shells report it.
+    pub fn exit_status(&self) -> i32 {
+        match self.kind() {
+            ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
+            _ => self.class().exit_code(),
         }
     }
 

@@ -121,8 +121,9 @@ impl BarOptions {
     pub const RO: BarOptions = BarOptions { writable: false, write_combining: false };
 }
 
-/// One opened device.
-pub trait Backend {
+/// One opened device. `Send + Sync`, so an opened device can be shared with
+/// other threads (Python releases the GIL while it waits on one).
+pub trait Backend: Send + Sync {
     /// Which backend this is.
     fn kind(&self) -> BackendKind;
 

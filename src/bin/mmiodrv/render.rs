@@ -3,27 +3,15 @@
 
 use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
 
-/// Exit statuses, documented in the README and in `mmiodrv --help`.
+/// Exit statuses, documented in the README and in `mmiodrv --help` (the
+/// library holds the table: the Python module reports the same numbers).
 pub fn exit_code(class: ErrorClass) -> i32 {
-    match class {
-        ErrorClass::Usage => 2,
-        ErrorClass::NotFound => 3,
-        ErrorClass::Permission => 4,
-        ErrorClass::Io => 5,
-        ErrorClass::Refused => 6,
-        ErrorClass::InvalidMap => 7,
-        ErrorClass::Timeout => 8,
-        ErrorClass::Released => 9,
-        ErrorClass::Interrupted => 130,
-    }
+    class.exit_code()
 }
 
 /// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
 pub fn exit_status(e: &Error) -> i32 {
-    match e.kind() {
-        ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
-        _ => exit_code(e.class()),
-    }
+    e.exit_status()
 }
 
 /// A remedy in this program's words.
@@ -110,12 +98,7 @@ pub fn error_line(e: &Error, device: Option<&str>) -> String {
     one_line(&line)
 }
 
-/// Control characters (a newline in a name the user typed) shown escaped, so
-/// an error is always exactly one line.
-pub fn one_line(text: &str) -> String {
-    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
-}
-
+pub use mmiodrv::text::one_line;
 /// clap's error as one line: the message (its first paragraph) and its tips
 /// ("a similar subcommand exists: 'list'"), without usage.
 pub fn clap_message(e: &clap::Error) -> String {
