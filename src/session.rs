@@ -457,13 +457,7 @@ impl<'d> Session<'d> {
             }
             Op::WaitIrq { kind, vector, timeout, count } => {
                 let irqs = self.arm(*kind)?;
-                let deadline = Instant::now() + *timeout;
-                let mut seen = Vec::new();
-                while seen.len() < *count as usize {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    seen.push(irqs.wait_for(*vector, left)?);
-                }
-                Outcome::Interrupts(seen)
+                Outcome::Interrupts(irqs.wait_count(*vector, *count, *timeout)?)
             }
             Op::Sleep(d) => {
                 std::thread::sleep(*d);

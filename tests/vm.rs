@@ -4,6 +4,8 @@
 
 #[path = "vm/backends.rs"]
 mod backends;
+#[path = "vm/batch.rs"]
+mod batch;
 mod common;
 #[path = "vm/core.rs"]
 mod core_tests;
@@ -53,6 +55,12 @@ fn main() -> ExitCode {
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
+        ("batch::vfio_script_raises_waits_and_acks", batch::vfio_script_raises_waits_and_acks),
+        ("batch::dma_round_trip_from_a_script", batch::dma_round_trip_from_a_script),
+        ("batch::a_bad_last_line_touches_nothing", batch::a_bad_last_line_touches_nothing),
+        ("batch::keep_going_runs_the_rest", batch::keep_going_runs_the_rest),
+        ("batch::json_lines_equal_the_one_shot_json", batch::json_lines_equal_the_one_shot_json),
+        ("batch::a_pipe_session_under_vfio", batch::a_pipe_session_under_vfio),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),

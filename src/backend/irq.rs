@@ -81,19 +81,30 @@ pub trait Interrupts: Send {
     /// vectors are logged and waited past. A vector the device does not have
     /// is refused before waiting.
     fn wait_for(&mut self, vector: Option<u32>, timeout: Duration) -> Result<IrqEvent> {
+        let mut events = self.wait_count(vector, 1, timeout)?;
+        events.pop().ok_or_else(|| ErrorKind::Timeout { what: self.kind().to_string(), ms: 0 }.into())
+    }
+
+    /// Wait for `count` events on `vector` (any when `None`) within `timeout`
+    /// in all; a timeout names the whole time waited and how many arrived.
+    fn wait_count(&mut self, vector: Option<u32>, count: u32, timeout: Duration) -> Result<Vec<IrqEvent>> {
         if let Some(v) = vector.filter(|v| *v >= self.vectors()) {
             return Err(ErrorKind::NoSuchVector { kind: self.kind(), vectors: self.vectors(), vector: v }.into());
         }
         let deadline = Instant::now() + timeout;
-        loop {
+        let mut events = Vec::new();
+        while events.len() < count as usize {
             let left = deadline.saturating_duration_since(Instant::now());
             let event = self.wait(left).map_err(|e| {
                 let ErrorKind::Timeout { what, .. } = e.kind() else { return e };
-                // Name the vector waited for, and the whole time waited.
-                let what = match vector {
+                // Name the vector waited for, the whole time waited, and what came.
+                let mut what = match vector {
                     Some(v) => format!("{} vector {v} ({} vector(s) armed)", self.kind(), self.vectors()),
                     None => what.clone(),
                 };
+                if count > 1 {
+                    what = format!("{count} interrupts on {what}; {} arrived", events.len());
+                }
                 let timeout = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };
                 match e.device() {
                     Some(d) => Error::on(d.clone(), timeout),
@@ -101,10 +112,12 @@ pub trait Interrupts: Send {
                 }
             })?;
             if vector.is_none_or(|v| v == event.vector) {
-                return Ok(event);
+                events.push(event);
+            } else {
+                log::info!("{} vector {} fired; waiting for vector {vector:?}", event.kind, event.vector);
             }
-            log::info!("{} vector {} fired; waiting for vector {vector:?}", event.kind, event.vector);
         }
+        Ok(events)
     }
 }
 

@@ -44,6 +44,7 @@ impl From<Error> for Failure {
 use mmiodrv::mmio::Width;
 use mmiodrv::session::{At, Op, Outcome, Session};
 use mmiodrv::text::hexdump_lines;
+use mmiodrv::window::AccessReport;
 
 use crate::args::{parse_bar, parse_irq_kind, parse_number, parse_size, parse_width, Global};
 use crate::context::map_and_device;
@@ -437,7 +438,7 @@ fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term:
                 print_json(&v);
             } else {
                 crate::output::line_with(|out| {
-                    access_text(out, device, &access, "==");
+                    access_text(out, device, &AccessReport { fields: Vec::new(), ..access }, "==");
                     let _ = std::io::Write::write_fmt(out, format_args!(" after {reads} read(s)"));
                 });
             }
@@ -449,7 +450,7 @@ fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term:
                 print_json(&v);
             } else {
                 crate::output::line_with(|out| {
-                    access_text(out, device, &access, "==");
+                    access_text(out, device, &AccessReport { fields: Vec::new(), ..access }, "==");
                     out.extend_from_slice(b" as expected");
                 });
             }

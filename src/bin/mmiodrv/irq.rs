@@ -1,8 +1,8 @@
 //! `wait-irq`, and the waiting behind `write --wait-irq`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mmiodrv::backend::{Interrupts, IrqEvent};
+use mmiodrv::backend::Interrupts;
 use mmiodrv::error::{DeviceRef, Result};
 
 use crate::args::{Global, IrqArgs, WaitIrqArgs};
@@ -31,36 +31,16 @@ pub fn wait_and_report(
     count: u32,
     quiet: bool,
 ) -> Result<()> {
-    let timeout = Duration::from_millis(args.timeout);
-    let deadline = Instant::now() + timeout;
-    let mut seen: Vec<IrqEvent> = Vec::new();
-    while seen.len() < count as usize {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = irqs.wait_for(args.vector, left).map_err(|e| retime(e, timeout))?;
+    let seen = irqs.wait_count(args.vector, count, Duration::from_millis(args.timeout))?;
+    for event in &seen {
         if !g.json && !quiet {
             outln!("{device}: {} vector {} fired ({} event(s))", event.kind, event.vector, event.count);
         } else if quiet && !g.json {
             outln!("{}", event.vector);
         }
-        seen.push(event);
     }
     if g.json {
         print_json(&serde_json::json!({ "device": device, "interrupts": seen }));
     }
     Ok(())
-}
-
-/// A timeout names the whole time waited, not what was left of it.
-fn retime(e: mmiodrv::Error, total: Duration) -> mmiodrv::Error {
-    use mmiodrv::ErrorKind;
-    match e.kind() {
-        ErrorKind::Timeout { what, .. } => {
-            let kind = ErrorKind::Timeout { what: what.clone(), ms: total.as_millis() as u64 };
-            match e.device() {
-                Some(d) => mmiodrv::Error::on(d.clone(), kind),
-                None => kind.into(),
-            }
-        }
-        _ => e,
-    }
 }
