@@ -1251,10 +1251,13 @@ impl Error {
     }
 
     /// The exit status for this error: its class's, except that an
-    /// interruption by SIGTERM is 143, as shells report it.
+    /// interruption is 128 + the signal's number, as shells report it
+    /// (SIGINT 130, SIGTERM 143, SIGHUP 129).
     pub fn exit_status(&self) -> i32 {
         match self.kind() {
-            ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
+            ErrorKind::Interrupted { signal, .. } => {
+                signal.parse::<nix::sys::signal::Signal>().map_or(self.class().exit_code(), |s| 128 + s as i32)
+            }
             _ => self.class().exit_code(),
         }
     }

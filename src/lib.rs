@@ -35,6 +35,7 @@ pub mod mmio;
 pub mod pci;
 pub mod regmap;
 pub mod session;
+pub mod stop;
 pub mod text;
 pub mod unix;
 pub mod value;

@@ -434,7 +434,7 @@ impl<'d> Session<'d> {
                         let kind = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };
                         return Err(Error::on(access.device, kind));
                     }
-                    std::thread::sleep(Duration::from_micros(100));
+                    crate::stop::sleep(Duration::from_micros(100))?;
                 }
             }
             Op::Expect { at, expected, mask } => {
@@ -460,7 +460,7 @@ impl<'d> Session<'d> {
                 Outcome::Interrupts(irqs.wait_count(*vector, *count, *timeout)?)
             }
             Op::Sleep(d) => {
-                std::thread::sleep(*d);
+                crate::stop::sleep(*d)?;
                 Outcome::Slept(*d)
             }
             Op::Dump { bar, all, registers } => {

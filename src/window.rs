@@ -298,12 +298,19 @@ impl Window {
     }
 
     /// Read what `r` names: one raw access, a whole register, or one field.
+    /// A device that went away is an error ([`ErrorKind::Gone`]), not a
+    /// value: a bus error on the mapping, or all-ones from a device no
+    /// longer present.
     pub fn read(&self, r: &Resolved<'_>) -> Result<u64> {
         self.layout.check_read(r)?;
-        self.tag(match r.target {
+        let raw = self.tag(match r.target {
             Target::Offset(offset) => self.io.read(offset, r.width),
-            Target::Register(reg) => regmap::read_register(self.io(), reg),
-            Target::Field(reg, field) => regmap::read_register(self.io(), reg).map(|v| field.extract(v)),
+            Target::Register(reg) | Target::Field(reg, _) => regmap::read_register(self.io(), reg),
+        })?;
+        self.check_present(Some((raw, r.width)))?;
+        Ok(match r.target {
+            Target::Field(_, field) => field.extract(raw),
+            _ => raw,
         })
     }
 
@@ -314,7 +321,23 @@ impl Window {
             Target::Offset(offset) => self.io.write(offset, r.width, value),
             Target::Register(reg) => regmap::write_register(self.io(), reg, value),
             Target::Field(reg, field) => regmap::write_field(self.io(), reg, field, value).map(drop),
-        })
+        })?;
+        self.check_present(None)
+    }
+
+    /// After an access: the mapping took no bus error, and a read of all
+    /// ones came from a device still there.
+    fn check_present(&self, read: Option<(u64, Width)>) -> Result<()> {
+        let gone = |why: &str| Error::on(self.layout.device.clone(), ErrorKind::Gone { why: why.into() });
+        if self.io.faulted() {
+            return Err(gone("a bus error on its BAR mapping: removed, reset, or taken over through VFIO"));
+        }
+        if let (Some((value, width)), DeviceRef::Pci(address)) = (read, &self.layout.device) {
+            if value == width.max_value() && !crate::pci::sysfs::present(*address) {
+                return Err(gone("it reads all-ones and its config space is gone: removed or powered off"));
+            }
+        }
+        Ok(())
     }
 
     /// A report of an access of `value` at `r` (fields decoded for whole registers).
@@ -360,6 +383,7 @@ impl Window {
             None if !reg.access.readable() => Some(self.tag(regmap::access::read_raw(self.io(), reg))?),
             None => Some(self.tag(regmap::read_register(self.io(), reg))?),
         };
+        self.check_present(value.map(|v| (v, reg.width)))?;
         Ok(DumpedRegister {
             name: reg.name.to_string(),
             offset: reg.offset,
@@ -378,7 +402,14 @@ impl Window {
     /// `len` bytes from `offset` as 32-bit words (checked first).
     pub fn hexdump(&self, offset: u64, len: u64) -> Result<Vec<u32>> {
         self.layout.check_hexdump(offset, len)?;
-        (offset..offset + len).step_by(4).map(|o| self.tag(self.io.read(o, Width::W32)).map(|v| v as u32)).collect()
+        let words: Vec<u32> = (offset..offset + len)
+            .step_by(4)
+            .map(|o| self.tag(self.io.read(o, Width::W32)).map(|v| v as u32))
+            .collect::<Result<_>>()?;
+        // A device that went away mid-dump reads all-ones from there on.
+        let last = words.last().map(|w| (u64::from(*w), Width::W32));
+        self.check_present(last)?;
+        Ok(words)
     }
 }
 

@@ -167,6 +167,7 @@ impl Interrupts for UioInterrupts {
         }
         let ready = wait_readable(&[self.file.as_fd()], Instant::now() + timeout)
             .map_err(|e| Error::io_on(self.device.clone(), "cannot poll", &self.node, e.into()))?;
+        crate::stop::check()?;
         if ready.is_none() {
             let ms = timeout.as_millis() as u64;
             return Err(Error::on(self.device.clone(), ErrorKind::Timeout { what: "INTx".into(), ms }));

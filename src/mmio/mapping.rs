@@ -13,6 +13,8 @@ pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
     writable: bool,
+    /// Device mappings are watched for bus errors (see fault.rs).
+    fault_slot: Option<usize>,
 }
 
 // SAFETY: a Mapping is only an address range it owns; nothing in it is tied to the
@@ -31,7 +33,8 @@ impl Mapping {
         // SAFETY: we ask the kernel for a fresh mapping at an address of its choosing
         // (no MAP_FIXED), so no existing Rust memory is aliased or replaced.
         let ptr = unsafe { mmap(None, length, prot, MapFlags::MAP_SHARED, file, offset as _)? };
-        Ok(Mapping { ptr: ptr.cast(), len, writable })
+        let fault_slot = super::fault::register(ptr.as_ptr() as usize, len);
+        Ok(Mapping { ptr: ptr.cast(), len, writable, fault_slot })
     }
 
     /// Private zeroed anonymous memory: the RAM-backed stand-in for a BAR in unit
@@ -42,7 +45,7 @@ impl Mapping {
         let ptr = unsafe {
             mmap_anonymous(None, length, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?
         };
-        Ok(Mapping { ptr: ptr.cast(), len, writable: true })
+        Ok(Mapping { ptr: ptr.cast(), len, writable: true, fault_slot: None })
     }
 
     /// Start of the mapping.
@@ -60,6 +63,12 @@ impl Mapping {
         self.len == 0
     }
 
+    /// Whether a bus error hit this mapping: the device behind it went away,
+    /// and the mapping now reads zeros (see fault.rs).
+    pub fn faulted(&self) -> bool {
+        self.fault_slot.is_some_and(super::fault::faulted)
+    }
+
     /// False for a PROT_READ mapping: a store there would fault, so regions refuse it.
     pub fn is_writable(&self) -> bool {
         self.writable
@@ -68,6 +77,9 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        if let Some(slot) = self.fault_slot {
+            super::fault::unregister(slot);
+        }
         // SAFETY: ptr/len are exactly what mmap returned, and every MmioRegion that
         // points into this mapping holds an Arc to it, so none outlives this call.
         if let Err(e) = unsafe { munmap(self.ptr.cast(), self.len) } {

@@ -83,6 +83,10 @@ impl RegisterIo for VfioRegionIo {
         }
     }
 
+    fn faulted(&self) -> bool {
+        self.mapped.iter().any(|(_, r)| r.faulted())
+    }
+
     fn as_mmio(&self) -> Option<&MmioRegion> {
         match self.mapped.as_slice() {
             [(0, r)] if r.len() == self.len => Some(r),

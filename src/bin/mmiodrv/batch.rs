@@ -625,6 +625,13 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let mut first_failure: Option<i32> = None;
     for &(line, u) in &program {
         let (p, quiet) = &prepared[u];
+        // A signal or the kernel's request for the device stops the run
+        // between lines (and waits within one), naming the line not run.
+        if let Err(e) = mmiodrv::stop::check() {
+            report_error(g.json, &e, device_text, &file, line);
+            first_failure = Some(crate::render::exit_status(&e));
+            break;
+        }
         // Output waits in a buffer, but not across a wait: what happened
         // before it shows before it starts.
         if matches!(p.op(), Op::Sleep(_) | Op::WaitIrq { .. } | Op::Poll { .. }) {
@@ -669,6 +676,11 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
     let mut first_failure: Option<i32> = None;
     for (i, line) in stdin.lock().lines().enumerate() {
         let line = line.map_err(|e| Error::io("cannot read", "standard input", e))?;
+        if let Err(e) = mmiodrv::stop::check() {
+            report_error(g.json, &e, device_text, "-", i + 1);
+            first_failure = Some(crate::render::exit_status(&e));
+            break;
+        }
         let result = parse_line(&mut parser, &line).and_then(|p| match p {
             Some(p) if !args.check => session.run(&p.op).map(|o| Some((o, p))),
             Some(p) => session.check(&p.op).map(|_| None),

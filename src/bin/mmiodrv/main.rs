@@ -28,6 +28,21 @@ fn main() -> ExitCode {
     };
     init_logging(cli.global.verbose);
     let g = &cli.global;
+    // A command that waits or takes several steps stops cleanly on SIGINT,
+    // SIGTERM or SIGHUP (a second one ends it at once); one access or a
+    // listing is left to the default action.
+    let quick = match &cli.command {
+        Cmd::List | Cmd::Info | Cmd::Config | Cmd::DumpRegs(_) | Cmd::Read(_) | Cmd::Regmap(_) => true,
+        Cmd::Write(a) => !a.wait_irq,
+        _ => false,
+    };
+    if !quick {
+        if let Err(e) = mmiodrv::stop::install_signal_handlers() {
+            eprintln!("{}", render::error_line(&e, g.device.as_deref()));
+            return ExitCode::from(render::exit_status(&e) as u8);
+        }
+    }
+    mmiodrv::stop::set_release_handler(release_not_honoured);
     let result = match &cli.command {
         Cmd::List => list::run(g),
         Cmd::Info => info::run_info(g),
@@ -55,6 +70,15 @@ fn main() -> ExitCode {
             ExitCode::from(render::exit_status(&e) as u8)
         }
     }
+}
+
+/// The kernel asked for a device this process holds and the command did
+/// not let go within the grace time (it is busy in a step that does not wait):
+/// say so and exit, which closes the device and lets the removal proceed.
+fn release_not_honoured(device: &mmiodrv::error::DeviceRef) {
+    let e = mmiodrv::Error::on(device.clone(), mmiodrv::ErrorKind::ReleaseRequested);
+    eprintln!("{}", render::error_line(&e, None));
+    std::process::exit(render::exit_status(&e));
 }
 
 /// clap's own errors, made one line like every other error (help and version
