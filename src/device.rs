@@ -14,10 +14,13 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::backend::host_file::HostFileBackend;
 use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::observe::trace::{Event, Recorder, TracingBackend};
 use crate::pci::{DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
 use crate::window::{Layout, MapSource, Window};
@@ -75,6 +78,7 @@ pub struct Device {
     backend: Box<dyn Backend>,
     driver: Option<&'static DriverInfo>,
     force: bool,
+    trace: Option<Arc<Recorder>>,
 }
 
 impl Device {
@@ -83,11 +87,7 @@ impl Device {
     pub fn open(spec: &str, options: OpenOptions) -> Result<Device> {
         match DeviceSpec::parse(spec)? {
             DeviceSpec::Pci(selector) => Device::open_pci(&Sysfs::from_env().resolve(&selector)?, options),
-            DeviceSpec::File(path) => Err(ErrorKind::NotSupported {
-                what: "a shared-memory file here",
-                why: format!("file:{} is opened by the ivshmem commands only", path.display()),
-            }
-            .into()),
+            DeviceSpec::File(path) => Ok(Device::from_backend(Box::new(HostFileBackend::open(&path)?), options.force)),
             DeviceSpec::Sim(path) => Err(ErrorKind::NotSupported {
                 what: "a simulated device",
                 why: format!("sim:{} needs a simulation backend", path.display()),
@@ -101,7 +101,7 @@ impl Device {
         let backend = select::open(dev.clone(), options.backend, options.force)?;
         log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
         let driver = drivers::for_device(dev);
-        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force })
+        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force, trace: None })
     }
 
     /// A device reached through `backend` (a simulated device, a test
@@ -111,7 +111,20 @@ impl Device {
             let (v, d) = (c.vendor_id()?, c.device_id()?);
             drivers::for_ids(v, d)
         });
-        Device { sysfs: None, backend, driver, force }
+        Device { sysfs: None, backend, driver, force, trace: None }
+    }
+
+    /// This device with every access to its BARs recorded by `recorder`
+    /// (see [`crate::observe::trace`]): windows, drivers and interrupts all
+    /// go through the tracing backend, which makes exactly the same accesses.
+    pub fn with_trace(self, recorder: Arc<Recorder>) -> Device {
+        let backend = Box::new(TracingBackend::new(self.backend, Arc::clone(&recorder)));
+        Device { backend, trace: Some(recorder), ..self }
+    }
+
+    /// The trace being recorded, if any.
+    pub fn trace(&self) -> Option<&Arc<Recorder>> {
+        self.trace.as_ref()
     }
 
     /// Which device.
@@ -176,6 +189,13 @@ impl Device {
     /// Open a BAR laid out as `layout`.
     pub fn open_window(&self, layout: Layout, writable: bool, write_combining: bool) -> Result<Window> {
         let io = self.backend.open_bar(layout.bar, BarOptions { writable, write_combining })?;
+        if let (Some(recorder), Some(map)) = (&self.trace, layout.map()) {
+            let file = match &layout.source {
+                MapSource::File(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+                MapSource::Builtin => None,
+            };
+            recorder.record(Event::Regmap { bar: layout.bar, name: map.name.to_string(), file });
+        }
         Ok(Window::new(layout, io))
     }
 

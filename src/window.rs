@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
@@ -52,7 +52,7 @@ pub struct Resolved<'a> {
 }
 
 /// A decoded field value.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FieldValue {
     /// Field name.
     pub name: String,
@@ -81,17 +81,19 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
 }
 
 /// Why `dump` did not read a register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Skipped {
     /// Write-only: nothing meaningful to read.
     WriteOnly,
     /// Reading it changes the device.
     ReadSideEffects,
+    /// Decoding a snapshot: the snapshot does not hold it.
+    NotCaptured,
 }
 
 /// One register as `dump` read it (or did not).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DumpedRegister {
     /// Name.
     pub name: String,
@@ -112,8 +114,26 @@ pub struct DumpedRegister {
     /// Description from the map.
     pub description: String,
     /// Reset value from the map.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<u64>,
+}
+
+impl DumpedRegister {
+    /// `reg` with `value` decoded, or with why it was not read.
+    pub fn new(reg: &Register, value: Option<u64>, skipped: Option<Skipped>) -> Self {
+        DumpedRegister {
+            name: reg.name.to_string(),
+            offset: reg.offset,
+            width: reg.width.bits(),
+            access: reg.access,
+            read_side_effects: reg.read_side_effects,
+            value,
+            skipped,
+            fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
+            description: reg.description.to_string(),
+            reset: reg.reset,
+        }
+    }
 }
 
 /// What one read or write touched.
@@ -341,18 +361,7 @@ impl Window {
                 None if reg.access == Access::WO => Some(self.tag(self.io.read(reg.offset, reg.width))?),
                 None => Some(self.tag(regmap::read_register(self.io(), reg))?),
             };
-            out.push(DumpedRegister {
-                name: reg.name.to_string(),
-                offset: reg.offset,
-                width: reg.width.bits(),
-                access: reg.access,
-                read_side_effects: reg.read_side_effects,
-                value,
-                skipped,
-                fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
-                description: reg.description.to_string(),
-                reset: reg.reset,
-            });
+            out.push(DumpedRegister::new(reg, value, skipped));
         }
         Ok(out)
     }

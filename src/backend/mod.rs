@@ -3,6 +3,7 @@
 //! it: sysfs `resourceN` files, VFIO, or UIO.
 
 pub mod file_region;
+pub mod host_file;
 pub mod irq;
 pub mod select;
 pub mod sysfs;
@@ -31,6 +32,9 @@ pub enum BackendKind {
     Uio,
     /// The kernel's sysfs `resourceN` files (root only; no interrupts or DMA).
     Sysfs,
+    /// A file on the host mapped as the device's one memory region
+    /// (`file:PATH`; not a `--backend` choice).
+    File,
 }
 
 impl BackendKind {
@@ -44,6 +48,7 @@ impl BackendKind {
             BackendKind::Vfio => "vfio",
             BackendKind::Uio => "uio",
             BackendKind::Sysfs => "sysfs",
+            BackendKind::File => "file",
         }
     }
 
@@ -54,6 +59,7 @@ impl BackendKind {
             BackendKind::Vfio => "VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU",
             BackendKind::Uio => "UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx",
             BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
+            BackendKind::File => "a host file mapped as one memory region (file:PATH)",
         }
     }
 
