@@ -165,9 +165,15 @@ impl Device {
     /// The layout of a BAR: `bar` if given, else the map's BAR (a given map's
     /// own `bar`, or the built-in driver's first map), else BAR0; a given
     /// map applies to whichever BAR is chosen, a built-in one only to its own.
+    /// A host file has one region, BAR0, and a given map applies to it
+    /// whatever BAR the map names.
     pub fn layout(&self, bar: Option<u8>, map: Option<(RegisterMap, PathBuf)>) -> Result<Layout> {
+        let one_region = self.backend.kind() == BackendKind::File;
         let (bar, map, source) = match map {
-            Some((map, path)) => (bar.unwrap_or(map.bar), Some(Cow::Owned(map)), MapSource::File(path)),
+            Some((map, path)) => {
+                let own = if one_region { 0 } else { map.bar };
+                (bar.unwrap_or(own), Some(Cow::Owned(map)), MapSource::File(path))
+            }
             None => {
                 let bar = bar.or_else(|| self.driver.and_then(|d| d.maps.first()).map(|m| m.bar)).unwrap_or(0);
                 (bar, self.builtin_map(bar).map(Cow::Borrowed), MapSource::Builtin)

@@ -81,7 +81,7 @@ pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::Regist
 
 /// `ids` for messages: the IDs, or what has none.
 pub fn ids_text(ids: Option<&DeviceIds>) -> String {
-    ids.map(|i| format!("IDs {i}")).unwrap_or_else(|| "no PCI IDs (a file)".into())
+    ids.map(|i| format!("IDs {i}")).unwrap_or_else(|| "no PCI IDs".into())
 }
 
 /// `time` as RFC 3339 in UTC with milliseconds (`2025-01-31T12:34:56.789Z`).

@@ -10,6 +10,7 @@ mod fast;
 mod info;
 mod irq;
 mod list;
+mod observe;
 mod regs;
 mod render;
 
@@ -37,7 +38,16 @@ fn main() -> ExitCode {
         Cmd::Bind(a) => bind::bind(g, a),
         Cmd::Unbind => bind::unbind(g),
         Cmd::Driver { path, matches } => drivers::run(g, path, matches),
+        Cmd::Watch(a) => observe::watch(g, a),
+        Cmd::Top(a) => observe::top(g, a),
+        Cmd::Snapshot(a) => observe::snapshot(g, a),
+        Cmd::Decode(a) => observe::decode(g, a),
+        Cmd::Diff(a) => observe::diff(g, a),
+        Cmd::Trace(a) => observe::trace(g, a),
+        Cmd::Replay(a) => observe::replay(g, a),
     };
+    // A trace that could not be written in full is an error, after the command's own.
+    let result = result.and_then(|()| context::finish_trace());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

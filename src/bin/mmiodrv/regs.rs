@@ -3,7 +3,7 @@
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::Width;
 use mmiodrv::regmap::RegisterMap;
-use mmiodrv::window::{AccessReport, FieldValue, Layout, MapSource, Skipped, Window};
+use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window};
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
 use crate::context::{load_map, open_device};
@@ -58,52 +58,86 @@ fn dump_map(g: &Global, w: &Window, all: bool) -> Result<()> {
     let Some(map) = w.map() else { return Ok(()) };
     let regs = w.dump(all)?;
     let layout = w.layout();
+    let device = layout.device.to_string();
+    let source = map_source(layout, map);
+    print_registers(
+        g,
+        &Listing { device: &device, bar: layout.bar, map: &map.name, source: &source, regs: &regs, time: None },
+    );
+    Ok(())
+}
+
+/// Registers as `dump-regs` lists them (also a decoded snapshot, with its time).
+pub struct Listing<'a> {
+    pub device: &'a str,
+    pub bar: u8,
+    pub map: &'a str,
+    pub source: &'a str,
+    pub regs: &'a [DumpedRegister],
+    pub time: Option<&'a str>,
+}
+
+pub fn print_registers(g: &Global, l: &Listing<'_>) {
     if g.json {
-        print_json(&serde_json::json!({
-            "device": layout.device,
-            "bar": layout.bar,
-            "map": map.name,
-            "map_source": map_source(layout, map),
-            "registers": regs,
-        }));
-        return Ok(());
+        let mut v = serde_json::json!({
+            "device": l.device,
+            "bar": l.bar,
+            "map": l.map,
+            "map_source": l.source,
+            "registers": l.regs,
+        });
+        if let Some(t) = l.time {
+            v["time"] = t.into();
+        }
+        print_json(&v);
+        return;
     }
-    outln!("{} {} BAR{} ({})", map.name, layout.device, layout.bar, map_source(layout, map));
-    let name_w = map.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    match l.time {
+        Some(t) => outln!("{} {} BAR{} ({}), snapshot of {t}", l.map, l.device, l.bar, l.source),
+        None => outln!("{} {} BAR{} ({})", l.map, l.device, l.bar, l.source),
+    }
+    let name_w = l.regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
-    for (reg, d) in map.registers.iter().zip(&regs) {
+    for d in l.regs {
+        let width = Width::from_bits(d.width).unwrap_or(Width::W64);
         let value = match (d.value, d.skipped) {
-            (Some(v), _) => hex(v, reg.width),
+            (Some(v), _) => hex(v, width),
             (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
-            (None, _) => "(not read: read has side effects; --all reads it)".into(),
+            (None, Some(Skipped::ReadSideEffects)) => "(not read: read has side effects; --all reads it)".into(),
+            (None, Some(Skipped::NotCaptured)) => "(not in the snapshot)".into(),
+            (None, None) => "(not read)".into(),
         };
         let line = format!(
             "{:<8}{:<name_w$}  {:<18}  {}",
-            format!("{:#06x}", reg.offset),
-            reg.name,
+            format!("{:#06x}", d.offset),
+            d.name,
             value,
             fields_text(&d.fields)
         );
         outln!("{}", line.trim_end());
     }
-    Ok(())
 }
 
 fn hexdump(g: &Global, w: &Window, offset: u64, len: u64) -> Result<()> {
-    let words = w.hexdump(offset, len)?;
+    let words: Vec<Option<u32>> = w.hexdump(offset, len)?.into_iter().map(Some).collect();
     let layout = w.layout();
+    print_hexdump(g, &layout.device.to_string(), layout.bar, offset, &words);
+    Ok(())
+}
+
+/// 32-bit words as `dump-regs` hexdumps them; words not read show as dashes
+/// (null in JSON).
+pub fn print_hexdump(g: &Global, device: &str, bar: u8, offset: u64, words: &[Option<u32>]) {
     if g.json {
-        print_json(
-            &serde_json::json!({ "device": layout.device, "bar": layout.bar, "offset": offset, "words": words }),
-        );
-        return Ok(());
+        print_json(&serde_json::json!({ "device": device, "bar": bar, "offset": offset, "words": words }));
+        return;
     }
-    outln!("{} BAR{} offset {offset:#x} length {len:#x} (32-bit reads)", layout.device, layout.bar);
+    outln!("{device} BAR{bar} offset {offset:#x} length {:#x} (32-bit reads)", 4 * words.len());
     for (i, chunk) in words.chunks(4).enumerate() {
-        let cells: Vec<String> = chunk.iter().map(|v| format!("{v:08x}")).collect();
+        let cells: Vec<String> =
+            chunk.iter().map(|v| v.map_or_else(|| "--------".to_string(), |v| format!("{v:08x}"))).collect();
         outln!("{:08x}: {}", offset + 16 * i as u64, cells.join(" "));
     }
-    Ok(())
 }
 
 pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
