@@ -196,11 +196,7 @@ impl Device {
     pub fn open_window(&self, layout: Layout, writable: bool, write_combining: bool) -> Result<Window> {
         let io = self.backend.open_bar(layout.bar, BarOptions { writable, write_combining })?;
         if let (Some(recorder), Some(map)) = (&self.trace, layout.map()) {
-            let file = match &layout.source {
-                MapSource::File(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
-                MapSource::Builtin => None,
-            };
-            recorder.record(Event::Regmap { bar: layout.bar, name: map.name.to_string(), file });
+            recorder.record(Event::Regmap { bar: layout.bar, name: map.name.to_string(), file: layout.map_file() });
         }
         Ok(Window::new(layout, io))
     }

@@ -25,6 +25,10 @@ pub enum MapSource {
     File(PathBuf),
 }
 
+/// Bytes a hexdump shows when no length is given (and what `watch` watches
+/// without a map), so a 1 MiB BAR does not flood the terminal.
+pub const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
+
 /// What can be known of a window without touching the device.
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -165,6 +169,15 @@ impl Layout {
     /// The map, if any.
     pub fn map(&self) -> Option<&RegisterMap> {
         self.map.as_deref()
+    }
+
+    /// The map's file (absolute when it can be made so), for a map that is
+    /// not built in: what snapshots and traces record to find it again.
+    pub fn map_file(&self) -> Option<PathBuf> {
+        match &self.source {
+            MapSource::File(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+            MapSource::Builtin => None,
+        }
     }
 
     /// Resolve `REG`, `REG.FIELD` or an offset. `width` is for raw offsets

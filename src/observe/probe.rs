@@ -6,10 +6,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::{RegisterIo, Width};
 use crate::regmap::{self, Field, Register, Target};
-use crate::window::{Layout, Window};
-
-/// Without a map, the words watched by default: the span `dump-regs` hexdumps.
-const DEFAULT_RAW_SPAN: u64 = 0x100;
+use crate::window::{Layout, Window, DEFAULT_HEXDUMP_LEN};
 
 /// How a named register, and the default set, become items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +93,7 @@ impl Probe {
                 }
             }
             None => {
-                for offset in (0..DEFAULT_RAW_SPAN.min(layout.len & !3)).step_by(4) {
+                for offset in (0..DEFAULT_HEXDUMP_LEN.min(layout.len & !3)).step_by(4) {
                     layout.check_raw(offset, Width::W32)?;
                     probe.push(Source::Offset(offset, Width::W32), None, format!("{offset:#06x}"));
                 }

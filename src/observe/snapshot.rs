@@ -19,7 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::Width;
 use crate::observe::{builtin_map, rfc3339, DeviceIds};
 use crate::regmap::{self, Register, RegisterMap};
-use crate::window::{DumpedRegister, FieldValue, MapSource, Skipped, Window};
+use crate::window::{DumpedRegister, FieldValue, Skipped, Window};
 
 /// The snapshot format's version (the file's `snapshot`).
 pub const FORMAT: u32 = 1;
@@ -138,13 +138,7 @@ impl Snapshot {
     /// checked before the first read.
     pub fn capture(window: &Window, ids: Option<DeviceIds>, what: Capture, all: bool) -> Result<Snapshot> {
         let layout = window.layout();
-        let map = layout.map().map(|m| MapRef {
-            name: m.name.to_string(),
-            file: match &layout.source {
-                MapSource::File(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
-                MapSource::Builtin => None,
-            },
-        });
+        let map = layout.map().map(|m| MapRef { name: m.name.to_string(), file: layout.map_file() });
         let (registers, raw) = match what {
             Capture::Registers => {
                 if layout.map().is_none() {
@@ -185,9 +179,6 @@ impl Snapshot {
             Some(r) => Capture::Raw { offset: r.offset, len: Some(r.len) },
             None => Capture::Registers,
         };
-        if let Capture::Raw { offset, len: Some(len) } = what {
-            layout.check_hexdump(offset, len)?;
-        }
         let window = device.open_window(layout, false, false)?;
         Snapshot::capture(&window, DeviceIds::of(device.backend()), what, self.all)
     }

@@ -70,8 +70,8 @@ impl Until {
             .split_once('=')
             .ok_or_else(|| Error::invalid(text, "expected TARGET=VALUE, e.g. STATUS.COMPUTING=0"))?;
         let value = parse_u64(value.trim())?;
-        let items = probe.add(layout, target.trim(), super::Expand::Registers)?;
-        let item = items[0];
+        let item = probe.add(layout, target.trim(), super::Expand::Registers)?.first().copied();
+        let item = item.ok_or_else(|| Error::invalid(target, "names nothing to watch"))?;
         let bits = probe.describe(layout, item).map_or(64, |d| d.bits());
         if bits < 64 && value >> bits != 0 {
             let max = u64::MAX >> (64 - bits);

@@ -50,8 +50,7 @@ pub fn watch(g: &Global, args: &WatchArgs) -> Result<()> {
         until,
         timeout: args.timeout.map(Duration::from_millis),
     };
-    let names: Vec<usize> = (0..probe.len()).filter_map(|i| probe.describe(&layout, i).map(|d| d.name.len())).collect();
-    let name_w = names.into_iter().max().unwrap_or(4);
+    let name_w = (0..probe.len()).filter_map(|i| probe.describe(&layout, i)).map(|d| d.name.len()).max().unwrap_or(4);
     let window = device.open_window(layout, false, args.map.wc)?;
     let term = Terminal::new(g.json);
     let mut watch = Watch::new(window, probe);
@@ -175,9 +174,6 @@ pub fn snapshot(g: &Global, args: &SnapshotArgs) -> Result<()> {
         true => Capture::Raw { offset: args.offset.unwrap_or(0), len: args.len },
         false => Capture::Registers,
     };
-    if let Capture::Raw { offset, len } = what {
-        layout.check_hexdump(offset, len.unwrap_or(layout.len.saturating_sub(offset)))?;
-    }
     let source = layout.map().map(|m| map_source(&layout, m));
     let window = device.open_window(layout, false, args.map.wc)?;
     let snap = Snapshot::capture(&window, mmiodrv::observe::DeviceIds::of(device.backend()), what, args.all)?;

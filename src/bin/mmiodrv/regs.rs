@@ -3,14 +3,13 @@
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::Width;
 use mmiodrv::regmap::RegisterMap;
-use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window};
+use mmiodrv::window::{
+    AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window, DEFAULT_HEXDUMP_LEN,
+};
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
 use crate::context::{load_map, open_device};
 use crate::output::print_json;
-
-/// Hexdumps default to the first 256 bytes so a 1 MiB BAR does not flood the terminal.
-const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
 
 pub fn hex(value: u64, width: Width) -> String {
     format!("{value:#0w$x}", w = width.hex_digits() + 2)
