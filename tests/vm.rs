@@ -53,6 +53,8 @@ fn main() -> ExitCode {
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
+        ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
+        ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("observe::watch_sees_a_factorial_from_another_process", observe::watch_sees_a_factorial_from_another_process),
         ("observe::top_samples_status_under_factorials", observe::top_samples_status_under_factorials),
         (
@@ -61,8 +63,6 @@ fn main() -> ExitCode {
         ),
         ("observe::host_file_device_sees_guest_writes", observe::host_file_device_sees_guest_writes),
         ("observe::trace_then_replay_on_a_fresh_guest", observe::trace_then_replay_on_a_fresh_guest),
-        ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
-        ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
     ];
     run_suite("vm", tests, |_| {})

@@ -158,6 +158,10 @@ pub fn snapshot_then_diff_names_the_register_and_field(lab: &mut Lab) -> Result<
 /// The host side of ivshmem's shared memory as a `file:` device: the host
 /// watches and diffs what the guest writes into BAR2.
 pub fn host_file_device_sees_guest_writes(lab: &mut Lab) -> Result<(), Failed> {
+    use std::os::unix::fs::FileExt;
+    // Other trials use BAR2 too: start from a known word.
+    let shm = std::fs::OpenOptions::new().write(true).open(lab.shm_path()).map_err(|e| e.to_string())?;
+    shm.write_all_at(&[0u8; 16], 0x3000).map_err(|e| e.to_string())?;
     let device = format!("file:{}", lab.shm_path().display());
     let host = env!("CARGO_BIN_EXE_mmiodrv");
     let snap = lab.temp_dir().join("host-snap.json");
