@@ -186,6 +186,7 @@ fn watch_prints_each_change_with_its_time() {
         (Some("STATE.PHASE"), Some(2), Some("done"))
     );
     assert!(v.iter().all(|o| o["device"] == s.device() && o["old"].is_null() && o["t"].is_number()), "{out}");
+    assert_eq!((v[0]["field"].as_str(), v[1]["field"].as_str()), (Some("BUSY"), Some("PHASE")), "{out}");
     let o = s.run(&["watch", "--until", "MAGIC=1", "--interval", "5", "--timeout", "50"], true);
     assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
     assert!(stderr(&o).contains("timed out after 50 ms waiting for MAGIC to read 0x1"), "{}", stderr(&o));

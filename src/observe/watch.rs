@@ -41,6 +41,8 @@ pub struct Change {
     pub time: String,
     /// `REG`, `REG.FIELD` or an offset.
     pub name: String,
+    /// The field's name, when the item is a field.
+    pub field: Option<String>,
     /// Offset of the register or word.
     pub offset: u64,
     /// Width of the value in bits.
@@ -178,6 +180,7 @@ impl Watch {
                 t: seconds(t),
                 time: rfc3339(SystemTime::now()),
                 name: d.name.to_string(),
+                field: d.field.map(|f| f.name.to_string()),
                 offset: d.offset,
                 bits: d.bits(),
                 old,

@@ -63,7 +63,7 @@ fn print_change(g: &Global, c: &Change, name_w: usize) {
         print_json(c);
         return;
     }
-    let field = c.name.contains('.');
+    let field = c.field.is_some();
     let new = value_text(c.new, c.bits, field);
     let mut line = match c.old {
         None => format!("+{:.3}  {:<name_w$}  {new}{}", c.t, c.name, meaning_text(&c.meaning)),
