@@ -24,6 +24,9 @@ use crate::window::{DumpedRegister, FieldValue, Skipped, Window};
 /// The snapshot format's version (the file's `snapshot`).
 pub const FORMAT: u32 = 1;
 
+/// The most bytes one raw snapshot holds (as hex in JSON, twice that).
+pub const MAX_RAW_LEN: u64 = 16 << 20;
+
 /// The map a snapshot was taken with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MapRef {
@@ -261,6 +264,10 @@ fn capture_raw(window: &Window, offset: u64, len: Option<u64>, all: bool) -> Res
     let layout = window.layout();
     let len = len.unwrap_or(layout.len.saturating_sub(offset));
     layout.check_hexdump(offset, len)?;
+    if len > MAX_RAW_LEN {
+        let why = format!("a raw snapshot holds at most {MAX_RAW_LEN:#x} bytes: capture a smaller span");
+        return Err(Error::invalid(format!("{len:#x} bytes"), why));
+    }
     let skips: Vec<(&Register, Skipped)> =
         layout.dump_plan(all).into_iter().filter_map(|(r, s)| s.map(|s| (r, s))).collect();
     // The plan first: which words are read, each allowed by the map's rules.
@@ -496,6 +503,8 @@ mod tests {
         let got: Vec<_> = words.iter().map(|d| (d.offset, d.old, d.new)).collect();
         assert_eq!(got, [(8, None, Some(0)), (12, None, Some(0x55))], "only the span both hold");
         assert!(Snapshot::capture(&w, None, Capture::Raw { offset: 2, len: Some(4) }, false).is_err());
+        let big = Snapshot::capture(&w, None, Capture::Raw { offset: 0, len: Some(MAX_RAW_LEN + 4) }, false);
+        assert!(big.is_err(), "more than the BAR, and more than a snapshot holds");
     }
 
     #[test]
