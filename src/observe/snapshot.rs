@@ -503,8 +503,20 @@ mod tests {
         let got: Vec<_> = words.iter().map(|d| (d.offset, d.old, d.new)).collect();
         assert_eq!(got, [(8, None, Some(0)), (12, None, Some(0x55))], "only the span both hold");
         assert!(Snapshot::capture(&w, None, Capture::Raw { offset: 2, len: Some(4) }, false).is_err());
-        let big = Snapshot::capture(&w, None, Capture::Raw { offset: 0, len: Some(MAX_RAW_LEN + 4) }, false);
-        assert!(big.is_err(), "more than the BAR, and more than a snapshot holds");
+        // A BAR larger than a snapshot holds: refused before any read.
+        let layout = crate::window::Layout {
+            device: crate::error::DeviceRef::Ram,
+            bar: 0,
+            len: 0,
+            map: None,
+            source: crate::window::MapSource::Builtin,
+            force: false,
+        };
+        let region = crate::mmio::MmioRegion::ram(MAX_RAW_LEN as usize + 4096).unwrap();
+        let big = Window::new(layout, Box::new(region));
+        let e = Snapshot::capture(&big, None, Capture::Raw { offset: 0, len: None }, false).unwrap_err();
+        assert!(e.to_string().contains("a raw snapshot holds at most 0x1000000 bytes"), "{e}");
+        assert!(Snapshot::capture(&big, None, Capture::Raw { offset: 4096, len: None }, false).is_ok());
     }
 
     #[test]
