@@ -516,7 +516,7 @@ mod tests {
         let big = Window::new(layout, Box::new(region));
         let e = Snapshot::capture(&big, None, Capture::Raw { offset: 0, len: None }, false).unwrap_err();
         assert!(e.to_string().contains("a raw snapshot holds at most 0x1000000 bytes"), "{e}");
-        assert!(Snapshot::capture(&big, None, Capture::Raw { offset: 4096, len: None }, false).is_ok());
+        assert!(Snapshot::capture(&big, None, Capture::Raw { offset: MAX_RAW_LEN, len: None }, false).is_ok());
     }
 
     #[test]
