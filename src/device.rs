@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::backend::host_file::HostFileBackend;
+use crate::backend::sim::{SimBackend, SimOptions};
 use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -78,6 +79,8 @@ pub struct Device {
     backend: Box<dyn Backend>,
     driver: Option<&'static DriverInfo>,
     force: bool,
+    /// Maps that come with the device itself (a simulated device's blocks).
+    maps: Vec<RegisterMap>,
     trace: Option<Arc<Recorder>>,
 }
 
@@ -85,15 +88,22 @@ impl Device {
     /// Open the device `spec` names (see [`DeviceSpec::parse`]), resolving PCI
     /// selectors in the sysfs tree `MMIODRV_SYSFS_ROOT` names (default `/sys`).
     pub fn open(spec: &str, options: OpenOptions) -> Result<Device> {
+        Device::open_with(spec, options, &SimOptions::default())
+    }
+
+    /// [`Device::open`], with the options of a simulated device (`sim:FILE`).
+    pub fn open_with(spec: &str, options: OpenOptions, sim: &SimOptions) -> Result<Device> {
         match DeviceSpec::parse(spec)? {
             DeviceSpec::Pci(selector) => Device::open_pci(&Sysfs::from_env().resolve(&selector)?, options),
             DeviceSpec::File(path) => Ok(Device::from_backend(Box::new(HostFileBackend::open(&path)?), options.force)),
-            DeviceSpec::Sim(path) => Err(ErrorKind::NotSupported {
-                what: "a simulated device",
-                why: format!("sim:{} needs a simulation backend", path.display()),
-            }
-            .into()),
+            DeviceSpec::Sim(path) => Ok(Device::sim(SimBackend::open(&path, sim)?, options.force)),
         }
+    }
+
+    /// A simulated device (see [`crate::backend::sim`]): its blocks are its maps.
+    pub fn sim(backend: SimBackend, force: bool) -> Device {
+        let maps = backend.maps();
+        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps, trace: None }
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.
@@ -101,7 +111,7 @@ impl Device {
         let backend = select::open(dev.clone(), options.backend, options.force)?;
         log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
         let driver = drivers::for_device(dev);
-        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force, trace: None })
+        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force, maps: Vec::new(), trace: None })
     }
 
     /// A device reached through `backend` (a simulated device, a test
@@ -111,7 +121,7 @@ impl Device {
             let (v, d) = (c.vendor_id()?, c.device_id()?);
             drivers::for_ids(v, d)
         });
-        Device { sysfs: None, backend, driver, force, trace: None }
+        Device { sysfs: None, backend, driver, force, maps: Vec::new(), trace: None }
     }
 
     /// This device with every access to its BARs recorded by `recorder`
@@ -162,6 +172,11 @@ impl Device {
         self.driver.and_then(|d| d.map_for_bar(bar))
     }
 
+    /// The map that comes with the device for `bar` (a simulated device's block).
+    pub fn own_map(&self, bar: u8) -> Option<&RegisterMap> {
+        self.maps.iter().find(|m| m.bar == bar)
+    }
+
     /// The layout of a BAR: `bar` if given, else the map's BAR (a given map's
     /// own `bar`, or the built-in driver's first map), else BAR0; a given
     /// map applies to whichever BAR is chosen, a built-in one only to its own.
@@ -173,6 +188,14 @@ impl Device {
             Some((map, path)) => {
                 let own = if one_region { 0 } else { map.bar };
                 (bar.unwrap_or(own), Some(Cow::Owned(map)), MapSource::File(path))
+            }
+            None if !self.maps.is_empty() => {
+                let bar = bar.or_else(|| self.maps.first().map(|m| m.bar)).unwrap_or(0);
+                let source = match self.device() {
+                    DeviceRef::Sim(p) => MapSource::File(p),
+                    _ => MapSource::Builtin,
+                };
+                (bar, self.own_map(bar).cloned().map(Cow::Owned), source)
             }
             None => {
                 let bar = bar.or_else(|| self.driver.and_then(|d| d.maps.first()).map(|m| m.bar)).unwrap_or(0);

@@ -93,6 +93,53 @@ pub enum ErrorClass {
     Interrupted,
 }
 
+// ---- python: exit statuses and class names shared by the CLI and the Python module
+impl ErrorClass {
+    /// Every class.
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::Usage,
+        ErrorClass::NotFound,
+        ErrorClass::Permission,
+        ErrorClass::Io,
+        ErrorClass::Refused,
+        ErrorClass::InvalidMap,
+        ErrorClass::Timeout,
+        ErrorClass::Released,
+        ErrorClass::Interrupted,
+    ];
+
+    /// Its name, as in this enum (the Python exception classes are named after it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Usage => "Usage",
+            ErrorClass::NotFound => "NotFound",
+            ErrorClass::Permission => "Permission",
+            ErrorClass::Io => "Io",
+            ErrorClass::Refused => "Refused",
+            ErrorClass::InvalidMap => "InvalidMap",
+            ErrorClass::Timeout => "Timeout",
+            ErrorClass::Released => "Released",
+            ErrorClass::Interrupted => "Interrupted",
+        }
+    }
+
+    /// The exit status of the command line for this class (README, "Exit
+    /// codes"); the Python module's `Error.exit_code` is the same number.
+    pub const fn exit_code(self) -> i32 {
+        match self {
+            ErrorClass::Usage => 2,
+            ErrorClass::NotFound => 3,
+            ErrorClass::Permission => 4,
+            ErrorClass::Io => 5,
+            ErrorClass::Refused => 6,
+            ErrorClass::InvalidMap => 7,
+            ErrorClass::Timeout => 8,
+            ErrorClass::Released => 9,
+            ErrorClass::Interrupted => 130,
+        }
+    }
+}
+
 /// A userspace driver mmiodrv has a backend for. The one list of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum UserspaceDriver {
@@ -254,6 +301,16 @@ pub enum Remedy {
     StartServer,
     /// Use a smaller request.
     Smaller,
+    // ---- regmap formats
+    /// Name one block of a map file of several.
+    ChooseBlock,
+    /// Install a Python package into the Python mmiodrv runs.
+    PipInstall {
+        /// The Python interpreter.
+        python: String,
+        /// The package.
+        package: &'static str,
+    },
     /// Free text, for fixes that name no front-end option.
     Text(String),
 }
@@ -294,6 +351,8 @@ impl fmt::Display for Remedy {
             Remedy::RetryWhenIdle => f.write_str("wait for it to finish and retry"),
             Remedy::StartServer => f.write_str("start an ivshmem server"),
             Remedy::Smaller => f.write_str("use a smaller request"),
+            Remedy::ChooseBlock => f.write_str("name one of the blocks"),
+            Remedy::PipInstall { python, package } => write!(f, "{python} -m pip install {package}"),
             Remedy::Text(t) => f.write_str(t),
         }
     }
@@ -420,6 +479,14 @@ pub enum ErrorKind {
     /// A command needs a device and none was named.
     #[error("no device given: name one by address, selector or IDs")]
     MissingDevice,
+
+    /// A line of a script (or a command line) that does not parse: an
+    /// unknown command, a missing or extra argument.
+    #[error("{message}")]
+    Syntax {
+        /// What is wrong, as the parser says it.
+        message: String,
+    },
 
     /// A value that does not parse or is not allowed.
     #[error("invalid value '{input}': {reason}")]
@@ -555,6 +622,29 @@ pub enum ErrorKind {
         file: String,
         /// The blocks there are.
         blocks: Vec<String>,
+    },
+
+    // ---- regmap formats
+    /// A map file of several blocks, and no block named.
+    #[error("{file} has several blocks ({}): name one", blocks.join(", "))]
+    BlockAmbiguous {
+        /// The map file.
+        file: String,
+        /// The blocks there are.
+        blocks: Vec<String>,
+    },
+
+    /// A map format whose reader needs a tool that is not installed.
+    #[error("reading {what} needs {tool}, which is not available ({why})")]
+    ToolMissing {
+        /// The format.
+        what: &'static str,
+        /// The tool.
+        tool: &'static str,
+        /// What failed.
+        why: String,
+        /// How to install it.
+        remedy: Remedy,
     },
 
     /// A write to a read-only register or field.
@@ -887,6 +977,17 @@ pub enum ErrorKind {
         limit: u64,
     },
 
+    /// A register read something other than what a script expected.
+    #[error("{target} reads {read:#x}, expected {expected}")]
+    Mismatch {
+        /// What was read.
+        target: String,
+        /// The value (and mask) expected.
+        expected: String,
+        /// The value read.
+        read: u64,
+    },
+
     /// A register did not hold what was written.
     #[error("verify failed: wrote {wrote}, read back {read} (the register does not hold what was written)")]
     VerifyFailed {
@@ -1030,6 +1131,7 @@ impl ErrorKind {
             InvalidAddress { .. }
             | InvalidSelector { .. }
             | MissingDevice
+            | Syntax { .. }
             | InvalidValue { .. }
             | ValueTooLarge { .. }
             | InvalidWidth { .. }
@@ -1047,7 +1149,8 @@ impl ErrorKind {
             | NotBindable { .. }
             | IovaBeyondMask { .. }
             | NoSuchVector { .. }
-            | InvalidFile { .. } => ErrorClass::Usage,
+            | InvalidFile { .. }
+            | BlockAmbiguous { .. } => ErrorClass::Usage,
             DeviceNotFound { .. } | BarNotPresent { .. } | RegisterNotFound { .. } | BlockNotFound { .. } => {
                 ErrorClass::NotFound
             }
@@ -1086,6 +1189,7 @@ impl ErrorKind {
             | Memlock { .. }
             | DmaOutOfMemory { .. }
             | VerifyFailed { .. }
+            | Mismatch { .. }
             | UnexpectedValue { .. }
             | UnexpectedInterrupt { .. }
             | NotSupported { .. }
@@ -1093,7 +1197,8 @@ impl ErrorKind {
             | NoServer
             | Changed { .. }
             | TraceFromOtherDevice { .. }
-            | ReplayMismatch { .. } => ErrorClass::Refused,
+            | ReplayMismatch { .. }
+            | ToolMissing { .. } => ErrorClass::Refused,
         }
     }
 }
@@ -1152,7 +1257,11 @@ impl Error {
             _ => None,
         };
         match &self.0.kind {
-            Permission { remedy, .. } | Busy { remedy, .. } | BackendCannot { remedy, .. } => Some(remedy.clone()),
+            Permission { remedy, .. }
+            | Busy { remedy, .. }
+            | BackendCannot { remedy, .. }
+            | ToolMissing { remedy, .. } => Some(remedy.clone()),
+            BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
             Vfio { remedy, .. } => remedy.clone(),
             DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
             DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),
@@ -1178,6 +1287,15 @@ impl Error {
         }
     }
 
+    /// The exit status for this error: its class's, except that an
+    /// interruption by SIGTERM is 143, as shells report it.
+    pub fn exit_status(&self) -> i32 {
+        match self.kind() {
+            ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
+            _ => self.class().exit_code(),
+        }
+    }
+
     /// Whether the device named in the message is already the error's own
     /// (front ends add the device they opened otherwise).
     pub fn names_device(&self) -> bool {
@@ -1187,6 +1305,7 @@ impl Error {
                 ErrorKind::InvalidAddress { .. }
                     | ErrorKind::InvalidSelector { .. }
                     | ErrorKind::MissingDevice
+                    | ErrorKind::Syntax { .. }
                     | ErrorKind::DeviceNotFound { .. }
                     | ErrorKind::AmbiguousDevice { .. }
                     | ErrorKind::RegMap { .. }

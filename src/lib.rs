@@ -13,6 +13,8 @@
 //! - [`device`] and [`window`]: an opened device and its register windows,
 //!   where the command line, scripts and drivers all start;
 //! - [`command`]: driver subcommands as data, for every front end;
+//! - [`session`]: many operations on one opened device (batch scripts, the
+//!   REPL, the pipe protocol), all checked before the first one runs;
 //! - [`drivers`]: per-device drivers (the top-level `drivers/` folder).
 //!
 //! Errors are values ([`Error`], [`ErrorKind`]) with the device, a class and a
@@ -33,6 +35,7 @@ pub mod mmio;
 pub mod observe;
 pub mod pci;
 pub mod regmap;
+pub mod session;
 pub mod text;
 pub mod unix;
 pub mod value;

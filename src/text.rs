@@ -25,6 +25,12 @@ pub fn size_string(mut size: u64) -> String {
     format!("{size}{}", suffixes[i])
 }
 
+/// Control characters (a newline in a name the user typed) shown escaped, so
+/// an error message is always exactly one line (the CLI's and Python's).
+pub fn one_line(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +42,11 @@ mod tests {
         assert_eq!(size_string(4096), "4K");
         assert_eq!(size_string(0x1800), "6K");
         assert_eq!(size_string(0x100000000), "4G");
+    }
+
+    #[test]
+    fn one_line_escapes_control_characters() {
+        assert_eq!(one_line("bad 'a\nb'\t!"), "bad 'a\\nb'\\t!");
     }
 
     #[test]

@@ -61,6 +61,29 @@ pub fn parse_bits(input: &str, bits: u32, what: &str) -> Result<u64, Error> {
     Ok(value)
 }
 
+/// Bytes given in hex: pairs of hex digits, first byte first, an optional
+/// `0x`, and spaces, colons or underscores between them ignored
+/// (`deadbeef`, `de ad be ef`, `0xdeadbeef`).
+pub fn parse_hex_bytes(input: &str) -> Result<Vec<u8>, Error> {
+    let bad = |reason: &str| Error::invalid(input, reason);
+    let t = input.trim();
+    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let digits: Vec<char> = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, ':' | '_')).collect();
+    if digits.is_empty() {
+        return Err(bad("expected hex bytes such as 'deadbeef' or 'de ad be ef'"));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(bad("an odd number of hex digits: every byte takes two"));
+    }
+    digits
+        .chunks(2)
+        .map(|p| match (p[0].to_digit(16), p[1].to_digit(16)) {
+            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+            _ => Err(bad("expected hex digits 0-9, a-f")),
+        })
+        .collect()
+}
+
 /// Read a whole file that must be a regular file of at most `limit` bytes.
 /// Opening never blocks (a FIFO is refused, not waited on), and nothing is
 /// read past the limit. `what` names the file's role in errors ("a register map").
@@ -115,6 +138,21 @@ mod tests {
         assert!(parse_size("K").is_err());
         assert!(parse_size("99999999999999G").is_err());
         assert!(parse_size("1T").is_err());
+    }
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::*;
+
+    #[test]
+    fn hex_bytes() {
+        assert_eq!(parse_hex_bytes("deadbeef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(parse_hex_bytes("0xDE AD:be_ef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(parse_hex_bytes(" 01 ").unwrap(), [1]);
+        for bad in ["", "0x", "abc", "zz", "0x1g"] {
+            assert!(parse_hex_bytes(bad).is_err(), "{bad}");
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
-use crate::regmap::{self, plan_field_write, Access, Register, RegisterMap, Target};
+use crate::regmap::{self, plan_field_write, Access, BitRange, Register, RegisterMap, Target, Text};
 
 /// Where a window's map came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,13 +59,13 @@ pub struct Resolved<'a> {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FieldValue {
     /// Field name.
-    pub name: String,
+    pub name: Text,
     /// Bit range, `31:24` or `7`.
-    pub bits: String,
+    pub bits: BitRange,
     /// Its value.
     pub value: u64,
     /// The value's name, if the map gives one.
-    pub meaning: Option<String>,
+    pub meaning: Option<Text>,
 }
 
 /// Every field of `reg` decoded from `value`.
@@ -75,10 +75,10 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
         .map(|f| {
             let v = f.extract(value);
             FieldValue {
-                name: f.name.to_string(),
+                name: f.name.clone(),
                 bits: f.bit_range(),
                 value: v,
-                meaning: f.meaning(v).map(str::to_string),
+                meaning: f.values.iter().find(|(value, _)| *value == v).map(|(_, name)| name.clone()),
             }
         })
         .collect()
@@ -120,6 +120,18 @@ pub struct DumpedRegister {
     /// Reset value from the map.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<u64>,
+    /// The bits of `reset` the map defines.
+    #[serde(skip)]
+    pub reset_mask: u64,
+}
+
+impl DumpedRegister {
+    /// Whether the value read differs from the reset value in the bits the
+    /// map gives a reset for; `None` when it was not read or has no reset.
+    pub fn differs_from_reset(&self) -> Option<bool> {
+        let (value, reset) = (self.value?, self.reset?);
+        Some((value ^ reset) & self.reset_mask != 0)
+    }
 }
 
 impl DumpedRegister {
@@ -135,7 +147,8 @@ impl DumpedRegister {
             skipped,
             fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
             description: reg.description.to_string(),
-            reset: reg.reset,
+            reset: regmap::formats::reading::register_reset(reg),
+            reset_mask: reg.reset_mask(),
         }
     }
 }
@@ -152,9 +165,9 @@ pub struct AccessReport {
     /// Width in bits.
     pub width: u32,
     /// Register name, if a register was named.
-    pub register: Option<String>,
+    pub register: Option<Text>,
     /// Field name, if a field was named.
-    pub field: Option<String>,
+    pub field: Option<Text>,
     /// The value read or written (the field's value, for fields).
     pub value: u64,
     /// The value read back after a write, when verified.
@@ -217,9 +230,7 @@ impl Layout {
     /// Check a read before it is made: write-only registers have nothing to read.
     pub fn check_read(&self, r: &Resolved<'_>) -> Result<()> {
         match r.target.register() {
-            Some(reg) if reg.access == Access::WO => {
-                Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into())
-            }
+            Some(reg) if !reg.access.readable() => Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into()),
             _ => Ok(()),
         }
     }
@@ -251,7 +262,7 @@ impl Layout {
             .map(|reg| {
                 let skipped = match (reg.access, reg.read_side_effects) {
                     _ if all => None,
-                    (Access::WO, _) => Some(Skipped::WriteOnly),
+                    (a, _) if !a.readable() => Some(Skipped::WriteOnly),
                     (_, true) => Some(Skipped::ReadSideEffects),
                     _ => None,
                 };
@@ -344,8 +355,8 @@ impl Window {
     pub fn report(&self, r: &Resolved<'_>, value: u64) -> AccessReport {
         let (offset, register, field) = match r.target {
             Target::Offset(offset) => (offset, None, None),
-            Target::Register(reg) => (reg.offset, Some(reg.name.to_string()), None),
-            Target::Field(reg, f) => (reg.offset, Some(reg.name.to_string()), Some(f.name.to_string())),
+            Target::Register(reg) => (reg.offset, Some(reg.name.clone()), None),
+            Target::Field(reg, f) => (reg.offset, Some(reg.name.clone()), Some(f.name.clone())),
         };
         let fields = match r.target {
             Target::Register(reg) => decode_fields(reg, value),
@@ -367,16 +378,23 @@ impl Window {
     /// Every register of the map, read unless skipped (see [`Layout::dump_plan`]);
     /// with `all`, write-only registers are read too, as one raw access.
     pub fn dump(&self, all: bool) -> Result<Vec<DumpedRegister>> {
-        let mut out = Vec::new();
-        for (reg, skipped) in self.layout.dump_plan(all) {
-            let value = match skipped {
-                Some(_) => None,
-                None if reg.access == Access::WO => Some(self.tag(self.io.read(reg.offset, reg.width))?),
-                None => Some(self.tag(regmap::read_register(self.io(), reg))?),
-            };
-            out.push(DumpedRegister::new(reg, value, skipped));
-        }
-        Ok(out)
+        self.layout.dump_plan(all).into_iter().map(|(reg, skipped)| self.dump_one(reg, skipped)).collect()
+    }
+
+    /// The registers named, each read (even one a dump would skip: naming it
+    /// asks for it), in the order given.
+    pub fn dump_named(&self, names: &[String]) -> Result<Vec<DumpedRegister>> {
+        let map = self.layout.map().ok_or_else(|| ErrorKind::NoMap { name: names.join(" ") })?;
+        names.iter().map(|n| self.dump_one(map.register(n)?, None)).collect()
+    }
+
+    fn dump_one(&self, reg: &Register, skipped: Option<Skipped>) -> Result<DumpedRegister> {
+        let value = match skipped {
+            Some(_) => None,
+            None if !reg.access.readable() => Some(self.tag(regmap::access::read_raw(self.io(), reg))?),
+            None => Some(self.tag(regmap::read_register(self.io(), reg))?),
+        };
+        Ok(DumpedRegister::new(reg, value, skipped))
     }
 
     /// `len` bytes from `offset` as 32-bit words (checked first).

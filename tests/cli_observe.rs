@@ -276,8 +276,8 @@ fn snapshot_decode_and_diff_name_exactly_what_changed() {
     // decode prints what dump-regs prints, from the file alone.
     let dump = expect(&s.run(&["dump-regs"], true), 0);
     let decoded = expect(&run(&["decode", &a], None), 0);
-    assert!(decoded.lines().next().unwrap().contains(", snapshot of "), "{decoded}");
-    assert_eq!(decoded.lines().skip(1).collect::<Vec<_>>(), dump.lines().skip(1).collect::<Vec<_>>());
+    assert!(decoded.starts_with(&format!("snapshot of {} taken 20", s.device())), "{decoded}");
+    assert_eq!(decoded.lines().skip(1).collect::<Vec<_>>(), dump.lines().collect::<Vec<_>>());
     // One field of one register changes: diff names exactly that.
     s.put32(4, 0x2);
     let out = expect(&s.run(&["diff", &a], false), 0);
@@ -352,6 +352,18 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     assert!(out.starts_with("trace of ffff:00:04.0 (IDs 1234:11e8 rev 10), sysfs backend, recorded "), "{out}");
     assert!(out.lines().any(|l| l.ends_with("BAR0  0x0008  write  0x0000000a          FACTORIAL")), "{out}");
     assert!(out.lines().any(|l| l.ends_with("BAR0  register map edu (built-in)")), "{out}");
+    // A batch run is traced the same way, one trace for the whole run.
+    let btrace = t.root().join("b.trace");
+    let script = t.root().join("s.txt");
+    fs::write(&script, "write LIVENESS 0x5\nread LIVENESS\n").unwrap();
+    let bt = btrace.display().to_string();
+    expect(&run(&["-d", "ffff:00:04.0", "--trace", &bt, "batch", &script.display().to_string()], root), 0);
+    let ops: Vec<(String, Option<u64>, Option<u64>)> = json_lines(&fs::read_to_string(&btrace).unwrap())[1..]
+        .iter()
+        .filter(|e| e["op"] != "regmap")
+        .map(|e| (e["op"].as_str().unwrap().to_string(), e["offset"].as_u64(), e["value"].as_u64()))
+        .collect();
+    assert_eq!(ops, [("write".into(), Some(4), Some(5)), ("read".into(), Some(4), Some(5))]);
     // Replay: the write again, on a device left at 0; refused on another kind.
     bar0(&t, "ffff:00:04.0").write_all_at(&[0; 16], 0).unwrap();
     let out = expect(&run(&["-d", "ffff:00:04.0", "replay", &tr, "--dry-run"], root), 0);
@@ -391,4 +403,34 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     let o = run(&["-d", "ffff:00:04.0", "replay", &rt], root);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("r.trace:1: not a valid mmiodrv trace"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_simulated_device_is_observed_like_any_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let svd = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/edu/edu.svd");
+    let device = format!("sim:{}", svd.display());
+    let state = dir.path().join("state.json").display().to_string();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let sim = |args: &[&str]| {
+        let mut all = vec!["--device", device.as_str(), "--state", state.as_str()];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    let (snap, trace) = (at("s.json"), at("t.jsonl"));
+    expect(&sim(&["snapshot", "--out", &snap]), 0);
+    expect(&sim(&["--trace", &trace, "write", "STATUS.IRQ_FACT", "1"]), 0);
+    let out = expect(&sim(&["diff", &snap]), 0);
+    assert_eq!(out, format!("STATUS  0x00000000 -> 0x00000080  IRQ_FACT 0x0 -> 0x1\n1 register differs between {snap} and {device} now\n"));
+    let out = expect(&sim(&["watch", "STATUS", "--until", "STATUS.IRQ_FACT=1"]), 0);
+    assert!(out.ends_with("STATUS.IRQ_FACT  0x1\n"), "{out}");
+    // The trace names the map's registers; replayed on a fresh state, the write lands again.
+    let shown = expect(&run(&["trace", "show", &trace], None), 0);
+    assert!(
+        shown.lines().any(|l| l.ends_with("write  0x00000080          STATUS  IRQ_FACT=0x1 COMPUTING=0x0 (idle)")),
+        "{shown}"
+    );
+    fs::remove_file(&state).unwrap();
+    expect(&sim(&["replay", &trace, "--verify"]), 0);
+    assert_eq!(expect(&sim(&["read", "STATUS", "--quiet"]), 0), "0x00000080\n");
 }

@@ -15,6 +15,8 @@ mod edu;
 mod labs;
 #[path = "vm/observe.rs"]
 mod observe;
+#[path = "vm/regmap.rs"]
+mod regmap;
 
 use std::process::ExitCode;
 
@@ -64,6 +66,10 @@ fn main() -> ExitCode {
         ("observe::host_file_device_sees_guest_writes", observe::host_file_device_sees_guest_writes),
         ("observe::trace_then_replay_on_a_fresh_guest", observe::trace_then_replay_on_a_fresh_guest),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
+        (
+            "regmap::every_format_reads_and_writes_like_the_builtin_map",
+            regmap::every_format_reads_and_writes_like_the_builtin_map,
+        ),
     ];
-    run_suite("vm", tests, |_| {})
+    run_suite("vm", tests, regmap::configure)
 }

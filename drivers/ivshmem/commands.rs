@@ -254,27 +254,6 @@ fn usize_len(len: u64) -> Result<usize> {
     usize::try_from(len).map_err(|_| Error::invalid(len.to_string(), "too large"))
 }
 
-/// Bytes from `--hex`: pairs of hex digits, optional 0x, spaces/colons/underscores ignored.
-pub fn parse_hex_bytes(input: &str) -> Result<Vec<u8>> {
-    let bad = |reason: &str| Error::invalid(input, reason);
-    let t = input.trim();
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
-    let digits: Vec<char> = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, ':' | '_')).collect();
-    if digits.is_empty() {
-        return Err(bad("expected hex bytes such as 'deadbeef' or 'de ad be ef'"));
-    }
-    if digits.len() % 2 != 0 {
-        return Err(bad("an odd number of hex digits: every byte takes two"));
-    }
-    digits
-        .chunks(2)
-        .map(|p| match (p[0].to_digit(16), p[1].to_digit(16)) {
-            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
-            _ => Err(bad("expected hex digits 0-9, a-f")),
-        })
-        .collect()
-}
-
 fn read(call: &mut Call<'_>) -> Result<()> {
     let offset = call.args.int("offset")?;
     let len = call.args.int("len")?;
@@ -297,7 +276,7 @@ fn write(call: &mut Call<'_>) -> Result<()> {
         return Err(Error::invalid("", "give exactly one of FILE, --hex or --string"));
     }
     let file = call.args.opt_path("FILE").map(Path::to_path_buf);
-    let hex = call.args.opt_text("hex").map(parse_hex_bytes).transpose()?;
+    let hex = call.args.opt_text("hex").map(crate::value::parse_hex_bytes).transpose()?;
     let text = call.args.opt_text("string").map(|t| t.as_bytes().to_vec());
     with_memory(call, writes("write"), |call, mem, name| {
         let data = match (file, hex, text) {
@@ -556,16 +535,6 @@ fn server(call: &mut Call<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_bytes() {
-        assert_eq!(parse_hex_bytes("deadbeef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
-        assert_eq!(parse_hex_bytes("0xDE AD:be_ef").unwrap(), [0xde, 0xad, 0xbe, 0xef]);
-        assert_eq!(parse_hex_bytes(" 01 ").unwrap(), [1]);
-        for bad in ["", "0x", "abc", "zz", "0x1g"] {
-            assert!(parse_hex_bytes(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn rates_only_for_long_transfers() {

@@ -63,8 +63,9 @@ pub struct IrqEvent {
     pub count: u64,
 }
 
-/// Armed interrupts of one device. Disarmed on drop.
-pub trait Interrupts {
+/// Armed interrupts of one device. Disarmed on drop. `Send`, so a wait can run
+/// on another thread than the one that armed them.
+pub trait Interrupts: Send {
     /// The mechanism armed.
     fn kind(&self) -> IrqKind;
 

@@ -6,6 +6,7 @@ pub mod file_region;
 pub mod host_file;
 pub mod irq;
 pub mod select;
+pub mod sim;
 pub mod sysfs;
 pub mod uio;
 pub mod vfio;
@@ -35,6 +36,8 @@ pub enum BackendKind {
     /// A file on the host mapped as the device's one memory region
     /// (`file:PATH`; not a `--backend` choice).
     File,
+    /// A simulated device built from a register map (`sim:FILE`); never chosen by `auto`.
+    Sim,
 }
 
 impl BackendKind {
@@ -49,6 +52,7 @@ impl BackendKind {
             BackendKind::Uio => "uio",
             BackendKind::Sysfs => "sysfs",
             BackendKind::File => "file",
+            BackendKind::Sim => "sim",
         }
     }
 
@@ -60,6 +64,7 @@ impl BackendKind {
             BackendKind::Uio => "UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx",
             BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
             BackendKind::File => "a host file mapped as one memory region (file:PATH)",
+            BackendKind::Sim => "a simulated device built from a register map (sim:FILE)",
         }
     }
 
@@ -122,8 +127,9 @@ impl BarOptions {
     pub const RO: BarOptions = BarOptions { writable: false, write_combining: false };
 }
 
-/// One opened device.
-pub trait Backend {
+/// One opened device. `Send + Sync`, so an opened device can be shared with
+/// other threads (Python releases the GIL while it waits on one).
+pub trait Backend: Send + Sync {
     /// Which backend this is.
     fn kind(&self) -> BackendKind;
 

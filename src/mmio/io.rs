@@ -8,8 +8,9 @@ use crate::mmio::width::Width;
 /// Register-granular access to one BAR or region.
 ///
 /// Implementations perform exactly one access of `width` per call, naturally
-/// aligned, and check `offset + width <= len()` first.
-pub trait RegisterIo {
+/// aligned, and check `offset + width <= len()` first. `Send + Sync`: a
+/// window may be used from several threads (each access is one instruction).
+pub trait RegisterIo: Send + Sync {
     /// Size of the window in bytes.
     fn len(&self) -> u64;
 

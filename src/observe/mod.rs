@@ -79,6 +79,14 @@ pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::Regist
     crate::drivers::DRIVERS.iter().flat_map(|d| d.maps.iter().copied()).find(|m| m.name == name && m.bar == bar)
 }
 
+/// The map called `name` in the map file `path` (a snapshot or trace names
+/// the block it was made with), or the file's only block.
+pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regmap::RegisterMap> {
+    let file = crate::regmap::load_file(path)?;
+    let block = file.block(Some(name)).or_else(|_| file.block(None))?;
+    Ok(block.clone())
+}
+
 /// `ids` for messages: the IDs, or what has none.
 pub fn ids_text(ids: Option<&DeviceIds>) -> String {
     ids.map(|i| format!("IDs {i}")).unwrap_or_else(|| "no PCI IDs".into())

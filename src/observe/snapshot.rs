@@ -18,7 +18,7 @@ use crate::device::Device;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::Width;
 use crate::observe::{builtin_map, rfc3339, DeviceIds};
-use crate::regmap::{self, Register, RegisterMap};
+use crate::regmap::{Register, RegisterMap};
 use crate::window::{DumpedRegister, FieldValue, Skipped, Window};
 
 /// The snapshot format's version (the file's `snapshot`).
@@ -174,7 +174,7 @@ impl Snapshot {
     pub fn capture_like(&self, device: &Device, map: Option<(RegisterMap, PathBuf)>) -> Result<Snapshot> {
         let map = match (map, &self.map) {
             (Some(m), _) => Some(m),
-            (None, Some(MapRef { file: Some(f), .. })) => Some((regmap::load_file(f)?, f.clone())),
+            (None, Some(MapRef { name, file: Some(f) })) => Some((super::load_map(f, name)?, f.clone())),
             _ => None,
         };
         let layout = device.layout(Some(self.bar), map)?;
@@ -229,7 +229,7 @@ impl Snapshot {
         let m = self.map.as_ref()?;
         match &m.file {
             None => builtin_map(&m.name, self.bar).map(Cow::Borrowed),
-            Some(f) => regmap::load_file(f).ok().map(Cow::Owned),
+            Some(f) => super::load_map(f, &m.name).ok().map(Cow::Owned),
         }
     }
 
@@ -418,12 +418,12 @@ fn diff_fields(a: &[FieldValue], b: &[FieldValue]) -> Vec<FieldDiff> {
                 return None;
             }
             Some(FieldDiff {
-                name: f.name.clone(),
-                bits: f.bits.clone(),
+                name: f.name.to_string(),
+                bits: f.bits.to_string(),
                 old: old.map(|x| x.value),
                 new: new.map(|x| x.value),
-                old_meaning: old.and_then(|x| x.meaning.clone()),
-                new_meaning: new.and_then(|x| x.meaning.clone()),
+                old_meaning: old.and_then(|x| x.meaning.as_ref().map(|m| m.to_string())),
+                new_meaning: new.and_then(|x| x.meaning.as_ref().map(|m| m.to_string())),
             })
         })
         .collect()

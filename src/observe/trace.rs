@@ -19,10 +19,10 @@
 //! device, its IDs, the backend, the time and the command.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -33,7 +33,7 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::{MmioRegion, RegisterIo, Width};
 use crate::observe::DeviceIds;
 use crate::pci::{ConfigSpace, PciAddress};
-use crate::regmap::{self, Register, RegisterMap};
+use crate::regmap::{Register, RegisterMap};
 use crate::window::{decode_fields, FieldValue};
 
 /// The trace format's version (the header's `trace`).
@@ -241,7 +241,7 @@ impl Backend for TracingBackend {
 
     fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
         let inner = self.inner.open_bar(bar, options)?;
-        Ok(Box::new(TracedIo { inner, bar, recorder: Arc::clone(&self.recorder), mapped: Cell::new(false) }))
+        Ok(Box::new(TracedIo { inner, bar, recorder: Arc::clone(&self.recorder), mapped: AtomicBool::new(false) }))
     }
 
     fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
@@ -263,7 +263,7 @@ pub struct TracedIo {
     inner: Box<dyn RegisterIo>,
     bar: u8,
     recorder: Arc<Recorder>,
-    mapped: Cell<bool>,
+    mapped: AtomicBool,
 }
 
 impl RegisterIo for TracedIo {
@@ -290,7 +290,7 @@ impl RegisterIo for TracedIo {
 
     fn as_mmio(&self) -> Option<&MmioRegion> {
         let region = self.inner.as_mmio();
-        if region.is_some() && !self.mapped.replace(true) {
+        if region.is_some() && !self.mapped.swap(true, Ordering::Relaxed) {
             self.recorder.record(Event::Bulk { bar: self.bar, len: self.inner.len() });
         }
         region
@@ -388,7 +388,7 @@ impl Names {
             }
             let map = match file {
                 None => super::builtin_map(name, *bar).map(Cow::Borrowed),
-                Some(f) => match regmap::load_file(f) {
+                Some(f) => match super::load_map(f, name) {
                     Ok(m) => Some(Cow::Owned(m)),
                     Err(e) => {
                         log::warn!(

@@ -166,7 +166,7 @@ impl Watch {
                         let (o, n) = (old.map(|v| f.extract(v)), f.extract(new));
                         (o != Some(n)).then(|| FieldChange {
                             name: f.name.to_string(),
-                            bits: f.bit_range(),
+                            bits: f.bit_range().to_string(),
                             old: o,
                             new: n,
                             meaning: f.meaning(n).map(str::to_string),

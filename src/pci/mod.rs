@@ -6,6 +6,7 @@ pub mod capabilities;
 pub mod config;
 pub mod ids;
 pub mod in_use;
+pub mod listing;
 pub mod report;
 pub mod resource;
 pub mod sysfs;

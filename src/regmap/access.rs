@@ -2,8 +2,8 @@
 //! [`RegisterIo`].
 
 use crate::error::{ErrorKind, Result};
-use crate::mmio::{RegisterIo, Width};
-use crate::regmap::model::{Access, Field, Register, RegisterMap};
+use crate::mmio::RegisterIo;
+use crate::regmap::model::{Access, Field, Register, RegisterMap, WordOrder};
 use crate::value::parse_u64;
 
 /// What a `read`/`write` argument names.
@@ -44,19 +44,41 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
     }
 }
 
-/// Read a whole register: one access of its width, or low then high half for a
-/// 64-bit register the device takes only as 32-bit accesses. Refuses
-/// write-only registers (nothing meaningful to read).
+/// The pieces of a register the device takes in narrower accesses: (offset,
+/// shift of the piece in the register value), in address order.
+fn pieces(reg: &Register) -> impl Iterator<Item = (u64, u32)> + '_ {
+    let n = (reg.width.bits() / reg.access_width.bits()).max(1);
+    let bits = reg.access_width.bits();
+    (0..n).map(move |i| {
+        let shift = match reg.word_order {
+            WordOrder::Little => i * bits,
+            WordOrder::Big => (n - 1 - i) * bits,
+        };
+        (reg.offset + u64::from(i) * reg.access_width.bytes(), shift)
+    })
+}
+
+/// Read a whole register: one access of its width, or one access per piece,
+/// lowest address first, for a register the device takes only in narrower
+/// accesses (a 64-bit register as 32-bit halves). Refuses registers that
+/// cannot be read (write-only: nothing meaningful to read).
 pub fn read_register(io: &dyn RegisterIo, reg: &Register) -> Result<u64> {
-    if reg.access == Access::WO {
+    if !reg.access.readable() {
         return Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into());
     }
+    read_raw(io, reg)
+}
+
+/// Read a register's bits whatever its access says (`dump --all` of write-only registers).
+pub fn read_raw(io: &dyn RegisterIo, reg: &Register) -> Result<u64> {
     if reg.access_width == reg.width {
         return io.read(reg.offset, reg.width);
     }
-    let low = io.read(reg.offset, Width::W32)?;
-    let high = io.read(reg.offset + 4, Width::W32)?;
-    Ok(low | (high << 32))
+    let mut value = 0;
+    for (offset, shift) in pieces(reg) {
+        value |= io.read(offset, reg.access_width)? << shift;
+    }
+    Ok(value)
 }
 
 /// Write a whole register (split like [`read_register`]). Refuses read-only ones.
@@ -76,8 +98,10 @@ pub fn write_register(io: &dyn RegisterIo, reg: &Register, value: u64) -> Result
     if reg.access_width == reg.width {
         return io.write(reg.offset, reg.width, value);
     }
-    io.write(reg.offset, Width::W32, value & 0xffff_ffff)?;
-    io.write(reg.offset + 4, Width::W32, value >> 32)
+    for (offset, shift) in pieces(reg) {
+        io.write(offset, reg.access_width, (value >> shift) & reg.access_width.max_value())?;
+    }
+    Ok(())
 }
 
 /// How a write to one field is made up: whether the register is read first,
@@ -100,7 +124,7 @@ pub struct FieldWritePlan {
 /// field unchanged (a field any write clears or sets), or when the register
 /// would have to be read and reading it has side effects.
 pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan> {
-    if !reg.access.writable() || reg.field_access(field) == Access::RO {
+    if !reg.access.writable() || !reg.field_access(field).writable() {
         let name = format!("{}.{}", reg.name, field.name);
         return Err(ErrorKind::ReadOnly { register: name }.into());
     }
@@ -118,7 +142,7 @@ pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan>
         };
         if semantics == crate::regmap::WriteSemantics::Normal {
             // Keeps what was read (a write-only field has nothing to read: 0).
-            if readable && reg.field_access(other) != Access::WO {
+            if readable && reg.field_access(other).readable() {
                 keep |= other.mask();
             }
         } else if neutral != 0 {

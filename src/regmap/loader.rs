@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::mmio::Width;
-use crate::regmap::model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WriteSemantics};
+use crate::regmap::model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WordOrder, WriteSemantics};
 use crate::value::parse_u64;
 
 /// Longest name (device, register, field, value) a map may use.
@@ -44,6 +44,10 @@ struct DeviceSchema {
     description: String,
     #[serde(default)]
     bar: u8,
+    #[serde(default)]
+    base: u64,
+    #[serde(default)]
+    overlaps: bool,
     size: Option<u64>,
 }
 
@@ -62,6 +66,7 @@ struct RegisterSchema {
     width: u32,
     access: String,
     access_width: Option<u32>,
+    word_order: Option<String>,
     #[serde(default)]
     read_side_effects: bool,
     reset: Option<u64>,
@@ -83,7 +88,29 @@ struct FieldSchema {
     read: Option<String>,
     reset: Option<u64>,
     #[serde(default)]
-    values: BTreeMap<String, String>,
+    values: Values,
+}
+
+/// `values = { 0 = "off", 2 = "fast" }`, or a list
+/// `values = [{ value = 0, name = "off" }, ...]` (where one value has several names).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Values {
+    Table(BTreeMap<String, String>),
+    List(Vec<ValueSchema>),
+}
+
+impl Default for Values {
+    fn default() -> Self {
+        Values::Table(BTreeMap::new())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValueSchema {
+    value: u64,
+    name: String,
 }
 
 /// `bits = 7` or `bits = "31:24"`.
@@ -181,7 +208,8 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
         name: schema.device.name.into(),
         description: schema.device.description.into(),
         bar: schema.device.bar,
-        base: 0,
+        base: schema.device.base,
+        overlaps: schema.device.overlaps,
         size: schema.device.size,
         rules: rules.into(),
         registers: registers.into(),
@@ -210,7 +238,10 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
         "RW" => Ok(Access::RW),
         "WO" => Ok(Access::WO),
         "RW1C" => Ok(Access::RW1C),
-        other => Err(format!("{what}: access '{other}' is not one of RO, RW, WO, RW1C")),
+        "RW1" => Ok(Access::RW1),
+        "W1" => Ok(Access::W1),
+        "NA" => Ok(Access::NA),
+        other => Err(format!("{what}: access '{other}' is not one of RO, RW, WO, RW1C, RW1, W1, NA")),
     }
 }
 
@@ -225,10 +256,11 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
         "zeroToToggle" => WriteSemantics::ZeroToToggle,
         "clear" => WriteSemantics::Clear,
         "set" => WriteSemantics::Set,
+        "modify" => WriteSemantics::Modify,
         other => {
             return Err(format!(
                 "{what}: write '{other}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
-                 zeroToClear, zeroToSet, zeroToToggle, clear, set"
+                 zeroToClear, zeroToSet, zeroToToggle, clear, set, modify"
             ))
         }
     })
@@ -240,7 +272,8 @@ fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String>
         "clear" => ReadAction::Clear,
         "set" => ReadAction::Set,
         "modify" => ReadAction::Modify,
-        other => return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify")),
+        "modifyExternal" => ReadAction::ModifyExternal,
+        other => return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify, modifyExternal")),
     })
 }
 
@@ -253,6 +286,11 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
         None => width,
         Some(bits) => Width::from_bits(bits).map_err(|e| here(format!("register {}: {e}", s.name)))?,
     };
+    let word_order = match s.word_order.as_deref() {
+        None | Some("little") => WordOrder::Little,
+        Some("big") => WordOrder::Big,
+        Some(other) => return Err(here(format!("register {}: word_order '{other}' is not little or big", s.name))),
+    };
     let mut fields = Vec::new();
     for (i, spanned) in s.field.iter().enumerate() {
         let f = spanned.get_ref();
@@ -264,9 +302,14 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
                 .ok_or_else(|| at(format!("{what}: bits '{text}' is not 'MSB:LSB' or a bit number")))?,
         };
         let mut values = Vec::new();
-        for (k, v) in &f.values {
-            let value = parse_u64(k).map_err(|_| at(format!("{what}: value key '{k}' is not a number")))?;
-            values.push((value, Cow::Owned(v.clone())));
+        match &f.values {
+            Values::Table(table) => {
+                for (k, v) in table {
+                    let value = parse_u64(k).map_err(|_| at(format!("{what}: value key '{k}' is not a number")))?;
+                    values.push((value, Cow::Owned(v.clone())));
+                }
+            }
+            Values::List(list) => values.extend(list.iter().map(|v| (v.value, Cow::Owned(v.name.clone())))),
         }
         values.sort();
         fields.push(Field {
@@ -287,6 +330,7 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
         offset: s.offset,
         width,
         access_width,
+        word_order,
         access,
         read_side_effects,
         description: s.description.clone().into(),
@@ -337,7 +381,8 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
         if i > 0 && map.registers[i - 1].offset > reg.offset {
             return Err(Invalid::register(i, format!("register {} is listed out of offset order", reg.name)));
         }
-        if let Some(other) = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end()) {
+        let overlapping = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end());
+        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
             return Err(Invalid::register(
                 i,
                 format!(
@@ -366,11 +411,12 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
     if r.description.len() > MAX_DESCRIPTION {
         return Err(here(format!("register {}: the description is longer than {MAX_DESCRIPTION} bytes", r.name)));
     }
-    if r.access_width != r.width && !(r.width == Width::W64 && r.access_width == Width::W32) {
+    if r.access_width.bits() > r.width.bits() {
         return Err(here(format!(
-            "register {}: access_width = {} only splits a 64-bit register into 32-bit halves",
+            "register {}: access_width = {} is wider than the {}-bit register",
             r.name,
-            r.access_width.bits()
+            r.access_width.bits(),
+            r.width.bits()
         )));
     }
     if r.offset % r.access_width.bytes() != 0 {
@@ -400,8 +446,11 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
     }
     for (i, f) in r.fields.iter().enumerate() {
         let at = |m: String| (Some(i), m);
-        if !is_name(&f.name) {
-            return Err(at(format!("field name '{}' must be letters, digits, '_' or '-'", clip(&f.name))));
+        if !is_register_name(&f.name) {
+            return Err(at(format!(
+                "field name '{}' must be letters, digits, '_' or '-' (or [N] indexes)",
+                clip(&f.name)
+            )));
         }
         if f.msb < f.lsb {
             return Err(at(format!("field {}.{}: bits {}:{} run backwards", r.name, f.name, f.msb, f.lsb)));
@@ -430,10 +479,12 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
                 f.bits()
             )));
         }
-        if let Some(other) = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name)) {
+        let same_name = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name));
+        if let Some(other) = same_name.filter(|_| !map.overlaps) {
             return Err(at(format!("duplicate field name '{}' in register {}", other.name, r.name)));
         }
-        if let Some(other) = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0) {
+        let overlapping = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0);
+        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
             return Err(at(format!("field {}.{} overlaps field {}", r.name, f.name, other.name)));
         }
     }
@@ -453,15 +504,28 @@ pub fn is_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A register name: a name, optionally followed by array indexes `[N]`.
+/// A register name: a name, with array indexes `[N]` after any part of it
+/// (`LUT[3]`, `A[1][2]`, `CH[2]_CTRL`: register `CTRL` of element 2 of `CH`).
 pub fn is_register_name(name: &str) -> bool {
-    let base = name.split('[').next().unwrap_or("");
-    let rest = &name[base.len()..];
-    let indexes_ok = rest.is_empty()
-        || rest.strip_suffix(']').is_some_and(|inner| {
-            inner.trim_start_matches('[').split("][").all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
-        });
-    is_name(base) && name.len() <= MAX_NAME && indexes_ok
+    let bytes = name.as_bytes();
+    if name.is_empty() || name.len() > MAX_NAME || bytes[0] == b'[' {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if digits == 0 || bytes.get(i + 1 + digits) != Some(&b']') {
+                    return false;
+                }
+                i += digits + 2;
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => i += 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A name cut short for an error message.

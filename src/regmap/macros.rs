@@ -107,6 +107,7 @@ macro_rules! register_map {
                 description: ::std::borrow::Cow::Borrowed($desc),
                 bar: $bar,
                 base: 0,
+                overlaps: false,
                 size: $size,
                 rules: ::std::borrow::Cow::Borrowed(&[$(
                     $crate::regmap::AccessRule {
@@ -123,6 +124,7 @@ macro_rules! register_map {
                         access_width: $crate::__regmap_or!(
                             $($crate::mmio::Width::$aw)? ; <$ty as $crate::regmap::typed::RegisterValue>::WIDTH
                         ),
+                        word_order: $crate::regmap::WordOrder::Little,
                         access: $crate::regmap::Access::$acc,
                         read_side_effects: $crate::__regmap_present!($($se)?),
                         description: ::std::borrow::Cow::Borrowed(

@@ -3,6 +3,7 @@
 //! name, and typed registers for drivers.
 
 pub mod access;
+pub mod formats;
 pub mod loader;
 #[doc(hidden)]
 pub mod macros;
@@ -10,8 +11,11 @@ pub mod model;
 pub mod typed;
 
 pub use access::{plan_field_write, read_register, resolve, write_field, write_register, FieldWritePlan, Target};
-pub use loader::{load_file, parse, validate, Invalid};
-pub use model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WriteSemantics};
+pub use formats::{load_file, Format, MapFile};
+pub use loader::{parse, validate, Invalid};
+pub use model::{
+    Access, AccessRule, BitRange, Field, ReadAction, Register, RegisterMap, Text, WordOrder, WriteSemantics,
+};
 
 #[cfg(test)]
 mod tests;

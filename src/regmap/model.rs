@@ -29,17 +29,47 @@ pub enum Access {
     WO,
     /// Read, write 1 to clear (every field is [`WriteSemantics::OneToClear`]).
     RW1C,
+    /// Read, and write once after reset (IP-XACT `read-writeOnce`, SystemRDL `rw1`).
+    RW1,
+    /// Write once after reset, no read (IP-XACT `writeOnce`, SystemRDL `w1`).
+    W1,
+    /// No software access (IP-XACT 2022 `no-access`, SystemRDL `na`).
+    NA,
 }
 
 impl Access {
     /// Whether reading returns the register's contents.
     pub const fn readable(self) -> bool {
-        !matches!(self, Access::WO)
+        !matches!(self, Access::WO | Access::W1 | Access::NA)
     }
     /// Whether writing has an effect.
     pub const fn writable(self) -> bool {
-        !matches!(self, Access::RO)
+        !matches!(self, Access::RO | Access::NA)
     }
+    /// The name in the normalized reading and `regmap show`: RW1C is `RW`
+    /// there (its fields say `oneToClear`).
+    pub const fn reading_name(self) -> &'static str {
+        match self {
+            Access::RO => "RO",
+            Access::RW | Access::RW1C => "RW",
+            Access::WO => "WO",
+            Access::RW1 => "RW1",
+            Access::W1 => "W1",
+            Access::NA => "NA",
+        }
+    }
+}
+
+/// Which piece of a register split into several bus accesses lies at the
+/// lowest address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WordOrder {
+    /// The least significant piece first (edu's 64-bit registers, SystemRDL's default).
+    #[default]
+    Little,
+    /// The most significant piece first (LiteX CSRs, SystemRDL `bigendian`).
+    Big,
 }
 
 /// What writing a value to a field does (IP-XACT `modifiedWriteValue`,
@@ -66,6 +96,8 @@ pub enum WriteSemantics {
     Clear,
     /// Any write sets the field.
     Set,
+    /// A write changes the field in some other way (IP-XACT `modify`, SystemRDL `wuser`).
+    Modify,
 }
 
 impl WriteSemantics {
@@ -78,7 +110,39 @@ impl WriteSemantics {
             WriteSemantics::Normal => Some(current),
             WriteSemantics::OneToClear | WriteSemantics::OneToSet | WriteSemantics::OneToToggle => Some(0),
             WriteSemantics::ZeroToClear | WriteSemantics::ZeroToSet | WriteSemantics::ZeroToToggle => Some(all_ones),
-            WriteSemantics::Clear | WriteSemantics::Set => None,
+            WriteSemantics::Clear | WriteSemantics::Set | WriteSemantics::Modify => None,
+        }
+    }
+
+    /// The field's value after writing `written` when it held `current`, as
+    /// far as these semantics define it (`Modify`: the value written).
+    pub fn apply(self, current: u64, written: u64, all_ones: u64) -> u64 {
+        match self {
+            WriteSemantics::Normal | WriteSemantics::Modify => written,
+            WriteSemantics::OneToClear => current & !written,
+            WriteSemantics::OneToSet => current | written,
+            WriteSemantics::OneToToggle => current ^ written,
+            WriteSemantics::ZeroToClear => current & written,
+            WriteSemantics::ZeroToSet => current | (!written & all_ones),
+            WriteSemantics::ZeroToToggle => current ^ (!written & all_ones),
+            WriteSemantics::Clear => 0,
+            WriteSemantics::Set => all_ones,
+        }
+    }
+
+    /// The name in the normalized reading (IP-XACT's `modifiedWriteValue`, or `normal`).
+    pub const fn reading_name(self) -> &'static str {
+        match self {
+            WriteSemantics::Normal => "normal",
+            WriteSemantics::OneToClear => "oneToClear",
+            WriteSemantics::OneToSet => "oneToSet",
+            WriteSemantics::OneToToggle => "oneToToggle",
+            WriteSemantics::ZeroToClear => "zeroToClear",
+            WriteSemantics::ZeroToSet => "zeroToSet",
+            WriteSemantics::ZeroToToggle => "zeroToToggle",
+            WriteSemantics::Clear => "clear",
+            WriteSemantics::Set => "set",
+            WriteSemantics::Modify => "modify",
         }
     }
 }
@@ -97,6 +161,21 @@ pub enum ReadAction {
     Set,
     /// Reading changes the field in some other way.
     Modify,
+    /// Reading has an effect outside the field (SVD `modifyExternal`).
+    ModifyExternal,
+}
+
+impl ReadAction {
+    /// The name in the normalized reading (IP-XACT's `readAction`, or `none`).
+    pub const fn reading_name(self) -> &'static str {
+        match self {
+            ReadAction::None => "none",
+            ReadAction::Clear => "clear",
+            ReadAction::Set => "set",
+            ReadAction::Modify => "modify",
+            ReadAction::ModifyExternal => "modifyExternal",
+        }
+    }
 }
 
 /// A contiguous range of offsets and the widths the device accepts there.
@@ -189,13 +268,52 @@ impl Field {
         self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_ref())
     }
 
-    /// `31:24` or `7`.
-    pub fn bit_range(&self) -> String {
-        if self.msb == self.lsb {
-            self.lsb.to_string()
-        } else {
-            format!("{}:{}", self.msb, self.lsb)
+    /// Its bits, shown `31:24` or `7`.
+    pub const fn bit_range(&self) -> BitRange {
+        BitRange { msb: self.msb, lsb: self.lsb }
+    }
+}
+
+/// A field's bits, displayed (and serialized) as `31:24`, or `7` for one bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitRange {
+    /// Highest bit.
+    pub msb: u32,
+    /// Lowest bit.
+    pub lsb: u32,
+}
+
+impl std::fmt::Display for BitRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.msb == self.lsb, f.width()) {
+            (true, None) => write!(f, "{}", self.lsb),
+            (false, None) => write!(f, "{}:{}", self.msb, self.lsb),
+            // Padded (`{:<7}`): format first, then pad the whole.
+            (true, Some(_)) => f.pad(&self.lsb.to_string()),
+            (false, Some(_)) => f.pad(&format!("{}:{}", self.msb, self.lsb)),
         }
+    }
+}
+
+impl Serialize for BitRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Read back as written (`31:24` or `7`), for snapshots.
+impl<'de> Deserialize<'de> for BitRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bit = |t: &str| t.trim().parse::<u32>().map_err(serde::de::Error::custom);
+        let (msb, lsb) = match text.split_once(':') {
+            Some((m, l)) => (bit(m)?, bit(l)?),
+            None => (bit(&text)?, bit(&text)?),
+        };
+        if lsb > msb || msb > 63 {
+            return Err(serde::de::Error::custom(format!("bits {text}: expected MSB:LSB with LSB <= MSB <= 63")));
+        }
+        Ok(BitRange { msb, lsb })
     }
 }
 
@@ -208,9 +326,11 @@ pub struct Register {
     pub offset: u64,
     /// Register width.
     pub width: Width,
-    /// Width of each bus access: equal to `width`, or 32 for a 64-bit register the
-    /// device only takes as two 32-bit halves (low half first).
+    /// Width of each bus access: equal to `width`, or narrower for a register
+    /// the device only takes in pieces (a 64-bit register as two 32-bit halves).
     pub access_width: Width,
+    /// Which piece comes first when `access_width` is narrower than `width`.
+    pub word_order: WordOrder,
     /// How software may access it.
     pub access: Access,
     /// Reading changes device state (clear-on-read): never read unless asked.
@@ -254,6 +374,17 @@ impl Register {
         }
     }
 
+    /// The bits whose reset value the map defines: every bit for a reset
+    /// given on the register alone; else the fields that give one.
+    pub fn reset_mask(&self) -> u64 {
+        let from_fields = self.fields.iter().filter(|f| f.reset.is_some()).fold(0, |m, f| m | f.mask());
+        match (self.reset, from_fields) {
+            (None, 0) => 0,
+            (Some(_), 0) => self.width.max_value(),
+            (_, m) => m,
+        }
+    }
+
     /// The bits of the register no field covers.
     pub fn unnamed_bits(&self) -> u64 {
         self.width.max_value() & !self.fields.iter().fold(0, |m, f| m | f.mask())
@@ -279,6 +410,11 @@ pub struct RegisterMap {
     pub rules: List<AccessRule>,
     /// Registers, sorted by offset.
     pub registers: List<Register>,
+    /// Registers may share addresses and a register's fields may share a
+    /// name: CMSIS-SVD files have aliases (`alternateRegister`, deprecated
+    /// names) and vendors' mistakes that cmsis-svd reads as they are. A name
+    /// then finds the first. Never set for mmiodrv's own maps.
+    pub overlaps: bool,
 }
 
 impl RegisterMap {

@@ -1,6 +1,6 @@
 //! Loader and access tests on RAM-backed regions.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use super::*;
 use crate::error::{ErrorKind, Result};
@@ -66,7 +66,7 @@ access = "RW"
 /// low-then-high order of split registers.
 struct Recorder {
     inner: MmioRegion,
-    log: RefCell<Vec<(char, u64, u32)>>,
+    log: Mutex<Vec<(char, u64, u32)>>,
 }
 
 impl RegisterIo for Recorder {
@@ -74,17 +74,17 @@ impl RegisterIo for Recorder {
         self.inner.len()
     }
     fn read(&self, offset: u64, width: Width) -> Result<u64> {
-        self.log.borrow_mut().push(('r', offset, width.bits()));
+        self.log.lock().unwrap().push(('r', offset, width.bits()));
         self.inner.read(offset, width)
     }
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
-        self.log.borrow_mut().push(('w', offset, width.bits()));
+        self.log.lock().unwrap().push(('w', offset, width.bits()));
         self.inner.write(offset, width, value)
     }
 }
 
 fn recorder() -> Recorder {
-    Recorder { inner: MmioRegion::ram(4096).unwrap(), log: RefCell::new(Vec::new()) }
+    Recorder { inner: MmioRegion::ram(4096).unwrap(), log: Mutex::new(Vec::new()) }
 }
 
 fn bad(text: &str) -> (usize, String) {
@@ -188,7 +188,7 @@ fn split_register_is_low_then_high_32_bit() {
     let reg = map.register("COUNTER").unwrap();
     write_register(&io, reg, 0x1122_3344_5566_7788).unwrap();
     assert_eq!(read_register(&io, reg).unwrap(), 0x1122_3344_5566_7788);
-    assert_eq!(*io.log.borrow(), [('w', 8, 32), ('w', 12, 32), ('r', 8, 32), ('r', 12, 32)]);
+    assert_eq!(*io.log.lock().unwrap(), [('w', 8, 32), ('w', 12, 32), ('r', 8, 32), ('r', 12, 32)]);
 }
 
 #[test]
@@ -200,12 +200,12 @@ fn field_write_is_read_modify_write() {
     let new = write_field(&io, ctrl, ctrl.field("MODE").unwrap(), 2).unwrap();
     assert_eq!(new, 0xf000_0005);
     assert_eq!(io.inner.read(0, Width::W32).unwrap(), 0xf000_0005);
-    assert_eq!(*io.log.borrow(), [('r', 0, 32), ('w', 0, 32)]);
+    assert_eq!(*io.log.lock().unwrap(), [('r', 0, 32), ('w', 0, 32)]);
     // Out of range: nothing touched.
-    io.log.borrow_mut().clear();
+    io.log.lock().unwrap().clear();
     let err = write_field(&io, ctrl, ctrl.field("MODE").unwrap(), 8).unwrap_err();
     assert!(err.to_string().contains("does not fit in field MODE (3 bits, max 0x7)"), "{err}");
-    assert!(io.log.borrow().is_empty());
+    assert!(io.log.lock().unwrap().is_empty());
 }
 
 #[test]
@@ -220,9 +220,9 @@ fn access_rules_are_enforced() {
     // RW1C field write sets only that field's bit and does not read.
     let pending = map.register("PENDING").unwrap();
     write_field(&io, pending, pending.field("B").unwrap(), 1).unwrap();
-    assert_eq!(*io.log.borrow(), [('w', 0x10, 32)]);
+    assert_eq!(*io.log.lock().unwrap(), [('w', 0x10, 32)]);
     assert_eq!(io.inner.read(0x10, Width::W32).unwrap(), 0b10);
-    assert!(io.log.borrow().len() == 1, "no accesses were made by the assertion path");
+    assert!(io.log.lock().unwrap().len() == 1, "no accesses were made by the assertion path");
 }
 
 #[test]
@@ -286,7 +286,7 @@ fn field_writes_never_clear_or_set_other_bits() {
     // ENABLE=2; DONE/ERR written as 0 (not cleared); NZ written as 1 (not cleared);
     // BUSY and bit 12 keep what was read.
     assert_eq!(new, 0x1142);
-    assert_eq!(*io.log.borrow(), [('r', 0, 32), ('w', 0, 32)]);
+    assert_eq!(*io.log.lock().unwrap(), [('r', 0, 32), ('w', 0, 32)]);
     // Clearing DONE on purpose writes 1 there and 0 to ERR.
     let new = write_field(&io, status, status.field("DONE").unwrap(), 1).unwrap();
     assert_eq!(new & 0x30, 0x10);

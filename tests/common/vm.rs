@@ -45,6 +45,16 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
     Ok(root.join(mmiodrv_lab::STATIC_TARGET_SUBDIR))
 }
 
+/// Report every trial as ignored, with one loud line saying why (outside CI,
+/// when what the suite needs is missing).
+pub fn skip_suite(name: &str, tests: &[(&'static str, TestFn)], why: &str) -> ExitCode {
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    eprintln!("!!!!! SKIPPING {name} VM tests: {why} !!!!!");
+    let trials = tests.iter().map(|(n, _)| Trial::test(*n, || Ok(())).with_ignored_flag(true)).collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
 /// Run the trials in one lab guest. Outside CI a missing lab skips with one loud
 /// line; under CI=true it fails.
 pub fn run_suite(name: &str, tests: &[(&'static str, TestFn)], configure: fn(&mut LabConfig)) -> ExitCode {
@@ -58,11 +68,7 @@ pub fn run_suite(name: &str, tests: &[(&'static str, TestFn)], configure: fn(&mu
             eprintln!("{name}: CI=true but the QEMU lab is not prepared: {why}");
             return ExitCode::FAILURE;
         }
-        eprintln!(
-            "!!!!! SKIPPING {name} VM tests: {why} (run `sudo lab/prepare.sh`, or the README's test command) !!!!!"
-        );
-        let trials = tests.iter().map(|(n, _)| Trial::test(*n, || Ok(())).with_ignored_flag(true)).collect();
-        return libtest_mimic::run(&args, trials).exit_code();
+        return skip_suite(name, tests, &format!("{why} (run `sudo lab/prepare.sh`, or the README's test command)"));
     }
     if args.list {
         let trials = tests.iter().map(|(n, _)| Trial::test(*n, || Ok(()))).collect();

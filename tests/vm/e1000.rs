@@ -59,10 +59,5 @@ pub fn mac_and_link_match_the_kernel(lab: &mut Lab) -> Result<(), Failed> {
 }
 
 pub fn writing_a_driver_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
-    // The transcript shows the link up. QEMU's e1000 brings it up 500 ms
-    // (virtual time) after a driver restarts autonegotiation, as the kernel
-    // driver does when it binds, and unbinding before then leaves it down.
-    // The BAR cannot be read while the kernel driver holds it: wait that out.
-    ok(lab, "sleep 1")?;
     crate::labs::run_docs(lab, &[mmiodrv_lab::repo_root().join("docs/writing-a-driver.md")]).map(drop)
 }

@@ -124,9 +124,9 @@ pub fn snapshot_then_diff_names_the_register_and_field(lab: &mut Lab) -> Result<
     // decode prints what dump-regs prints, from the file alone.
     let dump = ok(lab, &format!("{EDU} dump-regs"))?;
     let decoded = ok(lab, "mmiodrv decode /tmp/s.json")?;
-    let rows = |t: &str| t.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
-    check(rows(&dump) == rows(&decoded), format!("dump-regs:\n{dump}\ndecode:\n{decoded}"))?;
-    check(decoded.starts_with("edu 0000:00:04.0 BAR0 (built-in edu map), snapshot of 20"), decoded.clone())?;
+    let (when, rest) = decoded.split_once('\n').unwrap_or_default();
+    check(rest == dump, format!("dump-regs:\n{dump}\ndecode:\n{decoded}"))?;
+    check(when.starts_with("snapshot of 0000:00:04.0 taken 20"), decoded.clone())?;
     ok(lab, &format!("{EDU} write STATUS.IRQ_FACT 1"))?;
     let out = ok(lab, &format!("{EDU} diff /tmp/s.json"))?;
     let expected = "STATUS  0x00000000 -> 0x00000080  IRQ_FACT 0x0 -> 0x1\n\

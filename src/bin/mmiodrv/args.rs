@@ -16,7 +16,8 @@ use mmiodrv::mmio::Width;
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Device: DDDD:BB:DD.F, BB:DD.F, or VVVV:DDDD vendor:device IDs (must match one
-    /// device); or file:PATH, an ivshmem shared-memory file on the host.
+    /// device); file:PATH, an ivshmem shared-memory file on the host; or sim:MAP,
+    /// a device simulated from a register map (any format --regmap takes).
     #[arg(short, long, global = true, env = "MMIODRV_DEVICE", value_name = "DEV", help_heading = "Global options")]
     pub device: Option<String>,
 
@@ -32,6 +33,11 @@ pub struct Global {
     /// Print JSON (one object per result; schema: docs/json.md).
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
+
+    /// A simulated device's state file (--device sim:MAP): read at start and
+    /// rewritten after every change, so a sequence of commands sees its own writes.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Global options")]
+    pub state: Option<PathBuf>,
 
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
@@ -120,6 +126,11 @@ pub struct MapArgs {
     #[arg(long, value_name = "N", value_parser = parse_bar)]
     pub bar: Option<u8>,
 
+    /// The block of a map file with several (IP-XACT address block, SVD
+    /// peripheral, SystemRDL sub-addrmap, LiteX CSR region); it applies to --bar.
+    #[arg(long, value_name = "NAME")]
+    pub block: Option<String>,
+
     /// Use the write-combining mapping of a prefetchable BAR (resourceN_wc).
     #[arg(long)]
     pub wc: bool,
@@ -133,6 +144,10 @@ pub struct DumpArgs {
     /// Also read write-only registers and registers whose read has side effects.
     #[arg(long)]
     pub all: bool,
+
+    /// Mark the registers whose value differs from the map's reset value.
+    #[arg(long)]
+    pub diff_reset: bool,
 
     /// Hexdump start offset (implies a raw hexdump).
     #[arg(long, value_name = "OFFSET", value_parser = parse_size)]
@@ -336,6 +351,43 @@ pub struct ReplayArgs {
     pub timeout: u64,
 }
 
+#[derive(Args, Debug)]
+pub struct RegmapArgs {
+    #[command(subcommand)]
+    pub action: RegmapAction,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RegmapAction {
+    /// Every register of a map file: absolute offset, width, access, reset, fields.
+    Show {
+        /// A map in any format: mmiodrv TOML, IP-XACT, CMSIS-SVD, SystemRDL, LiteX csr.csv/csr.json.
+        file: PathBuf,
+        /// Only this block.
+        #[arg(long, value_name = "NAME")]
+        block: Option<String>,
+    },
+    /// Check a map file: problems as FILE:LINE: problem, exit status 7.
+    Check {
+        /// The map file.
+        file: PathBuf,
+    },
+    /// Convert one block of a map file to mmiodrv TOML (printed, or written to --output).
+    Convert {
+        /// The map file.
+        file: PathBuf,
+        /// Target format.
+        #[arg(long, value_name = "FORMAT", value_parser = ["toml"])]
+        to: String,
+        /// The block to convert (needed when the file has several).
+        #[arg(long, value_name = "NAME")]
+        block: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
 /// A parsed command line.
 #[derive(Debug)]
 pub struct Cli {
@@ -362,6 +414,9 @@ pub enum Cmd {
     Diff(DiffArgs),
     Trace(TraceArgs),
     Replay(ReplayArgs),
+    Batch(crate::batch::BatchArgs),
+    Shell(crate::batch::ShellArgs),
+    Regmap(RegmapArgs),
     /// A driver's command: the path of names and the matches of the last one
     /// (with the matches of each group on the way, for group options).
     Driver {
@@ -443,6 +498,21 @@ const BUILTINS: &[Builtin] = &[
         about: "Issue a trace's writes again in order (--verify: check its reads); same device IDs only",
         build: ReplayArgs::augment_args,
     },
+    Builtin {
+        name: "batch",
+        about: "Run many operations on the device in one process: a script FILE, - for the pipe protocol",
+        build: crate::batch::BatchArgs::augment_args,
+    },
+    Builtin {
+        name: "shell",
+        about: "An interactive shell on the device (line editing, history, completion)",
+        build: crate::batch::ShellArgs::augment_args,
+    },
+    Builtin {
+        name: "regmap",
+        about: "Show, check or convert a register map (TOML, IP-XACT, SVD, SystemRDL, LiteX)",
+        build: RegmapArgs::augment_args,
+    },
 ];
 
 fn root() -> Command {
@@ -476,7 +546,7 @@ fn command_name(argv: &[OsString]) -> Option<&str> {
     while let Some(word) = words.next() {
         let word = word?;
         match word {
-            "-d" | "--device" | "--backend" | "--trace" => {
+            "-d" | "--device" | "--backend" | "--state" | "--trace" => {
                 words.next();
             }
             w if w.starts_with('-') => {}
@@ -525,6 +595,9 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
         "diff" => Cmd::Diff(DiffArgs::from_arg_matches(sub)?),
         "trace" => Cmd::Trace(TraceArgs::from_arg_matches(sub)?),
         "replay" => Cmd::Replay(ReplayArgs::from_arg_matches(sub)?),
+        "batch" => Cmd::Batch(crate::batch::BatchArgs::from_arg_matches(sub)?),
+        "shell" => Cmd::Shell(crate::batch::ShellArgs::from_arg_matches(sub)?),
+        "regmap" => Cmd::Regmap(RegmapArgs::from_arg_matches(sub)?),
         _ => {
             let mut path = vec![name.to_string()];
             let mut chain = vec![sub.clone()];

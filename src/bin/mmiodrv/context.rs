@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use mmiodrv::backend::sim::SimOptions;
 use mmiodrv::backend::BackendKind;
 use mmiodrv::device::{Device, OpenOptions};
 use mmiodrv::error::{ErrorKind, Result};
@@ -24,7 +25,14 @@ pub fn resolve_device(g: &Global) -> Result<SysfsDevice> {
 
 /// Resolve `--device` and open it with the chosen backend (traced with `--trace`).
 pub fn open_device(g: &Global) -> Result<Device> {
-    traced(g, Device::open(device_text(g)?, OpenOptions { backend: g.backend, force: g.force })?)
+    open_device_block(g, None)
+}
+
+/// [`open_device`]; a simulated device (`sim:MAP`) simulates only `block`
+/// when one is named, and keeps its state in `--state`.
+pub fn open_device_block(g: &Global, block: Option<&str>) -> Result<Device> {
+    let sim = SimOptions { state: g.state.clone(), block: block.map(str::to_string) };
+    traced(g, Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force }, &sim)?)
 }
 
 /// The `--trace` recorder, made when the first device is opened.
@@ -61,8 +69,27 @@ pub fn open_for_inspection(g: &Global) -> Result<(SysfsDevice, Device)> {
     Ok((sysfs, device))
 }
 
-/// Load `--regmap FILE`, if given. Done before the device is opened, so a bad
-/// map is reported before anything is touched.
+/// Load `--regmap FILE` (any format) and pick its `--block`, if given. Done
+/// before the device is opened, so a bad map is reported before anything is
+/// touched.
 pub fn load_map(args: &MapArgs) -> Result<Option<(regmap::RegisterMap, std::path::PathBuf)>> {
-    args.regmap.as_deref().map(|p: &Path| regmap::load_file(p).map(|m| (m, p.to_path_buf()))).transpose()
+    args.regmap
+        .as_deref()
+        .map(|p: &Path| {
+            let file = regmap::load_file(p)?;
+            Ok((file.block(args.block.as_deref())?.clone(), p.to_path_buf()))
+        })
+        .transpose()
+}
+
+/// The map and the opened device for a register command: `--regmap`'s
+/// block, or (without `--regmap`) `--block` of a simulated device.
+pub fn map_and_device(
+    g: &Global,
+    args: &MapArgs,
+) -> Result<(Option<(regmap::RegisterMap, std::path::PathBuf)>, Device)> {
+    let map = load_map(args)?;
+    let block = if map.is_none() { args.block.as_deref() } else { None };
+    let device = open_device_block(g, block)?;
+    Ok((map, device))
 }

@@ -96,17 +96,42 @@ fn collect(c: &spec::Command, m: &ArgMatches, args: &mut Args) -> Result<()> {
     Ok(())
 }
 
-/// Run the driver command at `path`.
-pub fn run(g: &Global, path: &[String], matches: &[ArgMatches]) -> Result<()> {
-    let chain = chain(path).ok_or_else(|| mmiodrv::Error::invalid(path.join(" "), "no such command"))?;
+/// The command at `path` and its arguments, from clap's matches of each level.
+fn command_args(path: &[String], matches: &[ArgMatches]) -> Result<(&'static spec::Command, Args)> {
+    let no_such = || mmiodrv::Error::invalid(path.join(" "), "no such command");
+    let chain = chain(path).ok_or_else(no_such)?;
     // The driver's group level has no matches of its own in `chain`.
-    let offset = matches.len() - chain.len();
+    let offset = matches.len().checked_sub(chain.len()).ok_or_else(no_such)?;
     let mut args = Args::default();
     for (c, m) in chain.iter().zip(&matches[offset..]) {
         collect(c, m, &mut args)?;
     }
-    let Some(command) = chain.last() else { return Ok(()) };
+    let command = chain.last().copied().ok_or_else(no_such)?;
     command.complete(&mut args)?;
+    Ok((command, args))
+}
+
+/// A batch line that names a driver's command (`edu factorial 10`), as a
+/// session operation; `None` when `name` is no driver's.
+pub fn session_op(name: &str, sub: &ArgMatches) -> Result<Option<mmiodrv::session::Op>> {
+    if drivers::by_name(name).is_none() && !drivers::DRIVERS.iter().flat_map(|d| d.top_level).any(|c| c.name == name) {
+        return Ok(None);
+    }
+    let mut path = vec![name.to_string()];
+    let mut matches = vec![sub.clone()];
+    let mut at = sub;
+    while let Some((n, m)) = at.subcommand() {
+        path.push(n.to_string());
+        matches.push(m.clone());
+        at = m;
+    }
+    let (command, args) = command_args(&path, &matches)?;
+    Ok(Some(mmiodrv::session::Op::Driver { command, args }))
+}
+
+/// Run the driver command at `path`.
+pub fn run(g: &Global, path: &[String], matches: &[ArgMatches]) -> Result<()> {
+    let (command, args) = command_args(path, matches)?;
     let Some(run) = command.run else { return Ok(()) };
     let mut term = Terminal::new(g.json);
     let file = match (command.needs, g.device.as_deref().map(DeviceSpec::parse).transpose()?) {

@@ -19,6 +19,8 @@ use crate::args::{parse_bar, parse_number, parse_width, Cli, Cmd, Global, IrqArg
 #[derive(Default)]
 struct Seen {
     device: Option<String>,
+    state: Option<PathBuf>,
+    block: Option<String>,
     backend: Option<BackendKind>,
     force: bool,
     json: bool,
@@ -76,6 +78,8 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
         let takes_inline = matches!(
             name,
             "--device"
+                | "--state"
+                | "--block"
                 | "--backend"
                 | "--trace"
                 | "--regmap"
@@ -92,6 +96,8 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
         let command_set = s.command.is_some();
         match name {
             "-d" | "--device" => once(&mut s.device, value()?.to_string())?,
+            "--state" => once(&mut s.state, PathBuf::from(value()?))?,
+            "--block" if command_set => once(&mut s.block, value()?.to_string())?,
             "--backend" => once(&mut s.backend, value()?.parse().ok()?)?,
             "--force" => flag(&mut s.force)?,
             "--json" => flag(&mut s.json)?,
@@ -126,13 +132,14 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
     };
     let global = Global {
         device,
+        state: s.state,
         backend: s.backend.unwrap_or(BackendKind::Auto),
         force: s.force,
         json: s.json,
         verbose: s.verbose,
         trace: s.trace,
     };
-    let map = MapArgs { regmap: s.regmap, bar: s.bar, wc: s.wc };
+    let map = MapArgs { regmap: s.regmap, bar: s.bar, wc: s.wc, block: s.block };
     let command = match (s.command?, s.positionals.as_slice()) {
         ("read", [target]) => {
             if s.verify || s.wait_irq || s.index.is_some() || s.vector.is_some() || s.timeout.is_some() {
@@ -174,6 +181,7 @@ mod tests {
             "read 0x80 --width 64 -d 00:04.0 --json",
             "-d 1234:11e8 --backend sysfs --force read 0x4 --width=8",
             "-v -d 00:04.0 read STATUS --bar 0 --regmap m.toml --wc",
+            "-d sim:m.toml --state s.json read CTRL --block A",
             "-d 00:04.0 write 0x4 0xf0f0f0f0",
             "-d 00:04.0 write LIVENESS 0x12 --verify --quiet",
             "-d 00:04.0 write IRQ_RAISE 1 --wait-irq --index msi --vector 0 --timeout 300",

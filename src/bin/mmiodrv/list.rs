@@ -1,51 +1,14 @@
 //! `mmiodrv list`.
 
-use serde::Serialize;
-
-use mmiodrv::drivers;
 use mmiodrv::error::Result;
 use mmiodrv::pci::ids::PciIds;
-use mmiodrv::pci::{PciAddress, Sysfs};
+use mmiodrv::pci::{listing, Sysfs};
 
 use crate::args::Global;
 use crate::output::print_json;
 
-#[derive(Serialize)]
-struct Row {
-    address: PciAddress,
-    vendor_id: String,
-    device_id: String,
-    class: String,
-    class_name: String,
-    description: String,
-    kernel_driver: Option<String>,
-    iommu_group: Option<u32>,
-    mmiodrv_driver: Option<&'static str>,
-}
-
 pub fn run(g: &Global) -> Result<()> {
-    let sysfs = Sysfs::from_env();
-    let ids = PciIds::load();
-    let mut rows = Vec::new();
-    for address in sysfs.addresses()? {
-        let dev = sysfs.device(address);
-        // A device whose IDs cannot be read is still listed, with zeros, rather
-        // than hiding it or failing the whole listing.
-        let vendor = dev.vendor_id().unwrap_or(0);
-        let device = dev.device_id().unwrap_or(0);
-        let class = dev.class_code().unwrap_or(0);
-        rows.push(Row {
-            address,
-            vendor_id: format!("{vendor:04x}"),
-            device_id: format!("{device:04x}"),
-            class: format!("{class:06x}"),
-            class_name: ids.class_name(class),
-            description: ids.describe(vendor, device),
-            kernel_driver: dev.driver(),
-            iommu_group: dev.iommu_group(),
-            mmiodrv_driver: drivers::for_ids(vendor, device).map(|d| d.name),
-        });
-    }
+    let rows = listing::list(&Sysfs::from_env(), &PciIds::load())?;
     if g.json {
         print_json(&serde_json::json!({ "devices": rows }));
         return Ok(());

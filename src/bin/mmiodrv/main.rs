@@ -3,6 +3,7 @@
 #[macro_use]
 mod output;
 mod args;
+mod batch;
 mod bind;
 mod context;
 mod drivers;
@@ -11,6 +12,7 @@ mod info;
 mod irq;
 mod list;
 mod observe;
+mod regmap;
 mod regs;
 mod render;
 
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Cmd::WaitIrq(a) => irq::wait(g, a),
         Cmd::Bind(a) => bind::bind(g, a),
         Cmd::Unbind => bind::unbind(g),
+        Cmd::Regmap(a) => regmap::run(g, a),
         Cmd::Driver { path, matches } => drivers::run(g, path, matches),
         Cmd::Watch(a) => observe::watch(g, a),
         Cmd::Top(a) => observe::top(g, a),
@@ -45,6 +48,13 @@ fn main() -> ExitCode {
         Cmd::Diff(a) => observe::diff(g, a),
         Cmd::Trace(a) => observe::trace(g, a),
         Cmd::Replay(a) => observe::replay(g, a),
+        Cmd::Shell(a) => batch::shell(g, a),
+        Cmd::Batch(a) => match batch::run(g, a) {
+            Ok(()) => Ok(()),
+            Err(batch::Failure::Error(e)) => Err(e),
+            // Already printed with its FILE:LINE.
+            Err(batch::Failure::Reported(status)) => return ExitCode::from(status as u8),
+        },
     };
     // A trace that could not be written in full is an error, after the command's own.
     let result = result.and_then(|()| context::finish_trace());

@@ -18,9 +18,9 @@ use mmiodrv::regmap::{self, RegisterMap};
 use mmiodrv::text::size_string;
 
 use crate::args::{DecodeArgs, DiffArgs, Global, ReplayArgs, SnapshotArgs, TopArgs, TraceArgs, TraceCmd, WatchArgs};
-use crate::context::{load_map, open_device};
+use crate::context::{map_and_device, open_device};
 use crate::output::{print_json, Terminal};
-use crate::regs::{fields_text, hex, map_source, print_hexdump, print_registers, Listing};
+use crate::regs::{fields_text, hex, map_source, print_dump, print_hexdump};
 
 /// A value as wide as its item: full digits for registers and words, bare for fields.
 fn value_text(v: u64, bits: u32, field: bool) -> String {
@@ -35,8 +35,7 @@ fn meaning_text(m: &Option<String>) -> String {
 }
 
 pub fn watch(g: &Global, args: &WatchArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     // Targets, condition and options are checked before the BAR is opened.
     let mut probe = Probe::new(&layout, &args.targets, Expand::Registers)?;
@@ -88,8 +87,7 @@ fn print_change(g: &Global, c: &Change, name_w: usize) {
 }
 
 pub fn top(g: &Global, args: &TopArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let probe = Probe::new(&layout, &args.targets, Expand::Fields)?;
     let bar = layout.bar;
@@ -167,8 +165,7 @@ fn table(s: &Shares, bar: u8) -> Vec<String> {
 }
 
 pub fn snapshot(g: &Global, args: &SnapshotArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let what = match args.raw {
         true => Capture::Raw { offset: args.offset.unwrap_or(0), len: args.len },
@@ -206,7 +203,7 @@ pub fn snapshot(g: &Global, args: &SnapshotArgs) -> Result<()> {
 
 /// `--regmap MAP` of decode, diff and trace show (checked before anything else).
 fn user_map(path: Option<&Path>) -> Result<Option<RegisterMap>> {
-    path.map(regmap::load_file).transpose()
+    path.map(|p| regmap::load_file(p).and_then(|f| f.block(None).cloned())).transpose()
 }
 
 pub fn decode(g: &Global, args: &DecodeArgs) -> Result<()> {
@@ -231,15 +228,10 @@ pub fn decode(g: &Global, args: &DecodeArgs) -> Result<()> {
         }
     };
     let source = source.unwrap_or_default();
-    let listing = Listing {
-        device: &snap.device,
-        bar: snap.bar,
-        map: &name,
-        source: &source,
-        regs: &regs,
-        time: Some(&snap.time),
-    };
-    print_registers(g, &listing);
+    if !g.json {
+        outln!("snapshot of {} taken {}", snap.device, snap.time);
+    }
+    print_dump(g.json, &snap.device, snap.bar, &name, &source, &regs, false);
     Ok(())
 }
 

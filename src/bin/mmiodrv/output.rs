@@ -18,14 +18,65 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::output::write_line(format_args!($($arg)*)) };
 }
 
-pub fn write_line(args: std::fmt::Arguments<'_>) {
+thread_local! {
+    /// Lines held back while output is block-buffered (a batch script's run):
+    /// one write(2) per 64 KiB instead of one per line.
+    static HELD: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Hold output lines back until [`flush`] (or 64 KiB), instead of writing
+/// each line as it is printed. Interactive uses (the pipe protocol, the
+/// shell) keep the default: every line written and flushed at once.
+pub fn hold() {
+    HELD.with(|h| h.borrow_mut().get_or_insert_with(|| Vec::with_capacity(64 << 10)).clear());
+}
+
+/// Write what is held (call before printing to stderr, so the two stay in order).
+pub fn flush() {
+    let held = HELD.with(|h| h.borrow_mut().as_mut().map(std::mem::take));
+    if let Some(bytes) = held.filter(|b| !b.is_empty()) {
+        emit(&bytes);
+    }
+}
+
+fn emit(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush()) {
+    if let Err(e) = out.write_all(bytes).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
         eprintln!("mmiodrv: error: cannot write to stdout: {e}");
         std::process::exit(crate::render::exit_code(mmiodrv::ErrorClass::Io));
+    }
+}
+
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    // Writing into a Vec cannot fail.
+    line_with(|buf| {
+        let _ = buf.write_fmt(args);
+    })
+}
+
+/// One output line built by `build` straight into the output buffer (no
+/// formatting machinery needed: a batch prints one line per operation).
+pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
+    let mut build = Some(build);
+    let full = HELD.with(|h| {
+        let mut h = h.borrow_mut();
+        let buf = h.as_mut()?;
+        (build.take()?)(buf);
+        buf.push(b'\n');
+        Some(buf.len() >= 64 << 10)
+    });
+    match (full, build) {
+        (Some(true), _) => flush(),
+        (Some(false), _) | (None, None) => {}
+        (None, Some(build)) => {
+            let mut line = Vec::with_capacity(128);
+            build(&mut line);
+            line.push(b'\n');
+            emit(&line);
+        }
     }
 }
 

@@ -8,22 +8,52 @@ use mmiodrv::window::{
 };
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
-use crate::context::{load_map, open_device};
+use crate::context::map_and_device;
 use crate::output::print_json;
 
 pub fn hex(value: u64, width: Width) -> String {
-    format!("{value:#0w$x}", w = width.hex_digits() + 2)
+    Hex(value, Some(width)).to_string()
+}
+
+/// A value in hex as the CLI prints it: `0x` and every digit of the width
+/// (`0x0000001f` for 32 bits), or as few as needed with no width (field
+/// values: `0x1f`).
+#[derive(Clone, Copy)]
+pub struct Hex(pub u64, pub Option<Width>);
+
+impl std::fmt::Display for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = Vec::with_capacity(18);
+        push_hex(&mut buf, self.0, self.1.map_or(1, Width::hex_digits));
+        // push_hex writes ASCII only.
+        f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
+}
+
+/// Decoded fields as `NAME=0x1 OTHER=0x0 (meaning)`, separated by spaces.
+pub struct Fields<'a>(pub &'a [FieldValue]);
+
+impl std::fmt::Display for Fields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(&v.name)?;
+            f.write_str("=")?;
+            Hex(v.value, None).fmt(f)?;
+            if let Some(m) = &v.meaning {
+                f.write_str(" (")?;
+                f.write_str(m)?;
+                f.write_str(")")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn fields_text(fields: &[FieldValue]) -> String {
-    fields
-        .iter()
-        .map(|f| match &f.meaning {
-            Some(m) => format!("{}={:#x} ({m})", f.name, f.value),
-            None => format!("{}={:#x}", f.name, f.value),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    Fields(fields).to_string()
 }
 
 /// Where a map comes from, for headings.
@@ -35,8 +65,7 @@ pub fn map_source(layout: &Layout, map: &RegisterMap) -> String {
 }
 
 pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let raw = args.offset.is_some() || args.len.is_some() || layout.map.is_none();
     let span = raw.then(|| {
@@ -49,55 +78,51 @@ pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
     let w = device.open_window(layout, false, args.map.wc)?;
     match span {
         Some((offset, len)) => hexdump(g, &w, offset, len),
-        None => dump_map(g, &w, args.all),
+        None => dump_map(g, &w, args.all, args.diff_reset),
     }
 }
 
-fn dump_map(g: &Global, w: &Window, all: bool) -> Result<()> {
+fn dump_map(g: &Global, w: &Window, all: bool, diff_reset: bool) -> Result<()> {
     let Some(map) = w.map() else { return Ok(()) };
     let regs = w.dump(all)?;
     let layout = w.layout();
-    let device = layout.device.to_string();
     let source = map_source(layout, map);
-    print_registers(
-        g,
-        &Listing { device: &device, bar: layout.bar, map: &map.name, source: &source, regs: &regs, time: None },
-    );
+    print_dump(g.json, &layout.device.to_string(), layout.bar, &map.name, &source, &regs, diff_reset);
     Ok(())
 }
 
-/// Registers as `dump-regs` lists them (also a decoded snapshot, with its time).
-pub struct Listing<'a> {
-    pub device: &'a str,
-    pub bar: u8,
-    pub map: &'a str,
-    pub source: &'a str,
-    pub regs: &'a [DumpedRegister],
-    pub time: Option<&'a str>,
-}
-
-pub fn print_registers(g: &Global, l: &Listing<'_>) {
-    if g.json {
-        let mut v = serde_json::json!({
-            "device": l.device,
-            "bar": l.bar,
-            "map": l.map,
-            "map_source": l.source,
-            "registers": l.regs,
-        });
-        if let Some(t) = l.time {
-            v["time"] = t.into();
+/// A dump as `dump-regs` prints it (one-shot and batch alike); with
+/// `diff_reset`, registers that differ from their reset value are marked.
+pub fn print_dump(
+    json: bool,
+    device: &str,
+    bar: u8,
+    map: &str,
+    source: &str,
+    regs: &[DumpedRegister],
+    diff_reset: bool,
+) {
+    if json {
+        let mut registers = serde_json::to_value(regs).unwrap_or_default();
+        if let (true, Some(list)) = (diff_reset, registers.as_array_mut()) {
+            for (v, d) in list.iter_mut().zip(regs) {
+                v["differs_from_reset"] = serde_json::json!(d.differs_from_reset());
+            }
         }
-        print_json(&v);
+        print_json(&serde_json::json!({
+            "device": device,
+            "bar": bar,
+            "map": map,
+            "map_source": source,
+            "registers": registers,
+        }));
         return;
     }
-    match l.time {
-        Some(t) => outln!("{} {} BAR{} ({}), snapshot of {t}", l.map, l.device, l.bar, l.source),
-        None => outln!("{} {} BAR{} ({})", l.map, l.device, l.bar, l.source),
-    }
-    let name_w = l.regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    outln!("{map} {device} BAR{bar} ({source})");
+    let name_w = regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let mut differ = 0;
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
-    for d in l.regs {
+    for d in regs {
         let width = Width::from_bits(d.width).unwrap_or(Width::W64);
         let value = match (d.value, d.skipped) {
             (Some(v), _) => hex(v, width),
@@ -106,14 +131,21 @@ pub fn print_registers(g: &Global, l: &Listing<'_>) {
             (None, Some(Skipped::NotCaptured)) => "(not in the snapshot)".into(),
             (None, None) => "(not read)".into(),
         };
-        let line = format!(
+        let mut line = format!(
             "{:<8}{:<name_w$}  {:<18}  {}",
             format!("{:#06x}", d.offset),
             d.name,
             value,
             fields_text(&d.fields)
         );
+        if let (true, Some(true), Some(reset)) = (diff_reset, d.differs_from_reset(), d.reset) {
+            line = format!("{}  (reset {})", line.trim_end(), hex(reset, width));
+            differ += 1;
+        }
         outln!("{}", line.trim_end());
+    }
+    if diff_reset {
+        outln!("{differ} register(s) differ from their reset value");
     }
 }
 
@@ -140,8 +172,7 @@ pub fn print_hexdump(g: &Global, device: &str, bar: u8, offset: u64, words: &[Op
 }
 
 pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     // Everything about the request is checked before the BAR is opened.
     let r = layout.resolve(&args.target, args.width)?;
@@ -150,13 +181,12 @@ pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
     let w = device.open_window(layout, false, args.map.wc)?;
     let r = w.resolve(&target, width)?;
     let value = w.read(&r)?;
-    print_access(g, args.quiet, &w.report(&r, value), "=");
+    print_access(g.json, args.quiet, &device.device().to_string(), &w.report(&r, value), "=");
     Ok(())
 }
 
 pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
-    let map = load_map(&args.map)?;
-    let device = open_device(g)?;
+    let (map, device) = map_and_device(g, &args.map)?;
     let layout = device.layout(args.map.bar, map)?;
     let r = layout.resolve(&args.target, args.width)?;
     layout.check_write(&r, args.value)?;
@@ -187,7 +217,7 @@ pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
     }
     // With --wait-irq --quiet the only output is the vector that fired.
     if !(args.quiet && args.wait_irq) {
-        print_access(g, args.quiet, &report, "<-");
+        print_access(g.json, args.quiet, &report.device.to_string(), &report, "<-");
     }
     if let Some(back) = report.readback.filter(|b| *b != args.value) {
         let width = r.width;
@@ -203,30 +233,79 @@ pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_access(g: &Global, quiet: bool, r: &AccessReport, arrow: &str) {
-    let width = Width::from_bits(r.width).unwrap_or(Width::W64);
-    let shown = r.readback.unwrap_or(r.value);
-    if g.json {
-        print_json(r);
-    } else if quiet && r.field.is_some() {
-        outln!("{shown:#x}");
-    } else if quiet {
-        outln!("{}", hex(shown, width));
-    } else {
-        let name = match (&r.register, &r.field) {
-            (Some(reg), Some(f)) => format!(" {reg}.{f}"),
-            (Some(reg), None) => format!(" {reg}"),
-            _ => String::new(),
-        };
-        let value = if r.field.is_some() { format!("{:#x}", r.value) } else { hex(r.value, width) };
-        let mut line = format!("{} BAR{} {:#06x}{name} {arrow} {value}", r.device, r.bar, r.offset);
-        if !r.fields.is_empty() {
-            line.push_str(&format!("  {}", fields_text(&r.fields)));
-        }
-        if let Some(back) = r.readback {
-            let back = if r.field.is_some() { format!("{back:#x}") } else { hex(back, width) };
-            line.push_str(&format!(" (read back {back})"));
-        }
-        outln!("{line}");
+/// A read or write as `read`/`write` print it (one-shot and batch alike).
+pub fn print_access(json: bool, quiet: bool, device: &str, r: &AccessReport, arrow: &str) {
+    if json {
+        return print_json(r);
     }
+    crate::output::line_with(|out| {
+        if quiet {
+            push_hex(out, r.readback.unwrap_or(r.value), shown_digits(r));
+        } else {
+            access_text(out, device, r, arrow);
+        }
+    });
+}
+
+/// Hex digits an access's values are shown in: all of the register's, or
+/// as few as needed for a field.
+fn shown_digits(r: &AccessReport) -> usize {
+    match (&r.field, Width::from_bits(r.width).ok()) {
+        (None, Some(w)) => w.hex_digits(),
+        _ => 1,
+    }
+}
+
+/// The line of an access, without its newline:
+/// `0000:00:04.0 BAR0 0x0000 ID = 0x010000ed  MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)`,
+/// then ` (read back 0x...)` after a verified write. Pushed byte by byte,
+/// not formatted: a batch prints one per operation.
+pub fn access_text(out: &mut Vec<u8>, device: &str, r: &AccessReport, arrow: &str) {
+    let digits = shown_digits(r);
+    out.reserve(device.len() + 64 + 24 * r.fields.len());
+    out.extend_from_slice(device.as_bytes());
+    out.extend_from_slice(b" BAR");
+    out.push(b'0' + r.bar % 10);
+    out.push(b' ');
+    push_hex(out, r.offset, 4);
+    if let Some(reg) = &r.register {
+        out.push(b' ');
+        out.extend_from_slice(reg.as_bytes());
+        if let Some(f) = &r.field {
+            out.push(b'.');
+            out.extend_from_slice(f.as_bytes());
+        }
+    }
+    out.push(b' ');
+    out.extend_from_slice(arrow.as_bytes());
+    out.push(b' ');
+    push_hex(out, r.value, digits);
+    for (i, f) in r.fields.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"  " } else { b" " });
+        out.extend_from_slice(f.name.as_bytes());
+        out.push(b'=');
+        push_hex(out, f.value, 1);
+        if let Some(m) = &f.meaning {
+            out.extend_from_slice(b" (");
+            out.extend_from_slice(m.as_bytes());
+            out.push(b')');
+        }
+    }
+    if let Some(back) = r.readback {
+        out.extend_from_slice(b" (read back ");
+        push_hex(out, back, digits);
+        out.push(b')');
+    }
+}
+
+/// `0x` and `value` in at least `digits` hex digits.
+pub fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let used = (64 - value.leading_zeros()).div_ceil(4) as usize;
+    let n = used.max(digits).clamp(1, 16);
+    let mut buf = *b"0x0000000000000000";
+    for (i, slot) in buf[2..2 + n].iter_mut().rev().enumerate() {
+        *slot = DIGITS[((value >> (4 * i)) & 0xf) as usize];
+    }
+    out.extend_from_slice(&buf[..2 + n]);
 }

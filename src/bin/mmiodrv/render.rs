@@ -3,27 +3,15 @@
 
 use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
 
-/// Exit statuses, documented in the README and in `mmiodrv --help`.
+/// Exit statuses, documented in the README and in `mmiodrv --help` (the
+/// library holds the table: the Python module reports the same numbers).
 pub fn exit_code(class: ErrorClass) -> i32 {
-    match class {
-        ErrorClass::Usage => 2,
-        ErrorClass::NotFound => 3,
-        ErrorClass::Permission => 4,
-        ErrorClass::Io => 5,
-        ErrorClass::Refused => 6,
-        ErrorClass::InvalidMap => 7,
-        ErrorClass::Timeout => 8,
-        ErrorClass::Released => 9,
-        ErrorClass::Interrupted => 130,
-    }
+    class.exit_code()
 }
 
 /// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
 pub fn exit_status(e: &Error) -> i32 {
-    match e.kind() {
-        ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
-        _ => exit_code(e.class()),
-    }
+    e.exit_status()
 }
 
 /// A remedy in this program's words.
@@ -84,6 +72,10 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             "start one: mmiodrv ivshmem-server --socket PATH --shm PATH --size N --vectors V".into()
         }
         Remedy::Smaller => "free memory, or use smaller DMA buffers".into(),
+        Remedy::ChooseBlock => "pass --block NAME (mmiodrv regmap show FILE lists them)".into(),
+        Remedy::PipInstall { python, package } => format!(
+            "{python} -m pip install {package} (or set MMIODRV_PYTHON to a Python that has it, e.g. a venv's bin/python)"
+        ),
         Remedy::Text(t) => t.clone(),
         other => other.to_string(),
     }
@@ -106,8 +98,22 @@ pub fn error_line(e: &Error, device: Option<&str>) -> String {
     one_line(&line)
 }
 
-/// Control characters (a newline in a name the user typed) shown escaped, so
-/// an error is always exactly one line.
-pub fn one_line(text: &str) -> String {
-    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+pub use mmiodrv::text::one_line;
+/// clap's error as one line: the message (its first paragraph) and its tips
+/// ("a similar subcommand exists: 'list'"), without usage.
+pub fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let paragraphs: Vec<Vec<&str>> = text
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+        .filter(|p: &Vec<&str>| !p.is_empty())
+        .collect();
+    let first = paragraphs.first().map(|p| p.join(" ")).unwrap_or_default();
+    let first = first.trim_start_matches("error: ").to_string();
+    let tips: Vec<&str> = paragraphs.iter().skip(1).flatten().filter_map(|l| l.strip_prefix("tip: ")).collect();
+    if tips.is_empty() {
+        first
+    } else {
+        format!("{first}; {}", tips.join("; "))
+    }
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the Python module's wheel from this checkout, as CI does from a fresh
+# clone: a virtual environment in target/python-venv (the host's python3, or
+# $LAB_PYTHON), maturin (and mypy, for the stubs' test) pinned below installed
+# into it from PyPI, then
+# `maturin build --release` into target/wheels/. The wheel (abi3: one for
+# CPython 3.9 and later) is installed into the venv, for the host-side tests,
+# and unpacked into target/python-guest/, which tests/vm_python.rs copies into
+# the lab guest (PYTHONPATH there). Prints the wheel's path on stdout; any
+# failure exits non-zero.
+#
+#   python/build-wheel.sh            (from anywhere; root only to apt-get python3-venv)
+set -euo pipefail
+
+MATURIN_VERSION=1.16.0
+# The stubs are checked with mypy (tests/vm_python.rs), installed beside maturin.
+MYPY_VERSION=2.4.1
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PY=${LAB_PYTHON:-python3}
+VENV=$REPO/target/python-venv
+START=$SECONDS
+log() { echo "[wheel] $* ($((SECONDS - START)) s)" >&2; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PY" -m venv "$VENV" >&2; then
+        rm -rf "$VENV"
+        # Debian's python3 makes virtual environments only with python3-venv.
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            log "installing python3-venv"
+            apt-get install -y -q python3-venv >&2 || { apt-get update -q >&2 && apt-get install -y -q python3-venv >&2; }
+            "$PY" -m venv "$VENV" >&2
+        else
+            echo "[wheel] ERROR: $PY -m venv failed: install python3-venv (sudo apt-get install python3-venv)" >&2
+            exit 1
+        fi
+    fi
+    log "virtual environment $VENV ($("$VENV/bin/python" --version))"
+fi
+if [ "$("$VENV/bin/maturin" --version 2>/dev/null)" != "maturin $MATURIN_VERSION" ] ||
+    ! "$VENV/bin/mypy" --version 2>/dev/null | grep -q "^mypy $MYPY_VERSION "; then
+    log "pip install maturin==$MATURIN_VERSION mypy==$MYPY_VERSION"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
+        "maturin==$MATURIN_VERSION" "mypy==$MYPY_VERSION" >&2
+fi
+
+mkdir -p "$REPO/target/wheels"
+rm -f "$REPO"/target/wheels/mmiodrv-*.whl
+log "maturin build --release"
+(cd "$REPO" && "$VENV/bin/maturin" build --release --locked -m python/Cargo.toml --out target/wheels >&2)
+wheels=("$REPO"/target/wheels/mmiodrv-*.whl)
+[ "${#wheels[@]}" = 1 ] && [ -f "${wheels[0]}" ] || {
+    echo "[wheel] ERROR: expected one wheel in target/wheels, found: ${wheels[*]}" >&2
+    exit 1
+}
+wheel=${wheels[0]}
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --force-reinstall "$wheel" >&2
+rm -rf "$REPO/target/python-guest"
+"$VENV/bin/python" -m zipfile -e "$wheel" "$REPO/target/python-guest"
+log "$(basename "$wheel"): $(du -h "$wheel" | cut -f1), installed in the venv, unpacked in target/python-guest"
+echo "$wheel"

@@ -1,0 +1,53 @@
+//! `mmiodrv._native`: the Python module of mmiodrv, over the library (not
+//! the command line). `mmiodrv/__init__.py` re-exports it and defines the
+//! exception classes; `mmiodrv/_native.pyi` types it.
+//!
+//! Every device access runs with the GIL released (see `state.rs`), and is
+//! the library's: registers by name through `Window` (one access of the
+//! declared width, everything checked before the device is touched),
+//! interrupts through `Interrupts::wait_for`, DMA through
+//! `Backend::dma_buffer`, bulk copies through `MmioRegion`, and the built-in
+//! drivers' commands through their declarations.
+//!
+//! No `unsafe` here: mapped memory is reached only through the library, and
+//! the device is kept with the interrupts that borrow it by `self_cell`.
+
+#![deny(unsafe_code)]
+
+mod args;
+mod commands;
+mod device;
+mod errors;
+mod json;
+mod memory;
+mod regs;
+mod state;
+
+use mmiodrv::error::ErrorClass;
+use pyo3::prelude::*;
+
+/// The exception classes `mmiodrv/__init__.py` must define: (class name,
+/// exit status of the command line for the same error).
+#[pyfunction]
+fn _error_classes() -> Vec<(String, i32)> {
+    ErrorClass::ALL.iter().map(|c| (errors::class_name(*c), c.exit_code())).collect()
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(device::open, m)?)?;
+    m.add_function(wrap_pyfunction!(device::list_devices, m)?)?;
+    m.add_function(wrap_pyfunction!(_error_classes, m)?)?;
+    m.add_function(wrap_pyfunction!(commands::_command_stubs, m)?)?;
+    m.add_class::<device::Device>()?;
+    m.add_class::<device::Interrupt>()?;
+    m.add_class::<regs::Registers>()?;
+    m.add_class::<regs::Register>()?;
+    m.add_class::<memory::Bar>()?;
+    m.add_class::<memory::DmaBuffer>()?;
+    m.add_class::<commands::Commands>()?;
+    m.add_class::<commands::CommandFn>()?;
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! A simulated device built from a register map (`sim:FILE`), for testing
+//! scripts, maps and drivers with no hardware.
+//!
+//! Each block of the map is a memory BAR (a TOML map: its `bar`; other
+//! formats: the blocks in order as BAR0, BAR1, ..., or only the block
+//! [`SimOptions::block`] names, as BAR0). Registers start at their reset
+//! values (0 where the map gives none) and every access applies the map's
+//! semantics: read-only registers and fields ignore writes, write-1-to-clear
+//! (and the other `modifiedWriteValue`s) act on the bits written,
+//! read-to-clear/-set fields change when read, write-only registers read as
+//! 0. Bytes no register covers behave as RAM. The state lives in memory, or
+//! in [`SimOptions::state`], a JSON file read at open and rewritten after
+//! every access that changes it, so a sequence of commands sees its own
+//! writes. Config space is synthesized: vendor `ffff`, device `ffff`, class
+//! `ff0000`, memory decoding on, the BARs at made-up addresses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, BackendKind, BarInfo, BarOptions};
+use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::mmio::width::check_access;
+use crate::mmio::{RegisterIo, Width};
+use crate::pci::{BarKind, ConfigSpace};
+use crate::regmap::formats::{Format, MapFile};
+use crate::regmap::model::{Access, ReadAction, Register, RegisterMap, WordOrder, WriteSemantics};
+
+/// Vendor ID of a simulated device.
+pub const SIM_VENDOR: u16 = 0xffff;
+/// Device ID of a simulated device.
+pub const SIM_DEVICE: u16 = 0xffff;
+/// Smallest simulated BAR.
+const MIN_BAR: u64 = 0x1000;
+/// Largest simulated BAR (a map stating a larger size gets what its registers need).
+const MAX_BAR: u64 = 1 << 32;
+
+/// How to build a simulated device.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Keep the registers' state in this file (else in memory).
+    pub state: Option<PathBuf>,
+    /// Simulate only this block of the map, as BAR0 (needed when the map has
+    /// more blocks than a device has BARs).
+    pub block: Option<String>,
+}
+
+/// One simulated BAR: its map and its memory (8-byte little-endian words, sparse).
+struct SimBar {
+    index: u8,
+    size: u64,
+    map: RegisterMap,
+    words: BTreeMap<u64, u64>,
+}
+
+struct State {
+    bars: Vec<SimBar>,
+    file: Option<PathBuf>,
+}
+
+/// The state file's contents.
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    mmiodrv_sim_state: u32,
+    map: String,
+    /// BAR index → { "0xOFFSET": word } (nonzero 8-byte words only).
+    bars: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A register an access touches: the register, the mask of its bits the
+/// access covers, and per byte (bit in the access, bit in the register).
+type Touched = (Register, u64, Vec<(u32, u32)>);
+
+/// A simulated device (see the module documentation). Clones share the
+/// device: a test keeps one to play the hardware's side
+/// ([`SimBackend::set_register`]) while a driver uses another.
+#[derive(Clone)]
+pub struct SimBackend {
+    device: DeviceRef,
+    state: Arc<Mutex<State>>,
+}
+
+impl SimBackend {
+    /// A simulated device for the blocks of `file` (loaded from `path`).
+    pub fn new(path: &Path, file: &MapFile, options: &SimOptions) -> Result<SimBackend> {
+        let device = DeviceRef::Sim(path.to_path_buf());
+        let maps: Vec<RegisterMap> = match &options.block {
+            Some(name) => vec![file.block(Some(name))?.clone()],
+            None => file.blocks.clone(),
+        };
+        let mut bars = Vec::new();
+        for (i, mut map) in maps.into_iter().enumerate() {
+            let index = if file.format == Format::Toml { map.bar } else { i as u8 };
+            if index > 5 {
+                let blocks = file.blocks.iter().map(|b| b.name.to_string()).collect();
+                return Err(Error::on(device, ErrorKind::BlockAmbiguous { file: file.source.clone(), blocks }));
+            }
+            map.bar = index;
+            let end = map.registers.iter().map(Register::end).max().unwrap_or(0);
+            let need = end.max(MIN_BAR).next_power_of_two();
+            let size = map.size.filter(|s| *s >= end && *s <= MAX_BAR).unwrap_or(need).max(1);
+            let mut bar = SimBar { index, size, map, words: BTreeMap::new() };
+            bar.reset();
+            bars.push(bar);
+        }
+        let mut state = State { bars, file: options.state.clone() };
+        if let Some(p) = &options.state {
+            state.load(p, &device)?;
+        }
+        Ok(SimBackend { device, state: Arc::new(Mutex::new(state)) })
+    }
+
+    /// Open `sim:PATH`: load the map (any format) and build the device.
+    pub fn open(path: &Path, options: &SimOptions) -> Result<SimBackend> {
+        let file = crate::regmap::load_file(path)?;
+        SimBackend::new(path, &file, options)
+    }
+
+    /// The maps of the simulated BARs.
+    pub fn maps(&self) -> Vec<RegisterMap> {
+        self.lock().bars.iter().map(|b| b.map.clone()).collect()
+    }
+
+    /// The hardware's side: set register `name` of BAR `bar` to `value`
+    /// directly, without the map's write semantics (a status bit the device
+    /// raises, a counter that moved).
+    pub fn set_register(&self, bar: u8, name: &str, value: u64) -> Result<()> {
+        let mut state = self.lock();
+        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let reg = b.map.register(name)?.clone();
+        reg.width.check_value(value, &format!("register {}", reg.name))?;
+        b.set_register(&reg, value);
+        state.save(&self.device)
+    }
+
+    /// The hardware's side: register `name` of BAR `bar` as it is, without
+    /// read side effects.
+    pub fn register_value(&self, bar: u8, name: &str) -> Result<u64> {
+        let mut state = self.lock();
+        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let reg = b.map.register(name)?.clone();
+        Ok(b.register_value(&reg))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl SimBar {
+    fn reset(&mut self) {
+        self.words.clear();
+        let regs: Vec<Register> = self.map.registers.iter().cloned().collect();
+        for r in &regs {
+            self.set_register(r, r.reset.unwrap_or(0));
+        }
+    }
+
+    fn byte(&self, addr: u64) -> u8 {
+        let word = self.words.get(&(addr & !7)).copied().unwrap_or(0);
+        (word >> ((addr & 7) * 8)) as u8
+    }
+
+    fn set_byte(&mut self, addr: u64, value: u8) {
+        let key = addr & !7;
+        let shift = (addr & 7) * 8;
+        let word = self.words.get(&key).copied().unwrap_or(0);
+        let new = (word & !(0xff << shift)) | (u64::from(value) << shift);
+        if new == 0 {
+            self.words.remove(&key);
+        } else {
+            self.words.insert(key, new);
+        }
+    }
+
+    fn raw(&self, offset: u64, bytes: u64) -> u64 {
+        (0..bytes).fold(0, |v, i| v | (u64::from(self.byte(offset + i)) << (8 * i)))
+    }
+
+    /// Where each byte of a register's value is kept: (byte address, bit of
+    /// the register value it holds).
+    fn register_bytes(r: &Register) -> Vec<(u64, u32)> {
+        let n = (r.width.bits() / r.access_width.bits()).max(1);
+        let piece = r.access_width.bytes();
+        let mut out = Vec::new();
+        for i in 0..n {
+            let shift = match r.word_order {
+                WordOrder::Little => i * r.access_width.bits(),
+                WordOrder::Big => (n - 1 - i) * r.access_width.bits(),
+            };
+            for j in 0..piece {
+                out.push((r.offset + u64::from(i) * piece + j, shift + 8 * j as u32));
+            }
+        }
+        out
+    }
+
+    fn register_value(&self, r: &Register) -> u64 {
+        Self::register_bytes(r).iter().fold(0, |v, (addr, bit)| v | (u64::from(self.byte(*addr)) << bit))
+    }
+
+    fn set_register(&mut self, r: &Register, value: u64) {
+        for (addr, bit) in Self::register_bytes(r) {
+            self.set_byte(addr, (value >> bit) as u8);
+        }
+    }
+
+    /// The registers an access of `bytes` at `offset` touches, each with
+    /// the mask of its bits the access covers and, per byte, (access bit,
+    /// register bit).
+    fn touched(&self, offset: u64, bytes: u64) -> Vec<Touched> {
+        let end = offset + bytes;
+        let mut out = Vec::new();
+        for r in self.map.registers.iter().filter(|r| r.offset < end && offset < r.end()) {
+            let mut mask = 0u64;
+            let mut map = Vec::new();
+            for (addr, bit) in Self::register_bytes(r) {
+                if (offset..end).contains(&addr) {
+                    mask |= 0xff << bit;
+                    map.push((8 * (addr - offset) as u32, bit));
+                }
+            }
+            out.push((r.clone(), mask, map));
+        }
+        out
+    }
+
+    fn read(&mut self, offset: u64, width: Width) -> (u64, bool) {
+        let mut value = self.raw(offset, width.bytes());
+        let mut changed = false;
+        for (r, mask, bytes) in self.touched(offset, width.bytes()) {
+            let current = self.register_value(&r);
+            let shown = if r.access.readable() { current } else { 0 };
+            for (abit, rbit) in &bytes {
+                value = (value & !(0xff << abit)) | (((shown >> rbit) & 0xff) << abit);
+            }
+            let after = after_read(&r, current, mask);
+            if after != current {
+                self.set_register(&r, after);
+                changed = true;
+            }
+        }
+        (value, changed)
+    }
+
+    fn write(&mut self, offset: u64, width: Width, value: u64) {
+        let touched = self.touched(offset, width.bytes());
+        let mut plain = value;
+        let mut covered = 0u64;
+        for (r, mask, bytes) in &touched {
+            let mut written = 0u64;
+            for (abit, rbit) in bytes {
+                written |= ((value >> abit) & 0xff) << rbit;
+                covered |= 0xff << abit;
+            }
+            let current = self.register_value(r);
+            let new = after_write(r, current, written, *mask);
+            self.set_register(r, new);
+        }
+        // Bytes no register covers are RAM.
+        for i in 0..width.bytes() {
+            if covered & (0xff << (8 * i)) == 0 {
+                self.set_byte(offset + i, (plain & 0xff) as u8);
+            }
+            plain >>= 8;
+        }
+    }
+}
+
+/// A register's value after a read that covered `mask` of its bits.
+fn after_read(r: &Register, current: u64, mask: u64) -> u64 {
+    if r.fields.is_empty() {
+        return if r.read_side_effects { current & !mask } else { current };
+    }
+    let mut v = current;
+    for f in r.fields.iter().filter(|f| f.mask() & mask != 0) {
+        let action = match f.read_action {
+            ReadAction::None if r.read_side_effects && r.fields.iter().all(|f| f.read_action == ReadAction::None) => {
+                ReadAction::Clear
+            }
+            a => a,
+        };
+        match action {
+            ReadAction::Clear => v &= !f.mask(),
+            ReadAction::Set => v |= f.mask(),
+            _ => {}
+        }
+    }
+    v
+}
+
+/// A register's value after `written` was written to the bits `mask` covers.
+fn after_write(r: &Register, current: u64, written: u64, mask: u64) -> u64 {
+    if !r.access.writable() {
+        return current;
+    }
+    let all = r.width.max_value();
+    let mut new = if r.fields.is_empty() {
+        let semantics = if r.access == Access::RW1C { WriteSemantics::OneToClear } else { WriteSemantics::Normal };
+        semantics.apply(current, written, all)
+    } else {
+        // Bits no field names take what is written.
+        let mut v = (current & !r.unnamed_bits()) | (written & r.unnamed_bits());
+        for f in r.fields.iter() {
+            let old = f.extract(current);
+            let fv = if r.field_access(f).writable() {
+                r.field_write(f).apply(old, f.extract(written), f.max_value())
+            } else {
+                old
+            };
+            v = (v & !f.mask()) | ((fv & f.max_value()) << f.lsb);
+        }
+        v
+    };
+    new &= all;
+    (current & !mask) | (new & mask)
+}
+
+impl State {
+    fn bar(&mut self, index: u8) -> Option<&mut SimBar> {
+        self.bars.iter_mut().find(|b| b.index == index)
+    }
+
+    fn load(&mut self, path: &Path, device: &DeviceRef) -> Result<()> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io_on(device.clone(), "cannot read", path, e)),
+        };
+        let bad = |why: String| {
+            Error::on(device.clone(), ErrorKind::InvalidValue { input: path.display().to_string(), reason: why })
+        };
+        let file: StateFile =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a simulated device's state file: {e}")))?;
+        for (index, words) in &file.bars {
+            let index: u8 = index.parse().map_err(|_| bad(format!("'{index}' is not a BAR")))?;
+            let Some(bar) = self.bar(index) else { continue };
+            bar.words.clear();
+            for (k, v) in words {
+                let (k, v) = (crate::value::parse_u64(k), crate::value::parse_u64(v));
+                let (Ok(k), Ok(v)) = (k, v) else { return Err(bad("a word that is not a number".into())) };
+                if k % 8 == 0 && k < bar.size && v != 0 {
+                    bar.words.insert(k, v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn save(&self, device: &DeviceRef) -> Result<()> {
+        let Some(path) = &self.file else { return Ok(()) };
+        let file = StateFile {
+            mmiodrv_sim_state: 1,
+            map: device.to_string(),
+            bars: self
+                .bars
+                .iter()
+                .map(|b| {
+                    let words = b.words.iter().map(|(k, v)| (format!("{k:#x}"), format!("{v:#018x}"))).collect();
+                    (b.index.to_string(), words)
+                })
+                .collect(),
+        };
+        let text = serde_json::to_string_pretty(&file).unwrap_or_default();
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text + "\n")
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| Error::io_on(device.clone(), "cannot write", path, e))
+    }
+}
+
+impl Backend for SimBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sim
+    }
+
+    fn device(&self) -> DeviceRef {
+        self.device.clone()
+    }
+
+    fn read_config(&self) -> Result<ConfigSpace> {
+        let mut c = vec![0u8; 256];
+        c[0..2].copy_from_slice(&SIM_VENDOR.to_le_bytes());
+        c[2..4].copy_from_slice(&SIM_DEVICE.to_le_bytes());
+        c[4..6].copy_from_slice(&0x0002u16.to_le_bytes()); // memory decoding on
+        c[9..12].copy_from_slice(&[0x00, 0x00, 0xff]); // class ff0000: unassigned
+        for b in self.bars()? {
+            let at = 0x10 + 4 * b.index as usize;
+            c[at..at + 4].copy_from_slice(&(b.address as u32).to_le_bytes());
+        }
+        Ok(ConfigSpace::new(c))
+    }
+
+    fn bars(&self) -> Result<Vec<BarInfo>> {
+        let state = self.lock();
+        let mut next = 0x8000_0000u64;
+        Ok(state
+            .bars
+            .iter()
+            .map(|b| {
+                let address = next.next_multiple_of(b.size);
+                next = address + b.size;
+                BarInfo {
+                    index: b.index,
+                    kind: BarKind::Memory,
+                    address,
+                    size: b.size,
+                    is_64bit: false,
+                    prefetchable: false,
+                }
+            })
+            .collect())
+    }
+
+    fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
+        let len = self.lock().bar(bar).map(|b| b.size);
+        let Some(len) = len else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        Ok(Box::new(SimWindow {
+            device: self.device(),
+            state: Arc::clone(&self.state),
+            bar,
+            len,
+            writable: options.writable,
+        }))
+    }
+}
+
+/// One BAR of a simulated device.
+pub struct SimWindow {
+    device: DeviceRef,
+    state: Arc<Mutex<State>>,
+    bar: u8,
+    len: u64,
+    writable: bool,
+}
+
+impl SimWindow {
+    fn with<T>(&self, f: impl FnOnce(&mut SimBar) -> (T, bool)) -> Result<T> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(bar) = state.bar(self.bar) else {
+            return Err(Error::on(self.device.clone(), ErrorKind::BarNotPresent { bar: self.bar }));
+        };
+        let (out, changed) = f(bar);
+        if changed {
+            state.save(&self.device)?;
+        }
+        Ok(out)
+    }
+}
+
+impl RegisterIo for SimWindow {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&self, offset: u64, width: Width) -> Result<u64> {
+        check_access(offset, width, self.len)?;
+        self.with(|bar| bar.read(offset, width))
+    }
+
+    fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
+        width.check_value(value, "access")?;
+        if !self.writable {
+            return Err(Error::on(self.device.clone(), ErrorKind::NotWritable));
+        }
+        check_access(offset, width, self.len)?;
+        self.with(|bar| {
+            bar.write(offset, width, value);
+            ((), true)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

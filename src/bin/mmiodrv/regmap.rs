@@ -1,0 +1,130 @@
+//! `mmiodrv regmap show|check|convert FILE`: a register map of any format,
+//! as the library reads it.
+
+use mmiodrv::error::{Error, Result};
+use mmiodrv::mmio::Width;
+use mmiodrv::regmap::formats::{reading, toml_out};
+use mmiodrv::regmap::{self, MapFile, RegisterMap};
+
+use crate::args::{Global, RegmapAction, RegmapArgs};
+use crate::output::print_json;
+use crate::regs::hex;
+
+pub fn run(g: &Global, args: &RegmapArgs) -> Result<()> {
+    match &args.action {
+        RegmapAction::Show { file, block } => {
+            let map = regmap::load_file(file)?;
+            let shown = match block {
+                Some(b) => MapFile { blocks: vec![map.block(Some(b))?.clone()], ..map },
+                None => map,
+            };
+            show(g, &shown);
+            Ok(())
+        }
+        RegmapAction::Check { file } => {
+            let map = regmap::load_file(file)?;
+            let registers: usize = map.blocks.iter().map(|b| b.registers.len()).sum();
+            if g.json {
+                let blocks: Vec<_> = map.blocks.iter().map(|b| b.name.to_string()).collect();
+                print_json(&serde_json::json!({
+                    "file": map.source, "format": map.format.name(), "ok": true,
+                    "blocks": blocks, "registers": registers,
+                }));
+            } else {
+                outln!(
+                    "{}: ok ({}, {} block(s), {registers} register(s))",
+                    map.source,
+                    map.format.name(),
+                    map.blocks.len()
+                );
+            }
+            Ok(())
+        }
+        RegmapAction::Convert { file, to: _, block, output } => {
+            let map = regmap::load_file(file)?;
+            let block = map.block(block.as_deref())?;
+            let text =
+                toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
+            // What is written must read back: a converter bug is never handed on.
+            regmap::parse(&text, "converted map")?;
+            match output {
+                Some(path) => {
+                    std::fs::write(path, &text).map_err(|e| Error::io("cannot write", path, e))?;
+                    if g.json {
+                        print_json(&serde_json::json!({"file": map.source, "block": block.name, "output": path}));
+                    } else {
+                        outln!("{}: block {} written to {}", map.source, block.name, path.display());
+                    }
+                }
+                None => outln!("{}", text.trim_end()),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn show(g: &Global, map: &MapFile) {
+    if g.json {
+        let mut v = reading::reading(map);
+        v["file"] = serde_json::json!(map.source);
+        print_json(&v);
+        return;
+    }
+    outln!("{} ({})", map.source, map.format.name());
+    for b in &map.blocks {
+        show_block(b);
+    }
+}
+
+fn show_block(b: &RegisterMap) {
+    outln!(
+        "block {} at {:#x}: {} register(s){}",
+        b.name,
+        b.base,
+        b.registers.len(),
+        if b.description.is_empty() { String::new() } else { format!(" ({})", b.description) }
+    );
+    let name_w = b.registers.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let addr_w = format!("{:#x}", b.base + b.registers.last().map_or(0, |r| r.offset)).len().max(7);
+    outln!("  {:<addr_w$}  {:<name_w$}  {:<5}  {:<6}  RESET", "ADDRESS", "NAME", "WIDTH", "ACCESS");
+    for r in b.registers.iter() {
+        let reset = reading::register_reset(r).map(|v| hex(v, r.width)).unwrap_or_else(|| "-".into());
+        let mut notes = Vec::new();
+        if r.access_width != r.width {
+            notes.push(format!("{} accesses, {:?} word first", r.access_width, r.word_order).to_lowercase());
+        }
+        if r.read_side_effects {
+            notes.push("read has side effects".into());
+        }
+        let line = format!(
+            "  {:<addr_w$}  {:<name_w$}  {:<5}  {:<6}  {:<18}  {}",
+            format!("{:#x}", b.base + r.offset),
+            r.name,
+            r.width.bits(),
+            format!("{:?}", r.access),
+            reset,
+            notes.join("; ")
+        );
+        outln!("{}", line.trim_end());
+        for f in r.fields.iter() {
+            let mut parts =
+                vec![format!("{:<7}", f.bit_range()), f.name.to_string(), format!("{:?}", r.field_access(f))];
+            if let Some(v) = f.reset {
+                parts.push(format!("reset {v:#x}"));
+            }
+            let w = r.field_write(f);
+            if w != regmap::WriteSemantics::Normal {
+                parts.push(w.reading_name().into());
+            }
+            if f.read_action != regmap::ReadAction::None {
+                parts.push(format!("read: {}", f.read_action.reading_name()));
+            }
+            if !f.values.is_empty() {
+                let vals: Vec<String> = f.values.iter().map(|(v, n)| format!("{v:#x}={n}")).collect();
+                parts.push(vals.join(" "));
+            }
+            outln!("      {}", parts.join("  "));
+        }
+    }
+    let _ = Width::W32;
+}

@@ -1,0 +1,384 @@
+//! Register maps in the formats people already have: mmiodrv's TOML,
+//! IP-XACT (IEEE 1685-2009/-2014/-2022, SPIRIT 1.4/1.5), CMSIS-SVD,
+//! SystemRDL (through the reference compiler) and LiteX `csr.csv` /
+//! `csr.json`, recognised by content.
+//!
+//! A file may hold several blocks (IP-XACT address blocks, SVD peripherals,
+//! SystemRDL sub-addrmaps, LiteX CSR regions): [`MapFile`] keeps them all and
+//! [`MapFile::block`] picks one. Every block goes through the one
+//! [`crate::regmap::validate`]; its complaints are reported as `FILE:LINE`.
+//! docs/regmap-format.md says what each format keeps and what it loses.
+
+pub mod ipxact;
+pub mod litex;
+pub mod reading;
+pub mod svd;
+pub mod systemrdl;
+pub mod toml_out;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::regmap::loader::{self, read_map_text};
+use crate::regmap::model::{Access, Field, ReadAction, Register, RegisterMap, WriteSemantics};
+
+/// The format a map file is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Format {
+    /// mmiodrv's own TOML.
+    #[serde(rename = "toml")]
+    Toml,
+    /// IEEE 1685-2009.
+    #[serde(rename = "ipxact-2009")]
+    IpXact2009,
+    /// IEEE 1685-2014.
+    #[serde(rename = "ipxact-2014")]
+    IpXact2014,
+    /// IEEE 1685-2022.
+    #[serde(rename = "ipxact-2022")]
+    IpXact2022,
+    /// SPIRIT 1.5 (before IEEE 1685).
+    #[serde(rename = "spirit-1.5")]
+    Spirit15,
+    /// SPIRIT 1.4.
+    #[serde(rename = "spirit-1.4")]
+    Spirit14,
+    /// CMSIS-SVD.
+    #[serde(rename = "svd")]
+    Svd,
+    /// SystemRDL 2.0.
+    #[serde(rename = "systemrdl")]
+    SystemRdl,
+    /// LiteX `csr.csv`.
+    #[serde(rename = "litex-csv")]
+    LitexCsv,
+    /// LiteX `csr.json`.
+    #[serde(rename = "litex-json")]
+    LitexJson,
+}
+
+impl Format {
+    /// Its name in the normalized reading (`ipxact-2014`, `svd`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Toml => "toml",
+            Format::IpXact2009 => "ipxact-2009",
+            Format::IpXact2014 => "ipxact-2014",
+            Format::IpXact2022 => "ipxact-2022",
+            Format::Spirit15 => "spirit-1.5",
+            Format::Spirit14 => "spirit-1.4",
+            Format::Svd => "svd",
+            Format::SystemRdl => "systemrdl",
+            Format::LitexCsv => "litex-csv",
+            Format::LitexJson => "litex-json",
+        }
+    }
+}
+
+/// What a file says before it is read: XML (IP-XACT or SVD), JSON, LiteX
+/// CSV, TOML or SystemRDL. XML is told apart by its root element when read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Xml,
+    Json,
+    LitexCsv,
+    Toml,
+    SystemRdl,
+}
+
+fn kind_of(text: &str) -> Kind {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.trim_start();
+    if first.starts_with('<') {
+        return Kind::Xml;
+    }
+    if first.starts_with('{') {
+        return Kind::Json;
+    }
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("//"));
+    let Some(line) = line else { return Kind::Toml };
+    if ["csr_base,", "csr_register,", "constant,", "memory_region,"].iter().any(|p| line.starts_with(p)) {
+        return Kind::LitexCsv;
+    }
+    // TOML: a table header or a key = value line; SystemRDL has neither at the start.
+    let toml_key = line.split_once('=').is_some_and(|(k, _)| {
+        let k = k.trim();
+        !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    });
+    if line.starts_with('[') || toml_key {
+        Kind::Toml
+    } else {
+        Kind::SystemRdl
+    }
+}
+
+/// A map file: its format and every block in it.
+#[derive(Clone, Debug)]
+pub struct MapFile {
+    /// The file, as named in messages.
+    pub source: String,
+    /// Its format.
+    pub format: Format,
+    /// Its blocks, in (base, name) order.
+    pub blocks: Vec<RegisterMap>,
+}
+
+impl MapFile {
+    /// The block called `name` (case-insensitive), or the only block when
+    /// no name is given. A file of several blocks needs a name; the error
+    /// lists them.
+    pub fn block(&self, name: Option<&str>) -> Result<&RegisterMap> {
+        let names = || self.blocks.iter().map(|b| b.name.to_string()).collect::<Vec<_>>();
+        match name {
+            Some(n) => self.blocks.iter().find(|b| b.name.eq_ignore_ascii_case(n)).ok_or_else(|| {
+                ErrorKind::BlockNotFound { name: n.to_string(), file: self.source.clone(), blocks: names() }.into()
+            }),
+            None if self.blocks.len() == 1 => Ok(&self.blocks[0]),
+            None => Err(ErrorKind::BlockAmbiguous { file: self.source.clone(), blocks: names() }.into()),
+        }
+    }
+}
+
+/// Load a map file of any format, recognised by content (see
+/// docs/regmap-format.md, "Recognising the format").
+pub fn load_file(path: &Path) -> Result<MapFile> {
+    let text = read_map_text(path)?;
+    let source = path.display().to_string();
+    match kind_of(&text) {
+        Kind::SystemRdl => systemrdl::load(path, &source),
+        _ => parse(&text, &source),
+    }
+}
+
+/// Parse map text of any format but SystemRDL (which needs its compiler and
+/// a file); `source` names it in errors.
+pub fn parse(text: &str, source: &str) -> Result<MapFile> {
+    match kind_of(text) {
+        Kind::Toml => {
+            let map = loader::parse(text, source)?;
+            Ok(MapFile { source: source.into(), format: Format::Toml, blocks: vec![map] })
+        }
+        Kind::Xml => xml(text, source),
+        Kind::Json => litex::parse_json(text, source),
+        Kind::LitexCsv => litex::parse_csv(text, source),
+        Kind::SystemRdl => Err(ErrorKind::RegMap {
+            file: source.into(),
+            line: 1,
+            message: "SystemRDL is read from a file by its compiler".into(),
+        }
+        .into()),
+    }
+}
+
+fn xml(text: &str, source: &str) -> Result<MapFile> {
+    let opts = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: 50_000_000 };
+    let doc = roxmltree::Document::parse_with_options(text.trim_start_matches('\u{feff}'), opts).map_err(|e| {
+        let pos = e.pos();
+        invalid(source, pos.row as usize, format!("not well-formed XML: {e}"))
+    })?;
+    let root = doc.root_element();
+    let ns = root.tag_name().namespace();
+    match (root.tag_name().name(), ns) {
+        ("device", None) => svd::parse(text, source),
+        ("component", Some(ns)) => ipxact::parse(&doc, ns, source),
+        (name, ns) => Err(invalid(
+            source,
+            line(&doc, root),
+            format!(
+                "XML root element '{}{name}' is neither CMSIS-SVD (device) nor IP-XACT (component)",
+                ns.map(|n| format!("{{{n}}}")).unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// The line of an XML node.
+pub(crate) fn line(doc: &roxmltree::Document<'_>, node: roxmltree::Node<'_, '_>) -> usize {
+    doc.text_pos_at(node.range().start).row as usize
+}
+
+/// A map-file error at a line.
+pub(crate) fn invalid(source: &str, line: usize, message: impl Into<String>) -> Error {
+    ErrorKind::RegMap { file: source.into(), line, message: message.into() }.into()
+}
+
+/// A register as an importer builds it, with the lines to name in errors.
+#[derive(Clone, Debug)]
+pub(crate) struct RawRegister {
+    pub reg: Register,
+    pub line: usize,
+    pub field_lines: Vec<usize>,
+}
+
+/// A block as an importer builds it.
+#[derive(Clone, Debug)]
+pub(crate) struct RawBlock {
+    pub name: String,
+    pub description: String,
+    pub base: u64,
+    pub size: Option<u64>,
+    pub line: usize,
+    pub registers: Vec<RawRegister>,
+}
+
+/// Register access where a format declares none: readable if any field is,
+/// writable if any is, write-once if every writable field is.
+pub(crate) fn derive_access(fields: &[Field]) -> Access {
+    let acc = |f: &Field| f.access.unwrap_or(Access::RW);
+    let readable = fields.iter().any(|f| acc(f).readable());
+    let writable: Vec<Access> = fields.iter().map(acc).filter(|a| a.writable()).collect();
+    let once = !writable.is_empty() && writable.iter().all(|a| matches!(a, Access::RW1 | Access::W1));
+    match (readable, !writable.is_empty(), once) {
+        (true, true, true) => Access::RW1,
+        (true, true, false) => Access::RW,
+        (true, false, _) => Access::RO,
+        (false, true, true) => Access::W1,
+        (false, true, false) => Access::WO,
+        (false, false, _) => Access::NA,
+    }
+}
+
+/// The field slice of a register-level reset: `None` unless every bit of
+/// the field is defined by `mask`.
+pub(crate) fn field_reset(reset: Option<u64>, mask: u64, lsb: u32, msb: u32) -> Option<u64> {
+    let reset = reset?;
+    let fmask = u64::MAX >> (63 - (msb - lsb));
+    ((mask >> lsb) & fmask == fmask).then_some((reset >> lsb) & fmask)
+}
+
+/// The register's one full-width field, named like it: what a format that
+/// needs fields writes for a register that has none (and what a register
+/// of a format without fields is read as).
+pub(crate) fn implicit_field(reg: &Register, reset: Option<u64>, read: ReadAction, write: WriteSemantics) -> Field {
+    Field {
+        name: reg.name.clone(),
+        msb: reg.width.bits() - 1,
+        lsb: 0,
+        description: Default::default(),
+        values: Default::default(),
+        access: Some(reg.access),
+        write,
+        read_action: read,
+        reset,
+    }
+}
+
+/// Turn a register's single full-width field named like the register into
+/// a register without fields when nothing is lost (the reading gives such a
+/// register that field back), so `dump-regs` shows `LIVENESS 0x...` and not
+/// `LIVENESS=0x...` in the fields column.
+fn collapse_implicit(reg: &mut Register) {
+    let [f] = reg.fields.as_ref() else { return };
+    let full = f.lsb == 0 && f.msb + 1 == reg.width.bits();
+    let same = f.name == reg.name && f.values.is_empty() && f.reset == reg.reset;
+    let access = f.access.unwrap_or(reg.access);
+    let rw1c = access == Access::RW && reg.access == Access::RW && f.write == WriteSemantics::OneToClear;
+    let plain_write = f.write == WriteSemantics::Normal && access == reg.access;
+    let read_ok = matches!(f.read_action, ReadAction::None | ReadAction::Clear);
+    if !(full && same && read_ok && (plain_write || rw1c)) {
+        return;
+    }
+    if reg.description.is_empty() {
+        reg.description = f.description.clone();
+    }
+    reg.read_side_effects = f.read_action == ReadAction::Clear;
+    if rw1c {
+        reg.access = Access::RW1C;
+    }
+    reg.fields = Default::default();
+}
+
+/// Sort, simplify and validate the blocks an importer built.
+pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result<MapFile> {
+    let mut blocks = Vec::new();
+    for mut b in raw {
+        b.registers.sort_by(|x, y| (x.reg.offset, &x.reg.name).cmp(&(y.reg.offset, &y.reg.name)));
+        let mut registers = Vec::with_capacity(b.registers.len());
+        for r in &b.registers {
+            let mut reg = r.reg.clone();
+            reg.read_side_effects |= reg.fields.iter().any(|f| f.read_action != ReadAction::None);
+            collapse_implicit(&mut reg);
+            registers.push(reg);
+        }
+        let map = RegisterMap {
+            name: b.name.clone().into(),
+            description: b.description.clone().into(),
+            bar: 0,
+            base: b.base,
+            size: b.size,
+            rules: Default::default(),
+            registers: registers.into(),
+            overlaps: format == Format::Svd,
+        };
+        crate::regmap::validate(&map).map_err(|inv| {
+            let at = match (inv.register, inv.field) {
+                (Some(r), Some(f)) => b.registers[r].field_lines.get(f).copied().unwrap_or(b.registers[r].line),
+                (Some(r), None) => b.registers[r].line,
+                _ => b.line,
+            };
+            invalid(source, at, format!("block {}: {}", b.name, inv.message))
+        })?;
+        let mut map = map;
+        for reg in map.registers.to_mut() {
+            reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
+        }
+        blocks.push(map);
+    }
+    blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));
+    Ok(MapFile { source: source.into(), format, blocks })
+}
+
+/// Access from the reading's words (`RO`, `RW`, `WO`, `RW1`, `W1`, `NA`).
+pub(crate) fn access_from_reading(word: &str) -> Option<Access> {
+    Some(match word {
+        "RO" => Access::RO,
+        "RW" => Access::RW,
+        "WO" => Access::WO,
+        "RW1" => Access::RW1,
+        "W1" => Access::W1,
+        "NA" => Access::NA,
+        _ => return None,
+    })
+}
+
+/// Write semantics from IP-XACT's `modifiedWriteValue` words.
+pub(crate) fn write_from_name(word: &str) -> Option<WriteSemantics> {
+    Some(match word {
+        "normal" => WriteSemantics::Normal,
+        "oneToClear" => WriteSemantics::OneToClear,
+        "oneToSet" => WriteSemantics::OneToSet,
+        "oneToToggle" => WriteSemantics::OneToToggle,
+        "zeroToClear" => WriteSemantics::ZeroToClear,
+        "zeroToSet" => WriteSemantics::ZeroToSet,
+        "zeroToToggle" => WriteSemantics::ZeroToToggle,
+        "clear" => WriteSemantics::Clear,
+        "set" => WriteSemantics::Set,
+        "modify" => WriteSemantics::Modify,
+        _ => return None,
+    })
+}
+
+/// Read actions from IP-XACT's `readAction` words.
+pub(crate) fn read_from_name(word: &str) -> Option<ReadAction> {
+    Some(match word {
+        "none" => ReadAction::None,
+        "clear" => ReadAction::Clear,
+        "set" => ReadAction::Set,
+        "modify" => ReadAction::Modify,
+        "modifyExternal" => ReadAction::ModifyExternal,
+        _ => return None,
+    })
+}
+
+/// A register width the model takes (8, 16, 32, 64), or the error saying which it is not.
+pub(crate) fn width(bits: u64, what: &str) -> std::result::Result<crate::mmio::Width, String> {
+    u32::try_from(bits)
+        .ok()
+        .and_then(|b| crate::mmio::Width::from_bits(b).ok())
+        .ok_or_else(|| format!("{what}: a {bits}-bit register is not supported (8, 16, 32 or 64 bits)"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! `--regmap` importers against the reference tools (tests/data/README.md).
+//!
+//! For every map, ours (tests/data/) and third-party ones fetched at CI time
+//! by tests/data/fetch.sh into target/regmap-data/: `mmiodrv regmap show
+//! --json FILE` must equal the reference reading (systemrdl-compiler for
+//! SystemRDL, cmsis-svd for SVD, the file's own numbers for IP-XACT and
+//! LiteX): every block, every register's name, absolute address, width,
+//! access, reset and every field's bit range, access, reset, read action,
+//! write semantics and enumerated values. The few refusals and differences
+//! are listed below, each with its reason.
+//!
+//! Our maps' committed readings (tests/data/expected/) are compared always;
+//! the third-party ones need target/regmap-data: missing under CI=true is a
+//! failure, elsewhere a loud skip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn venv_python() -> PathBuf {
+    repo().join("target/regmap-data/venv/bin/python")
+}
+
+/// Maps mmiodrv refuses on purpose: (file name, what the error says).
+const REFUSED: &[(&str, &str)] = &[
+    // 128-bit registers: the model's widths are 8 to 64 bits.
+    ("wide_regs.rdl", "a 128-bit register is not supported"),
+    ("wide_regs.ipxact-2014.xml", "a 128-bit register is not supported"),
+    ("wide_regs.ipxact-2009.xml", "a 128-bit register is not supported"),
+    // Overlapping fields in one register (as the TOML loader refuses them).
+    ("overlapping.rdl", "field overlap_fields.f3 overlaps field f2"),
+    ("overlapping.ipxact-2014.xml", "field overlap_fields.f3 overlaps field f2"),
+    ("overlapping.ipxact-2009.xml", "field overlap_fields.f3 overlaps field f2"),
+];
+
+/// Known differences from the reference: (file name, block, register,
+/// field, key, why). svd-parser, which mmiodrv reads SVD with, applies a
+/// field's `derivedFrom` when the field has no `<description>`; cmsis-svd 0.6
+/// ignores it then (tests/data/README.md, "Reference tool quirks"), so these
+/// fields have the enumerated values of the field they derive from here.
+const DIFFERENT: &[(&str, &str, &str, &str, &str)] = &[
+    ("max32660.svd", "DMA", "INTR", "CH1_IPEND", "enums"),
+    ("max32660.svd", "DMA", "INTR", "CH2_IPEND", "enums"),
+    ("max32660.svd", "DMA", "INTR", "CH3_IPEND", "enums"),
+    ("max32660.svd", "FLC", "FLSH_INTR", "AFIE", "enums"),
+];
+
+fn show(file: &Path) -> Result<Value, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(["regmap", "show", "--json"])
+        .arg(file)
+        .env("MMIODRV_PYTHON", venv_python())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let mut v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    v.as_object_mut().map(|o| o.remove("file"));
+    Ok(v)
+}
+
+/// Apply the known differences: the reference's value of each listed key
+/// replaces ours, after checking that ours really differs there.
+fn allow_known(name: &str, got: &mut Value, want: &Value) -> Result<(), String> {
+    for (file, block, reg, field, key) in DIFFERENT.iter().filter(|d| d.0 == name) {
+        let find = |v: &Value| -> Option<(usize, usize, usize)> {
+            let blocks = v["blocks"].as_array()?;
+            let b = blocks.iter().position(|x| x["name"] == *block)?;
+            let regs = blocks[b]["registers"].as_array()?;
+            let r = regs.iter().position(|x| x["name"] == *reg)?;
+            let f = regs[r]["fields"].as_array()?.iter().position(|x| x["name"] == *field)?;
+            Some((b, r, f))
+        };
+        let (Some(g), Some(w)) = (find(got), find(want)) else {
+            return Err(format!("{file}: listed difference {block}.{reg}.{field} not found"));
+        };
+        let theirs = want["blocks"][w.0]["registers"][w.1]["fields"][w.2][key].clone();
+        let ours = &mut got["blocks"][g.0]["registers"][g.1]["fields"][g.2][key];
+        if *ours == theirs {
+            return Err(format!("{file}: {block}.{reg}.{field}.{key} no longer differs: remove it from DIFFERENT"));
+        }
+        *ours = theirs;
+    }
+    Ok(())
+}
+
+/// First difference between two readings, as a path.
+fn first_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                let (va, vb) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                let label = x.get("name").or(y.get("name")).map(|n| format!("{path}{n}.")).unwrap_or(path.into());
+                if let Some(d) = first_difference(&format!("{label}{k}/"), va, vb) {
+                    return Some(d);
+                }
+            }
+            None
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().find_map(|(i, (p, q))| first_difference(&format!("{path}{i}/"), p, q))
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: ours {a}, reference {b}")),
+    }
+}
+
+fn compare(file: &Path, reading: &Path) -> Result<(), String> {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(reading).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let refused = REFUSED.iter().find(|(n, _)| *n == name);
+    match (show(file), refused) {
+        (Err(e), Some((_, why))) if e.contains(why) && e.contains(&format!("{}:", file.display())) => Ok(()),
+        (Err(e), Some((_, why))) => Err(format!("{}: refused, but not with '{why}': {e}", file.display())),
+        (Ok(_), Some(_)) => Err(format!("{}: read, but listed in REFUSED", file.display())),
+        (Err(e), None) => Err(format!("{}: {e}", file.display())),
+        (Ok(mut got), None) => {
+            allow_known(name, &mut got, &want)?;
+            match first_difference("", &got, &want) {
+                None => Ok(()),
+                Some(d) => Err(format!("{}: {d}", file.display())),
+            }
+        }
+    }
+}
+
+#[test]
+fn our_maps_read_as_their_committed_readings() {
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for dir in ["edu", "ivshmem", "w1c", "nested"] {
+        let expected = repo().join("tests/data/expected").join(dir);
+        for entry in std::fs::read_dir(&expected).expect("tests/data/expected") {
+            let reading = entry.expect("entry").path();
+            let name = reading.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let name = name.strip_suffix(".json").unwrap_or(name).to_string();
+            let file = repo().join("tests/data").join(dir).join(&name);
+            if name.ends_with(".rdl") && !venv_python().exists() {
+                eprintln!("!!!!! SKIPPING {name}: SystemRDL needs tests/data/fetch.sh's venv (the compiler) !!!!!");
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    failures.push(format!("{name}: CI=true but target/regmap-data/venv is missing"));
+                }
+                continue;
+            }
+            n += 1;
+            if let Err(e) = compare(&file, &reading) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(n >= 14, "only {n} maps compared");
+    assert!(failures.is_empty(), "{} of {n} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_fetched_map_reads_as_its_reference_tool_reads_it() {
+    let manifest = repo().join("target/regmap-data/manifest.json");
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but {} is missing: .ci/run must run tests/data/fetch.sh first", manifest.display());
+        }
+        eprintln!(
+            "!!!!! SKIPPING the third-party register maps: {} is missing (run tests/data/fetch.sh) !!!!!",
+            manifest.display()
+        );
+        return;
+    };
+    let manifest: Value = serde_json::from_str(&text).expect("manifest.json");
+    let maps = manifest["maps"].as_array().expect("maps");
+    let mut failures = Vec::new();
+    let mut theirs = 0;
+    for m in maps {
+        if m["status"] != "ok" {
+            continue;
+        }
+        let file = repo().join(m["file"].as_str().unwrap_or(""));
+        let reading = repo().join(m["reading"].as_str().unwrap_or(""));
+        theirs += usize::from(m["ours"] == false);
+        if let Err(e) = compare(&file, &reading) {
+            failures.push(e);
+        }
+    }
+    eprintln!("compared {} maps ({theirs} third-party) with their reference readings", maps.len());
+    assert!(theirs >= 30, "only {theirs} third-party maps in the manifest");
+    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), maps.len(), failures.join("\n"));
+}
+
+/// `regmap convert --to toml` of every block of every map reads back as the
+/// same block (so an imported map can be edited by hand and nothing is lost).
+#[test]
+fn every_block_converts_to_toml_and_reads_back_the_same() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in ["edu", "ivshmem", "w1c", "nested"] {
+        for e in std::fs::read_dir(repo().join("tests/data").join(dir)).expect("tests/data") {
+            files.push(e.expect("entry").path());
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(repo().join("target/regmap-data/manifest.json")) {
+        let manifest: Value = serde_json::from_str(&text).expect("manifest.json");
+        for m in manifest["maps"].as_array().into_iter().flatten().filter(|m| m["ours"] == false) {
+            files.push(repo().join(m["file"].as_str().unwrap_or("")));
+        }
+    }
+    std::env::set_var("MMIODRV_PYTHON", venv_python());
+    let mut blocks = 0;
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if REFUSED.iter().any(|(n, _)| *n == name) || (name.ends_with(".rdl") && !venv_python().exists()) {
+            continue;
+        }
+        let map = mmiodrv::regmap::load_file(&file).unwrap_or_else(|e| panic!("{e}"));
+        for b in &map.blocks {
+            let text = mmiodrv::regmap::formats::toml_out::to_toml(b, "test");
+            let back = mmiodrv::regmap::parse(&text, "converted")
+                .unwrap_or_else(|e| panic!("{}: block {}: {e}\n{text}", file.display(), b.name));
+            let (x, y) = (mmiodrv::regmap::formats::reading::block(b), mmiodrv::regmap::formats::reading::block(&back));
+            assert_eq!(x, y, "{}: block {} changed through TOML", file.display(), b.name);
+            blocks += 1;
+        }
+    }
+    assert!(blocks >= 20, "only {blocks} blocks converted");
+}
