@@ -1050,6 +1050,40 @@ pub enum ErrorKind {
         why: String,
     },
 
+    // ------------------------------------------------------------ observe
+    /// A snapshot or trace file that does not read as one.
+    #[error("{}:{line}: not a valid {what}: {message}", file.display())]
+    InvalidFile {
+        /// What it should be.
+        what: &'static str,
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The problem.
+        message: String,
+    },
+
+    /// A trace recorded on another kind of device.
+    #[error("{} was recorded on {recorded}, this device has {found}; its writes could do anything here", trace.display())]
+    TraceFromOtherDevice {
+        /// The trace.
+        trace: PathBuf,
+        /// The device and IDs it was recorded on.
+        recorded: String,
+        /// This device's IDs.
+        found: String,
+    },
+
+    /// Replayed reads that did not return what the trace recorded.
+    #[error("{mismatches} replayed read(s) differ from the trace (first: {first})")]
+    ReplayMismatch {
+        /// How many.
+        mismatches: usize,
+        /// The first, described.
+        first: String,
+    },
+
     // ------------------------------------------------------------ waiting, faults
     /// A wait ended without the event.
     #[error("timed out after {ms} ms waiting for {what}")]
@@ -1115,6 +1149,7 @@ impl ErrorKind {
             | NotBindable { .. }
             | IovaBeyondMask { .. }
             | NoSuchVector { .. }
+            | InvalidFile { .. }
             | BlockAmbiguous { .. } => ErrorClass::Usage,
             DeviceNotFound { .. } | BarNotPresent { .. } | RegisterNotFound { .. } | BlockNotFound { .. } => {
                 ErrorClass::NotFound
@@ -1161,6 +1196,8 @@ impl ErrorKind {
             | Protocol { .. }
             | NoServer
             | Changed { .. }
+            | TraceFromOtherDevice { .. }
+            | ReplayMismatch { .. }
             | ToolMissing { .. } => ErrorClass::Refused,
         }
     }
@@ -1229,7 +1266,7 @@ impl Error {
             DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
             DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),
             BackendMismatch { driver, .. } => pci.map(|device| Remedy::MatchBackend { device, driver: *driver }),
-            OwnedByVfio { .. } => Some(Remedy::Force),
+            OwnedByVfio { .. } | TraceFromOtherDevice { .. } => Some(Remedy::Force),
             ReadSideEffect { .. } => Some(Remedy::ReadAll),
             AmbiguousDevice { .. } => Some(Remedy::NameOne),
             DeviceNotFound { .. } | MissingDevice => Some(Remedy::ListDevices),
@@ -1275,6 +1312,7 @@ impl Error {
                     | ErrorKind::DeviceNotFound { .. }
                     | ErrorKind::AmbiguousDevice { .. }
                     | ErrorKind::RegMap { .. }
+                    | ErrorKind::InvalidFile { .. }
             )
     }
 

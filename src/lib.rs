@@ -32,6 +32,7 @@ pub mod command;
 pub mod device;
 pub mod error;
 pub mod mmio;
+pub mod observe;
 pub mod pci;
 pub mod regmap;
 pub mod session;

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
@@ -24,6 +24,10 @@ pub enum MapSource {
     /// A file (`--regmap`).
     File(PathBuf),
 }
+
+/// Bytes a hexdump shows when no length is given (and what `watch` watches
+/// without a map), so a 1 MiB BAR does not flood the terminal.
+pub const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
 
 /// What can be known of a window without touching the device.
 #[derive(Clone, Debug)]
@@ -52,7 +56,7 @@ pub struct Resolved<'a> {
 }
 
 /// A decoded field value.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FieldValue {
     /// Field name.
     pub name: Text,
@@ -81,17 +85,19 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
 }
 
 /// Why `dump` did not read a register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Skipped {
     /// Write-only: nothing meaningful to read.
     WriteOnly,
     /// Reading it changes the device.
     ReadSideEffects,
+    /// Decoding a snapshot: the snapshot does not hold it.
+    NotCaptured,
 }
 
 /// One register as `dump` read it (or did not).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DumpedRegister {
     /// Name.
     pub name: String,
@@ -112,7 +118,7 @@ pub struct DumpedRegister {
     /// Description from the map.
     pub description: String,
     /// Reset value from the map.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<u64>,
     /// The bits of `reset` the map defines.
     #[serde(skip)]
@@ -125,6 +131,25 @@ impl DumpedRegister {
     pub fn differs_from_reset(&self) -> Option<bool> {
         let (value, reset) = (self.value?, self.reset?);
         Some((value ^ reset) & self.reset_mask != 0)
+    }
+}
+
+impl DumpedRegister {
+    /// `reg` with `value` decoded, or with why it was not read.
+    pub fn new(reg: &Register, value: Option<u64>, skipped: Option<Skipped>) -> Self {
+        DumpedRegister {
+            name: reg.name.to_string(),
+            offset: reg.offset,
+            width: reg.width.bits(),
+            access: reg.access,
+            read_side_effects: reg.read_side_effects,
+            value,
+            skipped,
+            fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
+            description: reg.description.to_string(),
+            reset: regmap::formats::reading::register_reset(reg),
+            reset_mask: reg.reset_mask(),
+        }
     }
 }
 
@@ -157,6 +182,15 @@ impl Layout {
     /// The map, if any.
     pub fn map(&self) -> Option<&RegisterMap> {
         self.map.as_deref()
+    }
+
+    /// The map's file (absolute when it can be made so), for a map that is
+    /// not built in: what snapshots and traces record to find it again.
+    pub fn map_file(&self) -> Option<PathBuf> {
+        match &self.source {
+            MapSource::File(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+            MapSource::Builtin => None,
+        }
     }
 
     /// Resolve `REG`, `REG.FIELD` or an offset. `width` is for raw offsets
@@ -384,19 +418,7 @@ impl Window {
             None => Some(self.tag(regmap::read_register(self.io(), reg))?),
         };
         self.check_present(value.map(|v| (v, reg.width)))?;
-        Ok(DumpedRegister {
-            name: reg.name.to_string(),
-            offset: reg.offset,
-            width: reg.width.bits(),
-            access: reg.access,
-            read_side_effects: reg.read_side_effects,
-            value,
-            skipped,
-            fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
-            description: reg.description.to_string(),
-            reset: regmap::formats::reading::register_reset(reg),
-            reset_mask: reg.reset_mask(),
-        })
+        Ok(DumpedRegister::new(reg, value, skipped))
     }
 
     /// `len` bytes from `offset` as 32-bit words (checked first).

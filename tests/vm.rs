@@ -15,6 +15,8 @@ mod e1000;
 mod edu;
 #[path = "vm/labs.rs"]
 mod labs;
+#[path = "vm/observe.rs"]
+mod observe;
 #[path = "vm/regmap.rs"]
 mod regmap;
 
@@ -63,6 +65,14 @@ fn main() -> ExitCode {
         ("batch::a_pipe_session_under_vfio", batch::a_pipe_session_under_vfio),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
+        ("observe::watch_sees_a_factorial_from_another_process", observe::watch_sees_a_factorial_from_another_process),
+        ("observe::top_samples_status_under_factorials", observe::top_samples_status_under_factorials),
+        (
+            "observe::snapshot_then_diff_names_the_register_and_field",
+            observe::snapshot_then_diff_names_the_register_and_field,
+        ),
+        ("observe::host_file_device_sees_guest_writes", observe::host_file_device_sees_guest_writes),
+        ("observe::trace_then_replay_on_a_fresh_guest", observe::trace_then_replay_on_a_fresh_guest),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
         (
             "regmap::every_format_reads_and_writes_like_the_builtin_map",

@@ -42,6 +42,11 @@ pub struct Global {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
+
+    /// Record every register access the command makes in FILE (JSON lines;
+    /// `mmiodrv trace show FILE` prints it, `mmiodrv replay FILE` replays it).
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Global options")]
+    pub trace: Option<PathBuf>,
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
@@ -203,6 +208,149 @@ pub struct WriteArgs {
     pub irq: IrqArgs,
 }
 
+// ---- observe: watch, top, snapshot, decode, diff, trace, replay
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// What to watch: REG, REG.FIELD or offsets (default: every register dump-regs
+    /// reads; registers whose read has side effects only when named).
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+
+    /// Time between samples in milliseconds.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub interval: u64,
+
+    /// Stop after this many changes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Stop when TARGET reads VALUE (checked at every sample, the first too);
+    /// TARGET is watched as well.
+    #[arg(long, value_name = "TARGET=VALUE")]
+    pub until: Option<String>,
+
+    /// Stop after this many milliseconds: exit status 8 when --count or
+    /// --until was not met by then.
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    /// What to sample: REG.FIELD, REG (each of its fields) or offsets
+    /// (default: every field of every register dump-regs reads).
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+
+    /// Samples per second to aim for (the rate achieved is shown).
+    #[arg(long, default_value_t = 1000.0, value_name = "HZ")]
+    pub rate: f64,
+
+    /// Stop after this many samples (default: until interrupted).
+    #[arg(long, value_name = "SAMPLES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Show the shares every MS milliseconds (default: 500 on a terminal, 1000 otherwise).
+    #[arg(long, value_name = "MS")]
+    pub refresh: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    /// The snapshot file to write (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+
+    /// Capture the BAR's raw bytes (32-bit reads) instead of its registers.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// With --raw: first byte (default 0).
+    #[arg(long, value_name = "OFFSET", value_parser = parse_size, requires = "raw")]
+    pub offset: Option<u64>,
+
+    /// With --raw: length in bytes (default: to the end of the BAR).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, requires = "raw")]
+    pub len: Option<u64>,
+
+    /// Also read write-only registers and registers whose read has side effects.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// A snapshot file.
+    pub file: PathBuf,
+
+    /// Read it with this register map instead of the one it was taken with
+    /// (a raw snapshot is then shown as registers).
+    #[arg(long, value_name = "MAP")]
+    pub regmap: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The first snapshot.
+    pub a: PathBuf,
+
+    /// The second snapshot (default: the live --device, read as A was taken).
+    pub b: Option<PathBuf>,
+
+    /// Compare both as this map's registers.
+    #[arg(long, value_name = "MAP")]
+    pub regmap: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum TraceCmd {
+    /// Print a trace with register and field names from the map.
+    Show {
+        /// A trace file (written with --trace FILE).
+        file: PathBuf,
+
+        /// Name registers with this map (for its BAR, or --bar).
+        #[arg(long, value_name = "MAP")]
+        regmap: Option<PathBuf>,
+
+        /// The BAR --regmap describes (default: the map's own).
+        #[arg(long, value_name = "N", value_parser = parse_bar, requires = "regmap")]
+        bar: Option<u8>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(subcommand)]
+    pub command: TraceCmd,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A trace file (written with --trace FILE).
+    pub file: PathBuf,
+
+    /// Print what would be done; touch nothing (with --device, still check its IDs).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also make the trace's reads again and check each returns what was recorded.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// With --verify: how long a read may take to reach its recorded value, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub timeout: u64,
+}
+
 #[derive(Args, Debug)]
 pub struct RegmapArgs {
     #[command(subcommand)]
@@ -259,6 +407,13 @@ pub enum Cmd {
     WaitIrq(WaitIrqArgs),
     Bind(BindArgs),
     Unbind,
+    Watch(WatchArgs),
+    Top(TopArgs),
+    Snapshot(SnapshotArgs),
+    Decode(DecodeArgs),
+    Diff(DiffArgs),
+    Trace(TraceArgs),
+    Replay(ReplayArgs),
     Batch(crate::batch::BatchArgs),
     Shell(crate::batch::ShellArgs),
     Regmap(RegmapArgs),
@@ -311,6 +466,38 @@ const BUILTINS: &[Builtin] = &[
         build: BindArgs::augment_args,
     },
     Builtin { name: "unbind", about: "Detach the device from its kernel driver", build: none },
+    // ---- observe
+    Builtin {
+        name: "watch",
+        about: "Print each change of registers or fields, with its time",
+        build: WatchArgs::augment_args,
+    },
+    Builtin {
+        name: "top",
+        about: "Sample fields: how often each is set, each value's share, the rate achieved",
+        build: TopArgs::augment_args,
+    },
+    Builtin {
+        name: "snapshot",
+        about: "Write every readable register (or a BAR's raw bytes) with device, map and time to a JSON file",
+        build: SnapshotArgs::augment_args,
+    },
+    Builtin {
+        name: "decode",
+        about: "Print a snapshot as dump-regs would, without the device",
+        build: DecodeArgs::augment_args,
+    },
+    Builtin {
+        name: "diff",
+        about: "Name each register and field that differs between two snapshots, or a snapshot and the device",
+        build: DiffArgs::augment_args,
+    },
+    Builtin { name: "trace", about: "Read a trace recorded with --trace FILE", build: TraceArgs::augment_args },
+    Builtin {
+        name: "replay",
+        about: "Issue a trace's writes again in order (--verify: check its reads); same device IDs only",
+        build: ReplayArgs::augment_args,
+    },
     Builtin {
         name: "batch",
         about: "Run many operations on the device in one process: a script FILE, - for the pipe protocol",
@@ -359,7 +546,7 @@ fn command_name(argv: &[OsString]) -> Option<&str> {
     while let Some(word) = words.next() {
         let word = word?;
         match word {
-            "-d" | "--device" | "--backend" | "--state" => {
+            "-d" | "--device" | "--backend" | "--state" | "--trace" => {
                 words.next();
             }
             w if w.starts_with('-') => {}
@@ -401,6 +588,13 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
         "wait-irq" => Cmd::WaitIrq(WaitIrqArgs::from_arg_matches(sub)?),
         "bind" => Cmd::Bind(BindArgs::from_arg_matches(sub)?),
         "unbind" => Cmd::Unbind,
+        "watch" => Cmd::Watch(WatchArgs::from_arg_matches(sub)?),
+        "top" => Cmd::Top(TopArgs::from_arg_matches(sub)?),
+        "snapshot" => Cmd::Snapshot(SnapshotArgs::from_arg_matches(sub)?),
+        "decode" => Cmd::Decode(DecodeArgs::from_arg_matches(sub)?),
+        "diff" => Cmd::Diff(DiffArgs::from_arg_matches(sub)?),
+        "trace" => Cmd::Trace(TraceArgs::from_arg_matches(sub)?),
+        "replay" => Cmd::Replay(ReplayArgs::from_arg_matches(sub)?),
         "batch" => Cmd::Batch(crate::batch::BatchArgs::from_arg_matches(sub)?),
         "shell" => Cmd::Shell(crate::batch::ShellArgs::from_arg_matches(sub)?),
         "regmap" => Cmd::Regmap(RegmapArgs::from_arg_matches(sub)?),

@@ -11,6 +11,7 @@ mod fast;
 mod info;
 mod irq;
 mod list;
+mod observe;
 mod regmap;
 mod regs;
 mod render;
@@ -55,6 +56,13 @@ fn main() -> ExitCode {
         Cmd::Unbind => bind::unbind(g),
         Cmd::Regmap(a) => regmap::run(g, a),
         Cmd::Driver { path, matches } => drivers::run(g, path, matches),
+        Cmd::Watch(a) => observe::watch(g, a),
+        Cmd::Top(a) => observe::top(g, a),
+        Cmd::Snapshot(a) => observe::snapshot(g, a),
+        Cmd::Decode(a) => observe::decode(g, a),
+        Cmd::Diff(a) => observe::diff(g, a),
+        Cmd::Trace(a) => observe::trace(g, a),
+        Cmd::Replay(a) => observe::replay(g, a),
         Cmd::Shell(a) => batch::shell(g, a),
         Cmd::Batch(a) => match batch::run(g, a) {
             Ok(()) => Ok(()),
@@ -63,6 +71,8 @@ fn main() -> ExitCode {
             Err(batch::Failure::Reported(status)) => return ExitCode::from(status as u8),
         },
     };
+    // A trace that could not be written in full is an error, after the command's own.
+    let result = result.and_then(|()| context::finish_trace());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
