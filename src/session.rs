@@ -414,6 +414,22 @@ impl<'d> Session<'d> {
 
     /// Run an operation [`Session::prepare`] checked.
     pub fn run_prepared(&mut self, prepared: &Prepared) -> Result<Outcome> {
+        let outcome = self.run_op(prepared)?;
+        // A device removed while the run waited (a hot-unplug reads zeros
+        // through a stale mapping in QEMU, all-ones on real hardware) is
+        // found here rather than by the next access.
+        if matches!(prepared.op, Op::Sleep(_) | Op::Poll { .. } | Op::WaitIrq { .. }) {
+            if let crate::error::DeviceRef::Pci(address) = self.device.device() {
+                if !crate::pci::sysfs::present(address) {
+                    let why = "removed while the run waited: its config space is gone".into();
+                    return Err(Error::on(address, ErrorKind::Gone { why }));
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn run_op(&mut self, prepared: &Prepared) -> Result<Outcome> {
         let place = prepared.place.as_ref();
         let placed = || place.ok_or_else(|| Error::from(ErrorKind::NoMap { name: String::new() }));
         Ok(match &prepared.op {

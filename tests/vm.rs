@@ -13,6 +13,8 @@ mod core_tests;
 mod e1000;
 #[path = "vm/edu.rs"]
 mod edu;
+#[path = "vm/faults.rs"]
+mod faults;
 #[path = "vm/labs.rs"]
 mod labs;
 #[path = "vm/observe.rs"]
@@ -63,6 +65,14 @@ fn main() -> ExitCode {
         ("batch::keep_going_runs_the_rest", batch::keep_going_runs_the_rest),
         ("batch::json_lines_equal_the_one_shot_json", batch::json_lines_equal_the_one_shot_json),
         ("batch::a_pipe_session_under_vfio", batch::a_pipe_session_under_vfio),
+        ("faults::removal_of_a_held_device_completes_at_once", faults::removal_of_a_held_device_completes_at_once),
+        ("faults::unbind_of_a_held_device_names_the_line", faults::unbind_of_a_held_device_names_the_line),
+        ("faults::signals_stop_a_run_at_its_line", faults::signals_stop_a_run_at_its_line),
+        ("faults::a_revoked_mapping_is_an_error_not_a_crash", faults::a_revoked_mapping_is_an_error_not_a_crash),
+        (
+            "faults::an_interrupted_bind_is_complete_or_not_started",
+            faults::an_interrupted_bind_is_complete_or_not_started,
+        ),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("observe::watch_sees_a_factorial_from_another_process", observe::watch_sees_a_factorial_from_another_process),
