@@ -15,12 +15,14 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::backend::host_file::HostFileBackend;
 use crate::backend::sim::{SimBackend, SimOptions};
 use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::lock::{DeviceLock, LockMode};
 use crate::observe::trace::{Event, Recorder, TracingBackend};
 use crate::pci::{DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
@@ -65,11 +67,14 @@ pub struct OpenOptions {
     /// Override refusals: another kernel driver bound, decoding off, the map's
     /// width rules for raw offsets.
     pub force: bool,
+    /// The device's lock between processes ([`crate::lock`]): shared for a
+    /// reader, exclusive for a writer or a multi-step user; None takes none.
+    pub lock: Option<LockMode>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { backend: BackendKind::Auto, force: false }
+        OpenOptions { backend: BackendKind::Auto, force: false, lock: Some(LockMode::Shared) }
     }
 }
 
@@ -82,6 +87,8 @@ pub struct Device {
     /// Maps that come with the device itself (a simulated device's blocks).
     maps: Vec<RegisterMap>,
     trace: Option<Arc<Recorder>>,
+    /// Held while the device is open (released after the backend closes).
+    _lock: Option<DeviceLock>,
 }
 
 impl Device {
@@ -103,15 +110,30 @@ impl Device {
     /// A simulated device (see [`crate::backend::sim`]): its blocks are its maps.
     pub fn sim(backend: SimBackend, force: bool) -> Device {
         let maps = backend.maps();
-        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps, trace: None }
+        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps, trace: None, _lock: None }
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.
     pub fn open_pci(dev: &SysfsDevice, options: OpenOptions) -> Result<Device> {
+        // Locked before the backend opens: opening through VFIO resets the device.
+        // Forced: the lock if it is free, else on without it.
+        let lock = match options.lock {
+            None => None,
+            Some(mode) if options.force => crate::lock::acquire(dev.address, mode, Duration::ZERO).ok(),
+            Some(mode) => Some(crate::lock::acquire(dev.address, mode, crate::lock::DEFAULT_WAIT)?),
+        };
         let backend = select::open(dev.clone(), options.backend, options.force)?;
         log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
         let driver = drivers::for_device(dev);
-        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force, maps: Vec::new(), trace: None })
+        Ok(Device {
+            sysfs: Some(dev.clone()),
+            backend,
+            driver,
+            force: options.force,
+            maps: Vec::new(),
+            trace: None,
+            _lock: lock,
+        })
     }
 
     /// A device reached through `backend` (a simulated device, a test
@@ -121,7 +143,7 @@ impl Device {
             let (v, d) = (c.vendor_id()?, c.device_id()?);
             drivers::for_ids(v, d)
         });
-        Device { sysfs: None, backend, driver, force, maps: Vec::new(), trace: None }
+        Device { sysfs: None, backend, driver, force, maps: Vec::new(), trace: None, _lock: None }
     }
 
     /// This device with every access to its BARs recorded by `recorder`

@@ -295,6 +295,8 @@ pub enum Remedy {
     },
     /// Stop using the device (umount, swapoff, interface down) or override.
     StopUsing,
+    /// Wait for the processes holding the device to let go (or stop them).
+    WaitForHolders,
     /// Wait for the operation in progress to finish, then retry.
     RetryWhenIdle,
     /// Start an ivshmem server.
@@ -348,6 +350,7 @@ impl fmt::Display for Remedy {
             Remedy::UseUio { device } => write!(f, "use UIO instead: bind {device} to uio_pci_generic"),
             Remedy::RaiseMemlock { need_kib, .. } => write!(f, "raise RLIMIT_MEMLOCK to at least {need_kib} KiB"),
             Remedy::StopUsing => f.write_str("stop using the device first (umount, swapoff, ip link set down)"),
+            Remedy::WaitForHolders => f.write_str("wait for the processes holding the device to let go, or stop them"),
             Remedy::RetryWhenIdle => f.write_str("wait for it to finish and retry"),
             Remedy::StartServer => f.write_str("start an ivshmem server"),
             Remedy::Smaller => f.write_str("use a smaller request"),
@@ -1270,6 +1273,13 @@ impl Error {
             ReadSideEffect { .. } => Some(Remedy::ReadAll),
             AmbiguousDevice { .. } => Some(Remedy::NameOne),
             DeviceNotFound { .. } | MissingDevice => Some(Remedy::ListDevices),
+            InUse { reasons, .. }
+                if reasons
+                    .iter()
+                    .all(|r| matches!(r, crate::error::InUse::OpenBy { .. } | crate::error::InUse::Locked { .. })) =>
+            {
+                Some(Remedy::WaitForHolders)
+            }
             InUse { .. } => Some(Remedy::StopUsing),
             GroupInUse { .. } | GroupNotViable { .. } => Some(Remedy::FreeIommuGroup),
             NoIommuGroup => pci.map(|device| Remedy::EnableIommu { device }),

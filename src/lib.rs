@@ -31,6 +31,7 @@ pub mod backend;
 pub mod command;
 pub mod device;
 pub mod error;
+pub mod lock;
 pub mod mmio;
 pub mod observe;
 pub mod pci;

@@ -73,6 +73,8 @@ fn main() -> ExitCode {
             "faults::an_interrupted_bind_is_complete_or_not_started",
             faults::an_interrupted_bind_is_complete_or_not_started,
         ),
+        ("faults::concurrent_users_take_turns", faults::concurrent_users_take_turns),
+        ("faults::binding_respects_other_holders", faults::binding_respects_other_holders),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("observe::watch_sees_a_factorial_from_another_process", observe::watch_sees_a_factorial_from_another_process),

@@ -122,7 +122,9 @@ pub fn signals_stop_a_run_at_its_line(lab: &mut Lab) -> Result<(), Failed> {
 
 /// Another process takes the device over through VFIO (which revokes sysfs
 /// mappings of its BARs) while a batch runs on the sysfs backend: the batch's
-/// next access takes a bus error, which is an error naming the line.
+/// next access takes a bus error, which is an error naming the line. (The
+/// batch holds the device's lock: the other process needs --force, for the
+/// bind and the read.)
 pub fn a_revoked_mapping_is_an_error_not_a_crash(lab: &mut Lab) -> Result<(), Failed> {
     reset_edu(lab)?;
     lab.put_file("/tmp/bus.txt", b"read ID -q\nsleep 1500\nread ID -q\nread LIVENESS -q\n")
@@ -131,7 +133,7 @@ pub fn a_revoked_mapping_is_an_error_not_a_crash(lab: &mut Lab) -> Result<(), Fa
         lab,
         "bus",
         &format!(
-            "{EDU} batch /tmp/bus.txt >/tmp/bus.out 2>/tmp/bus.err &\nP=$!\nsleep 0.5\n{EDU} bind vfio-pci --force >/dev/null\n{EDU} read ID -q\nwait $P; echo \"exit $?\"\ncat /tmp/bus.out /tmp/bus.err\n"
+            "{EDU} batch /tmp/bus.txt >/tmp/bus.out 2>/tmp/bus.err &\nP=$!\nsleep 0.5\n{EDU} bind vfio-pci --force >/dev/null\n{EDU} read ID -q --force\nwait $P; echo \"exit $?\"\ncat /tmp/bus.out /tmp/bus.err\n"
         ),
     )?;
     let expected = format!(
@@ -192,4 +194,90 @@ done
     check(out.lines().count() == 20, format!("20 runs:\n{out}"))?;
     eprintln!("bind/unbind under SIGINT: {interrupted} of 20 runs interrupted, all consistent");
     bind(lab, DEV, "none")
+}
+
+/// Two loops of factorials through sysfs at once: each command has the
+/// device to itself (the device lock), so every result is right.
+pub fn concurrent_users_take_turns(lab: &mut Lab) -> Result<(), Failed> {
+    reset_edu(lab)?;
+    let out = script(
+        lab,
+        "turns",
+        &format!(
+            r#"loop() {{ for i in $(seq 25); do {EDU} edu factorial $1 || echo "failed $?"; done; }}
+loop 5 > /tmp/f5 2>&1 &
+A=$!
+loop 12 > /tmp/f12 2>&1 &
+B=$!
+wait $A $B
+sort /tmp/f5 | uniq -c; sort /tmp/f12 | uniq -c
+"#
+        ),
+    )?;
+    let expected = "     25 5! = 120 (0x00000078)\n     25 12! = 479001600 (0x1c8cfc00)\n";
+    check(out == expected, format!("got:\n{out}"))?;
+    // A holder that keeps it: the other waits, then fails naming the holder.
+    lab.put_file("/tmp/hold.txt", b"write LIVENESS 1\nsleep 4000\n").map_err(|e| e.to_string())?;
+    let out = script(
+        lab,
+        "holder",
+        &format!(
+            "{EDU} batch /tmp/hold.txt >/dev/null &\nP=$!\nsleep 0.5\n{EDU} edu factorial 5 2>&1; echo \"exit $?\"\necho \"holder $P\"\nwait $P\n"
+        ),
+    )?;
+    let pid = out.lines().find_map(|l| l.strip_prefix("holder ")).unwrap_or("?").to_string();
+    let refused = format!(
+        "mmiodrv: error: {DEV}: refusing to use a device in use: mmiodrv process {pid} is using it; \
+         fix: wait for that process to finish (or stop it), or pass --force if you are sure\nexit 6\n"
+    );
+    check(out.starts_with(&refused) && out.ends_with(&format!("holder {pid}\n")), format!("got:\n{out}"))?;
+    Ok(())
+}
+
+/// bind, unbind and bind --restore refuse a device another process holds
+/// from userspace (its VFIO group open, its BAR mapped through sysfs), and
+/// racing binds to two drivers end in one consistent state.
+pub fn binding_respects_other_holders(lab: &mut Lab) -> Result<(), Failed> {
+    reset_edu(lab)?;
+    bind(lab, DEV, "vfio-pci")?;
+    let group = ok(lab, &format!("basename $(readlink /sys/bus/pci/devices/{DEV}/iommu_group)"))?;
+    let group = group.trim();
+    let out = script(
+        lab,
+        "held-group",
+        &format!(
+            "{EDU} wait-irq --timeout 3000 >/dev/null 2>&1 &\nP=$!\nsleep 0.5\nfor c in unbind 'bind uio_pci_generic' 'bind --restore'; do {EDU} $c 2>&1; echo \"exit $?\"; done\necho \"holder $P\"\nkill -INT $P; wait $P; true\n"
+        ),
+    )?;
+    let pid = out.lines().find_map(|l| l.strip_prefix("holder ")).unwrap_or("?").to_string();
+    let refusal = |action: &str| {
+        format!(
+            "mmiodrv: error: {DEV}: refusing to {action} a device in use: /dev/vfio/{group} is open in process {pid}; \
+             fix: wait for that process to finish (or stop it), or pass --force if you are sure\nexit 6\n"
+        )
+    };
+    let expected = format!("{}{}{}holder {pid}\n", refusal("unbind"), refusal("unbind"), refusal("unbind"));
+    check(out == expected, format!("got:\n{out}"))?;
+    check(driver_of(lab, DEV)? == "vfio-pci", "still bound to vfio-pci")?;
+    bind(lab, DEV, "none")?;
+    let out = script(
+        lab,
+        "race",
+        &format!(
+            r#"for i in 1 2 3 4 5; do
+  {EDU} bind vfio-pci >/dev/null 2>&1 &
+  {EDU} bind uio_pci_generic >/dev/null 2>&1 &
+  wait
+  drv=$(basename $(readlink /sys/bus/pci/devices/{DEV}/driver) 2>/dev/null || echo none)
+  echo "$drv $(cat /sys/bus/pci/devices/{DEV}/driver_override)"
+  {EDU} unbind >/dev/null
+done
+"#
+        ),
+    )?;
+    for line in out.lines() {
+        check(matches!(line, "vfio-pci vfio-pci" | "uio_pci_generic uio_pci_generic"), format!("racing binds: {out}"))?;
+    }
+    check(out.lines().count() == 5, out)?;
+    Ok(())
 }

@@ -47,6 +47,11 @@ pub struct Global {
     /// `mmiodrv trace show FILE` prints it, `mmiodrv replay FILE` replays it).
     #[arg(long, global = true, value_name = "FILE", help_heading = "Global options")]
     pub trace: Option<PathBuf>,
+
+    /// How the command locks the device against other mmiodrv processes
+    /// (set from the command, not an option; see mmiodrv::lock).
+    #[arg(skip)]
+    pub lock: Option<mmiodrv::lock::LockMode>,
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {

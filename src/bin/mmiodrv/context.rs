@@ -32,7 +32,10 @@ pub fn open_device(g: &Global) -> Result<Device> {
 /// when one is named, and keeps its state in `--state`.
 pub fn open_device_block(g: &Global, block: Option<&str>) -> Result<Device> {
     let sim = SimOptions { state: g.state.clone(), block: block.map(str::to_string) };
-    traced(g, Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force }, &sim)?)
+    traced(
+        g,
+        Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force, lock: g.lock }, &sim)?,
+    )
 }
 
 /// The `--trace` recorder, made when the first device is opened.
@@ -65,7 +68,7 @@ pub fn open_for_inspection(g: &Global) -> Result<(SysfsDevice, Device)> {
         k => k,
     };
     let sysfs = resolve_device(g)?;
-    let device = traced(g, Device::open_pci(&sysfs, OpenOptions { backend, force: g.force })?)?;
+    let device = traced(g, Device::open_pci(&sysfs, OpenOptions { backend, force: g.force, lock: None })?)?;
     Ok((sysfs, device))
 }
 

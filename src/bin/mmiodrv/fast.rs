@@ -138,6 +138,7 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
         json: s.json,
         verbose: s.verbose,
         trace: s.trace,
+        lock: None,
     };
     let map = MapArgs { regmap: s.regmap, bar: s.bar, wc: s.wc, block: s.block };
     let command = match (s.command?, s.positionals.as_slice()) {

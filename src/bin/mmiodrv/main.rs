@@ -23,11 +23,22 @@ use args::Cmd;
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The common one-shot `read`/`write` shapes skip building clap's tree.
-    let cli = match fast::parse(&argv).map(Ok).unwrap_or_else(|| args::parse(argv)) {
+    let mut cli = match fast::parse(&argv).map(Ok).unwrap_or_else(|| args::parse(argv)) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
     init_logging(cli.global.verbose);
+    // One owner at a time (mmiodrv::lock): multi-step commands (a driver's
+    // command, a batch run, a replay; bind takes its own) have the device to
+    // themselves, and single accesses share it, so neither runs inside the
+    // other. Observers (watch, top, snapshot, wait-irq) and config-space
+    // inspection take no lock: they may watch a multi-step command run.
+    use mmiodrv::lock::LockMode::{Exclusive, Shared};
+    cli.global.lock = match &cli.command {
+        Cmd::Read(_) | Cmd::Write(_) | Cmd::DumpRegs(_) => Some(Shared),
+        Cmd::Driver { .. } | Cmd::Batch(_) | Cmd::Shell(_) | Cmd::Replay(_) => Some(Exclusive),
+        _ => None,
+    };
     let g = &cli.global;
     // A command that waits or takes several steps stops cleanly on SIGINT,
     // SIGTERM or SIGHUP (a second one ends it at once); one access or a
