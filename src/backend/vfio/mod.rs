@@ -11,6 +11,7 @@ pub mod dma;
 mod errors;
 pub mod irq;
 mod region;
+mod sys;
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -18,8 +19,8 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP};
-use vfio_ioctls::{VfioContainer, VfioDevice, VfioRegionInfoCap};
+use vfio_bindings::bindings::vfio::VFIO_PCI_CONFIG_REGION_INDEX;
+use vfio_ioctls::{VfioContainer, VfioDevice};
 
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -139,25 +140,8 @@ impl Backend for VfioBackend {
         if options.write_combining {
             return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar }));
         }
-        let flags = self.device.get_region_flags(index);
-        let areas: Vec<(u64, u64)> = if flags & VFIO_REGION_INFO_FLAG_MMAP == 0 {
-            Vec::new()
-        } else {
-            let sparse = self.device.get_region_caps(index).into_iter().find_map(|c| match c {
-                VfioRegionInfoCap::SparseMmap(s) => Some(s.areas.iter().map(|a| (a.offset, a.size)).collect()),
-                _ => None,
-            });
-            sparse.unwrap_or_else(|| vec![(0, len)])
-        };
-        let region = region::VfioRegionIo::new(
-            self.device.clone(),
-            &self.file,
-            self.device(),
-            self.device.get_region_offset(index),
-            len,
-            &areas,
-            options.writable,
-        )?;
+        let region =
+            region::VfioRegionIo::open_device(self.device.clone(), &self.file, self.device(), index, options.writable)?;
         Ok(Box::new(region))
     }
 
