@@ -13,6 +13,8 @@ mod e1000;
 mod edu;
 #[path = "vm/labs.rs"]
 mod labs;
+#[path = "vm/paths.rs"]
+mod paths;
 #[path = "vm/regmap.rs"]
 mod regmap;
 
@@ -55,6 +57,10 @@ fn main() -> ExitCode {
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
+        ("paths::intx_three_times_in_one_process", paths::intx_three_times_in_one_process),
+        ("paths::wait_irq_count_and_vector", paths::wait_irq_count_and_vector),
+        ("paths::io_port_bar_through_sysfs_and_vfio", paths::io_port_bar_through_sysfs_and_vfio),
+        ("paths::write_combining_mapping", paths::write_combining_mapping),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
         (
             "regmap::every_format_reads_and_writes_like_the_builtin_map",

@@ -23,7 +23,7 @@ use vfio_bindings::bindings::vfio::VFIO_PCI_CONFIG_REGION_INDEX;
 use vfio_ioctls::{VfioContainer, VfioDevice};
 
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
 use crate::mmio::RegisterIo;
 use crate::pci::config::{command, off};
 use crate::pci::sysfs::tripwire;
@@ -138,7 +138,12 @@ impl Backend for VfioBackend {
             return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar }));
         }
         if options.write_combining {
-            return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar }));
+            let what = "write-combining mapping (vfio-pci maps BARs uncached)";
+            let remedy = Remedy::Text("unbind the device: a prefetchable BAR has resourceN_wc in sysfs".into());
+            return Err(Error::on(
+                self.dev.address,
+                ErrorKind::BackendCannot { backend: BackendKind::Vfio, what, remedy },
+            ));
         }
         let region =
             region::VfioRegionIo::open_device(self.device.clone(), &self.file, self.device(), index, options.writable)?;
