@@ -60,7 +60,7 @@ impl VfioRegionIo {
         writable: bool,
     ) -> Result<Self> {
         let sys = DeviceSys::new(vfio, file)
-            .map_err(|e| Error::io_on(device.clone(), "cannot duplicate", "the VFIO device fd", e.into()))?;
+            .map_err(|e| Error::io_on(device.clone(), "cannot duplicate", "the VFIO device fd", e))?;
         Self::open(Arc::new(sys), device, index, writable)
     }
 

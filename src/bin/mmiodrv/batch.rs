@@ -179,7 +179,8 @@ enum Line {
         /// Give up after this many milliseconds (exit status 8).
         #[arg(long, default_value_t = 5000, value_name = "MS")]
         timeout: u64,
-        /// Number of interrupts to wait for.
+        /// Number of interrupts to wait for (on --vector, if given; interrupts
+        /// that fired before a wait count one each).
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
     },
