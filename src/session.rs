@@ -384,10 +384,32 @@ impl<'d> Session<'d> {
     }
 
     fn arm(&mut self, kind: Option<IrqKind>) -> Result<&mut Box<dyn Interrupts + 'd>> {
+        self.check_armed(&Op::Arm { kind })?;
         match &mut self.irqs {
             Some(irqs) => Ok(irqs),
             irqs @ None => Ok(irqs.insert(self.device.interrupts(kind)?)),
         }
+    }
+
+    /// Check an `arm` or `wait-irq` against the interrupts armed, if any: the
+    /// same mechanism (one per session), a vector they have. A script checks
+    /// every line this way once it armed, before its first line runs.
+    pub fn check_armed(&self, op: &Op) -> Result<()> {
+        let Some(irqs) = &self.irqs else { return Ok(()) };
+        let (kind, vector) = match op {
+            Op::Arm { kind } => (*kind, None),
+            Op::WaitIrq { kind, vector, .. } => (*kind, *vector),
+            _ => return Ok(()),
+        };
+        if let Some(k) = kind.filter(|k| *k != irqs.kind()) {
+            let why = format!("{} interrupts are armed in this session (one mechanism per session)", irqs.kind());
+            return Err(Error::invalid(k.name(), why).with_device(self.device.device()));
+        }
+        if let Some(v) = vector.filter(|v| *v >= irqs.vectors()) {
+            let kind = ErrorKind::NoSuchVector { kind: irqs.kind(), vectors: irqs.vectors(), vector: v };
+            return Err(Error::on(self.device.device(), kind));
+        }
+        Ok(())
     }
 
     /// Whether interrupts are armed.
@@ -473,7 +495,7 @@ impl<'d> Session<'d> {
             }
             Op::WaitIrq { kind, vector, timeout, count } => {
                 let irqs = self.arm(*kind)?;
-                Outcome::Interrupts(irqs.wait_count(*vector, *count, *timeout)?)
+                Outcome::Interrupts(irqs.wait_count(*vector, u64::from(*count), *timeout, &mut |_| {})?)
             }
             Op::Sleep(d) => {
                 crate::stop::sleep(*d)?;

@@ -19,6 +19,8 @@ mod faults;
 mod labs;
 #[path = "vm/observe.rs"]
 mod observe;
+#[path = "vm/paths.rs"]
+mod paths;
 #[path = "vm/regmap.rs"]
 mod regmap;
 
@@ -85,6 +87,10 @@ fn main() -> ExitCode {
         ),
         ("observe::host_file_device_sees_guest_writes", observe::host_file_device_sees_guest_writes),
         ("observe::trace_then_replay_on_a_fresh_guest", observe::trace_then_replay_on_a_fresh_guest),
+        ("paths::intx_three_times_in_one_process", paths::intx_three_times_in_one_process),
+        ("paths::wait_irq_count_and_vector", paths::wait_irq_count_and_vector),
+        ("paths::io_port_bar_through_sysfs_and_vfio", paths::io_port_bar_through_sysfs_and_vfio),
+        ("paths::write_combining_mapping", paths::write_combining_mapping),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
         (
             "regmap::every_format_reads_and_writes_like_the_builtin_map",

@@ -156,6 +156,7 @@ fn main() -> ExitCode {
         ("ivshmem::bench_reports_and_restores_the_memory", bench_reports_and_restores_the_memory),
         ("ivshmem::doorbell_host_to_guest", doorbell_host_to_guest),
         ("ivshmem::doorbell_guest_to_host", doorbell_guest_to_host),
+        ("ivshmem::wait_irq_msix_from_a_peer", wait_irq_msix_from_a_peer),
         ("ivshmem::server_survives_a_vanished_client", server_survives_a_vanished_client),
         ("ivshmem::bad_input_is_one_clear_line", bad_input),
     ];
@@ -458,14 +459,15 @@ fn ensure_vfio(lab: &mut Lab) -> Result<(), Failed> {
 /// Start a guest `ivshmem wait` in the background and return once its MSI-X
 /// vectors are enabled (a doorbell before that would be dropped by QEMU).
 fn start_guest_wait(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
+    start_in_guest(lab, &format!("{DOORBELL} ivshmem wait --vector {vector} --timeout 30000"))
+}
+
+/// Start a guest command that arms MSI-X in the background (output to
+/// /tmp/wait.out, status to /tmp/wait.rc) and return once MSI-X is enabled.
+fn start_in_guest(lab: &mut Lab, cmd: &str) -> Result<(), Failed> {
     ensure_vfio(lab)?;
     ok(lab, "rm -f /tmp/wait.out /tmp/wait.rc")?;
-    ok(
-        lab,
-        &format!(
-            "({DOORBELL} ivshmem wait --vector {vector} --timeout 30000 > /tmp/wait.out 2>&1; echo $? > /tmp/wait.rc) > /dev/null 2>&1 < /dev/null &"
-        ),
-    )?;
+    ok(lab, &format!("({cmd} > /tmp/wait.out 2>&1; echo $? > /tmp/wait.rc) > /dev/null 2>&1 < /dev/null &"))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let caps = ok(lab, "lspci -vv -s 00:06.0")?;
@@ -484,19 +486,81 @@ fn start_guest_wait(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
 }
 
 fn finish_guest_wait(lab: &mut Lab) -> Result<String, Failed> {
+    let (rc, out) = guest_wait_status(lab)?;
+    check(rc == "0", format!("guest wait exited {rc}: {out}"))?;
+    Ok(out)
+}
+
+/// The background guest command's exit status and output, once it ended.
+fn guest_wait_status(lab: &mut Lab) -> Result<(String, String), Failed> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let rc = ok(lab, "cat /tmp/wait.rc 2>/dev/null || true")?;
         if !rc.trim().is_empty() {
-            let out = ok(lab, "cat /tmp/wait.out")?;
-            check(rc.trim() == "0", format!("guest wait exited {rc}: {out}"))?;
-            return Ok(out);
+            return Ok((rc.trim().to_string(), ok(lab, "cat /tmp/wait.out")?));
         }
         if Instant::now() >= deadline {
             return Err("the guest wait did not end".into());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The host rings the guest's (QEMU's) vector.
+fn ring(qemu: u16, vector: u16) -> Result<(), Failed> {
+    let socket = host().socket.to_string_lossy().into_owned();
+    let rang = host_ok(&["ivshmem", "client", "--socket", &socket, "ring", &qemu.to_string(), &vector.to_string()])?;
+    check(rang.contains(&format!("rang peer {qemu} vector {vector}")), rang)
+}
+
+/// MSI-X through the generic `wait-irq` (not `ivshmem wait`): both vectors
+/// armed, a peer's doorbell fires the vector it names, `--vector` lets the
+/// other one pass, `--count` waits for as many, and a count not reached or a
+/// vector the device lacks is its own error.
+fn wait_irq_msix_from_a_peer(lab: &mut Lab) -> Result<(), Failed> {
+    let qemu = qemu_peer(lab)?;
+    start_in_guest(lab, &format!("{DOORBELL} -v --json wait-irq --index msix --vector 1 --count 2 --timeout 30000"))?;
+    let lspci = ok(lab, "lspci -vv -s 00:06.0")?;
+    check(lspci.contains(&format!("MSI-X: Enable+ Count={VECTORS}")), lspci)?;
+    ring(qemu, 0)?;
+    ring(qemu, 1)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let (rc, out) = (ok(lab, "cat /tmp/wait.rc 2>/dev/null || true")?, ok(lab, "cat /tmp/wait.out")?);
+    check(
+        rc.trim().is_empty(),
+        format!("vector 0 and one ring of vector 1 are not 2 on vector 1: exited {rc}: {out}"),
+    )?;
+    ring(qemu, 1)?;
+    let out = finish_guest_wait(lab)?;
+    check(out.contains(&format!("0000:00:06.0: {VECTORS} MSI-X vector(s) armed")), out.clone())?;
+    let json = out.lines().find(|l| l.starts_with('{')).ok_or(format!("no JSON: {out}"))?;
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    let events = v["interrupts"].as_array().cloned().unwrap_or_default();
+    let total: u64 = events.iter().filter_map(|e| e["count"].as_u64()).sum();
+    check(
+        v["device"] == "0000:00:06.0" && total == 2 && events.iter().all(|e| e["kind"] == "msix" && e["vector"] == 1),
+        format!("two rings of vector 1, vector 0 passed over: {json}"),
+    )?;
+    // Vector 0 twice and vector 1 twice are not 3 on vector 1.
+    start_in_guest(lab, &format!("{DOORBELL} wait-irq --index msix --vector 1 --count 3 --timeout 2000"))?;
+    for vector in [0, 1, 0, 1] {
+        ring(qemu, vector)?;
+    }
+    let (rc, out) = guest_wait_status(lab)?;
+    check(
+        rc == "8"
+            && out.contains(
+                "timed out after 2000 ms waiting for 3 interrupts on MSI-X vector 1 (2 vector(s) armed), 2 came",
+            ),
+        format!("exit {rc}: {out}"),
+    )?;
+    fails(
+        lab,
+        &format!("{DOORBELL} wait-irq --index msix --vector {VECTORS}"),
+        2,
+        "MSI-X has 2 vector(s); there is no vector 2",
+    )
+    .map(drop)
 }
 
 fn ring_guest_from_host(lab: &mut Lab, vector: u16) -> Result<(), Failed> {

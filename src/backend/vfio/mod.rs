@@ -12,6 +12,7 @@ mod errors;
 pub mod irq;
 mod region;
 mod request;
+mod sys;
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -19,11 +20,11 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP};
-use vfio_ioctls::{VfioContainer, VfioDevice, VfioRegionInfoCap};
+use vfio_bindings::bindings::vfio::VFIO_PCI_CONFIG_REGION_INDEX;
+use vfio_ioctls::{VfioContainer, VfioDevice};
 
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
 use crate::mmio::RegisterIo;
 use crate::pci::config::{command, off};
 use crate::pci::sysfs::tripwire;
@@ -184,27 +185,15 @@ impl Backend for VfioBackend {
             return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar }));
         }
         if options.write_combining {
-            return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar }));
+            let what = "write-combining mapping (vfio-pci maps BARs uncached)";
+            let remedy = Remedy::Text("unbind the device: a prefetchable BAR has resourceN_wc in sysfs".into());
+            return Err(Error::on(
+                self.dev.address,
+                ErrorKind::BackendCannot { backend: BackendKind::Vfio, what, remedy },
+            ));
         }
-        let flags = self.vfio().get_region_flags(index);
-        let areas: Vec<(u64, u64)> = if flags & VFIO_REGION_INFO_FLAG_MMAP == 0 {
-            Vec::new()
-        } else {
-            let sparse = self.vfio().get_region_caps(index).into_iter().find_map(|c| match c {
-                VfioRegionInfoCap::SparseMmap(s) => Some(s.areas.iter().map(|a| (a.offset, a.size)).collect()),
-                _ => None,
-            });
-            sparse.unwrap_or_else(|| vec![(0, len)])
-        };
-        let region = region::VfioRegionIo::new(
-            self.vfio().clone(),
-            &self.file,
-            self.device(),
-            self.vfio().get_region_offset(index),
-            len,
-            &areas,
-            options.writable,
-        )?;
+        let region =
+            region::VfioRegionIo::open_device(self.vfio().clone(), &self.file, self.device(), index, options.writable)?;
         Ok(Box::new(region))
     }
 

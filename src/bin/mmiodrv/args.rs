@@ -104,7 +104,8 @@ pub struct WaitIrqArgs {
     #[command(flatten)]
     pub irq: IrqArgs,
 
-    /// Number of interrupts to wait for.
+    /// Number of interrupts to wait for (on --vector, if given; interrupts that
+    /// fired before a wait count one each).
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
 }

@@ -180,7 +180,8 @@ enum Line {
         /// Give up after this many milliseconds (exit status 8).
         #[arg(long, default_value_t = 5000, value_name = "MS")]
         timeout: u64,
-        /// Number of interrupts to wait for.
+        /// Number of interrupts to wait for (on --vector, if given; interrupts
+        /// that fired before a wait count one each).
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
     },
@@ -595,9 +596,13 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
     let mut session = Session::new(&device, map);
     let mut prepared = Vec::with_capacity(unique.len());
+    let mut lines = Vec::with_capacity(unique.len());
     for (line, p) in unique {
         match session.prepare(p.op) {
-            Ok(op) => prepared.push((op, p.quiet)),
+            Ok(op) => {
+                prepared.push((op, p.quiet));
+                lines.push(line);
+            }
             Err(e) => {
                 report_error(g.json, &e, device_text, &file, line);
                 return Err(Failure::Reported(crate::render::exit_status(&e)));
@@ -615,11 +620,20 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     // 3. Run. A script that waits for interrupts arms them first, so none is missed.
     let mut term = Terminal::new(g.json);
     let name = device.device().to_string();
-    if let Some(kind) = prepared.iter().find_map(|(p, _)| match p.op() {
-        Op::WaitIrq { kind, .. } => Some(*kind),
-        _ => None,
-    }) {
+    // With the mechanism the first `arm` or `wait-irq` naming one asks for; then
+    // every line that depends on what is armed is checked, before line 1 runs.
+    if prepared.iter().any(|(p, _)| matches!(p.op(), Op::WaitIrq { .. })) {
+        let kind = prepared.iter().find_map(|(p, _)| match p.op() {
+            Op::Arm { kind } | Op::WaitIrq { kind, .. } => *kind,
+            _ => None,
+        });
         session.run(&Op::Arm { kind })?;
+        for ((p, _), line) in prepared.iter().zip(&lines) {
+            if let Err(e) = session.check_armed(p.op()) {
+                report_error(g.json, &e, device_text, &file, *line);
+                return Err(Failure::Reported(crate::render::exit_status(&e)));
+            }
+        }
     }
     crate::output::hold();
     let mut first_failure: Option<i32> = None;

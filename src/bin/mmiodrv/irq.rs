@@ -22,7 +22,8 @@ pub fn wait(g: &Global, args: &WaitIrqArgs) -> Result<()> {
     wait_and_report(g, &dev.device(), irqs.as_mut(), &args.irq, args.count, false)
 }
 
-/// Wait for `count` events (on `--vector` if given) within the timeout, printing each.
+/// Wait for `count` interrupts (on `--vector` if given) within the timeout,
+/// printing each event as it comes.
 pub fn wait_and_report(
     g: &Global,
     device: &DeviceRef,
@@ -31,14 +32,14 @@ pub fn wait_and_report(
     count: u32,
     quiet: bool,
 ) -> Result<()> {
-    let seen = irqs.wait_count(args.vector, count, Duration::from_millis(args.timeout))?;
-    for event in &seen {
+    let timeout = Duration::from_millis(args.timeout);
+    let seen = irqs.wait_count(args.vector, u64::from(count), timeout, &mut |event| {
         if !g.json && !quiet {
             outln!("{device}: {} vector {} fired ({} event(s))", event.kind, event.vector, event.count);
         } else if quiet && !g.json {
             outln!("{}", event.vector);
         }
-    }
+    })?;
     if g.json {
         print_json(&serde_json::json!({ "device": device, "interrupts": seen }));
     }
