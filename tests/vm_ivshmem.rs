@@ -154,6 +154,7 @@ fn main() -> ExitCode {
         ("ivshmem::guest_writes_host_reads", guest_writes_host_reads),
         ("ivshmem::host_writes_guest_reads", host_writes_guest_reads),
         ("ivshmem::bench_reports_and_restores_the_memory", bench_reports_and_restores_the_memory),
+        ("ivshmem::bench_is_safe_under_signals_and_live_peers", bench_is_safe_under_signals_and_live_peers),
         ("ivshmem::doorbell_host_to_guest", doorbell_host_to_guest),
         ("ivshmem::doorbell_guest_to_host", doorbell_guest_to_host),
         ("ivshmem::wait_irq_msix_from_a_peer", wait_irq_msix_from_a_peer),
@@ -437,6 +438,52 @@ fn bench_reports_and_restores_the_memory(lab: &mut Lab) -> Result<(), Failed> {
     let kept = host_read(&big, 16 << 20, marker.len());
     std::fs::remove_file(&big).map_err(|e| e.to_string())?;
     check(kept? == marker.as_bytes(), "host file after the bench")
+}
+
+/// SIGINT in the middle of a long guest bench: the memory's contents are put
+/// back (the host file shows them), exit 130 saying so; and while the host
+/// writes the memory (a live peer) the bench refuses to run, unless --live.
+fn bench_is_safe_under_signals_and_live_peers(lab: &mut Lab) -> Result<(), Failed> {
+    let host_shm = lab.shm_path().to_path_buf();
+    let marker = "survives a SIGINT";
+    ok(lab, &format!("{PLAIN} ivshmem write --offset 0x2000 --string '{marker}'"))?;
+    let out = ok(
+        lab,
+        &format!(
+            "{PLAIN} ivshmem bench --size 1M --rounds 100000 >/dev/null 2>/tmp/bench.err &\nP=$!\nsleep 2\nkill -INT $P\n\
+             wait $P; echo \"exit $?\"; cat /tmp/bench.err"
+        ),
+    )?;
+    let want =
+        "exit 130\nmmiodrv: error: 0000:00:05.0: interrupted by SIGINT; the shared memory's contents were put back\n";
+    check(out == want, format!("got:\n{out}"))?;
+    check(host_read(&host_shm, 0x2000, marker.len())? == marker.as_bytes(), "host view after the interrupted bench")?;
+
+    // The host writes the memory every 10 ms meanwhile: refused, nothing changed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (path, flag) = (host_shm.clone(), stop.clone());
+    let peer = std::thread::spawn(move || {
+        use std::os::unix::fs::FileExt;
+        let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) else { return };
+        let mut n = 0u8;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            n = n.wrapping_add(1);
+            let _ = f.write_all_at(&[n], 0x3000);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let refused = sh(lab, &format!("{PLAIN} ivshmem bench --size 64K --rounds 1"));
+    let live = sh(lab, &format!("{PLAIN} ivshmem bench --size 64K --rounds 1 --live"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = peer.join();
+    let refused = refused?;
+    check(
+        refused.status == 6 && refused.stderr_str().contains("a peer is using it"),
+        format!("live peer: exit {}: {}", refused.status, refused.stderr_str()),
+    )?;
+    let live = live?;
+    check(live.status == 0, format!("--live: exit {}: {}", live.status, live.stderr_str()))?;
+    check(host_read(&host_shm, 0x2000, marker.len())? == marker.as_bytes(), "host view after --live")
 }
 
 fn check_bench(json: &str, bytes: u64, accesses: &str) -> Result<(), Failed> {

@@ -100,6 +100,11 @@ pub const COMMANDS: &[Command] = &[
         args: &[
             Arg::option("size", Value::Size, "Bytes per copy (default: the whole shared memory, at most 64M)"),
             Arg::option("rounds", Value::Bits(32), "Repetitions of each copy; the fastest counts").default("20"),
+            Arg::flag(
+                "live",
+                "Run even when a peer is writing the memory (its writes during the run are lost \
+                 when the saved contents are put back)",
+            ),
         ],
         subcommands: &[],
         examples: &[("mmiodrv -d 0000:00:05.0 ivshmem bench --size 1M", "")],
@@ -343,9 +348,10 @@ fn fill(call: &mut Call<'_>) -> Result<()> {
 fn bench_cmd(call: &mut Call<'_>) -> Result<()> {
     let size = call.args.opt_int("size");
     let rounds = call.args.int("rounds")? as u32;
+    let live = call.args.flag("live");
     with_memory(call, writes("bench"), |call, mem, name| {
         let bytes = size.unwrap_or_else(|| mem.len().min(64 << 20));
-        let r = bench::run(mem, bytes, rounds)?;
+        let r = bench::run(mem, bytes, rounds, live)?;
         let mib = |v: f64| v / f64::from(1u32 << 20);
         let lines = vec![
             format!("{name}: bulk copies of {} ({bytes} bytes), best of {rounds}", size_string(bytes)),
