@@ -99,10 +99,10 @@ struct AtArgs {
     /// REG, REG.FIELD or an offset (0x.., 0b.., decimal).
     target: String,
     /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
-    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true, value_parser = parse_width)]
     width: Option<Width>,
     /// BAR (default: the map's BAR, else 0).
-    #[arg(long, value_name = "N", value_parser = parse_bar)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_bar)]
     bar: Option<u8>,
 }
 
@@ -128,7 +128,7 @@ enum Line {
         #[command(flatten)]
         at: AtArgs,
         /// Value: 0x.., 0b.. or decimal; range-checked against the width or field.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         value: u64,
         /// Read back and fail if the value did not stick.
         #[arg(long)]
@@ -142,13 +142,13 @@ enum Line {
         #[command(flatten)]
         at: AtArgs,
         /// The value waited for.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         value: u64,
         /// Compare only these bits.
-        #[arg(long, value_parser = parse_number)]
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_number)]
         mask: Option<u64>,
         /// Give up after this many milliseconds.
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true)]
         timeout: u64,
     },
     /// Fail (exit status 6) unless TARGET reads VALUE (under --mask).
@@ -156,10 +156,10 @@ enum Line {
         #[command(flatten)]
         at: AtArgs,
         /// The value required.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         value: u64,
         /// Compare only these bits.
-        #[arg(long, value_parser = parse_number)]
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_number)]
         mask: Option<u64>,
     },
     /// Arm interrupts now (a script arms before its first line when it waits for any).
@@ -174,10 +174,10 @@ enum Line {
         #[arg(long, value_name = "KIND", value_parser = parse_irq_kind)]
         index: Option<IrqKind>,
         /// Only this vector counts.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
         vector: Option<u32>,
         /// Give up after this many milliseconds (exit status 8).
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true)]
         timeout: u64,
         /// Number of interrupts to wait for.
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -186,7 +186,7 @@ enum Line {
     /// Do nothing for MS milliseconds.
     Sleep {
         /// Milliseconds.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         ms: u64,
     },
     /// Every register of the map (or only the ones named, read even if a dump would skip them).
@@ -197,7 +197,7 @@ enum Line {
         #[arg(long)]
         all: bool,
         /// BAR (default: the map's BAR).
-        #[arg(long, value_name = "N", value_parser = parse_bar)]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_bar)]
         bar: Option<u8>,
     },
     /// Print the rest of the line.
@@ -216,19 +216,19 @@ enum DmaLine {
     /// Allocate SIZE bytes mapped for the device; prints the buffer's number and IOVA.
     Alloc {
         /// Bytes (K/M suffixes allowed).
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         size: u64,
         /// IOVA: page-aligned (default 0x100000, then after the previous buffer).
-        #[arg(long, value_parser = parse_number)]
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_number)]
         iova: Option<u64>,
         /// The device's DMA mask in bits (default 64; edu's is 28).
-        #[arg(long, value_name = "BITS")]
+        #[arg(long, value_name = "BITS", allow_negative_numbers = true)]
         mask_bits: Option<u32>,
     },
     /// Put bytes into a buffer at OFFSET.
     Write {
         /// Offset in the buffer.
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         offset: u64,
         /// Bytes in hex, first byte first ("deadbeef", "de ad be ef").
         #[arg(long, group = "data")]
@@ -237,19 +237,19 @@ enum DmaLine {
         #[arg(long, group = "data")]
         string: Option<String>,
         /// Which buffer (default 0).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         buffer: usize,
     },
     /// Hexdump LEN bytes of a buffer from OFFSET.
     Read {
         /// Offset in the buffer.
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         offset: u64,
         /// Number of bytes.
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         len: u64,
         /// Which buffer (default 0).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         buffer: usize,
     },
 }
@@ -664,11 +664,23 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
     let name = device.device().to_string();
     let device_text = g.device.as_deref();
     let stdin = std::io::stdin();
+    let mut input = stdin.lock();
     let mut parser = Parser::default();
     let mut first_failure: Option<i32> = None;
-    for (i, line) in stdin.lock().lines().enumerate() {
-        let line = line.map_err(|e| Error::io("cannot read", "standard input", e))?;
-        let result = parse_line(&mut parser, &line).and_then(|p| match p {
+    for i in 0.. {
+        let line = match next_line(&mut input) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                // Not a line that can be skipped: the input is not the protocol.
+                report_error(g.json, &e, device_text, "-", i + 1);
+                first_failure.get_or_insert(crate::render::exit_status(&e));
+                break;
+            }
+        };
+        let line = String::from_utf8(line)
+            .map_err(|_| Error::from(ErrorKind::Syntax { message: "a line that is not UTF-8 text".into() }));
+        let result = line.and_then(|line| parse_line(&mut parser, &line)).and_then(|p| match p {
             Some(p) if !args.check => session.run(&p.op).map(|o| Some((o, p))),
             Some(p) => session.check(&p.op).map(|_| None),
             None => Ok(None),
@@ -689,6 +701,30 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
         Some(status) => Err(Failure::Reported(status)),
         None => Ok(()),
     }
+}
+
+/// Longest line of the pipe protocol.
+const MAX_LINE: u64 = 64 << 10;
+
+/// The next line of the pipe protocol, without its end of line; `None` at
+/// the end of input. Nothing is read past [`MAX_LINE`] bytes of one line.
+fn next_line(input: &mut impl BufRead) -> Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let n = std::io::Read::take(&mut *input, MAX_LINE + 1)
+        .read_until(b'\n', &mut buf)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    } else if buf.len() as u64 > MAX_LINE {
+        return Err(ErrorKind::Syntax { message: format!("a line longer than {MAX_LINE} bytes") }.into());
+    }
+    Ok(Some(buf))
 }
 
 /// The interactive shell.
