@@ -635,6 +635,30 @@ mod ivshmem {
         }
     }
 
+    /// A server that greets, then floods announcements and never sends this
+    /// peer's vectors: the client gives up at its deadline.
+    #[test]
+    fn client_gives_up_on_a_flooding_server() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sock = dir.path().join("s");
+        let listener = UnixListener::bind(&sock).expect("bind");
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            play(&stream, &[Msg::Value(0, Attach::None), Msg::Value(3, Attach::None), Msg::Value(-1, Attach::Memory)]);
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(3) {
+                if protocol::send(stream.as_fd(), 5, None).is_err() {
+                    break;
+                }
+            }
+        });
+        let start = Instant::now();
+        let e = Client::connect(&sock, Duration::from_millis(200)).err().expect("no client from a flood");
+        assert_eq!(e.class(), ErrorClass::Timeout, "{e}");
+        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+        server.join().expect("fake server");
+    }
+
     struct Running {
         stop: EventFd,
         thread: Option<std::thread::JoinHandle<()>>,

@@ -256,13 +256,13 @@ enum DmaLine {
 
 /// A parsed line: the operation and how to print it.
 #[derive(Debug)]
-struct Parsed {
+pub(crate) struct Parsed {
     op: Op,
     quiet: bool,
 }
 
 /// The line parser: the language's commands and every driver's.
-fn line_command() -> clap::Command {
+pub(crate) fn line_command() -> clap::Command {
     let cmd = clap::Command::new("batch").no_binary_name(true).subcommand_required(true);
     Line::augment_subcommands(cmd).subcommands(crate::drivers::commands())
 }
@@ -270,12 +270,12 @@ fn line_command() -> clap::Command {
 /// Parses lines: the common shapes directly (see [`fast_line`]), everything
 /// else with clap, whose command is built once for the whole run.
 #[derive(Default)]
-struct Parser {
+pub(crate) struct Parser {
     clap: Option<clap::Command>,
 }
 
 impl Parser {
-    fn parse(&mut self, words: &[String]) -> Result<Parsed> {
+    pub(crate) fn parse(&mut self, words: &[String]) -> Result<Parsed> {
         if let Some(p) = fast_line(words) {
             return Ok(p);
         }
@@ -288,7 +288,7 @@ impl Parser {
 /// its time building and running the parser). It accepts only options those
 /// lines declare, with the same value parsers, and leaves anything else
 /// (including every error) to clap; a test checks both agree.
-fn fast_line(words: &[String]) -> Option<Parsed> {
+pub(crate) fn fast_line(words: &[String]) -> Option<Parsed> {
     let (name, rest) = words.split_first()?;
     let mut positionals: Vec<&str> = Vec::new();
     let (mut quiet, mut verify) = (false, false);
@@ -376,7 +376,7 @@ fn usage(e: clap::Error) -> Error {
 }
 
 /// Parse one line's words into an operation with clap.
-fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
+pub(crate) fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
     let matches = cmd.try_get_matches_from_mut(words).map_err(usage)?;
     let (name, sub) =
         matches.subcommand().ok_or_else(|| Error::from(ErrorKind::Syntax { message: "empty line".into() }))?;

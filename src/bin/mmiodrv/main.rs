@@ -8,6 +8,8 @@ mod bind;
 mod context;
 mod drivers;
 mod fast;
+#[cfg(test)]
+mod fuzz_tests;
 mod info;
 mod irq;
 mod list;
