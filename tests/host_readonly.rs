@@ -30,9 +30,12 @@ fn lspci_installed() -> bool {
     Command::new("lspci").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
+/// A comparison: how many devices it compared.
+type Compare = fn() -> Result<usize, Failed>;
+
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let tests: [(&str, fn() -> Result<usize, Failed>, Option<String>); 2] = [
+    let tests: [(&str, Compare, Option<String>); 2] = [
         (
             "list_agrees_with_sysfs",
             list_agrees_with_sysfs,

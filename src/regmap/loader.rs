@@ -175,7 +175,13 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     };
     let schema: FileSchema = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start).unwrap_or(0);
-        err(at, e.message().trim().to_string())
+        let message = e.message().trim();
+        // The TOML reader stops at a nesting depth (of arrays and inline tables) it will not recurse past.
+        let message = match message {
+            "recursion limit exceeded" => "nested too deeply (recursion limit exceeded)".to_string(),
+            m => m.to_string(),
+        };
+        err(at, message)
     })?;
     if schema.register.len() > MAX_REGISTERS {
         return Err(err(0, format!("more than {MAX_REGISTERS} registers")));
