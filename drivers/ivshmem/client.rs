@@ -20,6 +20,8 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 /// After our own first vector arrives, how long to wait for the rest of the
 /// initial burst (the server sends them back to back).
 const SETTLE: Duration = Duration::from_millis(100);
+/// How long [`Client::drain`] goes on reading messages that keep coming.
+const DRAIN_BUDGET: Duration = Duration::from_millis(100);
 /// Most vectors a peer may announce (a guest's MSI-X table ends at 2048).
 const MAX_VECTORS: usize = 2048;
 
@@ -117,16 +119,13 @@ impl Client {
         Ok(())
     }
 
-    /// Handle whatever the server sent, waiting up to `wait` for the first
-    /// (and never longer than `wait` in all: a server that floods is not
-    /// read forever).
+    /// Handle whatever the server sent, waiting up to `wait` for the first;
+    /// what is pending is read for at most [`DRAIN_BUDGET`] more (a server
+    /// that floods is not read forever).
     fn drain(&mut self, wait: Duration) -> Result<()> {
         let mut timeout = poll_ms(wait);
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + wait + DRAIN_BUDGET;
         loop {
-            if timeout == PollTimeout::ZERO && Instant::now() > deadline {
-                return Ok(());
-            }
             let readable = {
                 let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
                 match poll(&mut fds, timeout) {
@@ -139,6 +138,9 @@ impl Client {
                 return Ok(());
             }
             self.read_one()?;
+            if Instant::now() > deadline {
+                return Ok(());
+            }
             timeout = PollTimeout::ZERO;
         }
     }
