@@ -54,7 +54,8 @@ impl DeviceSpec {
 
 fn nonempty(path: &str, text: &str) -> Result<PathBuf> {
     if path.is_empty() {
-        return Err(Error::invalid(text, "a path must follow the prefix (file:PATH, sim:PATH)"));
+        let reason = "a path must follow the prefix (file:PATH, sim:PATH)";
+        return Err(ErrorKind::InvalidSelector { input: text.to_string(), reason }.into());
     }
     Ok(PathBuf::from(path))
 }

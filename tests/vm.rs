@@ -15,6 +15,8 @@ mod e1000;
 mod edu;
 #[path = "vm/faults.rs"]
 mod faults;
+#[path = "vm/hostile.rs"]
+mod hostile;
 #[path = "vm/labs.rs"]
 mod labs;
 #[path = "vm/observe.rs"]
@@ -96,6 +98,9 @@ fn main() -> ExitCode {
             "regmap::every_format_reads_and_writes_like_the_builtin_map",
             regmap::every_format_reads_and_writes_like_the_builtin_map,
         ),
+        ("hostile::vector_checked_before_the_write", hostile::vector_checked_before_the_write),
+        // Last: it binds and unbinds the guest's devices (and puts them back).
+        ("hostile::corpus_of_hostile_command_lines", hostile::corpus),
     ];
     run_suite("vm", tests, regmap::configure)
 }

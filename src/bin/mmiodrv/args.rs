@@ -91,11 +91,11 @@ pub struct IrqArgs {
     pub index: Option<IrqKind>,
 
     /// Only this vector counts (others are reported and waited past).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub vector: Option<u32>,
 
     /// Give up after this many milliseconds (exit status 8).
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true)]
     pub timeout: u64,
 }
 
@@ -106,7 +106,7 @@ pub struct WaitIrqArgs {
 
     /// Number of interrupts to wait for (on --vector, if given; interrupts that
     /// fired before a wait count one each).
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
 }
 
@@ -129,7 +129,7 @@ pub struct MapArgs {
     pub regmap: Option<PathBuf>,
 
     /// BAR to access (default: the map's BAR, else 0); a --regmap map applies to it.
-    #[arg(long, value_name = "N", value_parser = parse_bar)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_bar)]
     pub bar: Option<u8>,
 
     /// The block of a map file with several (IP-XACT address block, SVD
@@ -156,11 +156,11 @@ pub struct DumpArgs {
     pub diff_reset: bool,
 
     /// Hexdump start offset (implies a raw hexdump).
-    #[arg(long, value_name = "OFFSET", value_parser = parse_size)]
+    #[arg(long, value_name = "OFFSET", allow_negative_numbers = true, value_parser = parse_size)]
     pub offset: Option<u64>,
 
     /// Hexdump length in bytes, K/M suffixes allowed (implies a raw hexdump).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = parse_size)]
     pub len: Option<u64>,
 }
 
@@ -173,7 +173,7 @@ pub struct ReadArgs {
     pub map: MapArgs,
 
     /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
-    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true, value_parser = parse_width)]
     pub width: Option<Width>,
 
     /// Print only the value.
@@ -194,7 +194,7 @@ pub struct WriteArgs {
     pub map: MapArgs,
 
     /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
-    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true, value_parser = parse_width)]
     pub width: Option<Width>,
 
     /// Read back after the write and fail (exit 6) when the value did not stick.
@@ -627,7 +627,8 @@ pub fn spec_arg(a: &mmiodrv::command::Arg) -> Arg {
     let mut arg = Arg::new(a.name).help(a.help);
     arg = match a.kind {
         ArgKind::Positional { required } => arg.required(required).allow_hyphen_values(true),
-        ArgKind::Option { required } => arg.long(a.name).required(required),
+        // A negative number is a value its parser refuses in its own words, not an unknown option.
+        ArgKind::Option { required } => arg.long(a.name).required(required).allow_negative_numbers(true),
         ArgKind::Flag => arg.long(a.name).action(ArgAction::SetTrue),
     };
     if a.kind != ArgKind::Flag {

@@ -8,6 +8,8 @@ mod bind;
 mod context;
 mod drivers;
 mod fast;
+#[cfg(test)]
+mod fuzz_tests;
 mod info;
 mod irq;
 mod list;
@@ -23,9 +25,10 @@ use args::Cmd;
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The common one-shot `read`/`write` shapes skip building clap's tree.
+    let bare = argv.len() <= 1;
     let mut cli = match fast::parse(&argv).map(Ok).unwrap_or_else(|| args::parse(argv)) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(e, bare),
     };
     init_logging(cli.global.verbose);
     // One owner at a time (mmiodrv::lock): multi-step commands (a driver's
@@ -103,9 +106,15 @@ fn release_not_honoured(device: &mmiodrv::error::DeviceRef) {
 }
 
 /// clap's own errors, made one line like every other error (help and version
-/// print as usual).
-fn usage_error(e: clap::Error) -> ExitCode {
+/// print as usual; so does a bare `mmiodrv`, but a command line that only
+/// lacks its command is an error of one line).
+fn usage_error(e: clap::Error, bare: bool) -> ExitCode {
     use clap::error::ErrorKind;
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand && !bare {
+        let what = "a command is required here; none was given";
+        eprintln!("mmiodrv: error: {what} (see mmiodrv --help)");
+        return ExitCode::from(render::exit_code(mmiodrv::ErrorClass::Usage) as u8);
+    }
     if matches!(
         e.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
