@@ -10,6 +10,9 @@
 # failure exits non-zero.
 #
 #   python/build-wheel.sh            (from anywhere; root only to apt-get python3-venv)
+#   python/build-wheel.sh --dev      the dev profile (what the tests use: it
+#                                    reuses the debug build of `cargo test` and
+#                                    takes half the time; a wheel to ship is --release)
 set -euo pipefail
 
 MATURIN_VERSION=1.16.0
@@ -43,10 +46,12 @@ if [ "$("$VENV/bin/maturin" --version 2>/dev/null)" != "maturin $MATURIN_VERSION
         "maturin==$MATURIN_VERSION" "mypy==$MYPY_VERSION" >&2
 fi
 
+PROFILE=(--release)
+[ "${1:-}" = --dev ] && PROFILE=(--profile dev --strip)
 mkdir -p "$REPO/target/wheels"
 rm -f "$REPO"/target/wheels/mmiodrv-*.whl
-log "maturin build --release"
-(cd "$REPO" && "$VENV/bin/maturin" build --release --locked -m python/Cargo.toml --out target/wheels >&2)
+log "maturin build ${PROFILE[*]}"
+(cd "$REPO" && "$VENV/bin/maturin" build "${PROFILE[@]}" --locked -m python/Cargo.toml --out target/wheels >&2)
 wheels=("$REPO"/target/wheels/mmiodrv-*.whl)
 [ "${#wheels[@]}" = 1 ] && [ -f "${wheels[0]}" ] || {
     echo "[wheel] ERROR: expected one wheel in target/wheels, found: ${wheels[*]}" >&2

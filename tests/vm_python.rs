@@ -1,6 +1,6 @@
 //! The Python module (`import mmiodrv`) on the real devices, in a lab guest
 //! with python (`LabConfig::python`): the wheel is built from this checkout
-//! (python/build-wheel.sh: a venv, pinned maturin, `maturin build --release`),
+//! (python/build-wheel.sh --dev: a venv, pinned maturin, `maturin build --profile dev`),
 //! unpacked into the guest (PYTHONPATH), and python/tests/test_guest.py drives
 //! edu, ivshmem and e1000 through it, one check per trial. docs/labs/python.md
 //! runs as written. A few trials run on the host, against the wheel installed
@@ -41,6 +41,8 @@ fn venv_python() -> PathBuf {
 fn build_wheel() -> Result<PathBuf, String> {
     let out = Command::new("bash")
         .arg(root().join("python/build-wheel.sh"))
+        // The dev profile: it reuses `cargo test`'s debug build (half the time in CI).
+        .arg("--dev")
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run python/build-wheel.sh: {e}"))?;

@@ -27,9 +27,15 @@ const TESTS: &[(&str, Configure, TestFn)] = &[
     ("guest_end_to_end", |_| {}, guest_end_to_end),
     ("drop_on_panic_kills_qemu_and_cleans_up", |_| {}, drop_on_panic_kills_qemu_and_cleans_up),
     ("boot_failures_are_reported_quickly", |_| {}, boot_failures_are_reported_quickly),
-    ("pcie_hotplug_via_qmp", |c| c.pcie_hotplug = true, pcie_hotplug_via_qmp),
-    ("more_devices_at_fixed_addresses", |c| c.more_devices = true, more_devices_at_fixed_addresses),
-    ("python_in_guest", |c| c.python = true, python_in_guest),
+    // One boot with every opt-in device and python (each boot costs 10-20 s of CI).
+    (
+        "opt_in_devices_hotplug_and_python",
+        |c| {
+            c.more_devices = true;
+            c.python = true;
+        },
+        opt_in_devices_hotplug_and_python,
+    ),
     ("lab_run_put_exec_and_example", |_| {}, lab_run_put_exec_and_example),
 ];
 
@@ -294,11 +300,19 @@ fn wait_in_guest(lab: &mut Lab, expr: &str, secs: u32) -> bool {
     lab.run_with_timeout(&cmd, Duration::from_secs(u64::from(secs) + 10)).unwrap().success()
 }
 
-fn pcie_hotplug_via_qmp(cfg: LabConfig) {
+/// `more_devices` (which implies `pcie_hotplug`) and `python` in one guest.
+fn opt_in_devices_hotplug_and_python(cfg: LabConfig) {
     let mut lab = Lab::boot(cfg).unwrap();
-    eprintln!("[selftest] pcie_hotplug boot to READY: {:.1} s", lab.boot_time().as_secs_f64());
-    assert_eq!(pci_id(&mut lab, HOTPLUG_PORT_BDF), "0x1b36:0x000c"); // pcie-root-port
-    assert_eq!(pci_id(&mut lab, HOTPLUG_EDU_BDF), "0x1234:0x11e8");
+    eprintln!("[selftest] more_devices + python boot to READY: {:.1} s", lab.boot_time().as_secs_f64());
+    more_devices_at_fixed_addresses(&mut lab);
+    pcie_hotplug_via_qmp(&mut lab);
+    python_in_guest(&mut lab);
+    lab.shutdown().unwrap();
+}
+
+fn pcie_hotplug_via_qmp(lab: &mut Lab) {
+    assert_eq!(pci_id(lab, HOTPLUG_PORT_BDF), "0x1b36:0x000c"); // pcie-root-port
+    assert_eq!(pci_id(lab, HOTPLUG_EDU_BDF), "0x1234:0x11e8");
     let path = lab.run_ok(&format!("readlink -f /sys/bus/pci/devices/{HOTPLUG_EDU_BDF}")).unwrap();
     assert!(path.trim().ends_with(&format!("{HOTPLUG_PORT_BDF}/{HOTPLUG_EDU_BDF}")), "{path}");
     let lspci = lab.run_ok("lspci -n").unwrap();
@@ -312,18 +326,18 @@ fn pcie_hotplug_via_qmp(cfg: LabConfig) {
         let t = Instant::now();
         lab.device_del(HOTPLUG_EDU_ID).unwrap();
         let del = t.elapsed();
-        assert!(wait_in_guest(&mut lab, &gone, 5), "{HOTPLUG_EDU_BDF} still in the guest after DEVICE_DELETED");
+        assert!(wait_in_guest(lab, &gone, 5), "{HOTPLUG_EDU_BDF} still in the guest after DEVICE_DELETED");
         let lspci = lab.run_ok("lspci -n").unwrap();
         assert_eq!(lspci.matches("1234:11e8").count(), 1, "only the edu at 00:04.0 is left:\n{lspci}");
         let t = Instant::now();
         lab.device_add(hotplug_edu_device()).unwrap();
-        assert!(wait_in_guest(&mut lab, &back, 30), "{HOTPLUG_EDU_BDF} did not come back");
+        assert!(wait_in_guest(lab, &back, 30), "{HOTPLUG_EDU_BDF} did not come back");
         eprintln!(
             "[selftest] hotplug round {round}: device_del {:.1} s, device_add to sysfs {:.1} s",
             del.as_secs_f64(),
             t.elapsed().as_secs_f64()
         );
-        assert_eq!(pci_id(&mut lab, HOTPLUG_EDU_BDF), "0x1234:0x11e8");
+        assert_eq!(pci_id(lab, HOTPLUG_EDU_BDF), "0x1234:0x11e8");
     }
     // The re-added edu works: its ID register through BAR0.
     let bar0 = lab.run_ok(&format!("sed -n 1p /sys/bus/pci/devices/{HOTPLUG_EDU_BDF}/resource")).unwrap();
@@ -342,12 +356,9 @@ fn pcie_hotplug_via_qmp(cfg: LabConfig) {
     let t = Instant::now();
     assert!(matches!(lab.device_del("no-such-device"), Err(LabError::Qmp { .. })));
     assert!(t.elapsed() < Duration::from_secs(2));
-    lab.shutdown().unwrap();
 }
 
-fn more_devices_at_fixed_addresses(cfg: LabConfig) {
-    let mut lab = Lab::boot(cfg).unwrap();
-    eprintln!("[selftest] more_devices boot to READY: {:.1} s", lab.boot_time().as_secs_f64());
+fn more_devices_at_fixed_addresses(lab: &mut Lab) {
     for (bdf, id) in [
         (EDU_BDF, "0x1234:0x11e8"),
         (IVSHMEM_BDF, "0x1af4:0x1110"),
@@ -360,7 +371,7 @@ fn more_devices_at_fixed_addresses(cfg: LabConfig) {
         (XHCI_BDF, "0x1b36:0x000d"),
         (VIRTIO_NET_BDF, "0x1af4:0x1000"),
     ] {
-        assert_eq!(pci_id(&mut lab, bdf), id, "{bdf}");
+        assert_eq!(pci_id(lab, bdf), id, "{bdf}");
     }
     let path = lab.run_ok(&format!("readlink -f /sys/bus/pci/devices/{NVME_BDF}")).unwrap();
     assert!(path.trim().ends_with(&format!("{NVME_PORT_BDF}/{NVME_BDF}")), "{path}");
@@ -372,12 +383,9 @@ fn more_devices_at_fixed_addresses(cfg: LabConfig) {
     // The virtio NIC has no peer: nothing it sends can leave the guest.
     let pci = lab.qmp("query-pci", Value::Null).unwrap();
     assert!(pci.to_string().contains("\"qdev_id\":\"lab-vnet\""), "{pci}");
-    lab.shutdown().unwrap();
 }
 
-fn python_in_guest(cfg: LabConfig) {
-    let mut lab = Lab::boot(cfg).unwrap();
-    eprintln!("[selftest] python boot to READY: {:.1} s", lab.boot_time().as_secs_f64());
+fn python_in_guest(lab: &mut Lab) {
     let t = Instant::now();
     let out = lab.run_ok("python3 -c 'import json, struct, mmap, os, select, pty; print(42)'").unwrap();
     assert_eq!(out, "42\n");
@@ -392,7 +400,6 @@ fn python_in_guest(cfg: LabConfig) {
                 m = mmap.mmap(f, 4096); m[:4] = b'py42'; print(m[:4].decode())";
     assert_eq!(lab.run_ok(&format!("python3 -c \"{code}\"")).unwrap(), "py42\n");
     assert_eq!(&fs::read(lab.shm_path()).unwrap()[..4], b"py42");
-    lab.shutdown().unwrap();
 }
 
 /// `lab/run` with the lab's own binary (`LAB_BIN`) and no mmiodrv (`LAB_MMIODRV=`),
