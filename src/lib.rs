@@ -33,6 +33,7 @@ pub mod device;
 pub mod error;
 pub mod mmio;
 pub mod pci;
+pub mod procmaps;
 pub mod regmap;
 pub mod session;
 pub mod text;

@@ -15,6 +15,8 @@ mod edu;
 mod labs;
 #[path = "vm/regmap.rs"]
 mod regmap;
+#[path = "vm/skeleton.rs"]
+mod skeleton;
 
 use std::process::ExitCode;
 
@@ -56,10 +58,18 @@ fn main() -> ExitCode {
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
+        ("skeleton::the_solution_passes_every_check", skeleton::the_solution_passes_every_check),
+        ("skeleton::the_unfinished_skeleton_fails_every_check", skeleton::the_unfinished_skeleton_fails_every_check),
         (
             "regmap::every_format_reads_and_writes_like_the_builtin_map",
             regmap::every_format_reads_and_writes_like_the_builtin_map,
         ),
     ];
-    run_suite("vm", tests, regmap::configure)
+    run_suite("vm", tests, configure)
+}
+
+/// The regmap trial's map files, and the edu lab's programs (labs, skeleton).
+fn configure(cfg: &mut mmiodrv_lab::LabConfig) {
+    regmap::configure(cfg);
+    common::vm::with_lab_skeleton(cfg);
 }
