@@ -550,7 +550,7 @@ fn print_maps(json: bool, device: &str, entries: &[mmiodrv::session::MapEntry]) 
                 outln!("  {}", m.line);
                 outln!("  VmFlags: {}", m.vm_flags.join(" "));
             }
-            None => outln!("{device}: {what}: not one mapping (reached by pread/pwrite)"),
+            None => outln!("{device}: {what}: not memory-mapped (pread/pwrite, or simulated)"),
         }
     }
 }
