@@ -292,7 +292,7 @@ fn maps_lists_what_the_run_mapped() {
         out,
         format!(
             "{dev}: nothing mapped yet (a BAR is mapped at its first read or write)\n0x00000000\n\
-             {dev}: BAR0 through sim, 0x1000 bytes: not memory-mapped (pread/pwrite, or simulated)\n"
+             {dev}: BAR0 through sim, 0x1000 bytes: not one memory mapping (several areas, pread/pwrite, or simulated)\n"
         )
     );
     let out = ok(&state, &["--json", "batch", s.to_str().unwrap()]);

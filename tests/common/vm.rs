@@ -39,8 +39,6 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
             "edu_window",
             "--bin",
             "edu-checks",
-            "--bin",
-            "edu-checks-solution",
             "--example",
             "lab-mappings",
             "-q",
@@ -59,11 +57,8 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
 /// The edu lab's programs (labs/edu-skeleton), built with mmiodrv: path under
 /// the release dir, and where a suite that wants them puts them in the guest
 /// ([`with_lab_skeleton`]).
-pub const LAB_SKELETON_BINARIES: &[(&str, &str)] = &[
-    ("edu-checks", "/usr/local/bin/edu-checks"),
-    ("edu-checks-solution", "/usr/local/bin/edu-checks-solution"),
-    ("examples/lab-mappings", "/usr/local/bin/lab-mappings"),
-];
+pub const LAB_SKELETON_BINARIES: &[(&str, &str)] =
+    &[("edu-checks", "/usr/local/bin/edu-checks"), ("examples/lab-mappings", "/usr/local/bin/lab-mappings")];
 
 /// Put the edu lab's programs into the guest (a suite's `configure`).
 pub fn with_lab_skeleton(cfg: &mut LabConfig) {

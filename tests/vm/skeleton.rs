@@ -1,9 +1,9 @@
 //! The edu lab's skeleton driver (labs/edu-skeleton): the reference solution
 //! passes every check on the real edu, and the skeleton as handed out (every
 //! task a `todo!()`) builds, runs and fails every check, each as a failure
-//! the harness reports ("not yet implemented"), not a crash. The two
-//! programs are built with mmiodrv (tests/common/vm.rs) and put in the guest
-//! by this suite's configure.
+//! the harness reports ("not yet implemented"), not a crash. `edu-checks`
+//! (both sets of checks, `--solution` for the reference) is built with mmiodrv
+//! (tests/common/vm.rs) and put in the guest by this suite's configure.
 
 use libtest_mimic::Failed;
 use mmiodrv_lab::Lab;
@@ -23,16 +23,16 @@ fn count_checks(lab: &mut Lab, program: &str) -> Result<usize, Failed> {
 pub fn the_solution_passes_every_check(lab: &mut Lab) -> Result<(), Failed> {
     reset_edu(lab)?;
     bind(lab, "0000:00:04.0", "vfio-pci")?;
-    let n = count_checks(lab, "edu-checks-solution")?;
-    let o = sh(lab, "edu-checks-solution")?;
+    let n = count_checks(lab, "edu-checks --solution")?;
+    let o = sh(lab, "edu-checks --solution")?;
     let out = o.stdout_str();
     check(
         o.status == 0 && out.contains(&format!("test result: ok. {n} passed; 0 failed")),
-        format!("edu-checks-solution exited {}:\n{out}{}", o.status, o.stderr_str()),
+        format!("edu-checks --solution exited {}:\n{out}{}", o.status, o.stderr_str()),
     )?;
     check(out.starts_with("edu-checks: the reference solution (solution/) on 0000:00:04.0 through vfio"), out)?;
     // `lab/test-skeleton 1` runs the checks of task 1 only: a name filter.
-    let out = ok(lab, "edu-checks-solution task1_")?;
+    let out = ok(lab, "edu-checks --solution task1_")?;
     check(
         out.contains("test result: ok. 4 passed; 0 failed") && out.contains(&format!("{} filtered out", n - 4)),
         out,

@@ -1,5 +1,5 @@
 //! The reference solution of the edu lab: the same functions as `src/tasks/`,
-//! done. CI runs the checks against it (`edu-checks-solution`), so it is
+//! done. CI runs the checks against it (`edu-checks --solution`), so it is
 //! known to pass them on the real device. Finish a task before reading it.
 
 pub mod task1_identify;

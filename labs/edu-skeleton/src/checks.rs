@@ -1,6 +1,6 @@
 //! The checks of every task, one set for both your code ([`crate::tasks`]) and
 //! the reference solution ([`crate::solution`]): [`checks!`] writes them for a
-//! module, and `edu-checks` / `edu-checks-solution` run them in the guest.
+//! module, and `edu-checks` (`--solution`) runs them in the guest.
 //!
 //! Each check runs on the real edu (0000:00:04.0, or `$EDU_DEVICE`), one at a
 //! time, after the device is put back in a known state; some also hand your
@@ -351,9 +351,13 @@ macro_rules! checks {
 }
 
 /// Run `checks` on the device (`$EDU_DEVICE`, default 0000:00:04.0) with
-/// libtest's command line (a filter runs the checks whose name contains it).
-pub fn main(who: &str, checks: Vec<(&'static str, Check)>) -> std::process::ExitCode {
-    let mut args = Arguments::from_args();
+/// libtest's command line `args` (a filter runs the checks whose name contains it).
+pub fn main(
+    args: impl IntoIterator<Item = String>,
+    who: &str,
+    checks: Vec<(&'static str, Check)>,
+) -> std::process::ExitCode {
+    let mut args = Arguments::from_iter(args);
     args.test_threads = Some(1);
     quiet_todo_panics();
     let address = std::env::var("EDU_DEVICE").unwrap_or_else(|_| "0000:00:04.0".into());

@@ -550,7 +550,7 @@ fn print_maps(json: bool, device: &str, entries: &[mmiodrv::session::MapEntry]) 
                 outln!("  {}", m.line);
                 outln!("  VmFlags: {}", m.vm_flags.join(" "));
             }
-            None => outln!("{device}: {what}: not memory-mapped (pread/pwrite, or simulated)"),
+            None => outln!("{device}: {what}: not one memory mapping (several areas, pread/pwrite, or simulated)"),
         }
     }
 }
