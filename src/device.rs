@@ -14,11 +14,16 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::backend::host_file::HostFileBackend;
 use crate::backend::sim::{SimBackend, SimOptions};
 use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::lock::{DeviceLock, LockMode};
+use crate::observe::trace::{Event, Recorder, TracingBackend};
 use crate::pci::{DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
 use crate::window::{Layout, MapSource, Window};
@@ -49,7 +54,8 @@ impl DeviceSpec {
 
 fn nonempty(path: &str, text: &str) -> Result<PathBuf> {
     if path.is_empty() {
-        return Err(Error::invalid(text, "a path must follow the prefix (file:PATH, sim:PATH)"));
+        let reason = "a path must follow the prefix (file:PATH, sim:PATH)";
+        return Err(ErrorKind::InvalidSelector { input: text.to_string(), reason }.into());
     }
     Ok(PathBuf::from(path))
 }
@@ -62,11 +68,14 @@ pub struct OpenOptions {
     /// Override refusals: another kernel driver bound, decoding off, the map's
     /// width rules for raw offsets.
     pub force: bool,
+    /// The device's lock between processes ([`crate::lock`]): shared for a
+    /// reader, exclusive for a writer or a multi-step user; None takes none.
+    pub lock: Option<LockMode>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { backend: BackendKind::Auto, force: false }
+        OpenOptions { backend: BackendKind::Auto, force: false, lock: Some(LockMode::Shared) }
     }
 }
 
@@ -78,6 +87,9 @@ pub struct Device {
     force: bool,
     /// Maps that come with the device itself (a simulated device's blocks).
     maps: Vec<RegisterMap>,
+    trace: Option<Arc<Recorder>>,
+    /// Held while the device is open (released after the backend closes).
+    _lock: Option<DeviceLock>,
 }
 
 impl Device {
@@ -91,11 +103,7 @@ impl Device {
     pub fn open_with(spec: &str, options: OpenOptions, sim: &SimOptions) -> Result<Device> {
         match DeviceSpec::parse(spec)? {
             DeviceSpec::Pci(selector) => Device::open_pci(&Sysfs::from_env().resolve(&selector)?, options),
-            DeviceSpec::File(path) => Err(ErrorKind::NotSupported {
-                what: "a shared-memory file here",
-                why: format!("file:{} is opened by the ivshmem commands only", path.display()),
-            }
-            .into()),
+            DeviceSpec::File(path) => Ok(Device::from_backend(Box::new(HostFileBackend::open(&path)?), options.force)),
             DeviceSpec::Sim(path) => Ok(Device::sim(SimBackend::open(&path, sim)?, options.force)),
         }
     }
@@ -103,15 +111,30 @@ impl Device {
     /// A simulated device (see [`crate::backend::sim`]): its blocks are its maps.
     pub fn sim(backend: SimBackend, force: bool) -> Device {
         let maps = backend.maps();
-        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps }
+        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps, trace: None, _lock: None }
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.
     pub fn open_pci(dev: &SysfsDevice, options: OpenOptions) -> Result<Device> {
+        // Locked before the backend opens: opening through VFIO resets the device.
+        // Forced: the lock if it is free, else on without it.
+        let lock = match options.lock {
+            None => None,
+            Some(mode) if options.force => crate::lock::acquire(dev.address, mode, Duration::ZERO).ok(),
+            Some(mode) => Some(crate::lock::acquire(dev.address, mode, crate::lock::DEFAULT_WAIT)?),
+        };
         let backend = select::open(dev.clone(), options.backend, options.force)?;
         log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
         let driver = drivers::for_device(dev);
-        Ok(Device { sysfs: Some(dev.clone()), backend, driver, force: options.force, maps: Vec::new() })
+        Ok(Device {
+            sysfs: Some(dev.clone()),
+            backend,
+            driver,
+            force: options.force,
+            maps: Vec::new(),
+            trace: None,
+            _lock: lock,
+        })
     }
 
     /// A device reached through `backend` (a simulated device, a test
@@ -121,7 +144,20 @@ impl Device {
             let (v, d) = (c.vendor_id()?, c.device_id()?);
             drivers::for_ids(v, d)
         });
-        Device { sysfs: None, backend, driver, force, maps: Vec::new() }
+        Device { sysfs: None, backend, driver, force, maps: Vec::new(), trace: None, _lock: None }
+    }
+
+    /// This device with every access to its BARs recorded by `recorder`
+    /// (see [`crate::observe::trace`]): windows, drivers and interrupts all
+    /// go through the tracing backend, which makes exactly the same accesses.
+    pub fn with_trace(self, recorder: Arc<Recorder>) -> Device {
+        let backend = Box::new(TracingBackend::new(self.backend, Arc::clone(&recorder)));
+        Device { backend, trace: Some(recorder), ..self }
+    }
+
+    /// The trace being recorded, if any.
+    pub fn trace(&self) -> Option<&Arc<Recorder>> {
+        self.trace.as_ref()
     }
 
     /// Which device.
@@ -167,9 +203,15 @@ impl Device {
     /// The layout of a BAR: `bar` if given, else the map's BAR (a given map's
     /// own `bar`, or the built-in driver's first map), else BAR0; a given
     /// map applies to whichever BAR is chosen, a built-in one only to its own.
+    /// A host file has one region, BAR0, and a given map applies to it
+    /// whatever BAR the map names.
     pub fn layout(&self, bar: Option<u8>, map: Option<(RegisterMap, PathBuf)>) -> Result<Layout> {
+        let one_region = self.backend.kind() == BackendKind::File;
         let (bar, map, source) = match map {
-            Some((map, path)) => (bar.unwrap_or(map.bar), Some(Cow::Owned(map)), MapSource::File(path)),
+            Some((map, path)) => {
+                let own = if one_region { 0 } else { map.bar };
+                (bar.unwrap_or(own), Some(Cow::Owned(map)), MapSource::File(path))
+            }
             None if !self.maps.is_empty() => {
                 let bar = bar.or_else(|| self.maps.first().map(|m| m.bar)).unwrap_or(0);
                 let source = match self.device() {
@@ -199,6 +241,9 @@ impl Device {
     /// Open a BAR laid out as `layout`.
     pub fn open_window(&self, layout: Layout, writable: bool, write_combining: bool) -> Result<Window> {
         let io = self.backend.open_bar(layout.bar, BarOptions { writable, write_combining })?;
+        if let (Some(recorder), Some(map)) = (&self.trace, layout.map()) {
+            recorder.record(Event::Regmap { bar: layout.bar, name: map.name.to_string(), file: layout.map_file() });
+        }
         Ok(Window::new(layout, io))
     }
 

@@ -295,6 +295,8 @@ pub enum Remedy {
     },
     /// Stop using the device (umount, swapoff, interface down) or override.
     StopUsing,
+    /// Wait for the processes holding the device to let go (or stop them).
+    WaitForHolders,
     /// Wait for the operation in progress to finish, then retry.
     RetryWhenIdle,
     /// Start an ivshmem server.
@@ -348,6 +350,7 @@ impl fmt::Display for Remedy {
             Remedy::UseUio { device } => write!(f, "use UIO instead: bind {device} to uio_pci_generic"),
             Remedy::RaiseMemlock { need_kib, .. } => write!(f, "raise RLIMIT_MEMLOCK to at least {need_kib} KiB"),
             Remedy::StopUsing => f.write_str("stop using the device first (umount, swapoff, ip link set down)"),
+            Remedy::WaitForHolders => f.write_str("wait for the processes holding the device to let go, or stop them"),
             Remedy::RetryWhenIdle => f.write_str("wait for it to finish and retry"),
             Remedy::StartServer => f.write_str("start an ivshmem server"),
             Remedy::Smaller => f.write_str("use a smaller request"),
@@ -1050,6 +1053,40 @@ pub enum ErrorKind {
         why: String,
     },
 
+    // ------------------------------------------------------------ observe
+    /// A snapshot or trace file that does not read as one.
+    #[error("{}:{line}: not a valid {what}: {message}", file.display())]
+    InvalidFile {
+        /// What it should be.
+        what: &'static str,
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The problem.
+        message: String,
+    },
+
+    /// A trace recorded on another kind of device.
+    #[error("{} was recorded on {recorded}, this device has {found}; its writes could do anything here", trace.display())]
+    TraceFromOtherDevice {
+        /// The trace.
+        trace: PathBuf,
+        /// The device and IDs it was recorded on.
+        recorded: String,
+        /// This device's IDs.
+        found: String,
+    },
+
+    /// Replayed reads that did not return what the trace recorded.
+    #[error("{mismatches} replayed read(s) differ from the trace (first: {first})")]
+    ReplayMismatch {
+        /// How many.
+        mismatches: usize,
+        /// The first, described.
+        first: String,
+    },
+
     // ------------------------------------------------------------ waiting, faults
     /// A wait ended without the event.
     #[error("timed out after {ms} ms waiting for {what}")]
@@ -1115,6 +1152,7 @@ impl ErrorKind {
             | NotBindable { .. }
             | IovaBeyondMask { .. }
             | NoSuchVector { .. }
+            | InvalidFile { .. }
             | BlockAmbiguous { .. } => ErrorClass::Usage,
             DeviceNotFound { .. } | BarNotPresent { .. } | RegisterNotFound { .. } | BlockNotFound { .. } => {
                 ErrorClass::NotFound
@@ -1161,6 +1199,8 @@ impl ErrorKind {
             | Protocol { .. }
             | NoServer
             | Changed { .. }
+            | TraceFromOtherDevice { .. }
+            | ReplayMismatch { .. }
             | ToolMissing { .. } => ErrorClass::Refused,
         }
     }
@@ -1229,10 +1269,17 @@ impl Error {
             DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
             DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),
             BackendMismatch { driver, .. } => pci.map(|device| Remedy::MatchBackend { device, driver: *driver }),
-            OwnedByVfio { .. } => Some(Remedy::Force),
+            OwnedByVfio { .. } | TraceFromOtherDevice { .. } => Some(Remedy::Force),
             ReadSideEffect { .. } => Some(Remedy::ReadAll),
             AmbiguousDevice { .. } => Some(Remedy::NameOne),
             DeviceNotFound { .. } | MissingDevice => Some(Remedy::ListDevices),
+            InUse { reasons, .. }
+                if reasons
+                    .iter()
+                    .all(|r| matches!(r, crate::error::InUse::OpenBy { .. } | crate::error::InUse::Locked { .. })) =>
+            {
+                Some(Remedy::WaitForHolders)
+            }
             InUse { .. } => Some(Remedy::StopUsing),
             GroupInUse { .. } | GroupNotViable { .. } => Some(Remedy::FreeIommuGroup),
             NoIommuGroup => pci.map(|device| Remedy::EnableIommu { device }),
@@ -1251,10 +1298,13 @@ impl Error {
     }
 
     /// The exit status for this error: its class's, except that an
-    /// interruption by SIGTERM is 143, as shells report it.
+    /// interruption is 128 + the signal's number, as shells report it
+    /// (SIGINT 130, SIGTERM 143, SIGHUP 129).
     pub fn exit_status(&self) -> i32 {
         match self.kind() {
-            ErrorKind::Interrupted { signal: "SIGTERM", .. } => 143,
+            ErrorKind::Interrupted { signal, .. } => {
+                signal.parse::<nix::sys::signal::Signal>().map_or(self.class().exit_code(), |s| 128 + s as i32)
+            }
             _ => self.class().exit_code(),
         }
     }
@@ -1272,6 +1322,7 @@ impl Error {
                     | ErrorKind::DeviceNotFound { .. }
                     | ErrorKind::AmbiguousDevice { .. }
                     | ErrorKind::RegMap { .. }
+                    | ErrorKind::InvalidFile { .. }
             )
     }
 

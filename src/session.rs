@@ -409,10 +409,32 @@ impl<'d> Session<'d> {
     }
 
     fn arm(&mut self, kind: Option<IrqKind>) -> Result<&mut Box<dyn Interrupts + 'd>> {
+        self.check_armed(&Op::Arm { kind })?;
         match &mut self.irqs {
             Some(irqs) => Ok(irqs),
             irqs @ None => Ok(irqs.insert(self.device.interrupts(kind)?)),
         }
+    }
+
+    /// Check an `arm` or `wait-irq` against the interrupts armed, if any: the
+    /// same mechanism (one per session), a vector they have. A script checks
+    /// every line this way once it armed, before its first line runs.
+    pub fn check_armed(&self, op: &Op) -> Result<()> {
+        let Some(irqs) = &self.irqs else { return Ok(()) };
+        let (kind, vector) = match op {
+            Op::Arm { kind } => (*kind, None),
+            Op::WaitIrq { kind, vector, .. } => (*kind, *vector),
+            _ => return Ok(()),
+        };
+        if let Some(k) = kind.filter(|k| *k != irqs.kind()) {
+            let why = format!("{} interrupts are armed in this session (one mechanism per session)", irqs.kind());
+            return Err(Error::invalid(k.name(), why).with_device(self.device.device()));
+        }
+        if let Some(v) = vector.filter(|v| *v >= irqs.vectors()) {
+            let kind = ErrorKind::NoSuchVector { kind: irqs.kind(), vectors: irqs.vectors(), vector: v };
+            return Err(Error::on(self.device.device(), kind));
+        }
+        Ok(())
     }
 
     /// Whether interrupts are armed.
@@ -439,6 +461,22 @@ impl<'d> Session<'d> {
 
     /// Run an operation [`Session::prepare`] checked.
     pub fn run_prepared(&mut self, prepared: &Prepared) -> Result<Outcome> {
+        let outcome = self.run_op(prepared)?;
+        // A device removed while the run waited (a hot-unplug reads zeros
+        // through a stale mapping in QEMU, all-ones on real hardware) is
+        // found here rather than by the next access.
+        if matches!(prepared.op, Op::Sleep(_) | Op::Poll { .. } | Op::WaitIrq { .. }) {
+            if let crate::error::DeviceRef::Pci(address) = self.device.device() {
+                if !crate::pci::sysfs::present(address) {
+                    let why = "removed while the run waited: its config space is gone".into();
+                    return Err(Error::on(address, ErrorKind::Gone { why }));
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn run_op(&mut self, prepared: &Prepared) -> Result<Outcome> {
         let place = prepared.place.as_ref();
         let placed = || place.ok_or_else(|| Error::from(ErrorKind::NoMap { name: String::new() }));
         Ok(match &prepared.op {
@@ -459,7 +497,7 @@ impl<'d> Session<'d> {
                         let kind = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };
                         return Err(Error::on(access.device, kind));
                     }
-                    std::thread::sleep(Duration::from_micros(100));
+                    crate::stop::sleep(Duration::from_micros(100))?;
                 }
             }
             Op::Expect { at, expected, mask } => {
@@ -482,27 +520,10 @@ impl<'d> Session<'d> {
             }
             Op::WaitIrq { kind, vector, timeout, count } => {
                 let irqs = self.arm(*kind)?;
-                let deadline = Instant::now() + *timeout;
-                let mut seen = Vec::new();
-                while seen.len() < *count as usize {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    // A timeout names the whole time waited, not what was left of it.
-                    let event = irqs.wait_for(*vector, left).map_err(|e| match e.kind() {
-                        ErrorKind::Timeout { what, .. } => {
-                            let kind = ErrorKind::Timeout { what: what.clone(), ms: timeout.as_millis() as u64 };
-                            match e.device() {
-                                Some(d) => Error::on(d.clone(), kind),
-                                None => kind.into(),
-                            }
-                        }
-                        _ => e,
-                    })?;
-                    seen.push(event);
-                }
-                Outcome::Interrupts(seen)
+                Outcome::Interrupts(irqs.wait_count(*vector, u64::from(*count), *timeout, &mut |_| {})?)
             }
             Op::Sleep(d) => {
-                std::thread::sleep(*d);
+                crate::stop::sleep(*d)?;
                 Outcome::Slept(*d)
             }
             Op::Dump { bar, all, registers } => {

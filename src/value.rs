@@ -84,10 +84,13 @@ pub fn parse_hex_bytes(input: &str) -> Result<Vec<u8>, Error> {
         .collect()
 }
 
-/// Read a whole file that must be a regular file of at most `limit` bytes.
-/// Opening never blocks (a FIFO is refused, not waited on), and nothing is
-/// read past the limit. `what` names the file's role in errors ("a register map").
-pub fn read_regular_file(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, Error> {
+/// Check that `path` is a regular file, without reading it (and without
+/// blocking on a FIFO): for inputs checked before a device is opened.
+pub fn check_regular_file(path: &Path, what: &'static str) -> Result<(), Error> {
+    open_regular(path, what).map(|_| ())
+}
+
+fn open_regular(path: &Path, what: &'static str) -> Result<(std::fs::File, u64), Error> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
@@ -97,16 +100,65 @@ pub fn read_regular_file(path: &Path, what: &'static str, limit: u64) -> Result<
     if !meta.is_file() {
         return Err(ErrorKind::NotARegularFile { what, path: path.to_path_buf() }.into());
     }
-    if meta.len() > limit {
+    Ok((file, meta.len()))
+}
+
+/// Read a whole file that must be a regular file of at most `limit` bytes.
+/// Opening never blocks (a FIFO is refused, not waited on), and nothing is
+/// read past the limit. `what` names the file's role in errors ("a register map").
+pub fn read_regular_file(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, Error> {
+    let (file, len) = open_regular(path, what)?;
+    if len > limit {
         return Err(ErrorKind::FileTooLarge { what, path: path.to_path_buf(), limit }.into());
     }
-    let mut data = Vec::with_capacity(meta.len() as usize);
+    let mut data = Vec::with_capacity(len as usize);
     // The file may grow after the stat: read at most one byte past the limit to tell.
     file.take(limit + 1).read_to_end(&mut data).map_err(|e| Error::io("cannot read", path, e))?;
     if data.len() as u64 > limit {
         return Err(ErrorKind::FileTooLarge { what, path: path.to_path_buf(), limit }.into());
     }
     Ok(data)
+}
+
+/// Check, before any device is opened, that `path` can take a command's
+/// output: not a directory, in a directory that exists.
+pub fn check_output_path(path: &Path, what: &'static str) -> Result<(), Error> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(ErrorKind::NotARegularFile { what, path: path.to_path_buf() }.into()),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            match std::fs::metadata(parent) {
+                Ok(m) if m.is_dir() => Ok(()),
+                Ok(_) => Err(Error::io("cannot create", path, std::io::Error::from(std::io::ErrorKind::NotADirectory))),
+                Err(e) => Err(Error::io("cannot create", path, e)),
+            }
+        }
+        Err(e) => Err(Error::io("cannot create", path, e)),
+    }
+}
+
+/// Open `path` to write a command's output: created or truncated. Opening
+/// never blocks: a FIFO that no process reads is an error, not a wait (a FIFO
+/// with a reader, a terminal or `/dev/null` are written as usual).
+pub fn create_output_file(path: &Path) -> Result<std::fs::File, Error> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ENXIO) => Error::io("cannot open", path, std::io::Error::other("a FIFO no process reads")),
+            _ => Error::io("cannot create", path, e),
+        })?;
+    // Writes block as usual (only the open had to not wait).
+    let flags = nix::fcntl::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), nix::fcntl::FcntlArg::F_GETFL)
+        .map_err(|e| Error::io("cannot set up", path, e.into()))?;
+    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) & !nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), nix::fcntl::FcntlArg::F_SETFL(flags))
+        .map_err(|e| Error::io("cannot set up", path, e.into()))?;
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -176,5 +228,25 @@ mod file_tests {
         assert!(matches!(e.kind(), ErrorKind::NotARegularFile { .. }), "a FIFO is refused, not waited on: {e}");
         let e = read_regular_file(Path::new("/dev/zero"), "a test file", 5).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::NotARegularFile { .. }), "{e}");
+    }
+
+    #[test]
+    fn output_files_never_block_in_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        check_output_path(&fifo, "the output").unwrap();
+        let e = create_output_file(&fifo).unwrap_err();
+        assert_eq!(e.class(), crate::error::ErrorClass::Io, "{e}");
+        assert!(e.to_string().contains("a FIFO no process reads"), "{e}");
+        let e = check_output_path(dir.path(), "the output").unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NotARegularFile { .. }), "{e}");
+        let e = check_output_path(&dir.path().join("no/such/dir/out"), "the output").unwrap_err();
+        assert_eq!(e.class(), crate::error::ErrorClass::Io, "{e}");
+        let out = dir.path().join("out");
+        check_output_path(&out, "the output").unwrap();
+        std::io::Write::write_all(&mut create_output_file(&out).unwrap(), b"abc").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"abc");
+        create_output_file(Path::new("/dev/null")).unwrap();
     }
 }

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
@@ -24,6 +24,10 @@ pub enum MapSource {
     /// A file (`--regmap`).
     File(PathBuf),
 }
+
+/// Bytes a hexdump shows when no length is given (and what `watch` watches
+/// without a map), so a 1 MiB BAR does not flood the terminal.
+pub const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
 
 /// What can be known of a window without touching the device.
 #[derive(Clone, Debug)]
@@ -52,7 +56,7 @@ pub struct Resolved<'a> {
 }
 
 /// A decoded field value.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FieldValue {
     /// Field name.
     pub name: Text,
@@ -81,17 +85,19 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
 }
 
 /// Why `dump` did not read a register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Skipped {
     /// Write-only: nothing meaningful to read.
     WriteOnly,
     /// Reading it changes the device.
     ReadSideEffects,
+    /// Decoding a snapshot: the snapshot does not hold it.
+    NotCaptured,
 }
 
 /// One register as `dump` read it (or did not).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DumpedRegister {
     /// Name.
     pub name: String,
@@ -112,7 +118,7 @@ pub struct DumpedRegister {
     /// Description from the map.
     pub description: String,
     /// Reset value from the map.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<u64>,
     /// The bits of `reset` the map defines.
     #[serde(skip)]
@@ -125,6 +131,25 @@ impl DumpedRegister {
     pub fn differs_from_reset(&self) -> Option<bool> {
         let (value, reset) = (self.value?, self.reset?);
         Some((value ^ reset) & self.reset_mask != 0)
+    }
+}
+
+impl DumpedRegister {
+    /// `reg` with `value` decoded, or with why it was not read.
+    pub fn new(reg: &Register, value: Option<u64>, skipped: Option<Skipped>) -> Self {
+        DumpedRegister {
+            name: reg.name.to_string(),
+            offset: reg.offset,
+            width: reg.width.bits(),
+            access: reg.access,
+            read_side_effects: reg.read_side_effects,
+            value,
+            skipped,
+            fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
+            description: reg.description.to_string(),
+            reset: regmap::formats::reading::register_reset(reg),
+            reset_mask: reg.reset_mask(),
+        }
     }
 }
 
@@ -157,6 +182,15 @@ impl Layout {
     /// The map, if any.
     pub fn map(&self) -> Option<&RegisterMap> {
         self.map.as_deref()
+    }
+
+    /// The map's file (absolute when it can be made so), for a map that is
+    /// not built in: what snapshots and traces record to find it again.
+    pub fn map_file(&self) -> Option<PathBuf> {
+        match &self.source {
+            MapSource::File(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+            MapSource::Builtin => None,
+        }
     }
 
     /// Resolve `REG`, `REG.FIELD` or an offset. `width` is for raw offsets
@@ -298,12 +332,19 @@ impl Window {
     }
 
     /// Read what `r` names: one raw access, a whole register, or one field.
+    /// A device that went away is an error ([`ErrorKind::Gone`]), not a
+    /// value: a bus error on the mapping, or all-ones from a device no
+    /// longer present.
     pub fn read(&self, r: &Resolved<'_>) -> Result<u64> {
         self.layout.check_read(r)?;
-        self.tag(match r.target {
+        let raw = self.tag(match r.target {
             Target::Offset(offset) => self.io.read(offset, r.width),
-            Target::Register(reg) => regmap::read_register(self.io(), reg),
-            Target::Field(reg, field) => regmap::read_register(self.io(), reg).map(|v| field.extract(v)),
+            Target::Register(reg) | Target::Field(reg, _) => regmap::read_register(self.io(), reg),
+        })?;
+        self.check_present(Some((raw, r.width)))?;
+        Ok(match r.target {
+            Target::Field(_, field) => field.extract(raw),
+            _ => raw,
         })
     }
 
@@ -314,7 +355,23 @@ impl Window {
             Target::Offset(offset) => self.io.write(offset, r.width, value),
             Target::Register(reg) => regmap::write_register(self.io(), reg, value),
             Target::Field(reg, field) => regmap::write_field(self.io(), reg, field, value).map(drop),
-        })
+        })?;
+        self.check_present(None)
+    }
+
+    /// After an access: the mapping took no bus error, and a read of all
+    /// ones came from a device still there.
+    fn check_present(&self, read: Option<(u64, Width)>) -> Result<()> {
+        let gone = |why: &str| Error::on(self.layout.device.clone(), ErrorKind::Gone { why: why.into() });
+        if self.io.faulted() {
+            return Err(gone("a bus error on its BAR mapping: removed, reset, or taken over through VFIO"));
+        }
+        if let (Some((value, width)), DeviceRef::Pci(address)) = (read, &self.layout.device) {
+            if value == width.max_value() && !crate::pci::sysfs::present(*address) {
+                return Err(gone("it reads all-ones and its config space is gone: removed or powered off"));
+            }
+        }
+        Ok(())
     }
 
     /// A report of an access of `value` at `r` (fields decoded for whole registers).
@@ -360,25 +417,21 @@ impl Window {
             None if !reg.access.readable() => Some(self.tag(regmap::access::read_raw(self.io(), reg))?),
             None => Some(self.tag(regmap::read_register(self.io(), reg))?),
         };
-        Ok(DumpedRegister {
-            name: reg.name.to_string(),
-            offset: reg.offset,
-            width: reg.width.bits(),
-            access: reg.access,
-            read_side_effects: reg.read_side_effects,
-            value,
-            skipped,
-            fields: value.map(|v| decode_fields(reg, v)).unwrap_or_default(),
-            description: reg.description.to_string(),
-            reset: regmap::formats::reading::register_reset(reg),
-            reset_mask: reg.reset_mask(),
-        })
+        self.check_present(value.map(|v| (v, reg.width)))?;
+        Ok(DumpedRegister::new(reg, value, skipped))
     }
 
     /// `len` bytes from `offset` as 32-bit words (checked first).
     pub fn hexdump(&self, offset: u64, len: u64) -> Result<Vec<u32>> {
         self.layout.check_hexdump(offset, len)?;
-        (offset..offset + len).step_by(4).map(|o| self.tag(self.io.read(o, Width::W32)).map(|v| v as u32)).collect()
+        let words: Vec<u32> = (offset..offset + len)
+            .step_by(4)
+            .map(|o| self.tag(self.io.read(o, Width::W32)).map(|v| v as u32))
+            .collect::<Result<_>>()?;
+        // A device that went away mid-dump reads all-ones from there on.
+        let last = words.last().map(|w| (u64::from(*w), Width::W32));
+        self.check_present(last)?;
+        Ok(words)
     }
 }
 

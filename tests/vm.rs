@@ -4,6 +4,8 @@
 
 #[path = "vm/backends.rs"]
 mod backends;
+#[path = "vm/batch.rs"]
+mod batch;
 mod common;
 #[path = "vm/core.rs"]
 mod core_tests;
@@ -11,8 +13,16 @@ mod core_tests;
 mod e1000;
 #[path = "vm/edu.rs"]
 mod edu;
+#[path = "vm/faults.rs"]
+mod faults;
+#[path = "vm/hostile.rs"]
+mod hostile;
 #[path = "vm/labs.rs"]
 mod labs;
+#[path = "vm/observe.rs"]
+mod observe;
+#[path = "vm/paths.rs"]
+mod paths;
 #[path = "vm/regmap.rs"]
 mod regmap;
 #[path = "vm/skeleton.rs"]
@@ -55,8 +65,36 @@ fn main() -> ExitCode {
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
+        ("batch::vfio_script_raises_waits_and_acks", batch::vfio_script_raises_waits_and_acks),
+        ("batch::dma_round_trip_from_a_script", batch::dma_round_trip_from_a_script),
+        ("batch::a_bad_last_line_touches_nothing", batch::a_bad_last_line_touches_nothing),
+        ("batch::keep_going_runs_the_rest", batch::keep_going_runs_the_rest),
+        ("batch::json_lines_equal_the_one_shot_json", batch::json_lines_equal_the_one_shot_json),
+        ("batch::a_pipe_session_under_vfio", batch::a_pipe_session_under_vfio),
+        ("faults::removal_of_a_held_device_completes_at_once", faults::removal_of_a_held_device_completes_at_once),
+        ("faults::unbind_of_a_held_device_names_the_line", faults::unbind_of_a_held_device_names_the_line),
+        ("faults::signals_stop_a_run_at_its_line", faults::signals_stop_a_run_at_its_line),
+        ("faults::a_revoked_mapping_is_an_error_not_a_crash", faults::a_revoked_mapping_is_an_error_not_a_crash),
+        (
+            "faults::an_interrupted_bind_is_complete_or_not_started",
+            faults::an_interrupted_bind_is_complete_or_not_started,
+        ),
+        ("faults::concurrent_users_take_turns", faults::concurrent_users_take_turns),
+        ("faults::binding_respects_other_holders", faults::binding_respects_other_holders),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
+        ("observe::watch_sees_a_factorial_from_another_process", observe::watch_sees_a_factorial_from_another_process),
+        ("observe::top_samples_status_under_factorials", observe::top_samples_status_under_factorials),
+        (
+            "observe::snapshot_then_diff_names_the_register_and_field",
+            observe::snapshot_then_diff_names_the_register_and_field,
+        ),
+        ("observe::host_file_device_sees_guest_writes", observe::host_file_device_sees_guest_writes),
+        ("observe::trace_then_replay_on_a_fresh_guest", observe::trace_then_replay_on_a_fresh_guest),
+        ("paths::intx_three_times_in_one_process", paths::intx_three_times_in_one_process),
+        ("paths::wait_irq_count_and_vector", paths::wait_irq_count_and_vector),
+        ("paths::io_port_bar_through_sysfs_and_vfio", paths::io_port_bar_through_sysfs_and_vfio),
+        ("paths::write_combining_mapping", paths::write_combining_mapping),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
         ("skeleton::the_solution_passes_every_check", skeleton::the_solution_passes_every_check),
         ("skeleton::the_unfinished_skeleton_fails_every_check", skeleton::the_unfinished_skeleton_fails_every_check),
@@ -64,6 +102,9 @@ fn main() -> ExitCode {
             "regmap::every_format_reads_and_writes_like_the_builtin_map",
             regmap::every_format_reads_and_writes_like_the_builtin_map,
         ),
+        ("hostile::vector_checked_before_the_write", hostile::vector_checked_before_the_write),
+        // Last: it binds and unbinds the guest's devices (and puts them back).
+        ("hostile::corpus_of_hostile_command_lines", hostile::corpus),
     ];
     run_suite("vm", tests, configure)
 }

@@ -154,8 +154,10 @@ fn main() -> ExitCode {
         ("ivshmem::guest_writes_host_reads", guest_writes_host_reads),
         ("ivshmem::host_writes_guest_reads", host_writes_guest_reads),
         ("ivshmem::bench_reports_and_restores_the_memory", bench_reports_and_restores_the_memory),
+        ("ivshmem::bench_is_safe_under_signals_and_live_peers", bench_is_safe_under_signals_and_live_peers),
         ("ivshmem::doorbell_host_to_guest", doorbell_host_to_guest),
         ("ivshmem::doorbell_guest_to_host", doorbell_guest_to_host),
+        ("ivshmem::wait_irq_msix_from_a_peer", wait_irq_msix_from_a_peer),
         ("ivshmem::server_survives_a_vanished_client", server_survives_a_vanished_client),
         ("ivshmem::bad_input_is_one_clear_line", bad_input),
     ];
@@ -438,6 +440,52 @@ fn bench_reports_and_restores_the_memory(lab: &mut Lab) -> Result<(), Failed> {
     check(kept? == marker.as_bytes(), "host file after the bench")
 }
 
+/// SIGINT in the middle of a long guest bench: the memory's contents are put
+/// back (the host file shows them), exit 130 saying so; and while the host
+/// writes the memory (a live peer) the bench refuses to run, unless --live.
+fn bench_is_safe_under_signals_and_live_peers(lab: &mut Lab) -> Result<(), Failed> {
+    let host_shm = lab.shm_path().to_path_buf();
+    let marker = "survives a SIGINT";
+    ok(lab, &format!("{PLAIN} ivshmem write --offset 0x2000 --string '{marker}'"))?;
+    let out = ok(
+        lab,
+        &format!(
+            "{PLAIN} ivshmem bench --size 1M --rounds 100000 >/dev/null 2>/tmp/bench.err &\nP=$!\nsleep 2\nkill -INT $P\n\
+             wait $P; echo \"exit $?\"; cat /tmp/bench.err"
+        ),
+    )?;
+    let want =
+        "exit 130\nmmiodrv: error: 0000:00:05.0: interrupted by SIGINT; the shared memory's contents were put back\n";
+    check(out == want, format!("got:\n{out}"))?;
+    check(host_read(&host_shm, 0x2000, marker.len())? == marker.as_bytes(), "host view after the interrupted bench")?;
+
+    // The host writes the memory every 10 ms meanwhile: refused, nothing changed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (path, flag) = (host_shm.clone(), stop.clone());
+    let peer = std::thread::spawn(move || {
+        use std::os::unix::fs::FileExt;
+        let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) else { return };
+        let mut n = 0u8;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            n = n.wrapping_add(1);
+            let _ = f.write_all_at(&[n], 0x3000);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let refused = sh(lab, &format!("{PLAIN} ivshmem bench --size 64K --rounds 1"));
+    let live = sh(lab, &format!("{PLAIN} ivshmem bench --size 64K --rounds 1 --live"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = peer.join();
+    let refused = refused?;
+    check(
+        refused.status == 6 && refused.stderr_str().contains("a peer is using it"),
+        format!("live peer: exit {}: {}", refused.status, refused.stderr_str()),
+    )?;
+    let live = live?;
+    check(live.status == 0, format!("--live: exit {}: {}", live.status, live.stderr_str()))?;
+    check(host_read(&host_shm, 0x2000, marker.len())? == marker.as_bytes(), "host view after --live")
+}
+
 fn check_bench(json: &str, bytes: u64, accesses: &str) -> Result<(), Failed> {
     let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
     let b = &v["bench"];
@@ -458,14 +506,15 @@ fn ensure_vfio(lab: &mut Lab) -> Result<(), Failed> {
 /// Start a guest `ivshmem wait` in the background and return once its MSI-X
 /// vectors are enabled (a doorbell before that would be dropped by QEMU).
 fn start_guest_wait(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
+    start_in_guest(lab, &format!("{DOORBELL} ivshmem wait --vector {vector} --timeout 30000"))
+}
+
+/// Start a guest command that arms MSI-X in the background (output to
+/// /tmp/wait.out, status to /tmp/wait.rc) and return once MSI-X is enabled.
+fn start_in_guest(lab: &mut Lab, cmd: &str) -> Result<(), Failed> {
     ensure_vfio(lab)?;
     ok(lab, "rm -f /tmp/wait.out /tmp/wait.rc")?;
-    ok(
-        lab,
-        &format!(
-            "({DOORBELL} ivshmem wait --vector {vector} --timeout 30000 > /tmp/wait.out 2>&1; echo $? > /tmp/wait.rc) > /dev/null 2>&1 < /dev/null &"
-        ),
-    )?;
+    ok(lab, &format!("({cmd} > /tmp/wait.out 2>&1; echo $? > /tmp/wait.rc) > /dev/null 2>&1 < /dev/null &"))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let caps = ok(lab, "lspci -vv -s 00:06.0")?;
@@ -484,19 +533,81 @@ fn start_guest_wait(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
 }
 
 fn finish_guest_wait(lab: &mut Lab) -> Result<String, Failed> {
+    let (rc, out) = guest_wait_status(lab)?;
+    check(rc == "0", format!("guest wait exited {rc}: {out}"))?;
+    Ok(out)
+}
+
+/// The background guest command's exit status and output, once it ended.
+fn guest_wait_status(lab: &mut Lab) -> Result<(String, String), Failed> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let rc = ok(lab, "cat /tmp/wait.rc 2>/dev/null || true")?;
         if !rc.trim().is_empty() {
-            let out = ok(lab, "cat /tmp/wait.out")?;
-            check(rc.trim() == "0", format!("guest wait exited {rc}: {out}"))?;
-            return Ok(out);
+            return Ok((rc.trim().to_string(), ok(lab, "cat /tmp/wait.out")?));
         }
         if Instant::now() >= deadline {
             return Err("the guest wait did not end".into());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The host rings the guest's (QEMU's) vector.
+fn ring(qemu: u16, vector: u16) -> Result<(), Failed> {
+    let socket = host().socket.to_string_lossy().into_owned();
+    let rang = host_ok(&["ivshmem", "client", "--socket", &socket, "ring", &qemu.to_string(), &vector.to_string()])?;
+    check(rang.contains(&format!("rang peer {qemu} vector {vector}")), rang)
+}
+
+/// MSI-X through the generic `wait-irq` (not `ivshmem wait`): both vectors
+/// armed, a peer's doorbell fires the vector it names, `--vector` lets the
+/// other one pass, `--count` waits for as many, and a count not reached or a
+/// vector the device lacks is its own error.
+fn wait_irq_msix_from_a_peer(lab: &mut Lab) -> Result<(), Failed> {
+    let qemu = qemu_peer(lab)?;
+    start_in_guest(lab, &format!("{DOORBELL} -v --json wait-irq --index msix --vector 1 --count 2 --timeout 30000"))?;
+    let lspci = ok(lab, "lspci -vv -s 00:06.0")?;
+    check(lspci.contains(&format!("MSI-X: Enable+ Count={VECTORS}")), lspci)?;
+    ring(qemu, 0)?;
+    ring(qemu, 1)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let (rc, out) = (ok(lab, "cat /tmp/wait.rc 2>/dev/null || true")?, ok(lab, "cat /tmp/wait.out")?);
+    check(
+        rc.trim().is_empty(),
+        format!("vector 0 and one ring of vector 1 are not 2 on vector 1: exited {rc}: {out}"),
+    )?;
+    ring(qemu, 1)?;
+    let out = finish_guest_wait(lab)?;
+    check(out.contains(&format!("0000:00:06.0: {VECTORS} MSI-X vector(s) armed")), out.clone())?;
+    let json = out.lines().find(|l| l.starts_with('{')).ok_or(format!("no JSON: {out}"))?;
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    let events = v["interrupts"].as_array().cloned().unwrap_or_default();
+    let total: u64 = events.iter().filter_map(|e| e["count"].as_u64()).sum();
+    check(
+        v["device"] == "0000:00:06.0" && total == 2 && events.iter().all(|e| e["kind"] == "msix" && e["vector"] == 1),
+        format!("two rings of vector 1, vector 0 passed over: {json}"),
+    )?;
+    // Vector 0 twice and vector 1 twice are not 3 on vector 1.
+    start_in_guest(lab, &format!("{DOORBELL} wait-irq --index msix --vector 1 --count 3 --timeout 2000"))?;
+    for vector in [0, 1, 0, 1] {
+        ring(qemu, vector)?;
+    }
+    let (rc, out) = guest_wait_status(lab)?;
+    check(
+        rc == "8"
+            && out.contains(
+                "timed out after 2000 ms waiting for 3 interrupts on MSI-X vector 1 (2 vector(s) armed), 2 came",
+            ),
+        format!("exit {rc}: {out}"),
+    )?;
+    fails(
+        lab,
+        &format!("{DOORBELL} wait-irq --index msix --vector {VECTORS}"),
+        2,
+        "MSI-X has 2 vector(s); there is no vector 2",
+    )
+    .map(drop)
 }
 
 fn ring_guest_from_host(lab: &mut Lab, vector: u16) -> Result<(), Failed> {

@@ -31,8 +31,70 @@ fn config_of_pcie_devices_matches_lspci(lab: &mut Lab) -> Result<(), Failed> {
     )
 }
 
+/// Start `cmd` in the guest in the background; its exit status goes to
+/// /tmp/held.status and its stderr to /tmp/held.err.
+fn hold(lab: &mut Lab, cmd: &str) -> Result<(), Failed> {
+    common::vm::ok(lab, &format!("rm -f /tmp/held.status; (sh -c '{cmd}' >/tmp/held.out 2>/tmp/held.err; echo $? > /tmp/held.status) >/dev/null 2>&1 &"))?;
+    common::vm::ok(lab, "sleep 1").map(drop)
+}
+
+/// The held command's exit status and stderr, once it has ended (5 s at most).
+fn held_result(lab: &mut Lab) -> Result<(String, String), Failed> {
+    common::vm::ok(
+        lab,
+        "for i in $(seq 50); do test -s /tmp/held.status && break; sleep 0.1; done; test -s /tmp/held.status",
+    )?;
+    Ok((common::vm::ok(lab, "cat /tmp/held.status")?.trim().to_string(), common::vm::ok(lab, "cat /tmp/held.err")?))
+}
+
+fn plug_edu_back(lab: &mut Lab) -> Result<(), Failed> {
+    lab.device_add(mmiodrv_lab::hotplug_edu_device()).map_err(|e| e.to_string())?;
+    let dir = format!("/sys/bus/pci/devices/{}", mmiodrv_lab::HOTPLUG_EDU_BDF);
+    common::vm::ok(
+        lab,
+        &format!("for i in $(seq 50); do test -e {dir}/config && break; sleep 0.1; done; test -e {dir}/config"),
+    )
+    .map(drop)
+}
+
+/// QMP device_del of the edu behind the root port while mmiodrv holds it:
+/// through VFIO, the kernel's request is honoured and the unplug completes
+/// at once (exit 9); through a sysfs mapping, the next read finds the device
+/// gone instead of printing all-ones (exit 9). No panic either way.
+fn hot_unplug_of_a_held_device(lab: &mut Lab) -> Result<(), Failed> {
+    let dev = mmiodrv_lab::HOTPLUG_EDU_BDF;
+    common::vm::ok(lab, &format!("mmiodrv --device {dev} bind vfio-pci"))?;
+    hold(lab, &format!("mmiodrv --device {dev} wait-irq --timeout 30000"))?;
+    let start = std::time::Instant::now();
+    lab.device_del(mmiodrv_lab::HOTPLUG_EDU_ID).map_err(|e| e.to_string())?;
+    let took = start.elapsed();
+    let (status, err) = held_result(lab)?;
+    let want = format!("mmiodrv: error: {dev}: the kernel asked for the device back: it is being removed or unbound\n");
+    check(status == "9" && err == want, format!("VFIO holder: exit {status}: {err}"))?;
+    check(took.as_secs_f64() < 2.0, format!("device_del took {took:?}"))?;
+    eprintln!("hot-unplug of a device held through VFIO: DEVICE_DELETED after {took:?}");
+
+    plug_edu_back(lab)?;
+    // A hot-plugged function has memory decoding off until a driver enables it.
+    common::vm::ok(lab, &format!("setpci -s {dev} COMMAND=0x2:0x2"))?;
+    common::vm::ok(lab, "printf 'read ID -q\\nsleep 2000\\nread ID -q\\n' > /tmp/unplug.txt")?;
+    hold(lab, &format!("mmiodrv --device {dev} batch /tmp/unplug.txt"))?;
+    lab.device_del(mmiodrv_lab::HOTPLUG_EDU_ID).map_err(|e| e.to_string())?;
+    let (status, err) = held_result(lab)?;
+    check(
+        status == "9"
+            && err.starts_with(&format!(
+                "mmiodrv: error: /tmp/unplug.txt:2: {dev}: the device is gone (removed while the run waited"
+            )),
+        format!("sysfs holder: exit {status}: {err}{}", common::vm::ok(lab, "cat /tmp/held.out")?),
+    )?;
+    plug_edu_back(lab)
+}
+
 fn main() -> ExitCode {
-    let tests: &[(&'static str, TestFn)] =
-        &[("pcie::config_of_pcie_devices_matches_lspci", config_of_pcie_devices_matches_lspci)];
+    let tests: &[(&'static str, TestFn)] = &[
+        ("pcie::config_of_pcie_devices_matches_lspci", config_of_pcie_devices_matches_lspci),
+        ("pcie::hot_unplug_of_a_held_device", hot_unplug_of_a_held_device),
+    ];
     run_suite("vm_pcie", tests, |cfg| cfg.more_devices = true)
 }

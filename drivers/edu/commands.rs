@@ -263,13 +263,18 @@ fn from_device(call: &mut Call<'_>) -> Result<()> {
     let len = call.args.int("len")?;
     Edu::check_dma(offset, len)?;
     let out = call.args.opt_path("out").map(|p| p.to_path_buf());
+    if let Some(path) = &out {
+        crate::value::check_output_path(path, "the output file")?;
+    }
     let edu = open(call)?;
     let name = edu.device().clone();
     let data = edu.dma_from_device(len as usize, offset, opts)?;
     let addr = DMA_BUFFER_ADDR + offset;
     let report = match out {
         Some(path) => {
-            std::fs::write(&path, &data).map_err(|e| crate::Error::io_on(name.clone(), "cannot write", &path, e))?;
+            let mut file = crate::value::create_output_file(&path).map_err(|e| e.with_device(name.clone()))?;
+            std::io::Write::write_all(&mut file, &data)
+                .map_err(|e| crate::Error::io_on(name.clone(), "cannot write", &path, e))?;
             let line = format!("{name}: device buffer {addr:#x} -> {} bytes in {}", data.len(), path.display());
             let json = json!({ "device": name, "direction": "from-device", "bytes": data.len(), "offset": offset, "out": path });
             Report::line(json, line)

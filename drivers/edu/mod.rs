@@ -407,7 +407,10 @@ impl<'a> Edu<'a> {
             if let Err(e) = event {
                 // Never leave the buffer while the device may still use it.
                 let _ = self.wait_dma(opts.timeout);
-                return Err(e);
+                return Err(match crate::stop::requested() {
+                    Some(stop) => stop.error("the transfer in flight was awaited and acknowledged first".into()),
+                    None => e,
+                });
             }
             self.expect_pending(pending, IRQ_DMA, "DMA")?;
         }

@@ -2,7 +2,10 @@
 //! between two ordinary RAM buffers of the same size in the same process.
 //!
 //! The shared memory's previous contents are saved first and written back at
-//! the end; other peers see the benchmark's bytes in between.
+//! the end, on every way out (an error, a signal: [`crate::stop`]); other
+//! peers see the benchmark's bytes in between. Memory a peer is writing is
+//! refused unless asked: putting the saved contents back would undo the
+//! peer's writes.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -44,6 +47,7 @@ fn best_of<const N: usize>(rounds: u32, mut jobs: [&mut dyn FnMut() -> Result<()
     let mut best = [Duration::MAX; N];
     for _ in 0..rounds {
         for (job, best) in jobs.iter_mut().zip(best.iter_mut()) {
+            crate::stop::check()?;
             job()?;
             let start = Instant::now();
             job()?;
@@ -57,8 +61,12 @@ fn rate(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64().max(1e-9)
 }
 
+/// How long the memory is watched for a peer's writes before the run.
+const QUIET_CHECK: Duration = Duration::from_millis(100);
+
 /// Copy `bytes` bytes at offset 0, `rounds` times each way, keeping the best.
-pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32) -> Result<BenchResult> {
+/// Unless `live`, refuse memory that changes while nobody here writes it.
+pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32, live: bool) -> Result<BenchResult> {
     if bytes == 0 || rounds == 0 {
         return Err(Error::invalid(
             format!("{bytes} bytes, {rounds} rounds"),
@@ -69,6 +77,22 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32) -> Result<BenchResult> {
     let len = usize::try_from(bytes).map_err(|_| Error::invalid(bytes.to_string(), "too large"))?;
     let mut saved = vec![0u8; len];
     mem.read(0, &mut saved)?;
+    if !live {
+        crate::stop::sleep(QUIET_CHECK)?;
+        let mut again = vec![0u8; len];
+        mem.read(0, &mut again)?;
+        if again != saved {
+            return Err(ErrorKind::Changed {
+                what: "the shared memory",
+                why: format!(
+                    "it changed within {} ms while nothing here wrote it: a peer is using it, and putting its \
+                     contents back after the run would undo the peer's writes (--live runs anyway)",
+                    QUIET_CHECK.as_millis()
+                ),
+            }
+            .into());
+        }
+    }
     let src: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect();
     let mut dst = vec![0u8; len];
     let result = (|| {
@@ -115,7 +139,10 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32) -> Result<BenchResult> {
         })
     })();
     mem.write(0, &saved)?;
-    result
+    result.map_err(|e| match crate::stop::requested() {
+        Some(stop) => stop.error("the shared memory's contents were put back".into()),
+        None => e,
+    })
 }
 
 #[cfg(test)]
@@ -127,12 +154,37 @@ mod tests {
     fn bench_restores_the_memory_and_reports_ratios() {
         let mem = SharedMemory::new(MmioRegion::ram(1 << 20).unwrap());
         mem.write(100, b"keep me").unwrap();
-        let r = run(&mem, 256 << 10, 3).unwrap();
+        let r = run(&mem, 256 << 10, 3, false).unwrap();
         assert!(r.memcpy > 0.0 && r.write > 0.0 && r.read > 0.0 && r.fill > 0.0);
         let mut back = [0u8; 7];
         mem.read(100, &mut back).unwrap();
         assert_eq!(&back, b"keep me");
-        assert!(run(&mem, 2 << 20, 1).is_err());
-        assert!(run(&mem, 0, 1).is_err());
+        assert!(run(&mem, 2 << 20, 1, false).is_err());
+        assert!(run(&mem, 0, 1, false).is_err());
+    }
+
+    /// A peer writing the memory (a thread here): refused, nothing written;
+    /// with `live`, run and put back.
+    #[test]
+    fn memory_a_peer_is_writing_is_refused_unless_live() {
+        let mem = std::sync::Arc::new(SharedMemory::new(MmioRegion::ram(64 << 10).unwrap()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (m, s) = (mem.clone(), stop.clone());
+        let peer = std::thread::spawn(move || {
+            let mut n = 0u8;
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                n = n.wrapping_add(1);
+                m.write(0x100, &[n]).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let e = run(&mem, 16 << 10, 1, false).unwrap_err();
+        assert!(e.to_string().contains("a peer is using it"), "{e}");
+        let mut first = [0u8; 16];
+        mem.read(0, &mut first).unwrap();
+        assert_eq!(first, [0u8; 16], "nothing written when refused");
+        assert!(run(&mem, 16 << 10, 1, true).is_ok());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        peer.join().unwrap();
     }
 }

@@ -20,6 +20,10 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 /// After our own first vector arrives, how long to wait for the rest of the
 /// initial burst (the server sends them back to back).
 const SETTLE: Duration = Duration::from_millis(100);
+/// How long [`Client::drain`] goes on reading messages that keep coming.
+const DRAIN_BUDGET: Duration = Duration::from_millis(100);
+/// Most vectors a peer may announce (a guest's MSI-X table ends at 2048).
+const MAX_VECTORS: usize = 2048;
 
 /// A host peer of an ivshmem server.
 pub struct Client {
@@ -78,8 +82,13 @@ impl Client {
         };
         let name = name.clone();
         let mut client = Client { stream, name, id, shm, own: Vec::new(), peers: BTreeMap::new() };
-        // Other peers' vectors, then our own.
+        // Other peers' vectors, then our own; a server that never gets to
+        // ours runs into the same deadline as a silent one.
         while client.own.is_empty() {
+            if Instant::now() >= deadline {
+                let what = "the server's greeting (its vectors for this peer)".into();
+                return Err(Error::on(client.name.clone(), ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));
+            }
             let m = first(&client.stream)?;
             client.process(m)?;
         }
@@ -95,6 +104,11 @@ impl Client {
         let peer = u16::try_from(m.value).map_err(|_| {
             Error::on(self.name.clone(), ErrorKind::Protocol { what: format!("message {} is not a peer ID", m.value) })
         })?;
+        let vectors = if peer == self.id { &mut self.own } else { self.peers.entry(peer).or_default() };
+        if m.fd.is_some() && vectors.len() >= MAX_VECTORS {
+            let what = format!("peer {peer} announced more than {MAX_VECTORS} vectors");
+            return Err(Error::on(self.name.clone(), ErrorKind::Protocol { what }));
+        }
         match m.fd {
             Some(fd) if peer == self.id => self.own.push(File::from(fd)),
             Some(fd) => self.peers.entry(peer).or_default().push(File::from(fd)),
@@ -105,9 +119,12 @@ impl Client {
         Ok(())
     }
 
-    /// Handle whatever the server sent, waiting up to `wait` for the first.
+    /// Handle whatever the server sent, waiting up to `wait` for the first;
+    /// what is pending is read for at most [`DRAIN_BUDGET`] more (a server
+    /// that floods is not read forever).
     fn drain(&mut self, wait: Duration) -> Result<()> {
         let mut timeout = poll_ms(wait);
+        let deadline = Instant::now() + wait + DRAIN_BUDGET;
         loop {
             let readable = {
                 let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
@@ -121,6 +138,9 @@ impl Client {
                 return Ok(());
             }
             self.read_one()?;
+            if Instant::now() > deadline {
+                return Ok(());
+            }
             timeout = PollTimeout::ZERO;
         }
     }

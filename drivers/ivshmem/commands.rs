@@ -2,7 +2,6 @@
 //! the guest (a device) or the host (`file:PATH`), doorbells, a host-side
 //! client and a server for ivshmem-doorbell peers.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -100,6 +99,11 @@ pub const COMMANDS: &[Command] = &[
         args: &[
             Arg::option("size", Value::Size, "Bytes per copy (default: the whole shared memory, at most 64M)"),
             Arg::option("rounds", Value::Bits(32), "Repetitions of each copy; the fastest counts").default("20"),
+            Arg::flag(
+                "live",
+                "Run even when a peer is writing the memory (its writes during the run are lost \
+                 when the saved contents are put back)",
+            ),
         ],
         subcommands: &[],
         examples: &[("mmiodrv -d 0000:00:05.0 ivshmem bench --size 1M", "")],
@@ -258,6 +262,7 @@ fn read(call: &mut Call<'_>) -> Result<()> {
     let offset = call.args.int("offset")?;
     let len = call.args.int("len")?;
     let out = call.args.opt_path("out").map(Path::to_path_buf);
+    check_out(out.as_deref())?;
     with_memory(call, false, |call, mem, name| {
         mem.check(offset, len)?;
         read_out(call, mem, name, offset, len, out.as_deref(), false)
@@ -266,7 +271,13 @@ fn read(call: &mut Call<'_>) -> Result<()> {
 
 fn dump(call: &mut Call<'_>) -> Result<()> {
     let out = call.args.opt_path("out").map(Path::to_path_buf);
+    check_out(out.as_deref())?;
     with_memory(call, false, |call, mem, name| read_out(call, mem, name, 0, mem.len(), out.as_deref(), true))
+}
+
+/// An output file is checked before the memory is opened.
+fn check_out(out: Option<&Path>) -> Result<()> {
+    out.map_or(Ok(()), |p| crate::value::check_output_path(p, "the output file"))
 }
 
 fn write(call: &mut Call<'_>) -> Result<()> {
@@ -275,13 +286,17 @@ fn write(call: &mut Call<'_>) -> Result<()> {
     if given.iter().filter(|g| **g).count() != 1 {
         return Err(Error::invalid("", "give exactly one of FILE, --hex or --string"));
     }
+    // The file is checked before the memory is opened: a regular file, never
+    // a FIFO or a device. Its size is checked against the memory before it is read.
     let file = call.args.opt_path("FILE").map(Path::to_path_buf);
+    if let Some(path) = &file {
+        crate::value::check_regular_file(path, "the data to write")?;
+    }
     let hex = call.args.opt_text("hex").map(crate::value::parse_hex_bytes).transpose()?;
     let text = call.args.opt_text("string").map(|t| t.as_bytes().to_vec());
     with_memory(call, writes("write"), |call, mem, name| {
         let data = match (file, hex, text) {
             (Some(path), _, _) => {
-                // Checked before reading a possibly huge file, and never a FIFO or a device.
                 let meta = std::fs::metadata(&path).map_err(|e| Error::io_on(name.clone(), "cannot read", &path, e))?;
                 mem.check(offset, meta.len())?;
                 crate::value::read_regular_file(&path, "the data to write", mem.len().min(MAX_WRITE_FILE))?
@@ -343,9 +358,10 @@ fn fill(call: &mut Call<'_>) -> Result<()> {
 fn bench_cmd(call: &mut Call<'_>) -> Result<()> {
     let size = call.args.opt_int("size");
     let rounds = call.args.int("rounds")? as u32;
+    let live = call.args.flag("live");
     with_memory(call, writes("bench"), |call, mem, name| {
         let bytes = size.unwrap_or_else(|| mem.len().min(64 << 20));
-        let r = bench::run(mem, bytes, rounds)?;
+        let r = bench::run(mem, bytes, rounds, live)?;
         let mib = |v: f64| v / f64::from(1u32 << 20);
         let lines = vec![
             format!("{name}: bulk copies of {} ({bytes} bytes), best of {rounds}", size_string(bytes)),
@@ -397,7 +413,7 @@ fn read_out(
     let mut progress = call.out.progress(len, "read");
     let start = Instant::now();
     if let Some(path) = out {
-        let mut file = File::create(path).map_err(|e| Error::io_on(name.clone(), "cannot create", path, e))?;
+        let mut file = crate::value::create_output_file(path).map_err(|e| e.with_device(name.clone()))?;
         let mut buf = vec![0u8; usize_len(len.min(CHUNK as u64))?];
         let mut done = 0u64;
         while done < len {

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::backend::{Backend, BackendKind, BarOptions, Interrupts, IrqEvent, IrqKind};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
-use crate::mmio::{barrier, Mapping, MmioRegion, RegisterIo};
+use crate::mmio::{barrier, MmioRegion, RegisterIo};
 use crate::pci::capabilities::{self, id};
 
 use self::regs::*;
@@ -191,35 +191,15 @@ impl HostMemory {
     /// Open the memory-backend file at `path` (a regular, non-empty file;
     /// opening never blocks on a FIFO).
     pub fn open(path: &Path, writable: bool) -> Result<HostMemory> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let name = DeviceRef::File(path.to_path_buf());
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-            .open(path)
-            .map_err(|e| Error::io_on(name.clone(), "cannot open", path, e))?;
-        let meta = file.metadata().map_err(|e| Error::io_on(name.clone(), "cannot stat", path, e))?;
-        if !meta.is_file() {
-            let what = "an ivshmem memory-backend file (e.g. under /dev/shm)";
-            return Err(Error::on(name, ErrorKind::NotARegularFile { what, path: path.to_path_buf() }));
-        }
-        if meta.len() == 0 {
-            let why = "the file is empty: it is not (yet) an ivshmem memory-backend file".to_string();
-            return Err(Error::on(name, ErrorKind::NotSupported { what: "this file", why }));
-        }
-        Self::map(&file, meta.len(), path, writable)
+        let what = "an ivshmem memory-backend file (e.g. under /dev/shm)";
+        let (file, len) = crate::backend::host_file::open_regular(path, writable, what)?;
+        Self::map(&file, len, path, writable)
     }
 
     /// Map an already open shared-memory file (e.g. the fd a server handed out).
     pub fn map(file: &File, len: u64, path: &Path, writable: bool) -> Result<HostMemory> {
-        let name = DeviceRef::File(path.to_path_buf());
-        let size = usize::try_from(len).map_err(|_| {
-            Error::on(name.clone(), ErrorKind::NotSupported { what: "this file", why: "too large to map".into() })
-        })?;
-        let mapping = Mapping::map_file(file, size, 0, writable)
-            .map_err(|e| Error::io_on(name, "cannot map", path, e.into()))?;
-        Ok(HostMemory { path: path.to_path_buf(), memory: SharedMemory::new(MmioRegion::new(mapping)) })
+        let region = crate::backend::host_file::map(file, len, path, writable)?;
+        Ok(HostMemory { path: path.to_path_buf(), memory: SharedMemory::new(region) })
     }
 
     /// The file.

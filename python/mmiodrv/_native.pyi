@@ -277,11 +277,12 @@ class _IvshmemCommands:
         out: Write the raw bytes to this file instead of a hexdump
         """
         ...
-    def bench(self, *, size: int | str | None = None, rounds: int | str = 20) -> Any:
+    def bench(self, *, size: int | str | None = None, rounds: int | str = 20, live: bool = False) -> Any:
         """Time bulk copies into and out of the shared memory against memcpy between two RAM buffers (the memory's contents are saved and restored)
 
         size: Bytes per copy (default: the whole shared memory, at most 64M)
         rounds: Repetitions of each copy; the fastest counts
+        live: Run even when a peer is writing the memory (its writes during the run are lost when the saved contents are put back)
         """
         ...
     def doorbell(self, peer: int | str, vector: int | str) -> Any:

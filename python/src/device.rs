@@ -50,7 +50,9 @@ pub fn open(
         }
         None => None,
     };
-    let options = OpenOptions { backend: kind, force };
+    // No lock held for the session's lifetime (an interactive session would
+    // otherwise keep every multi-step mmiodrv command waiting).
+    let options = OpenOptions { backend: kind, force, lock: None };
     let shared = py.detach(|| Shared::open(device, options, map)).or_raise(py, Some(device))?;
     Ok(Device { shared: Arc::new(shared) })
 }

@@ -1,5 +1,6 @@
 //! A register window reached by `pread`/`pwrite` on a file: sysfs I/O-port BARs
-//! (`resourceN` of an I/O BAR), and VFIO regions (or parts) that cannot be mapped.
+//! (`resourceN` of an I/O BAR), and VFIO regions (or parts) that cannot be mapped
+//! (there the "file" is the VFIO device fd behind vfio/sys.rs's seam).
 //!
 //! Each call is one system call of exactly the access width; the kernel turns it
 //! into one access (`inb`/`inw`/`inl` for I/O BARs). A short transfer is an error,
@@ -13,9 +14,10 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 
-/// A window of `len` bytes at `base` in a file, accessed by pread/pwrite.
-pub struct FileRegion {
-    file: File,
+/// A window of `len` bytes at `base` in a file (anything with positional
+/// reads and writes), accessed by pread/pwrite.
+pub struct FileRegion<F = File> {
+    file: F,
     path: PathBuf,
     device: DeviceRef,
     /// Offset of the window inside the file.
@@ -25,11 +27,11 @@ pub struct FileRegion {
     writable: bool,
 }
 
-impl FileRegion {
+impl<F: FileExt> FileRegion<F> {
     /// A window on `file` (named `path` in messages) of `device`, taking
     /// accesses of `widths`; writes are refused unless `writable`.
     pub fn new(
-        file: File,
+        file: F,
         path: PathBuf,
         device: DeviceRef,
         base: u64,
@@ -57,7 +59,7 @@ impl FileRegion {
     }
 }
 
-impl RegisterIo for FileRegion {
+impl<F: FileExt + Send + Sync> RegisterIo for FileRegion<F> {
     fn len(&self) -> u64 {
         self.len
     }

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
 /// Which interrupt mechanism.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IrqKind {
     /// Legacy INTx (level-triggered, shared).
@@ -106,19 +106,66 @@ pub trait Interrupts: Send {
             log::info!("{} vector {} fired; waiting for vector {vector:?}", event.kind, event.vector);
         }
     }
+
+    /// Wait until `count` interrupts of `vector` (any when `None`) have fired,
+    /// within `timeout` in all; `each` sees every event as it comes. An event
+    /// counts for [`IrqEvent::count`] interrupts: an eventfd adds up the
+    /// interrupts that fired since the last wait, so two MSIs before a wait
+    /// are one wake-up of count 2. A timeout names the whole time and how many
+    /// interrupts came.
+    fn wait_count(
+        &mut self,
+        vector: Option<u32>,
+        count: u64,
+        timeout: Duration,
+        each: &mut dyn FnMut(&IrqEvent),
+    ) -> Result<Vec<IrqEvent>> {
+        if count == 0 {
+            return Err(Error::invalid("0", "wait for at least one interrupt"));
+        }
+        let deadline = Instant::now() + timeout;
+        let mut seen: Vec<IrqEvent> = Vec::new();
+        let mut fired = 0u64;
+        while fired < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.wait_for(vector, left).map_err(|e| {
+                let ErrorKind::Timeout { what, .. } = e.kind() else { return e };
+                let what = if count > 1 { format!("{count} interrupts on {what}, {fired} came") } else { what.clone() };
+                let timeout = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };
+                match e.device() {
+                    Some(d) => Error::on(d.clone(), timeout),
+                    None => timeout.into(),
+                }
+            })?;
+            fired = fired.saturating_add(event.count.max(1));
+            each(&event);
+            seen.push(event);
+        }
+        Ok(seen)
+    }
 }
 
-/// Wait until one of `fds` is readable (its index) or `deadline` passes (None).
-/// Interrupted polls are retried with the time left.
+/// Wait until one of `fds` is readable (its index), `deadline` passes or a
+/// stop is requested ([`crate::stop`]; both None: the caller checks
+/// `stop::check()` before calling it a timeout). Interrupted polls are
+/// retried with the time left.
 pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::Result<Option<usize>> {
+    let stop = crate::stop::fd();
     loop {
+        if crate::stop::requested().is_some() {
+            return Ok(None);
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
-        let mut pfds: Vec<PollFd> = fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+        let mut pfds: Vec<PollFd> =
+            fds.iter().chain(stop.as_ref()).map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
         match poll(&mut pfds, ms) {
             Ok(_) => {
-                if let Some(i) = pfds.iter().position(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN))) {
-                    return Ok(Some(i));
+                let ready = pfds.iter().position(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)));
+                match ready {
+                    Some(i) if i < fds.len() => return Ok(Some(i)),
+                    Some(_) => return Ok(None),
+                    None => {}
                 }
             }
             Err(nix::errno::Errno::EINTR) => {}
@@ -127,5 +174,80 @@ pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::R
         if Instant::now() >= deadline {
             return Ok(None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events handed out in order, then timeouts.
+    struct Scripted {
+        vectors: u32,
+        events: Vec<(u32, u64)>,
+        waits: usize,
+    }
+
+    impl Interrupts for Scripted {
+        fn kind(&self) -> IrqKind {
+            IrqKind::Msix
+        }
+
+        fn vectors(&self) -> u32 {
+            self.vectors
+        }
+
+        fn wait(&mut self, timeout: Duration) -> Result<IrqEvent> {
+            self.waits += 1;
+            if self.events.is_empty() {
+                let what = format!("MSI-X ({} vector(s))", self.vectors);
+                return Err(ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }.into());
+            }
+            let (vector, count) = self.events.remove(0);
+            Ok(IrqEvent { kind: IrqKind::Msix, vector, count })
+        }
+    }
+
+    fn scripted(events: &[(u32, u64)]) -> Scripted {
+        Scripted { vectors: 2, events: events.to_vec(), waits: 0 }
+    }
+
+    #[test]
+    fn coalesced_interrupts_count_for_what_they_stand_for() {
+        // Two interrupts before the wait are one wake-up of count 2.
+        let mut irqs = scripted(&[(1, 2), (1, 1)]);
+        let mut each = Vec::new();
+        let seen = irqs.wait_count(Some(1), 2, Duration::from_secs(1), &mut |e| each.push(e.count)).unwrap();
+        assert_eq!((seen.len(), each, irqs.waits), (1, vec![2], 1));
+        let seen = irqs.wait_count(None, 1, Duration::from_secs(1), &mut |_| {}).unwrap();
+        assert_eq!(seen, [IrqEvent { kind: IrqKind::Msix, vector: 1, count: 1 }]);
+    }
+
+    #[test]
+    fn other_vectors_do_not_count() {
+        let mut irqs = scripted(&[(0, 1), (1, 1), (0, 3), (1, 1)]);
+        let seen = irqs.wait_count(Some(1), 2, Duration::from_secs(1), &mut |_| {}).unwrap();
+        assert!(seen.iter().all(|e| e.vector == 1) && seen.len() == 2, "{seen:?}");
+        assert_eq!(irqs.waits, 4);
+    }
+
+    #[test]
+    fn a_count_not_reached_is_a_timeout_naming_the_whole_wait() {
+        let mut irqs = scripted(&[(0, 1)]);
+        let e = irqs.wait_count(Some(0), 3, Duration::from_millis(30), &mut |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "timed out after 30 ms waiting for 3 interrupts on MSI-X vector 0 (2 vector(s) armed), 1 came"
+        );
+        let e = scripted(&[]).wait_count(None, 1, Duration::from_millis(30), &mut |_| {}).unwrap_err();
+        assert_eq!(e.to_string(), "timed out after 30 ms waiting for MSI-X (2 vector(s))");
+        let mut irqs = scripted(&[(0, 1)]);
+        let e = irqs.wait_count(Some(2), 1, Duration::from_secs(1), &mut |_| {}).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NoSuchVector { vector: 2, vectors: 2, .. }), "{e}");
+        assert_eq!(irqs.waits, 0, "refused before waiting");
+        assert!(matches!(
+            irqs.wait_count(None, 0, Duration::ZERO, &mut |_| {}).unwrap_err().kind(),
+            ErrorKind::InvalidValue { .. }
+        ));
     }
 }

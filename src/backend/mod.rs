@@ -3,6 +3,7 @@
 //! it: sysfs `resourceN` files, VFIO, or UIO.
 
 pub mod file_region;
+pub mod host_file;
 pub mod irq;
 pub mod select;
 pub mod sim;
@@ -32,6 +33,9 @@ pub enum BackendKind {
     Uio,
     /// The kernel's sysfs `resourceN` files (root only; no interrupts or DMA).
     Sysfs,
+    /// A file on the host mapped as the device's one memory region
+    /// (`file:PATH`; not a `--backend` choice).
+    File,
     /// A simulated device built from a register map (`sim:FILE`); never chosen by `auto`.
     Sim,
 }
@@ -47,6 +51,7 @@ impl BackendKind {
             BackendKind::Vfio => "vfio",
             BackendKind::Uio => "uio",
             BackendKind::Sysfs => "sysfs",
+            BackendKind::File => "file",
             BackendKind::Sim => "sim",
         }
     }
@@ -58,6 +63,7 @@ impl BackendKind {
             BackendKind::Vfio => "VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU",
             BackendKind::Uio => "UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx",
             BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
+            BackendKind::File => "a host file mapped as one memory region (file:PATH)",
             BackendKind::Sim => "a simulated device built from a register map (sim:FILE)",
         }
     }

@@ -28,6 +28,9 @@ use crate::pci::{BarKind, ConfigSpace};
 use crate::regmap::formats::{Format, MapFile};
 use crate::regmap::model::{Access, ReadAction, Register, RegisterMap, WordOrder, WriteSemantics};
 
+/// Largest state file read (`--state`): a map's every word written is far less.
+const MAX_STATE_FILE: u64 = 64 << 20;
+
 /// Vendor ID of a simulated device.
 pub const SIM_VENDOR: u16 = 0xffff;
 /// Device ID of a simulated device.
@@ -324,14 +327,20 @@ impl State {
     }
 
     fn load(&mut self, path: &Path, device: &DeviceRef) -> Result<()> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io_on(device.clone(), "cannot read", path, e)),
-        };
+        // A missing file is a fresh state; anything else must be a regular
+        // file of bounded size (a FIFO or /dev/zero is refused, not read).
+        if let Err(e) = std::fs::symlink_metadata(path) {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                return Ok(());
+            }
+        }
+        let bytes = crate::value::read_regular_file(path, "a simulated device's state file", MAX_STATE_FILE)
+            .map_err(|e| e.with_device(device.clone()))?;
         let bad = |why: String| {
             Error::on(device.clone(), ErrorKind::InvalidValue { input: path.display().to_string(), reason: why })
         };
+        let text =
+            String::from_utf8(bytes).map_err(|_| bad("not a simulated device's state file: not UTF-8".into()))?;
         let file: StateFile =
             serde_json::from_str(&text).map_err(|e| bad(format!("not a simulated device's state file: {e}")))?;
         for (index, words) in &file.bars {

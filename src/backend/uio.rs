@@ -134,18 +134,23 @@ struct UioInterrupts {
 }
 
 impl UioInterrupts {
-    /// Clear COMMAND.DisINTx (bit 10: bit 2 of the byte at 0x05), as the kernel's
-    /// UIO howto does for uio_pci_generic, which masks the line on each interrupt.
+    /// Clear COMMAND.DisINTx (bit 10), which uio_pci_generic sets on each
+    /// interrupt. One 16-bit read-modify-write of COMMAND, as the kernel's own
+    /// `pci_check_and_unmask_intx` does, not the one-byte write at 0x05 of the
+    /// kernel's UIO howto: QEMU re-evaluates the INTx level only on a write
+    /// covering COMMAND's first byte, so after a one-byte write an interrupt
+    /// raised while masked was never delivered (a second INTx in one process
+    /// timed out).
     fn unmask(&mut self) -> Result<()> {
-        const COMMAND_HIGH_BYTE: u64 = off::COMMAND as u64 + 1;
-        const DISABLE_INTX: u8 = (command::INTX_DISABLE >> 8) as u8;
+        const COMMAND: u64 = off::COMMAND as u64;
         tripwire(&self.config, "writing");
         let err = |e| Error::io_on(self.device.clone(), "cannot re-enable INTx in", &self.config, e);
         let f = OpenOptions::new().read(true).write(true).open(&self.config).map_err(err)?;
-        let mut b = [0u8; 1];
-        f.read_exact_at(&mut b, COMMAND_HIGH_BYTE).map_err(err)?;
-        if b[0] & DISABLE_INTX != 0 {
-            f.write_all_at(&[b[0] & !DISABLE_INTX], COMMAND_HIGH_BYTE).map_err(err)?;
+        let mut b = [0u8; 2];
+        f.read_exact_at(&mut b, COMMAND).map_err(err)?;
+        let value = u16::from_le_bytes(b);
+        if value & command::INTX_DISABLE != 0 {
+            f.write_all_at(&(value & !command::INTX_DISABLE).to_le_bytes(), COMMAND).map_err(err)?;
         }
         Ok(())
     }
@@ -167,6 +172,7 @@ impl Interrupts for UioInterrupts {
         }
         let ready = wait_readable(&[self.file.as_fd()], Instant::now() + timeout)
             .map_err(|e| Error::io_on(self.device.clone(), "cannot poll", &self.node, e.into()))?;
+        crate::stop::check()?;
         if ready.is_none() {
             let ms = timeout.as_millis() as u64;
             return Err(Error::on(self.device.clone(), ErrorKind::Timeout { what: "INTx".into(), ms }));

@@ -30,4 +30,12 @@ pub trait RegisterIo: Send + Sync {
     fn as_mmio(&self) -> Option<&MmioRegion> {
         None
     }
+
+    /// Whether a bus error hit the mapping behind this window: the device
+    /// went away, and accesses since then read zeros and wrote nothing.
+    /// (Checked after each access by [`crate::window::Window`]; a program
+    /// using the window directly checks it after a sequence of accesses.)
+    fn faulted(&self) -> bool {
+        self.as_mmio().is_some_and(MmioRegion::faulted)
+    }
 }

@@ -13,6 +13,8 @@ pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
     writable: bool,
+    /// Device mappings are watched for bus errors (see fault.rs).
+    fault_slot: Option<usize>,
 }
 
 // SAFETY: a Mapping is only an address range it owns; nothing in it is tied to the
@@ -39,7 +41,8 @@ impl Mapping {
             let rw = if writable { "read-write" } else { "read-only" };
             log::debug!("mmap {len:#x} bytes of {} at file offset {offset:#x}: {ptr:p}, shared, {rw}", path.display());
         }
-        Ok(Mapping { ptr: ptr.cast(), len, writable })
+        let fault_slot = super::fault::register(ptr.as_ptr() as usize, len);
+        Ok(Mapping { ptr: ptr.cast(), len, writable, fault_slot })
     }
 
     /// Private zeroed anonymous memory: the RAM-backed stand-in for a BAR in unit
@@ -51,7 +54,7 @@ impl Mapping {
             mmap_anonymous(None, length, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?
         };
         log::debug!("mmap {len:#x} bytes of anonymous memory: {ptr:p}, private, read-write");
-        Ok(Mapping { ptr: ptr.cast(), len, writable: true })
+        Ok(Mapping { ptr: ptr.cast(), len, writable: true, fault_slot: None })
     }
 
     /// Start of the mapping.
@@ -69,6 +72,12 @@ impl Mapping {
         self.len == 0
     }
 
+    /// Whether a bus error hit this mapping: the device behind it went away,
+    /// and the mapping now reads zeros (see fault.rs).
+    pub fn faulted(&self) -> bool {
+        self.fault_slot.is_some_and(super::fault::faulted)
+    }
+
     /// False for a PROT_READ mapping: a store there would fault, so regions refuse it.
     pub fn is_writable(&self) -> bool {
         self.writable
@@ -77,6 +86,9 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        if let Some(slot) = self.fault_slot {
+            super::fault::unregister(slot);
+        }
         // SAFETY: ptr/len are exactly what mmap returned, and every MmioRegion that
         // points into this mapping holds an Arc to it, so none outlives this call.
         if let Err(e) = unsafe { munmap(self.ptr.cast(), self.len) } {

@@ -75,6 +75,11 @@ impl MmioRegion {
         self.len
     }
 
+    /// Whether a bus error hit the mapping (see [`RegisterIo::faulted`]).
+    pub fn faulted(&self) -> bool {
+        self._mapping.faulted()
+    }
+
     /// Whether the region is empty (never, for a mapping).
     pub fn is_empty(&self) -> bool {
         self.len == 0

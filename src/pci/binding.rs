@@ -38,16 +38,29 @@ pub struct Outcome {
     pub current: Option<String>,
 }
 
-/// Refuse when the device is in use.
+/// Refuse when the device is in use: by the system through its kernel
+/// driver (when it has one), or by another process from userspace.
 fn check_idle(dev: &SysfsDevice, action: &'static str, force: bool) -> Result<()> {
     if force {
         return Ok(());
     }
-    let reasons = in_use::reasons(dev);
+    let mut reasons = if dev.driver().is_some() { in_use::reasons(dev) } else { Vec::new() };
+    reasons.extend(in_use::held_by_processes(dev));
     if reasons.is_empty() {
         return Ok(());
     }
     Err(Error::on(dev.address, ErrorKind::InUse { action, reasons }))
+}
+
+/// The device's lock, exclusive, for the steps of a bind (with --force,
+/// taken if free and not waited for).
+fn lock_for_binding(dev: &SysfsDevice, force: bool) -> Result<Option<crate::lock::DeviceLock>> {
+    use crate::lock::{acquire, LockMode, DEFAULT_WAIT};
+    match acquire(dev.address, LockMode::Exclusive, if force { Duration::ZERO } else { DEFAULT_WAIT }) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(_) if force => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The other members of the IOMMU group bound to host drivers VFIO does not
@@ -151,10 +164,9 @@ pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
     if previous.as_deref() == Some(driver) {
         return Ok(Outcome { device: dev.address, previous: previous.clone(), current: previous });
     }
+    let _lock = lock_for_binding(dev, force)?;
     // Refuse before touching anything (even loading a module).
-    if previous.is_some() {
-        check_idle(dev, "unbind", force)?;
-    }
+    check_idle(dev, if previous.is_some() { "unbind" } else { "bind" }, force)?;
     if wanted == UserspaceDriver::VfioPci {
         check_iommu(dev)?;
         check_group(dev, force)?;
@@ -197,6 +209,7 @@ pub fn unbind(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
     if previous.is_none() {
         return Ok(Outcome { device: dev.address, previous: None, current: None });
     }
+    let _lock = lock_for_binding(dev, force)?;
     check_idle(dev, "unbind", force)?;
     let fresh = !state_file(dev).exists();
     remember(dev, previous.as_deref())?;
@@ -227,9 +240,8 @@ pub fn restore(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
         let _ = fs::remove_file(&file);
         return Ok(Outcome { device: dev.address, previous: previous.clone(), current: previous });
     }
-    if previous.is_some() {
-        check_idle(dev, "unbind", force)?;
-    }
+    let _lock = lock_for_binding(dev, force)?;
+    check_idle(dev, if previous.is_some() { "unbind" } else { "bind" }, force)?;
     write_attr(dev.address, &dev.attr_path("driver_override"), "\n")?;
     unbind_current(dev)?;
     match &remembered {

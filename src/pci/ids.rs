@@ -30,7 +30,8 @@ impl PciIds {
         };
         candidates
             .iter()
-            .find_map(|p| std::fs::read(p).ok())
+            // A regular file of bounded size (pci.ids is about 1.4 MB): never a FIFO or /dev/zero.
+            .find_map(|p| crate::value::read_regular_file(p, "pci.ids", 64 << 20).ok())
             .map(|bytes| PciIds::parse(&String::from_utf8_lossy(&bytes)))
             .unwrap_or_default()
     }

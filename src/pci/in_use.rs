@@ -4,6 +4,9 @@
 //! mapper/md stacked on them), an interface that is up, or a PCI bridge with
 //! devices behind it.
 //!
+//! Also what userspace holds: the device's VFIO group or UIO node open, its
+//! BAR resource files mapped, or its mmiodrv lock taken by another process.
+//!
 //! The /proc root is configurable (`MMIODRV_PROC_ROOT`) so tests can use fake
 //! mount tables.
 
@@ -94,4 +97,61 @@ fn block_devices(dir: &Path, depth: usize) -> Vec<(String, PathBuf)> {
         out.extend(block_devices(&p, depth + 1));
     }
     out
+}
+
+/// Other processes holding the device from userspace: its VFIO group
+/// (`/dev/vfio/N`) or UIO node (`/dev/uioN`) open, or one of its sysfs
+/// `resourceN` files open or mapped. Unbinding or rebinding would pull the
+/// device from under them (a VFIO holder blocks the unbind; a mapping takes
+/// a bus error). (mmiodrv processes also hold its lock: [`crate::lock`].)
+pub fn held_by_processes(dev: &SysfsDevice) -> Vec<InUse> {
+    let mut nodes: Vec<PathBuf> = Vec::new();
+    if let Some(group) = dev.iommu_group() {
+        nodes.push(PathBuf::from(format!("/dev/vfio/{group}")));
+    }
+    if let Ok(it) = fs::read_dir(dev.path.join("uio")) {
+        nodes.extend(it.filter_map(|e| e.ok()).map(|e| PathBuf::from("/dev").join(e.file_name())));
+    }
+    // The resource files, as /proc/PID/maps and fd links name them.
+    let real = fs::canonicalize(&dev.path).unwrap_or_else(|_| dev.path.clone());
+    let resource = |p: &Path| {
+        p.starts_with(&real) && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("resource"))
+    };
+    let me = std::process::id();
+    let mut by_node: Vec<(PathBuf, Vec<u32>)> = Vec::new();
+    let mut add = |node: PathBuf, pid: u32| match by_node.iter_mut().find(|(n, _)| *n == node) {
+        Some((_, pids)) if !pids.contains(&pid) => pids.push(pid),
+        Some(_) => {}
+        None => by_node.push((node, vec![pid])),
+    };
+    let proc = proc_root();
+    let Ok(entries) = fs::read_dir(&proc) else { return Vec::new() };
+    for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()).filter(|p| *p != me) {
+        let base = proc.join(pid.to_string());
+        if let Ok(fds) = fs::read_dir(base.join("fd")) {
+            for target in fds.filter_map(|e| fs::read_link(e.ok()?.path()).ok()) {
+                if nodes.contains(&target) || resource(&target) {
+                    add(target, pid);
+                }
+            }
+        }
+        // Mapped resource files stay mapped after their fd is closed.
+        let maps = read_capped(&base.join("maps"), 4 << 20);
+        for path in maps.lines().filter_map(|l| l.split_whitespace().nth(5)).map(Path::new) {
+            if resource(path) {
+                add(path.to_path_buf(), pid);
+            }
+        }
+    }
+    by_node.into_iter().map(|(node, pids)| InUse::OpenBy { node, pids }).collect()
+}
+
+/// At most `cap` bytes of a /proc file (their size says 0), as text.
+fn read_capped(path: &Path, cap: u64) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    if let Ok(f) = fs::File::open(path) {
+        let _ = f.take(cap).read_to_string(&mut text);
+    }
+    text
 }

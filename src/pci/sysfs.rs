@@ -143,6 +143,14 @@ impl Sysfs {
     }
 }
 
+/// Whether the device at `address` is still there: its config space
+/// readable in sysfs with a vendor ID that is not all-ones (a removed or
+/// powered-off function reads all-ones). Asked when a register reads
+/// all-ones, to tell a value from a device that went away.
+pub fn present(address: PciAddress) -> bool {
+    Sysfs::from_env().device(address).read_config_u16(0).is_ok_and(|vendor| vendor != 0xffff)
+}
+
 /// One device's sysfs directory.
 #[derive(Clone, Debug)]
 pub struct SysfsDevice {

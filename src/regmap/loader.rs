@@ -170,11 +170,18 @@ pub fn load_file(path: &Path) -> Result<RegisterMap> {
 /// Parse and validate TOML map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     let err = |offset: usize, message: String| -> Error {
-        ErrorKind::RegMap { file: source.to_string(), line: line_of(text, offset), message }.into()
+        ErrorKind::RegMap { file: source.to_string(), line: line_of(text, offset), message: clip_message(message) }
+            .into()
     };
     let schema: FileSchema = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start).unwrap_or(0);
-        err(at, e.message().trim().to_string())
+        let message = e.message().trim();
+        // The TOML reader stops at a nesting depth (of arrays and inline tables) it will not recurse past.
+        let message = match message {
+            "recursion limit exceeded" => "nested too deeply (recursion limit exceeded)".to_string(),
+            m => m.to_string(),
+        };
+        err(at, message)
     })?;
     if schema.register.len() > MAX_REGISTERS {
         return Err(err(0, format!("more than {MAX_REGISTERS} registers")));
@@ -241,7 +248,7 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
         "RW1" => Ok(Access::RW1),
         "W1" => Ok(Access::W1),
         "NA" => Ok(Access::NA),
-        other => Err(format!("{what}: access '{other}' is not one of RO, RW, WO, RW1C, RW1, W1, NA")),
+        other => Err(format!("{what}: access '{}' is not one of RO, RW, WO, RW1C, RW1, W1, NA", clip(other))),
     }
 }
 
@@ -259,8 +266,9 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
         "modify" => WriteSemantics::Modify,
         other => {
             return Err(format!(
-                "{what}: write '{other}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
-                 zeroToClear, zeroToSet, zeroToToggle, clear, set, modify"
+                "{what}: write '{}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
+                 zeroToClear, zeroToSet, zeroToToggle, clear, set, modify",
+                clip(other)
             ))
         }
     })
@@ -273,39 +281,46 @@ fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String>
         "set" => ReadAction::Set,
         "modify" => ReadAction::Modify,
         "modifyExternal" => ReadAction::ModifyExternal,
-        other => return Err(format!("{what}: read '{other}' is not one of none, clear, set, modify, modifyExternal")),
+        other => {
+            return Err(format!(
+                "{what}: read '{}' is not one of none, clear, set, modify, modifyExternal",
+                clip(other)
+            ))
+        }
     })
 }
 
 /// Build one register from its TOML; errors carry the index of the field at fault.
 fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<usize>, String)> {
     let here = |m: String| (None, m);
-    let width = Width::from_bits(s.width).map_err(|e| here(format!("register {}: {e}", s.name)))?;
-    let access = parse_access(&s.access, &format!("register {}", s.name)).map_err(here)?;
+    let name = clip(&s.name);
+    let width = Width::from_bits(s.width).map_err(|e| here(format!("register {name}: {e}")))?;
+    let access = parse_access(&s.access, &format!("register {name}")).map_err(here)?;
     let access_width = match s.access_width {
         None => width,
-        Some(bits) => Width::from_bits(bits).map_err(|e| here(format!("register {}: {e}", s.name)))?,
+        Some(bits) => Width::from_bits(bits).map_err(|e| here(format!("register {name}: {e}")))?,
     };
     let word_order = match s.word_order.as_deref() {
         None | Some("little") => WordOrder::Little,
         Some("big") => WordOrder::Big,
-        Some(other) => return Err(here(format!("register {}: word_order '{other}' is not little or big", s.name))),
+        Some(other) => return Err(here(format!("register {name}: word_order '{}' is not little or big", clip(other)))),
     };
     let mut fields = Vec::new();
     for (i, spanned) in s.field.iter().enumerate() {
         let f = spanned.get_ref();
         let at = |m: String| (Some(i), m);
-        let what = format!("field {}.{}", s.name, f.name);
+        let what = format!("field {name}.{}", clip(&f.name));
         let (msb, lsb) = match &f.bits {
             Bits::One(b) => (*b, *b),
             Bits::Range(text) => parse_bit_range(text)
-                .ok_or_else(|| at(format!("{what}: bits '{text}' is not 'MSB:LSB' or a bit number")))?,
+                .ok_or_else(|| at(format!("{what}: bits '{}' is not 'MSB:LSB' or a bit number", clip(text))))?,
         };
         let mut values = Vec::new();
         match &f.values {
             Values::Table(table) => {
                 for (k, v) in table {
-                    let value = parse_u64(k).map_err(|_| at(format!("{what}: value key '{k}' is not a number")))?;
+                    let value =
+                        parse_u64(k).map_err(|_| at(format!("{what}: value key '{}' is not a number", clip(k))))?;
                     values.push((value, Cow::Owned(v.clone())));
                 }
             }
@@ -528,8 +543,20 @@ pub fn is_register_name(name: &str) -> bool {
     true
 }
 
+/// Longest problem text of a map error: a map's strings are quoted in
+/// messages (clipped; the parser's own messages may quote a whole value).
+pub const MAX_MESSAGE: usize = 1000;
+
+/// A map error's message, cut at [`MAX_MESSAGE`] characters.
+pub(crate) fn clip_message(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message,
+    }
+}
+
 /// A name cut short for an error message.
-fn clip(name: &str) -> String {
+pub(crate) fn clip(name: &str) -> String {
     if name.chars().count() <= 40 {
         name.to_string()
     } else {

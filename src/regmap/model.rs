@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, Result};
 use crate::mmio::Width;
@@ -19,7 +19,7 @@ pub type Text = Cow<'static, str>;
 pub type List<T> = Cow<'static, [T]>;
 
 /// How software may access a register (or a field, where it differs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Access {
     /// Read-only.
     RO,
@@ -298,6 +298,22 @@ impl std::fmt::Display for BitRange {
 impl Serialize for BitRange {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Read back as written (`31:24` or `7`), for snapshots.
+impl<'de> Deserialize<'de> for BitRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bit = |t: &str| t.trim().parse::<u32>().map_err(serde::de::Error::custom);
+        let (msb, lsb) = match text.split_once(':') {
+            Some((m, l)) => (bit(m)?, bit(l)?),
+            None => (bit(&text)?, bit(&text)?),
+        };
+        if lsb > msb || msb > 63 {
+            return Err(serde::de::Error::custom(format!("bits {text}: expected MSB:LSB with LSB <= MSB <= 63")));
+        }
+        Ok(BitRange { msb, lsb })
     }
 }
 

@@ -314,3 +314,57 @@ fn one_validation_for_every_source() {
     assert_eq!(line, 1);
     assert!(msg.contains("must be letters") && msg.len() < 200, "{msg}");
 }
+
+// ---- hostile input (issue 12)
+
+#[test]
+fn hostile_maps_are_invalid_maps_with_a_line_and_a_short_message() {
+    let huge = "A".repeat(70_000);
+    let cases = [
+        (
+            format!(
+                "[device]\nname = \"x\"\n[[register]]\nname = \"{huge}\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n"
+            ),
+            3,
+        ),
+        (
+            format!(
+                "[device]\nname = \"x\"\n[[register]]\nname = \"R\"\noffset = 0\nwidth = 32\naccess = \"{huge}\"\n"
+            ),
+            3,
+        ),
+        (
+            format!(
+                "[device]\nname = \"x\"\n[[register]]\nname = \"R\"\noffset = 0\nwidth = \"{huge}\"\naccess = \"RW\"\n"
+            ),
+            6,
+        ),
+        (format!("[device]\nname = {}{}\n", "[".repeat(5000), "]".repeat(5000)), 2),
+        (format!("a = {}1{}\n", "{a=".repeat(2000), "}".repeat(2000)), 1),
+    ];
+    for (text, want) in cases {
+        let (line, message) = bad(&text);
+        assert_eq!(line, want, "{message}");
+        assert!(message.chars().count() <= crate::regmap::loader::MAX_MESSAGE + 1, "{} chars", message.len());
+    }
+    let (_, message) = bad(&format!("[device]\nname = {}{}\n", "[".repeat(5000), "]".repeat(5000)));
+    assert!(message.contains("nested too deeply"), "{message}");
+}
+
+#[test]
+fn deep_xml_is_refused_before_it_is_parsed() {
+    let deep = format!(
+        "<?xml version=\"1.0\"?>\n<!-- a > b -->\n{}{}",
+        "<cluster a='>'>".repeat(5000),
+        "</cluster>".repeat(5000)
+    );
+    let e = crate::regmap::formats::parse(&deep, "deep.svd").unwrap_err();
+    assert_eq!(e.to_string(), "deep.svd:3: XML nested deeper than 100 elements");
+    // Just inside the limit, the XML reader is reached (and says what it thinks).
+    let ok = format!("{}{}", "<a>".repeat(99), "</a>".repeat(99));
+    let e = crate::regmap::formats::parse(&ok, "ok.xml").unwrap_err();
+    assert!(e.to_string().contains("neither CMSIS-SVD"), "{e}");
+    let e = crate::regmap::formats::parse(&format!("{}<b/>{}", "<a>".repeat(100), "</a>".repeat(100)), "x.xml")
+        .unwrap_err();
+    assert!(e.to_string().contains("neither CMSIS-SVD"), "self-closing tags do not nest: {e}");
+}

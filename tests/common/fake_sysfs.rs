@@ -57,6 +57,7 @@ impl FakeSysfs {
     }
 
     pub fn add(&self, d: &FakeDevice) -> PathBuf {
+        assert_not_the_hosts(d);
         let dir = self.device_dir(d.address);
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("vendor"), format!("0x{:04x}\n", d.vendor)).unwrap();
@@ -121,4 +122,43 @@ impl FakeSysfs {
         }
         dir
     }
+}
+
+/// A fake device must be one no real machine has: its address in domain
+/// `ffff` (no platform numbers a PCI segment that high), and its IDs none of
+/// this machine's own devices have (read from the real sysfs, read-only). So a
+/// bug that reaches past the fake root finds nothing it could touch.
+pub fn assert_not_the_hosts(d: &FakeDevice) {
+    assert!(d.address.starts_with("ffff:"), "fake device {} is not in domain ffff", d.address);
+    for (vendor, device) in host_ids() {
+        assert!(
+            (vendor, device) != (d.vendor, d.device),
+            "fake device {} has the IDs {vendor:04x}:{device:04x} of one of this machine's own devices",
+            d.address
+        );
+    }
+}
+
+/// The (vendor, device) IDs of this machine's PCI devices.
+pub fn host_ids() -> Vec<(u16, u16)> {
+    let hex = |p: PathBuf| {
+        fs::read_to_string(p).ok().and_then(|t| u16::from_str_radix(t.trim().trim_start_matches("0x"), 16).ok())
+    };
+    let Ok(entries) = fs::read_dir("/sys/bus/pci/devices") else { return Vec::new() };
+    entries.flatten().filter_map(|e| Some((hex(e.path().join("vendor"))?, hex(e.path().join("device"))?))).collect()
+}
+
+#[test]
+fn fake_devices_are_not_the_hosts() {
+    let ids = host_ids();
+    // On this machine's own IDs the guard must trip.
+    if let Some(&(vendor, device)) = ids.first() {
+        let d = FakeDevice { vendor, device, ..FakeDevice::edu("ffff:00:04.0") };
+        assert!(
+            std::panic::catch_unwind(|| assert_not_the_hosts(&d)).is_err(),
+            "host IDs {vendor:04x}:{device:04x} accepted"
+        );
+    }
+    let real = FakeDevice::edu("0000:00:04.0");
+    assert!(std::panic::catch_unwind(|| assert_not_the_hosts(&real)).is_err(), "domain 0000 accepted");
 }

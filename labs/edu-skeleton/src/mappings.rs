@@ -103,15 +103,31 @@ pub fn anon(size: usize) -> Result<()> {
 
 /// `lab-mappings sigbus PATH`: map a file of two pages, cut it to one, read
 /// the second page. Reading past the end of a file is the classic SIGBUS:
-/// the page is mapped, but there is nothing behind it.
+/// the page is mapped, but there is nothing behind it. Without a handler the
+/// process dies ("Bus error", exit status 135); mmiodrv's (mmio/fault.rs)
+/// puts zeroed memory in the mapping's place, lets the read complete and
+/// marks the region faulted, which a driver checks.
 pub fn sigbus(path: &Path) -> Result<()> {
     std::fs::write(path, vec![0u8; 2 * PAGE as usize]).map_err(|e| Error::io("cannot write", path, e))?;
     let (region, file) = map_file(path)?;
-    println!("{} mapped shared: 2 pages; the file is cut to 1 page", path.display());
+    let addr = region.base_ptr() as u64;
+    region.write(0, Width::W32, 0x1234_5678)?;
+    println!("{} mapped shared: 2 pages; page 0 holds 0x12345678", path.display());
+    print_line(addr)?;
     file.set_len(PAGE).map_err(|e| Error::io("cannot truncate", path, e))?;
+    println!("the file is cut to 1 page");
     println!("reading page 0: {:#x}", region.read(0, Width::W32)?);
-    println!("reading page 1...");
-    let value = region.read(PAGE, Width::W32)?;
-    println!("reading page 1: {value:#x}");
+    println!("reading page 1: {:#x}", region.read(PAGE, Width::W32)?);
+    println!("faulted: {}", region.faulted());
+    println!("reading page 0 again: {:#x}", region.read(0, Width::W32)?);
+    print_line(addr)?;
+    Ok(())
+}
+
+fn print_line(addr: u64) -> Result<()> {
+    match procmaps::find(&[addr])?.pop().flatten() {
+        Some(m) => println!("  {}", m.line),
+        None => println!("  (no mapping at {addr:#x})"),
+    }
     Ok(())
 }

@@ -105,6 +105,7 @@ impl Interrupts for VfioInterrupts {
             .collect();
         let ready = wait_readable(&fds, Instant::now() + timeout)
             .map_err(|e| Error::io_on(self.name.clone(), "cannot poll", "interrupt eventfds", e.into()))?;
+        crate::stop::check()?;
         let Some(vector) = ready else {
             let what = format!("{} ({} vector(s))", self.kind, self.fds.len());
             return Err(Error::on(self.name.clone(), ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));

@@ -11,6 +11,8 @@ pub mod dma;
 mod errors;
 pub mod irq;
 mod region;
+mod request;
+mod sys;
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -18,11 +20,11 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP};
-use vfio_ioctls::{VfioContainer, VfioDevice, VfioRegionInfoCap};
+use vfio_bindings::bindings::vfio::VFIO_PCI_CONFIG_REGION_INDEX;
+use vfio_ioctls::{VfioContainer, VfioDevice};
 
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
 use crate::mmio::RegisterIo;
 use crate::pci::config::{command, off};
 use crate::pci::sysfs::tripwire;
@@ -36,8 +38,11 @@ pub struct VfioBackend {
     /// A dup of the VFIO device fd, for pread/pwrite and mmap of its regions.
     /// Declared before `device` so it is closed first (see region.rs).
     file: File,
-    device: Arc<VfioDevice>,
+    /// Always Some until dropped (see the Drop impl).
+    device: Option<Arc<VfioDevice>>,
     container: Arc<VfioContainer>,
+    /// Watches the kernel's request for the device back.
+    watch: Option<request::ReleaseWatch>,
 }
 
 impl VfioBackend {
@@ -59,17 +64,24 @@ impl VfioBackend {
         // the File takes sole ownership and closes it once.
         let file = unsafe { File::from_raw_fd(raw) };
         log::info!("{name}: VFIO group {group} open");
-        Ok(VfioBackend { dev, file, device: Arc::new(device), container })
+        let device = Arc::new(device);
+        let watch = request::ReleaseWatch::start(device.clone(), DeviceRef::Pci(address));
+        Ok(VfioBackend { dev, file, device: Some(device), container, watch })
+    }
+
+    fn vfio(&self) -> &Arc<VfioDevice> {
+        // Some from open() until drop().
+        self.device.as_ref().unwrap_or_else(|| unreachable!("VFIO device used after drop"))
     }
 
     fn region_len(&self, index: u32) -> u64 {
-        self.device.get_region_size(index)
+        self.vfio().get_region_size(index)
     }
 
     /// Set Bus Master Enable in COMMAND through the config region: without it
     /// the device can neither DMA nor send MSI/MSI-X (both are memory writes).
     fn enable_bus_master(&self) -> Result<()> {
-        let at = self.device.get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX) + off::COMMAND as u64;
+        let at = self.vfio().get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX) + off::COMMAND as u64;
         let err = |e| Error::io_on(self.dev.address, "cannot update COMMAND through VFIO for", &self.dev.path, e);
         let mut b = [0u8; 2];
         self.file.read_exact_at(&mut b, at).map_err(err)?;
@@ -92,6 +104,42 @@ fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
     Err(Error::on(dev.address, ErrorKind::GroupNotViable { group, members }))
 }
 
+impl Drop for VfioBackend {
+    /// vfio-ioctls' Drop of the device closes its fd, then looks the IOMMU
+    /// group up again through the device's sysfs entry and panics when that
+    /// is gone, which it is as soon as a removal the kernel was waiting on
+    /// completes. So after a release request, or with the device gone from
+    /// sysfs, the device fd is closed here (what lets the removal proceed) and
+    /// the rest is left to the process's exit (the group and container stay
+    /// open until then).
+    fn drop(&mut self) {
+        let asked = self.watch.take().is_some_and(request::ReleaseWatch::stop);
+        let gone = !self.dev.path.join("iommu_group").exists();
+        let Some(device) = self.device.take() else { return };
+        if !(asked || gone) {
+            // The usual drop, after the fields: `file` (our dup of the
+            // device fd) closes before the device, or VFIO refuses to let go
+            // of the group while the device is still open.
+            self.device = Some(device);
+            return;
+        }
+        log::info!("{}: letting go of the device ({})", self.dev.name(), if gone { "gone" } else { "asked for" });
+        match Arc::try_unwrap(device) {
+            Ok(device) => {
+                // The fd is VfioDevice's, which is forgotten below and never
+                // touches it again, so it is closed exactly once.
+                if let Err(e) = nix::unistd::close(device.as_raw_fd()) {
+                    log::warn!("{}: closing the VFIO device: {e}", self.dev.name());
+                }
+                std::mem::forget(device);
+            }
+            // Something still holds it (and may still use its fd): leave it
+            // open until the process exits.
+            Err(shared) => std::mem::forget(shared),
+        }
+    }
+}
+
 impl Backend for VfioBackend {
     fn kind(&self) -> BackendKind {
         BackendKind::Vfio
@@ -105,7 +153,7 @@ impl Backend for VfioBackend {
         let index = VFIO_PCI_CONFIG_REGION_INDEX;
         let len = self.region_len(index).min(4096) as usize;
         let mut buf = vec![0u8; len];
-        self.file.read_exact_at(&mut buf, self.device.get_region_offset(index)).map_err(|e| {
+        self.file.read_exact_at(&mut buf, self.vfio().get_region_offset(index)).map_err(|e| {
             Error::io_on(self.dev.address, "cannot read config space through VFIO from", &self.dev.path, e)
         })?;
         Ok(ConfigSpace::new(buf))
@@ -137,33 +185,21 @@ impl Backend for VfioBackend {
             return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar }));
         }
         if options.write_combining {
-            return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar }));
+            let what = "write-combining mapping (vfio-pci maps BARs uncached)";
+            let remedy = Remedy::Text("unbind the device: a prefetchable BAR has resourceN_wc in sysfs".into());
+            return Err(Error::on(
+                self.dev.address,
+                ErrorKind::BackendCannot { backend: BackendKind::Vfio, what, remedy },
+            ));
         }
-        let flags = self.device.get_region_flags(index);
-        let areas: Vec<(u64, u64)> = if flags & VFIO_REGION_INFO_FLAG_MMAP == 0 {
-            Vec::new()
-        } else {
-            let sparse = self.device.get_region_caps(index).into_iter().find_map(|c| match c {
-                VfioRegionInfoCap::SparseMmap(s) => Some(s.areas.iter().map(|a| (a.offset, a.size)).collect()),
-                _ => None,
-            });
-            sparse.unwrap_or_else(|| vec![(0, len)])
-        };
-        let region = region::VfioRegionIo::new(
-            self.device.clone(),
-            &self.file,
-            self.device(),
-            self.device.get_region_offset(index),
-            len,
-            &areas,
-            options.writable,
-        )?;
+        let region =
+            region::VfioRegionIo::open_device(self.vfio().clone(), &self.file, self.device(), index, options.writable)?;
         Ok(Box::new(region))
     }
 
     fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
         let config = self.read_config()?;
-        let irqs = irq::VfioInterrupts::arm(self.device.clone(), self.dev.address, &config, kind)?;
+        let irqs = irq::VfioInterrupts::arm(self.vfio().clone(), self.dev.address, &config, kind)?;
         if irqs.kind() != IrqKind::Intx {
             self.enable_bus_master()?;
         }

@@ -42,6 +42,16 @@ pub struct Global {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
+
+    /// Record every register access the command makes in FILE (JSON lines;
+    /// `mmiodrv trace show FILE` prints it, `mmiodrv replay FILE` replays it).
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Global options")]
+    pub trace: Option<PathBuf>,
+
+    /// How the command locks the device against other mmiodrv processes
+    /// (set from the command, not an option; see mmiodrv::lock).
+    #[arg(skip)]
+    pub lock: Option<mmiodrv::lock::LockMode>,
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
@@ -81,11 +91,11 @@ pub struct IrqArgs {
     pub index: Option<IrqKind>,
 
     /// Only this vector counts (others are reported and waited past).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub vector: Option<u32>,
 
     /// Give up after this many milliseconds (exit status 8).
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true)]
     pub timeout: u64,
 }
 
@@ -94,8 +104,9 @@ pub struct WaitIrqArgs {
     #[command(flatten)]
     pub irq: IrqArgs,
 
-    /// Number of interrupts to wait for.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Number of interrupts to wait for (on --vector, if given; interrupts that
+    /// fired before a wait count one each).
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
 }
 
@@ -118,7 +129,7 @@ pub struct MapArgs {
     pub regmap: Option<PathBuf>,
 
     /// BAR to access (default: the map's BAR, else 0); a --regmap map applies to it.
-    #[arg(long, value_name = "N", value_parser = parse_bar)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_bar)]
     pub bar: Option<u8>,
 
     /// The block of a map file with several (IP-XACT address block, SVD
@@ -145,11 +156,11 @@ pub struct DumpArgs {
     pub diff_reset: bool,
 
     /// Hexdump start offset (implies a raw hexdump).
-    #[arg(long, value_name = "OFFSET", value_parser = parse_size)]
+    #[arg(long, value_name = "OFFSET", allow_negative_numbers = true, value_parser = parse_size)]
     pub offset: Option<u64>,
 
     /// Hexdump length in bytes, K/M suffixes allowed (implies a raw hexdump).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = parse_size)]
     pub len: Option<u64>,
 }
 
@@ -162,7 +173,7 @@ pub struct ReadArgs {
     pub map: MapArgs,
 
     /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
-    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true, value_parser = parse_width)]
     pub width: Option<Width>,
 
     /// Print only the value.
@@ -183,7 +194,7 @@ pub struct WriteArgs {
     pub map: MapArgs,
 
     /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
-    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true, value_parser = parse_width)]
     pub width: Option<Width>,
 
     /// Read back after the write and fail (exit 6) when the value did not stick.
@@ -201,6 +212,149 @@ pub struct WriteArgs {
 
     #[command(flatten)]
     pub irq: IrqArgs,
+}
+
+// ---- observe: watch, top, snapshot, decode, diff, trace, replay
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// What to watch: REG, REG.FIELD or offsets (default: every register dump-regs
+    /// reads; registers whose read has side effects only when named).
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+
+    /// Time between samples in milliseconds.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub interval: u64,
+
+    /// Stop after this many changes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Stop when TARGET reads VALUE (checked at every sample, the first too);
+    /// TARGET is watched as well.
+    #[arg(long, value_name = "TARGET=VALUE")]
+    pub until: Option<String>,
+
+    /// Stop after this many milliseconds: exit status 8 when --count or
+    /// --until was not met by then.
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    /// What to sample: REG.FIELD, REG (each of its fields) or offsets
+    /// (default: every field of every register dump-regs reads).
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+
+    /// Samples per second to aim for (the rate achieved is shown).
+    #[arg(long, default_value_t = 1000.0, value_name = "HZ")]
+    pub rate: f64,
+
+    /// Stop after this many samples (default: until interrupted).
+    #[arg(long, value_name = "SAMPLES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Show the shares every MS milliseconds (default: 500 on a terminal, 1000 otherwise).
+    #[arg(long, value_name = "MS")]
+    pub refresh: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    /// The snapshot file to write (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+
+    /// Capture the BAR's raw bytes (32-bit reads) instead of its registers.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// With --raw: first byte (default 0).
+    #[arg(long, value_name = "OFFSET", value_parser = parse_size, requires = "raw")]
+    pub offset: Option<u64>,
+
+    /// With --raw: length in bytes (default: to the end of the BAR).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, requires = "raw")]
+    pub len: Option<u64>,
+
+    /// Also read write-only registers and registers whose read has side effects.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// A snapshot file.
+    pub file: PathBuf,
+
+    /// Read it with this register map instead of the one it was taken with
+    /// (a raw snapshot is then shown as registers).
+    #[arg(long, value_name = "MAP")]
+    pub regmap: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The first snapshot.
+    pub a: PathBuf,
+
+    /// The second snapshot (default: the live --device, read as A was taken).
+    pub b: Option<PathBuf>,
+
+    /// Compare both as this map's registers.
+    #[arg(long, value_name = "MAP")]
+    pub regmap: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum TraceCmd {
+    /// Print a trace with register and field names from the map.
+    Show {
+        /// A trace file (written with --trace FILE).
+        file: PathBuf,
+
+        /// Name registers with this map (for its BAR, or --bar).
+        #[arg(long, value_name = "MAP")]
+        regmap: Option<PathBuf>,
+
+        /// The BAR --regmap describes (default: the map's own).
+        #[arg(long, value_name = "N", value_parser = parse_bar, requires = "regmap")]
+        bar: Option<u8>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(subcommand)]
+    pub command: TraceCmd,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A trace file (written with --trace FILE).
+    pub file: PathBuf,
+
+    /// Print what would be done; touch nothing (with --device, still check its IDs).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also make the trace's reads again and check each returns what was recorded.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// With --verify: how long a read may take to reach its recorded value, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -259,6 +413,13 @@ pub enum Cmd {
     WaitIrq(WaitIrqArgs),
     Bind(BindArgs),
     Unbind,
+    Watch(WatchArgs),
+    Top(TopArgs),
+    Snapshot(SnapshotArgs),
+    Decode(DecodeArgs),
+    Diff(DiffArgs),
+    Trace(TraceArgs),
+    Replay(ReplayArgs),
     Batch(crate::batch::BatchArgs),
     Shell(crate::batch::ShellArgs),
     Regmap(RegmapArgs),
@@ -311,6 +472,38 @@ const BUILTINS: &[Builtin] = &[
         build: BindArgs::augment_args,
     },
     Builtin { name: "unbind", about: "Detach the device from its kernel driver", build: none },
+    // ---- observe
+    Builtin {
+        name: "watch",
+        about: "Print each change of registers or fields, with its time",
+        build: WatchArgs::augment_args,
+    },
+    Builtin {
+        name: "top",
+        about: "Sample fields: how often each is set, each value's share, the rate achieved",
+        build: TopArgs::augment_args,
+    },
+    Builtin {
+        name: "snapshot",
+        about: "Write every readable register (or a BAR's raw bytes) with device, map and time to a JSON file",
+        build: SnapshotArgs::augment_args,
+    },
+    Builtin {
+        name: "decode",
+        about: "Print a snapshot as dump-regs would, without the device",
+        build: DecodeArgs::augment_args,
+    },
+    Builtin {
+        name: "diff",
+        about: "Name each register and field that differs between two snapshots, or a snapshot and the device",
+        build: DiffArgs::augment_args,
+    },
+    Builtin { name: "trace", about: "Read a trace recorded with --trace FILE", build: TraceArgs::augment_args },
+    Builtin {
+        name: "replay",
+        about: "Issue a trace's writes again in order (--verify: check its reads); same device IDs only",
+        build: ReplayArgs::augment_args,
+    },
     Builtin {
         name: "batch",
         about: "Run many operations on the device in one process: a script FILE, - for the pipe protocol",
@@ -359,7 +552,7 @@ fn command_name(argv: &[OsString]) -> Option<&str> {
     while let Some(word) = words.next() {
         let word = word?;
         match word {
-            "-d" | "--device" | "--backend" | "--state" => {
+            "-d" | "--device" | "--backend" | "--state" | "--trace" => {
                 words.next();
             }
             w if w.starts_with('-') => {}
@@ -401,6 +594,13 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
         "wait-irq" => Cmd::WaitIrq(WaitIrqArgs::from_arg_matches(sub)?),
         "bind" => Cmd::Bind(BindArgs::from_arg_matches(sub)?),
         "unbind" => Cmd::Unbind,
+        "watch" => Cmd::Watch(WatchArgs::from_arg_matches(sub)?),
+        "top" => Cmd::Top(TopArgs::from_arg_matches(sub)?),
+        "snapshot" => Cmd::Snapshot(SnapshotArgs::from_arg_matches(sub)?),
+        "decode" => Cmd::Decode(DecodeArgs::from_arg_matches(sub)?),
+        "diff" => Cmd::Diff(DiffArgs::from_arg_matches(sub)?),
+        "trace" => Cmd::Trace(TraceArgs::from_arg_matches(sub)?),
+        "replay" => Cmd::Replay(ReplayArgs::from_arg_matches(sub)?),
         "batch" => Cmd::Batch(crate::batch::BatchArgs::from_arg_matches(sub)?),
         "shell" => Cmd::Shell(crate::batch::ShellArgs::from_arg_matches(sub)?),
         "regmap" => Cmd::Regmap(RegmapArgs::from_arg_matches(sub)?),
@@ -427,7 +627,8 @@ pub fn spec_arg(a: &mmiodrv::command::Arg) -> Arg {
     let mut arg = Arg::new(a.name).help(a.help);
     arg = match a.kind {
         ArgKind::Positional { required } => arg.required(required).allow_hyphen_values(true),
-        ArgKind::Option { required } => arg.long(a.name).required(required),
+        // A negative number is a value its parser refuses in its own words, not an unknown option.
+        ArgKind::Option { required } => arg.long(a.name).required(required).allow_negative_numbers(true),
         ArgKind::Flag => arg.long(a.name).action(ArgAction::SetTrue),
     };
     if a.kind != ArgKind::Flag {

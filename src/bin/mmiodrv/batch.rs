@@ -44,6 +44,7 @@ impl From<Error> for Failure {
 use mmiodrv::mmio::Width;
 use mmiodrv::session::{At, Op, Outcome, Session};
 use mmiodrv::text::hexdump_lines;
+use mmiodrv::window::AccessReport;
 
 use crate::args::{parse_bar, parse_irq_kind, parse_number, parse_size, parse_width, Global};
 use crate::context::map_and_device;
@@ -99,10 +100,10 @@ struct AtArgs {
     /// REG, REG.FIELD or an offset (0x.., 0b.., decimal).
     target: String,
     /// Access width in bits for a raw offset: 8, 16, 32 or 64 (default 32).
-    #[arg(long, value_name = "BITS", value_parser = parse_width)]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true, value_parser = parse_width)]
     width: Option<Width>,
     /// BAR (default: the map's BAR, else 0).
-    #[arg(long, value_name = "N", value_parser = parse_bar)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_bar)]
     bar: Option<u8>,
 }
 
@@ -128,7 +129,7 @@ enum Line {
         #[command(flatten)]
         at: AtArgs,
         /// Value: 0x.., 0b.. or decimal; range-checked against the width or field.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         value: u64,
         /// Read back and fail if the value did not stick.
         #[arg(long)]
@@ -142,13 +143,13 @@ enum Line {
         #[command(flatten)]
         at: AtArgs,
         /// The value waited for.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         value: u64,
         /// Compare only these bits.
-        #[arg(long, value_parser = parse_number)]
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_number)]
         mask: Option<u64>,
         /// Give up after this many milliseconds.
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true)]
         timeout: u64,
     },
     /// Fail (exit status 6) unless TARGET reads VALUE (under --mask).
@@ -156,10 +157,10 @@ enum Line {
         #[command(flatten)]
         at: AtArgs,
         /// The value required.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         value: u64,
         /// Compare only these bits.
-        #[arg(long, value_parser = parse_number)]
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_number)]
         mask: Option<u64>,
     },
     /// Arm interrupts now (a script arms before its first line when it waits for any).
@@ -174,19 +175,20 @@ enum Line {
         #[arg(long, value_name = "KIND", value_parser = parse_irq_kind)]
         index: Option<IrqKind>,
         /// Only this vector counts.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
         vector: Option<u32>,
         /// Give up after this many milliseconds (exit status 8).
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true)]
         timeout: u64,
-        /// Number of interrupts to wait for.
+        /// Number of interrupts to wait for (on --vector, if given; interrupts
+        /// that fired before a wait count one each).
         #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
     },
     /// Do nothing for MS milliseconds.
     Sleep {
         /// Milliseconds.
-        #[arg(value_parser = parse_number)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_number)]
         ms: u64,
     },
     /// Every register of the map (or only the ones named, read even if a dump would skip them).
@@ -197,7 +199,7 @@ enum Line {
         #[arg(long)]
         all: bool,
         /// BAR (default: the map's BAR).
-        #[arg(long, value_name = "N", value_parser = parse_bar)]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_bar)]
         bar: Option<u8>,
     },
     /// Print the rest of the line.
@@ -218,19 +220,19 @@ enum DmaLine {
     /// Allocate SIZE bytes mapped for the device; prints the buffer's number and IOVA.
     Alloc {
         /// Bytes (K/M suffixes allowed).
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         size: u64,
         /// IOVA: page-aligned (default 0x100000, then after the previous buffer).
-        #[arg(long, value_parser = parse_number)]
+        #[arg(long, allow_negative_numbers = true, value_parser = parse_number)]
         iova: Option<u64>,
         /// The device's DMA mask in bits (default 64; edu's is 28).
-        #[arg(long, value_name = "BITS")]
+        #[arg(long, value_name = "BITS", allow_negative_numbers = true)]
         mask_bits: Option<u32>,
     },
     /// Put bytes into a buffer at OFFSET.
     Write {
         /// Offset in the buffer.
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         offset: u64,
         /// Bytes in hex, first byte first ("deadbeef", "de ad be ef").
         #[arg(long, group = "data")]
@@ -239,32 +241,32 @@ enum DmaLine {
         #[arg(long, group = "data")]
         string: Option<String>,
         /// Which buffer (default 0).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         buffer: usize,
     },
     /// Hexdump LEN bytes of a buffer from OFFSET.
     Read {
         /// Offset in the buffer.
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         offset: u64,
         /// Number of bytes.
-        #[arg(value_parser = parse_size)]
+        #[arg(allow_negative_numbers = true, value_parser = parse_size)]
         len: u64,
         /// Which buffer (default 0).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         buffer: usize,
     },
 }
 
 /// A parsed line: the operation and how to print it.
 #[derive(Debug)]
-struct Parsed {
+pub(crate) struct Parsed {
     op: Op,
     quiet: bool,
 }
 
 /// The line parser: the language's commands and every driver's.
-fn line_command() -> clap::Command {
+pub(crate) fn line_command() -> clap::Command {
     let cmd = clap::Command::new("batch").no_binary_name(true).subcommand_required(true);
     Line::augment_subcommands(cmd).subcommands(crate::drivers::commands())
 }
@@ -272,12 +274,12 @@ fn line_command() -> clap::Command {
 /// Parses lines: the common shapes directly (see [`fast_line`]), everything
 /// else with clap, whose command is built once for the whole run.
 #[derive(Default)]
-struct Parser {
+pub(crate) struct Parser {
     clap: Option<clap::Command>,
 }
 
 impl Parser {
-    fn parse(&mut self, words: &[String]) -> Result<Parsed> {
+    pub(crate) fn parse(&mut self, words: &[String]) -> Result<Parsed> {
         if let Some(p) = fast_line(words) {
             return Ok(p);
         }
@@ -290,7 +292,7 @@ impl Parser {
 /// its time building and running the parser). It accepts only options those
 /// lines declare, with the same value parsers, and leaves anything else
 /// (including every error) to clap; a test checks both agree.
-fn fast_line(words: &[String]) -> Option<Parsed> {
+pub(crate) fn fast_line(words: &[String]) -> Option<Parsed> {
     let (name, rest) = words.split_first()?;
     let mut positionals: Vec<&str> = Vec::new();
     let (mut quiet, mut verify) = (false, false);
@@ -378,7 +380,7 @@ fn usage(e: clap::Error) -> Error {
 }
 
 /// Parse one line's words into an operation with clap.
-fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
+pub(crate) fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<Parsed> {
     let matches = cmd.try_get_matches_from_mut(words).map_err(usage)?;
     let (name, sub) =
         matches.subcommand().ok_or_else(|| Error::from(ErrorKind::Syntax { message: "empty line".into() }))?;
@@ -440,7 +442,7 @@ fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term:
                 print_json(&v);
             } else {
                 crate::output::line_with(|out| {
-                    access_text(out, device, &access, "==");
+                    access_text(out, device, &AccessReport { fields: Vec::new(), ..access }, "==");
                     let _ = std::io::Write::write_fmt(out, format_args!(" after {reads} read(s)"));
                 });
             }
@@ -452,7 +454,7 @@ fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term:
                 print_json(&v);
             } else {
                 crate::output::line_with(|out| {
-                    access_text(out, device, &access, "==");
+                    access_text(out, device, &AccessReport { fields: Vec::new(), ..access }, "==");
                     out.extend_from_slice(b" as expected");
                 });
             }
@@ -623,9 +625,13 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let (map, device) = map_and_device(g, &map_args(&args.regmap, &args.block))?;
     let mut session = Session::new(&device, map);
     let mut prepared = Vec::with_capacity(unique.len());
+    let mut lines = Vec::with_capacity(unique.len());
     for (line, p) in unique {
         match session.prepare(p.op) {
-            Ok(op) => prepared.push((op, p.quiet)),
+            Ok(op) => {
+                prepared.push((op, p.quiet));
+                lines.push(line);
+            }
             Err(e) => {
                 report_error(g.json, &e, device_text, &file, line);
                 return Err(Failure::Reported(crate::render::exit_status(&e)));
@@ -643,16 +649,32 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     // 3. Run. A script that waits for interrupts arms them first, so none is missed.
     let mut term = Terminal::new(g.json);
     let name = device.device().to_string();
-    if let Some(kind) = prepared.iter().find_map(|(p, _)| match p.op() {
-        Op::WaitIrq { kind, .. } => Some(*kind),
-        _ => None,
-    }) {
+    // With the mechanism the first `arm` or `wait-irq` naming one asks for; then
+    // every line that depends on what is armed is checked, before line 1 runs.
+    if prepared.iter().any(|(p, _)| matches!(p.op(), Op::WaitIrq { .. })) {
+        let kind = prepared.iter().find_map(|(p, _)| match p.op() {
+            Op::Arm { kind } | Op::WaitIrq { kind, .. } => *kind,
+            _ => None,
+        });
         session.run(&Op::Arm { kind })?;
+        for ((p, _), line) in prepared.iter().zip(&lines) {
+            if let Err(e) = session.check_armed(p.op()) {
+                report_error(g.json, &e, device_text, &file, *line);
+                return Err(Failure::Reported(crate::render::exit_status(&e)));
+            }
+        }
     }
     crate::output::hold();
     let mut first_failure: Option<i32> = None;
     for &(line, u) in &program {
         let (p, quiet) = &prepared[u];
+        // A signal or the kernel's request for the device stops the run
+        // between lines (and waits within one), naming the line not run.
+        if let Err(e) = mmiodrv::stop::check() {
+            report_error(g.json, &e, device_text, &file, line);
+            first_failure = Some(crate::render::exit_status(&e));
+            break;
+        }
         // Output waits in a buffer, but not across a wait: what happened
         // before it shows before it starts.
         if matches!(p.op(), Op::Sleep(_) | Op::WaitIrq { .. } | Op::Poll { .. }) {
@@ -693,11 +715,28 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
     let name = device.device().to_string();
     let device_text = g.device.as_deref();
     let stdin = std::io::stdin();
+    let mut input = stdin.lock();
     let mut parser = Parser::default();
     let mut first_failure: Option<i32> = None;
-    for (i, line) in stdin.lock().lines().enumerate() {
-        let line = line.map_err(|e| Error::io("cannot read", "standard input", e))?;
-        let result = parse_line(&mut parser, &line).and_then(|p| match p {
+    for i in 0.. {
+        let line = match next_line(&mut input) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                // Not a line that can be skipped: the input is not the protocol.
+                report_error(g.json, &e, device_text, "-", i + 1);
+                first_failure.get_or_insert(crate::render::exit_status(&e));
+                break;
+            }
+        };
+        if let Err(e) = mmiodrv::stop::check() {
+            report_error(g.json, &e, device_text, "-", i + 1);
+            first_failure = Some(crate::render::exit_status(&e));
+            break;
+        }
+        let line = String::from_utf8(line)
+            .map_err(|_| Error::from(ErrorKind::Syntax { message: "a line that is not UTF-8 text".into() }));
+        let result = line.and_then(|line| parse_line(&mut parser, &line)).and_then(|p| match p {
             Some(p) if !args.check => session.run(&p.op).map(|o| Some((o, p))),
             Some(p) => session.check(&p.op).map(|_| None),
             None => Ok(None),
@@ -718,6 +757,30 @@ fn run_stream(g: &Global, args: &BatchArgs) -> std::result::Result<(), Failure> 
         Some(status) => Err(Failure::Reported(status)),
         None => Ok(()),
     }
+}
+
+/// Longest line of the pipe protocol.
+const MAX_LINE: u64 = 64 << 10;
+
+/// The next line of the pipe protocol, without its end of line; `None` at
+/// the end of input. Nothing is read past [`MAX_LINE`] bytes of one line.
+fn next_line(input: &mut impl BufRead) -> Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let n = std::io::Read::take(&mut *input, MAX_LINE + 1)
+        .read_until(b'\n', &mut buf)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    } else if buf.len() as u64 > MAX_LINE {
+        return Err(ErrorKind::Syntax { message: format!("a line longer than {MAX_LINE} bytes") }.into());
+    }
+    Ok(Some(buf))
 }
 
 /// The interactive shell.

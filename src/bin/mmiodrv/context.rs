@@ -1,11 +1,13 @@
 //! Turning the global options into an opened device and a register window.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use mmiodrv::backend::sim::SimOptions;
 use mmiodrv::backend::BackendKind;
 use mmiodrv::device::{Device, OpenOptions};
 use mmiodrv::error::{ErrorKind, Result};
+use mmiodrv::observe::trace::Recorder;
 use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
 use mmiodrv::regmap;
 
@@ -21,7 +23,7 @@ pub fn resolve_device(g: &Global) -> Result<SysfsDevice> {
     Sysfs::from_env().resolve(&DeviceSelector::parse(device_text(g)?)?)
 }
 
-/// Resolve `--device` and open it with the chosen backend.
+/// Resolve `--device` and open it with the chosen backend (traced with `--trace`).
 pub fn open_device(g: &Global) -> Result<Device> {
     open_device_block(g, None)
 }
@@ -30,7 +32,31 @@ pub fn open_device(g: &Global) -> Result<Device> {
 /// when one is named, and keeps its state in `--state`.
 pub fn open_device_block(g: &Global, block: Option<&str>) -> Result<Device> {
     let sim = SimOptions { state: g.state.clone(), block: block.map(str::to_string) };
-    Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force }, &sim)
+    traced(
+        g,
+        Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force, lock: g.lock }, &sim)?,
+    )
+}
+
+/// The `--trace` recorder, made when the first device is opened.
+static TRACE: OnceLock<Arc<Recorder>> = OnceLock::new();
+
+/// `device`, recording its accesses when `--trace FILE` was given.
+fn traced(g: &Global, device: Device) -> Result<Device> {
+    let Some(path) = &g.trace else { return Ok(device) };
+    let recorder = match TRACE.get() {
+        Some(r) => Arc::clone(r),
+        None => {
+            let r = Recorder::create(path, device.backend(), std::env::args().collect())?;
+            Arc::clone(TRACE.get_or_init(|| r))
+        }
+    };
+    Ok(device.with_trace(recorder))
+}
+
+/// The trace's write error, if writing it failed at some point.
+pub fn finish_trace() -> Result<()> {
+    TRACE.get().map_or(Ok(()), |r| r.finish())
 }
 
 /// For commands that only read config space (`info`, `config`): `auto` means
@@ -42,7 +68,7 @@ pub fn open_for_inspection(g: &Global) -> Result<(SysfsDevice, Device)> {
         k => k,
     };
     let sysfs = resolve_device(g)?;
-    let device = Device::open_pci(&sysfs, OpenOptions { backend, force: g.force })?;
+    let device = traced(g, Device::open_pci(&sysfs, OpenOptions { backend, force: g.force, lock: None })?)?;
     Ok((sysfs, device))
 }
 

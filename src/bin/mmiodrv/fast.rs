@@ -25,6 +25,7 @@ struct Seen {
     force: bool,
     json: bool,
     verbose: u8,
+    trace: Option<PathBuf>,
     command: Option<&'static str>,
     positionals: Vec<String>,
     regmap: Option<PathBuf>,
@@ -80,6 +81,7 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
                 | "--state"
                 | "--block"
                 | "--backend"
+                | "--trace"
                 | "--regmap"
                 | "--bar"
                 | "--width"
@@ -101,6 +103,7 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
             "--json" => flag(&mut s.json)?,
             "-v" | "--verbose" => s.verbose += 1,
             "-vv" => s.verbose += 2,
+            "--trace" => once(&mut s.trace, PathBuf::from(value()?))?,
             "--regmap" if command_set => once(&mut s.regmap, PathBuf::from(value()?))?,
             "--bar" if command_set => once(&mut s.bar, parse_bar(value()?).ok()?)?,
             "--wc" if command_set => flag(&mut s.wc)?,
@@ -134,6 +137,8 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
         force: s.force,
         json: s.json,
         verbose: s.verbose,
+        trace: s.trace,
+        lock: None,
     };
     let map = MapArgs { regmap: s.regmap, bar: s.bar, wc: s.wc, block: s.block };
     let command = match (s.command?, s.positionals.as_slice()) {
@@ -183,6 +188,8 @@ mod tests {
             "-d 00:04.0 write IRQ_RAISE 1 --wait-irq --index msi --vector 0 --timeout 300",
             "-d 00:04.0 write STATUS.IRQ_FACT 1 -vv --json",
             "-d 00:04.0 write 0x80 0x1122334455667788 --width 64 --bar 0",
+            "-d 00:04.0 --trace t.jsonl read ID",
+            "--trace=t.jsonl -d 00:04.0 write FACTORIAL 10",
         ];
         let refused = [
             "-d 00:04.0 read",
@@ -190,6 +197,7 @@ mod tests {
             "-d 00:04.0 read 0x0 --width 12",
             "-d 00:04.0 read 0x0 --verify",
             "-d 00:04.0 read 0x0 --quiet --quiet",
+            "-d 00:04.0 --trace a --trace b read 0x0",
             "-d 00:04.0 read 0x0 --help",
             "-d 00:04.0 read 0x0 --bar 9",
             "-d 00:04.0 write 0x4 -5",

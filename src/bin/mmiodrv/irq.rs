@@ -1,8 +1,8 @@
 //! `wait-irq`, and the waiting behind `write --wait-irq`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mmiodrv::backend::{Interrupts, IrqEvent};
+use mmiodrv::backend::Interrupts;
 use mmiodrv::error::{DeviceRef, Result};
 
 use crate::args::{Global, IrqArgs, WaitIrqArgs};
@@ -22,7 +22,8 @@ pub fn wait(g: &Global, args: &WaitIrqArgs) -> Result<()> {
     wait_and_report(g, &dev.device(), irqs.as_mut(), &args.irq, args.count, false)
 }
 
-/// Wait for `count` events (on `--vector` if given) within the timeout, printing each.
+/// Wait for `count` interrupts (on `--vector` if given) within the timeout,
+/// printing each event as it comes.
 pub fn wait_and_report(
     g: &Global,
     device: &DeviceRef,
@@ -32,35 +33,15 @@ pub fn wait_and_report(
     quiet: bool,
 ) -> Result<()> {
     let timeout = Duration::from_millis(args.timeout);
-    let deadline = Instant::now() + timeout;
-    let mut seen: Vec<IrqEvent> = Vec::new();
-    while seen.len() < count as usize {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = irqs.wait_for(args.vector, left).map_err(|e| retime(e, timeout))?;
+    let seen = irqs.wait_count(args.vector, u64::from(count), timeout, &mut |event| {
         if !g.json && !quiet {
             outln!("{device}: {} vector {} fired ({} event(s))", event.kind, event.vector, event.count);
         } else if quiet && !g.json {
             outln!("{}", event.vector);
         }
-        seen.push(event);
-    }
+    })?;
     if g.json {
         print_json(&serde_json::json!({ "device": device, "interrupts": seen }));
     }
     Ok(())
-}
-
-/// A timeout names the whole time waited, not what was left of it.
-fn retime(e: mmiodrv::Error, total: Duration) -> mmiodrv::Error {
-    use mmiodrv::ErrorKind;
-    match e.kind() {
-        ErrorKind::Timeout { what, .. } => {
-            let kind = ErrorKind::Timeout { what: what.clone(), ms: total.as_millis() as u64 };
-            match e.device() {
-                Some(d) => mmiodrv::Error::on(d.clone(), kind),
-                None => kind.into(),
-            }
-        }
-        _ => e,
-    }
 }

@@ -1,14 +1,11 @@
 //! Output: lines and JSON on stdout, progress bars on a terminal, and the
 //! terminal as a [`Frontend`] for drivers' commands.
 
-use std::cell::OnceCell;
 use std::io::{IsTerminal, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mmiodrv::command::{Frontend, Progress, Report};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::SignalFd;
 use serde::Serialize;
 
 /// `println!` for command output: when stdout is a pipe whose reader has gone
@@ -123,12 +120,11 @@ impl Drop for Bar {
 /// The terminal (or a pipe) as a front end for drivers' commands.
 pub struct Terminal {
     pub json: bool,
-    signals: OnceCell<Option<SignalFd>>,
 }
 
 impl Terminal {
     pub fn new(json: bool) -> Self {
-        Terminal { json, signals: OnceCell::new() }
+        Terminal { json }
     }
 }
 
@@ -157,20 +153,11 @@ impl Frontend for Terminal {
         Box::new(Bar(bar))
     }
 
-    /// SIGINT, SIGTERM and SIGHUP, blocked and read from a signalfd, so a
-    /// long-running command stops cleanly (a server removes its socket).
+    /// Readable once SIGINT, SIGTERM or SIGHUP asked to stop (or the kernel
+    /// asked for the device back): see mmiodrv::stop.
     fn stop_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.signals
-            .get_or_init(|| {
-                let mut mask = SigSet::empty();
-                for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-                    mask.add(s);
-                }
-                mask.thread_block().ok()?;
-                SignalFd::new(&mask).ok()
-            })
-            .as_ref()
-            .map(|fd| fd.as_fd())
+        mmiodrv::stop::install_signal_handlers().ok()?;
+        mmiodrv::stop::fd()
     }
 }
 

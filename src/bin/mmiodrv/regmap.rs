@@ -41,6 +41,9 @@ pub fn run(g: &Global, args: &RegmapArgs) -> Result<()> {
             Ok(())
         }
         RegmapAction::Convert { file, to: _, block, output } => {
+            if let Some(path) = output {
+                mmiodrv::value::check_output_path(path, "the output file")?;
+            }
             let map = regmap::load_file(file)?;
             let block = map.block(block.as_deref())?;
             let text =
@@ -49,7 +52,9 @@ pub fn run(g: &Global, args: &RegmapArgs) -> Result<()> {
             regmap::parse(&text, "converted map")?;
             match output {
                 Some(path) => {
-                    std::fs::write(path, &text).map_err(|e| Error::io("cannot write", path, e))?;
+                    let mut file = mmiodrv::value::create_output_file(path)?;
+                    std::io::Write::write_all(&mut file, text.as_bytes())
+                        .map_err(|e| Error::io("cannot write", path, e))?;
                     if g.json {
                         print_json(&serde_json::json!({"file": map.source, "block": block.name, "output": path}));
                     } else {

@@ -3,14 +3,13 @@
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::Width;
 use mmiodrv::regmap::RegisterMap;
-use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window};
+use mmiodrv::window::{
+    AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window, DEFAULT_HEXDUMP_LEN,
+};
 
 use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
 use crate::context::map_and_device;
 use crate::output::print_json;
-
-/// Hexdumps default to the first 256 bytes so a 1 MiB BAR does not flood the terminal.
-const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
 
 pub fn hex(value: u64, width: Width) -> String {
     Hex(value, Some(width)).to_string()
@@ -128,7 +127,9 @@ pub fn print_dump(
         let value = match (d.value, d.skipped) {
             (Some(v), _) => hex(v, width),
             (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
-            (None, _) => "(not read: read has side effects; --all reads it)".into(),
+            (None, Some(Skipped::ReadSideEffects)) => "(not read: read has side effects; --all reads it)".into(),
+            (None, Some(Skipped::NotCaptured)) => "(not in the snapshot)".into(),
+            (None, None) => "(not read)".into(),
         };
         let mut line = format!(
             "{:<8}{:<name_w$}  {:<18}  {}",
@@ -149,20 +150,25 @@ pub fn print_dump(
 }
 
 fn hexdump(g: &Global, w: &Window, offset: u64, len: u64) -> Result<()> {
-    let words = w.hexdump(offset, len)?;
+    let words: Vec<Option<u32>> = w.hexdump(offset, len)?.into_iter().map(Some).collect();
     let layout = w.layout();
+    print_hexdump(g, &layout.device.to_string(), layout.bar, offset, &words);
+    Ok(())
+}
+
+/// 32-bit words as `dump-regs` hexdumps them; words not read show as dashes
+/// (null in JSON).
+pub fn print_hexdump(g: &Global, device: &str, bar: u8, offset: u64, words: &[Option<u32>]) {
     if g.json {
-        print_json(
-            &serde_json::json!({ "device": layout.device, "bar": layout.bar, "offset": offset, "words": words }),
-        );
-        return Ok(());
+        print_json(&serde_json::json!({ "device": device, "bar": bar, "offset": offset, "words": words }));
+        return;
     }
-    outln!("{} BAR{} offset {offset:#x} length {len:#x} (32-bit reads)", layout.device, layout.bar);
+    outln!("{device} BAR{bar} offset {offset:#x} length {:#x} (32-bit reads)", 4 * words.len());
     for (i, chunk) in words.chunks(4).enumerate() {
-        let cells: Vec<String> = chunk.iter().map(|v| format!("{v:08x}")).collect();
+        let cells: Vec<String> =
+            chunk.iter().map(|v| v.map_or_else(|| "--------".to_string(), |v| format!("{v:08x}"))).collect();
         outln!("{:08x}: {}", offset + 16 * i as u64, cells.join(" "));
     }
-    Ok(())
 }
 
 pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {

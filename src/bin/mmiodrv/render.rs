@@ -67,6 +67,7 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
         Remedy::StopUsing => {
             "stop using it first (umount, swapoff, ip link set down), or pass --force if you are sure".into()
         }
+        Remedy::WaitForHolders => "wait for that process to finish (or stop it), or pass --force if you are sure".into(),
         Remedy::RetryWhenIdle => "wait for it to finish and retry".into(),
         Remedy::StartServer => {
             "start one: mmiodrv ivshmem-server --socket PATH --shm PATH --size N --vectors V".into()

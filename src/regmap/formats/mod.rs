@@ -172,7 +172,63 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
     }
 }
 
+/// Deepest element nesting read from XML. Register maps nest a dozen levels
+/// (SVD clusters, IP-XACT register files add a few); the XML reader recurses
+/// per level, so a hostile file nested thousands deep is refused before it is
+/// parsed instead of overflowing the stack.
+pub const MAX_XML_DEPTH: usize = 100;
+
+/// The line where XML text first nests deeper than [`MAX_XML_DEPTH`]
+/// elements, if it does. A scan of tags only (comments, CDATA, processing
+/// instructions and declarations are skipped; quoted attribute values may
+/// hold '>'); well-formedness is the parser's to judge.
+fn too_deep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0usize, 0usize);
+    let skip_to = |from: usize, end: &str| text[from..].find(end).map_or(b.len(), |p| from + p + end.len());
+    while let Some(p) = text[i..].find('<') {
+        let at = i + p;
+        let rest = &text[at..];
+        if rest.starts_with("<!--") {
+            i = skip_to(at, "-->");
+        } else if rest.starts_with("<![CDATA[") {
+            i = skip_to(at, "]]>");
+        } else if rest.starts_with("<?") {
+            i = skip_to(at, "?>");
+        } else if rest.starts_with("<!") {
+            i = skip_to(at, ">");
+        } else if rest.starts_with("</") {
+            depth = depth.saturating_sub(1);
+            i = skip_to(at, ">");
+        } else {
+            // An opening tag: find its end outside quoted values.
+            let mut j = at + 1;
+            let mut quote: Option<u8> = None;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (Some(q), c) if c == q => quote = None,
+                    (None, b'"' | b'\'') => quote = Some(b[j]),
+                    (None, b'>') => break,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if j > at + 1 && b.get(j - 1) != Some(&b'/') {
+                depth += 1;
+                if depth > MAX_XML_DEPTH {
+                    return Some(loader::line_of(text, at));
+                }
+            }
+            i = (j + 1).min(b.len());
+        }
+    }
+    None
+}
+
 fn xml(text: &str, source: &str) -> Result<MapFile> {
+    if let Some(line) = too_deep(text) {
+        return Err(invalid(source, line, format!("XML nested deeper than {MAX_XML_DEPTH} elements")));
+    }
     let opts = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: 50_000_000 };
     let doc = roxmltree::Document::parse_with_options(text.trim_start_matches('\u{feff}'), opts).map_err(|e| {
         let pos = e.pos();
@@ -201,7 +257,7 @@ pub(crate) fn line(doc: &roxmltree::Document<'_>, node: roxmltree::Node<'_, '_>)
 
 /// A map-file error at a line.
 pub(crate) fn invalid(source: &str, line: usize, message: impl Into<String>) -> Error {
-    ErrorKind::RegMap { file: source.into(), line, message: message.into() }.into()
+    ErrorKind::RegMap { file: source.into(), line, message: loader::clip_message(message.into()) }.into()
 }
 
 /// A register as an importer builds it, with the lines to name in errors.

@@ -1,0 +1,203 @@
+//! Watching a device: what bring-up and debugging mostly is.
+//!
+//! - [`watch`]: poll registers and fields, report each change with its time;
+//! - [`sample`]: sample fields at a rate and count how often each is set (or
+//!   holds each value), with the rate actually achieved;
+//! - [`snapshot`]: every readable register (or a BAR's raw bytes) with the
+//!   device, map and time in one JSON file, decoded later without the device,
+//!   and compared with another snapshot or the live device;
+//! - [`trace`]: a record of every register access a command makes (a
+//!   [`crate::backend::Backend`] decorator), read back with names from the map;
+//! - [`replay`]: a trace's writes issued again in order, its reads checked.
+//!
+//! Everything works on any [`crate::device::Device`] (PCI through any
+//! backend, a host file, a simulated device) with a built-in or a user's map,
+//! and follows the side-effect policy of [`crate::window::Layout::dump_plan`]:
+//! a register whose read changes the device is never read unless named.
+
+pub mod probe;
+pub mod replay;
+pub mod sample;
+pub mod snapshot;
+pub mod trace;
+pub mod watch;
+
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+
+pub use probe::{Expand, Probe};
+
+/// A PCI device's identity, as config space gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceIds {
+    /// Vendor ID.
+    pub vendor: u16,
+    /// Device ID.
+    pub device: u16,
+    /// Revision.
+    pub revision: Option<u8>,
+    /// Subsystem vendor and ID.
+    pub subsystem: Option<(u16, u16)>,
+}
+
+impl DeviceIds {
+    /// The IDs of the device behind `backend` (None without config space: a
+    /// host file).
+    pub fn of(backend: &dyn Backend) -> Option<DeviceIds> {
+        let config = backend.read_config().ok()?;
+        Some(DeviceIds {
+            vendor: config.vendor_id()?,
+            device: config.device_id()?,
+            revision: config.revision(),
+            subsystem: config.subsystem(),
+        })
+    }
+
+    /// Whether `other` is the same kind of device (vendor and device ID).
+    pub fn same_device(&self, other: &DeviceIds) -> bool {
+        (self.vendor, self.device) == (other.vendor, other.device)
+    }
+}
+
+impl std::fmt::Display for DeviceIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04x}:{:04x}", self.vendor, self.device)?;
+        if let Some(r) = self.revision {
+            write!(f, " rev {r:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The built-in map named `name` for `bar` (snapshots and traces name the
+/// map they were made with).
+pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::RegisterMap> {
+    crate::drivers::DRIVERS.iter().flat_map(|d| d.maps.iter().copied()).find(|m| m.name == name && m.bar == bar)
+}
+
+/// The map called `name` in the map file `path` (a snapshot or trace names
+/// the block it was made with), or the file's only block.
+pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regmap::RegisterMap> {
+    let file = crate::regmap::load_file(path)?;
+    let block = file.block(Some(name)).or_else(|_| file.block(None))?;
+    Ok(block.clone())
+}
+
+/// `ids` for messages: the IDs, or what has none.
+pub fn ids_text(ids: Option<&DeviceIds>) -> String {
+    ids.map(|i| format!("IDs {i}")).unwrap_or_else(|| "no PCI IDs".into())
+}
+
+/// `time` as RFC 3339 in UTC with milliseconds (`2025-01-31T12:34:56.789Z`).
+pub fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = since.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Seconds with millisecond resolution, for JSON (`1.234`).
+pub fn seconds(d: Duration) -> f64 {
+    d.as_millis() as f64 / 1000.0
+}
+
+/// Wait until `until`, or until `stop` becomes readable (then true). The
+/// descriptor is polled in whole milliseconds and the rest slept, so short
+/// sampling periods stay accurate; past `until` it is only checked.
+pub(crate) fn pause(stop: Option<BorrowedFd<'_>>, until: Instant) -> crate::Result<bool> {
+    if let Some(fd) = stop {
+        let left = until.saturating_duration_since(Instant::now());
+        let whole = Instant::now() + Duration::from_millis(left.as_millis() as u64);
+        let ready = crate::backend::irq::wait_readable(&[fd], whole)
+            .map_err(|e| crate::Error::io("cannot poll", "the stop descriptor", e.into()))?;
+        if ready.is_some() {
+            return Ok(true);
+        }
+    }
+    let left = until.saturating_duration_since(Instant::now());
+    if !left.is_zero() {
+        std::thread::sleep(left);
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    use crate::error::DeviceRef;
+    use crate::mmio::MmioRegion;
+    use crate::window::{Layout, MapSource, Window};
+
+    pub(crate) const MAP: &str = "[device]\nname = \"t\"\n[[access]]\nrange = [0, 0x100]\nwidths = [32]\n\
+        [[register]]\nname = \"ID\"\noffset = 0\nwidth = 32\naccess = \"RO\"\n\
+        [[register]]\nname = \"CTRL\"\noffset = 4\nwidth = 32\naccess = \"RW\"\n\
+        field = [{ name = \"MODE\", bits = \"2:1\", values = { 0 = \"off\", 1 = \"fast\" } }, { name = \"EN\", bits = 0 }]\n\
+        [[register]]\nname = \"KICK\"\noffset = 8\nwidth = 32\naccess = \"WO\"\n\
+        [[register]]\nname = \"ISR\"\noffset = 12\nwidth = 32\naccess = \"RW\"\nread_side_effects = true\n";
+
+    /// A window on 4 KiB of RAM with [`MAP`]: RO ID, RW CTRL (MODE, EN),
+    /// write-only KICK, side-effect ISR.
+    pub(crate) fn ram_window() -> Window {
+        let map = crate::regmap::parse(MAP, "t.toml").unwrap();
+        let layout = Layout {
+            device: DeviceRef::Ram,
+            bar: 0,
+            len: 0,
+            map: Some(Cow::Owned(map)),
+            source: MapSource::Builtin,
+            force: false,
+        };
+        Window::new(layout, Box::new(MmioRegion::ram(4096).unwrap()))
+    }
+
+    #[test]
+    fn pause_sleeps_until_the_deadline_or_the_stop_descriptor() {
+        let t = Instant::now();
+        assert!(!pause(None, t + Duration::from_millis(5)).unwrap());
+        assert!(t.elapsed() >= Duration::from_millis(5));
+        let (r, w) = nix::unistd::pipe().unwrap();
+        use std::os::fd::AsFd;
+        let t = Instant::now();
+        assert!(!pause(Some(r.as_fd()), t + Duration::from_micros(2500)).unwrap());
+        assert!(t.elapsed() >= Duration::from_micros(2500));
+        nix::unistd::write(&w, b"x").unwrap();
+        assert!(pause(Some(r.as_fd()), Instant::now() + Duration::from_secs(10)).unwrap());
+    }
+
+    #[test]
+    fn rfc3339_in_utc_with_milliseconds() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_210_096_789); // a leap day
+        assert_eq!(rfc3339(t), "2024-02-29T12:34:56.789Z");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(t), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(4_102_444_799)), "2099-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn seconds_keep_milliseconds() {
+        assert_eq!(seconds(Duration::from_micros(1_234_567)), 1.234);
+    }
+}
