@@ -35,6 +35,7 @@ pub mod lock;
 pub mod mmio;
 pub mod observe;
 pub mod pci;
+pub mod procmaps;
 pub mod regmap;
 pub mod session;
 pub mod stop;

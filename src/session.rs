@@ -127,6 +127,9 @@ pub enum Op {
         /// How many.
         len: u64,
     },
+    /// The process's mappings of the BARs and DMA buffers this session
+    /// opened so far, as `/proc/self/maps` shows them.
+    Maps,
     /// A driver's command (`edu factorial 10`).
     Driver {
         /// The command declaration.
@@ -200,6 +203,28 @@ pub enum Outcome {
     },
     /// A driver command's reports.
     Reports(Vec<Report>),
+    /// What [`Op::Maps`] found.
+    Maps(Vec<MapEntry>),
+}
+
+/// One memory area a session mapped, with the kernel's view of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MapEntry {
+    /// `BAR0`, `DMA buffer 0`.
+    pub what: String,
+    /// How it was mapped: the backend (`sysfs`, `vfio`, `uio`) for a BAR,
+    /// `dma` for a DMA buffer.
+    pub via: String,
+    /// The IOVA of a DMA buffer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iova: Option<u64>,
+    /// Where it starts in this process.
+    pub address: Option<u64>,
+    /// Bytes.
+    pub len: u64,
+    /// The mapping holding it (None for a BAR reached by pread/pwrite, or
+    /// mapped in several areas).
+    pub mapping: Option<crate::procmaps::ProcMapping>,
 }
 
 /// A DMA buffer of a session.
@@ -536,6 +561,7 @@ impl<'d> Session<'d> {
                 buf.memory().copy_to_slice(*offset, &mut data)?;
                 Outcome::DmaBytes { buffer: *buffer, iova: buf.iova(), offset: *offset, data }
             }
+            Op::Maps => Outcome::Maps(self.maps()?),
             Op::Driver { command, args } => {
                 let run = command.run.ok_or_else(|| Error::invalid(command.name, "a group, not a command"))?;
                 let mut out = Collect::default();
@@ -544,6 +570,41 @@ impl<'d> Session<'d> {
                 Outcome::Reports(out.0)
             }
         })
+    }
+
+    /// The BARs and DMA buffers mapped so far, each with the mapping
+    /// `/proc/self/smaps` lists for it. Windows open at their first access, so
+    /// a BAR not yet read or written is not there.
+    pub fn maps(&self) -> Result<Vec<MapEntry>> {
+        let via = self.device.backend().kind().to_string();
+        let mut entries: Vec<MapEntry> = self
+            .windows
+            .iter()
+            .map(|(bar, w)| {
+                let mmio = w.io().as_mmio();
+                MapEntry {
+                    what: format!("BAR{bar}"),
+                    via: via.clone(),
+                    iova: None,
+                    address: mmio.map(|r| r.base_ptr() as u64),
+                    len: w.io().len(),
+                    mapping: None,
+                }
+            })
+            .collect();
+        entries.extend(self.dma.iter().enumerate().map(|(i, b)| MapEntry {
+            what: format!("DMA buffer {i}"),
+            via: "dma".into(),
+            iova: Some(b.iova()),
+            address: Some(b.memory().base_ptr() as u64),
+            len: b.memory().len(),
+            mapping: None,
+        }));
+        let found = crate::procmaps::find(&entries.iter().map(|e| e.address.unwrap_or(0)).collect::<Vec<_>>())?;
+        for (entry, mapping) in entries.iter_mut().zip(found) {
+            entry.mapping = mapping.filter(|_| entry.address.is_some());
+        }
+        Ok(entries)
     }
 
     fn buffer(&self, index: usize) -> Result<&DmaBuffer> {

@@ -277,3 +277,28 @@ sys.exit(os.waitstatus_to_exitcode(status))
     let kept = std::fs::read_to_string(&history).unwrap();
     assert!(kept.contains("read ID.MAJOR") && kept.contains("read NOPE"), "{kept}");
 }
+
+/// `maps` lists what the run has mapped: nothing before the first access; a
+/// simulated BAR is not memory. (Real mappings, sysfs, VFIO and DMA buffers,
+/// are shown on the device in docs/labs/07-mappings.md, run by the VM tests.)
+#[test]
+fn maps_lists_what_the_run_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let s = script(dir.path(), "maps.txt", &["maps", "read LIVENESS -q", "maps"]);
+    let out = ok(&state, &["batch", s.to_str().unwrap()]);
+    let dev = edu_sim();
+    assert_eq!(
+        out,
+        format!(
+            "{dev}: nothing mapped yet (a BAR is mapped at its first read or write)\n0x00000000\n\
+             {dev}: BAR0 through sim, 0x1000 bytes: not one memory mapping (several areas, pread/pwrite, or simulated)\n"
+        )
+    );
+    let out = ok(&state, &["--json", "batch", s.to_str().unwrap()]);
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["maps"], serde_json::json!([]));
+    assert_eq!(lines[2]["maps"][0]["what"], "BAR0");
+    assert_eq!(lines[2]["maps"][0]["via"], "sim");
+    assert!(lines[2]["maps"][0]["mapping"].is_null());
+}

@@ -25,6 +25,8 @@ mod observe;
 mod paths;
 #[path = "vm/regmap.rs"]
 mod regmap;
+#[path = "vm/skeleton.rs"]
+mod skeleton;
 
 use std::process::ExitCode;
 
@@ -94,6 +96,8 @@ fn main() -> ExitCode {
         ("paths::io_port_bar_through_sysfs_and_vfio", paths::io_port_bar_through_sysfs_and_vfio),
         ("paths::write_combining_mapping", paths::write_combining_mapping),
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),
+        ("skeleton::the_solution_passes_every_check", skeleton::the_solution_passes_every_check),
+        ("skeleton::the_unfinished_skeleton_fails_every_check", skeleton::the_unfinished_skeleton_fails_every_check),
         (
             "regmap::every_format_reads_and_writes_like_the_builtin_map",
             regmap::every_format_reads_and_writes_like_the_builtin_map,
@@ -102,5 +106,11 @@ fn main() -> ExitCode {
         // Last: it binds and unbinds the guest's devices (and puts them back).
         ("hostile::corpus_of_hostile_command_lines", hostile::corpus),
     ];
-    run_suite("vm", tests, regmap::configure)
+    run_suite("vm", tests, configure)
+}
+
+/// The regmap trial's map files, and the edu lab's programs (labs, skeleton).
+fn configure(cfg: &mut mmiodrv_lab::LabConfig) {
+    regmap::configure(cfg);
+    common::vm::with_lab_skeleton(cfg);
 }

@@ -30,9 +30,12 @@ crate::register_map! {
             description: "QEMU edu device (PCI 1234:11e8)",
             bar: 0,
             size: Some(0x100000),
-            // QEMU 7.2's edu_mmio_read/write answer only 4-byte accesses below
-            // 0x80 and 4- or 8-byte ones from 0x80; any other access is ignored
-            // (a read returns 0, a write changes nothing).
+            // edu.rst: only 4-byte accesses below 0x80, 4 or 8 bytes from 0x80.
+            // QEMU 7.2 answers others without an error: a 1- or 2-byte access
+            // is refused by QEMU's memory core (edu's ops take 4 to 8 bytes),
+            // so a read returns 0 and a write is dropped; an 8-byte access
+            // below 0x80 reaches edu_mmio_read/write, which return all ones
+            // or ignore it (docs/labs/01-identify.md shows each).
             access: [(0x00, 0x80, [W32]), (0x80, 0x100000, [W32, W64])],
         }
         /// Identification: 0xRRrr00ed (major, minor, magic)

@@ -2,7 +2,7 @@
 //! (for tests and DMA buffers). The mapping is unmapped exactly once, on drop.
 
 use std::num::NonZeroUsize;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::ptr::NonNull;
 
 use nix::sys::mman::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
@@ -30,9 +30,17 @@ impl Mapping {
         let length = NonZeroUsize::new(len).ok_or(nix::Error::EINVAL)?;
         let offset = i64::try_from(offset).map_err(|_| nix::Error::EOVERFLOW)?;
         let prot = if writable { ProtFlags::PROT_READ | ProtFlags::PROT_WRITE } else { ProtFlags::PROT_READ };
+        // `-vv` shows every mapping made, for the mappings lab.
+        let path = log::log_enabled!(log::Level::Debug)
+            .then(|| std::fs::read_link(format!("/proc/self/fd/{}", file.as_fd().as_raw_fd())).ok())
+            .flatten();
         // SAFETY: we ask the kernel for a fresh mapping at an address of its choosing
         // (no MAP_FIXED), so no existing Rust memory is aliased or replaced.
         let ptr = unsafe { mmap(None, length, prot, MapFlags::MAP_SHARED, file, offset as _)? };
+        if let Some(path) = path {
+            let rw = if writable { "read-write" } else { "read-only" };
+            log::debug!("mmap {len:#x} bytes of {} at file offset {offset:#x}: {ptr:p}, shared, {rw}", path.display());
+        }
         let fault_slot = super::fault::register(ptr.as_ptr() as usize, len);
         Ok(Mapping { ptr: ptr.cast(), len, writable, fault_slot })
     }
@@ -45,6 +53,7 @@ impl Mapping {
         let ptr = unsafe {
             mmap_anonymous(None, length, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)?
         };
+        log::debug!("mmap {len:#x} bytes of anonymous memory: {ptr:p}, private, read-write");
         Ok(Mapping { ptr: ptr.cast(), len, writable: true, fault_slot: None })
     }
 

@@ -14,9 +14,10 @@ use mmiodrv_lab::{CmdOutput, Lab, LabConfig};
 
 pub type TestFn = fn(&mut Lab) -> Result<(), Failed>;
 
-/// Build the static guest binaries (mmiodrv and the edu example) into
+/// Build the static guest binaries (mmiodrv, the edu examples, and the edu
+/// lab's checks and lab-mappings: [`LAB_SKELETON_BINARIES`]) into
 /// target/static (its own target dir, since RUSTFLAGS would otherwise invalidate
-/// the normal build cache).
+/// the normal build cache). One cargo run, so the library is built once.
 fn build_static_mmiodrv() -> Result<PathBuf, String> {
     let root = mmiodrv_lab::repo_root();
     let target_dir = root.join("target/static");
@@ -26,12 +27,20 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
             "--release",
             "--target",
             "x86_64-unknown-linux-gnu",
+            "-p",
+            "mmiodrv",
+            "-p",
+            "edu-skeleton",
             "--bin",
             "mmiodrv",
             "--example",
             "edu_driver",
             "--example",
             "edu_window",
+            "--bin",
+            "edu-checks",
+            "--example",
+            "lab-mappings",
             "-q",
         ])
         .current_dir(&root)
@@ -43,6 +52,20 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
         return Err("static build of mmiodrv failed".into());
     }
     Ok(root.join(mmiodrv_lab::STATIC_TARGET_SUBDIR))
+}
+
+/// The edu lab's programs (labs/edu-skeleton), built with mmiodrv: path under
+/// the release dir, and where a suite that wants them puts them in the guest
+/// ([`with_lab_skeleton`]).
+pub const LAB_SKELETON_BINARIES: &[(&str, &str)] =
+    &[("edu-checks", "/usr/local/bin/edu-checks"), ("examples/lab-mappings", "/usr/local/bin/lab-mappings")];
+
+/// Put the edu lab's programs into the guest (a suite's `configure`).
+pub fn with_lab_skeleton(cfg: &mut LabConfig) {
+    let release = mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TARGET_SUBDIR);
+    for (built, guest) in LAB_SKELETON_BINARIES {
+        cfg.extra_files.push((guest.to_string(), release.with_file_name(built)));
+    }
 }
 
 /// Report every trial as ignored, with one loud line saying why (outside CI,

@@ -211,6 +211,8 @@ enum Line {
     /// DMA buffers that live for the whole run (VFIO): allocate, fill, read.
     #[command(subcommand)]
     Dma(DmaLine),
+    /// This process's mappings of the BARs and DMA buffers opened so far (/proc/self/maps, with VmFlags).
+    Maps,
 }
 
 #[derive(Subcommand, Debug)]
@@ -415,6 +417,7 @@ pub(crate) fn parse_words(cmd: &mut clap::Command, words: &[String]) -> Result<P
             (Op::DmaWrite { buffer, offset, data }, false)
         }
         Line::Dma(DmaLine::Read { offset, len, buffer }) => (Op::DmaRead { buffer, offset, len }, false),
+        Line::Maps => (Op::Maps, false),
     };
     Ok(Parsed { op, quiet })
 }
@@ -524,6 +527,32 @@ fn print(json: bool, op: &Op, quiet: bool, device: &str, outcome: Outcome, term:
             for r in reports {
                 term.report(r);
             }
+        }
+        Outcome::Maps(entries) => print_maps(json, device, &entries),
+    }
+}
+
+/// `maps`: each BAR or DMA buffer, then the kernel's line for its mapping and its flags.
+fn print_maps(json: bool, device: &str, entries: &[mmiodrv::session::MapEntry]) {
+    if json {
+        print_json(&serde_json::json!({ "device": device, "maps": entries }));
+        return;
+    }
+    if entries.is_empty() {
+        outln!("{device}: nothing mapped yet (a BAR is mapped at its first read or write)");
+    }
+    for e in entries {
+        let what = match e.iova {
+            Some(iova) => format!("{} at IOVA {iova:#x}, {:#x} bytes", e.what, e.len),
+            None => format!("{} through {}, {:#x} bytes", e.what, e.via, e.len),
+        };
+        match &e.mapping {
+            Some(m) => {
+                outln!("{device}: {what}:");
+                outln!("  {}", m.line);
+                outln!("  VmFlags: {}", m.vm_flags.join(" "));
+            }
+            None => outln!("{device}: {what}: not one memory mapping (several areas, pread/pwrite, or simulated)"),
         }
     }
 }
