@@ -13,7 +13,9 @@ use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
 #[derive(Clone, Debug, Serialize)]
 pub struct DeviceReport {
     /// The device.
-    pub address: PciAddress,
+    pub device: PciAddress,
+    /// `vendor:device` in hex (`1234:11e8`), as in `list`.
+    pub ids: String,
     /// lspci's first line after the address.
     pub title: String,
     /// Vendor ID.
@@ -87,7 +89,8 @@ impl DeviceReport {
         caps.extend(capabilities::extended(&config));
         let subsystem = config.subsystem();
         Ok(DeviceReport {
-            address: dev.address,
+            device: dev.address,
+            ids: format!("{:04x}:{:04x}", config.vendor_id().unwrap_or(0), config.device_id().unwrap_or(0)),
             title: title(ids, &config),
             vendor_id: config.vendor_id().unwrap_or(0),
             device_id: config.device_id().unwrap_or(0),

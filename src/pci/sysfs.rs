@@ -259,6 +259,15 @@ impl SysfsDevice {
         Ok(u16::from_le_bytes(b))
     }
 
+    /// The bridge this device is behind: the parent directory of its
+    /// canonical sysfs path, when that is a PCI function (`/sys/devices/
+    /// pci0000:00/0000:00:0a.0/0000:02:00.0`). None on a root bus.
+    pub fn parent_bridge(&self) -> Option<PciAddress> {
+        let real = fs::canonicalize(&self.path).ok()?;
+        let parent = real.parent()?.file_name()?.to_str()?;
+        PciAddress::parse(parent).ok()
+    }
+
     /// The `resource` file: one line per BAR, ROM and bridge window.
     pub fn resources(&self) -> Result<Vec<Resource>> {
         self.resource_lines(usize::MAX)

@@ -6,13 +6,13 @@ use mmiodrv::error::Result;
 use mmiodrv::pci::capabilities::{Capability, Decoded};
 use mmiodrv::pci::config::{flag_string, status_string, COMMAND_FLAGS};
 use mmiodrv::pci::ids::PciIds;
-use mmiodrv::pci::report::{title, DeviceReport};
+use mmiodrv::pci::report::DeviceReport;
 use mmiodrv::pci::BarKind;
 use mmiodrv::text::size_string;
 
 use crate::args::Global;
 use crate::context::open_for_inspection;
-use crate::output::{config_hex_lines, print_json};
+use crate::output::print_json;
 
 fn pm(flag: bool) -> char {
     if flag {
@@ -69,7 +69,7 @@ pub fn run_info(g: &Global) -> Result<()> {
         print_json(&r);
         return Ok(());
     }
-    outln!("{} {}", r.address, r.title);
+    outln!("{} {}", r.device, r.title);
     if let (Some(v), Some(d)) = (r.subsystem_vendor_id, r.subsystem_id) {
         outln!("\tSubsystem: {}", ids.describe(v, d));
     }
@@ -109,7 +109,7 @@ pub fn run_info(g: &Global) -> Result<()> {
     match r.iommu_group {
         Some(group) => {
             let others: Vec<String> =
-                r.iommu_group_members.iter().filter(|a| **a != r.address).map(|a| a.to_string()).collect();
+                r.iommu_group_members.iter().filter(|a| **a != r.device).map(|a| a.to_string()).collect();
             let others = if others.is_empty() { "none".to_string() } else { others.join(", ") };
             outln!("\tIOMMU group: {group} (other members: {others})");
         }
@@ -132,25 +132,4 @@ pub fn bar_line(b: &BarInfo) -> String {
             size_string(b.size)
         ),
     }
-}
-
-pub fn run_config(g: &Global) -> Result<()> {
-    let (_, dev) = open_for_inspection(g)?;
-    let config = dev.backend().read_config()?;
-    let address = dev.address().map(|a| a.lspci()).unwrap_or_else(|| dev.device().to_string());
-    if g.json {
-        print_json(&serde_json::json!({
-            "address": dev.device(),
-            "length": config.len(),
-            "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        }));
-        return Ok(());
-    }
-    let ids = PciIds::load();
-    outln!("{address} {}", title(&ids, &config));
-    for line in config_hex_lines(config.bytes()) {
-        outln!("{line}");
-    }
-    outln!();
-    Ok(())
 }

@@ -5,8 +5,11 @@ mod output;
 mod args;
 mod batch;
 mod bind;
+mod config;
 mod context;
+mod doctor;
 mod drivers;
+mod ecosystem;
 mod fast;
 mod info;
 mod irq;
@@ -22,16 +25,30 @@ use args::Cmd;
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The common one-shot `read`/`write` shapes skip building clap's tree.
-    let cli = match fast::parse(&argv).map(Ok).unwrap_or_else(|| args::parse(argv)) {
+    let mut cli = match fast::parse(&argv).map(Ok).unwrap_or_else(|| args::parse(argv)) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
     init_logging(cli.global.verbose);
+    // -s/-d select the device of every command but `list` (which they filter).
+    if !matches!(cli.command, Cmd::List(_)) && !cli.global.filter().is_empty() {
+        match cli.global.filter().resolve(&mmiodrv::pci::Sysfs::from_env()) {
+            Ok(dev) => cli.global.device = Some(dev.address.to_string()),
+            Err(e) => {
+                eprintln!("{}", render::error_line(&e, None));
+                return ExitCode::from(render::exit_status(&e) as u8);
+            }
+        }
+    }
     let g = &cli.global;
     let result = match &cli.command {
-        Cmd::List => list::run(g),
+        Cmd::List(a) => list::run(g, a),
         Cmd::Info => info::run_info(g),
-        Cmd::Config => info::run_config(g),
+        Cmd::Config(a) => config::run(g, a),
+        Cmd::Doctor => doctor::run(g),
+        Cmd::Completions(a) => ecosystem::completions(a),
+        Cmd::Man(a) => ecosystem::man(g, a),
+        Cmd::CompleteRegisters(a) => ecosystem::complete_registers(g, a),
         Cmd::DumpRegs(a) => regs::dump(g, a),
         Cmd::Read(a) => regs::read(g, a),
         Cmd::Write(a) => regs::write(g, a),
