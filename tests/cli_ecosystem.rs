@@ -136,7 +136,10 @@ fn list_names_numbers_and_tree() {
     let e = tree();
     let names = ok(&e, &["list"]);
     let nic = names.lines().find(|l| l.starts_with("ffff:00:03.0")).unwrap();
-    assert!(nic.contains("Ethernet controller") && nic.contains("Intel Corporation 82540EM Gigabit Ethernet Controller"), "{names}");
+    assert!(
+        nic.contains("Ethernet controller") && nic.contains("Intel Corporation 82540EM Gigabit Ethernet Controller"),
+        "{names}"
+    );
     assert!(nic.contains("e1000"), "{nic}");
     let n = ok(&e, &["list", "-n"]);
     let nic = n.lines().find(|l| l.starts_with("ffff:00:03.0")).unwrap();
@@ -179,11 +182,36 @@ fn config_read_write_by_name() {
     assert_eq!(config_bytes(&e, "ffff:00:04.0")[0x0d], 0x40);
     // Errors before anything is written.
     let before = config_bytes(&e, "ffff:00:04.0");
-    fails(&e, &with(&["config", "write", "COMMAND", "0x10000"]).iter().map(String::as_str).collect::<Vec<_>>(), 2, "does not fit");
-    fails(&e, &with(&["config", "write", "NOPE", "1"]).iter().map(String::as_str).collect::<Vec<_>>(), 2, "no register setpci knows");
-    fails(&e, &with(&["config", "write", "COMMAND", "1:zz"]).iter().map(String::as_str).collect::<Vec<_>>(), 2, "invalid value 'zz'");
-    fails(&e, &with(&["config", "read", "ECAP_AER+4.l"]).iter().map(String::as_str).collect::<Vec<_>>(), 6, "4096 are needed");
-    fails(&e, &with(&["config", "read", "CAP_EXP+2.w"]).iter().map(String::as_str).collect::<Vec<_>>(), 6, "the device has no CAP_EXP");
+    fails(
+        &e,
+        &with(&["config", "write", "COMMAND", "0x10000"]).iter().map(String::as_str).collect::<Vec<_>>(),
+        2,
+        "does not fit",
+    );
+    fails(
+        &e,
+        &with(&["config", "write", "NOPE", "1"]).iter().map(String::as_str).collect::<Vec<_>>(),
+        2,
+        "no register setpci knows",
+    );
+    fails(
+        &e,
+        &with(&["config", "write", "COMMAND", "1:zz"]).iter().map(String::as_str).collect::<Vec<_>>(),
+        2,
+        "invalid value 'zz'",
+    );
+    fails(
+        &e,
+        &with(&["config", "read", "ECAP_AER+4.l"]).iter().map(String::as_str).collect::<Vec<_>>(),
+        6,
+        "4096 are needed",
+    );
+    fails(
+        &e,
+        &with(&["config", "read", "CAP_EXP+2.w"]).iter().map(String::as_str).collect::<Vec<_>>(),
+        6,
+        "the device has no CAP_EXP",
+    );
     assert_eq!(config_bytes(&e, "ffff:00:04.0"), before);
     // A device a kernel driver owns: refused unless --force (a dry run is fine).
     fails(&e, &["-s", "03.0", "config", "write", "COMMAND.MEMORY", "0"], 6, "bound to kernel driver 'e1000'");
@@ -239,7 +267,9 @@ fn bash_complete(env: Option<&Env>, script: &Path, line: &str) -> String {
 #[test]
 fn completions_man_pages_and_version() {
     let dir = tempfile::tempdir().unwrap();
-    for (shell, marker) in [("bash", "_mmiodrv_registers"), ("zsh", "#compdef mmiodrv"), ("fish", "complete -c mmiodrv")] {
+    for (shell, marker) in
+        [("bash", "_mmiodrv_registers"), ("zsh", "#compdef mmiodrv"), ("fish", "complete -c mmiodrv")]
+    {
         let o = run_in(None, &["completions", shell]);
         assert!(o.status.success() && out(&o).contains(marker), "{shell}: {}", err(&o));
         assert!(out(&o).contains("config") && out(&o).contains("doctor"), "{shell}");

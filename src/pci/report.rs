@@ -44,10 +44,16 @@ pub struct DeviceReport {
     pub latency_timer: Option<u8>,
     /// Cache line size (in 32-bit words).
     pub cache_line_size: Option<u8>,
+    /// Minimum grant (type-0 headers; units of 250 ns).
+    pub min_gnt: Option<u8>,
+    /// Maximum latency (type-0 headers; units of 250 ns).
+    pub max_lat: Option<u8>,
     /// Interrupt pin (1 = INTA), if any.
     pub interrupt_pin: Option<u8>,
     /// Interrupt line.
     pub interrupt_line: Option<u8>,
+    /// The IRQ the kernel routed it to (sysfs `irq`, what lspci shows).
+    pub irq: Option<u32>,
     /// BARs.
     pub bars: Vec<BarInfo>,
     /// Standard then extended capabilities.
@@ -105,8 +111,11 @@ impl DeviceReport {
             status: config.status().unwrap_or(0),
             latency_timer: config.latency_timer(),
             cache_line_size: config.cache_line_size(),
+            min_gnt: config.u8(0x3e).filter(|_| config.header_layout() == Some(0)),
+            max_lat: config.u8(0x3f).filter(|_| config.header_layout() == Some(0)),
             interrupt_pin: config.interrupt_pin().filter(|p| *p != 0),
             interrupt_line: config.interrupt_line(),
+            irq: dev.irq(),
             bars: backend.bars()?,
             capabilities: caps,
             config_bytes_readable: config.len(),

@@ -200,6 +200,11 @@ impl SysfsDevice {
         self.read_hex_attr("class").map(|v| v & 0xff_ffff)
     }
 
+    /// The IRQ number sysfs gives (`irq`), if readable.
+    pub fn irq(&self) -> Option<u32> {
+        self.read_attr("irq").ok()?.parse().ok()
+    }
+
     /// Name of the bound kernel driver, if any.
     pub fn driver(&self) -> Option<String> {
         link_name(&self.attr_path("driver"))
