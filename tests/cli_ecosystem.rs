@@ -128,7 +128,17 @@ fn selection_as_lspci() {
     fails(&e, &["-d", "1af4", "list"], 2, "expected [VENDOR]:[DEVICE][:CLASS[:PROGIF]]");
     fails(&e, &["-d", "0000:00:04.0", "info"], 2, "a device address goes to -s or --device");
     fails(&e, &["-s", "00:20.0", "list"], 2, "expected [[DOMAIN:]BUS:][DEV][.[FUNC]]");
-    fails(&e, &["-s", "04.0", "--device", "ffff:00:04.0", "info"], 2, "cannot be used with");
+    fails(&e, &["-s", "04.0", "--device", "ffff:00:04.0", "info"], 2, "cannot be used together");
+    // ... but they override $MMIODRV_DEVICE.
+    let o = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(["-s", "05.0", "info"])
+        .env("MMIODRV_DEVICE", "ffff:00:04.0")
+        .env("MMIODRV_SYSFS_ROOT", e.tree.root())
+        .env("MMIODRV_PCI_IDS", &e.ids)
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .output()
+        .unwrap();
+    assert!(out(&o).starts_with("ffff:00:05.0 "), "{}{}", out(&o), err(&o));
 }
 
 #[test]
@@ -302,30 +312,13 @@ fn completions_man_pages_and_version() {
 
 // ---- JSON: one schema for every command
 
-/// The validator for docs/json-schema.json.
-fn validator() -> jsonschema::Validator {
-    let text = fs::read_to_string(repo().join("docs/json-schema.json")).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("docs/json-schema.json: {e}"))
-}
-
-/// Every line of `text` is one JSON object the schema accepts.
-pub fn assert_valid(v: &jsonschema::Validator, what: &str, text: &str) -> usize {
-    let mut n = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let value: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {line}"));
-        let problems: Vec<String> = v.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path)).collect();
-        assert!(problems.is_empty(), "{what}: {line}\n{}", problems.join("\n"));
-        n += 1;
-    }
-    assert!(n > 0, "{what}: no output");
-    n
+fn assert_valid(v: &jsonschema::Validator, what: &str, text: &str) -> usize {
+    common::schema::check_lines(v, what, text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn every_json_output_matches_the_schema() {
-    let v = validator();
+    let v = common::schema::validator();
     let e = tree();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");

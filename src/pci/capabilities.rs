@@ -103,6 +103,13 @@ pub enum Decoded {
         /// Length byte.
         len: u8,
     },
+    /// Subsystem vendor and ID of a bridge (type-1 headers have no fields for them).
+    Subsystem {
+        /// Subsystem vendor ID.
+        vendor: u16,
+        /// Subsystem ID.
+        device: u16,
+    },
     /// A virtio structure (vendor-specific capability of a virtio device,
     /// 1af4:1000..107f), as lspci decodes it.
     Virtio {
@@ -235,6 +242,7 @@ fn decode_standard(c: &ConfigSpace, at: usize, cap: u8) -> Decoded {
             slot: ctrl & 0x100 != 0,
             interrupt_message: ((ctrl >> 9) & 0x1f) as u8,
         },
+        0x0d => Decoded::Subsystem { vendor: c.u16(at + 4).unwrap_or(0), device: c.u16(at + 6).unwrap_or(0) },
         id::VENDOR => {
             let len = c.u8(at + 2).unwrap_or(0);
             let virtio = c.vendor_id() == Some(0x1af4) && c.device_id().is_some_and(|d| (0x1000..=0x107f).contains(&d));

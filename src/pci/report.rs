@@ -93,7 +93,13 @@ impl DeviceReport {
         }
         let mut caps = capabilities::standard(&config);
         caps.extend(capabilities::extended(&config));
-        let subsystem = config.subsystem();
+        // A bridge's subsystem is in its SSVID capability.
+        let subsystem = config.subsystem().or_else(|| {
+            caps.iter().find_map(|c| match c.decoded {
+                capabilities::Decoded::Subsystem { vendor, device } => Some((vendor, device)),
+                _ => None,
+            })
+        });
         Ok(DeviceReport {
             device: dev.address,
             ids: format!("{:04x}:{:04x}", config.vendor_id().unwrap_or(0), config.device_id().unwrap_or(0)),

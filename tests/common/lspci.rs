@@ -92,7 +92,7 @@ const THEIRS_ONLY: &[&str] = &[
 /// Capabilities whose whole line mmiodrv prints as lspci does; of the others
 /// only the name is compared.
 const DECODED_IN_FULL: &[&str] =
-    &["MSI:", "MSI-X:", "Vendor Specific Information:", "Power Management version", "Express ("];
+    &["MSI:", "MSI-X:", "Vendor Specific Information:", "Power Management version", "Express (", "Subsystem:"];
 
 /// Capabilities whose lines under the first mmiodrv prints too.
 const WITH_SUBLINES: &[&str] = &["MSI-X:", "Vendor Specific Information:"];

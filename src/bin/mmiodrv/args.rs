@@ -24,12 +24,12 @@ pub struct Global {
 
     /// Select by slot as lspci -s does: [[DOMAIN:]BUS:][DEV][.[FUNC]], parts
     /// omitted or * (any). Filters `list`; other commands need one match.
-    #[arg(short = 's', long = "slot", global = true, value_name = "SLOT", value_parser = parse_slot, conflicts_with = "device", help_heading = "Global options")]
+    #[arg(short = 's', long = "slot", global = true, value_name = "SLOT", value_parser = parse_slot, help_heading = "Global options")]
     pub slot: Option<SlotFilter>,
 
     /// Select by IDs as lspci -d does: [VENDOR]:[DEVICE][:CLASS[:PROGIF]], parts
     /// omitted or * (any). Filters `list`; other commands need one match.
-    #[arg(short = 'd', long = "ids", global = true, value_name = "IDS", value_parser = parse_ids, conflicts_with = "device", help_heading = "Global options")]
+    #[arg(short = 'd', long = "ids", global = true, value_name = "IDS", value_parser = parse_ids, help_heading = "Global options")]
     pub ids: Option<IdFilter>,
 
     /// How to reach the device: auto (by the bound driver), vfio, uio or sysfs.
@@ -94,6 +94,21 @@ pub fn width_parser() -> impl clap::builder::TypedValueParser<Value = Width> {
 /// Numbers through the library's one value parser (0x.., 0b.., decimal).
 pub fn parse_number(s: &str) -> Result<u64, String> {
     mmiodrv::value::parse_u64(s).map_err(|e| e.to_string())
+}
+
+/// `VALUE` or `VALUE:MASK` (setpci's form), each through the library's parser.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueMask {
+    pub value: u64,
+    pub mask: Option<u64>,
+}
+
+pub fn parse_value_mask(s: &str) -> Result<ValueMask, String> {
+    let (v, m) = match s.split_once(':') {
+        Some((v, m)) => (v, Some(m)),
+        None => (s, None),
+    };
+    Ok(ValueMask { value: parse_number(v)?, mask: m.map(parse_number).transpose()? })
 }
 
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -269,7 +284,8 @@ pub enum ConfigAction {
         /// As for `config read`.
         target: String,
         /// VALUE or VALUE:MASK (0x.., 0b.., decimal); range-checked against the register or field.
-        value: String,
+        #[arg(value_parser = parse_value_mask, value_name = "VALUE[:MASK]")]
+        value: ValueMask,
         /// Show what would be written (old and new value) and write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -640,7 +656,18 @@ pub fn parse(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
         }
         full_command().try_get_matches_from(&argv)
     })?;
-    let global = Global::from_arg_matches(&matches)?;
+    let mut global = Global::from_arg_matches(&matches)?;
+    // -s/-d and --device name the device two ways: not both on one command
+    // line; but they do override $MMIODRV_DEVICE.
+    if !global.filter().is_empty() && global.device.is_some() {
+        if matches.value_source("device") == Some(clap::parser::ValueSource::CommandLine) {
+            return Err(full_command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--device and -s/-d cannot be used together: name the device one way",
+            ));
+        }
+        global.device = None;
+    }
     let (name, sub) = matches.subcommand().expect("subcommand_required");
     let command = match name {
         "list" => Cmd::List(ListArgs::from_arg_matches(sub)?),
@@ -789,7 +816,7 @@ mod tests {
         let e = parse(argv("lst")).unwrap_err();
         assert!(e.render().to_string().contains("similar subcommand exists: 'list'"), "{e}");
         let e = parse(argv("-s 00:04.0 --device 00:04.0 info")).unwrap_err();
-        assert!(e.to_string().contains("cannot be used with"), "{e}");
+        assert!(e.to_string().contains("cannot be used together"), "{e}");
         assert!(parse(argv("-d 1af4 list")).is_err());
         let ok = parse(argv("-s 04.0 -d 1234: list -nn --tree")).unwrap();
         assert!(matches!(ok.command, Cmd::List(ListArgs { numeric: 2, tree: true })));

@@ -5,9 +5,8 @@ use mmiodrv::error::Result;
 use mmiodrv::pci::config_target::ConfigTarget;
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::report::title;
-use mmiodrv::value::parse_u64;
 
-use crate::args::{ConfigAction, ConfigArgs, Global};
+use crate::args::{ConfigAction, ConfigArgs, Global, ValueMask};
 use crate::context::{open_device, open_for_inspection};
 use crate::output::{config_hex_lines, print_json};
 use crate::regs::Hex;
@@ -39,14 +38,6 @@ fn dump(g: &Global) -> Result<()> {
     }
     outln!();
     Ok(())
-}
-
-/// `VALUE` or `VALUE:MASK`, with the library's number rules.
-fn value_and_mask(text: &str) -> Result<(u64, Option<u64>)> {
-    match text.split_once(':') {
-        Some((v, m)) => Ok((parse_u64(v)?, Some(parse_u64(m)?))),
-        None => Ok((parse_u64(text)?, None)),
-    }
 }
 
 /// `0x04 COMMAND`, `0x042 CAP_MSI+2.w`, `0x04 COMMAND.BUS_MASTER`.
@@ -109,9 +100,9 @@ fn read(g: &Global, target: &str, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn write(g: &Global, target: &str, value: &str, dry_run: bool, quiet: bool) -> Result<()> {
-    // The value first: a typo never reaches the device.
-    let (value, mask) = value_and_mask(value)?;
+fn write(g: &Global, target: &str, value: &ValueMask, dry_run: bool, quiet: bool) -> Result<()> {
+    // The value was checked by the parser: a typo never reaches the device.
+    let ValueMask { value, mask } = *value;
     let dev = open_device(g)?;
     let backend = dev.backend();
     let t = ConfigTarget::resolve(target, &backend.read_config()?).map_err(|e| e.with_device(dev.device()))?;

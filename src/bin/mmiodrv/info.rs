@@ -24,7 +24,7 @@ fn pm(flag: bool) -> char {
 
 /// A capability as lspci -vvv shows it: its line and the lines under it
 /// (one more tab), for what mmiodrv decodes.
-fn capability_lines(c: &Capability) -> Vec<String> {
+fn capability_lines(c: &Capability, r: &DeviceReport, ids: &PciIds) -> Vec<String> {
     let at = if c.extended { format!("[{:x} v{}]", c.offset, c.version) } else { format!("[{:02x}]", c.offset) };
     let mut more = Vec::new();
     let text = match c.decoded {
@@ -62,6 +62,9 @@ fn capability_lines(c: &Capability) -> Vec<String> {
             let mult = multiplier.map(|m| format!(" multiplier={m:08x}")).unwrap_or_default();
             more.push(format!("BAR={bar} offset={offset:08x} size={length:08x}{mult}"));
             format!("{}: VirtIO: {}", c.name, virtio_structure_name(cfg_type))
+        }
+        Decoded::Subsystem { vendor, device } => {
+            format!("{}: {}", c.name, ids.describe_subsystem(r.vendor_id, r.device_id, vendor, device))
         }
         Decoded::None => c.name.to_string(),
     };
@@ -101,7 +104,7 @@ pub fn run_info(g: &Global) -> Result<()> {
     outln!("{} {}", r.device, r.title);
     // As lspci: no Subsystem line for a subsystem vendor of 0 or ffff.
     if let (Some(v), Some(d)) = (r.subsystem_vendor_id.filter(|v| *v != 0 && *v != 0xffff), r.subsystem_id) {
-        outln!("\tSubsystem: {}", ids.describe(v, d));
+        outln!("\tSubsystem: {}", ids.describe_subsystem(r.vendor_id, r.device_id, v, d));
     }
     outln!(
         "\tIDs: vendor {:04x} device {:04x}, revision {:02x}, class {:06x}",
@@ -132,7 +135,7 @@ pub fn run_info(g: &Global) -> Result<()> {
         outln!("\t{}", bar_line(b));
     }
     for c in &r.capabilities {
-        for line in capability_lines(c) {
+        for line in capability_lines(c, &r, &ids) {
             outln!("\t{line}");
         }
     }
