@@ -147,7 +147,6 @@ pub fn json_matches_the_schema(lab: &mut Lab) -> Result<(), Failed> {
         format!("{edu} edu status"),
         "mmiodrv -s 00:05.0 --json ivshmem info".into(),
         "mmiodrv -s 00:05.0 --json dump-regs --bar 2 --len 16".into(),
-        "mmiodrv -s 00:07.0 --json e1000 mac".into(),
         format!("{edu} bind vfio-pci"),
         format!("{edu} edu irq raise 0x1 --wait --timeout 3000"),
         format!("{edu} write IRQ_RAISE 0x2 --wait-irq --timeout 3000"),
