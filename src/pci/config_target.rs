@@ -431,7 +431,7 @@ fn unknown(text: &str, name: &str) -> Error {
 }
 
 fn no_cap(text: &str, cap: &str) -> Error {
-    Error::new(ErrorKind::NotSupported { what: "this capability", why: format!("the device has no {cap} ({text})") })
+    Error::new(ErrorKind::CapabilityNotFound { capability: cap.to_string(), target: text.to_string() })
 }
 
 fn short(config: &ConfigSpace, text: &str) -> Error {
@@ -486,7 +486,7 @@ mod tests {
             ("NOPE", "no register setpci knows"),
             ("3c", "give a width"),
             ("3c.q", "is not a width"),
-            ("CAP_EXP+2.w", "has no CAP_EXP"),
+            ("CAP_EXP+2.w", "has no CAP_EXP capability"),
             ("CAP_MSI+2", "give a width"),
             ("0x101.w", "not aligned"),
             ("0xffe.l", "outside"),

@@ -15,7 +15,7 @@ pub fn class_meaning(class: ErrorClass) -> &'static str {
         ErrorClass::Usage => {
             "bad command line: address, value, width, register or field name, read-only/write-only misuse, range"
         }
-        ErrorClass::NotFound => "not found: no such device, BAR or register",
+        ErrorClass::NotFound => "not found: no such device, BAR, register or capability",
         ErrorClass::Permission => "permission denied (the message names root or the udev rules)",
         ErrorClass::Io => "I/O error from a system call",
         ErrorClass::Refused => {
