@@ -1087,6 +1087,16 @@ pub enum ErrorKind {
         first: String,
     },
 
+    // ---- ecosystem: config registers by name
+    /// A capability the device does not have (`CAP_EXP+2.w` on a PCI device).
+    #[error("the device has no {capability} capability ({target})")]
+    CapabilityNotFound {
+        /// The capability as named (`CAP_EXP`, `ECAP_AER`).
+        capability: String,
+        /// The target given.
+        target: String,
+    },
+
     // ------------------------------------------------------------ waiting, faults
     /// A wait ended without the event.
     #[error("timed out after {ms} ms waiting for {what}")]
@@ -1154,9 +1164,11 @@ impl ErrorKind {
             | NoSuchVector { .. }
             | InvalidFile { .. }
             | BlockAmbiguous { .. } => ErrorClass::Usage,
-            DeviceNotFound { .. } | BarNotPresent { .. } | RegisterNotFound { .. } | BlockNotFound { .. } => {
-                ErrorClass::NotFound
-            }
+            DeviceNotFound { .. }
+            | BarNotPresent { .. }
+            | RegisterNotFound { .. }
+            | BlockNotFound { .. }
+            | CapabilityNotFound { .. } => ErrorClass::NotFound,
             Permission { .. } => ErrorClass::Permission,
             Io { .. } => ErrorClass::Io,
             RegMap { .. } => ErrorClass::InvalidMap,

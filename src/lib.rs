@@ -30,6 +30,7 @@
 pub mod backend;
 pub mod command;
 pub mod device;
+pub mod doctor;
 pub mod error;
 pub mod lock;
 pub mod mmio;

@@ -341,8 +341,8 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     let root = Some(t.root());
     let trace = t.root().join("w.trace");
     let tr = trace.display().to_string();
-    expect(&run(&["-d", "ffff:00:04.0", "--trace", &tr, "write", "STATUS.IRQ_FACT", "1"], root), 0);
-    expect(&run(&["-d", "ffff:00:04.0", "--trace", &tr, "write", "FACTORIAL", "10"], root), 0);
+    expect(&run(&["--device", "ffff:00:04.0", "--trace", &tr, "write", "STATUS.IRQ_FACT", "1"], root), 0);
+    expect(&run(&["--device", "ffff:00:04.0", "--trace", &tr, "write", "FACTORIAL", "10"], root), 0);
     let lines = json_lines(&fs::read_to_string(&trace).unwrap());
     assert_eq!(lines[0]["trace"], 1);
     assert_eq!((lines[0]["device"].as_str(), lines[0]["ids"]["vendor"].as_u64()), (Some("ffff:00:04.0"), Some(0x1234)));
@@ -357,7 +357,7 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     let script = t.root().join("s.txt");
     fs::write(&script, "write LIVENESS 0x5\nread LIVENESS\n").unwrap();
     let bt = btrace.display().to_string();
-    expect(&run(&["-d", "ffff:00:04.0", "--trace", &bt, "batch", &script.display().to_string()], root), 0);
+    expect(&run(&["--device", "ffff:00:04.0", "--trace", &bt, "batch", &script.display().to_string()], root), 0);
     let ops: Vec<(String, Option<u64>, Option<u64>)> = json_lines(&fs::read_to_string(&btrace).unwrap())[1..]
         .iter()
         .filter(|e| e["op"] != "regmap")
@@ -366,7 +366,7 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     assert_eq!(ops, [("write".into(), Some(4), Some(5)), ("read".into(), Some(4), Some(5))]);
     // Replay: the write again, on a device left at 0; refused on another kind.
     bar0(&t, "ffff:00:04.0").write_all_at(&[0; 16], 0).unwrap();
-    let out = expect(&run(&["-d", "ffff:00:04.0", "replay", &tr, "--dry-run"], root), 0);
+    let out = expect(&run(&["--device", "ffff:00:04.0", "replay", &tr, "--dry-run"], root), 0);
     assert_eq!(
         out,
         format!("BAR0 0x0008 FACTORIAL    write 0x0000000a\ndry run: would replay 1 write of {tr} on ffff:00:04.0\n")
@@ -374,11 +374,11 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     let mut b = [0u8; 4];
     bar0(&t, "ffff:00:04.0").read_exact_at(&mut b, 8).unwrap();
     assert_eq!(u32::from_le_bytes(b), 0, "a dry run writes nothing");
-    let out = expect(&run(&["-d", "ffff:00:04.0", "replay", &tr, "--verify"], root), 0);
+    let out = expect(&run(&["--device", "ffff:00:04.0", "replay", &tr, "--verify"], root), 0);
     assert_eq!(out, format!("BAR0 0x0008 FACTORIAL    write 0x0000000a\nreplayed 1 write and verified 0 reads of {tr} on ffff:00:04.0\n"));
     bar0(&t, "ffff:00:04.0").read_exact_at(&mut b, 8).unwrap();
     assert_eq!(u32::from_le_bytes(b), 10);
-    let o = run(&["-d", "ffff:00:05.0", "replay", &tr], root);
+    let o = run(&["--device", "ffff:00:05.0", "replay", &tr], root);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("was recorded on ffff:00:04.0 (IDs 1234:11e8 rev 10, edu), this device has ffff:00:05.0 (IDs 1af4:1110 rev 10, ivshmem)"), "{err}");
@@ -388,9 +388,9 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     // --verify checks reads: a read recorded as 0x0a, now another value.
     let rtrace = t.root().join("r.trace");
     let rt = rtrace.display().to_string();
-    expect(&run(&["-d", "ffff:00:04.0", "--trace", &rt, "read", "FACTORIAL"], root), 0);
+    expect(&run(&["--device", "ffff:00:04.0", "--trace", &rt, "read", "FACTORIAL"], root), 0);
     bar0(&t, "ffff:00:04.0").write_all_at(&11u32.to_le_bytes(), 8).unwrap();
-    let o = run(&["-d", "ffff:00:04.0", "replay", &rt, "--verify", "--timeout", "20"], root);
+    let o = run(&["--device", "ffff:00:04.0", "replay", &rt, "--verify", "--timeout", "20"], root);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with("BAR0 0x0008 FACTORIAL    read  0x0000000a  MISMATCH: read 0x0000000b\n"),
@@ -400,7 +400,7 @@ fn a_trace_records_every_access_and_replays_on_the_same_kind_of_device_only() {
     assert!(stderr(&o).contains("1 replayed read(s) differ from the trace"), "{}", stderr(&o));
     // A trace that is not one.
     fs::write(&rtrace, "{\"trace\":1}\n").unwrap();
-    let o = run(&["-d", "ffff:00:04.0", "replay", &rt], root);
+    let o = run(&["--device", "ffff:00:04.0", "replay", &rt], root);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("r.trace:1: not a valid mmiodrv trace"), "{}", stderr(&o));
 }

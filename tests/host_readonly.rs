@@ -100,13 +100,13 @@ fn list_agrees_with_sysfs() -> Result<usize, Failed> {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     expected.sort();
-    let listed: Vec<String> = devices.iter().map(|d| d["address"].as_str().unwrap().to_string()).collect();
+    let listed: Vec<String> = devices.iter().map(|d| d["device"].as_str().unwrap().to_string()).collect();
     assert_eq!(listed, expected);
     for d in devices {
-        let addr = d["address"].as_str().unwrap();
-        assert_eq!(u64::from_str_radix(d["vendor_id"].as_str().unwrap(), 16).unwrap(), sysfs_hex(addr, "vendor"));
-        assert_eq!(u64::from_str_radix(d["device_id"].as_str().unwrap(), 16).unwrap(), sysfs_hex(addr, "device"));
-        assert_eq!(u64::from_str_radix(d["class"].as_str().unwrap(), 16).unwrap(), sysfs_hex(addr, "class"));
+        let addr = d["device"].as_str().unwrap();
+        assert_eq!(d["vendor_id"].as_u64().unwrap(), sysfs_hex(addr, "vendor"));
+        assert_eq!(d["device_id"].as_u64().unwrap(), sysfs_hex(addr, "device"));
+        assert_eq!(d["class"].as_u64().unwrap(), sysfs_hex(addr, "class") & 0xff_ffff);
         let driver = fs::read_link(format!("/sys/bus/pci/devices/{addr}/driver"))
             .ok()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned());
@@ -130,7 +130,14 @@ fn info_agrees_with_lspci_on_host_devices() -> Result<usize, Failed> {
         );
         // Unprivileged, lspci and mmiodrv both see 64 bytes; capabilities are
         // compared only with root.
-        let problems: Vec<_> = problems.into_iter().filter(|p| root || !p.starts_with("capability")).collect();
+        let mut problems: Vec<_> = problems.into_iter().filter(|p| root || !p.starts_with("capability")).collect();
+        if root {
+            // With all of config space readable: line for line.
+            problems.extend(common::lspci::line_for_line(
+                &String::from_utf8_lossy(&info.stdout),
+                &String::from_utf8_lossy(&lspci.stdout),
+            ));
+        }
         assert!(problems.is_empty(), "{addr}:\n{}", problems.join("\n"));
         compared += 1;
     }

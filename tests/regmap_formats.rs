@@ -94,7 +94,14 @@ fn show(file: &Path) -> Result<Value, String> {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
     let mut v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    v.as_object_mut().map(|o| o.remove("file"));
+    // The command line's own fields (the file, the JSON schema version) are
+    // not part of the reading.
+    if let Some(o) = v.as_object_mut() {
+        o.remove("file");
+        if o.remove("schema") != Some(Value::from(1)) {
+            return Err("`regmap show --json` lacks \"schema\": 1".into());
+        }
+    }
     Ok(v)
 }
 

@@ -11,6 +11,8 @@ mod common;
 mod core_tests;
 #[path = "vm/e1000.rs"]
 mod e1000;
+#[path = "vm/ecosystem.rs"]
+mod ecosystem;
 #[path = "vm/edu.rs"]
 mod edu;
 #[path = "vm/faults.rs"]
@@ -48,6 +50,11 @@ fn main() -> ExitCode {
         ("core::ivshmem_registers_and_bar2", core_tests::ivshmem_registers_and_bar2),
         ("core::ivshmem_host_file_sees_guest_writes", core_tests::ivshmem_host_sees_guest),
         ("core::decoding_disabled_is_reported", core_tests::decoding_disabled_is_reported),
+        ("ecosystem::selection_as_lspci", ecosystem::selection_as_lspci),
+        ("ecosystem::info_line_for_line_on_every_device", ecosystem::info_line_for_line_on_every_device),
+        ("ecosystem::config_read_write_against_setpci", ecosystem::config_against_setpci),
+        ("ecosystem::json_output_matches_the_schema", ecosystem::json_matches_the_schema),
+        ("ecosystem::doctor_in_a_healthy_guest", ecosystem::doctor_in_a_healthy_guest),
         ("backends::every_command_on_every_backend", backends::every_command_on_every_backend),
         ("backends::vfio_interrupts_in_one_process", backends::vfio_interrupts_in_one_process),
         ("backends::uio_interrupt_from_another_process", backends::uio_interrupt_from_another_process),

@@ -43,8 +43,42 @@ fn uio_works_without_an_iommu(lab: &mut Lab) -> Result<(), Failed> {
     check(driver_of(lab, "0000:00:04.0")? == "none", "bind --restore left the device bound")
 }
 
+/// `doctor` names each cause: no IOMMU, a device a kernel driver holds, and a
+/// user who is not root and has no udev rules (the guest has none installed).
+fn doctor_names_each_cause(lab: &mut Lab) -> Result<(), Failed> {
+    let sys = ok(lab, "mmiodrv doctor")?;
+    check(
+        sys.contains("FAIL  iommu: no IOMMU groups: the IOMMU is absent or off")
+            && sys.contains("fix: boot with intel_iommu=on or amd_iommu=on"),
+        sys.clone(),
+    )?;
+    check(sys.contains("ok    user: running as root"), sys.clone())?;
+    let nic = ok(lab, "mmiodrv -s 00:07.0 doctor")?;
+    check(
+        nic.contains("WARN  driver: bound to kernel driver e1000")
+            && nic.contains("fix: mmiodrv --device 0000:00:07.0 bind vfio-pci"),
+        nic.clone(),
+    )?;
+    // The device's IOMMU line offers UIO for this very device.
+    check(nic.contains("or use UIO: mmiodrv --device 0000:00:07.0 bind uio_pci_generic"), nic.clone())?;
+    let user = ok(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor'")?;
+    for want in [
+        "FAIL  user: uid 1000 is not root, and there is no group mmiodrv: the udev rules are not installed; fix: run as root, or bind the device to vfio-pci and install the udev rules",
+        "WARN  config: only 64 bytes of config space readable: capabilities need root",
+        "FAIL  bar files: /sys/bus/pci/devices/0000:00:04.0/resource0 is root's only",
+    ] {
+        check(user.contains(want), format!("{want:?} not in\n{user}"))?;
+    }
+    let v = common::schema::validator();
+    let json = ok(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor --json'")?;
+    common::schema::check_lines(&v, "doctor --json", &json)?;
+    let parsed: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    check(parsed["problems"].as_u64().unwrap_or(0) >= 3, json.clone())
+}
+
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
+        ("noiommu::doctor_names_each_cause", doctor_names_each_cause),
         ("noiommu::no_iommu_group_and_vfio_refused_up_front", no_iommu_group_and_vfio_refused_up_front),
         ("noiommu::uio_works_without_an_iommu", uio_works_without_an_iommu),
     ];

@@ -33,9 +33,10 @@ def open(
     kernel driver bound, decoding off, the map's width rules for raw offsets)."""
 
 def list() -> builtins.list[dict[str, Any]]:
-    """Every PCI function, with the fields of `mmiodrv list --json`: address,
-    vendor_id, device_id, class, class_name, description, kernel_driver,
-    iommu_group, mmiodrv_driver. Reads sysfs only."""
+    """Every PCI function, with the fields of `mmiodrv list --json`: device,
+    ids, vendor_id, device_id, class (numbers), class_name, vendor_name,
+    device_name, description, kernel_driver, iommu_group, mmiodrv_driver,
+    parent. Reads sysfs only."""
 
 def _error_classes() -> builtins.list[tuple[str, int]]: ...
 def _command_stubs() -> str: ...

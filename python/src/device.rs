@@ -58,8 +58,9 @@ pub fn open(
 }
 
 /// Every PCI function, as dicts with the fields of `mmiodrv list --json`:
-/// address, vendor_id, device_id, class, class_name, description,
-/// kernel_driver, iommu_group, mmiodrv_driver. Reads sysfs only.
+/// device, ids, vendor_id, device_id, class (numbers), class_name,
+/// vendor_name, device_name, description, kernel_driver, iommu_group,
+/// mmiodrv_driver, parent. Reads sysfs only.
 #[pyfunction(name = "list")]
 pub fn list_devices(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let rows = py.detach(|| listing::list(&Sysfs::from_env(), &PciIds::load())).or_raise(py, None)?;

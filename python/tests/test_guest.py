@@ -317,8 +317,8 @@ def list_matches_the_command_line():
     ours = mmiodrv.list()
     theirs = json.loads(cli("list", "--json"))["devices"]
     assert ours == theirs, (ours, theirs)
-    edu = [d for d in ours if d["address"] == EDU][0]
-    assert (edu["vendor_id"], edu["device_id"], edu["mmiodrv_driver"]) == ("1234", "11e8", "edu"), edu
+    edu = [d for d in ours if d["device"] == EDU][0]
+    assert (edu["vendor_id"], edu["device_id"], edu["ids"], edu["mmiodrv_driver"]) == (0x1234, 0x11e8, "1234:11e8", "edu"), edu
 
 
 @check

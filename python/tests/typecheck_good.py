@@ -21,7 +21,7 @@ def main() -> None:
         dev.edu.dma.from_device(len=16, offset=0x100)
         dev.e1000.mac()
         dev.ivshmem.write(string="hello", offset=0x100)
-        print(ident, major, fields, kind, report, mmiodrv.list()[0]["address"])
+        print(ident, major, fields, kind, report, mmiodrv.list()[0]["device"])
     try:
         mmiodrv.open("00:04")
     except mmiodrv.UsageError as e:

@@ -150,6 +150,26 @@ pub trait Backend: Send + Sync {
     /// Every implemented BAR.
     fn bars(&self) -> Result<Vec<BarInfo>>;
 
+    // ---- ecosystem: config registers by name (config read/write)
+    /// One config register of `width` at `offset` (aligned), little-endian.
+    /// Backends that can read config space in place do it with one access of
+    /// that width; the default picks it out of [`Backend::read_config`].
+    fn read_config_at(&self, offset: u16, width: crate::mmio::Width) -> Result<u64> {
+        let config = self.read_config()?;
+        let at = usize::from(offset);
+        let bytes = config.bytes().get(at..at + width.bytes() as usize).ok_or_else(|| {
+            Error::on(self.device(), ErrorKind::ConfigTooShort { len: config.len(), need: at + width.bytes() as usize })
+        })?;
+        Ok(bytes.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b)))
+    }
+
+    /// Write one config register of `width` at `offset` (aligned) with one
+    /// access of that width. Refused where the backend has no way to.
+    fn write_config_at(&self, offset: u16, width: crate::mmio::Width, value: u64) -> Result<()> {
+        let _ = (offset, width, value);
+        Err(self.cannot("config space writes"))
+    }
+
     /// Open a BAR for register access.
     fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>>;
 

@@ -54,6 +54,49 @@ impl SysfsBackend {
         Ok(())
     }
 
+    /// Config writes: like BAR access, refused while a kernel driver other
+    /// than vfio-pci/uio_pci_generic owns the device, unless `force`.
+    fn check_may_write_config(&self) -> Result<()> {
+        if self.force {
+            return Ok(());
+        }
+        match self.dev.driver().map(|d| (UserspaceDriver::from_name(&d), d)) {
+            Some((None, driver)) => Err(Error::on(self.dev.address, ErrorKind::DriverBound { driver })),
+            Some((Some(UserspaceDriver::VfioPci), _)) => {
+                Err(Error::on(self.dev.address, ErrorKind::OwnedByVfio { backend: BackendKind::Sysfs }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// One config access through the sysfs `config` file: a pread/pwrite of
+    /// exactly `width` bytes at an aligned offset, which the kernel turns
+    /// into one config cycle of that width.
+    pub fn config_access(&self, offset: u16, width: crate::mmio::Width, write: Option<u64>) -> Result<u64> {
+        use std::os::unix::fs::FileExt;
+        let path = self.dev.attr_path("config");
+        let n = width.bytes() as usize;
+        let err = |e| Error::io_on(self.dev.address, "cannot access config space through", &path, e);
+        match write {
+            None => {
+                let mut b = [0u8; 4];
+                std::fs::File::open(&path).and_then(|f| f.read_exact_at(&mut b[..n], offset.into())).map_err(err)?;
+                Ok(u64::from(u32::from_le_bytes(b)))
+            }
+            Some(value) => {
+                self.check_may_write_config()?;
+                tripwire(&path, "writing config space through");
+                let b = (value as u32).to_le_bytes();
+                OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.write_all_at(&b[..n], offset.into()))
+                    .map_err(err)?;
+                Ok(value)
+            }
+        }
+    }
+
     fn bar(&self, index: u8) -> Result<BarInfo> {
         self.bars()?
             .into_iter()
@@ -73,6 +116,14 @@ impl Backend for SysfsBackend {
 
     fn read_config(&self) -> Result<ConfigSpace> {
         self.dev.read_config().map(ConfigSpace::new)
+    }
+
+    fn read_config_at(&self, offset: u16, width: crate::mmio::Width) -> Result<u64> {
+        self.config_access(offset, width, None)
+    }
+
+    fn write_config_at(&self, offset: u16, width: crate::mmio::Width, value: u64) -> Result<()> {
+        self.config_access(offset, width, Some(value)).map(drop)
     }
 
     fn bars(&self) -> Result<Vec<BarInfo>> {

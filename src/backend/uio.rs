@@ -74,6 +74,14 @@ impl Backend for UioBackend {
         self.sysfs.read_config()
     }
 
+    fn read_config_at(&self, offset: u16, width: crate::mmio::Width) -> Result<u64> {
+        self.sysfs.config_access(offset, width, None)
+    }
+
+    fn write_config_at(&self, offset: u16, width: crate::mmio::Width, value: u64) -> Result<()> {
+        self.sysfs.config_access(offset, width, Some(value)).map(drop)
+    }
+
     fn bars(&self) -> Result<Vec<BarInfo>> {
         self.sysfs.bars()
     }

@@ -93,12 +93,48 @@ pub enum Decoded {
         version: u8,
         /// Device/port type.
         port_type: u8,
+        /// A slot is implemented (root and downstream ports).
+        slot: bool,
+        /// The MSI/MSI-X vector its own interrupts use.
+        interrupt_message: u8,
     },
     /// Vendor specific.
     Vendor {
         /// Length byte.
         len: u8,
     },
+    /// Subsystem vendor and ID of a bridge (type-1 headers have no fields for them).
+    Subsystem {
+        /// Subsystem vendor ID.
+        vendor: u16,
+        /// Subsystem ID.
+        device: u16,
+    },
+    /// A virtio structure (vendor-specific capability of a virtio device,
+    /// 1af4:1000..107f), as lspci decodes it.
+    Virtio {
+        /// The structure: 1 common config, 2 notify, 3 ISR, 4 device config...
+        cfg_type: u8,
+        /// The BAR it is in.
+        bar: u8,
+        /// Its offset in that BAR.
+        offset: u32,
+        /// Its length in bytes.
+        length: u32,
+        /// Notify offset multiplier (notify structures only).
+        multiplier: Option<u32>,
+    },
+}
+
+/// lspci's names of virtio structures (`VirtIO: CommonCfg`).
+pub fn virtio_structure_name(cfg_type: u8) -> &'static str {
+    match cfg_type {
+        1 => "CommonCfg",
+        2 => "Notify",
+        3 => "ISR",
+        4 => "DeviceCfg",
+        _ => "<unknown>",
+    }
 }
 
 impl Capability {
@@ -200,8 +236,27 @@ fn decode_standard(c: &ConfigSpace, at: usize, cap: u8) -> Decoded {
                 pba_offset: pba & !7,
             }
         }
-        id::EXP => Decoded::Express { version: (ctrl & 0xf) as u8, port_type: ((ctrl >> 4) & 0xf) as u8 },
-        id::VENDOR => Decoded::Vendor { len: c.u8(at + 2).unwrap_or(0) },
+        id::EXP => Decoded::Express {
+            version: (ctrl & 0xf) as u8,
+            port_type: ((ctrl >> 4) & 0xf) as u8,
+            slot: ctrl & 0x100 != 0,
+            interrupt_message: ((ctrl >> 9) & 0x1f) as u8,
+        },
+        0x0d => Decoded::Subsystem { vendor: c.u16(at + 4).unwrap_or(0), device: c.u16(at + 6).unwrap_or(0) },
+        id::VENDOR => {
+            let len = c.u8(at + 2).unwrap_or(0);
+            let virtio = c.vendor_id() == Some(0x1af4) && c.device_id().is_some_and(|d| (0x1000..=0x107f).contains(&d));
+            match (virtio && len >= 16, c.u8(at + 3), c.u8(at + 4), c.u32(at + 8), c.u32(at + 12)) {
+                (true, Some(cfg_type), Some(bar), Some(offset), Some(length)) => Decoded::Virtio {
+                    cfg_type,
+                    bar,
+                    offset,
+                    length,
+                    multiplier: if cfg_type == 2 && len >= 20 { c.u32(at + 16) } else { None },
+                },
+                _ => Decoded::Vendor { len },
+            }
+        }
         _ => Decoded::None,
     }
 }
@@ -317,7 +372,7 @@ mod tests {
             }
         );
         assert_eq!(caps[2].msix_vectors(), Some(2));
-        assert_eq!(caps[3].decoded, Decoded::Express { version: 2, port_type: 0 });
+        assert_eq!(caps[3].decoded, Decoded::Express { version: 2, port_type: 0, slot: false, interrupt_message: 0 });
     }
 
     #[test]

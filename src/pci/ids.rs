@@ -17,6 +17,8 @@ const SEARCH_PATH: &[&str] = &["/usr/share/misc/pci.ids", "/usr/share/hwdata/pci
 pub struct PciIds {
     vendors: HashMap<u16, String>,
     devices: HashMap<(u16, u16), String>,
+    /// (vendor, device, subsystem vendor, subsystem device) -> name.
+    subsystems: HashMap<(u16, u16, u16, u16), String>,
     classes: HashMap<u8, String>,
     subclasses: HashMap<(u8, u8), String>,
 }
@@ -41,6 +43,7 @@ impl PciIds {
     pub fn parse(text: &str) -> Self {
         let mut ids = PciIds::default();
         let mut vendor: Option<u16> = None;
+        let mut device: Option<u16> = None;
         let mut class: Option<u8> = None;
         for line in text.lines() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -67,10 +70,20 @@ impl PciIds {
                     }
                 }
                 1 => {
+                    device = None;
                     if let (Some(v), Ok(d)) = (vendor, u16::from_str_radix(id, 16)) {
+                        device = Some(d);
                         ids.devices.insert((v, d), name);
                     } else if let (Some(c), Ok(s)) = (class, u8::from_str_radix(id, 16)) {
                         ids.subclasses.insert((c, s), name);
+                    }
+                }
+                2 => {
+                    let sub = id.split_once(' ').and_then(|(a, b)| {
+                        Some((u16::from_str_radix(a.trim(), 16).ok()?, u16::from_str_radix(b.trim(), 16).ok()?))
+                    });
+                    if let (Some(v), Some(d), Some((sv, sd))) = (vendor, device, sub) {
+                        ids.subsystems.insert((v, d, sv, sd), name);
                     }
                 }
                 _ => {}
@@ -111,6 +124,24 @@ impl PciIds {
             (Some(name), _) => name.clone(),
             (None, Some(name)) => format!("{name} [{code:04x}]"),
             (None, None) => format!("Class {code:04x}"),
+        }
+    }
+
+    /// A subsystem as lspci's `Subsystem:` line words it: the subsystem
+    /// vendor's name and the subsystem's name under the device
+    /// (`Red Hat, Inc. QEMU Virtual Machine`), else `Red Hat, Inc. Device 1100`.
+    pub fn describe_subsystem(&self, vendor: u16, device: u16, sub_vendor: u16, sub_device: u16) -> String {
+        // As pciutils: without a subsystem entry, a subsystem equal to the
+        // device itself takes the device's name.
+        let name = self
+            .subsystems
+            .get(&(vendor, device, sub_vendor, sub_device))
+            .map(String::as_str)
+            .or_else(|| self.device(vendor, device).filter(|_| (vendor, device) == (sub_vendor, sub_device)));
+        match (self.vendor(sub_vendor), name) {
+            (Some(v), Some(d)) => format!("{v} {d}"),
+            (Some(v), None) => format!("{v} Device {sub_device:04x}"),
+            _ => format!("Device {sub_vendor:04x}:{sub_device:04x}"),
         }
     }
 
@@ -164,6 +195,8 @@ mod tests {
         assert_eq!(ids.describe(0x1af4, 0x1110), "Red Hat, Inc. Inter-VM shared memory");
         assert_eq!(ids.describe(0x1234, 0x11e8), "Technical Corp. Device 11e8");
         assert_eq!(ids.describe(0xabcd, 0x0001), "Device abcd:0001");
+        assert_eq!(ids.describe_subsystem(0x1af4, 0x1110, 0x1af4, 0x1100), "Red Hat, Inc. QEMU Virtual Machine");
+        assert_eq!(ids.describe_subsystem(0x1234, 0x11e8, 0x1af4, 0x1100), "Red Hat, Inc. Device 1100");
         assert_eq!(ids.class_name(0x050000), "RAM memory");
         assert_eq!(ids.class_name(0x00ff00), "Unclassified device");
         assert_eq!(PciIds::default().class_name(0x020000), "Network controller");

@@ -4,6 +4,8 @@ pub mod address;
 pub mod binding;
 pub mod capabilities;
 pub mod config;
+pub mod config_target;
+pub mod filter;
 pub mod ids;
 pub mod in_use;
 pub mod listing;

@@ -13,7 +13,9 @@ use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
 #[derive(Clone, Debug, Serialize)]
 pub struct DeviceReport {
     /// The device.
-    pub address: PciAddress,
+    pub device: PciAddress,
+    /// `vendor:device` in hex (`1234:11e8`), as in `list`.
+    pub ids: String,
     /// lspci's first line after the address.
     pub title: String,
     /// Vendor ID.
@@ -42,10 +44,16 @@ pub struct DeviceReport {
     pub latency_timer: Option<u8>,
     /// Cache line size (in 32-bit words).
     pub cache_line_size: Option<u8>,
+    /// Minimum grant (type-0 headers; units of 250 ns).
+    pub min_gnt: Option<u8>,
+    /// Maximum latency (type-0 headers; units of 250 ns).
+    pub max_lat: Option<u8>,
     /// Interrupt pin (1 = INTA), if any.
     pub interrupt_pin: Option<u8>,
     /// Interrupt line.
     pub interrupt_line: Option<u8>,
+    /// The IRQ the kernel routed it to (sysfs `irq`, what lspci shows).
+    pub irq: Option<u32>,
     /// BARs.
     pub bars: Vec<BarInfo>,
     /// Standard then extended capabilities.
@@ -85,9 +93,16 @@ impl DeviceReport {
         }
         let mut caps = capabilities::standard(&config);
         caps.extend(capabilities::extended(&config));
-        let subsystem = config.subsystem();
+        // A bridge's subsystem is in its SSVID capability.
+        let subsystem = config.subsystem().or_else(|| {
+            caps.iter().find_map(|c| match c.decoded {
+                capabilities::Decoded::Subsystem { vendor, device } => Some((vendor, device)),
+                _ => None,
+            })
+        });
         Ok(DeviceReport {
-            address: dev.address,
+            device: dev.address,
+            ids: format!("{:04x}:{:04x}", config.vendor_id().unwrap_or(0), config.device_id().unwrap_or(0)),
             title: title(ids, &config),
             vendor_id: config.vendor_id().unwrap_or(0),
             device_id: config.device_id().unwrap_or(0),
@@ -102,8 +117,11 @@ impl DeviceReport {
             status: config.status().unwrap_or(0),
             latency_timer: config.latency_timer(),
             cache_line_size: config.cache_line_size(),
+            min_gnt: config.u8(0x3e).filter(|_| config.header_layout() == Some(0)),
+            max_lat: config.u8(0x3f).filter(|_| config.header_layout() == Some(0)),
             interrupt_pin: config.interrupt_pin().filter(|p| *p != 0),
             interrupt_line: config.interrupt_line(),
+            irq: dev.irq(),
             bars: backend.bars()?,
             capabilities: caps,
             config_bytes_readable: config.len(),

@@ -208,6 +208,11 @@ impl SysfsDevice {
         self.read_hex_attr("class").map(|v| v & 0xff_ffff)
     }
 
+    /// The IRQ number sysfs gives (`irq`), if readable.
+    pub fn irq(&self) -> Option<u32> {
+        self.read_attr("irq").ok()?.parse().ok()
+    }
+
     /// Name of the bound kernel driver, if any.
     pub fn driver(&self) -> Option<String> {
         link_name(&self.attr_path("driver"))
@@ -265,6 +270,15 @@ impl SysfsDevice {
             .and_then(|f| f.read_exact_at(&mut b, offset))
             .map_err(|e| Error::io_on(self.address, "cannot read config space from", &path, e))?;
         Ok(u16::from_le_bytes(b))
+    }
+
+    /// The bridge this device is behind: the parent directory of its
+    /// canonical sysfs path, when that is a PCI function (`/sys/devices/
+    /// pci0000:00/0000:00:0a.0/0000:02:00.0`). None on a root bus.
+    pub fn parent_bridge(&self) -> Option<PciAddress> {
+        let real = fs::canonicalize(&self.path).ok()?;
+        let parent = real.parent()?.file_name()?.to_str()?;
+        PciAddress::parse(parent).ok()
     }
 
     /// The `resource` file: one line per BAR, ROM and bridge window.

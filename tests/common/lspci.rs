@@ -69,3 +69,77 @@ pub fn disagreements(info: &str, lspci: &str) -> Vec<String> {
     }
     problems
 }
+
+/// Lines only mmiodrv prints (not lspci's).
+const OURS_ONLY: &[&str] = &["IDs: ", "Header type: ", "IOMMU group: ", "mmiodrv driver: ", "(only "];
+
+/// lspci lines mmiodrv does not decode (bridge windows, kernel modules...).
+const THEIRS_ONLY: &[&str] = &[
+    "Kernel modules: ",
+    "Expansion ROM at ",
+    "NUMA node: ",
+    "Physical Slot: ",
+    "IOMMU group: ",
+    "Bus: primary=",
+    "I/O behind bridge: ",
+    "Memory behind bridge: ",
+    "Prefetchable memory behind bridge: ",
+    "Secondary status: ",
+    "BridgeCtl: ",
+    "BIST ",
+];
+
+/// Capabilities whose whole line mmiodrv prints as lspci does; of the others
+/// only the name is compared.
+const DECODED_IN_FULL: &[&str] =
+    &["MSI:", "MSI-X:", "Vendor Specific Information:", "Power Management version", "Express (", "Subsystem:"];
+
+/// Capabilities whose lines under the first mmiodrv prints too.
+const WITH_SUBLINES: &[&str] = &["MSI-X:", "Vendor Specific Information:"];
+
+/// `mmiodrv info` against `lspci -vvv`, line for line: every line lspci
+/// prints at the first level must be mmiodrv's, in the same order, except
+/// the kinds listed above; capabilities decoded in full must match whole,
+/// with their sub-lines; regions may carry lspci's `[disabled]`/`[virtual]`.
+pub fn line_for_line(info: &str, lspci: &str) -> Vec<String> {
+    let ours: Vec<&str> = info
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.strip_prefix('\t'))
+        .filter(|l| !OURS_ONLY.iter().any(|p| l.starts_with(p)) && *l != "Kernel driver in use: none")
+        .collect();
+    let mut theirs: Vec<&str> = Vec::new();
+    let mut keep_sub = false;
+    for line in lspci.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        if let Some(sub) = line.strip_prefix("\t\t") {
+            if keep_sub {
+                theirs.push(line.strip_prefix('\t').unwrap_or(sub));
+            }
+            continue;
+        }
+        let Some(top) = line.strip_prefix('\t') else { continue };
+        keep_sub = top
+            .strip_prefix("Capabilities: [")
+            .and_then(|c| c.split_once("] "))
+            .is_some_and(|(_, name)| WITH_SUBLINES.iter().any(|d| name.starts_with(d)));
+        if !THEIRS_ONLY.iter().any(|p| top.starts_with(p)) {
+            theirs.push(top);
+        }
+    }
+    let mut problems = Vec::new();
+    if ours.len() != theirs.len() {
+        problems.push(format!("{} lines against lspci's {}", ours.len(), theirs.len()));
+    }
+    for (a, b) in ours.iter().zip(&theirs) {
+        let same = a == b
+            || (a.starts_with("Region ") && b.starts_with(a))
+            || (a.starts_with("Capabilities: [")
+                && !DECODED_IN_FULL.iter().any(|d| a.split_once("] ").is_some_and(|(_, n)| n.starts_with(d)))
+                && b.starts_with(a));
+        if !same {
+            problems.push(format!("mmiodrv {a:?}\n   lspci {b:?}"));
+            break;
+        }
+    }
+    problems
+}

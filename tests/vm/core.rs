@@ -99,7 +99,10 @@ pub fn selectors_and_list(lab: &mut Lab) -> Result<(), Failed> {
     let edu = list.lines().find(|l| l.starts_with("0000:00:04.0")).ok_or(format!("no edu in\n{list}"))?;
     check(edu.contains("1234:11e8") && edu.ends_with("edu"), edu.to_string())?;
     let iv = list.lines().find(|l| l.starts_with("0000:00:05.0")).ok_or(format!("no ivshmem in\n{list}"))?;
-    check(iv.contains("1af4:1110") && iv.contains("RAM memory") && iv.ends_with("ivshmem"), iv.to_string())?;
+    check(
+        iv.contains("Red Hat, Inc. Inter-VM shared memory") && iv.contains("RAM memory") && iv.ends_with("ivshmem"),
+        iv.to_string(),
+    )?;
     let json: serde_json::Value = serde_json::from_str(&ok(lab, "mmiodrv list --json")?).map_err(|e| e.to_string())?;
     let n = json["devices"].as_array().map(|a| a.len()).unwrap_or(0);
     let sysfs = ok(lab, "ls /sys/bus/pci/devices | wc -l")?;

@@ -65,7 +65,7 @@ while IFS= read -r line; do
   # In a subshell: a line that is not even shell syntax must not end the run.
   ( eval "timeout -s KILL 10 mmiodrv $line" ) </dev/null >out 2>err
   s=$?
-  id=$(mmiodrv -d 0000:00:04.0 read ID --quiet 2>&1)
+  id=$(mmiodrv --device 0000:00:04.0 read ID --quiet 2>&1)
   lines=$(grep -c '' err)
   why=
   case $s in 0|2|3|4|5|6|7|8) ;; 137) why="hang or killed (exit 137)";; 101) why="panic (exit 101)";; *) why="undocumented exit status $s";; esac
@@ -85,7 +85,7 @@ while IFS= read -r line; do
     head -n 3 err | cut -c1-300 | sed 's/^/  stderr: /'
   fi
 done < hostile.txt
-for d in 04.0 05.0 07.0 08.0 1f.0 1f.2 01.0; do mmiodrv -d 0000:00:$d bind --restore >/dev/null 2>&1 || true; done
+for d in 04.0 05.0 07.0 08.0 1f.0 1f.2 01.0; do mmiodrv --device 0000:00:$d bind --restore >/dev/null 2>&1 || true; done
 echo "COUNT $n"
 "#;
 

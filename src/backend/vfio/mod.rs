@@ -78,6 +78,25 @@ impl VfioBackend {
         self.vfio().get_region_size(index)
     }
 
+    /// One access of `width` bytes to the config region (VFIO passes it to
+    /// the device, or to its virtualized copy for the bits it emulates).
+    fn config_access(&self, offset: u16, width: crate::mmio::Width, write: Option<u64>) -> Result<u64> {
+        let at = self.vfio().get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX) + u64::from(offset);
+        let n = width.bytes() as usize;
+        let err = |e| Error::io_on(self.dev.address, "cannot access config space through VFIO for", &self.dev.path, e);
+        match write {
+            None => {
+                let mut b = [0u8; 4];
+                self.file.read_exact_at(&mut b[..n], at).map_err(err)?;
+                Ok(u64::from(u32::from_le_bytes(b)))
+            }
+            Some(value) => {
+                self.file.write_all_at(&(value as u32).to_le_bytes()[..n], at).map_err(err)?;
+                Ok(value)
+            }
+        }
+    }
+
     /// Set Bus Master Enable in COMMAND through the config region: without it
     /// the device can neither DMA nor send MSI/MSI-X (both are memory writes).
     fn enable_bus_master(&self) -> Result<()> {
@@ -157,6 +176,14 @@ impl Backend for VfioBackend {
             Error::io_on(self.dev.address, "cannot read config space through VFIO from", &self.dev.path, e)
         })?;
         Ok(ConfigSpace::new(buf))
+    }
+
+    fn read_config_at(&self, offset: u16, width: crate::mmio::Width) -> Result<u64> {
+        self.config_access(offset, width, None)
+    }
+
+    fn write_config_at(&self, offset: u16, width: crate::mmio::Width, value: u64) -> Result<()> {
+        self.config_access(offset, width, Some(value)).map(drop)
     }
 
     fn bars(&self) -> Result<Vec<BarInfo>> {

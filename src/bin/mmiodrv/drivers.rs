@@ -18,13 +18,8 @@ fn build(c: &spec::Command) -> Command {
     for a in c.args {
         cmd = cmd.arg(spec_arg(a));
     }
-    if !c.examples.is_empty() {
-        let lines: Vec<String> = c
-            .examples
-            .iter()
-            .map(|(line, what)| if what.is_empty() { format!("  {line}") } else { format!("  {line}\n      {what}") })
-            .collect();
-        cmd = cmd.after_help(format!("Examples:\n{}", lines.join("\n")));
+    if let Some(text) = crate::args::examples_text(c.examples) {
+        cmd = cmd.after_help(text);
     }
     if !c.subcommands.is_empty() {
         cmd = cmd.subcommand_required(true);

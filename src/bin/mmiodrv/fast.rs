@@ -95,7 +95,8 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
         let writing = s.command == Some("write");
         let command_set = s.command.is_some();
         match name {
-            "-d" | "--device" => once(&mut s.device, value()?.to_string())?,
+            // -s and -d (lspci's filters) are resolved after parsing; clap takes them.
+            "--device" => once(&mut s.device, value()?.to_string())?,
             "--state" => once(&mut s.state, PathBuf::from(value()?))?,
             "--block" if command_set => once(&mut s.block, value()?.to_string())?,
             "--backend" => once(&mut s.backend, value()?.parse().ok()?)?,
@@ -132,6 +133,8 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
     };
     let global = Global {
         device,
+        slot: None,
+        ids: None,
         state: s.state,
         backend: s.backend.unwrap_or(BackendKind::Auto),
         force: s.force,
@@ -148,6 +151,8 @@ pub fn parse(argv: &[OsString]) -> Option<Cli> {
             }
             Cmd::Read(ReadArgs { target: target.clone(), map, width: s.width, quiet: s.quiet })
         }
+        // --index, --vector and --timeout mean something only with --wait-irq.
+        ("write", _) if !s.wait_irq && (s.index.is_some() || s.vector.is_some() || s.timeout.is_some()) => return None,
         ("write", [target, value]) => Cmd::Write(WriteArgs {
             target: target.clone(),
             value: parse_number(value).ok()?,
@@ -176,41 +181,45 @@ mod tests {
     #[test]
     fn agrees_with_clap() {
         let accepted = [
-            "-d 0000:00:04.0 read 0x0 --quiet",
+            "--device 0000:00:04.0 read 0x0 --quiet",
             "--device 0000:00:04.0 read ID",
             "--device=0000:00:04.0 read ID.MAJOR -q",
-            "read 0x80 --width 64 -d 00:04.0 --json",
-            "-d 1234:11e8 --backend sysfs --force read 0x4 --width=8",
-            "-v -d 00:04.0 read STATUS --bar 0 --regmap m.toml --wc",
-            "-d sim:m.toml --state s.json read CTRL --block A",
-            "-d 00:04.0 write 0x4 0xf0f0f0f0",
-            "-d 00:04.0 write LIVENESS 0x12 --verify --quiet",
-            "-d 00:04.0 write IRQ_RAISE 1 --wait-irq --index msi --vector 0 --timeout 300",
-            "-d 00:04.0 write STATUS.IRQ_FACT 1 -vv --json",
-            "-d 00:04.0 write 0x80 0x1122334455667788 --width 64 --bar 0",
-            "-d 00:04.0 --trace t.jsonl read ID",
-            "--trace=t.jsonl -d 00:04.0 write FACTORIAL 10",
+            "read 0x80 --width 64 --device 00:04.0 --json",
+            "--device 1234:11e8 --backend sysfs --force read 0x4 --width=8",
+            "-v --device 00:04.0 read STATUS --bar 0 --regmap m.toml --wc",
+            "--device sim:m.toml --state s.json read CTRL --block A",
+            "--device 00:04.0 write 0x4 0xf0f0f0f0",
+            "--device 00:04.0 write LIVENESS 0x12 --verify --quiet",
+            "--device 00:04.0 write IRQ_RAISE 1 --wait-irq --index msi --vector 0 --timeout 300",
+            "--device 00:04.0 write STATUS.IRQ_FACT 1 -vv --json",
+            "--device 00:04.0 write 0x80 0x1122334455667788 --width 64 --bar 0",
+            "--device 00:04.0 --trace t.jsonl read ID",
+            "--trace=t.jsonl --device 00:04.0 write FACTORIAL 10",
         ];
         let refused = [
-            "-d 00:04.0 read",
-            "-d 00:04.0 read 0x0 0x4",
-            "-d 00:04.0 read 0x0 --width 12",
-            "-d 00:04.0 read 0x0 --verify",
-            "-d 00:04.0 read 0x0 --quiet --quiet",
-            "-d 00:04.0 --trace a --trace b read 0x0",
-            "-d 00:04.0 read 0x0 --help",
-            "-d 00:04.0 read 0x0 --bar 9",
-            "-d 00:04.0 write 0x4 -5",
-            "-d 00:04.0 write 0x4 abc",
-            "-d 00:04.0 write 0x4",
-            "-d 00:04.0 write 0x4 1 --index bogus",
-            "-d 00:04.0 write 0x4 1 --timeout",
+            "--device 00:04.0 read",
+            "--device 00:04.0 read 0x0 0x4",
+            "--device 00:04.0 read 0x0 --width 12",
+            "--device 00:04.0 read 0x0 --verify",
+            "--device 00:04.0 read 0x0 --quiet --quiet",
+            "--device 00:04.0 --trace a --trace b read 0x0",
+            "--device 00:04.0 read 0x0 --help",
+            "--device 00:04.0 read 0x0 --bar 9",
+            "--device 00:04.0 write 0x4 -5",
+            "--device 00:04.0 write 0x4 abc",
+            "--device 00:04.0 write 0x4",
+            "--device 00:04.0 write 0x4 1 --index bogus",
+            "--device 00:04.0 write 0x4 1 --timeout",
             "--backend nosuch -d 00:04.0 read 0x0",
-            "-d 00:04.0 dump-regs",
-            "-d 00:04.0 read --width 8",
-            "-d 00:04.0 read 0x0 --",
-            "-d 00:04.0 --quiet read 0x0",
+            "--device 00:04.0 dump-regs",
+            "--device 00:04.0 read --width 8",
+            "--device 00:04.0 read 0x0 --",
+            "--device 00:04.0 --quiet read 0x0",
             "-d",
+            "-s 00:04.0 read 0x0",
+            "-d 1234:11e8 read ID --quiet",
+            "--slot 04.0 write 0x4 1",
+            "--device 00:04.0 write 0x4 1 --timeout 10",
             "",
             "list",
         ];

@@ -3,16 +3,16 @@
 
 use mmiodrv::backend::BarInfo;
 use mmiodrv::error::Result;
-use mmiodrv::pci::capabilities::{Capability, Decoded};
+use mmiodrv::pci::capabilities::{virtio_structure_name, Capability, Decoded};
 use mmiodrv::pci::config::{flag_string, status_string, COMMAND_FLAGS};
 use mmiodrv::pci::ids::PciIds;
-use mmiodrv::pci::report::{title, DeviceReport};
+use mmiodrv::pci::report::DeviceReport;
 use mmiodrv::pci::BarKind;
 use mmiodrv::text::size_string;
 
 use crate::args::Global;
 use crate::context::open_for_inspection;
-use crate::output::{config_hex_lines, print_json};
+use crate::output::print_json;
 
 fn pm(flag: bool) -> char {
     if flag {
@@ -22,9 +22,11 @@ fn pm(flag: bool) -> char {
     }
 }
 
-/// A capability as lspci -v names it, with what it decodes.
-fn capability_line(c: &Capability) -> String {
+/// A capability as lspci -vvv shows it: its line and the lines under it
+/// (one more tab), for what mmiodrv decodes.
+fn capability_lines(c: &Capability, r: &DeviceReport, ids: &PciIds) -> Vec<String> {
     let at = if c.extended { format!("[{:x} v{}]", c.offset, c.version) } else { format!("[{:02x}]", c.offset) };
+    let mut more = Vec::new();
     let text = match c.decoded {
         Decoded::PowerManagement { version } => format!("{} version {version}", c.name),
         Decoded::Msi { enabled, vectors_enabled, vectors_capable, maskable, is_64bit } => format!(
@@ -34,31 +36,61 @@ fn capability_line(c: &Capability) -> String {
             pm(maskable),
             pm(is_64bit)
         ),
-        Decoded::MsiX { enabled, masked, table_size, table_bar, table_offset, pba_bar, pba_offset } => format!(
-            "{}: Enable{} Count={table_size} Masked{}; vector table BAR={table_bar} offset={table_offset:08x}; PBA BAR={pba_bar} offset={pba_offset:08x}",
-            c.name,
-            pm(enabled),
-            pm(masked)
-        ),
-        Decoded::Express { version, port_type } => {
-            let kind = match port_type {
-                0 => "Endpoint",
-                1 => "Legacy Endpoint",
-                4 => "Root Port (Slot-)",
-                5 => "Upstream Port",
-                6 => "Downstream Port (Slot-)",
-                7 => "PCI-Express to PCI/PCI-X Bridge",
-                8 => "PCI/PCI-X to PCI-Express Bridge",
-                9 => "Root Complex Integrated Endpoint",
-                10 => "Root Complex Event Collector",
-                _ => "Unknown type",
-            };
-            format!("{} (v{version}) {kind}", c.name)
+        Decoded::MsiX { enabled, masked, table_size, table_bar, table_offset, pba_bar, pba_offset } => {
+            more.push(format!("Vector table: BAR={table_bar} offset={table_offset:08x}"));
+            more.push(format!("PBA: BAR={pba_bar} offset={pba_offset:08x}"));
+            format!("{}: Enable{} Count={table_size} Masked{}", c.name, pm(enabled), pm(masked))
         }
-        Decoded::Vendor { len } => format!("{}: Len={len:02x}", c.name),
+        Decoded::Express { version, port_type, slot, interrupt_message } => {
+            let slot = pm(slot);
+            let kind = match port_type {
+                0 => "Endpoint".to_string(),
+                1 => "Legacy Endpoint".to_string(),
+                4 => format!("Root Port (Slot{slot})"),
+                5 => "Upstream Port".to_string(),
+                6 => format!("Downstream Port (Slot{slot})"),
+                7 => "PCI-Express to PCI/PCI-X Bridge".to_string(),
+                8 => "PCI/PCI-X to PCI-Express Bridge".to_string(),
+                9 => "Root Complex Integrated Endpoint".to_string(),
+                10 => "Root Complex Event Collector".to_string(),
+                t => format!("Unknown type {t}"),
+            };
+            format!("{} (v{version}) {kind}, MSI {interrupt_message:02x}", c.name)
+        }
+        Decoded::Vendor { len } => format!("{}: Len={len:02x} <?>", c.name),
+        Decoded::Virtio { cfg_type, bar, offset, length, multiplier } => {
+            let mult = multiplier.map(|m| format!(" multiplier={m:08x}")).unwrap_or_default();
+            more.push(format!("BAR={bar} offset={offset:08x} size={length:08x}{mult}"));
+            format!("{}: VirtIO: {}", c.name, virtio_structure_name(cfg_type))
+        }
+        Decoded::Subsystem { vendor, device } => {
+            format!("{}: {}", c.name, ids.describe_subsystem(r.vendor_id, r.device_id, vendor, device))
+        }
         Decoded::None => c.name.to_string(),
     };
-    format!("Capabilities: {at} {text}")
+    std::iter::once(format!("Capabilities: {at} {text}")).chain(more.into_iter().map(|l| format!("\t{l}"))).collect()
+}
+
+/// lspci's `Latency:` line (shown when bus mastering is on): the latency
+/// timer, MIN_GNT/MAX_LAT in ns, and the cache line size.
+fn latency_line(r: &DeviceReport) -> Option<String> {
+    if r.command & mmiodrv::pci::config::command::BUS_MASTER == 0 {
+        return None;
+    }
+    let mut line = format!("Latency: {}", r.latency_timer.unwrap_or(0));
+    let (min, max) = (u32::from(r.min_gnt.unwrap_or(0)), u32::from(r.max_lat.unwrap_or(0)));
+    if min != 0 || max != 0 {
+        let parts: Vec<String> = [(min, "min"), (max, "max")]
+            .iter()
+            .filter(|(v, _)| *v != 0)
+            .map(|(v, what)| format!("{}ns {what}", v * 250))
+            .collect();
+        line.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if let Some(c) = r.cache_line_size.filter(|c| *c != 0) {
+        line.push_str(&format!(", Cache Line Size: {} bytes", u32::from(c) * 4));
+    }
+    Some(line)
 }
 
 pub fn run_info(g: &Global) -> Result<()> {
@@ -69,9 +101,10 @@ pub fn run_info(g: &Global) -> Result<()> {
         print_json(&r);
         return Ok(());
     }
-    outln!("{} {}", r.address, r.title);
-    if let (Some(v), Some(d)) = (r.subsystem_vendor_id, r.subsystem_id) {
-        outln!("\tSubsystem: {}", ids.describe(v, d));
+    outln!("{} {}", r.device, r.title);
+    // As lspci: no Subsystem line for a subsystem vendor of 0 or ffff.
+    if let (Some(v), Some(d)) = (r.subsystem_vendor_id.filter(|v| *v != 0 && *v != 0xffff), r.subsystem_id) {
+        outln!("\tSubsystem: {}", ids.describe_subsystem(r.vendor_id, r.device_id, v, d));
     }
     outln!(
         "\tIDs: vendor {:04x} device {:04x}, revision {:02x}, class {:06x}",
@@ -89,15 +122,22 @@ pub fn run_info(g: &Global) -> Result<()> {
     outln!("\tHeader type: {} ({layout}){}", r.header_type, if r.multi_function { ", multi-function" } else { "" });
     outln!("\tControl: {}", flag_string(r.command, COMMAND_FLAGS));
     outln!("\tStatus: {}", status_string(r.status));
-    if let Some(pin) = r.interrupt_pin {
-        let pin_name = (b'A' + pin.saturating_sub(1).min(25)) as char;
-        outln!("\tInterrupt: pin {pin_name} routed to IRQ {}", r.interrupt_line.unwrap_or(0));
+    if let Some(line) = latency_line(&r) {
+        outln!("\t{line}");
+    }
+    // As lspci: the IRQ the kernel routed (sysfs), shown when there is a pin or an IRQ.
+    let irq = r.irq.unwrap_or_else(|| u32::from(r.interrupt_line.unwrap_or(0)));
+    if r.interrupt_pin.is_some() || irq != 0 {
+        let pin_name = r.interrupt_pin.map_or('?', |pin| (b'A' + pin.saturating_sub(1).min(25)) as char);
+        outln!("\tInterrupt: pin {pin_name} routed to IRQ {irq}");
     }
     for b in &r.bars {
         outln!("\t{}", bar_line(b));
     }
     for c in &r.capabilities {
-        outln!("\t{}", capability_line(c));
+        for line in capability_lines(c, &r, &ids) {
+            outln!("\t{line}");
+        }
     }
     if r.config_bytes_readable < 256 {
         outln!("\t(only {} bytes of config space readable: capabilities need root)", r.config_bytes_readable);
@@ -109,7 +149,7 @@ pub fn run_info(g: &Global) -> Result<()> {
     match r.iommu_group {
         Some(group) => {
             let others: Vec<String> =
-                r.iommu_group_members.iter().filter(|a| **a != r.address).map(|a| a.to_string()).collect();
+                r.iommu_group_members.iter().filter(|a| **a != r.device).map(|a| a.to_string()).collect();
             let others = if others.is_empty() { "none".to_string() } else { others.join(", ") };
             outln!("\tIOMMU group: {group} (other members: {others})");
         }
@@ -132,25 +172,4 @@ pub fn bar_line(b: &BarInfo) -> String {
             size_string(b.size)
         ),
     }
-}
-
-pub fn run_config(g: &Global) -> Result<()> {
-    let (_, dev) = open_for_inspection(g)?;
-    let config = dev.backend().read_config()?;
-    let address = dev.address().map(|a| a.lspci()).unwrap_or_else(|| dev.device().to_string());
-    if g.json {
-        print_json(&serde_json::json!({
-            "address": dev.device(),
-            "length": config.len(),
-            "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        }));
-        return Ok(());
-    }
-    let ids = PciIds::load();
-    outln!("{address} {}", title(&ids, &config));
-    for line in config_hex_lines(config.bytes()) {
-        outln!("{line}");
-    }
-    outln!();
-    Ok(())
 }

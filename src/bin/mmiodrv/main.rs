@@ -5,8 +5,11 @@ mod output;
 mod args;
 mod batch;
 mod bind;
+mod config;
 mod context;
+mod doctor;
 mod drivers;
+mod ecosystem;
 mod fast;
 #[cfg(test)]
 mod fuzz_tests;
@@ -31,6 +34,16 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e, bare),
     };
     init_logging(cli.global.verbose);
+    // -s/-d select the device of every command but `list` (which they filter).
+    if !matches!(cli.command, Cmd::List(_)) && !cli.global.filter().is_empty() {
+        match cli.global.filter().resolve(&mmiodrv::pci::Sysfs::from_env()) {
+            Ok(dev) => cli.global.device = Some(dev.address.to_string()),
+            Err(e) => {
+                eprintln!("{}", render::error_line(&e, None));
+                return ExitCode::from(render::exit_status(&e) as u8);
+            }
+        }
+    }
     // One owner at a time (mmiodrv::lock): multi-step commands (a driver's
     // command, a batch run, a replay; bind takes its own) have the device to
     // themselves, and single accesses share it, so neither runs inside the
@@ -47,7 +60,16 @@ fn main() -> ExitCode {
     // SIGTERM or SIGHUP (a second one ends it at once); one access or a
     // listing is left to the default action.
     let quick = match &cli.command {
-        Cmd::List | Cmd::Info | Cmd::Config | Cmd::DumpRegs(_) | Cmd::Read(_) | Cmd::Regmap(_) => true,
+        Cmd::List(_)
+        | Cmd::Info
+        | Cmd::Config(_)
+        | Cmd::Doctor
+        | Cmd::Completions(_)
+        | Cmd::Man(_)
+        | Cmd::CompleteRegisters(_)
+        | Cmd::DumpRegs(_)
+        | Cmd::Read(_)
+        | Cmd::Regmap(_) => true,
         Cmd::Write(a) => !a.wait_irq,
         _ => false,
     };
@@ -59,9 +81,13 @@ fn main() -> ExitCode {
     }
     mmiodrv::stop::set_release_handler(release_not_honoured);
     let result = match &cli.command {
-        Cmd::List => list::run(g),
+        Cmd::List(a) => list::run(g, a),
         Cmd::Info => info::run_info(g),
-        Cmd::Config => info::run_config(g),
+        Cmd::Config(a) => config::run(g, a),
+        Cmd::Doctor => doctor::run(g),
+        Cmd::Completions(a) => ecosystem::completions(a),
+        Cmd::Man(a) => ecosystem::man(g, a),
+        Cmd::CompleteRegisters(a) => ecosystem::complete_registers(g, a),
         Cmd::DumpRegs(a) => regs::dump(g, a),
         Cmd::Read(a) => regs::read(g, a),
         Cmd::Write(a) => regs::write(g, a),

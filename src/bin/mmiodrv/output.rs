@@ -79,8 +79,21 @@ pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
 
 /// Print one JSON object on one line of stdout (JSON Lines: every result of
 /// every command, batch runs and servers alike).
+/// The version of the JSON output's schema (docs/json.md,
+/// docs/json-schema.json): every object printed starts with `"schema": N`.
+/// Raised when a field changes meaning or goes away; new fields keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 pub fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string(value) {
+        // `{"schema":1,` spliced in front of the object's own fields: no
+        // second serialization on a batch's hot path.
+        Ok(text) if text.len() > 2 && text.starts_with('{') => crate::output::line_with(|out| {
+            out.extend_from_slice(b"{\"schema\":");
+            out.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
+            out.push(b',');
+            out.extend_from_slice(&text.as_bytes()[1..]);
+        }),
         Ok(text) => outln!("{text}"),
         // Serialization of our own plain structs cannot fail; say so if it ever does.
         Err(e) => eprintln!("mmiodrv: error: cannot encode JSON: {e}"),

@@ -9,13 +9,32 @@ pub fn exit_code(class: ErrorClass) -> i32 {
     class.exit_code()
 }
 
+/// What an exit status means, for `mmiodrv --help` (the README's table says the same).
+pub fn class_meaning(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Usage => {
+            "bad command line: address, value, width, register or field name, read-only/write-only misuse, range"
+        }
+        ErrorClass::NotFound => "not found: no such device, BAR, register or capability",
+        ErrorClass::Permission => "permission denied (the message names root or the udev rules)",
+        ErrorClass::Io => "I/O error from a system call",
+        ErrorClass::Refused => {
+            "the device refuses: bound to a kernel driver, decoding off, busy, in use, verify mismatch"
+        }
+        ErrorClass::InvalidMap => "invalid register-map file (FILE:LINE: problem)",
+        ErrorClass::Timeout => "timed out waiting (interrupts, factorial, DMA)",
+        ErrorClass::Released => "the kernel took the device back (removal, unbind) while in use",
+        ErrorClass::Interrupted => "interrupted by a signal (143 for SIGTERM); stopped safely",
+    }
+}
+
 /// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
 pub fn exit_status(e: &Error) -> i32 {
     e.exit_status()
 }
 
-/// A remedy in this program's words.
-pub fn remedy(r: &Remedy, e: &Error) -> String {
+/// A remedy in this program's words (`kind`: the error it fixes, if any).
+pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
     match r {
         Remedy::Bind { device, driver } => format!("mmiodrv --device {device} bind {driver}"),
         Remedy::BindOrForce { device } => format!(
@@ -26,8 +45,8 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             let bit = if *space == mmiodrv::error::Space::Memory { "0x2" } else { "0x1" };
             format!("enable it (setpci -s {device} COMMAND={bit}:{bit}) or pass --force to read anyway")
         }
-        Remedy::Force => match e.kind() {
-            ErrorKind::OwnedByVfio { .. } => "use --backend vfio (or auto), or pass --force if you are sure".into(),
+        Remedy::Force => match kind {
+            Some(ErrorKind::OwnedByVfio { .. }) => "use --backend vfio (or auto), or pass --force if you are sure".into(),
             _ => "pass --force if you are sure".into(),
         },
         Remedy::ReadAll => "pass --all to read it anyway".into(),
@@ -50,8 +69,8 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             format!("wait for that process to finish (fuser -v {} shows it)", node.display())
         }
         Remedy::WaitForHolder { node: None } => "wait for that process to finish".into(),
-        Remedy::FreeIommuGroup => match e.kind() {
-            ErrorKind::GroupInUse { .. } => "VFIO needs the whole group; unbind those first, or pass --force".into(),
+        Remedy::FreeIommuGroup => match kind {
+            Some(ErrorKind::GroupInUse { .. }) => "VFIO needs the whole group; unbind those first, or pass --force".into(),
             _ => "bind every device of the group to vfio-pci (or unbind them), then retry".into(),
         },
         Remedy::EnableIommu { device } => format!(
@@ -93,7 +112,7 @@ pub fn error_line(e: &Error, device: Option<&str>) -> String {
         _ => String::new(),
     };
     let line = match e.remedy() {
-        Some(r) => format!("mmiodrv: error: {on}{e}; fix: {}", remedy(&r, e)),
+        Some(r) => format!("mmiodrv: error: {on}{e}; fix: {}", remedy(&r, Some(e.kind()))),
         None => format!("mmiodrv: error: {on}{e}"),
     };
     one_line(&line)

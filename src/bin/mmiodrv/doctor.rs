@@ -1,0 +1,60 @@
+//! `mmiodrv doctor [--device DEV]`: the library's checks, one line each with
+//! the fix in this program's words.
+
+use mmiodrv::doctor::{self, Finding, Status};
+use mmiodrv::error::Result;
+use mmiodrv::pci::Sysfs;
+
+use crate::args::Global;
+use crate::context::resolve_device;
+use crate::output::print_json;
+use crate::render::remedy;
+
+fn label(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Warn => "WARN",
+        Status::Fail => "FAIL",
+        Status::Info => "info",
+    }
+}
+
+pub fn run(g: &Global) -> Result<()> {
+    let device = g.device.as_deref().map(|_| resolve_device(g)).transpose()?;
+    let mut findings = doctor::system(&Sysfs::from_env());
+    if let Some(dev) = &device {
+        findings.extend(doctor::device(dev));
+    }
+    let fix = |f: &Finding| f.remedy.as_ref().map(|r| remedy(r, None));
+    let problems = findings.iter().filter(|f| f.status == Status::Fail).count();
+    if g.json {
+        let checks: Vec<serde_json::Value> = findings
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f).unwrap_or_default();
+                v["fix"] = fix(f).into();
+                v
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "device": device.as_ref().map(|d| d.address),
+            "checks": checks,
+            "problems": problems,
+        }));
+        return Ok(());
+    }
+    for f in &findings {
+        let line = match fix(f) {
+            Some(fix) if f.status != Status::Ok => {
+                format!("{:<5} {}: {}; fix: {fix}", label(f.status), f.check, f.detail)
+            }
+            _ => format!("{:<5} {}: {}", label(f.status), f.check, f.detail),
+        };
+        outln!("{line}");
+    }
+    match problems {
+        0 => outln!("no problems found"),
+        n => outln!("{n} problem(s) found"),
+    }
+    Ok(())
+}
