@@ -362,6 +362,29 @@ fn every_json_output_matches_the_schema() {
         let full: Vec<&str> = sim.iter().copied().chain(args.iter().copied()).collect();
         checked += assert_valid(&v, &format!("{args:?}"), &ok(&e, &full));
     }
+    // The observation commands (issue 16) on the same simulated device.
+    let snap_a = dir.path().join("a.json");
+    let snap_b = dir.path().join("b.json");
+    let trace = dir.path().join("t.jsonl");
+    let (snap_a, snap_b, trace) = (snap_a.to_str().unwrap(), snap_b.to_str().unwrap(), trace.to_str().unwrap());
+    let observing: Vec<Vec<&str>> = vec![
+        vec!["snapshot", "--out", snap_a],
+        vec!["--trace", trace, "write", "LIVENESS", "0x77"],
+        vec!["snapshot", "--out", snap_b],
+        vec!["watch", "--timeout", "30"],
+        vec!["watch", "LIVENESS", "STATUS.COMPUTING", "--timeout", "30"],
+        vec!["top", "STATUS.COMPUTING", "--count", "5", "--rate", "1000"],
+        vec!["decode", snap_a],
+        vec!["diff", snap_a, snap_b],
+        vec!["diff", snap_a],
+        vec!["trace", "show", trace],
+        vec!["replay", trace, "--dry-run"],
+        vec!["replay", trace, "--verify"],
+    ];
+    for args in &observing {
+        let full: Vec<&str> = sim.iter().copied().chain(args.iter().copied()).collect();
+        checked += assert_valid(&v, &format!("{args:?}"), &ok(&e, &full));
+    }
     // A failing batch prints its error object (with the file and line) too.
     let full: Vec<&str> = sim.iter().copied().chain(["batch", "--keep-going", bad.to_str().unwrap()]).collect();
     let o = run_in(Some(&e), &full);
