@@ -4,7 +4,7 @@
 use mmiodrv::backend::BarInfo;
 use mmiodrv::error::Result;
 use mmiodrv::pci::capabilities::{virtio_structure_name, Capability, Decoded};
-use mmiodrv::pci::config::{flag_string, status_string, COMMAND_FLAGS};
+use mmiodrv::pci::config::{command, flag_string, status_string, COMMAND_FLAGS};
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::report::DeviceReport;
 use mmiodrv::pci::BarKind;
@@ -132,7 +132,7 @@ pub fn run_info(g: &Global) -> Result<()> {
         outln!("\tInterrupt: pin {pin_name} routed to IRQ {irq}");
     }
     for b in &r.bars {
-        outln!("\t{}", bar_line(b));
+        outln!("\t{}", bar_line(b, r.command));
     }
     for c in &r.capabilities {
         for line in capability_lines(c, &r, &ids) {
@@ -159,17 +159,49 @@ pub fn run_info(g: &Global) -> Result<()> {
     Ok(())
 }
 
-/// `Region 0: Memory at fea00000 (32-bit, non-prefetchable) [size=1M]`, as lspci -v.
-pub fn bar_line(b: &BarInfo) -> String {
+/// `Region 0: Memory at fea00000 (32-bit, non-prefetchable) [size=1M]`, as
+/// lspci -v, with lspci's ` [disabled]` when COMMAND has the BAR's decoding off.
+pub fn bar_line(b: &BarInfo, command: u16) -> String {
+    let decodes = |bit: u16| if command & bit == 0 { " [disabled]" } else { "" };
     match b.kind {
-        BarKind::Io => format!("Region {}: I/O ports at {:04x} [size={}]", b.index, b.address, size_string(b.size)),
+        BarKind::Io => format!(
+            "Region {}: I/O ports at {:04x}{} [size={}]",
+            b.index,
+            b.address,
+            decodes(command::IO),
+            size_string(b.size)
+        ),
         BarKind::Memory => format!(
-            "Region {}: Memory at {:08x} ({}, {}) [size={}]",
+            "Region {}: Memory at {:08x} ({}, {}){} [size={}]",
             b.index,
             b.address,
             if b.is_64bit { "64-bit" } else { "32-bit" },
             if b.prefetchable { "prefetchable" } else { "non-prefetchable" },
+            decodes(command::MEMORY),
             size_string(b.size)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// lspci's `[disabled]` follows COMMAND's decoding bit for the BAR's kind.
+    #[test]
+    fn bar_lines_say_when_decoding_is_off() {
+        let mem = BarInfo {
+            index: 0,
+            kind: BarKind::Memory,
+            address: 0xfe20_0000,
+            size: 1 << 20,
+            is_64bit: false,
+            prefetchable: false,
+        };
+        let io = BarInfo { index: 1, kind: BarKind::Io, address: 0xc000, size: 32, ..mem };
+        assert_eq!(bar_line(&mem, 0x2), "Region 0: Memory at fe200000 (32-bit, non-prefetchable) [size=1M]");
+        assert_eq!(bar_line(&mem, 0x1), "Region 0: Memory at fe200000 (32-bit, non-prefetchable) [disabled] [size=1M]");
+        assert_eq!(bar_line(&io, 0x1), "Region 1: I/O ports at c000 [size=32]");
+        assert_eq!(bar_line(&io, 0x2), "Region 1: I/O ports at c000 [disabled] [size=32]");
     }
 }
