@@ -267,12 +267,26 @@ impl Prepared {
     }
 }
 
+/// What `place` names in `w`'s map, for one access.
+fn resolved<'w>(w: &'w Window, place: &Place) -> Result<crate::window::Resolved<'w>> {
+    let target = match (place.spot, w.map()) {
+        (Spot::Offset(o), _) => Target::Offset(o),
+        (Spot::Register(i), Some(m)) => Target::Register(&m.registers[i]),
+        (Spot::Field(i, f), Some(m)) => Target::Field(&m.registers[i], &m.registers[i].fields[f]),
+        _ => return Err(ErrorKind::NoMap { name: String::new() }.into()),
+    };
+    Ok(crate::window::Resolved { target, width: place.width })
+}
+
 /// Many operations on one device.
 pub struct Session<'d> {
     device: &'d Device,
     map: Option<(RegisterMap, PathBuf)>,
     layouts: BTreeMap<Option<u8>, Layout>,
-    windows: BTreeMap<u8, Window>,
+    /// The windows opened, by BAR index (in order).
+    windows: Vec<(u8, Window)>,
+    /// The BAR as the last operation named it, and its window's position.
+    last_window: Option<(Option<u8>, usize)>,
     irqs: Option<Box<dyn Interrupts + 'd>>,
     dma: Vec<DmaBuffer>,
 }
@@ -281,7 +295,15 @@ impl<'d> Session<'d> {
     /// A session on `device`; `map` (a map file, loaded) applies instead of
     /// the built-in one.
     pub fn new(device: &'d Device, map: Option<(RegisterMap, PathBuf)>) -> Self {
-        Session { device, map, layouts: BTreeMap::new(), windows: BTreeMap::new(), irqs: None, dma: Vec::new() }
+        Session {
+            device,
+            map,
+            layouts: BTreeMap::new(),
+            windows: Vec::new(),
+            last_window: None,
+            irqs: None,
+            dma: Vec::new(),
+        }
     }
 
     /// The device.
@@ -347,13 +369,26 @@ impl<'d> Session<'d> {
     }
 
     fn window(&mut self, bar: Option<u8>) -> Result<&Window> {
-        let index = self.layout(bar)?.bar;
-        if !self.windows.contains_key(&index) {
-            let layout = self.layouts[&bar].clone();
-            let window = self.device.open_window(layout, true, false)?;
-            self.windows.insert(index, window);
-        }
-        Ok(&self.windows[&index])
+        // The window used last is found without resolving its layout again
+        // (a script's operations mostly go to one BAR).
+        let at = match self.last_window {
+            Some((b, at)) if b == bar => at,
+            _ => {
+                let index = self.layout(bar)?.bar;
+                let at = match self.windows.binary_search_by_key(&index, |(i, _)| *i) {
+                    Ok(at) => at,
+                    Err(at) => {
+                        let layout = self.layouts[&bar].clone();
+                        let window = self.device.open_window(layout, true, false)?;
+                        self.windows.insert(at, (index, window));
+                        at
+                    }
+                };
+                self.last_window = Some((bar, at));
+                at
+            }
+        };
+        Ok(&self.windows[at].1)
     }
 
     /// Resolve where `at` goes, once, to indexes into the map: running a
@@ -376,13 +411,7 @@ impl<'d> Session<'d> {
 
     fn access(&mut self, place: &Place, write: Option<(u64, bool)>) -> Result<AccessReport> {
         let w = self.window(place.bar)?;
-        let target = match (place.spot, w.map()) {
-            (Spot::Offset(o), _) => Target::Offset(o),
-            (Spot::Register(i), Some(m)) => Target::Register(&m.registers[i]),
-            (Spot::Field(i, f), Some(m)) => Target::Field(&m.registers[i], &m.registers[i].fields[f]),
-            _ => return Err(ErrorKind::NoMap { name: String::new() }.into()),
-        };
-        let r = crate::window::Resolved { target, width: place.width };
+        let r = resolved(w, place)?;
         match write {
             None => {
                 let value = w.read(&r)?;
@@ -406,6 +435,18 @@ impl<'d> Session<'d> {
                 Ok(report)
             }
         }
+    }
+
+    /// A prepared `read`'s value alone, without the report
+    /// [`Session::run_prepared`] builds for it (a script's `read ... --quiet`
+    /// prints only the value): the same single access and checks. Also the
+    /// register's width, or `None` for a field. `None` for other operations.
+    pub fn read_value(&mut self, prepared: &Prepared) -> Option<Result<(u64, Option<Width>)>> {
+        let (Op::Read(_), Some(place)) = (&prepared.op, prepared.place) else { return None };
+        Some(self.window(place.bar).and_then(|w| {
+            let value = w.read(&resolved(w, &place)?)?;
+            Ok((value, (!matches!(place.spot, Spot::Field(..))).then_some(place.width)))
+        }))
     }
 
     fn arm(&mut self, kind: Option<IrqKind>) -> Result<&mut Box<dyn Interrupts + 'd>> {

@@ -302,3 +302,23 @@ fn maps_lists_what_the_run_mapped() {
     assert_eq!(lines[2]["maps"][0]["via"], "sim");
     assert!(lines[2]["maps"][0]["mapping"].is_null());
 }
+
+/// Repeated lines (recognised without being parsed again), CRLF endings,
+/// repeated comments and blank lines, and a last line without a newline: the
+/// same output and line numbers as lines written out one by one.
+#[test]
+fn repeated_lines_crlf_and_comments_keep_their_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let path = dir.path().join("mixed.txt");
+    let body = "read ID -q\r\nread ID -q\r\n# c\n# c\n\nread 0x0 -q\nread 0x0 -q\nread ID.MAJOR -q\nread ID.MAJOR -q";
+    std::fs::write(&path, body).unwrap();
+    let out = ok(&state, &["batch", path.to_str().unwrap()]);
+    assert_eq!(out, "0x010000ed\n0x010000ed\n0x010000ed\n0x010000ed\n0x1\n0x1\n");
+    // The line after two repeats and a comment is still counted right.
+    std::fs::write(&path, "read ID -q\nread ID -q\n# c\n# c\nread ID -q\nread NOPE -q\n").unwrap();
+    let o = run(&state, &["batch", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(&format!("{}:6:", path.display())), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "ran before the bad line: {}", text(&o.stdout));
+}

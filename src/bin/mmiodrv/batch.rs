@@ -595,30 +595,49 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut program: Vec<(usize, usize)> = Vec::new();
     let mut last: Option<(&str, usize)> = None;
-    for (i, line) in text.lines().enumerate() {
+    // The line before when it was an operation, newline included: a line
+    // that repeats it byte for byte is known without looking for its end.
+    let mut repeat: &str = "";
+    let mut rest = text.as_str();
+    let mut number = 0;
+    while !rest.is_empty() {
+        number += 1;
+        if let (false, Some(after), Some((_, u))) = (repeat.is_empty(), rest.strip_prefix(repeat), last) {
+            rest = after;
+            program.push((number, u));
+            continue;
+        }
+        // As str::lines: a line ends at "\n" or "\r\n", the last one maybe at neither.
+        let end = rest.find('\n').map_or(rest.len(), |n| n + 1);
+        let (raw, after) = rest.split_at(end);
+        rest = after;
+        let line = raw.strip_suffix('\n').map_or(raw, |l| l.strip_suffix('\r').unwrap_or(l));
         let key = line.trim();
         let known = match last {
             Some((text, u)) if text == key => Some(u),
             _ => seen.get(key).copied(),
         };
-        if let Some(u) = known {
-            last = Some((key, u));
-            program.push((i + 1, u));
-            continue;
-        }
-        match parse_line(&mut parser, line) {
-            Ok(Some(p)) => {
-                seen.insert(key, unique.len());
-                last = Some((key, unique.len()));
-                program.push((i + 1, unique.len()));
-                unique.push((i + 1, p));
-            }
-            Ok(None) => {}
-            Err(e) => {
-                report_error(g.json, &e, device_text, &file, i + 1);
-                return Err(Failure::Reported(crate::render::exit_status(&e)));
-            }
-        }
+        let u = match known {
+            Some(u) => u,
+            None => match parse_line(&mut parser, line) {
+                Ok(Some(p)) => {
+                    seen.insert(key, unique.len());
+                    unique.push((number, p));
+                    unique.len() - 1
+                }
+                Ok(None) => {
+                    repeat = "";
+                    continue;
+                }
+                Err(e) => {
+                    report_error(g.json, &e, device_text, &file, number);
+                    return Err(Failure::Reported(crate::render::exit_status(&e)));
+                }
+            },
+        };
+        last = Some((key, u));
+        repeat = if raw.ends_with('\n') { raw } else { "" };
+        program.push((number, u));
     }
     // 2. Open the device and check every operation against it, touching
     // nothing; each is resolved for running on the way.
@@ -680,14 +699,19 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
         if matches!(p.op(), Op::Sleep(_) | Op::WaitIrq { .. } | Op::Poll { .. }) {
             crate::output::flush();
         }
-        match session.run_prepared(p) {
-            Ok(outcome) => print(g.json, p.op(), *quiet, &name, outcome, &mut term),
-            Err(e) => {
-                report_error(g.json, &e, device_text, &file, line);
-                first_failure.get_or_insert(crate::render::exit_status(&e));
-                if !args.keep_going {
-                    break;
-                }
+        // `read ... --quiet` prints the value alone: no report built for it.
+        let result = match (*quiet && !g.json).then(|| session.read_value(p)).flatten() {
+            Some(read) => read.map(|(value, width)| {
+                let digits = width.map_or(1, |w| w.hex_digits());
+                crate::output::line_with(|out| crate::regs::push_hex(out, value, digits))
+            }),
+            None => session.run_prepared(p).map(|outcome| print(g.json, p.op(), *quiet, &name, outcome, &mut term)),
+        };
+        if let Err(e) = result {
+            report_error(g.json, &e, device_text, &file, line);
+            first_failure.get_or_insert(crate::render::exit_status(&e));
+            if !args.keep_going {
+                break;
             }
         }
     }

@@ -302,10 +302,15 @@ pub fn access_text(out: &mut Vec<u8>, device: &str, r: &AccessReport, arrow: &st
 pub fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let used = (64 - value.leading_zeros()).div_ceil(4) as usize;
-    let n = used.max(digits).clamp(1, 16);
+    let end = 2 + used.max(digits).clamp(1, 16);
     let mut buf = *b"0x0000000000000000";
-    for (i, slot) in buf[2..2 + n].iter_mut().rev().enumerate() {
-        *slot = DIGITS[((value >> (4 * i)) & 0xf) as usize];
+    let mut rest = value;
+    for slot in buf[2..end].iter_mut().rev() {
+        *slot = DIGITS[(rest & 0xf) as usize];
+        rest >>= 4;
     }
-    out.extend_from_slice(&buf[..2 + n]);
+    // All 18 bytes (a copy of known size, no memcpy call), then the unused
+    // tail cut off.
+    out.extend_from_slice(&buf);
+    out.truncate(out.len() - (buf.len() - end));
 }
