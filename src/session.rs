@@ -267,6 +267,25 @@ impl Prepared {
     }
 }
 
+/// A prepared read, ready to be issued again and again ([`Session::reader`]).
+pub struct Reader<'s> {
+    window: &'s Window,
+    resolved: crate::window::Resolved<'s>,
+    width: Option<Width>,
+}
+
+impl Reader<'_> {
+    /// One read, as the operation's line would do it.
+    pub fn read(&self) -> Result<u64> {
+        self.window.read(&self.resolved)
+    }
+
+    /// The register's width, or `None` for a field.
+    pub fn width(&self) -> Option<Width> {
+        self.width
+    }
+}
+
 /// What `place` names in `w`'s map, for one access.
 fn resolved<'w>(w: &'w Window, place: &Place) -> Result<crate::window::Resolved<'w>> {
     let target = match (place.spot, w.map()) {
@@ -435,6 +454,18 @@ impl<'d> Session<'d> {
                 Ok(report)
             }
         }
+    }
+
+    /// A prepared `read`, to run many times in a row (a script's line
+    /// repeated): the window and target found once, then each
+    /// [`Reader::read`] the access and checks of [`Session::read_value`].
+    /// `None` for other operations.
+    pub fn reader(&mut self, prepared: &Prepared) -> Option<Result<Reader<'_>>> {
+        let (Op::Read(_), Some(place)) = (&prepared.op, prepared.place) else { return None };
+        let width = (!matches!(place.spot, Spot::Field(..))).then_some(place.width);
+        Some(
+            self.window(place.bar).and_then(|window| Ok(Reader { window, resolved: resolved(window, &place)?, width })),
+        )
     }
 
     /// A prepared `read`'s value alone, without the report

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -593,7 +594,8 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let mut parser = Parser::default();
     let mut unique: Vec<(usize, Parsed)> = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut program: Vec<(usize, usize)> = Vec::new();
+    // The script as runs: (first line, operation, how many lines in a row).
+    let mut program: Vec<(usize, usize, usize)> = Vec::new();
     let mut last: Option<(&str, usize)> = None;
     // The line before when it was an operation, newline included: a line
     // that repeats it byte for byte is known without looking for its end.
@@ -602,9 +604,10 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     let mut number = 0;
     while !rest.is_empty() {
         number += 1;
-        if let (false, Some(after), Some((_, u))) = (repeat.is_empty(), rest.strip_prefix(repeat), last) {
+        if let (false, Some(after), Some(run)) = (repeat.is_empty(), rest.strip_prefix(repeat), program.last_mut()) {
+            // The line before was this operation: one more line of its run.
             rest = after;
-            program.push((number, u));
+            run.2 += 1;
             continue;
         }
         // As str::lines: a line ends at "\n" or "\r\n", the last one maybe at neither.
@@ -637,7 +640,10 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
         };
         last = Some((key, u));
         repeat = if raw.ends_with('\n') { raw } else { "" };
-        program.push((number, u));
+        match program.last_mut() {
+            Some(run) if run.1 == u && run.0 + run.2 == number => run.2 += 1,
+            _ => program.push((number, u, 1)),
+        }
     }
     // 2. Open the device and check every operation against it, touching
     // nothing; each is resolved for running on the way.
@@ -658,10 +664,11 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
         }
     }
     if args.check {
+        let operations: usize = program.iter().map(|run| run.2).sum();
         if !g.json {
-            outln!("{file}: {} operation(s) checked, nothing run", program.len());
+            outln!("{file}: {operations} operation(s) checked, nothing run");
         } else {
-            print_json(&serde_json::json!({ "file": file, "operations": program.len(), "checked": true }));
+            print_json(&serde_json::json!({ "file": file, "operations": operations, "checked": true }));
         }
         return Ok(());
     }
@@ -685,34 +692,95 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
     }
     crate::output::hold();
     let mut first_failure: Option<i32> = None;
-    for &(line, u) in &program {
-        let (p, quiet) = &prepared[u];
-        // A signal or the kernel's request for the device stops the run
-        // between lines (and waits within one), naming the line not run.
-        if let Err(e) = mmiodrv::stop::check() {
-            report_error(g.json, &e, device_text, &file, line);
-            first_failure = Some(crate::render::exit_status(&e));
-            break;
-        }
-        // Output waits in a buffer, but not across a wait: what happened
-        // before it shows before it starts.
-        if matches!(p.op(), Op::Sleep(_) | Op::WaitIrq { .. } | Op::Poll { .. }) {
-            crate::output::flush();
-        }
-        // `read ... --quiet` prints the value alone: no report built for it.
-        let result = match (*quiet && !g.json).then(|| session.read_value(p)).flatten() {
-            Some(read) => read.map(|(value, width)| {
-                let digits = width.map_or(1, |w| w.hex_digits());
-                crate::output::line_with(|out| crate::regs::push_hex(out, value, digits))
-            }),
-            None => session.run_prepared(p).map(|outcome| print(g.json, p.op(), *quiet, &name, outcome, &mut term)),
-        };
-        if let Err(e) = result {
-            report_error(g.json, &e, device_text, &file, line);
-            first_failure.get_or_insert(crate::render::exit_status(&e));
-            if !args.keep_going {
-                break;
+    // Lines `start..start + n` of one operation, one by one.
+    let mut run_lines = |session: &mut Session<'_>,
+                         p: &mmiodrv::session::Prepared,
+                         quiet: bool,
+                         (start, n): (usize, usize),
+                         first_failure: &mut Option<i32>| {
+        for line in start..start + n {
+            // A signal or the kernel's request for the device stops the run
+            // between lines (and waits within one), naming the line not run.
+            if let Err(e) = mmiodrv::stop::check() {
+                report_error(g.json, &e, device_text, &file, line);
+                *first_failure = Some(crate::render::exit_status(&e));
+                return ControlFlow::Break(());
             }
+            // Output waits in a buffer, but not across a wait: what happened
+            // before it shows before it starts.
+            if matches!(p.op(), Op::Sleep(_) | Op::WaitIrq { .. } | Op::Poll { .. }) {
+                crate::output::flush();
+            }
+            // `read ... --quiet` prints the value alone: no report built for it.
+            let result = match (quiet && !g.json).then(|| session.read_value(p)).flatten() {
+                Some(read) => read.map(|(value, width)| {
+                    let digits = width.map_or(1, |w| w.hex_digits());
+                    crate::output::line_with(|out| crate::regs::push_hex(out, value, digits))
+                }),
+                None => session.run_prepared(p).map(|outcome| print(g.json, p.op(), quiet, &name, outcome, &mut term)),
+            };
+            if let Err(e) = result {
+                report_error(g.json, &e, device_text, &file, line);
+                first_failure.get_or_insert(crate::render::exit_status(&e));
+                if !args.keep_going {
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    'runs: for &(first, u, count) in &program {
+        let (p, quiet) = &prepared[u];
+        // A quiet read repeated: its window and target found once, its values
+        // pushed straight into the output buffer, one read per line still.
+        if *quiet && !g.json && count > 1 {
+            if let Some(reader) = session.reader(p) {
+                let mut done = 0;
+                let failed = reader.and_then(|reader| {
+                    let digits = reader.width().map_or(1, |w| w.hex_digits());
+                    while done < count {
+                        crate::output::with_held(|out| {
+                            while done < count && out.len() < crate::output::HELD_LIMIT {
+                                mmiodrv::stop::check()?;
+                                crate::regs::push_hex_line(out, reader.read()?, digits);
+                                done += 1;
+                            }
+                            Ok::<_, mmiodrv::Error>(())
+                        })?;
+                        if done < count {
+                            crate::output::flush(); // full
+                        }
+                    }
+                    Ok(())
+                });
+                match failed {
+                    Ok(()) => continue,
+                    Err(e) => {
+                        // The line that failed ends the run, as line by line:
+                        // a stop always, an error unless --keep-going (then
+                        // the rest of the run goes line by line below).
+                        report_error(g.json, &e, device_text, &file, first + done);
+                        let status = crate::render::exit_status(&e);
+                        if mmiodrv::stop::requested().is_some() {
+                            first_failure = Some(status);
+                            break 'runs;
+                        }
+                        first_failure.get_or_insert(status);
+                        if !args.keep_going {
+                            break 'runs;
+                        }
+                        if run_lines(&mut session, p, *quiet, (first + done + 1, count - done - 1), &mut first_failure)
+                            .is_break()
+                        {
+                            break 'runs;
+                        }
+                        continue;
+                    }
+                }
+            }
+        }
+        if run_lines(&mut session, p, *quiet, (first, count), &mut first_failure).is_break() {
+            break;
         }
     }
     crate::output::flush();

@@ -25,16 +25,37 @@ thread_local! {
 /// each line as it is printed. Interactive uses (the pipe protocol, the
 /// shell) keep the default: every line written and flushed at once.
 pub fn hold() {
-    HELD.with(|h| h.borrow_mut().get_or_insert_with(|| Vec::with_capacity(64 << 10)).clear());
+    HELD.with(|h| h.borrow_mut().get_or_insert_with(|| Vec::with_capacity(HELD_LIMIT + 4096)).clear());
 }
 
 /// Write what is held (call before printing to stderr, so the two stay in order).
 pub fn flush() {
-    let held = HELD.with(|h| h.borrow_mut().as_mut().map(std::mem::take));
-    if let Some(bytes) = held.filter(|b| !b.is_empty()) {
-        emit(&bytes);
-    }
+    HELD.with(|h| {
+        if let Some(bytes) = h.borrow_mut().as_mut().filter(|b| !b.is_empty()) {
+            emit(bytes);
+            bytes.clear();
+        }
+    });
 }
+
+/// Push many lines at once into the held buffer (a run of a script's
+/// repeated line), or, when output is not held, into one write. `build`
+/// should stop once the buffer reaches [`HELD_LIMIT`] and let the caller
+/// [`flush`]; it must not print by other means meanwhile.
+pub fn with_held<R>(build: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    HELD.with(|h| match h.borrow_mut().as_mut() {
+        Some(buf) => build(buf),
+        None => {
+            let mut lines = Vec::new();
+            let r = build(&mut lines);
+            emit(&lines);
+            r
+        }
+    })
+}
+
+/// How much held output is written at once.
+pub const HELD_LIMIT: usize = 64 << 10;
 
 fn emit(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
@@ -63,7 +84,7 @@ pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
         let buf = h.as_mut()?;
         (build.take()?)(buf);
         buf.push(b'\n');
-        Some(buf.len() >= 64 << 10)
+        Some(buf.len() >= HELD_LIMIT)
     });
     match (full, build) {
         (Some(true), _) => flush(),

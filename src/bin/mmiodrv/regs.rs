@@ -300,17 +300,82 @@ pub fn access_text(out: &mut Vec<u8>, device: &str, r: &AccessReport, arrow: &st
 
 /// `0x` and `value` in at least `digits` hex digits.
 pub fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let used = (64 - value.leading_zeros()).div_ceil(4) as usize;
-    let end = 2 + used.max(digits).clamp(1, 16);
-    let mut buf = *b"0x0000000000000000";
-    let mut rest = value;
-    for slot in buf[2..end].iter_mut().rev() {
-        *slot = DIGITS[(rest & 0xf) as usize];
-        rest >>= 4;
+    push_hex_text(out, value, digits, false);
+}
+
+/// [`push_hex`] and a newline: a line of a script's quiet reads.
+pub fn push_hex_line(out: &mut Vec<u8>, value: u64, digits: usize) {
+    push_hex_text(out, value, digits, true);
+}
+
+/// `0x`, `value` in at least `digits` hex digits (at most 16), maybe a
+/// newline. The digits are made eight to a word, with no loop, and copied
+/// in one store of known size (no call to memcpy), the unused tail cut off.
+fn push_hex_text(out: &mut Vec<u8>, value: u64, digits: usize, newline: bool) {
+    // Nibble k of `x` into byte k, each byte its ASCII digit, the most
+    // significant first.
+    fn ascii(x: u32) -> u64 {
+        let x = u64::from(x);
+        let x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+        let x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+        let x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+        (x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)).swap_bytes()
     }
-    // All 18 bytes (a copy of known size, no memcpy call), then the unused
-    // tail cut off.
-    out.extend_from_slice(&buf);
-    out.truncate(out.len() - (buf.len() - end));
+    let used = (64 - value.leading_zeros()).div_ceil(4) as usize;
+    let n = used.max(digits).clamp(1, 16);
+    let len = 2 + n + usize::from(newline);
+    if n <= 8 {
+        // The last n of the low word's 8 digits, first.
+        let shown = ascii(value as u32) >> (8 * (8 - n));
+        let mut text = [0u8; 11];
+        text[..2].copy_from_slice(b"0x");
+        text[2..10].copy_from_slice(&shown.to_le_bytes());
+        text[2 + n] = b'\n';
+        out.extend_from_slice(&text);
+        out.truncate(out.len() - (text.len() - len));
+    } else {
+        let high = ascii((value >> 32) as u32) >> (8 * (16 - n));
+        let mut text = [0u8; 19];
+        text[..2].copy_from_slice(b"0x");
+        text[2..10].copy_from_slice(&high.to_le_bytes());
+        text[2 + n - 8..2 + n].copy_from_slice(&ascii(value as u32).to_le_bytes());
+        text[2 + n] = b'\n';
+        out.extend_from_slice(&text);
+        out.truncate(out.len() - (text.len() - len));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The word-at-a-time digits are format!'s, for every length and digit.
+    #[test]
+    fn hex_text_matches_format() {
+        let values = [
+            0u64,
+            1,
+            9,
+            10,
+            15,
+            16,
+            0xed,
+            0x0100_00ed,
+            0xdead_beef,
+            0x1234_5678_9abc_def0,
+            u64::MAX,
+            1 << 63,
+            0xa0b0_c0d0,
+        ];
+        for v in values.into_iter().chain((0..64).map(|b| 1u64 << b)).chain((0..64).map(|b| u64::MAX >> b)) {
+            for digits in [0, 1, 2, 4, 8, 16, 20] {
+                let mut out = b"x".to_vec();
+                super::push_hex(&mut out, v, digits);
+                let want = format!("x0x{v:0w$x}", w = digits.clamp(1, 16));
+                assert_eq!(String::from_utf8(out).unwrap(), want, "{v:#x} {digits}");
+                let mut line = Vec::new();
+                super::push_hex_line(&mut line, v, digits);
+                assert_eq!(line, format!("{}\n", &want[1..]).into_bytes());
+            }
+        }
+    }
 }
