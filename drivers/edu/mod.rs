@@ -405,8 +405,10 @@ impl<'a> Edu<'a> {
             let pending = IRQ_STATUS.read(self.io())?;
             IRQ_ACK.write(self.io(), pending & IRQ_DMA)?;
             if let Err(e) = event {
-                // Never leave the buffer while the device may still use it.
+                // Never leave the buffer while the device may still use it;
+                // then take back the interrupt its completion raised.
                 let _ = self.wait_dma(opts.timeout);
+                let _ = IRQ_STATUS.read(self.io()).and_then(|p| IRQ_ACK.write(self.io(), p & IRQ_DMA));
                 return Err(match crate::stop::requested() {
                     Some(stop) => stop.error("the transfer in flight was awaited and acknowledged first".into()),
                     None => e,

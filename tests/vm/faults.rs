@@ -281,3 +281,37 @@ done
     check(out.lines().count() == 5, out)?;
     Ok(())
 }
+
+/// SIGINT while an edu DMA is in flight (under VFIO, completion by
+/// interrupt): mmiodrv waits for the transfer and acknowledges it before the
+/// buffer is unmapped, says so, exits 130, and the device is idle and works.
+/// The signal is sent once the trace shows DMA_CMD written: edu's transfer
+/// takes 100 ms of virtual time from there.
+pub fn a_signal_during_dma_waits_for_the_transfer(lab: &mut Lab) -> Result<(), Failed> {
+    reset_edu(lab)?;
+    bind(lab, DEV, "vfio-pci")?;
+    let out = script(
+        lab,
+        "sig-dma",
+        &format!(
+            "head -c 2048 /dev/urandom > /tmp/dma.bin\nrm -f /tmp/dma.trace\n\
+             {EDU} --trace /tmp/dma.trace edu dma to-device /tmp/dma.bin --irq >/tmp/dma.out 2>/tmp/dma.err &\nP=$!\n\
+             i=0; until grep -q '\"op\":\"write\",\"bar\":0,\"offset\":152' /tmp/dma.trace 2>/dev/null; do i=$((i+1)); [ $i -gt 500 ] && break; sleep 0.01; done\n\
+             kill -INT $P\nwait $P; echo \"exit $?\"\ncat /tmp/dma.err\n\
+             {EDU} read DMA_CMD.START -q\n{EDU} read IRQ_STATUS -q\n"
+        ),
+    )?;
+    let want = format!(
+        "exit 130\nmmiodrv: error: {DEV}: interrupted by SIGINT; the transfer in flight was awaited and acknowledged first\n0x0\n0x00000000\n"
+    );
+    check(out == want, format!("got:\n{out}"))?;
+    // The next transfer works: the bytes go to the device and come back.
+    let round = ok(
+        lab,
+        &format!(
+            "{EDU} edu dma to-device /tmp/dma.bin && {EDU} edu dma from-device --len 2048 --out /tmp/dma.back && cmp /tmp/dma.bin /tmp/dma.back && echo same"
+        ),
+    )?;
+    check(round.trim_end().ends_with("same"), format!("round trip after the interrupted one: {round}"))?;
+    bind(lab, DEV, "none")
+}
