@@ -160,6 +160,7 @@ fn main() -> ExitCode {
         ("ivshmem::wait_irq_msix_from_a_peer", wait_irq_msix_from_a_peer),
         ("ivshmem::server_survives_a_vanished_client", server_survives_a_vanished_client),
         ("ivshmem::bad_input_is_one_clear_line", bad_input),
+        ("docs::ivshmem_bad_input_as_written", docs_bad_input_as_written),
     ];
     // Without a lab, or when only listing, run_suite skips/lists: no server needed.
     let listing = std::env::args().any(|a| a == "--list");
@@ -778,4 +779,51 @@ fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
         "a doorbell on a memory-backend file is not supported",
     )?;
     Ok(())
+}
+
+/// docs/ivshmem.md's "Bad input" block as written: each `guest#` line run in
+/// the guest, each `host$` line on the host against this suite's server (the
+/// doc's paths replaced by the suite's), with its one stderr line and exit
+/// status; `…` in the doc stands for text that differs from run to run.
+fn docs_bad_input_as_written(lab: &mut Lab) -> Result<(), Failed> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ivshmem.md"))
+        .map_err(|e| e.to_string())?;
+    let section = doc.split("## Bad input").nth(1).ok_or("no Bad input section in docs/ivshmem.md")?;
+    let block = section.split("```console\n").nth(1).and_then(|b| b.split("```").next()).ok_or("no console block")?;
+    let h = host();
+    let paths = [
+        ("/run/ivshmem.sock", h.socket.to_string_lossy().into_owned()),
+        ("/dev/shm/ivshmem", h.shm.to_string_lossy().into_owned()),
+        ("/dev/shm/other", h.scratch.join("other.shm").to_string_lossy().into_owned()),
+        ("/tmp/other.sock", h.scratch.join("other.sock").to_string_lossy().into_owned()),
+    ];
+    let on_host = |text: &str| paths.iter().fold(text.to_string(), |t, (doc, real)| t.replace(doc, real));
+    // As the section says: the doorbell device on vfio-pci.
+    ensure_vfio(lab)?;
+    let lines: Vec<&str> = block.lines().collect();
+    check(lines.len() >= 2 && lines.len() % 2 == 0, format!("the block is not command/result pairs:\n{block}"))?;
+    for pair in lines.chunks(2) {
+        let (cmd, result) = (pair[0], pair[1]);
+        let (message, status) = result
+            .rsplit_once("(exit ")
+            .and_then(|(m, s)| Some((m.trim_end(), s.strip_suffix(')')?.parse::<i32>().ok()?)))
+            .ok_or(format!("no (exit N) in {result:?}"))?;
+        let (got, code) = if let Some(cmd) = cmd.strip_prefix("guest# ") {
+            let out = ok(lab, &format!("{cmd} 2>&1 >/dev/null; echo \"exit $?\""))?;
+            let (err, code) = out.trim_end().rsplit_once("exit ").ok_or(format!("{cmd}: {out}"))?;
+            (err.trim_end().to_string(), code.parse::<i32>().ok())
+        } else if let Some(cmd) = cmd.strip_prefix("host$ mmiodrv ") {
+            let cmd = on_host(cmd);
+            let o = host_run(&cmd.split_whitespace().collect::<Vec<_>>())?;
+            (String::from_utf8_lossy(&o.stderr).trim_end().to_string(), o.status.code())
+        } else {
+            return Err(format!("neither guest# nor host$ mmiodrv: {cmd:?}").into());
+        };
+        let want = if cmd.starts_with("host$") { on_host(message) } else { message.to_string() };
+        check(
+            code == Some(status) && common::docs::line_matches(&want, &got),
+            format!("`{cmd}`\n--- docs/ivshmem.md (exit {status})\n{want}\n--- got (exit {code:?})\n{got}"),
+        )?;
+    }
+    check(!h.scratch.join("other.shm").exists(), "a refused server created its shm file")
 }
