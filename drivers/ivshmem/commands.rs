@@ -196,6 +196,15 @@ fn writes(name: &str) -> bool {
 }
 
 /// Run `f` on the shared memory: the device's BAR2, or the host file.
+/// Between the 1 MiB chunks of a long copy: a stop (a signal, the kernel's
+/// request for the device) ends it there, saying how far it got.
+fn between_chunks(done: u64, len: u64, offset: u64, what: &str) -> Result<()> {
+    match crate::stop::requested() {
+        None => Ok(()),
+        Some(stop) => Err(stop.error(format!("{done} of {len} bytes at {offset:#x} were {what}, the rest was not"))),
+    }
+}
+
 fn with_memory(call: &mut Call<'_>, writable: bool, f: impl FnOnce(&mut Call<'_>, &SharedMemory, &DeviceRef) -> Result<()>) -> Result<()> {
     match call.subject {
         Subject::File(path) => {
@@ -312,6 +321,7 @@ fn write(call: &mut Call<'_>) -> Result<()> {
         let mut progress = call.out.progress(data.len() as u64, "write");
         let start = Instant::now();
         for (i, chunk) in data.chunks(CHUNK).enumerate() {
+            between_chunks((i * CHUNK) as u64, data.len() as u64, offset, "written")?;
             mem.write(offset + (i * CHUNK) as u64, chunk)?;
             progress.advance(chunk.len() as u64);
         }
@@ -341,6 +351,7 @@ fn fill(call: &mut Call<'_>) -> Result<()> {
         let start = Instant::now();
         let mut done = 0u64;
         while done < len {
+            between_chunks(done, len, offset, "filled")?;
             let n = (len - done).min(CHUNK as u64);
             mem.fill(offset + done, n, byte)?;
             progress.advance(n);
@@ -417,6 +428,7 @@ fn read_out(
         let mut buf = vec![0u8; usize_len(len.min(CHUNK as u64))?];
         let mut done = 0u64;
         while done < len {
+            between_chunks(done, len, offset, "read")?;
             let n = usize_len((len - done).min(CHUNK as u64))?;
             mem.read(offset + done, &mut buf[..n])?;
             file.write_all(&buf[..n]).map_err(|e| Error::io_on(name.clone(), "cannot write", path, e))?;
@@ -432,6 +444,7 @@ fn read_out(
     }
     let mut data = vec![0u8; usize_len(len)?];
     for (i, chunk) in data.chunks_mut(CHUNK).enumerate() {
+        between_chunks((i * CHUNK) as u64, len, offset, "read")?;
         mem.read(offset + (i * CHUNK) as u64, chunk)?;
         progress.advance(chunk.len() as u64);
     }
