@@ -171,6 +171,10 @@ fn list_matches_the_command_line(lab: &mut Lab) -> Result<(), Failed> {
     guest_check(lab, "list_matches_the_command_line", "")
 }
 
+fn locks_like_the_command_line(lab: &mut Lab) -> Result<(), Failed> {
+    guest_check(lab, "locks_like_the_command_line", "")
+}
+
 fn bad_input_raises_the_right_class(lab: &mut Lab) -> Result<(), Failed> {
     guest_check(lab, "bad_input_raises_the_right_class", "")
 }
@@ -359,6 +363,7 @@ fn main() -> ExitCode {
         ("python::drivers_commands", drivers_commands),
         ("python::list_matches_the_command_line", list_matches_the_command_line),
         ("python::bad_input_raises_the_right_class", bad_input_raises_the_right_class),
+        ("python::locks_like_the_command_line", locks_like_the_command_line),
         ("docs::python_lab_runs_as_written", python_lab_runs_as_written),
         ("docs::readme_python_runs_as_written", readme_python_runs_as_written),
     ];

@@ -30,7 +30,11 @@ def open(
     regmap: a register-map file (TOML, IP-XACT, SVD, SystemRDL or LiteX) for its
     BAR instead of the built-in map, block the block of a file with several;
     checked before the device is opened. force overrides the refusals (another
-    kernel driver bound, decoding off, the map's width rules for raw offsets)."""
+    kernel driver bound, decoding off, the map's width rules for raw offsets).
+    Each access and each driver command holds the device's lock between
+    processes for its own duration, as one mmiodrv command does (an access
+    shares it, a driver command has the device to itself; a holder that keeps
+    it over 2 s raises RefusedError naming its pid); force=True skips it."""
 
 def list() -> builtins.list[dict[str, Any]]:
     """Every PCI function, with the fields of `mmiodrv list --json`: device,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use mmiodrv::command::{Arg, ArgKind, Args, Call, Collect, Command, Needs, Parsed, Subject, Value};
 use mmiodrv::drivers::DRIVERS;
 use mmiodrv::error::{Error, Result};
+use mmiodrv::lock::LockMode;
 use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -179,7 +180,7 @@ impl CommandFn {
         let needs = self.command.needs;
         let reports = py
             .detach(|| {
-                self.shared.with(|o| {
+                self.shared.with_lock(LockMode::Exclusive, |o| {
                     // A command that waits for interrupts arms its own: let go of ours first.
                     o.disarm();
                     let mut out = Collect::default();

@@ -7,6 +7,7 @@ use mmiodrv::backend::{BackendKind, IrqKind};
 use mmiodrv::device::OpenOptions;
 use mmiodrv::drivers;
 use mmiodrv::error::{Error, ErrorKind};
+use mmiodrv::lock::LockMode;
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::{listing, Sysfs};
 use pyo3::prelude::*;
@@ -51,7 +52,8 @@ pub fn open(
         None => None,
     };
     // No lock held for the session's lifetime (an interactive session would
-    // otherwise keep every multi-step mmiodrv command waiting).
+    // otherwise keep every multi-step mmiodrv command waiting): each access
+    // and driver command takes it for its own duration (Shared::with_lock).
     let options = OpenOptions { backend: kind, force, lock: None };
     let shared = py.detach(|| Shared::open(device, options, map)).or_raise(py, Some(device))?;
     Ok(Device { shared: Arc::new(shared) })
@@ -160,7 +162,8 @@ impl Device {
         let (target, width, bar) =
             (|| Ok((args::target(target)?, args::width(width)?, args::opt_small(bar, "bar", u8::MAX as u64)?)))()
                 .or_raise(py, self.on())?;
-        py.detach(|| self.shared.with(|o| o.access(bar, &target, width, |w, r| w.read(r)))).or_raise(py, self.on())
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &target, width, |w, r| w.read(r))))
+            .or_raise(py, self.on())
     }
 
     /// Write `value` to a register, a field (read-modify-write that changes no
@@ -185,8 +188,10 @@ impl Device {
             ))
         })()
         .or_raise(py, self.on())?;
-        py.detach(|| self.shared.with(|o| o.access(bar, &target, width, |w, r| w.write(r, value))))
-            .or_raise(py, self.on())
+        py.detach(|| {
+            self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &target, width, |w, r| w.write(r, value)))
+        })
+        .or_raise(py, self.on())
     }
 
     /// Every register of the map, decoded, as dicts (name, offset, width,
@@ -198,7 +203,7 @@ impl Device {
         let bar = args::opt_small(bar, "bar", u8::MAX as u64).or_raise(py, self.on())?;
         let regs = py
             .detach(|| {
-                self.shared.with(|o| {
+                self.shared.with_lock(LockMode::Shared, |o| {
                     let w = o.window(bar, |l| match l.map() {
                         Some(_) => Ok(()),
                         None => Err(ErrorKind::NoMap { name: format!("BAR{}", l.bar) }.into()),

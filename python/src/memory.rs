@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use mmiodrv::backend::DmaBuffer as LibDma;
 use mmiodrv::error::{Error, ErrorKind, Result};
+use mmiodrv::lock::LockMode;
 use mmiodrv::mmio::MmioRegion;
 use mmiodrv::window::Window;
 use pyo3::prelude::*;
@@ -63,7 +64,7 @@ impl Bar {
     }
 
     fn window<T>(&self, f: impl FnOnce(&Window) -> Result<T>) -> Result<T> {
-        self.shared.with(|o| {
+        self.shared.with_lock(LockMode::Shared, |o| {
             let w = o.window(Some(self.index), |_| Ok(()))?;
             f(&w)
         })
@@ -78,7 +79,8 @@ impl Bar {
     fn read(&self, py: Python<'_>, offset: &Bound<'_, PyAny>, width: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
         let (at, width) = (|| Ok((args::target(offset)?, args::width(width)?)))().or_raise(py, self.on())?;
         let bar = Some(self.index);
-        py.detach(|| self.shared.with(|o| o.access(bar, &at, width, |w, r| w.read(r)))).or_raise(py, self.on())
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &at, width, |w, r| w.read(r))))
+            .or_raise(py, self.on())
     }
 
     /// One write of `width` bits at `offset` (checked as `read`, and the value must fit).
@@ -93,7 +95,8 @@ impl Bar {
         let (at, value, width) = (|| Ok((args::target(offset)?, args::uint(value, "value")?, args::width(width)?)))()
             .or_raise(py, self.on())?;
         let bar = Some(self.index);
-        py.detach(|| self.shared.with(|o| o.access(bar, &at, width, |w, r| w.write(r, value)))).or_raise(py, self.on())
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &at, width, |w, r| w.write(r, value))))
+            .or_raise(py, self.on())
     }
 
     /// `n` bytes from `offset`, by the bulk-copy path.

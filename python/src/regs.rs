@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use mmiodrv::error::{ErrorKind, Result};
+use mmiodrv::lock::LockMode;
 use mmiodrv::regmap::Register as Reg;
 use mmiodrv::window::decode_fields;
 use pyo3::exceptions::{PyAttributeError, PyKeyError};
@@ -160,14 +161,14 @@ pub struct Register {
 impl Register {
     fn read_target(&self, py: Python<'_>, target: &str) -> PyResult<u64> {
         let bar = self.bar;
-        py.detach(|| self.shared.with(|o| o.access(bar, target, None, |w, r| w.read(r))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, target, None, |w, r| w.read(r))))
             .or_raise(py, Some(&self.shared.name))
     }
 
     fn write_target(&self, py: Python<'_>, target: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let value = args::uint(value, "value").or_raise(py, Some(&self.shared.name))?;
         let bar = self.bar;
-        py.detach(|| self.shared.with(|o| o.access(bar, target, None, |w, r| w.write(r, value))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, target, None, |w, r| w.write(r, value))))
             .or_raise(py, Some(&self.shared.name))
     }
 
@@ -199,7 +200,7 @@ impl Register {
         let (bar, name) = (self.bar, self.name.as_str());
         let fields = py
             .detach(|| {
-                self.shared.with(|o| {
+                self.shared.with_lock(LockMode::Shared, |o| {
                     o.access(bar, name, None, |w, r| {
                         let value = w.read(r)?;
                         let reg = r.target.register().ok_or_else(|| ErrorKind::NoMap { name: name.to_string() })?;

@@ -17,6 +17,7 @@ use mmiodrv::backend::{BackendKind, DmaBuffer, Interrupts, IrqEvent, IrqKind};
 use mmiodrv::device::{Device, OpenOptions};
 use mmiodrv::drivers::DriverInfo;
 use mmiodrv::error::{DeviceRef, Error, ErrorKind, Result};
+use mmiodrv::lock::LockMode;
 use mmiodrv::mmio::Width;
 use mmiodrv::regmap::RegisterMap;
 use mmiodrv::window::{Layout, Resolved, Window};
@@ -91,12 +92,16 @@ pub struct Shared {
     /// The built-in driver that knows it.
     pub driver: Option<&'static DriverInfo>,
     device: DeviceRef,
+    /// The PCI device whose lock between processes accesses take (none for
+    /// `file:`/`sim:` devices, or when opened with `force=True`).
+    locked: Option<mmiodrv::pci::PciAddress>,
     state: RwLock<Option<Open>>,
 }
 
 impl Shared {
     /// Open `spec` (checked, and the map loaded, by the caller).
     pub fn open(spec: &str, options: OpenOptions, map: Option<(RegisterMap, PathBuf)>) -> Result<Shared> {
+        let force = options.force;
         let device = Device::open(spec, options)?;
         let name = device.device();
         Ok(Shared {
@@ -105,6 +110,7 @@ impl Shared {
             backend: device.backend().kind(),
             driver: device.driver(),
             device: name,
+            locked: device.address().filter(|_| !force),
             state: RwLock::new(Some(Open {
                 windows: Mutex::default(),
                 layouts: Mutex::default(),
@@ -122,6 +128,21 @@ impl Shared {
             Some(open) => f(open),
             None => Err(self.closed()),
         }
+    }
+
+    /// [`Shared::with`], holding the device's lock between processes
+    /// ([`mmiodrv::lock`]) in `mode` for the call, as one `mmiodrv` command
+    /// holds it: a single access shares it, a driver's command has the device
+    /// to itself. So a script's accesses never land inside another process's
+    /// multi-step command, nor another's inside its own; between calls the
+    /// device is free. A holder that keeps it over 2 s is an error naming its
+    /// pid, as on the command line.
+    pub fn with_lock<T>(&self, mode: LockMode, f: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
+        let _lock = match self.locked {
+            Some(address) => Some(mmiodrv::lock::acquire(address, mode, mmiodrv::lock::DEFAULT_WAIT)?),
+            None => None,
+        };
+        self.with(f)
     }
 
     /// The device, for errors.

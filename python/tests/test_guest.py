@@ -368,6 +368,34 @@ def bad_input_raises_the_right_class():
         assert dev.read("LIVENESS") == 0xA5A5A5A5
 
 
+@check
+def locks_like_the_command_line():
+    """Each access holds the device's lock for its own duration, as one
+    mmiodrv command does: while a batch run (exclusive for its whole run)
+    holds edu, a read waits 2 s and then fails naming the batch's pid; once
+    the run ends, the same device object reads; and with force=True the lock
+    is not taken."""
+    with open("/tmp/hold.txt", "w") as f:
+        f.write("read ID -q\nsleep 6000\n")
+    batch = subprocess.Popen(
+        ["mmiodrv", "--device", EDU, "batch", "/tmp/hold.txt"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        # Its first line is out (flushed before the sleep): it holds the lock.
+        assert batch.stdout.readline().strip() == "0x010000ed"
+        with mmiodrv.open(EDU) as dev, mmiodrv.open(EDU, force=True) as forced:
+            start = time.monotonic()
+            raises(mmiodrv.RefusedError, dev.read, "ID", contains=f"mmiodrv process {batch.pid} is using it")
+            took = time.monotonic() - start
+            assert 1.9 < took < 4, f"waited {took:.2f} s for the lock"
+            assert forced.read("ID") == ID
+            batch.wait(timeout=10)
+            assert dev.read("ID") == ID
+    finally:
+        batch.kill()
+        batch.wait()
+
+
 def main():
     names = sys.argv[1:] or sorted(CHECKS)
     unknown = [n for n in names if n not in CHECKS]
