@@ -259,6 +259,11 @@ pub fn binding_respects_other_holders(lab: &mut Lab) -> Result<(), Failed> {
     let expected = format!("{}{}{}holder {pid}\n", refusal("unbind"), refusal("unbind"), refusal("unbind"));
     check(out == expected, format!("got:\n{out}"))?;
     check(driver_of(lab, DEV)? == "vfio-pci", "still bound to vfio-pci")?;
+    // Nor does the sysfs backend go behind VFIO's back: refused before any
+    // access, and the register keeps its value.
+    ok(lab, &format!("{EDU} write LIVENESS 0x5"))?;
+    crate::common::vm::fails(lab, &format!("{EDU} --backend sysfs write LIVENESS 0x7"), 6, "its BARs belong to VFIO")?;
+    check(ok(lab, &format!("{EDU} read LIVENESS -q"))?.trim() == "0xfffffffa", "LIVENESS changed behind VFIO")?;
     bind(lab, DEV, "none")?;
     let out = script(
         lab,
