@@ -322,3 +322,39 @@ fn repeated_lines_crlf_and_comments_keep_their_numbers() {
     assert!(text(&o.stderr).contains(&format!("{}:6:", path.display())), "{}", text(&o.stderr));
     assert!(o.stdout.is_empty(), "ran before the bad line: {}", text(&o.stdout));
 }
+
+/// SIGINT in the middle of a long run of one repeated quiet read (the batch's
+/// fast loop): the run stops at a line, names it, and every line before it
+/// printed its value: the line number is the count of values plus one.
+#[test]
+fn a_signal_in_a_run_of_repeated_reads_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let path = dir.path().join("long.txt");
+    let lines = 1_200_000;
+    std::fs::write(&path, "read ID -q\n".repeat(lines)).unwrap();
+    let mut child = mmiodrv()
+        .args(["--device", &edu_sim(), "--state"])
+        .arg(&state)
+        .arg("batch")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    // The first block of output is out: the run is under way.
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "0x010000ed\n");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let printed = 1 + rest.lines().count();
+    assert!(rest.lines().all(|l| l == "0x010000ed"), "only values");
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    let want = format!("mmiodrv: error: {}:{}: {}: interrupted by SIGINT\n", path.display(), printed + 1, edu_sim());
+    assert!(printed < lines, "the run finished before the signal");
+    assert!(text(&o.stderr).ends_with(&want), "{printed} values printed; stderr: {}", text(&o.stderr));
+}

@@ -175,6 +175,13 @@ fn locks_like_the_command_line(lab: &mut Lab) -> Result<(), Failed> {
     guest_check(lab, "locks_like_the_command_line", "")
 }
 
+fn one_lock_per_process(lab: &mut Lab) -> Result<(), Failed> {
+    let out = ok(lab, &format!("cd /root && python3 {GUEST_TEST} one_lock_per_process 2>&1"))?;
+    check(out.trim_end().ends_with("one_lock_per_process: ok"), out.clone())?;
+    eprintln!("{}", out.lines().find(|l| l.contains("reads beside it")).unwrap_or("").trim());
+    Ok(())
+}
+
 fn bad_input_raises_the_right_class(lab: &mut Lab) -> Result<(), Failed> {
     guest_check(lab, "bad_input_raises_the_right_class", "")
 }
@@ -364,6 +371,7 @@ fn main() -> ExitCode {
         ("python::list_matches_the_command_line", list_matches_the_command_line),
         ("python::bad_input_raises_the_right_class", bad_input_raises_the_right_class),
         ("python::locks_like_the_command_line", locks_like_the_command_line),
+        ("python::one_lock_per_process", one_lock_per_process),
         ("docs::python_lab_runs_as_written", python_lab_runs_as_written),
         ("docs::readme_python_runs_as_written", readme_python_runs_as_written),
     ];

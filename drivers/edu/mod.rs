@@ -402,18 +402,21 @@ impl<'a> Edu<'a> {
         self.start_dma(buf, dir, offset, len, opts.irq)?;
         if let Some(irqs) = irqs.as_mut() {
             let event = irqs.wait(opts.timeout);
-            let pending = IRQ_STATUS.read(self.io())?;
-            IRQ_ACK.write(self.io(), pending & IRQ_DMA)?;
             if let Err(e) = event {
                 // Never leave the buffer while the device may still use it;
-                // then take back the interrupt its completion raised.
-                let _ = self.wait_dma(opts.timeout);
+                // then take back the interrupt its completion raised. A
+                // transfer that never ends is said as such: the buffer is
+                // unmapped all the same, and the IOMMU refuses what the
+                // device would still write.
+                self.wait_dma(opts.timeout)?;
                 let _ = IRQ_STATUS.read(self.io()).and_then(|p| IRQ_ACK.write(self.io(), p & IRQ_DMA));
                 return Err(match crate::stop::requested() {
                     Some(stop) => stop.error("the transfer in flight was awaited and acknowledged first".into()),
                     None => e,
                 });
             }
+            let pending = IRQ_STATUS.read(self.io())?;
+            IRQ_ACK.write(self.io(), pending & IRQ_DMA)?;
             self.expect_pending(pending, IRQ_DMA, "DMA")?;
         }
         self.wait_dma(opts.timeout)

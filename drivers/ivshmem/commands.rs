@@ -195,7 +195,6 @@ fn writes(name: &str) -> bool {
     matches!(name, "write" | "fill" | "bench")
 }
 
-/// Run `f` on the shared memory: the device's BAR2, or the host file.
 /// Between the 1 MiB chunks of a long copy: a stop (a signal, the kernel's
 /// request for the device) ends it there, saying how far it got.
 fn between_chunks(done: u64, len: u64, offset: u64, what: &str) -> Result<()> {
@@ -205,6 +204,7 @@ fn between_chunks(done: u64, len: u64, offset: u64, what: &str) -> Result<()> {
     }
 }
 
+/// Run `f` on the shared memory: the device's BAR2, or the host file.
 fn with_memory(call: &mut Call<'_>, writable: bool, f: impl FnOnce(&mut Call<'_>, &SharedMemory, &DeviceRef) -> Result<()>) -> Result<()> {
     match call.subject {
         Subject::File(path) => {
@@ -424,6 +424,8 @@ fn read_out(
     let mut progress = call.out.progress(len, "read");
     let start = Instant::now();
     if let Some(path) = out {
+        // A stop already pending leaves an existing file alone.
+        between_chunks(0, len, offset, "read")?;
         let mut file = crate::value::create_output_file(path).map_err(|e| e.with_device(name.clone()))?;
         let mut buf = vec![0u8; usize_len(len.min(CHUNK as u64))?];
         let mut done = 0u64;

@@ -180,7 +180,10 @@ impl CommandFn {
         let needs = self.command.needs;
         let reports = py
             .detach(|| {
-                self.shared.with_lock(LockMode::Exclusive, |o| {
+                // As on the command line: a command that needs no device
+                // (the ivshmem client) takes no lock.
+                let mode = (needs != Needs::Nothing).then_some(LockMode::Exclusive);
+                self.shared.with_lock_opt(mode, |o| {
                     // A command that waits for interrupts arms its own: let go of ours first.
                     o.disarm();
                     let mut out = Collect::default();

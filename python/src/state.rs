@@ -81,6 +81,49 @@ pub struct Open {
     cell: Opened,
 }
 
+/// This process's hold on a device's lock between processes: taken by the
+/// first call that needs it, shared by the calls that overlap it (threads,
+/// several handles on one device), let go by the last. A flock belongs to
+/// its open file, so two in one process would exclude each other. An
+/// exclusive call that overlaps a shared one of this process goes on under
+/// the shared lock (other processes still cannot take it exclusively).
+pub struct ProcessLock {
+    address: mmiodrv::pci::PciAddress,
+}
+
+type Held = HashMap<mmiodrv::pci::PciAddress, (usize, mmiodrv::lock::DeviceLock)>;
+
+static HELD: Mutex<Option<Held>> = Mutex::new(None);
+
+impl ProcessLock {
+    fn take(address: mmiodrv::pci::PciAddress, mode: LockMode) -> Result<ProcessLock> {
+        let mut held = lock(&HELD);
+        let held = held.get_or_insert_with(HashMap::new);
+        match held.get_mut(&address) {
+            Some((users, _)) => *users += 1,
+            None => {
+                let taken = mmiodrv::lock::acquire(address, mode, mmiodrv::lock::DEFAULT_WAIT)?;
+                held.insert(address, (1, taken));
+            }
+        }
+        Ok(ProcessLock { address })
+    }
+}
+
+impl Drop for ProcessLock {
+    fn drop(&mut self) {
+        let mut held = lock(&HELD);
+        if let Some(held) = held.as_mut() {
+            if let Some((users, _)) = held.get_mut(&self.address) {
+                *users -= 1;
+                if *users == 0 {
+                    held.remove(&self.address);
+                }
+            }
+        }
+    }
+}
+
 /// A device as the Python objects share it.
 pub struct Shared {
     /// The device, as messages name it (`0000:00:04.0`).
@@ -136,11 +179,18 @@ impl Shared {
     /// to itself. So a script's accesses never land inside another process's
     /// multi-step command, nor another's inside its own; between calls the
     /// device is free. A holder that keeps it over 2 s is an error naming its
-    /// pid, as on the command line.
+    /// pid, as on the command line. Within this process the lock is one
+    /// ([`ProcessLock`]): threads and handles of one script do not exclude
+    /// each other.
     pub fn with_lock<T>(&self, mode: LockMode, f: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
-        let _lock = match self.locked {
-            Some(address) => Some(mmiodrv::lock::acquire(address, mode, mmiodrv::lock::DEFAULT_WAIT)?),
-            None => None,
+        self.with_lock_opt(Some(mode), f)
+    }
+
+    /// [`Shared::with_lock`] when `mode` is some, [`Shared::with`] otherwise.
+    pub fn with_lock_opt<T>(&self, mode: Option<LockMode>, f: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
+        let _lock = match (self.locked, mode) {
+            (Some(address), Some(mode)) => Some(ProcessLock::take(address, mode)?),
+            _ => None,
         };
         self.with(f)
     }

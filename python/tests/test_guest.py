@@ -396,6 +396,38 @@ def locks_like_the_command_line():
         batch.wait()
 
 
+@check
+def one_lock_per_process():
+    """The lock is between processes: in one script, a driver command running
+    in a thread (exclusive, seconds long) does not make another handle's reads
+    wait or fail."""
+    import threading
+
+    result = {}
+
+    def bench():
+        with mmiodrv.open(IVSHMEM) as dev:
+            start = time.monotonic()
+            result["bench"] = dev.ivshmem.bench(rounds=30)
+            result["took"] = time.monotonic() - start
+
+    thread = threading.Thread(target=bench)
+    thread.start()
+    time.sleep(0.5)
+    with mmiodrv.open(IVSHMEM) as dev:
+        reads = []
+        while thread.is_alive():
+            start = time.monotonic()
+            dev.read(0x0, bar=0)
+            reads.append(time.monotonic() - start)
+            time.sleep(0.05)
+    thread.join()
+    assert "bench" in result, "the bench failed"
+    assert result["took"] > 2.5, f"the bench took {result['took']:.2f} s: too short to show a 2 s lock wait"
+    assert reads and max(reads) < 1.0, f"reads waited {max(reads, default=0):.2f} s during the bench"
+    print(f"  bench {result['took']:.1f} s, {len(reads)} reads beside it, slowest {max(reads) * 1000:.0f} ms")
+
+
 def main():
     names = sys.argv[1:] or sorted(CHECKS)
     unknown = [n for n in names if n not in CHECKS]

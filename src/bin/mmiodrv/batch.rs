@@ -733,7 +733,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
         let (p, quiet) = &prepared[u];
         // A quiet read repeated: its window and target found once, its values
         // pushed straight into the output buffer, one read per line still.
-        if *quiet && !g.json && count > 1 {
+        if *quiet && !g.json && count > 1 && mmiodrv::stop::requested().is_none() {
             if let Some(reader) = session.reader(p) {
                 let mut done = 0;
                 let failed = reader.and_then(|reader| {
@@ -761,7 +761,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
                         // the rest of the run goes line by line below).
                         report_error(g.json, &e, device_text, &file, first + done);
                         let status = crate::render::exit_status(&e);
-                        if mmiodrv::stop::requested().is_some() {
+                        if matches!(e.kind(), ErrorKind::Interrupted { .. } | ErrorKind::ReleaseRequested) {
                             first_failure = Some(status);
                             break 'runs;
                         }
