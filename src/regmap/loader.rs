@@ -253,41 +253,18 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
 }
 
 fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
-    Ok(match text {
-        "normal" => WriteSemantics::Normal,
-        "oneToClear" => WriteSemantics::OneToClear,
-        "oneToSet" => WriteSemantics::OneToSet,
-        "oneToToggle" => WriteSemantics::OneToToggle,
-        "zeroToClear" => WriteSemantics::ZeroToClear,
-        "zeroToSet" => WriteSemantics::ZeroToSet,
-        "zeroToToggle" => WriteSemantics::ZeroToToggle,
-        "clear" => WriteSemantics::Clear,
-        "set" => WriteSemantics::Set,
-        "modify" => WriteSemantics::Modify,
-        other => {
-            return Err(format!(
-                "{what}: write '{}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
-                 zeroToClear, zeroToSet, zeroToToggle, clear, set, modify",
-                clip(other)
-            ))
-        }
+    super::formats::write_from_name(text).ok_or_else(|| {
+        format!(
+            "{what}: write '{}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
+             zeroToClear, zeroToSet, zeroToToggle, clear, set, modify",
+            clip(text)
+        )
     })
 }
 
 fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
-    Ok(match text {
-        "none" => ReadAction::None,
-        "clear" => ReadAction::Clear,
-        "set" => ReadAction::Set,
-        "modify" => ReadAction::Modify,
-        "modifyExternal" => ReadAction::ModifyExternal,
-        other => {
-            return Err(format!(
-                "{what}: read '{}' is not one of none, clear, set, modify, modifyExternal",
-                clip(other)
-            ))
-        }
-    })
+    super::formats::read_from_name(text)
+        .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 
 /// Build one register from its TOML; errors carry the index of the field at fault.

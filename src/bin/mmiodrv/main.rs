@@ -149,21 +149,9 @@ fn usage_error(e: clap::Error, bare: bool) -> ExitCode {
         let code = if e.use_stderr() { render::exit_code(mmiodrv::ErrorClass::Usage) } else { 0 };
         return ExitCode::from(code as u8);
     }
-    let text = e.render().to_string();
-    // The message is the first paragraph (clap puts e.g. the missing argument on
-    // the next line); usage and tips follow after a blank line. Tips ("a similar
-    // subcommand exists: 'list'") are kept.
-    let paragraphs: Vec<Vec<&str>> = text
-        .split("\n\n")
-        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
-        .filter(|p: &Vec<&str>| !p.is_empty())
-        .collect();
-    let first = paragraphs.first().map(|p| p.join(" ")).unwrap_or_default();
-    let first = first.trim_start_matches("error: ");
-    let tips: Vec<String> =
-        paragraphs.iter().skip(1).flatten().filter_map(|l| l.strip_prefix("tip: ")).map(str::to_string).collect();
-    let tip = if tips.is_empty() { String::new() } else { format!("; {}", tips.join("; ")) };
-    eprintln!("{}", render::one_line(&format!("mmiodrv: error: {first}{tip} (see mmiodrv --help)")));
+    // clap's message and its tips ("a similar subcommand exists: 'list'"), one line.
+    let message = render::clap_message(&e);
+    eprintln!("{}", render::one_line(&format!("mmiodrv: error: {message} (see mmiodrv --help)")));
     ExitCode::from(render::exit_code(mmiodrv::ErrorClass::Usage) as u8)
 }
 
