@@ -458,7 +458,7 @@ impl<'d> Session<'d> {
 
     /// A prepared `read`, to run many times in a row (a script's line
     /// repeated): the window and target found once, then each
-    /// [`Reader::read`] the access and checks of [`Session::read_value`].
+    /// [`Reader::read`] the access and checks of [`Window::read`].
     /// `None` for other operations.
     pub fn reader(&mut self, prepared: &Prepared) -> Option<Result<Reader<'_>>> {
         let (Op::Read(_), Some(place)) = (&prepared.op, prepared.place) else { return None };
@@ -473,11 +473,8 @@ impl<'d> Session<'d> {
     /// prints only the value): the same single access and checks. Also the
     /// register's width, or `None` for a field. `None` for other operations.
     pub fn read_value(&mut self, prepared: &Prepared) -> Option<Result<(u64, Option<Width>)>> {
-        let (Op::Read(_), Some(place)) = (&prepared.op, prepared.place) else { return None };
-        Some(self.window(place.bar).and_then(|w| {
-            let value = w.read(&resolved(w, &place)?)?;
-            Ok((value, (!matches!(place.spot, Spot::Field(..))).then_some(place.width)))
-        }))
+        let reader = self.reader(prepared)?;
+        Some(reader.and_then(|r| Ok((r.read()?, r.width()))))
     }
 
     fn arm(&mut self, kind: Option<IrqKind>) -> Result<&mut Box<dyn Interrupts + 'd>> {

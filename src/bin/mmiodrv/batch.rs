@@ -714,7 +714,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
             // `read ... --quiet` prints the value alone: no report built for it.
             let result = match (quiet && !g.json).then(|| session.read_value(p)).flatten() {
                 Some(read) => read.map(|(value, width)| {
-                    let digits = width.map_or(1, |w| w.hex_digits());
+                    let digits = crate::regs::digits_of(width);
                     crate::output::line_with(|out| crate::regs::push_hex(out, value, digits))
                 }),
                 None => session.run_prepared(p).map(|outcome| print(g.json, p.op(), quiet, &name, outcome, &mut term)),
@@ -737,7 +737,7 @@ fn run_file(g: &Global, args: &BatchArgs, path: &std::path::Path) -> std::result
             if let Some(reader) = session.reader(p) {
                 let mut done = 0;
                 let failed = reader.and_then(|reader| {
-                    let digits = reader.width().map_or(1, |w| w.hex_digits());
+                    let digits = crate::regs::digits_of(reader.width());
                     while done < count {
                         crate::output::with_held(|out| {
                             while done < count && out.len() < crate::output::HELD_LIMIT {

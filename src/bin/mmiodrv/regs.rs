@@ -250,10 +250,13 @@ pub fn print_access(json: bool, quiet: bool, device: &str, r: &AccessReport, arr
 /// Hex digits an access's values are shown in: all of the register's, or
 /// as few as needed for a field.
 fn shown_digits(r: &AccessReport) -> usize {
-    match (&r.field, Width::from_bits(r.width).ok()) {
-        (None, Some(w)) => w.hex_digits(),
-        _ => 1,
-    }
+    digits_of(r.field.is_none().then(|| Width::from_bits(r.width).ok()).flatten())
+}
+
+/// Hex digits a value read with `width` is shown in: all of the width's for
+/// a register or an offset, as few as needed for a field (`None`).
+pub fn digits_of(width: Option<Width>) -> usize {
+    width.map_or(1, |w| w.hex_digits())
 }
 
 /// The line of an access, without its newline:
