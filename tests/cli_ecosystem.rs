@@ -126,7 +126,7 @@ fn selection_as_lspci() {
     fails(&e, &["-s", "07.0", "info"], 3, "no PCI device matches '-s *:*:07.0'");
     // Malformed filters are usage errors from the parser, naming the syntax.
     fails(&e, &["-d", "1af4", "list"], 2, "expected [VENDOR]:[DEVICE][:CLASS[:PROGIF]]");
-    fails(&e, &["-d", "0000:00:04.0", "info"], 2, "a device address goes to -s or --device");
+    fails(&e, &["-d", "0000:00:1e.7", "info"], 2, "a device address goes to -s or --device");
     fails(&e, &["-s", "00:20.0", "list"], 2, "expected [[DOMAIN:]BUS:][DEV][.[FUNC]]");
     fails(&e, &["-s", "04.0", "--device", "ffff:00:04.0", "info"], 2, "cannot be used together");
     // ... but they override $MMIODRV_DEVICE.
@@ -402,9 +402,9 @@ fn every_json_output_matches_the_schema() {
     // The schema is not vacuous: objects of the old shape fail it.
     for old in [
         r#"{"devices": []}"#,
-        r#"{"schema": 1, "address": "0000:00:04.0", "length": 256, "hex": "00"}"#,
-        r#"{"schema": 1, "devices": [{"device": "0000:00:04.0", "vendor_id": "1234"}]}"#,
-        r#"{"schema": 1, "device": "0000:00:04.0", "bar": 0, "offset": "4", "width": 32, "value": 1}"#,
+        r#"{"schema": 1, "address": "ffff:00:04.0", "length": 256, "hex": "00"}"#,
+        r#"{"schema": 1, "devices": [{"device": "ffff:00:04.0", "vendor_id": "1234"}]}"#,
+        r#"{"schema": 1, "device": "ffff:00:04.0", "bar": 0, "offset": "4", "width": 32, "value": 1}"#,
     ] {
         let value: serde_json::Value = serde_json::from_str(old).unwrap();
         assert!(!v.is_valid(&value), "the schema accepts {old}");

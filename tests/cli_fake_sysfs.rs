@@ -117,9 +117,9 @@ fn device_selectors() {
     expect(&o, 3);
     assert!(stderr(&o).contains("no PCI device matches 'ffff:00:09.0'"));
     // The short form means domain 0, which no fake tree has.
-    let o = mmiodrv(&t, &["--device", "00:04.0", "info"]);
+    let o = mmiodrv(&t, &["--device", "00:1e.7", "info"]);
     expect(&o, 3);
-    assert!(stderr(&o).contains("no PCI device matches '0000:00:04.0'"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no PCI device matches '0000:00:1e.7'"), "{}", stderr(&o));
     t.add(&FakeDevice::edu("ffff:00:06.0"));
     let o = mmiodrv(&t, &["--device", "1234:11e8", "info"]);
     expect(&o, 2);
