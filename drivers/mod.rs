@@ -33,21 +33,29 @@ drivers!(edu, ivshmem, e1000);
 /// A built-in driver: the devices it claims, its register maps and commands.
 #[derive(Debug)]
 pub struct DriverInfo {
-    /// Its name (also its subcommand: `mmiodrv NAME ...`).
-    pub name: &'static str,
-    /// One line on what it drives.
-    pub about: &'static str,
+    /// Its command group: the group's name is the driver's (`mmiodrv NAME
+    /// SUBCOMMAND`), its about says what it drives, its subcommands are
+    /// the driver's commands.
+    pub command: Command,
     /// The (vendor, device) IDs it claims.
     pub ids: &'static [(u16, u16)],
     /// Register maps, one per BAR it describes.
     pub maps: &'static [&'static RegisterMap],
-    /// Its subcommands (`mmiodrv NAME SUBCOMMAND`).
-    pub commands: &'static [Command],
     /// Top-level commands it adds (`mmiodrv ivshmem-server`).
     pub top_level: &'static [Command],
 }
 
 impl DriverInfo {
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        self.command.name
+    }
+
+    /// Its commands (`mmiodrv NAME SUBCOMMAND`).
+    pub fn commands(&self) -> &'static [Command] {
+        self.command.subcommands
+    }
+
     /// The map for `bar`, if it has one.
     pub fn map_for_bar(&self, bar: u8) -> Option<&'static RegisterMap> {
         self.maps.iter().copied().find(|m| m.bar == bar)
@@ -66,11 +74,17 @@ impl DriverInfo {
         if !self.claims(found.0, found.1) {
             return Err(Error::on(
                 backend.device(),
-                ErrorKind::WrongDevice { expected_name: format!("an {}", self.name), expected: self.ids[0], found },
+                ErrorKind::WrongDevice { expected_name: article(self.name()), expected: self.ids[0], found },
             ));
         }
         Ok(config)
     }
+}
+
+/// `an edu`, `an ivshmem`, `a blinky`: the driver's name with its article.
+fn article(name: &str) -> String {
+    let vowel = name.starts_with(|c: char| "aeiouAEIOU".contains(c));
+    format!("{} {name}", if vowel { "an" } else { "a" })
 }
 
 /// The built-in driver for these IDs, if any.
@@ -85,7 +99,7 @@ pub fn for_device(dev: &SysfsDevice) -> Option<&'static DriverInfo> {
 
 /// The driver named `name`.
 pub fn by_name(name: &str) -> Option<&'static DriverInfo> {
-    DRIVERS.iter().copied().find(|d| d.name == name)
+    DRIVERS.iter().copied().find(|d| d.name() == name)
 }
 
 #[cfg(test)]
@@ -96,9 +110,9 @@ mod tests {
     #[test]
     fn every_builtin_map_passes_the_loaders_checks() {
         for d in DRIVERS {
-            assert!(!d.maps.is_empty(), "{}", d.name);
+            assert!(!d.maps.is_empty(), "{}", d.name());
             for map in d.maps {
-                crate::regmap::validate(map).unwrap_or_else(|e| panic!("{}: {e:?}", d.name));
+                crate::regmap::validate(map).unwrap_or_else(|e| panic!("{}: {e:?}", d.name()));
             }
         }
     }
@@ -107,9 +121,9 @@ mod tests {
     fn drivers_are_found_by_ids_and_name() {
         for d in DRIVERS {
             for (v, dev) in d.ids {
-                assert_eq!(for_ids(*v, *dev).map(|x| x.name), Some(d.name));
+                assert_eq!(for_ids(*v, *dev).map(|x| x.name()), Some(d.name()));
             }
-            assert_eq!(by_name(d.name).map(|x| x.name), Some(d.name));
+            assert_eq!(by_name(d.name()).map(|x| x.name()), Some(d.name()));
         }
         assert!(for_ids(0xffff, 0xffff).is_none());
     }
@@ -118,7 +132,8 @@ mod tests {
     fn every_command_and_argument_says_what_it_is() {
         fn walk(path: &str, c: &Command) {
             assert!(!c.about.is_empty(), "{path} {} has no description", c.name);
-            assert!(c.run.is_some() == c.subcommands.is_empty(), "{path} {}: run xor subcommands", c.name);
+            let group = matches!(c.run, crate::command::Run::Group);
+            assert!(group != c.subcommands.is_empty(), "{path} {}: run xor subcommands", c.name);
             for a in c.args {
                 assert!(!a.help.is_empty(), "{path} {} {} has no help", c.name, a.name);
                 if a.kind == ArgKind::Flag {
@@ -130,8 +145,8 @@ mod tests {
             }
         }
         for d in DRIVERS {
-            for c in d.commands.iter().chain(d.top_level) {
-                walk(d.name, c);
+            for c in d.commands().iter().chain(d.top_level) {
+                walk(d.name(), c);
             }
         }
     }

@@ -39,6 +39,8 @@ pub enum DeviceRef {
     Server(PathBuf),
     /// Anonymous RAM standing in for a device (tests, examples).
     Ram,
+    /// A device as a snapshot or trace recorded it (by its name then).
+    Recorded(String),
 }
 
 impl fmt::Display for DeviceRef {
@@ -49,6 +51,7 @@ impl fmt::Display for DeviceRef {
             DeviceRef::Sim(p) => write!(f, "sim:{}", p.display()),
             DeviceRef::Server(p) => write!(f, "ivshmem server {}", p.display()),
             DeviceRef::Ram => f.write_str("ram"),
+            DeviceRef::Recorded(name) => f.write_str(name),
         }
     }
 }
@@ -56,6 +59,12 @@ impl fmt::Display for DeviceRef {
 impl From<DeviceRef> for String {
     fn from(d: DeviceRef) -> String {
         d.to_string()
+    }
+}
+
+impl From<String> for DeviceRef {
+    fn from(name: String) -> DeviceRef {
+        DeviceRef::Recorded(name)
     }
 }
 
@@ -91,12 +100,15 @@ pub enum ErrorClass {
     Released,
     /// A signal stopped the operation; it was rolled back or finished safely.
     Interrupted,
+    /// A check ran and found what it looks for: problems (doctor, regmap
+    /// check) or differences (diff). Not a failure to run.
+    Findings,
 }
 
 // ---- python: exit statuses and class names shared by the CLI and the Python module
 impl ErrorClass {
     /// Every class.
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::Usage,
         ErrorClass::NotFound,
         ErrorClass::Permission,
@@ -106,6 +118,7 @@ impl ErrorClass {
         ErrorClass::Timeout,
         ErrorClass::Released,
         ErrorClass::Interrupted,
+        ErrorClass::Findings,
     ];
 
     /// Its name, as in this enum (the Python exception classes are named after it).
@@ -120,6 +133,7 @@ impl ErrorClass {
             ErrorClass::Timeout => "Timeout",
             ErrorClass::Released => "Released",
             ErrorClass::Interrupted => "Interrupted",
+            ErrorClass::Findings => "Findings",
         }
     }
 
@@ -136,6 +150,7 @@ impl ErrorClass {
             ErrorClass::Timeout => 8,
             ErrorClass::Released => 9,
             ErrorClass::Interrupted => 130,
+            ErrorClass::Findings => 10,
         }
     }
 }
@@ -1098,6 +1113,13 @@ pub enum ErrorKind {
     },
 
     // ------------------------------------------------------------ waiting, faults
+    /// A check found problems or differences (after printing them).
+    #[error("{what}")]
+    Findings {
+        /// What was found, in one line (`2 registers differ between a.json and b.json`).
+        what: String,
+    },
+
     /// A wait ended without the event.
     #[error("timed out after {ms} ms waiting for {what}")]
     Timeout {
@@ -1175,6 +1197,7 @@ impl ErrorKind {
             Timeout { .. } => ErrorClass::Timeout,
             ReleaseRequested | Gone { .. } => ErrorClass::Released,
             Interrupted { .. } => ErrorClass::Interrupted,
+            Findings { .. } => ErrorClass::Findings,
             WidthNotSupported { .. }
             | IoBarUnsupported { .. }
             | NoWriteCombining { .. }

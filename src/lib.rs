@@ -35,6 +35,7 @@ pub mod error;
 pub mod lock;
 pub mod mmio;
 pub mod observe;
+pub mod outcome;
 pub mod pci;
 pub mod procmaps;
 pub mod regmap;

@@ -60,7 +60,8 @@ pub struct Resolved<'a> {
 pub struct FieldValue {
     /// Field name.
     pub name: Text,
-    /// Bit range, `31:24` or `7`.
+    /// Its bits (`lsb`, `msb`).
+    #[serde(flatten)]
     pub bits: BitRange,
     /// Its value.
     pub value: u64,
@@ -123,6 +124,9 @@ pub struct DumpedRegister {
     /// The bits of `reset` the map defines.
     #[serde(skip)]
     pub reset_mask: u64,
+    /// Whether the value left the reset value (set when asked: `--diff-reset`).
+    #[serde(rename = "differs_from_reset", default, skip_serializing_if = "Option::is_none")]
+    pub reset_differs: Option<bool>,
 }
 
 impl DumpedRegister {
@@ -149,6 +153,7 @@ impl DumpedRegister {
             description: reg.description.to_string(),
             reset: regmap::formats::reading::register_reset(reg),
             reset_mask: reg.reset_mask(),
+            reset_differs: None,
         }
     }
 }
@@ -182,6 +187,14 @@ impl Layout {
     /// The map, if any.
     pub fn map(&self) -> Option<&RegisterMap> {
         self.map.as_deref()
+    }
+
+    /// The map's file as it was given, for a map that is not built in.
+    pub fn map_path(&self) -> Option<&PathBuf> {
+        match &self.source {
+            MapSource::File(p) => Some(p),
+            MapSource::Builtin => None,
+        }
     }
 
     /// The map's file (absolute when it can be made so), for a map that is

@@ -189,14 +189,15 @@ fn a_program_drives_a_session_line_by_line() {
         let reply = replies.next(line);
         serde_json::from_str(&reply).unwrap_or_else(|e| panic!("{line}: {reply}: {e}"))
     };
-    assert_eq!(ask("read ID")["value"], 0x0100_00ed);
+    let id = ask("read ID");
+    assert_eq!((id["op"].as_str(), id["value"].as_u64()), (Some("read"), Some(0x0100_00ed)), "{id}");
     assert_eq!(ask("write LIVENESS 0x1234")["value"], 0x1234);
     assert_eq!(ask("read LIVENESS")["value"], 0x1234, "the session keeps its state");
     let e = ask("write ID 1");
-    assert_eq!((e["line"].as_u64(), e["exit"].as_i64()), (Some(4), Some(2)), "{e}");
+    assert_eq!((e["op"].as_str(), e["line"].as_u64(), e["exit"].as_i64()), (Some("error"), Some(4), Some(2)), "{e}");
     assert!(e["error"].as_str().unwrap().contains("register ID is read-only"), "{e}");
-    assert_eq!(ask("sleep 1")["sleep_ms"], 1);
-    assert_eq!(ask("echo done")["echo"], "done");
+    assert_eq!(ask("sleep 1")["duration_ms"], 1);
+    assert_eq!(ask("echo done")["text"], "done");
     assert_eq!(ask("read ID.MAGIC")["value"], 0xed, "still running after the error");
     drop(stdin);
     let status = child.wait().unwrap();

@@ -49,6 +49,14 @@ fn ok(env: &Env, args: &[&str]) -> String {
     out(&o)
 }
 
+/// A check that found something: its report on stdout, exit status 10, nothing on stderr.
+fn finds(env: &Env, args: &[&str]) -> String {
+    let o = run_in(Some(env), args);
+    assert_eq!(o.status.code(), Some(10), "{args:?}:\n{}{}", out(&o), err(&o));
+    assert!(err(&o).is_empty(), "{args:?}: {}", err(&o));
+    out(&o)
+}
+
 fn fails(env: &Env, args: &[&str], code: i32, msg: &str) -> String {
     let o = run_in(Some(env), args);
     let e = err(&o);
@@ -238,15 +246,17 @@ fn doctor_names_causes_and_fixes() {
     let mut c = config_bytes(&e, "ffff:00:04.0");
     c[4] = 0x05;
     fs::write(e.tree.device_dir("ffff:00:04.0").join("config"), &c).unwrap();
-    let text = ok(&e, &["-s", "04.0", "doctor"]);
+    // A problem found: exit status 10, the report and its count on stdout.
+    let text = finds(&e, &["-s", "04.0", "doctor"]);
     assert!(text.contains("FAIL  decoding: memory decoding is off in COMMAND"), "{text}");
+    assert!(text.trim_end().ends_with("problem found") || text.trim_end().ends_with("problems found"), "{text}");
     assert!(text.contains("fix: enable it (setpci -s ffff:00:04.0 COMMAND=0x2:0x2)"), "{text}");
     let nic = ok(&e, &["-s", "03.0", "doctor"]);
     assert!(nic.contains("WARN  driver: bound to kernel driver e1000"), "{nic}");
     assert!(nic.contains("fix: mmiodrv --device ffff:00:03.0 bind vfio-pci"), "{nic}");
     let iv = ok(&e, &["-s", "05.0", "doctor"]);
     assert!(iv.contains("IOMMU group 4 also holds devices under host drivers: ffff:00:03.0 (e1000)"), "{iv}");
-    let v: serde_json::Value = serde_json::from_str(&ok(&e, &["-s", "04.0", "doctor", "--json"])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&finds(&e, &["-s", "04.0", "doctor", "--json"])).unwrap();
     assert_eq!(v["device"], "ffff:00:04.0");
     let decoding = v["checks"].as_array().unwrap().iter().find(|c| c["check"] == "decoding").unwrap();
     assert_eq!(decoding["status"], "fail");

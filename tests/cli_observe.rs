@@ -185,7 +185,10 @@ fn watch_prints_each_change_with_its_time() {
         (v[1]["name"].as_str(), v[1]["new"].as_u64(), v[1]["meaning"].as_str()),
         (Some("STATE.PHASE"), Some(2), Some("done"))
     );
-    assert!(v.iter().all(|o| o["device"] == s.device() && o["old"].is_null() && o["t"].is_number()), "{out}");
+    assert!(
+        v.iter().all(|o| o["device"] == s.device() && o["old"].is_null() && o["t_ms"].is_u64() && o["op"] == "watch"),
+        "{out}"
+    );
     assert_eq!((v[0]["field"].as_str(), v[1]["field"].as_str()), (Some("BUSY"), Some("PHASE")), "{out}");
     let o = s.run(&["watch", "--until", "MAGIC=1", "--interval", "5", "--timeout", "50"], true);
     assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
@@ -280,7 +283,8 @@ fn snapshot_decode_and_diff_name_exactly_what_changed() {
     assert_eq!(decoded.lines().skip(1).collect::<Vec<_>>(), dump.lines().collect::<Vec<_>>());
     // One field of one register changes: diff names exactly that.
     s.put32(4, 0x2);
-    let out = expect(&s.run(&["diff", &a], false), 0);
+    // A difference found is exit status 10, as `doctor` finding a problem.
+    let out = expect(&s.run(&["diff", &a], false), 10);
     assert_eq!(
         out,
         format!(
@@ -290,7 +294,7 @@ fn snapshot_decode_and_diff_name_exactly_what_changed() {
     );
     let b = s.path("b.json").display().to_string();
     expect(&s.run(&["snapshot", "--out", &b], true), 0);
-    let out = expect(&run(&["diff", &a, &b, "--json"], None), 0);
+    let out = expect(&run(&["diff", &a, &b, "--json"], None), 10);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["registers"].as_array().unwrap().len(), 1, "{out}");
     assert_eq!(v["registers"][0]["fields"][0]["new_meaning"], "sending");
@@ -299,7 +303,7 @@ fn snapshot_decode_and_diff_name_exactly_what_changed() {
     let raw = s.path("raw.json").display().to_string();
     expect(&s.run(&["snapshot", "--raw", "--len", "0x20", "--out", &raw], true), 0);
     s.put32(8, 7);
-    let out = expect(&s.run(&["diff", &raw], false), 0);
+    let out = expect(&s.run(&["diff", &raw], false), 10);
     assert_eq!(
         out,
         format!("0x0008  0x00000000 -> 0x00000007  (SEQ)\n1 word differs between {raw} and {} now\n", s.device())
@@ -420,7 +424,7 @@ fn a_simulated_device_is_observed_like_any_other() {
     let (snap, trace) = (at("s.json"), at("t.jsonl"));
     expect(&sim(&["snapshot", "--out", &snap]), 0);
     expect(&sim(&["--trace", &trace, "write", "STATUS.IRQ_FACT", "1"]), 0);
-    let out = expect(&sim(&["diff", &snap]), 0);
+    let out = expect(&sim(&["diff", &snap]), 10);
     assert_eq!(out, format!("STATUS  0x00000000 -> 0x00000080  IRQ_FACT 0x0 -> 0x1\n1 register differs between {snap} and {device} now\n"));
     let out = expect(&sim(&["watch", "STATUS", "--until", "STATUS.IRQ_FACT=1"]), 0);
     assert!(out.ends_with("STATUS.IRQ_FACT  0x1\n"), "{out}");

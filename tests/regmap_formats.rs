@@ -94,12 +94,12 @@ fn show(file: &Path) -> Result<Value, String> {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
     let mut v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    // The command line's own fields (the file, the JSON schema version) are
-    // not part of the reading.
+    // The command line's own fields (the file, the JSON schema version, the
+    // op) are not part of the reading.
     if let Some(o) = v.as_object_mut() {
         o.remove("file");
-        if o.remove("schema") != Some(Value::from(1)) {
-            return Err("`regmap show --json` lacks \"schema\": 1".into());
+        if o.remove("schema") != Some(Value::from(2)) || o.remove("op") != Some(Value::from("regmap show")) {
+            return Err("`regmap show --json` lacks \"schema\": 2 and \"op\": \"regmap show\"".into());
         }
     }
     Ok(v)

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::ExitCode;
 
-use common::vm::{check, driver_of, fails, ok, run_suite, TestFn};
+use common::vm::{check, driver_of, fails, finds, ok, run_suite, TestFn};
 use libtest_mimic::Failed;
 use mmiodrv_lab::Lab;
 
@@ -46,14 +46,15 @@ fn uio_works_without_an_iommu(lab: &mut Lab) -> Result<(), Failed> {
 /// `doctor` names each cause: no IOMMU, a device a kernel driver holds, and a
 /// user who is not root and has no udev rules (the guest has none installed).
 fn doctor_names_each_cause(lab: &mut Lab) -> Result<(), Failed> {
-    let sys = ok(lab, "mmiodrv doctor")?;
+    // Problems found: exit status 10, the report on stdout.
+    let sys = finds(lab, "mmiodrv doctor")?;
     check(
         sys.contains("FAIL  iommu: no IOMMU groups: the IOMMU is absent or off")
             && sys.contains("fix: boot with intel_iommu=on or amd_iommu=on"),
         sys.clone(),
     )?;
     check(sys.contains("ok    user: running as root"), sys.clone())?;
-    let nic = ok(lab, "mmiodrv -s 00:07.0 doctor")?;
+    let nic = finds(lab, "mmiodrv -s 00:07.0 doctor")?;
     check(
         nic.contains("WARN  driver: bound to kernel driver e1000")
             && nic.contains("fix: mmiodrv --device 0000:00:07.0 bind vfio-pci"),
@@ -61,7 +62,7 @@ fn doctor_names_each_cause(lab: &mut Lab) -> Result<(), Failed> {
     )?;
     // The device's IOMMU line offers UIO for this very device.
     check(nic.contains("or use UIO: mmiodrv --device 0000:00:07.0 bind uio_pci_generic"), nic.clone())?;
-    let user = ok(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor'")?;
+    let user = finds(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor'")?;
     for want in [
         "FAIL  user: uid 1000 is not root, and there is no group mmiodrv: the udev rules are not installed; fix: run as root, or bind the device to vfio-pci and install the udev rules",
         "WARN  config: only 64 bytes of config space readable: capabilities need root",
@@ -70,7 +71,7 @@ fn doctor_names_each_cause(lab: &mut Lab) -> Result<(), Failed> {
         check(user.contains(want), format!("{want:?} not in\n{user}"))?;
     }
     let v = common::schema::validator();
-    let json = ok(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor --json'")?;
+    let json = finds(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor --json'")?;
     common::schema::check_lines(&v, "doctor --json", &json)?;
     let parsed: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
     check(parsed["problems"].as_u64().unwrap_or(0) >= 3, json.clone())

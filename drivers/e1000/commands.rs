@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::E1000;
-use crate::command::{Arg, Call, Command, Needs, Report};
+use crate::command::{Arg, Call, Command, Needs, Report, Run};
 use crate::error::Result;
 
 /// e1000's subcommands.
@@ -15,7 +15,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:07.0 e1000 mac", "the MAC `ip link` shows, read from the device")],
         needs: Needs::Device,
-        run: Some(mac),
+        run: Run::Call(mac),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "link",
@@ -24,7 +26,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:07.0 e1000 link", "link up, 1000 Mb/s, full duplex")],
         needs: Needs::Device,
-        run: Some(link),
+        run: Run::Call(link),
+        aliases: &[],
+        hidden: false,
     },
 ];
 

@@ -231,11 +231,9 @@ crate::register_map! {
 
 /// The driver's description, commands and map, for the driver list.
 pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
-    name: "e1000",
-    about: "Intel 8254x Ethernet (e1000): MAC address, link state",
+    command: crate::command::Command::group("e1000", "Intel 8254x Ethernet (e1000): MAC address, link state", commands::COMMANDS),
     ids: IDS,
     maps: &[&regs::MAP],
-    commands: commands::COMMANDS,
     top_level: &[],
 };
 

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{DmaOptions, Edu, DEFAULT_IOVA, DMA_BUFFER_ADDR, DMA_BUFFER_SIZE};
 use crate::backend::IrqKind;
-use crate::command::{Arg, Call, Command, Needs, Report, Value};
+use crate::command::{Arg, Call, Command, Needs, Report, Run, Value};
 use crate::error::{ErrorKind, Result};
 use crate::text::hexdump_lines;
 
@@ -32,7 +32,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:04.0 edu id", "edu version 1.0 (ID 0x010000ed)")],
         needs: Needs::Device,
-        run: Some(id),
+        run: Run::Call(id),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "liveness",
@@ -41,7 +43,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:04.0 edu liveness 0xdeadbeef", "reads back 0x21524110")],
         needs: Needs::Device,
-        run: Some(liveness),
+        run: Run::Call(liveness),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "factorial",
@@ -57,7 +61,9 @@ pub const COMMANDS: &[Command] = &[
             ("mmiodrv -s 00:04.0 edu factorial 12 --irq", "12! signalled by MSI (VFIO) or INTx (UIO)"),
         ],
         needs: Needs::Device,
-        run: Some(factorial),
+        run: Run::Call(factorial),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "irq",
@@ -80,7 +86,9 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv -s 00:04.0 edu irq raise 0x40 --wait", "raise, wait, acknowledge")],
                 needs: Needs::Device,
-                run: Some(raise),
+                run: Run::Call(raise),
+                aliases: &[],
+                hidden: false,
             },
             Command {
                 name: "ack",
@@ -89,12 +97,16 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv -s 00:04.0 edu irq ack 0x40", "clear 0x40")],
                 needs: Needs::Device,
-                run: Some(ack),
+                run: Run::Call(ack),
+                aliases: &[],
+                hidden: false,
             },
         ],
         examples: &[],
         needs: Needs::Device,
-        run: None,
+        run: Run::Group,
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "dma",
@@ -114,7 +126,9 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv -s 00:04.0 edu dma to-device msg.txt --offset 0x100", "")],
                 needs: Needs::Device,
-                run: Some(to_device),
+                run: Run::Call(to_device),
+                aliases: &[],
+                hidden: false,
             },
             Command {
                 name: "from-device",
@@ -130,12 +144,16 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv -s 00:04.0 edu dma from-device --len 29 --offset 0x100 --irq", "")],
                 needs: Needs::Device,
-                run: Some(from_device),
+                run: Run::Call(from_device),
+                aliases: &[],
+                hidden: false,
             },
         ],
         examples: &[],
         needs: Needs::Device,
-        run: None,
+        run: Run::Group,
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "status",
@@ -144,7 +162,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:04.0 edu status", "idle or computing, pending interrupts")],
         needs: Needs::Device,
-        run: Some(status),
+        run: Run::Call(status),
+        aliases: &[],
+        hidden: false,
     },
 ];
 
@@ -157,7 +177,7 @@ fn id(call: &mut Call<'_>) -> Result<()> {
     let name = edu.device().clone();
     let id = edu.id()?;
     let line = format!("{name}: edu version {}.{} (ID {:#010x})", id.major, id.minor, id.raw);
-    call.out.report(Report::line(json!({ "device": name, "id": id.raw, "major": id.major, "minor": id.minor }), line));
+    call.report(Report::line(json!({ "device": name, "id": id.raw, "major": id.major, "minor": id.minor }), line));
     Ok(())
 }
 
@@ -168,7 +188,7 @@ fn liveness(call: &mut Call<'_>) -> Result<()> {
     let l = edu.liveness(v)?;
     let verdict = if l.inverted { "inverted, the device is alive" } else { "NOT the inverse" };
     let line = format!("{name}: wrote {:#010x}, read {:#010x}: {verdict}", l.wrote, l.read);
-    call.out.report(Report::line(json!({ "device": name, "wrote": l.wrote, "read": l.read, "inverted": l.inverted }), line));
+    call.report(Report::line(json!({ "device": name, "wrote": l.wrote, "read": l.read, "inverted": l.inverted }), line));
     if !l.inverted {
         let why = "not the bitwise inverse of the value written";
         return Err(crate::Error::on(name, ErrorKind::UnexpectedValue { register: "LIVENESS", value: l.read.into(), why }));
@@ -191,7 +211,7 @@ fn factorial(call: &mut Call<'_>) -> Result<()> {
         Some(e) => format!("{n}! = {value} ({value:#010x}), signalled by {} vector {}", e.kind, e.vector),
         None => format!("{n}! = {value} ({value:#010x})"),
     };
-    call.out.report(Report::line(json!({ "device": name, "n": n, "factorial": value, "interrupt": event }), line));
+    call.report(Report::line(json!({ "device": name, "n": n, "factorial": value, "interrupt": event }), line));
     Ok(())
 }
 
@@ -207,12 +227,12 @@ fn raise(call: &mut Call<'_>) -> Result<()> {
             event.kind, event.vector
         );
         let json = json!({ "device": name, "raised": v, "interrupt": event, "irq_status": pending, "acknowledged": v });
-        call.out.report(Report::line(json, line));
+        call.report(Report::line(json, line));
     } else {
         edu.raise(v)?;
         let pending = edu.irq_status()?;
         let line = format!("{name}: raised {v:#x}; IRQ_STATUS is now {pending:#x}");
-        call.out.report(Report::line(json!({ "device": name, "raised": v, "irq_status": pending }), line));
+        call.report(Report::line(json!({ "device": name, "raised": v, "irq_status": pending }), line));
     }
     Ok(())
 }
@@ -224,7 +244,7 @@ fn ack(call: &mut Call<'_>) -> Result<()> {
     edu.ack(v)?;
     let pending = edu.irq_status()?;
     let line = format!("{name}: acknowledged {v:#x}; IRQ_STATUS is now {pending:#x}");
-    call.out.report(Report::line(json!({ "device": name, "acknowledged": v, "irq_status": pending }), line));
+    call.report(Report::line(json!({ "device": name, "acknowledged": v, "irq_status": pending }), line));
     Ok(())
 }
 
@@ -254,7 +274,7 @@ fn to_device(call: &mut Call<'_>) -> Result<()> {
         opts.iova
     );
     let json = json!({ "device": name, "direction": "to-device", "bytes": data.len(), "offset": offset, "iova": opts.iova });
-    call.out.report(Report::line(json, line));
+    call.report(Report::line(json, line));
     Ok(())
 }
 
@@ -285,7 +305,7 @@ fn from_device(call: &mut Call<'_>) -> Result<()> {
             Report::new(json, hexdump_lines(addr, &data))
         }
     };
-    call.out.report(report);
+    call.report(report);
     Ok(())
 }
 
@@ -300,7 +320,7 @@ fn status(call: &mut Call<'_>) -> Result<()> {
         if s.irq_on_factorial { ", interrupt on factorial" } else { "" },
         s.irq_status
     );
-    call.out.report(Report::line(
+    call.report(Report::line(
         json!({ "device": name, "status": s.status, "computing": s.computing, "irq_on_factorial": s.irq_on_factorial, "irq_status": s.irq_status }),
         line,
     ));

@@ -106,11 +106,9 @@ pub const IRQ_DMA: u32 = 0x100;
 
 /// The driver's description, commands and map, for the driver list.
 pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
-    name: "edu",
-    about: "QEMU's edu device: id, liveness, factorial, interrupts, DMA",
+    command: crate::command::Command::group("edu", "QEMU's edu device: id, liveness, factorial, interrupts, DMA", commands::COMMANDS),
     ids: &[(VENDOR_ID, DEVICE_ID)],
     maps: &[&regs::MAP],
-    commands: commands::COMMANDS,
     top_level: &[],
 };
 

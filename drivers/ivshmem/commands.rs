@@ -11,7 +11,7 @@ use serde_json::json;
 use super::client::Client;
 use super::server::{Server, ServerConfig};
 use super::{bench, doorbell_value, HostMemory, Ivshmem, SharedMemory, Variant};
-use crate::command::{Arg, Call, Command, Needs, Report, Subject, Value};
+use crate::command::{Arg, Call, Command, Needs, Report, Run, Subject, Value};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::text::{hexdump_lines, size_string};
 
@@ -35,7 +35,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:05.0 ivshmem info", ""), ("mmiodrv --device file:/dev/shm/ivshmem ivshmem info", "")],
         needs: Needs::DeviceOrFile,
-        run: Some(info),
+        run: Run::Call(info),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "read",
@@ -48,27 +50,25 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:05.0 ivshmem read --len 64", "hexdump of the first 64 bytes")],
         needs: Needs::DeviceOrFile,
-        run: Some(read),
+        run: Run::Call(read),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "write",
         about: "Write the contents of FILE, --hex bytes or --string text at --offset",
         args: &[
             OFFSET,
-            Arg {
-                name: "FILE",
-                help: "File whose bytes to write",
-                kind: crate::command::ArgKind::Positional { required: false },
-                value: Value::Path,
-                default: None,
-            },
+            Arg::positional("FILE", Value::Path, "File whose bytes to write").optional(),
             Arg::option("hex", Value::Text, "Bytes in hex, first byte first: \"deadbeef\", \"de ad be ef\", \"0xdeadbeef\""),
             Arg::option("string", Value::Text, "UTF-8 text (no terminating NUL is added)"),
         ],
         subcommands: &[],
         examples: &[("mmiodrv -s 00:05.0 ivshmem write --string hello --offset 0x100", "")],
         needs: Needs::DeviceOrFile,
-        run: Some(write),
+        run: Run::Call(write),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "fill",
@@ -81,7 +81,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:05.0 ivshmem fill --byte 0xff", "")],
         needs: Needs::DeviceOrFile,
-        run: Some(fill),
+        run: Run::Call(fill),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "dump",
@@ -90,7 +92,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:05.0 ivshmem dump --out shm.bin", "")],
         needs: Needs::DeviceOrFile,
-        run: Some(dump),
+        run: Run::Call(dump),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "bench",
@@ -108,7 +112,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:05.0 ivshmem bench --size 1M", "")],
         needs: Needs::DeviceOrFile,
-        run: Some(bench_cmd),
+        run: Run::Call(bench_cmd),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "doorbell",
@@ -120,7 +126,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:06.0 ivshmem doorbell 1 0", "ring peer 1, vector 0")],
         needs: Needs::DeviceOrFile,
-        run: Some(doorbell),
+        run: Run::Call(doorbell),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "wait",
@@ -129,7 +137,9 @@ pub const COMMANDS: &[Command] = &[
         subcommands: &[],
         examples: &[("mmiodrv -s 00:06.0 ivshmem wait --vector 1", "")],
         needs: Needs::DeviceOrFile,
-        run: Some(wait),
+        run: Run::Call(wait),
+        aliases: &[],
+        hidden: false,
     },
     Command {
         name: "client",
@@ -143,7 +153,9 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock peers", "")],
                 needs: Needs::Nothing,
-                run: Some(client_peers),
+                run: Run::Call(client_peers),
+                aliases: &[],
+                hidden: false,
             },
             Command {
                 name: "ring",
@@ -155,7 +167,9 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock ring 0 1", "")],
                 needs: Needs::Nothing,
-                run: Some(client_ring),
+                run: Run::Call(client_ring),
+                aliases: &[],
+                hidden: false,
             },
             Command {
                 name: "wait",
@@ -164,12 +178,16 @@ pub const COMMANDS: &[Command] = &[
                 subcommands: &[],
                 examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock wait --vector 0", "")],
                 needs: Needs::Nothing,
-                run: Some(client_wait),
+                run: Run::Call(client_wait),
+                aliases: &[],
+                hidden: false,
             },
         ],
         examples: &[],
         needs: Needs::Nothing,
-        run: None,
+        run: Run::Group,
+        aliases: &[],
+        hidden: false,
     },
 ];
 
@@ -187,7 +205,9 @@ pub const TOP_LEVEL: &[Command] = &[Command {
     subcommands: &[],
     examples: &[("mmiodrv ivshmem-server --socket /tmp/ivshmem.sock --shm /dev/shm/ivshmem --size 4M --vectors 2", "")],
     needs: Needs::Nothing,
-    run: Some(server),
+    run: Run::Call(server),
+    aliases: &[],
+    hidden: false,
 }];
 
 /// Whether a command writes the memory (the host file is then opened writable).
@@ -519,7 +539,7 @@ fn client_wait(call: &mut Call<'_>) -> Result<()> {
     let timeout = call.args.millis("timeout")?;
     let which = vector.map(|v| format!("vector {v}")).unwrap_or_else(|| format!("any of {} vector(s)", client.own_vectors()));
     // A line for people, before the wait; JSON output has only the result.
-    call.report(Report { json: serde_json::Value::Null, lines: vec![format!("peer {me}: waiting for {which}")] });
+    call.report(Report::text(format!("peer {me}: waiting for {which}")));
     let (v, count) = client.wait(vector, timeout)?;
     call.report(Report::line(
         json!({ "self": me, "vector": v, "count": count }),
@@ -543,20 +563,22 @@ fn server(call: &mut Call<'_>) -> Result<()> {
         size_string(cfg.size),
         cfg.vectors
     );
-    call.out.report(Report::line(
+    call.report(Report::line(
         json!({ "event": "listening", "socket": server.socket(), "shm": server.shm_path(), "size": cfg.size, "vectors": cfg.vectors }),
         listening,
     ));
+    let op = call.path.to_string();
     let out = &mut *call.out;
     let stop = out.stop_fd().map(|fd| fd.try_clone_to_owned()).transpose().map_err(|e| {
         Error::io("cannot duplicate", "the stop descriptor", e)
     })?;
+    let mut report = |r: Report| out.emit(crate::outcome::Outcome::Report { op: op.clone(), report: r });
     server.run(stop.as_ref().map(std::os::fd::AsFd::as_fd), &mut |event| {
-        out.report(Report::line(event, format!("ivshmem-server: {event}")));
+        report(Report::line(event, format!("ivshmem-server: {event}")));
     })?;
     let peers = server.peers().len();
     drop(server);
-    out.report(Report::line(
+    report(Report::line(
         json!({ "event": "stopped", "peers": peers }),
         format!("ivshmem-server: stopped; {peers} peer(s) disconnected, socket removed"),
     ));

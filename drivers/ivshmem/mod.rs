@@ -74,11 +74,9 @@ pub const SHARED_MEMORY_BAR: u8 = 2;
 
 /// The driver's description, commands and map, for the driver list.
 pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
-    name: "ivshmem",
-    about: "ivshmem shared memory: info, read, write, fill, dump, bench, doorbells, a host client",
+    command: crate::command::Command::group("ivshmem", "ivshmem shared memory: info, read, write, fill, dump, bench, doorbells, a host client", commands::COMMANDS),
     ids: &[(VENDOR_ID, DEVICE_ID)],
     maps: &[&regs::MAP],
-    commands: commands::COMMANDS,
     top_level: commands::TOP_LEVEL,
 };
 

@@ -89,6 +89,10 @@ class InterruptedError(Error, _builtins.InterruptedError):
     """A signal stopped the operation; it was rolled back or finished safely."""
 
 
+class FindingsError(Error):
+    """A check found what it looks for: problems (doctor) or differences (diff)."""
+
+
 def _check_error_classes() -> None:
     # One class per ErrorClass of the library, with the command line's exit status.
     for name, code in _native._error_classes():
@@ -101,6 +105,7 @@ def _check_error_classes() -> None:
 _check_error_classes()
 
 __all__ = [
+    "FindingsError",
     "Bar",
     "CommandFn",
     "Commands",

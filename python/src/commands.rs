@@ -14,10 +14,11 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use mmiodrv::command::{Arg, ArgKind, Args, Call, Collect, Command, Needs, Parsed, Subject, Value};
+use mmiodrv::command::{Arg, ArgKind, Args, Call, Collect, Command, Needs, Parsed, Run, Subject, Value};
 use mmiodrv::drivers::DRIVERS;
 use mmiodrv::error::{Error, Result};
 use mmiodrv::lock::LockMode;
+use mmiodrv::outcome::Outcome;
 use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -103,6 +104,7 @@ fn value(arg: &Arg, obj: &Bound<'_, PyAny>) -> Result<Parsed> {
             Ok(b) => Ok(Parsed::Flag(b)),
             Err(_) => Err(Error::invalid(obj.to_string(), format!("{name} is a flag: True or False"))),
         },
+        (ArgKind::Count, _) => Ok(Parsed::Count(args::small(obj, &name, u8::MAX as u64)?)),
         (_, Value::Millis) => {
             let d = args::seconds(obj, &name)?;
             Ok(Parsed::Int(d.as_millis().min(u64::MAX as u128) as u64))
@@ -114,14 +116,14 @@ fn value(arg: &Arg, obj: &Bound<'_, PyAny>) -> Result<Parsed> {
                 _ => Err(Error::invalid(obj.to_string(), format!("{name} must be a path (str or os.PathLike)"))),
             }
         }
-        (_, Value::Bits(_) | Value::Size) => {
+        (_, Value::Bits(_) | Value::Size | Value::Width | Value::Bar | Value::Float) => {
             let text = match obj.cast::<PyString>() {
                 Ok(s) => s.to_string(),
                 Err(_) => args::uint(obj, &name)?.to_string(),
             };
             arg.value.parse(&text, arg.name)
         }
-        (_, Value::Text | Value::Choice(_) | Value::None) => match obj.cast::<PyString>() {
+        (_, Value::Text | Value::Choice(_) | Value::Checked(..) | Value::None) => match obj.cast::<PyString>() {
             Ok(s) => arg.value.parse(&s.to_string(), arg.name),
             Err(_) => Err(Error::invalid(obj.to_string(), format!("{name} must be a str"))),
         },
@@ -174,30 +176,32 @@ impl CommandFn {
     ) -> PyResult<Bound<'py, PyAny>> {
         let on = Some(self.shared.name.as_str());
         let parsed = collect(self.command, args, kwargs).or_raise(py, on)?;
-        let Some(run) = self.command.run else {
+        let Run::Call(run) = self.command.run else {
             return Err(Error::invalid(self.path.clone(), "is a group of commands, not a command")).or_raise(py, on);
         };
-        let needs = self.command.needs;
-        let reports = py
-            .detach(|| {
+        let (command, path) = (self.command, self.path.clone());
+        let outcomes = py
+            .detach(|| match command.needs {
                 // As on the command line: a command that needs no device
-                // (the ivshmem client) takes no lock.
-                let mode = (needs != Needs::Nothing).then_some(LockMode::Exclusive);
-                self.shared.with_lock_opt(mode, |o| {
-                    // A command that waits for interrupts arms its own: let go of ours first.
-                    o.disarm();
+                // (the ivshmem client) runs by itself and takes no lock.
+                Needs::Nothing => self.shared.with(|_| {
                     let mut out = Collect::default();
-                    let subject = match needs {
-                        Needs::Nothing => Subject::Nothing,
-                        Needs::Device | Needs::DeviceOrFile => Subject::Device(o.device()),
-                    };
-                    run(&mut Call { subject, args: &parsed, out: &mut out })?;
+                    run(&mut Call { command, path: &path, subject: Subject::Nothing, args: &parsed, out: &mut out })?;
                     Ok(out.0)
-                })
+                }),
+                // The others run on the session, which has the device to itself.
+                Needs::Device | Needs::DeviceOrFile => {
+                    self.shared.with_lock(LockMode::Exclusive, |o| o.run_command(command, path.clone(), parsed.clone()))
+                }
             })
             .or_raise(py, on)?;
-        let mut objects: Vec<Bound<'py, PyAny>> =
-            reports.iter().filter(|r| !r.json.is_null()).map(|r| json::to_py(py, &r.json)).collect::<PyResult<_>>()?;
+        let mut objects: Vec<Bound<'py, PyAny>> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Report { report, .. } if !report.json.is_null() => Some(json::to_py(py, &report.json)),
+                _ => None,
+            })
+            .collect::<PyResult<_>>()?;
         Ok(match objects.len() {
             0 => py.None().into_bound(py),
             1 => objects.remove(0),
@@ -220,6 +224,9 @@ impl CommandFn {
 fn py_type(arg: &Arg) -> String {
     match (arg.kind, arg.value) {
         (ArgKind::Flag, _) => "bool".into(),
+        (ArgKind::Count, _) => "int".into(),
+        (_, Value::Width | Value::Bar) => "int".into(),
+        (_, Value::Float) => "float".into(),
         (_, Value::Bits(_)) => "int | str".into(),
         (_, Value::Size) => "int | str".into(),
         (_, Value::Millis) => "float".into(),
@@ -227,7 +234,7 @@ fn py_type(arg: &Arg) -> String {
         (_, Value::Choice(c)) => {
             format!("Literal[{}]", c.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "))
         }
-        (_, Value::Text | Value::None) => "str".into(),
+        (_, Value::Text | Value::Checked(..) | Value::None) => "str".into(),
     }
 }
 
@@ -332,12 +339,12 @@ fn stub_class(out: &mut String, path: &[&str], level: &[Command]) {
 #[pyfunction]
 pub fn _command_stubs() -> String {
     let mut out = String::new();
-    for d in DRIVERS.iter().filter(|d| !d.commands.is_empty()) {
-        stub_class(&mut out, &[d.name], d.commands);
+    for d in DRIVERS.iter().filter(|d| !d.commands().is_empty()) {
+        stub_class(&mut out, &[d.name()], d.commands());
     }
     out.push_str("class _DriverCommands:\n");
-    for d in DRIVERS.iter().filter(|d| !d.commands.is_empty()) {
-        let _ = writeln!(out, "    {}: {}", py_name(d.name), class_name(&[d.name]));
+    for d in DRIVERS.iter().filter(|d| !d.commands().is_empty()) {
+        let _ = writeln!(out, "    {}: {}", py_name(d.name()), class_name(&[d.name()]));
     }
     out
 }

@@ -47,7 +47,7 @@ pub fn open(
     let map = match regmap {
         Some(path) => {
             let file = mmiodrv::regmap::load_file(&path).or_raise(py, None)?;
-            Some((file.block(block).or_raise(py, None)?.clone(), path))
+            Some(mmiodrv::session::PlacedMap { map: file.block(block).or_raise(py, None)?.clone(), path, bar: None })
         }
         None => None,
     };
@@ -131,7 +131,7 @@ impl Device {
     /// The built-in driver that knows it ("edu", "ivshmem", "e1000"), if any.
     #[getter]
     fn driver(&self) -> Option<&'static str> {
-        self.shared.driver.map(|d| d.name)
+        self.shared.driver.map(|d| d.name())
     }
 
     /// Whether it was closed.
@@ -162,7 +162,7 @@ impl Device {
         let (target, width, bar) =
             (|| Ok((args::target(target)?, args::width(width)?, args::opt_small(bar, "bar", u8::MAX as u64)?)))()
                 .or_raise(py, self.on())?;
-        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &target, width, |w, r| w.read(r))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.read(bar, &target, width).map(|a| a.value)))
             .or_raise(py, self.on())
     }
 
@@ -188,10 +188,8 @@ impl Device {
             ))
         })()
         .or_raise(py, self.on())?;
-        py.detach(|| {
-            self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &target, width, |w, r| w.write(r, value)))
-        })
-        .or_raise(py, self.on())
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.write(bar, &target, width, value)))
+            .or_raise(py, self.on())
     }
 
     /// Every register of the map, decoded, as dicts (name, offset, width,
@@ -201,20 +199,8 @@ impl Device {
     #[pyo3(signature = (all = false, bar = None))]
     fn dump<'py>(&self, py: Python<'py>, all: bool, bar: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let bar = args::opt_small(bar, "bar", u8::MAX as u64).or_raise(py, self.on())?;
-        let regs = py
-            .detach(|| {
-                self.shared.with_lock(LockMode::Shared, |o| {
-                    let w = o.window(bar, |l| match l.map() {
-                        Some(_) => Ok(()),
-                        None => Err(ErrorKind::NoMap { name: format!("BAR{}", l.bar) }.into()),
-                    })?;
-                    if w.map().is_none() {
-                        return Err(ErrorKind::NoMap { name: format!("BAR{}", w.layout().bar) }.into());
-                    }
-                    w.dump(all)
-                })
-            })
-            .or_raise(py, self.on())?;
+        let regs =
+            py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.dump(bar, all))).or_raise(py, self.on())?;
         json::serialize(py, &regs)
     }
 
@@ -230,7 +216,7 @@ impl Device {
     fn bar(&self, py: Python<'_>, index: &Bound<'_, PyAny>) -> PyResult<Bar> {
         let index: u8 = args::small(index, "bar", u8::MAX as u64).or_raise(py, self.on())?;
         let size = py
-            .detach(|| self.shared.with(|o| o.window(Some(index), |_| Ok(())).map(|w| w.layout().len)))
+            .detach(|| self.shared.with(|o| o.window(Some(index)).map(|w| w.layout().len)))
             .or_raise(py, self.on())?;
         Ok(Bar::new(self.shared.clone(), index, size))
     }
@@ -339,14 +325,14 @@ impl Device {
 
     /// A built-in driver's commands: `dev.edu.factorial(10)`, `dev.e1000.mac()`.
     fn __getattr__(&self, name: &str) -> PyResult<Commands> {
-        match drivers::DRIVERS.iter().find(|d| !d.commands.is_empty() && py_name(d.name) == name) {
-            Some(d) => Ok(Commands::new(self.shared.clone(), d.name.to_string(), d.commands)),
+        match drivers::DRIVERS.iter().find(|d| !d.commands().is_empty() && py_name(d.name()) == name) {
+            Some(d) => Ok(Commands::new(self.shared.clone(), d.name().to_string(), d.commands())),
             None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
                 "'Device' object has no attribute '{name}' (built-in drivers: {})",
                 drivers::DRIVERS
                     .iter()
-                    .filter(|d| !d.commands.is_empty())
-                    .map(|d| d.name)
+                    .filter(|d| !d.commands().is_empty())
+                    .map(|d| d.name())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),
@@ -355,15 +341,15 @@ impl Device {
 
     fn __dir__(slf: &Bound<'_, Self>) -> PyResult<Vec<String>> {
         let mut names: Vec<String> = slf.get_type().dir()?.extract()?;
-        if let Some(d) = slf.get().shared.driver.filter(|d| !d.commands.is_empty()) {
-            names.push(py_name(d.name));
+        if let Some(d) = slf.get().shared.driver.filter(|d| !d.commands().is_empty()) {
+            names.push(py_name(d.name()));
         }
         Ok(names)
     }
 
     fn __repr__(&self) -> String {
         let state = if self.shared.is_closed() { ", closed" } else { "" };
-        let driver = self.shared.driver.map(|d| format!(" {}", d.name)).unwrap_or_default();
+        let driver = self.shared.driver.map(|d| format!(" {}", d.name())).unwrap_or_default();
         format!("<mmiodrv.Device {}{driver} ({} backend{state})>", self.shared.name, self.shared.backend)
     }
 }

@@ -65,7 +65,7 @@ impl Bar {
 
     fn window<T>(&self, f: impl FnOnce(&Window) -> Result<T>) -> Result<T> {
         self.shared.with_lock(LockMode::Shared, |o| {
-            let w = o.window(Some(self.index), |_| Ok(()))?;
+            let w = o.window(Some(self.index))?;
             f(&w)
         })
     }
@@ -79,7 +79,7 @@ impl Bar {
     fn read(&self, py: Python<'_>, offset: &Bound<'_, PyAny>, width: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
         let (at, width) = (|| Ok((args::target(offset)?, args::width(width)?)))().or_raise(py, self.on())?;
         let bar = Some(self.index);
-        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &at, width, |w, r| w.read(r))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.read(bar, &at, width).map(|a| a.value)))
             .or_raise(py, self.on())
     }
 
@@ -95,7 +95,7 @@ impl Bar {
         let (at, value, width) = (|| Ok((args::target(offset)?, args::uint(value, "value")?, args::width(width)?)))()
             .or_raise(py, self.on())?;
         let bar = Some(self.index);
-        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, &at, width, |w, r| w.write(r, value))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.write(bar, &at, width, value)))
             .or_raise(py, self.on())
     }
 

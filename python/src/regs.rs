@@ -8,7 +8,6 @@ use std::sync::Arc;
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::lock::LockMode;
 use mmiodrv::regmap::Register as Reg;
-use mmiodrv::window::decode_fields;
 use pyo3::exceptions::{PyAttributeError, PyKeyError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -161,14 +160,14 @@ pub struct Register {
 impl Register {
     fn read_target(&self, py: Python<'_>, target: &str) -> PyResult<u64> {
         let bar = self.bar;
-        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, target, None, |w, r| w.read(r))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.read(bar, target, None).map(|a| a.value)))
             .or_raise(py, Some(&self.shared.name))
     }
 
     fn write_target(&self, py: Python<'_>, target: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let value = args::uint(value, "value").or_raise(py, Some(&self.shared.name))?;
         let bar = self.bar;
-        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.access(bar, target, None, |w, r| w.write(r, value))))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.write(bar, target, None, value)))
             .or_raise(py, Some(&self.shared.name))
     }
 
@@ -199,15 +198,7 @@ impl Register {
     fn decode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let (bar, name) = (self.bar, self.name.as_str());
         let fields = py
-            .detach(|| {
-                self.shared.with_lock(LockMode::Shared, |o| {
-                    o.access(bar, name, None, |w, r| {
-                        let value = w.read(r)?;
-                        let reg = r.target.register().ok_or_else(|| ErrorKind::NoMap { name: name.to_string() })?;
-                        Ok(decode_fields(reg, value))
-                    })
-                })
-            })
+            .detach(|| self.shared.with_lock(LockMode::Shared, |o| o.read(bar, name, None).map(|a| a.fields)))
             .or_raise(py, Some(&self.shared.name))?;
         let dict = PyDict::new(py);
         for f in fields {

@@ -1,83 +1,44 @@
-//! What a Python `Device` holds: the library's opened device, the register
-//! windows opened on it, the interrupts armed on it and its DMA buffers, all
-//! shared with the `Bar`, `Registers` and `DmaBuffer` objects made from it.
+//! What a Python `Device` holds: the library's opened device and the
+//! library's session on it (its window cache, DMA allocator and armed
+//! interrupts: the executor every front end uses), shared with the `Bar`,
+//! `Registers` and `DmaBuffer` objects made from it.
 //!
 //! Every access happens with the GIL released, under a read lock of the
-//! state (many threads may read registers at once); `close` takes the write
-//! lock, so it waits for accesses in flight and then drops everything at once:
-//! windows, DMA buffers (unmapped), armed interrupts (disarmed) and the device
-//! (for VFIO, the group is released).
+//! state (many threads may run operations at once: the session takes
+//! `&self`); `close` takes the write lock, so it waits for accesses in flight
+//! and then drops everything at once: windows, DMA buffers (unmapped), armed
+//! interrupts (disarmed) and the device (for VFIO, the group is released).
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use mmiodrv::backend::{BackendKind, DmaBuffer, Interrupts, IrqEvent, IrqKind};
+use mmiodrv::backend::{BackendKind, DmaBuffer, IrqEvent, IrqKind};
+use mmiodrv::command::{Args, Collect, Command};
 use mmiodrv::device::{Device, OpenOptions};
 use mmiodrv::drivers::DriverInfo;
 use mmiodrv::error::{DeviceRef, Error, ErrorKind, Result};
 use mmiodrv::lock::LockMode;
 use mmiodrv::mmio::Width;
-use mmiodrv::regmap::RegisterMap;
-use mmiodrv::window::{Layout, Resolved, Window};
-
-/// Interrupts armed on a device, which borrow it.
-type Armed<'a> = Mutex<Option<Box<dyn Interrupts + 'a>>>;
+use mmiodrv::outcome::Outcome;
+use mmiodrv::session::{At, Op, PlacedMap, Session, SessionOptions};
+use mmiodrv::window::{AccessReport, DumpedRegister, Layout, Window};
 
 self_cell::self_cell!(
-    /// A device with the interrupts armed on it.
+    /// A device with the session on it.
     struct Opened {
         owner: Device,
         #[not_covariant]
-        dependent: Armed,
+        dependent: Session,
     }
 );
-
-/// DMA buffers get IOVAs from here up when none is given. The built-in edu
-/// driver's commands map theirs at 1 MiB (`edu::DEFAULT_IOVA`), below this.
-const FIRST_IOVA: u64 = 0x20_0000;
-const PAGE: u64 = 4096;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn pages(len: u64) -> u64 {
-    len.div_ceil(PAGE).saturating_mul(PAGE)
-}
-
-#[derive(Default)]
-struct Dma {
-    next_id: u64,
-    buffers: BTreeMap<u64, Arc<DmaBuffer>>,
-}
-
-impl Dma {
-    /// The lowest page-aligned IOVA from [`FIRST_IOVA`] up where `len` bytes
-    /// fit between the live buffers.
-    fn free_iova(&self, len: u64) -> u64 {
-        let mut spans: Vec<(u64, u64)> =
-            self.buffers.values().map(|b| (b.iova(), b.iova().saturating_add(pages(b.len() as u64)))).collect();
-        spans.sort_unstable();
-        let mut at = FIRST_IOVA;
-        for (start, end) in spans {
-            if at.saturating_add(pages(len)) <= start {
-                break;
-            }
-            at = at.max(end);
-        }
-        at
-    }
-}
-
-/// Everything that lives while the device is open. Fields drop in order:
-/// windows and DMA buffers before the device.
+/// Everything that lives while the device is open.
 pub struct Open {
-    windows: Mutex<HashMap<Option<u8>, Arc<Window>>>,
-    layouts: Mutex<HashMap<Option<u8>, Arc<Layout>>>,
-    dma: Mutex<Dma>,
-    map: Option<(RegisterMap, PathBuf)>,
     cell: Opened,
 }
 
@@ -143,7 +104,7 @@ pub struct Shared {
 
 impl Shared {
     /// Open `spec` (checked, and the map loaded, by the caller).
-    pub fn open(spec: &str, options: OpenOptions, map: Option<(RegisterMap, PathBuf)>) -> Result<Shared> {
+    pub fn open(spec: &str, options: OpenOptions, map: Option<PlacedMap>) -> Result<Shared> {
         let force = options.force;
         let device = Device::open(spec, options)?;
         let name = device.device();
@@ -155,11 +116,7 @@ impl Shared {
             device: name,
             locked: device.address().filter(|_| !force),
             state: RwLock::new(Some(Open {
-                windows: Mutex::default(),
-                layouts: Mutex::default(),
-                dma: Mutex::default(),
-                map,
-                cell: Opened::new(device, |_| Mutex::new(None)),
+                cell: Opened::new(device, |d| Session::new(d, SessionOptions { map, write_combining: false })),
             })),
         })
     }
@@ -230,102 +187,93 @@ impl Open {
         self.cell.borrow_owner()
     }
 
-    /// A map given to `open` applies to its own BAR; other BARs have the
-    /// built-in driver's map for them, if any.
-    fn map_for(&self, bar: Option<u8>) -> Option<(RegisterMap, PathBuf)> {
-        match (&self.map, bar) {
-            (Some((map, _)), Some(b)) if b != map.bar => None,
-            (Some(m), _) => Some(m.clone()),
-            (None, _) => None,
+    fn session<T>(&self, f: impl FnOnce(&Session<'_>) -> T) -> T {
+        self.cell.with_dependent(|_, session| f(session))
+    }
+
+    /// Run `op` through the session; its results.
+    fn execute(&self, op: Op) -> Result<Vec<Outcome>> {
+        self.session(|s| {
+            let mut out = Collect::default();
+            s.execute(op, &mut out)?;
+            Ok(out.0)
+        })
+    }
+
+    /// Read `target` (a register, `REG.FIELD` or an offset) as `read` does.
+    pub fn read(&self, bar: Option<u8>, target: &str, width: Option<Width>) -> Result<AccessReport> {
+        let op = Op::Read(At { target: target.to_string(), width, bar });
+        match self.execute(op)?.pop() {
+            Some(Outcome::Read(access)) => Ok(access),
+            _ => Err(Error::invalid(target, "the read returned nothing")),
         }
+    }
+
+    /// Write `value` to `target` as `write` does.
+    pub fn write(&self, bar: Option<u8>, target: &str, width: Option<Width>, value: u64) -> Result<()> {
+        let op = Op::Write { at: At { target: target.to_string(), width, bar }, value, verify: false, irq: None };
+        self.execute(op).map(drop)
+    }
+
+    /// Every register of the map of `bar`, as `dump-regs` reads them.
+    pub fn dump(&self, bar: Option<u8>, all: bool) -> Result<Vec<DumpedRegister>> {
+        let layout = self.layout(bar)?;
+        if layout.map().is_none() {
+            return Err(ErrorKind::NoMap { name: format!("BAR{}", layout.bar) }.into());
+        }
+        match self.execute(Op::Dump { bar, all, registers: Vec::new(), diff_reset: false })?.pop() {
+            Some(Outcome::DumpRegs(d)) => Ok(d.registers),
+            _ => Err(ErrorKind::NoMap { name: format!("BAR{}", layout.bar) }.into()),
+        }
+    }
+
+    /// A driver's command, run by the session (which lets go of the
+    /// interrupts armed here first: the command arms its own); its results.
+    pub fn run_command(&self, command: &'static Command, path: String, args: Args) -> Result<Vec<Outcome>> {
+        self.execute(Op::Driver { command, path, args })
     }
 
     /// The layout of `bar` (None: the map's BAR, else BAR0), known without
     /// opening it.
     pub fn layout(&self, bar: Option<u8>) -> Result<Arc<Layout>> {
-        if let Some(l) = lock(&self.layouts).get(&bar) {
-            return Ok(l.clone());
-        }
-        let layout = Arc::new(self.device().layout(bar, self.map_for(bar))?);
-        Ok(lock(&self.layouts).entry(bar).or_insert(layout).clone())
+        self.session(|s| s.layout(bar))
     }
 
-    /// The window on `bar`, opened (read-write) on first use. `check` runs on
-    /// the layout first, so a bad request fails before the BAR is opened.
-    pub fn window(&self, bar: Option<u8>, check: impl FnOnce(&Layout) -> Result<()>) -> Result<Arc<Window>> {
-        if let Some(w) = lock(&self.windows).get(&bar) {
-            return Ok(w.clone());
-        }
-        let layout = self.layout(bar)?;
-        check(&layout)?;
-        let w = Arc::new(self.device().open_window(Layout::clone(&layout), true, false)?);
-        Ok(lock(&self.windows).entry(bar).or_insert(w).clone())
-    }
-
-    /// Resolve `target` (checked against the layout before the BAR is opened)
-    /// and run `f` with the window and the resolved target.
-    pub fn access<T>(
-        &self,
-        bar: Option<u8>,
-        target: &str,
-        width: Option<Width>,
-        f: impl FnOnce(&Window, &Resolved<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let w = self.window(bar, |l| l.resolve(target, width).map(drop))?;
-        let r = w.resolve(target, width)?;
-        f(&w, &r)
+    /// The window on `bar`, opened (read-write) on first use.
+    pub fn window(&self, bar: Option<u8>) -> Result<Arc<Window>> {
+        self.session(|s| s.window(bar, true))
     }
 
     /// Arm interrupts of `kind` (None: the best the device has), unless they
     /// are armed already (with that kind, when one is asked for).
     pub fn arm(&self, kind: Option<IrqKind>) -> Result<(IrqKind, u32)> {
-        self.cell.with_dependent(|device, armed| {
-            let mut armed = lock(armed);
-            if let Some(i) = armed.as_ref().filter(|i| kind.is_none_or(|k| k == i.kind())) {
-                return Ok((i.kind(), i.vectors()));
-            }
-            // Disarmed before arming again: VFIO takes one set of eventfds per device.
-            *armed = None;
-            let irqs = device.interrupts(kind)?;
-            let got = (irqs.kind(), irqs.vectors());
-            *armed = Some(irqs);
-            Ok(got)
-        })
+        self.session(|s| s.arm(kind))
     }
 
     /// Disarm; false when nothing was armed.
     pub fn disarm(&self) -> bool {
-        self.cell.with_dependent(|_, armed| lock(armed).take().is_some())
+        self.session(|s| s.disarm())
     }
 
     /// Wait up to `timeout` for `vector` (any when None) on the armed interrupts.
     pub fn wait(&self, vector: Option<u32>, timeout: Duration) -> Result<IrqEvent> {
-        self.cell.with_dependent(|_, armed| match lock(armed).as_mut() {
-            Some(irqs) => irqs.wait_for(vector, timeout),
-            // Armed by the caller just before; only a concurrent disarm gets here.
-            None => Err(Error::invalid("wait_irq", "interrupts were disarmed while waiting")),
-        })
+        self.session(|s| s.wait_one(vector, timeout))
     }
 
     /// A DMA buffer of `len` bytes at `iova` (None: the lowest free one from
     /// 2 MiB up) under a DMA mask of `mask_bits`: its id and IOVA.
     pub fn dma_alloc(&self, len: usize, iova: Option<u64>, mask_bits: u32) -> Result<(u64, u64)> {
-        let mut dma = lock(&self.dma);
-        let iova = iova.unwrap_or_else(|| dma.free_iova(len as u64));
-        let buffer = self.device().backend().dma_buffer(len, iova, mask_bits)?;
-        let id = dma.next_id;
-        dma.next_id += 1;
-        dma.buffers.insert(id, Arc::new(buffer));
-        Ok((id, iova))
+        let info = self.session(|s| s.dma_alloc(len, iova, mask_bits))?;
+        Ok((info.buffer as u64, info.iova))
     }
 
     /// The DMA buffer `id`, unless it was freed.
     pub fn dma(&self, id: u64) -> Option<Arc<DmaBuffer>> {
-        lock(&self.dma).buffers.get(&id).cloned()
+        self.session(|s| s.dma(id as usize).ok())
     }
 
     /// Unmap and free the DMA buffer `id`; false when it was already.
     pub fn dma_free(&self, id: u64) -> bool {
-        lock(&self.dma).buffers.remove(&id).is_some()
+        self.session(|s| s.dma_free(id as usize))
     }
 }

@@ -21,11 +21,12 @@ pub use irq::{Interrupts, IrqEvent, IrqKind};
 pub use vfio::dma::DmaBuffer;
 
 /// Which backend is in use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// Choose by the bound kernel driver: vfio-pci → vfio, uio_pci_generic → uio,
     /// none → sysfs.
+    #[default]
     Auto,
     /// VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU.
     Vfio,

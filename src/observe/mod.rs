@@ -116,9 +116,9 @@ pub fn rfc3339(time: SystemTime) -> String {
     )
 }
 
-/// Seconds with millisecond resolution, for JSON (`1.234`).
-pub fn seconds(d: Duration) -> f64 {
-    d.as_millis() as f64 / 1000.0
+/// Whole milliseconds, for JSON (`"elapsed_ms": 1234`).
+pub fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
 }
 
 /// Wait until `until`, or until `stop` becomes readable (then true). The
@@ -197,7 +197,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn seconds_keep_milliseconds() {
-        assert_eq!(seconds(Duration::from_micros(1_234_567)), 1.234);
+    fn millis_are_whole() {
+        assert_eq!(millis(Duration::from_micros(1_234_567)), 1234);
     }
 }

@@ -143,7 +143,7 @@ impl Plan {
 
 /// The IDs for messages, with the built-in driver's name when there is one.
 fn describe(device: &str, ids: Option<&DeviceIds>) -> String {
-    let driver = ids.and_then(|i| crate::drivers::for_ids(i.vendor, i.device)).map(|d| format!(", {}", d.name));
+    let driver = ids.and_then(|i| crate::drivers::for_ids(i.vendor, i.device)).map(|d| format!(", {}", d.name()));
     format!("{device} ({}{})", super::ids_text(ids), driver.unwrap_or_default())
 }
 

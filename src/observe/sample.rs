@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::{DeviceRef, Error, Result};
-use crate::observe::{seconds, Probe};
+use crate::observe::{millis, Probe};
 use crate::window::Window;
 
 /// Distinct values counted per item; further ones count as `other`.
@@ -35,7 +35,7 @@ pub struct ItemShares {
     /// `REG.FIELD`, `REG` or an offset.
     pub name: String,
     /// Width in bits.
-    pub bits: u32,
+    pub width: u32,
     /// Share of samples in which it was non-zero (set, for one bit).
     pub set: f64,
     /// Each value seen, most frequent first (at most [`MAX_VALUES`]).
@@ -51,8 +51,8 @@ pub struct Shares {
     pub device: DeviceRef,
     /// Samples taken.
     pub samples: u64,
-    /// Seconds sampled.
-    pub seconds: f64,
+    /// How long it sampled, in milliseconds.
+    pub elapsed_ms: u64,
     /// The rate asked for (Hz).
     pub rate_asked: f64,
     /// The rate achieved: intervals between samples per second, from the
@@ -73,7 +73,7 @@ struct Counts {
 
 /// A sampler on one window.
 pub struct Sampler {
-    window: Window,
+    window: std::sync::Arc<Window>,
     probe: Probe,
     counts: Vec<Counts>,
     samples: u64,
@@ -86,7 +86,7 @@ pub struct Sampler {
 impl Sampler {
     /// Sample `probe`'s items (built against `window`'s layout) at `rate` Hz
     /// (checked: above 0 and at most [`MAX_RATE`]).
-    pub fn new(window: Window, probe: Probe, rate: f64) -> Result<Sampler> {
+    pub fn new(window: std::sync::Arc<Window>, probe: Probe, rate: f64) -> Result<Sampler> {
         if !(rate > 0.0 && rate <= MAX_RATE) {
             return Err(Error::invalid(
                 rate.to_string(),
@@ -134,7 +134,7 @@ impl Sampler {
                 values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
                 Some(ItemShares {
                     name: d.name.to_string(),
-                    bits: d.bits(),
+                    width: d.bits(),
                     set: c.nonzero as f64 / n,
                     values,
                     other: c.other as f64 / n,
@@ -145,7 +145,7 @@ impl Sampler {
         Shares {
             device: layout.device.clone(),
             samples: self.samples,
-            seconds: seconds(elapsed),
+            elapsed_ms: millis(elapsed),
             rate_asked: self.rate_asked,
             rate: if span > 0.0 { (self.samples - 1) as f64 / span } else { 0.0 },
             reads_per_sample: self.probe.reads_per_sample(),
@@ -224,7 +224,7 @@ mod tests {
     fn shares_count_every_sample() {
         let w = ram_window();
         let probe = Probe::new(w.layout(), &["CTRL"], Expand::Fields).unwrap();
-        let mut s = Sampler::new(w, probe, 1000.0).unwrap();
+        let mut s = Sampler::new(w.into(), probe, 1000.0).unwrap();
         for i in 0..8u64 {
             // EN set in half the samples, MODE 1 in a quarter.
             s.window.io().write(4, Width::W32, (i % 2) | if i % 4 == 0 { 2 } else { 0 }).unwrap();
@@ -239,19 +239,19 @@ mod tests {
         let mode = &sh.items[0];
         assert_eq!(mode.values[0], ValueShare { value: 0, meaning: Some("off".into()), count: 6, share: 0.75 });
         assert_eq!(mode.values[1].meaning.as_deref(), Some("fast"));
-        assert!(Sampler::new(ram_window(), Probe::default(), 0.0).is_err());
-        assert!(Sampler::new(ram_window(), Probe::default(), 2e6).is_err());
+        assert!(Sampler::new(ram_window().into(), Probe::default(), 0.0).is_err());
+        assert!(Sampler::new(ram_window().into(), Probe::default(), 2e6).is_err());
     }
 
     #[test]
     fn the_rate_is_paced_and_measured() {
         let w = ram_window();
         let probe = Probe::new(w.layout(), &["ID"], Expand::Fields).unwrap();
-        let mut s = Sampler::new(w, probe, 500.0).unwrap();
+        let mut s = Sampler::new(w.into(), probe, 500.0).unwrap();
         let mut finals = 0;
         let sh = s.run(Some(50), Duration::from_secs(10), None, |_, last| finals += usize::from(last)).unwrap();
         assert_eq!((sh.samples, finals), (50, 1));
         // 50 samples at 500 Hz are 49 periods of 2 ms apart: never less.
-        assert!(sh.seconds >= 0.098 && sh.rate <= 500.5, "{sh:?}");
+        assert!(sh.elapsed_ms >= 98 && sh.rate <= 500.5, "{sh:?}");
     }
 }

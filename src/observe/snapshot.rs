@@ -317,8 +317,9 @@ pub struct RegisterDiff {
 pub struct FieldDiff {
     /// Its name.
     pub name: String,
-    /// Its bits.
-    pub bits: String,
+    /// Its bits (`lsb`, `msb`).
+    #[serde(flatten)]
+    pub bits: crate::regmap::BitRange,
     /// Its value in the first.
     pub old: Option<u64>,
     /// Its value in the second.
@@ -419,7 +420,7 @@ fn diff_fields(a: &[FieldValue], b: &[FieldValue]) -> Vec<FieldDiff> {
             }
             Some(FieldDiff {
                 name: f.name.to_string(),
-                bits: f.bits.to_string(),
+                bits: f.bits,
                 old: old.map(|x| x.value),
                 new: new.map(|x| x.value),
                 old_meaning: old.and_then(|x| x.meaning.as_ref().map(|m| m.to_string())),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
-use crate::observe::{rfc3339, seconds, Probe};
+use crate::observe::{millis, rfc3339, Probe};
 use crate::value::parse_u64;
 use crate::window::{Layout, Window};
 
@@ -20,8 +20,9 @@ use crate::window::{Layout, Window};
 pub struct FieldChange {
     /// Field name.
     pub name: String,
-    /// Its bits (`7` or `31:24`).
-    pub bits: String,
+    /// Its bits (`lsb`, `msb`).
+    #[serde(flatten)]
+    pub bits: crate::regmap::BitRange,
     /// Its value before (None at the first sample).
     pub old: Option<u64>,
     /// Its value now.
@@ -35,8 +36,8 @@ pub struct FieldChange {
 pub struct Change {
     /// The device.
     pub device: DeviceRef,
-    /// Seconds since the watch started (millisecond resolution).
-    pub t: f64,
+    /// Milliseconds since the watch started.
+    pub t_ms: u64,
     /// When it was seen (RFC 3339, UTC).
     pub time: String,
     /// `REG`, `REG.FIELD` or an offset.
@@ -46,7 +47,7 @@ pub struct Change {
     /// Offset of the register or word.
     pub offset: u64,
     /// Width of the value in bits.
-    pub bits: u32,
+    pub width: u32,
     /// The value before (None at the first sample).
     pub old: Option<u64>,
     /// The value now.
@@ -120,13 +121,13 @@ pub struct Summary {
     pub changes: u64,
     /// Samples taken.
     pub samples: u64,
-    /// Seconds it ran.
-    pub seconds: f64,
+    /// How long it ran, in milliseconds.
+    pub elapsed_ms: u64,
 }
 
 /// A watch on one window.
 pub struct Watch {
-    window: Window,
+    window: std::sync::Arc<Window>,
     probe: Probe,
     last: Option<Vec<u64>>,
     start: Instant,
@@ -135,7 +136,7 @@ pub struct Watch {
 
 impl Watch {
     /// Watch `probe`'s items (built against `window`'s layout).
-    pub fn new(window: Window, probe: Probe) -> Watch {
+    pub fn new(window: std::sync::Arc<Window>, probe: Probe) -> Watch {
         Watch { window, probe, last: None, start: Instant::now(), samples: 0 }
     }
 
@@ -166,7 +167,7 @@ impl Watch {
                         let (o, n) = (old.map(|v| f.extract(v)), f.extract(new));
                         (o != Some(n)).then(|| FieldChange {
                             name: f.name.to_string(),
-                            bits: f.bit_range().to_string(),
+                            bits: f.bit_range(),
                             old: o,
                             new: n,
                             meaning: f.meaning(n).map(str::to_string),
@@ -177,12 +178,12 @@ impl Watch {
             };
             changes.push(Change {
                 device: layout.device.clone(),
-                t: seconds(t),
+                t_ms: millis(t),
                 time: rfc3339(SystemTime::now()),
                 name: d.name.to_string(),
                 field: d.field.map(|f| f.name.to_string()),
                 offset: d.offset,
-                bits: d.bits(),
+                width: d.bits(),
                 old,
                 new,
                 meaning: d.meaning(new),
@@ -235,7 +236,7 @@ impl Watch {
                 break Ending::Stopped;
             }
         };
-        Ok(Summary { ending, changes, samples: self.samples, seconds: seconds(self.start.elapsed()) })
+        Ok(Summary { ending, changes, samples: self.samples, elapsed_ms: millis(self.start.elapsed()) })
     }
 
     fn timed_out(&self, options: &WatchOptions, changes: u64) -> Error {
@@ -263,7 +264,7 @@ mod tests {
     fn the_first_sample_shows_everything_then_only_changes() {
         let w = ram_window();
         let probe = Probe::new(w.layout(), &[] as &[&str], Expand::Registers).unwrap();
-        let mut watch = Watch::new(w, probe);
+        let mut watch = Watch::new(w.into(), probe);
         let first = watch.poll().unwrap();
         let names: Vec<_> = first.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["ID", "CTRL"], "write-only KICK and side-effect ISR are not polled");
@@ -287,7 +288,7 @@ mod tests {
         assert!(Until::parse("CTRL.EN", w.layout(), &mut probe).is_err());
         let until = Until::parse("CTRL.MODE=0", w.layout(), &mut probe).unwrap();
         assert_eq!(probe.len(), 3, "the condition's target is watched too");
-        let mut watch = Watch::new(w, probe);
+        let mut watch = Watch::new(w.into(), probe);
         let mut seen = Vec::new();
         let opts = WatchOptions { interval: Duration::from_millis(1), count: None, until: Some(until), timeout: None };
         let s = watch.run(&opts, None, |c| seen.push(c.name.clone())).unwrap();

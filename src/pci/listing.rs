@@ -68,7 +68,7 @@ pub fn list_filtered(sysfs: &Sysfs, ids: &PciIds, filter: &Filter) -> Result<Vec
             description: ids.describe(vendor, device),
             kernel_driver: dev.driver(),
             iommu_group: dev.iommu_group(),
-            mmiodrv_driver: drivers::for_ids(vendor, device).map(|d| d.name),
+            mmiodrv_driver: drivers::for_ids(vendor, device).map(|d| d.name()),
             parent: dev.parent_bridge(),
         });
     }

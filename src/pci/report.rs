@@ -128,7 +128,7 @@ impl DeviceReport {
             kernel_driver: dev.driver(),
             iommu_group: dev.iommu_group(),
             iommu_group_members: dev.iommu_group_members(),
-            mmiodrv_driver: crate::drivers::for_device(dev).map(|d| d.name),
+            mmiodrv_driver: crate::drivers::for_device(dev).map(|d| d.name()),
         })
     }
 }

@@ -274,13 +274,14 @@ impl Field {
     }
 }
 
-/// A field's bits, displayed (and serialized) as `31:24`, or `7` for one bit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A field's bits: displayed as `31:24`, or `7` for one bit; in JSON as
+/// `lsb` and `msb` (flattened into the object that has them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BitRange {
-    /// Highest bit.
-    pub msb: u32,
     /// Lowest bit.
     pub lsb: u32,
+    /// Highest bit.
+    pub msb: u32,
 }
 
 impl std::fmt::Display for BitRange {
@@ -292,28 +293,6 @@ impl std::fmt::Display for BitRange {
             (true, Some(_)) => f.pad(&self.lsb.to_string()),
             (false, Some(_)) => f.pad(&format!("{}:{}", self.msb, self.lsb)),
         }
-    }
-}
-
-impl Serialize for BitRange {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// Read back as written (`31:24` or `7`), for snapshots.
-impl<'de> Deserialize<'de> for BitRange {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let bit = |t: &str| t.trim().parse::<u32>().map_err(serde::de::Error::custom);
-        let (msb, lsb) = match text.split_once(':') {
-            Some((m, l)) => (bit(m)?, bit(l)?),
-            None => (bit(&text)?, bit(&text)?),
-        };
-        if lsb > msb || msb > 63 {
-            return Err(serde::de::Error::custom(format!("bits {text}: expected MSB:LSB with LSB <= MSB <= 63")));
-        }
-        Ok(BitRange { msb, lsb })
     }
 }
 

@@ -164,6 +164,22 @@ pub fn ok(lab: &mut Lab, cmd: &str) -> Result<String, Failed> {
     Ok(o.stdout_str())
 }
 
+/// Run a check that must find something (a difference, a problem): exit
+/// status 10, nothing on stderr; returns its stdout (the report).
+pub fn finds(lab: &mut Lab, cmd: &str) -> Result<String, Failed> {
+    let o = sh(lab, cmd)?;
+    if o.status != 10 || !o.stderr_str().is_empty() {
+        return Err(format!(
+            "`{cmd}`: expected exit 10 and nothing on stderr; got {}\nstdout:\n{}\nstderr:\n{}",
+            o.status,
+            o.stdout_str(),
+            o.stderr_str()
+        )
+        .into());
+    }
+    Ok(o.stdout_str())
+}
+
 /// Run a command that must fail with `code` and a one-line stderr containing `msg`.
 pub fn fails(lab: &mut Lab, cmd: &str, code: i32, msg: &str) -> Result<String, Failed> {
     let o = sh(lab, cmd)?;

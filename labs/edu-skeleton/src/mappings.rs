@@ -55,7 +55,7 @@ pub fn report(what: &str, addr: u64, io: &dyn RegisterIo) -> Result<()> {
 /// BAR0 and ivshmem's BAR2, whose reads change nothing.
 pub fn bar(device: &str, bar: u8) -> Result<()> {
     let dev = Device::open(device, OpenOptions::default())?;
-    let driver = dev.driver().map(|d| d.name).unwrap_or("");
+    let driver = dev.driver().map(|d| d.name()).unwrap_or("");
     if !matches!((driver, bar), ("edu", 0) | ("ivshmem", 2)) {
         return Err(Error::invalid(
             format!("{device} BAR{bar}"),

@@ -1,17 +1,20 @@
-//! Turning the global options into an opened device and a register window.
+//! From the global options to an opened device and a session on it.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use mmiodrv::backend::sim::SimOptions;
 use mmiodrv::backend::BackendKind;
+use mmiodrv::command::Args;
 use mmiodrv::device::{Device, OpenOptions};
 use mmiodrv::error::{ErrorKind, Result};
+use mmiodrv::lock::LockMode;
 use mmiodrv::observe::trace::Recorder;
 use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
 use mmiodrv::regmap;
+use mmiodrv::session::{PlacedMap, SessionOptions};
 
-use crate::args::{Global, MapArgs};
+use crate::cli::Global;
 
 /// The `--device` text, or the error saying it is needed.
 pub fn device_text(g: &Global) -> Result<&str> {
@@ -23,19 +26,73 @@ pub fn resolve_device(g: &Global) -> Result<SysfsDevice> {
     Sysfs::from_env().resolve(&DeviceSelector::parse(device_text(g)?)?)
 }
 
-/// Resolve `--device` and open it with the chosen backend (traced with `--trace`).
-pub fn open_device(g: &Global) -> Result<Device> {
-    open_device_block(g, None)
+/// The map options of a session (`--regmap`, `--block`, `--wc`; `--bar`
+/// places a `--regmap` map at that BAR).
+#[derive(Clone, Debug, Default)]
+pub struct MapChoice {
+    /// `--regmap FILE`.
+    pub regmap: Option<std::path::PathBuf>,
+    /// `--block NAME`.
+    pub block: Option<String>,
+    /// `--bar N` given with the map.
+    pub bar: Option<u8>,
+    /// `--wc`.
+    pub wc: bool,
 }
 
-/// [`open_device`]; a simulated device (`sim:MAP`) simulates only `block`
-/// when one is named, and keeps its state in `--state`.
-pub fn open_device_block(g: &Global, block: Option<&str>) -> Result<Device> {
+impl MapChoice {
+    /// The map options among parsed arguments.
+    pub fn from_args(args: &Args) -> MapChoice {
+        MapChoice {
+            regmap: args.opt_path("regmap").map(Path::to_path_buf),
+            block: args.opt_text("block").map(str::to_string),
+            bar: args.opt_bar("bar"),
+            wc: args.flag("wc"),
+        }
+    }
+
+    /// Load `--regmap FILE` (any format) and pick its `--block`, if given.
+    /// Done before the device is opened, so a bad map is reported before
+    /// anything is touched.
+    pub fn load(&self) -> Result<SessionOptions> {
+        let map = self
+            .regmap
+            .as_deref()
+            .map(|p| {
+                let file = regmap::load_file(p)?;
+                Ok::<_, mmiodrv::Error>(PlacedMap {
+                    map: file.block(self.block.as_deref())?.clone(),
+                    path: p.to_path_buf(),
+                    bar: self.bar,
+                })
+            })
+            .transpose()?;
+        Ok(SessionOptions { map, write_combining: self.wc })
+    }
+
+    /// The block a simulated device simulates (`--block` without `--regmap`).
+    pub fn sim_block(&self) -> Option<&str> {
+        if self.regmap.is_none() {
+            self.block.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+/// Resolve `--device` and open it with the chosen backend, taking its lock
+/// in `lock` mode (traced with `--trace`); a simulated device simulates
+/// only `block` when one is named, and keeps its state in `--state`.
+pub fn open_device(g: &Global, lock: Option<LockMode>, block: Option<&str>) -> Result<Device> {
     let sim = SimOptions { state: g.state.clone(), block: block.map(str::to_string) };
-    traced(
-        g,
-        Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force, lock: g.lock }, &sim)?,
-    )
+    traced(g, Device::open_with(device_text(g)?, OpenOptions { backend: g.backend, force: g.force, lock }, &sim)?)
+}
+
+/// The map and the opened device for a session: the map is loaded first.
+pub fn session_device(g: &Global, choice: &MapChoice, lock: Option<LockMode>) -> Result<(SessionOptions, Device)> {
+    let options = choice.load()?;
+    let device = open_device(g, lock, choice.sim_block())?;
+    Ok((options, device))
 }
 
 /// The `--trace` recorder, made when the first device is opened.
@@ -72,27 +129,8 @@ pub fn open_for_inspection(g: &Global) -> Result<(SysfsDevice, Device)> {
     Ok((sysfs, device))
 }
 
-/// Load `--regmap FILE` (any format) and pick its `--block`, if given. Done
-/// before the device is opened, so a bad map is reported before anything is
-/// touched.
-pub fn load_map(args: &MapArgs) -> Result<Option<(regmap::RegisterMap, std::path::PathBuf)>> {
-    args.regmap
-        .as_deref()
-        .map(|p: &Path| {
-            let file = regmap::load_file(p)?;
-            Ok((file.block(args.block.as_deref())?.clone(), p.to_path_buf()))
-        })
-        .transpose()
-}
-
-/// The map and the opened device for a register command: `--regmap`'s
-/// block, or (without `--regmap`) `--block` of a simulated device.
-pub fn map_and_device(
-    g: &Global,
-    args: &MapArgs,
-) -> Result<(Option<(regmap::RegisterMap, std::path::PathBuf)>, Device)> {
-    let map = load_map(args)?;
-    let block = if map.is_none() { args.block.as_deref() } else { None };
-    let device = open_device_block(g, block)?;
-    Ok((map, device))
+/// Let SIGINT, SIGTERM and SIGHUP stop a command that waits or takes
+/// several steps cleanly (a second one ends it at once).
+pub fn stoppable() -> Result<()> {
+    mmiodrv::stop::install_signal_handlers()
 }

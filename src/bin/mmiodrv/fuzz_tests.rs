@@ -1,15 +1,14 @@
-//! Property tests of the command line's parsers on hostile input (issue 12,
-//! point 6): whole argument vectors (the fast path and clap), batch lines
-//! (the word splitter, the fast line parser and clap's). Never a panic; a
-//! usage error (exit status 2) or a parse that both parsers agree on. Fixed
-//! seed and case budget, nothing persisted (as in tests/fuzz_parsers.rs).
-
-use std::ffi::OsString;
+//! Property tests of the one parser on hostile input (issue 12, point 6):
+//! whole command lines, batch lines (the word splitter, then the grammar).
+//! Never a panic; a parse that builds its operation, or a usage error (exit
+//! status 2). Fixed seed and case budget, nothing persisted (as in
+//! tests/fuzz_parsers.rs).
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-use crate::batch::{fast_line, line_command, parse_words, words, Parser};
+use crate::output::errors::exit_status;
+use crate::script::words;
 
 /// The one seed of every property here (tests/fuzz_parsers.rs uses the same).
 const SEED: u64 = 0x6d6d_696f_6472_7631;
@@ -153,43 +152,30 @@ fn word() -> impl Strategy<Value = String> {
     ]
 }
 
-fn argv(words: &[String]) -> Vec<OsString> {
-    std::iter::once("mmiodrv".to_string()).chain(words.iter().cloned()).map(OsString::from).collect()
-}
-
 /// A word quoted for the batch language: double quotes, backslash escapes.
 fn quote(w: &str) -> String {
     format!("\"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-thread_local! {
-    /// One line parser for every case (as a batch run has one): clap's
-    /// command is built once.
-    static PARSER: std::cell::RefCell<Parser> = std::cell::RefCell::new(Parser::default());
-    static CLAP: std::cell::RefCell<clap::Command> = std::cell::RefCell::new(line_command());
-}
-
 proptest! {
-    // Each case builds clap's command tree (debug assertions included): few cases.
-    #![proptest_config(config(64))]
+    #![proptest_config(config(512))]
 
-    /// A command line parses (and the fast path, where it accepts it, to the
-    /// same command) or is a usage error clap words itself.
+    /// A command line parses, and an operation it names builds, or it is a
+    /// usage error in one line.
     #[test]
     fn command_lines_parse_or_are_usage_errors(words in prop::collection::vec(word(), 0..8)) {
-        let argv = argv(&words);
-        let fast = crate::fast::parse(&argv);
-        match crate::args::parse(argv.clone()) {
-            Ok(cli) => {
-                if let Some(f) = fast {
-                    prop_assert_eq!(format!("{f:?}"), format!("{cli:?}"), "{:?}", words);
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let tree = crate::cli::tree_with(&crate::commands::PROGRAM);
+        match crate::cli::parse(&refs, tree) {
+            Ok(parsed) if !parsed.help && crate::oneshot::on_device(&parsed, &crate::cli::Global::default()) => {
+                if let Err(e) = mmiodrv::session::Op::from_args(&parsed.path, &parsed.args) {
+                    prop_assert_eq!(exit_status(&e), 2, "{:?}: {}", words, e);
                 }
             }
+            Ok(_) => {}
             Err(e) => {
-                prop_assert!(fast.is_none(), "the fast path accepted what clap refuses: {:?}: {}", words, e);
-                // Help and version are not errors; every other kind renders to one line.
-                let text = e.render().to_string();
-                prop_assert!(!text.is_empty());
+                prop_assert_eq!(exit_status(&e), 2, "{:?}: {}", words, e);
+                prop_assert!(!e.to_string().contains('\n'));
             }
         }
     }
@@ -214,18 +200,14 @@ proptest! {
         }
     }
 
-    /// A batch line parses to an operation, or is a usage error (exit 2);
-    /// where the fast line parser accepts it, clap reads the same operation.
+    /// A batch line parses to an operation, or is a usage error (exit 2).
     #[test]
     fn batch_lines_parse_or_are_usage_errors(ws in prop::collection::vec(word(), 1..7)) {
-        let parsed = PARSER.with(|p| p.borrow_mut().parse(&ws));
+        let refs: Vec<&str> = ws.iter().map(String::as_str).collect();
+        let parsed = crate::cli::parse_line(&refs, &crate::cli::line_tree())
+            .and_then(|p| mmiodrv::session::Op::from_args(&p.path, &p.args).map(drop));
         if let Err(e) = &parsed {
-            prop_assert_eq!(crate::render::exit_status(e), 2, "{:?}: {}", ws, e);
-        }
-        if let Some(fast) = fast_line(&ws) {
-            let slow = CLAP.with(|c| parse_words(&mut c.borrow_mut(), &ws));
-            prop_assert!(slow.is_ok(), "fast parser accepted {:?}, clap refused it: {:?}", ws, slow.err());
-            prop_assert_eq!(format!("{fast:?}"), format!("{:?}", slow.expect("checked")));
+            prop_assert_eq!(exit_status(e), 2, "{:?}: {}", ws, e);
         }
     }
 }

@@ -10,7 +10,9 @@ use mmiodrv::pci::report::DeviceReport;
 use mmiodrv::pci::BarKind;
 use mmiodrv::text::size_string;
 
-use crate::args::Global;
+use mmiodrv::command::Call;
+
+use crate::cli::Global;
 use crate::context::open_for_inspection;
 use crate::output::print_json;
 
@@ -93,12 +95,13 @@ fn latency_line(r: &DeviceReport) -> Option<String> {
     Some(line)
 }
 
-pub fn run_info(g: &Global) -> Result<()> {
-    let (sysfs, dev) = open_for_inspection(g)?;
+pub fn run(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let (sysfs, dev) = open_for_inspection(&g)?;
     let ids = PciIds::load();
     let r = DeviceReport::build(&sysfs, dev.backend(), &ids)?;
     if g.json {
-        print_json(&r);
+        print_json("info", &r);
         return Ok(());
     }
     outln!("{} {}", r.device, r.title);

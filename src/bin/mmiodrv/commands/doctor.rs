@@ -5,10 +5,12 @@ use mmiodrv::doctor::{self, Finding, Status};
 use mmiodrv::error::Result;
 use mmiodrv::pci::Sysfs;
 
-use crate::args::Global;
+use mmiodrv::command::Call;
+
+use crate::cli::Global;
 use crate::context::resolve_device;
+use crate::output::errors::remedy;
 use crate::output::print_json;
-use crate::render::remedy;
 
 fn label(s: Status) -> &'static str {
     match s {
@@ -19,8 +21,10 @@ fn label(s: Status) -> &'static str {
     }
 }
 
-pub fn run(g: &Global) -> Result<()> {
-    let device = g.device.as_deref().map(|_| resolve_device(g)).transpose()?;
+/// The checks, one line each; a problem found makes the exit status 10.
+pub fn run(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let device = g.device.as_deref().map(|_| resolve_device(&g)).transpose()?;
     let mut findings = doctor::system(&Sysfs::from_env());
     if let Some(dev) = &device {
         findings.extend(doctor::device(dev));
@@ -36,12 +40,15 @@ pub fn run(g: &Global) -> Result<()> {
                 v
             })
             .collect();
-        print_json(&serde_json::json!({
-            "device": device.as_ref().map(|d| d.address),
-            "checks": checks,
-            "problems": problems,
-        }));
-        return Ok(());
+        print_json(
+            "doctor",
+            &serde_json::json!({
+                "device": device.as_ref().map(|d| d.address),
+                "checks": checks,
+                "problems": problems,
+            }),
+        );
+        return found(problems);
     }
     for f in &findings {
         let line = match fix(f) {
@@ -52,9 +59,22 @@ pub fn run(g: &Global) -> Result<()> {
         };
         outln!("{line}");
     }
+    outln!("{}", summary(problems));
+    found(problems)
+}
+
+fn summary(problems: usize) -> String {
     match problems {
-        0 => outln!("no problems found"),
-        n => outln!("{n} problem(s) found"),
+        0 => "no problems found".into(),
+        1 => "1 problem found".into(),
+        n => format!("{n} problems found"),
     }
-    Ok(())
+}
+
+/// A problem makes the exit status 10.
+fn found(problems: usize) -> Result<()> {
+    match problems {
+        0 => Ok(()),
+        n => Err(crate::output::errors::findings(summary(n))),
+    }
 }

@@ -2,77 +2,85 @@
 //! as the library reads it.
 
 use mmiodrv::error::{Error, Result};
-use mmiodrv::mmio::Width;
 use mmiodrv::regmap::formats::{reading, toml_out};
 use mmiodrv::regmap::{self, MapFile, RegisterMap};
 
-use crate::args::{Global, RegmapAction, RegmapArgs};
-use crate::output::print_json;
-use crate::regs::hex;
+use mmiodrv::command::Call;
 
-pub fn run(g: &Global, args: &RegmapArgs) -> Result<()> {
-    match &args.action {
-        RegmapAction::Show { file, block } => {
-            let map = regmap::load_file(file)?;
-            let shown = match block {
-                Some(b) => MapFile { blocks: vec![map.block(Some(b))?.clone()], ..map },
-                None => map,
-            };
-            show(g, &shown);
-            Ok(())
-        }
-        RegmapAction::Check { file } => {
-            let map = regmap::load_file(file)?;
-            let registers: usize = map.blocks.iter().map(|b| b.registers.len()).sum();
-            if g.json {
-                let blocks: Vec<_> = map.blocks.iter().map(|b| b.name.to_string()).collect();
-                print_json(&serde_json::json!({
-                    "file": map.source, "format": map.format.name(), "ok": true,
-                    "blocks": blocks, "registers": registers,
-                }));
-            } else {
-                outln!(
-                    "{}: ok ({}, {} block(s), {registers} register(s))",
-                    map.source,
-                    map.format.name(),
-                    map.blocks.len()
-                );
-            }
-            Ok(())
-        }
-        RegmapAction::Convert { file, to: _, block, output } => {
-            if let Some(path) = output {
-                mmiodrv::value::check_output_path(path, "the output file")?;
-            }
-            let map = regmap::load_file(file)?;
-            let block = map.block(block.as_deref())?;
-            let text =
-                toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
-            // What is written must read back: a converter bug is never handed on.
-            regmap::parse(&text, "converted map")?;
-            match output {
-                Some(path) => {
-                    let mut file = mmiodrv::value::create_output_file(path)?;
-                    std::io::Write::write_all(&mut file, text.as_bytes())
-                        .map_err(|e| Error::io("cannot write", path, e))?;
-                    if g.json {
-                        print_json(&serde_json::json!({"file": map.source, "block": block.name, "output": path}));
-                    } else {
-                        outln!("{}: block {} written to {}", map.source, block.name, path.display());
-                    }
-                }
-                None => outln!("{}", text.trim_end()),
-            }
-            Ok(())
-        }
-    }
+use crate::cli::Global;
+use crate::output::print_json;
+use crate::output::render::hex;
+
+/// `regmap show FILE [--block NAME]`.
+pub fn show(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let map = regmap::load_file(call.args.path("FILE")?)?;
+    let shown = match call.args.opt_text("block") {
+        Some(b) => MapFile { blocks: vec![map.block(Some(b))?.clone()], ..map },
+        None => map,
+    };
+    show_map(&g, &shown);
+    Ok(())
 }
 
-fn show(g: &Global, map: &MapFile) {
+/// `regmap check FILE`.
+pub fn check(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let map = regmap::load_file(call.args.path("FILE")?)?;
+    let registers: usize = map.blocks.iter().map(|b| b.registers.len()).sum();
+    if g.json {
+        let blocks: Vec<_> = map.blocks.iter().map(|b| b.name.to_string()).collect();
+        print_json(
+            "regmap check",
+            &serde_json::json!({
+                "file": map.source, "format": map.format.name(), "ok": true,
+                "blocks": blocks, "registers": registers,
+            }),
+        );
+    } else {
+        outln!("{}: ok ({}, {} block(s), {registers} register(s))", map.source, map.format.name(), map.blocks.len());
+    }
+    Ok(())
+}
+
+/// `regmap convert FILE --to toml [--block NAME] [-o FILE]`.
+pub fn convert(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let output = call.args.opt_path("output");
+    if let Some(path) = output {
+        mmiodrv::value::check_output_path(path, "the output file")?;
+    }
+    let map = regmap::load_file(call.args.path("FILE")?)?;
+    let block = map.block(call.args.opt_text("block"))?;
+    let text = toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
+    // What is written must read back: a converter bug is never handed on.
+    regmap::parse(&text, "converted map")?;
+    match output {
+        Some(path) => {
+            let mut file = mmiodrv::value::create_output_file(path)?;
+            std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
+            if g.json {
+                print_json(
+                    "regmap convert",
+                    &serde_json::json!({"file": map.source, "block": block.name, "output": path}),
+                );
+            } else {
+                outln!("{}: block {} written to {}", map.source, block.name, path.display());
+            }
+        }
+        None if g.json => {
+            print_json("regmap convert", &serde_json::json!({"file": map.source, "block": block.name, "toml": text}))
+        }
+        None => outln!("{}", text.trim_end()),
+    }
+    Ok(())
+}
+
+fn show_map(g: &Global, map: &MapFile) {
     if g.json {
         let mut v = reading::reading(map);
         v["file"] = serde_json::json!(map.source);
-        print_json(&v);
+        print_json("regmap show", &v);
         return;
     }
     outln!("{} ({})", map.source, map.format.name());
@@ -131,5 +139,4 @@ fn show_block(b: &RegisterMap) {
             outln!("      {}", parts.join("  "));
         }
     }
-    let _ = Width::W32;
 }

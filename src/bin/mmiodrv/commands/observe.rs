@@ -14,13 +14,19 @@ use mmiodrv::observe::snapshot::{self, Capture, Diff, Snapshot};
 use mmiodrv::observe::trace::{Event, Names, Trace};
 use mmiodrv::observe::watch::{Change, Until, Watch, WatchOptions};
 use mmiodrv::observe::{ids_text, Expand, Probe};
+use mmiodrv::outcome::Outcome;
 use mmiodrv::regmap::{self, RegisterMap};
 use mmiodrv::text::size_string;
 
-use crate::args::{DecodeArgs, DiffArgs, Global, ReplayArgs, SnapshotArgs, TopArgs, TraceArgs, TraceCmd, WatchArgs};
-use crate::context::{map_and_device, open_device};
+use mmiodrv::command::Call;
+use mmiodrv::lock::LockMode;
+use mmiodrv::outcome::{Dump, Hexdump};
+use mmiodrv::session::Session;
+
+use crate::cli::Global;
+use crate::context::{open_device, session_device, stoppable, MapChoice};
+use crate::output::render::{dump_text, fields_text, hex, hexdump_text, map_source};
 use crate::output::{print_json, Terminal};
-use crate::regs::{fields_text, hex, map_source, print_dump, print_hexdump};
 
 /// A value as wide as its item: full digits for registers and words, bare for fields.
 fn value_text(v: u64, bits: u32, field: bool) -> String {
@@ -34,41 +40,53 @@ fn meaning_text(m: &Option<String>) -> String {
     m.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
 }
 
-pub fn watch(g: &Global, args: &WatchArgs) -> Result<()> {
-    let (map, device) = map_and_device(g, &args.map)?;
-    let layout = device.layout(args.map.bar, map)?;
+/// `watch [TARGET...]`.
+pub fn watch(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let (options, device) = session_device(&g, &MapChoice::from_args(args), None)?;
+    let session = Session::new(&device, options);
+    let bar = args.opt_bar("bar");
+    let layout = session.layout(bar)?;
     // Targets, condition and options are checked before the BAR is opened.
-    let mut probe = Probe::new(&layout, &args.targets, Expand::Registers)?;
-    let until = args.until.as_deref().map(|u| Until::parse(u, &layout, &mut probe)).transpose()?;
-    if args.interval == 0 {
+    let mut probe = Probe::new(&layout, args.list("TARGET"), Expand::Registers)?;
+    let until = args.opt_text("until").map(|u| Until::parse(u, &layout, &mut probe)).transpose()?;
+    let interval = args.millis("interval")?;
+    if interval.is_zero() {
         return Err(Error::invalid("0", "the interval between samples is at least 1 ms"));
     }
     let options = WatchOptions {
-        interval: Duration::from_millis(args.interval),
-        count: args.count,
+        interval,
+        count: args.opt_int("count").filter(|c| *c > 0),
         until,
-        timeout: args.timeout.map(Duration::from_millis),
+        timeout: args.opt_millis("timeout"),
     };
     let name_w = (0..probe.len()).filter_map(|i| probe.describe(&layout, i)).map(|d| d.name.len()).max().unwrap_or(4);
-    let window = device.open_window(layout, false, args.map.wc)?;
+    stoppable()?;
+    let window = session.window(bar, false)?;
     let term = Terminal::new(g.json);
     let mut watch = Watch::new(window, probe);
-    watch.run(&options, term.stop_fd(), |c| print_change(g, c, name_w))?;
+    watch.run(&options, term.stop_fd(), |c| print_change(&g, c, name_w))?;
     Ok(())
+}
+
+/// Milliseconds as seconds with three decimals (`1.234`).
+fn seconds_text(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
 fn print_change(g: &Global, c: &Change, name_w: usize) {
     if g.json {
-        print_json(c);
+        print_json("watch", c);
         return;
     }
     let field = c.field.is_some();
-    let new = value_text(c.new, c.bits, field);
+    let new = value_text(c.new, c.width, field);
+    let t = seconds_text(c.t_ms);
     let mut line = match c.old {
-        None => format!("+{:.3}  {:<name_w$}  {new}{}", c.t, c.name, meaning_text(&c.meaning)),
+        None => format!("+{t}  {:<name_w$}  {new}{}", c.name, meaning_text(&c.meaning)),
         Some(old) => {
-            let old = value_text(old, c.bits, field);
-            format!("+{:.3}  {:<name_w$}  {old} -> {new}{}", c.t, c.name, meaning_text(&c.meaning))
+            let old = value_text(old, c.width, field);
+            format!("+{t}  {:<name_w$}  {old} -> {new}{}", c.name, meaning_text(&c.meaning))
         }
     };
     let fields: Vec<String> = c
@@ -86,23 +104,28 @@ fn print_change(g: &Global, c: &Change, name_w: usize) {
     outln!("{line}");
 }
 
-pub fn top(g: &Global, args: &TopArgs) -> Result<()> {
-    let (map, device) = map_and_device(g, &args.map)?;
-    let layout = device.layout(args.map.bar, map)?;
-    let probe = Probe::new(&layout, &args.targets, Expand::Fields)?;
+/// `top [TARGET...]`.
+pub fn top(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let (options, device) = session_device(&g, &MapChoice::from_args(args), None)?;
+    let session = Session::new(&device, options);
+    let layout = session.layout(args.opt_bar("bar"))?;
+    let probe = Probe::new(&layout, args.list("TARGET"), Expand::Fields)?;
     let bar = layout.bar;
-    let window = device.open_window(layout, false, args.map.wc)?;
-    let mut sampler = Sampler::new(window, probe, args.rate)?;
+    let rate = args.opt_float("rate").unwrap_or(1000.0);
+    stoppable()?;
+    let window = session.window(Some(bar), false)?;
+    let mut sampler = Sampler::new(window, probe, rate)?;
     let tty = !g.json && std::io::stdout().is_terminal();
-    let every = Duration::from_millis(args.refresh.unwrap_or(if tty { 500 } else { 1000 }));
+    let every = args.opt_millis("refresh").unwrap_or(Duration::from_millis(if tty { 500 } else { 1000 }));
     let term = Terminal::new(g.json);
     let mut shown = 0usize;
-    sampler.run(args.count, every, term.stop_fd(), |s, last| {
+    sampler.run(args.opt_int("count").filter(|c| *c > 0), every, term.stop_fd(), |s, last| {
         if g.json {
             let mut v = serde_json::to_value(s).unwrap_or_default();
             v["bar"] = bar.into();
             v["final"] = last.into();
-            print_json(&v);
+            print_json("top", &v);
         } else if tty {
             // Redrawn in place: back to the table's first line, cleared to the end.
             if shown > 0 {
@@ -125,7 +148,7 @@ pub fn top(g: &Global, args: &TopArgs) -> Result<()> {
 }
 
 fn rate_text(s: &Shares) -> String {
-    format!("{} samples in {:.3} s at {:.1} Hz (asked {} Hz)", s.samples, s.seconds, s.rate, s.rate_asked)
+    format!("{} samples in {} s at {:.1} Hz (asked {} Hz)", s.samples, seconds_text(s.elapsed_ms), s.rate, s.rate_asked)
 }
 
 fn share_values(item: &mmiodrv::observe::sample::ItemShares) -> String {
@@ -164,25 +187,29 @@ fn table(s: &Shares, bar: u8) -> Vec<String> {
     out
 }
 
-pub fn snapshot(g: &Global, args: &SnapshotArgs) -> Result<()> {
-    let (map, device) = map_and_device(g, &args.map)?;
-    let layout = device.layout(args.map.bar, map)?;
-    let what = match args.raw {
-        true => Capture::Raw { offset: args.offset.unwrap_or(0), len: args.len },
+/// `snapshot --out FILE`.
+pub fn snapshot(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let out_path = args.path("out")?;
+    let (options, device) = session_device(&g, &MapChoice::from_args(args), None)?;
+    let session = Session::new(&device, options);
+    let layout = session.layout(args.opt_bar("bar"))?;
+    let what = match args.flag("raw") {
+        true => Capture::Raw { offset: args.opt_int("offset").unwrap_or(0), len: args.opt_int("len") },
         false => Capture::Registers,
     };
     let source = layout.map().map(|m| map_source(&layout, m));
-    let window = device.open_window(layout, false, args.map.wc)?;
-    let snap = Snapshot::capture(&window, mmiodrv::observe::DeviceIds::of(device.backend()), what, args.all)?;
-    snap.save(&args.out)?;
-    let out = args.out.display();
+    let window = session.window(Some(layout.bar), false)?;
+    let snap = Snapshot::capture(&window, mmiodrv::observe::DeviceIds::of(device.backend()), what, args.flag("all"))?;
+    snap.save(out_path)?;
+    let out = out_path.display();
     if g.json {
         let v = serde_json::json!({
-            "device": snap.device, "bar": snap.bar, "out": args.out, "time": snap.time,
+            "device": snap.device, "bar": snap.bar, "out": out_path, "time": snap.time,
             "registers": snap.registers.iter().filter(|r| r.value.is_some()).count(),
-            "raw_bytes": snap.raw.as_ref().map(|r| r.len),
+            "raw_len": snap.raw.as_ref().map(|r| r.len),
         });
-        print_json(&v);
+        print_json("snapshot", &v);
         return Ok(());
     }
     match (&snap.raw, source) {
@@ -206,13 +233,14 @@ fn user_map(path: Option<&Path>) -> Result<Option<RegisterMap>> {
     path.map(|p| regmap::load_file(p).and_then(|f| f.block(None).cloned())).transpose()
 }
 
-pub fn decode(g: &Global, args: &DecodeArgs) -> Result<()> {
-    let map = user_map(args.regmap.as_deref())?;
-    let snap = Snapshot::load(&args.file)?;
+/// `decode FILE`.
+pub fn decode(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let regmap = args.opt_path("regmap");
+    let map = user_map(regmap)?;
+    let snap = Snapshot::load(args.path("FILE")?)?;
     let (regs, name, source) = match (&map, &snap.map) {
-        (Some(m), _) => {
-            (snap.registers_with(m), m.name.to_string(), args.regmap.as_deref().map(|p| p.display().to_string()))
-        }
+        (Some(m), _) => (snap.registers_with(m), m.name.to_string(), regmap.map(|p| p.display().to_string())),
         (None, m) if !snap.registers.is_empty() => {
             let source = m.as_ref().map(|m| match &m.file {
                 Some(f) => f.display().to_string(),
@@ -223,26 +251,55 @@ pub fn decode(g: &Global, args: &DecodeArgs) -> Result<()> {
         _ => {
             let Some(raw) = &snap.raw else { return Ok(()) };
             let words: Vec<Option<u32>> = raw.words().into_iter().map(|(_, w)| w).collect();
-            print_hexdump(g, &snap.device, snap.bar, raw.offset, &words);
+            let h = Hexdump { device: snap.device.clone().into(), bar: snap.bar, offset: raw.offset, words };
+            emit(&g, Outcome::Hexdump(h));
             return Ok(());
         }
     };
-    let source = source.unwrap_or_default();
     if !g.json {
         outln!("snapshot of {} taken {}", snap.device, snap.time);
     }
-    print_dump(g.json, &snap.device, snap.bar, &name, &source, &regs, false);
+    let dump = Dump {
+        device: snap.device.clone().into(),
+        bar: snap.bar,
+        map: name,
+        map_source: source.unwrap_or_default(),
+        registers: regs,
+        diff_reset: false,
+    };
+    emit(&g, Outcome::DumpRegs(dump));
     Ok(())
 }
 
-pub fn diff(g: &Global, args: &DiffArgs) -> Result<()> {
-    let map = user_map(args.regmap.as_deref())?;
-    let a = Snapshot::load(&args.a)?;
-    let (b, b_name) = match &args.b {
+/// A result as `dump-regs` prints it, `op` `decode`.
+fn emit(g: &Global, outcome: Outcome) {
+    if g.json {
+        match &outcome {
+            Outcome::DumpRegs(d) => print_json("decode", d),
+            Outcome::Hexdump(h) => print_json("decode", h),
+            _ => {}
+        }
+        return;
+    }
+    match &outcome {
+        Outcome::DumpRegs(d) => dump_text(d),
+        Outcome::Hexdump(h) => hexdump_text(h),
+        _ => {}
+    }
+}
+
+/// `diff A [B]`: exit status 10 when they differ.
+pub fn diff(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let regmap = args.opt_path("regmap").map(Path::to_path_buf);
+    let map = user_map(regmap.as_deref())?;
+    let a_path = args.path("A")?;
+    let a = Snapshot::load(a_path)?;
+    let (b, b_name) = match args.opt_path("B") {
         Some(path) => (Snapshot::load(path)?, path.display().to_string()),
         None => {
-            let device = open_device(g)?;
-            let live_map = map.clone().zip(args.regmap.clone());
+            let device = open_device(&g, None, None)?;
+            let live_map = map.clone().zip(regmap.clone());
             let b = a.capture_like(&device, live_map)?;
             let name = format!("{} now", b.device);
             (b, name)
@@ -250,25 +307,34 @@ pub fn diff(g: &Global, args: &DiffArgs) -> Result<()> {
     };
     let d = snapshot::diff(&a, &b, map.as_ref())?;
     if g.json {
-        print_json(&serde_json::json!({
-            "device": b.device,
-            "a": { "file": args.a, "device": a.device, "time": a.time },
-            "b": { "name": b_name, "device": b.device, "time": b.time },
-            "registers": d.registers,
-            "words": d.words,
-        }));
-        return Ok(());
+        print_json(
+            "diff",
+            &serde_json::json!({
+                "device": b.device,
+                "a": { "file": a_path, "device": a.device, "time": a.time },
+                "b": { "name": b_name, "device": b.device, "time": b.time },
+                "registers": d.registers,
+                "words": d.words,
+            }),
+        );
+    } else {
+        print_diff(&d);
     }
-    print_diff(&d);
-    let a_name = args.a.display();
+    let a_name = a_path.display();
     let n = d.registers.len() + d.words.len();
     let what = if d.words.is_empty() { "register" } else { "word" };
-    match n {
-        0 => outln!("no differences between {a_name} and {b_name}"),
-        1 => outln!("1 {what} differs between {a_name} and {b_name}"),
-        n => outln!("{n} {what}s differ between {a_name} and {b_name}"),
+    let summary = match n {
+        0 => format!("no differences between {a_name} and {b_name}"),
+        1 => format!("1 {what} differs between {a_name} and {b_name}"),
+        n => format!("{n} {what}s differ between {a_name} and {b_name}"),
+    };
+    if !g.json {
+        outln!("{summary}");
     }
-    Ok(())
+    match n {
+        0 => Ok(()),
+        _ => Err(crate::output::errors::findings(summary)),
+    }
 }
 
 fn opt_value(v: Option<u64>, bits: u32, field: bool) -> String {
@@ -304,16 +370,15 @@ fn print_diff(d: &Diff) {
     }
 }
 
-pub fn trace(g: &Global, args: &TraceArgs) -> Result<()> {
-    match &args.command {
-        TraceCmd::Show { file, regmap, bar } => {
-            let map = user_map(regmap.as_deref())?;
-            let t = Trace::load(file)?;
-            let names = Names::for_trace(&t, map.map(|m| (bar.unwrap_or(m.bar), m)));
-            show_trace(g, &t, &names);
-            Ok(())
-        }
-    }
+/// `trace show FILE`.
+pub fn trace_show(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let map = user_map(args.opt_path("regmap"))?;
+    let t = Trace::load(args.path("FILE")?)?;
+    let bar = args.opt_bar("bar");
+    let names = Names::for_trace(&t, map.map(|m| (bar.unwrap_or(m.bar), m)));
+    show_trace(&g, &t, &names);
+    Ok(())
 }
 
 fn show_trace(g: &Global, t: &Trace, names: &Names) {
@@ -343,7 +408,7 @@ fn show_trace(g: &Global, t: &Trace, names: &Names) {
                     v["fields"] = serde_json::to_value(&n.fields).unwrap_or_default();
                 }
             }
-            print_json(&v);
+            print_json("trace show", &v);
             continue;
         }
         let t = format!("{:>10.6}", e.time().as_secs_f64());
@@ -379,14 +444,18 @@ fn show_trace(g: &Global, t: &Trace, names: &Names) {
     }
 }
 
-pub fn replay(g: &Global, args: &ReplayArgs) -> Result<()> {
-    let t = Trace::load(&args.file)?;
+/// `replay FILE`.
+pub fn replay(call: &mut Call<'_>) -> Result<()> {
+    let (g, args) = (Global::from_args(call.args)?, call.args);
+    let (dry_run, verify) = (args.flag("dry-run"), args.flag("verify"));
+    let t = Trace::load(args.path("FILE")?)?;
     let names = Names::for_trace(&t, None);
-    let plan = Plan::new(&t, &names, args.verify);
-    let device = match (args.dry_run, &g.device) {
+    let plan = Plan::new(&t, &names, verify);
+    let device = match (dry_run, &g.device) {
         (true, None) => None,
-        _ => Some(open_device(g)?),
+        _ => Some(open_device(&g, Some(LockMode::Exclusive), None)?),
     };
+    stoppable()?;
     if let Some(d) = &device {
         if !g.force {
             replay::check_device(&t, d)?;
@@ -405,13 +474,13 @@ pub fn replay(g: &Global, args: &ReplayArgs) -> Result<()> {
     };
     let target = device.as_ref().map(|d| d.device().to_string());
     let notes = notes(&plan);
-    let Some(device) = device.filter(|_| !args.dry_run) else {
+    let Some(device) = device.filter(|_| !dry_run) else {
         for (i, step) in plan.steps.iter().enumerate() {
             if g.json {
                 let mut v = serde_json::to_value(step).unwrap_or_default();
                 v["device"] = target.clone().unwrap_or_else(|| t.header.device.clone()).into();
                 v["step"] = i.into();
-                print_json(&v);
+                print_json("replay", &v);
             } else {
                 outln!("{}", step_line(step, ""));
             }
@@ -427,7 +496,7 @@ pub fn replay(g: &Global, args: &ReplayArgs) -> Result<()> {
     };
     let name = device.device().to_string();
     let mut first_mismatch = None;
-    let outcome = replay::run(&plan, &device, Duration::from_millis(args.timeout), |i, done| {
+    let outcome = replay::run(&plan, &device, args.millis("timeout")?, |i, done| {
         let Some(step) = plan.steps.get(i) else { return };
         let result = match (step, done.got) {
             (Step::Read { width, .. }, Some(got)) if !done.ok => format!("MISMATCH: read {}", hex(got, *width)),
@@ -444,19 +513,22 @@ pub fn replay(g: &Global, args: &ReplayArgs) -> Result<()> {
             v["got"] = serde_json::to_value(done.got).unwrap_or_default();
             v["reads"] = done.reads.into();
             v["ok"] = done.ok.into();
-            print_json(&v);
+            print_json("replay", &v);
         } else {
             outln!("{}", step_line(step, &result));
         }
     })?;
     if g.json {
-        print_json(&serde_json::json!({
-            "device": name, "trace": t.path, "writes": outcome.writes, "verified": outcome.verified,
-            "mismatches": outcome.mismatches.len(), "notes": notes,
-        }));
+        print_json(
+            "replay",
+            &serde_json::json!({
+                "device": name, "trace": t.path, "writes": outcome.writes, "verified": outcome.verified,
+                "mismatches": outcome.mismatches.len(), "notes": notes,
+            }),
+        );
     } else {
         let verified =
-            if args.verify { format!(" and verified {}", count(outcome.verified, "read")) } else { String::new() };
+            if verify { format!(" and verified {}", count(outcome.verified, "read")) } else { String::new() };
         outln!("replayed {}{verified} of {} on {name}", count(outcome.writes, "write"), t.path.display());
         for n in &notes {
             outln!("note: {n}");

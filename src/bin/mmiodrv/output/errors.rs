@@ -9,25 +9,6 @@ pub fn exit_code(class: ErrorClass) -> i32 {
     class.exit_code()
 }
 
-/// What an exit status means, for `mmiodrv --help` (the README's table says the same).
-pub fn class_meaning(class: ErrorClass) -> &'static str {
-    match class {
-        ErrorClass::Usage => {
-            "bad command line: address, value, width, register or field name, read-only/write-only misuse, range"
-        }
-        ErrorClass::NotFound => "not found: no such device, BAR, register or capability",
-        ErrorClass::Permission => "permission denied (the message names root or the udev rules)",
-        ErrorClass::Io => "I/O error from a system call",
-        ErrorClass::Refused => {
-            "the device refuses: bound to a kernel driver, decoding off, busy, in use, verify mismatch"
-        }
-        ErrorClass::InvalidMap => "invalid register-map file (FILE:LINE: problem)",
-        ErrorClass::Timeout => "timed out waiting (interrupts, factorial, DMA)",
-        ErrorClass::Released => "the kernel took the device back (removal, unbind) while in use",
-        ErrorClass::Interrupted => "interrupted by a signal (143 for SIGTERM); stopped safely",
-    }
-}
-
 /// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
 pub fn exit_status(e: &Error) -> i32 {
     e.exit_status()
@@ -52,9 +33,9 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
         Remedy::ReadAll => "pass --all to read it anyway".into(),
         Remedy::NameOne => "name one by its address".into(),
         Remedy::ListDevices => "mmiodrv list shows the devices".into(),
-        Remedy::RootOrUdev => "run as root, or bind the device to vfio-pci and install the udev rules from udev/ (see README, 'Use without root')".into(),
+        Remedy::RootOrUdev => "run as root, or bind the device to vfio-pci and install the udev rules from udev/ (see docs/udev.md)".into(),
         Remedy::InstallUdevRules { node } => format!(
-            "{} is root-only: run as root, or install the udev rules (sudo udev/install.sh --user $USER; see README, 'Use without root')",
+            "{} is root-only: run as root, or install the udev rules (sudo udev/install.sh --user $USER; see docs/udev.md)",
             node.display()
         ),
         Remedy::JoinGroup { node, group } => format!(
@@ -62,7 +43,7 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
             node.display()
         ),
         Remedy::ChmodVfioContainer => {
-            "/dev/vfio/vfio should be mode 0666: chmod 0666 /dev/vfio/vfio as root (see README, 'Use without root')".into()
+            "/dev/vfio/vfio should be mode 0666: chmod 0666 /dev/vfio/vfio as root (see docs/udev.md)".into()
         }
         Remedy::LoadModule { module } => format!("load the module {module} (modprobe {module}, or insmod its .ko)"),
         Remedy::WaitForHolder { node: Some(node) } => {
@@ -119,21 +100,46 @@ pub fn error_line(e: &Error, device: Option<&str>) -> String {
 }
 
 pub use mmiodrv::text::one_line;
-/// clap's error as one line: the message (its first paragraph) and its tips
-/// ("a similar subcommand exists: 'list'"), without usage.
-pub fn clap_message(e: &clap::Error) -> String {
-    let text = e.render().to_string();
-    let paragraphs: Vec<Vec<&str>> = text
-        .split("\n\n")
-        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
-        .filter(|p: &Vec<&str>| !p.is_empty())
-        .collect();
-    let first = paragraphs.first().map(|p| p.join(" ")).unwrap_or_default();
-    let first = first.trim_start_matches("error: ").to_string();
-    let tips: Vec<&str> = paragraphs.iter().skip(1).flatten().filter_map(|l| l.strip_prefix("tip: ")).collect();
-    if tips.is_empty() {
-        first
-    } else {
-        format!("{first}; {}", tips.join("; "))
+
+/// An error as one JSON object on stdout (with `--json`, after its line on
+/// stderr): `op` `error`, the message, its class and exit status, the
+/// device, the fix, and where in a script it happened.
+pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize)>) {
+    let line = error_line(e, device);
+    let message = line.strip_prefix("mmiodrv: error: ").unwrap_or(&line);
+    let mut v = serde_json::json!({
+        "error": message,
+        "class": e.class().name(),
+        "exit": exit_status(e),
+        "device": e.device().map(|d| d.to_string()).or_else(|| device.map(str::to_string)),
+        "fix": e.remedy().map(|r| remedy(&r, Some(e.kind()))),
+    });
+    if let Some((file, n)) = at {
+        v["file"] = file.into();
+        v["line"] = n.into();
     }
+    super::print_json("error", &v);
+}
+
+thread_local! {
+    static REPORTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The error about to be returned was printed already (with its FILE:LINE):
+/// the caller only exits with its status.
+pub fn mark_reported() {
+    REPORTED.with(|r| r.set(true));
+}
+
+/// Whether the error returned was printed already.
+pub fn reported() -> bool {
+    REPORTED.with(|r| r.get())
+}
+
+/// A check found what it looks for (problems, differences): the command
+/// printed them and its summary; the exit status says so (10), nothing more
+/// is printed.
+pub fn findings(summary: String) -> Error {
+    mark_reported();
+    mmiodrv::ErrorKind::Findings { what: summary }.into()
 }

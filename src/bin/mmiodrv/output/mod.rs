@@ -1,12 +1,16 @@
 //! Output: lines and JSON on stdout, progress bars on a terminal, and the
-//! terminal as a [`Frontend`] for drivers' commands.
+//! terminal as the [`Frontend`] results go to. What each result looks like
+//! is `render.rs`; errors are `errors.rs`.
 
 use std::io::{IsTerminal, Write};
 use std::os::fd::BorrowedFd;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mmiodrv::command::{Frontend, Progress, Report};
+use mmiodrv::command::{Frontend, Progress};
+use mmiodrv::outcome::Outcome;
 use serde::Serialize;
+
+pub use render::Style;
 
 /// `println!` for command output: when stdout is a pipe whose reader has gone
 /// (`mmiodrv dump-regs | head -3`), end quietly instead of panicking.
@@ -14,6 +18,10 @@ macro_rules! outln {
     () => { $crate::output::write_line(format_args!("")) };
     ($($arg:tt)*) => { $crate::output::write_line(format_args!($($arg)*)) };
 }
+
+// After the macro, which they use.
+pub mod errors;
+pub mod render;
 
 thread_local! {
     /// Lines held back while output is block-buffered (a batch script's run):
@@ -64,7 +72,7 @@ fn emit(bytes: &[u8]) {
             std::process::exit(0);
         }
         eprintln!("mmiodrv: error: cannot write to stdout: {e}");
-        std::process::exit(crate::render::exit_code(mmiodrv::ErrorClass::Io));
+        std::process::exit(errors::exit_code(mmiodrv::ErrorClass::Io));
     }
 }
 
@@ -98,20 +106,22 @@ pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
-/// Print one JSON object on one line of stdout (JSON Lines: every result of
-/// every command, batch runs and servers alike).
 /// The version of the JSON output's schema (docs/json.md,
 /// docs/json-schema.json): every object printed starts with `"schema": N`.
 /// Raised when a field changes meaning or goes away; new fields keep it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-pub fn print_json<T: Serialize>(value: &T) {
+/// Print one JSON object on one line of stdout (JSON Lines), `op` naming
+/// the command that made it.
+pub fn print_json<T: Serialize>(op: &str, value: &T) {
     match serde_json::to_string(value) {
-        // `{"schema":1,` spliced in front of the object's own fields: no
-        // second serialization on a batch's hot path.
+        // `{"schema":2,"op":...,` spliced in front of the object's own
+        // fields: no second serialization on a batch's hot path.
         Ok(text) if text.len() > 2 && text.starts_with('{') => crate::output::line_with(|out| {
             out.extend_from_slice(b"{\"schema\":");
             out.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
+            out.extend_from_slice(b",\"op\":");
+            out.extend_from_slice(serde_json::to_string(op).unwrap_or_default().as_bytes());
             out.push(b',');
             out.extend_from_slice(&text.as_bytes()[1..]);
         }),
@@ -151,28 +161,20 @@ impl Drop for Bar {
     }
 }
 
-/// The terminal (or a pipe) as a front end for drivers' commands.
+/// The terminal (or a pipe): each result printed as it comes.
 pub struct Terminal {
-    pub json: bool,
+    pub style: Style,
 }
 
 impl Terminal {
     pub fn new(json: bool) -> Self {
-        Terminal { json }
+        Terminal { style: Style { json, ..Style::default() } }
     }
 }
 
 impl Frontend for Terminal {
-    fn report(&mut self, report: Report) {
-        if self.json {
-            if !report.json.is_null() {
-                print_json(&report.json);
-            }
-        } else {
-            for line in &report.lines {
-                outln!("{line}");
-            }
-        }
+    fn emit(&mut self, outcome: Outcome) {
+        render::outcome(&outcome, self.style);
     }
 
     fn progress(&mut self, total: u64, what: &str) -> Box<dyn Progress> {

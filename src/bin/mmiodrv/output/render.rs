@@ -1,15 +1,15 @@
-//! `dump-regs`, `read` and `write`: the library's register windows, printed.
+//! Results as a person reads them and as a program does: every
+//! [`Outcome`] of every command is rendered here, to text lines or to one
+//! JSON object (with its `op`), the same way for every front end.
 
-use mmiodrv::error::{Error, ErrorKind, Result};
+use mmiodrv::command::Report;
 use mmiodrv::mmio::Width;
+use mmiodrv::outcome::{self, Outcome};
 use mmiodrv::regmap::RegisterMap;
-use mmiodrv::window::{
-    AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped, Window, DEFAULT_HEXDUMP_LEN,
-};
+use mmiodrv::text::hexdump_lines;
+use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped};
 
-use crate::args::{DumpArgs, Global, ReadArgs, WriteArgs};
-use crate::context::map_and_device;
-use crate::output::print_json;
+use super::SCHEMA_VERSION;
 
 pub fn hex(value: u64, width: Width) -> String {
     Hex(value, Some(width)).to_string()
@@ -64,187 +64,151 @@ pub fn map_source(layout: &Layout, map: &RegisterMap) -> String {
     }
 }
 
-pub fn dump(g: &Global, args: &DumpArgs) -> Result<()> {
-    let (map, device) = map_and_device(g, &args.map)?;
-    let layout = device.layout(args.map.bar, map)?;
-    let raw = args.offset.is_some() || args.len.is_some() || layout.map.is_none();
-    let span = raw.then(|| {
-        let offset = args.offset.unwrap_or(0);
-        (offset, args.len.unwrap_or_else(|| DEFAULT_HEXDUMP_LEN.min(layout.len.saturating_sub(offset))))
-    });
-    if let Some((offset, len)) = span {
-        layout.check_hexdump(offset, len)?;
-    }
-    let w = device.open_window(layout, false, args.map.wc)?;
-    match span {
-        Some((offset, len)) => hexdump(g, &w, offset, len),
-        None => dump_map(g, &w, args.all, args.diff_reset),
-    }
+/// How results are shown.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// One JSON object per result.
+    pub json: bool,
+    /// Only values (`--quiet`).
+    pub quiet: bool,
+    /// A quiet write that waits for an interrupt shows only the vector.
+    pub wait_irq: bool,
 }
 
-fn dump_map(g: &Global, w: &Window, all: bool, diff_reset: bool) -> Result<()> {
-    let Some(map) = w.map() else { return Ok(()) };
-    let regs = w.dump(all)?;
-    let layout = w.layout();
-    let source = map_source(layout, map);
-    print_dump(g.json, &layout.device.to_string(), layout.bar, &map.name, &source, &regs, diff_reset);
-    Ok(())
-}
-
-/// A dump as `dump-regs` prints it (one-shot and batch alike); with
-/// `diff_reset`, registers that differ from their reset value are marked.
-pub fn print_dump(
-    json: bool,
-    device: &str,
-    bar: u8,
-    map: &str,
-    source: &str,
-    regs: &[DumpedRegister],
-    diff_reset: bool,
-) {
-    if json {
-        let mut registers = serde_json::to_value(regs).unwrap_or_default();
-        if let (true, Some(list)) = (diff_reset, registers.as_array_mut()) {
-            for (v, d) in list.iter_mut().zip(regs) {
-                v["differs_from_reset"] = serde_json::json!(d.differs_from_reset());
-            }
+/// Print one result.
+pub fn outcome(o: &Outcome, style: Style) {
+    if style.json {
+        if let Some(text) = o.json(SCHEMA_VERSION) {
+            super::line_with(|out| out.extend_from_slice(text.as_bytes()));
         }
-        print_json(&serde_json::json!({
-            "device": device,
-            "bar": bar,
-            "map": map,
-            "map_source": source,
-            "registers": registers,
-        }));
         return;
     }
-    outln!("{map} {device} BAR{bar} ({source})");
+    let quiet = style.quiet;
+    match o {
+        Outcome::Read(a) => access_line(a, "=", quiet, ""),
+        Outcome::Write(a) if quiet && style.wait_irq => {}
+        Outcome::Write(a) => access_line(a, "<-", quiet, ""),
+        Outcome::Expect(a) => {
+            access_line(&AccessReport { fields: Vec::new(), ..a.clone() }, "==", quiet, " as expected")
+        }
+        Outcome::Poll(p) => {
+            let after = format!(" after {} read(s)", p.reads);
+            access_line(&AccessReport { fields: Vec::new(), ..p.access.clone() }, "==", quiet, &after)
+        }
+        Outcome::Arm(a) => outln!("{}: {} {} vector(s) armed", a.device, a.vectors, a.kind),
+        Outcome::WaitIrq(f) => {
+            for e in &f.interrupts {
+                if quiet {
+                    outln!("{}", e.vector);
+                } else {
+                    outln!("{}: {} vector {} fired ({} event(s))", f.device, e.kind, e.vector, e.count);
+                }
+            }
+        }
+        Outcome::Sleep(_) => {}
+        Outcome::DumpRegs(d) => dump_text(d),
+        Outcome::Hexdump(h) => hexdump_text(h),
+        Outcome::Echo(e) => outln!("{}", e.text),
+        Outcome::DmaAlloc(b) => {
+            outln!("{}: DMA buffer {}: IOVA {:#x}, {} bytes", b.device, b.info.buffer, b.info.iova, b.info.len)
+        }
+        Outcome::DmaWrite(w) => outln!("{}: {} bytes into DMA buffer {} at {:#x}", w.device, w.len, w.buffer, w.offset),
+        Outcome::DmaRead(b) => {
+            for line in hexdump_lines(b.iova + b.offset, &b.data) {
+                outln!("{line}");
+            }
+        }
+        Outcome::Maps(m) => maps_text(m),
+        Outcome::Report { report, .. } => report_text(report),
+    }
+}
+
+/// A driver's report, as lines.
+pub fn report_text(report: &Report) {
+    for line in &report.lines {
+        outln!("{line}");
+    }
+}
+
+/// One access: `DEVICE BAR0 0x0000 ID = 0x010000ed  FIELDS` (then `tail`),
+/// or its value alone.
+fn access_line(a: &AccessReport, arrow: &str, quiet: bool, tail: &str) {
+    super::line_with(|out| {
+        if quiet {
+            push_hex(out, a.readback.unwrap_or(a.value), shown_digits(a));
+        } else {
+            access_text(out, &a.device.to_string(), a, arrow);
+            out.extend_from_slice(tail.as_bytes());
+        }
+    });
+}
+
+/// A dump as `dump-regs` prints it; with `diff_reset`, registers that
+/// differ from their reset value are marked.
+pub fn dump_text(d: &outcome::Dump) {
+    let regs = &d.registers;
+    outln!("{} {} BAR{} ({})", d.map, d.device, d.bar, d.map_source);
     let name_w = regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     let mut differ = 0;
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
-    for d in regs {
-        let width = Width::from_bits(d.width).unwrap_or(Width::W64);
-        let value = match (d.value, d.skipped) {
-            (Some(v), _) => hex(v, width),
-            (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
-            (None, Some(Skipped::ReadSideEffects)) => "(not read: read has side effects; --all reads it)".into(),
-            (None, Some(Skipped::NotCaptured)) => "(not in the snapshot)".into(),
-            (None, None) => "(not read)".into(),
-        };
-        let mut line = format!(
-            "{:<8}{:<name_w$}  {:<18}  {}",
-            format!("{:#06x}", d.offset),
-            d.name,
-            value,
-            fields_text(&d.fields)
-        );
-        if let (true, Some(true), Some(reset)) = (diff_reset, d.differs_from_reset(), d.reset) {
-            line = format!("{}  (reset {})", line.trim_end(), hex(reset, width));
-            differ += 1;
-        }
-        outln!("{}", line.trim_end());
+    for r in regs {
+        let (line, differs) = dump_line(r, name_w, d.diff_reset);
+        differ += usize::from(differs);
+        outln!("{line}");
     }
-    if diff_reset {
+    if d.diff_reset {
         outln!("{differ} register(s) differ from their reset value");
     }
 }
 
-fn hexdump(g: &Global, w: &Window, offset: u64, len: u64) -> Result<()> {
-    let words: Vec<Option<u32>> = w.hexdump(offset, len)?.into_iter().map(Some).collect();
-    let layout = w.layout();
-    print_hexdump(g, &layout.device.to_string(), layout.bar, offset, &words);
-    Ok(())
+fn dump_line(d: &DumpedRegister, name_w: usize, diff_reset: bool) -> (String, bool) {
+    let width = Width::from_bits(d.width).unwrap_or(Width::W64);
+    let value = match (d.value, d.skipped) {
+        (Some(v), _) => hex(v, width),
+        (None, Some(Skipped::WriteOnly)) => "(write-only)".into(),
+        (None, Some(Skipped::ReadSideEffects)) => "(not read: read has side effects; --all reads it)".into(),
+        (None, Some(Skipped::NotCaptured)) => "(not in the snapshot)".into(),
+        (None, None) => "(not read)".into(),
+    };
+    let mut line =
+        format!("{:<8}{:<name_w$}  {:<18}  {}", format!("{:#06x}", d.offset), d.name, value, fields_text(&d.fields));
+    if let (true, Some(true), Some(reset)) = (diff_reset, d.differs_from_reset(), d.reset) {
+        line = format!("{}  (reset {})", line.trim_end(), hex(reset, width));
+        return (line, true);
+    }
+    (line.trim_end().to_string(), false)
 }
 
-/// 32-bit words as `dump-regs` hexdumps them; words not read show as dashes
-/// (null in JSON).
-pub fn print_hexdump(g: &Global, device: &str, bar: u8, offset: u64, words: &[Option<u32>]) {
-    if g.json {
-        print_json(&serde_json::json!({ "device": device, "bar": bar, "offset": offset, "words": words }));
-        return;
-    }
-    outln!("{device} BAR{bar} offset {offset:#x} length {:#x} (32-bit reads)", 4 * words.len());
-    for (i, chunk) in words.chunks(4).enumerate() {
+/// 32-bit words as `dump-regs` hexdumps them; words not read show as dashes.
+pub fn hexdump_text(h: &outcome::Hexdump) {
+    outln!("{} BAR{} offset {:#x} length {:#x} (32-bit reads)", h.device, h.bar, h.offset, 4 * h.words.len());
+    for (i, chunk) in h.words.chunks(4).enumerate() {
         let cells: Vec<String> =
             chunk.iter().map(|v| v.map_or_else(|| "--------".to_string(), |v| format!("{v:08x}"))).collect();
-        outln!("{:08x}: {}", offset + 16 * i as u64, cells.join(" "));
+        outln!("{:08x}: {}", h.offset + 16 * i as u64, cells.join(" "));
     }
 }
 
-pub fn read(g: &Global, args: &ReadArgs) -> Result<()> {
-    let (map, device) = map_and_device(g, &args.map)?;
-    let layout = device.layout(args.map.bar, map)?;
-    // Everything about the request is checked before the BAR is opened.
-    let r = layout.resolve(&args.target, args.width)?;
-    layout.check_read(&r)?;
-    let (target, width) = (args.target.clone(), args.width);
-    let w = device.open_window(layout, false, args.map.wc)?;
-    let r = w.resolve(&target, width)?;
-    let value = w.read(&r)?;
-    print_access(g.json, args.quiet, &device.device().to_string(), &w.report(&r, value), "=");
-    Ok(())
-}
-
-pub fn write(g: &Global, args: &WriteArgs) -> Result<()> {
-    let (map, device) = map_and_device(g, &args.map)?;
-    let layout = device.layout(args.map.bar, map)?;
-    let r = layout.resolve(&args.target, args.width)?;
-    layout.check_write(&r, args.value)?;
-    if args.verify {
-        layout.check_read(&r)?;
+/// `maps`: each BAR or DMA buffer, then the kernel's line for its mapping and its flags.
+fn maps_text(m: &outcome::Maps) {
+    let device = &m.device;
+    if m.maps.is_empty() {
+        outln!("{device}: nothing mapped yet (a BAR is mapped at its first read or write)");
     }
-    if let (Some(v), true) = (args.irq.vector, args.wait_irq) {
-        // A vector the device does not have is found once armed; no vector above
-        // 2047 exists anywhere (MSI-X tables end there).
-        if v >= 2048 {
-            return Err(Error::invalid(v.to_string(), "no device has a vector above 2047"));
-        }
-    }
-    let w = device.open_window(layout, true, args.map.wc)?;
-    let r = w.resolve(&args.target, args.width)?;
-    // Armed before the write so an interrupt it causes cannot be missed.
-    let mut armed = if args.wait_irq { Some(device.interrupts(args.irq.index)?) } else { None };
-    if let (Some(irqs), Some(v)) = (armed.as_ref(), args.irq.vector) {
-        if v >= irqs.vectors() {
-            return Err(ErrorKind::NoSuchVector { kind: irqs.kind(), vectors: irqs.vectors(), vector: v }.into());
-        }
-    }
-    w.write(&r, args.value)?;
-    let mut report = w.report(&r, args.value);
-    report.fields.clear();
-    if args.verify {
-        report.readback = Some(w.read(&r)?);
-    }
-    // With --wait-irq --quiet the only output is the vector that fired.
-    if !(args.quiet && args.wait_irq) {
-        print_access(g.json, args.quiet, &report.device.to_string(), &report, "<-");
-    }
-    if let Some(back) = report.readback.filter(|b| *b != args.value) {
-        let width = r.width;
-        let (wrote, back) = match &report.field {
-            None => (hex(args.value, width), hex(back, width)),
-            Some(_) => (format!("{:#x}", args.value), format!("{back:#x}")),
+    for e in &m.maps {
+        let what = match e.iova {
+            Some(iova) => format!("{} at IOVA {iova:#x}, {:#x} bytes", e.what, e.len),
+            None => format!("{} through {}, {:#x} bytes", e.what, e.via, e.len),
         };
-        return Err(Error::on(report.device.clone(), ErrorKind::VerifyFailed { wrote, read: back }));
-    }
-    if let Some(irqs) = armed.as_mut() {
-        crate::irq::wait_and_report(g, &report.device, irqs.as_mut(), &args.irq, 1, args.quiet)?;
-    }
-    Ok(())
-}
-
-/// A read or write as `read`/`write` print it (one-shot and batch alike).
-pub fn print_access(json: bool, quiet: bool, device: &str, r: &AccessReport, arrow: &str) {
-    if json {
-        return print_json(r);
-    }
-    crate::output::line_with(|out| {
-        if quiet {
-            push_hex(out, r.readback.unwrap_or(r.value), shown_digits(r));
-        } else {
-            access_text(out, device, r, arrow);
+        match &e.mapping {
+            Some(p) => {
+                outln!("{device}: {what}:");
+                outln!("  {}", p.line);
+                outln!("  VmFlags: {}", p.vm_flags.join(" "));
+            }
+            None => outln!("{device}: {what}: not one memory mapping (several areas, pread/pwrite, or simulated)"),
         }
-    });
+    }
 }
 
 /// Hex digits an access's values are shown in: all of the register's, or

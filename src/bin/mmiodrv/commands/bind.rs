@@ -3,14 +3,16 @@
 use mmiodrv::error::Result;
 use mmiodrv::pci::binding::{self, Outcome};
 
-use crate::args::{BindArgs, Global};
-use crate::context::resolve_device;
+use mmiodrv::command::Call;
+
+use crate::cli::Global;
+use crate::context::{resolve_device, stoppable};
 use crate::output::print_json;
 
 /// Print the outcome; a signal that arrived during the steps (which run to
 /// the end or roll back, never stop half-way) makes the exit status say so.
-fn report(g: &Global, o: &Outcome) -> Result<()> {
-    print(g, o);
+fn report(g: &Global, op: &str, o: &Outcome) -> Result<()> {
+    print(g, op, o);
     match mmiodrv::stop::requested() {
         Some(stop) => Err(stop.error(format!(
             "the {} completed first ({} is bound to {})",
@@ -22,9 +24,9 @@ fn report(g: &Global, o: &Outcome) -> Result<()> {
     }
 }
 
-fn print(g: &Global, o: &Outcome) {
+fn print(g: &Global, op: &str, o: &Outcome) {
     if g.json {
-        print_json(o);
+        print_json(op, o);
     } else {
         outln!(
             "{}: {} -> {}",
@@ -35,20 +37,24 @@ fn print(g: &Global, o: &Outcome) {
     }
 }
 
-pub fn bind(g: &Global, args: &BindArgs) -> Result<()> {
-    let dev = resolve_device(g)?;
-    let outcome = match (&args.driver, args.restore) {
+pub fn bind(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    stoppable()?;
+    let dev = resolve_device(&g)?;
+    let outcome = match (call.args.opt_text("DRIVER"), call.args.flag("restore")) {
         (_, true) => binding::restore(&dev, g.force)?,
         (Some(d), false) => binding::bind(&dev, d, g.force)?,
         (None, false) => {
             return Err(mmiodrv::Error::invalid("", "name a driver (vfio-pci or uio_pci_generic) or pass --restore"))
         }
     };
-    report(g, &outcome)
+    report(&g, "bind", &outcome)
 }
 
-pub fn unbind(g: &Global) -> Result<()> {
-    let dev = resolve_device(g)?;
+pub fn unbind(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    stoppable()?;
+    let dev = resolve_device(&g)?;
     let outcome = binding::unbind(&dev, g.force)?;
-    report(g, &outcome)
+    report(&g, "unbind", &outcome)
 }

@@ -8,7 +8,9 @@ use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::listing::{self, Listed};
 use mmiodrv::pci::{DeviceSelector, PciAddress, Sysfs};
 
-use crate::args::{Global, ListArgs};
+use mmiodrv::command::Call;
+
+use crate::cli::Global;
 use crate::output::print_json;
 
 /// `-s`/`-d`, or `--device` (an address or IDs) as the same filter.
@@ -33,15 +35,17 @@ fn filter(g: &Global) -> Result<Filter> {
     Ok(f)
 }
 
-pub fn run(g: &Global, args: &ListArgs) -> Result<()> {
+pub fn run(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let numeric = call.args.count("numeric");
     let ids = PciIds::load();
-    let rows = listing::list_filtered(&Sysfs::from_env(), &ids, &filter(g)?)?;
+    let rows = listing::list_filtered(&Sysfs::from_env(), &ids, &filter(&g)?)?;
     if g.json {
-        print_json(&serde_json::json!({ "devices": rows }));
+        print_json("list", &serde_json::json!({ "devices": rows }));
         return Ok(());
     }
-    if args.tree {
-        tree(&rows, &ids, args.numeric);
+    if call.args.flag("tree") {
+        tree(&rows, &ids, numeric);
         return Ok(());
     }
     let table: Vec<[String; 6]> = rows
@@ -49,8 +53,8 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<()> {
         .map(|r| {
             [
                 r.device.to_string(),
-                class_text(r, &ids, args.numeric),
-                name_text(r, args.numeric),
+                class_text(r, &ids, numeric),
+                name_text(r, numeric),
                 r.kernel_driver.clone().unwrap_or_else(|| "-".into()),
                 r.iommu_group.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
                 r.mmiodrv_driver.unwrap_or("-").to_string(),

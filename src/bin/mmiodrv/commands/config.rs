@@ -6,29 +6,51 @@ use mmiodrv::pci::config_target::ConfigTarget;
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::report::title;
 
-use crate::args::{ConfigAction, ConfigArgs, Global, ValueMask};
-use crate::context::{open_device, open_for_inspection};
-use crate::output::{config_hex_lines, print_json};
-use crate::regs::Hex;
+use mmiodrv::command::Call;
 
-pub fn run(g: &Global, args: &ConfigArgs) -> Result<()> {
-    match &args.action {
-        None => dump(g),
-        Some(ConfigAction::Read { target, quiet }) => read(g, target, *quiet),
-        Some(ConfigAction::Write { target, value, dry_run, quiet }) => write(g, target, value, *dry_run, *quiet),
+use crate::cli::Global;
+use crate::context::{open_device, open_for_inspection};
+use crate::output::render::Hex;
+use crate::output::{config_hex_lines, print_json};
+
+/// `VALUE` or `VALUE:MASK` (setpci's form), each through the library's parser.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueMask {
+    pub value: u64,
+    pub mask: Option<u64>,
+}
+
+impl ValueMask {
+    pub fn parse(s: &str) -> Result<ValueMask> {
+        let (v, m) = match s.split_once(':') {
+            Some((v, m)) => (v, Some(m)),
+            None => (s, None),
+        };
+        let number = mmiodrv::value::parse_u64;
+        Ok(ValueMask { value: number(v)?, mask: m.map(number).transpose()? })
     }
 }
 
-fn dump(g: &Global) -> Result<()> {
-    let (_, dev) = open_for_inspection(g)?;
+/// The grammar's check of `VALUE[:MASK]`.
+pub fn check_value_mask(s: &str) -> Result<()> {
+    ValueMask::parse(s).map(drop)
+}
+
+/// `config`: the whole config space as `lspci -xxx` prints it.
+pub fn dump(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let (_, dev) = open_for_inspection(&g)?;
     let config = dev.backend().read_config()?;
     let address = dev.address().map(|a| a.lspci()).unwrap_or_else(|| dev.device().to_string());
     if g.json {
-        print_json(&serde_json::json!({
-            "device": dev.device(),
-            "length": config.len(),
-            "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        }));
+        print_json(
+            "config",
+            &serde_json::json!({
+                "device": dev.device(),
+                "len": config.len(),
+                "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            }),
+        );
         return Ok(());
     }
     let ids = PciIds::load();
@@ -82,8 +104,11 @@ fn json_of(device: &mmiodrv::DeviceRef, t: &ConfigTarget) -> serde_json::Value {
     })
 }
 
-fn read(g: &Global, target: &str, quiet: bool) -> Result<()> {
-    let (_, dev) = open_for_inspection(g)?;
+/// `config read TARGET`.
+pub fn read(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let (target, quiet) = (call.args.text("TARGET")?, call.args.flag("quiet"));
+    let (_, dev) = open_for_inspection(&g)?;
     let backend = dev.backend();
     let t = ConfigTarget::resolve(target, &backend.read_config()?).map_err(|e| e.with_device(dev.device()))?;
     let register = backend.read_config_at(t.offset, t.width)?;
@@ -91,7 +116,7 @@ fn read(g: &Global, target: &str, quiet: bool) -> Result<()> {
     if g.json {
         let mut v = json_of(&dev.device(), &t);
         v["value"] = value.into();
-        print_json(&v);
+        print_json("config read", &v);
     } else if quiet {
         outln!("{}", shown(&t, value));
     } else {
@@ -100,10 +125,13 @@ fn read(g: &Global, target: &str, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn write(g: &Global, target: &str, value: &ValueMask, dry_run: bool, quiet: bool) -> Result<()> {
+/// `config write TARGET VALUE[:MASK]`.
+pub fn write(call: &mut Call<'_>) -> Result<()> {
+    let g = Global::from_args(call.args)?;
+    let (target, dry_run, quiet) = (call.args.text("TARGET")?, call.args.flag("dry-run"), call.args.flag("quiet"));
     // The value was checked by the parser: a typo never reaches the device.
-    let ValueMask { value, mask } = *value;
-    let dev = open_device(g)?;
+    let ValueMask { value, mask } = ValueMask::parse(call.args.text("VALUE")?)?;
+    let dev = open_device(&g, None, None)?;
     let backend = dev.backend();
     let t = ConfigTarget::resolve(target, &backend.read_config()?).map_err(|e| e.with_device(dev.device()))?;
     let old = backend.read_config_at(t.offset, t.width)?;
@@ -119,7 +147,7 @@ fn write(g: &Global, target: &str, value: &ValueMask, dry_run: bool, quiet: bool
         v["old"] = old.into();
         v["new"] = new.into();
         v["dry_run"] = dry_run.into();
-        print_json(&v);
+        print_json("config write", &v);
     } else if quiet {
         outln!("{}", Hex(new, Some(width)));
     } else {
