@@ -335,8 +335,17 @@ impl fmt::Display for Remedy {
             Remedy::ReadAll => f.write_str("ask for registers with read side effects explicitly"),
             Remedy::NameOne => f.write_str("name one by its address"),
             Remedy::ListDevices => f.write_str("list the devices to find it"),
-            Remedy::RootOrUdev => f.write_str("run as root, or bind the device to vfio-pci and install the udev rules"),
-            Remedy::InstallUdevRules { node } => write!(f, "{} is root-only: install the udev rules", node.display()),
+            Remedy::RootOrUdev => write!(
+                f,
+                "run as root, or bind the device to vfio-pci, install the udev rules and name the device in {}",
+                crate::grant::DEVICE_LIST
+            ),
+            Remedy::InstallUdevRules { node } => write!(
+                f,
+                "{} is root-only: install the udev rules and name the device in {}",
+                node.display(),
+                crate::grant::DEVICE_LIST
+            ),
             Remedy::JoinGroup { node, group } => {
                 write!(f, "{} belongs to group {group}: join it and log in again", node.display())
             }
@@ -1054,6 +1063,17 @@ pub enum ErrorKind {
     },
 
     // ------------------------------------------------------------ observe
+    /// The device list of the udev rules (`/etc/mmiodrv/devices`) is refused:
+    /// unsafe to trust, or not in its format. The rules grant nothing while
+    /// it is so.
+    #[error("device list {}: {problem}", path.display())]
+    DeviceList {
+        /// The list.
+        path: PathBuf,
+        /// What is wrong.
+        problem: crate::grant::ListProblem,
+    },
+
     /// A snapshot or trace file that does not read as one.
     #[error("{}:{line}: not a valid {what}: {message}", file.display())]
     InvalidFile {
@@ -1164,6 +1184,8 @@ impl ErrorKind {
             | NoSuchVector { .. }
             | InvalidFile { .. }
             | BlockAmbiguous { .. } => ErrorClass::Usage,
+            DeviceList { problem, .. } if problem.is_syntax() => ErrorClass::Usage,
+            DeviceList { .. } => ErrorClass::Refused,
             DeviceNotFound { .. }
             | BarNotPresent { .. }
             | RegisterNotFound { .. }
@@ -1277,6 +1299,7 @@ impl Error {
             | BackendCannot { remedy, .. }
             | ToolMissing { remedy, .. } => Some(remedy.clone()),
             BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
+            DeviceList { path, problem } => Some(problem.remedy(path)),
             Vfio { remedy, .. } => remedy.clone(),
             DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
             DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),
