@@ -363,7 +363,7 @@ fn named(d: &NamedDevice) -> Finding {
             Status::Warn,
             format!(
                 "{who}: {node}, granted to {UDEV_GROUP} through UIO: its memory BARs are mappable and UIO has no IOMMU, \
-                 so a member who turns on bus mastering can make it DMA anywhere in memory (root-equivalent)"
+                 so once bus mastering is on a member can make it DMA anywhere in memory (root-equivalent)"
             ),
             Some(Remedy::Bind { device: d.address, driver: UserspaceDriver::VfioPci }),
         ),

@@ -338,15 +338,19 @@ fn uio_named_and_unnamed(lab: &mut Lab) -> Result<(), Failed> {
             bind(lab, dev, "uio_pci_generic")?;
         }
         let (edu, iv) = (uio_node(lab, EDU)?, uio_node(lab, IVSHMEM)?);
-        // What the docs say: the node maps BAR0 (its sysfs map is the BAR's address).
-        let uio = edu.trim_start_matches("/dev/");
-        let map = ok(lab, &format!("cat /sys/class/uio/{uio}/maps/map0/addr /sys/class/uio/{uio}/maps/map0/size"))?;
-        let bar0 = ok(lab, &format!("head -n1 /sys/bus/pci/devices/{EDU}/resource"))?;
-        let start = bar0.split_whitespace().next().unwrap_or_default().to_string();
-        check(
-            map.lines().next() == Some(start.as_str()) && map.lines().nth(1) == Some("0x0000000000100000"),
-            format!("{uio} map0 {map:?}, edu BAR0 {bar0:?}"),
-        )?;
+        // What the docs say: the node maps the register BAR (its sysfs map is
+        // BAR0's address), not ivshmem's 64-bit prefetchable BAR2.
+        for (dev, node, size) in [(EDU, &edu, "0x0000000000100000"), (IVSHMEM, &iv, "0x0000000000001000")] {
+            let uio = node.trim_start_matches("/dev/");
+            let maps = ok(lab, &format!("ls /sys/class/uio/{uio}/maps"))?;
+            let map = ok(lab, &format!("cat /sys/class/uio/{uio}/maps/map0/addr /sys/class/uio/{uio}/maps/map0/size"))?;
+            let bar0 = ok(lab, &format!("head -n1 /sys/bus/pci/devices/{dev}/resource"))?;
+            let start = bar0.split_whitespace().next().unwrap_or_default().to_string();
+            check(
+                maps.trim() == "map0" && map.lines().next() == Some(start.as_str()) && map.lines().nth(1) == Some(size),
+                format!("{dev}: {uio} maps {maps:?}, map0 {map:?}, BAR0 {bar0:?}"),
+            )?;
+        }
         owner_is(lab, &edu, GRANTED, "named edu under UIO")?;
         lab_opens(lab, &edu)?;
         owner_is(lab, &iv, ROOT_ONLY, "unnamed ivshmem under UIO")?;
