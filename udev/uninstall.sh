@@ -69,7 +69,7 @@ fi
 # (only nodes still in our group: another tool may have handed one on, e.g. libvirt).
 reset=0
 for n in /dev/vfio/* /dev/uio*; do
-    if [ -c "$n" ] && [ "$(stat -c %G "$n")" = "$GROUP" ]; then
+    if [ ! -L "$n" ] && [ -c "$n" ] && [ "$(stat -c %G "$n")" = "$GROUP" ]; then
         chown root:root "$n"
         chmod 0600 "$n"
         reset=$((reset + 1))
