@@ -335,17 +335,8 @@ impl fmt::Display for Remedy {
             Remedy::ReadAll => f.write_str("ask for registers with read side effects explicitly"),
             Remedy::NameOne => f.write_str("name one by its address"),
             Remedy::ListDevices => f.write_str("list the devices to find it"),
-            Remedy::RootOrUdev => write!(
-                f,
-                "run as root, or bind the device to vfio-pci, install the udev rules and name the device in {}",
-                crate::grant::DEVICE_LIST
-            ),
-            Remedy::InstallUdevRules { node } => write!(
-                f,
-                "{} is root-only: install the udev rules and name the device in {}",
-                node.display(),
-                crate::grant::DEVICE_LIST
-            ),
+            Remedy::RootOrUdev => f.write_str("run as root, or bind the device to vfio-pci and install the udev rules"),
+            Remedy::InstallUdevRules { node } => write!(f, "{} is root-only: install the udev rules", node.display()),
             Remedy::JoinGroup { node, group } => {
                 write!(f, "{} belongs to group {group}: join it and log in again", node.display())
             }
@@ -1062,7 +1053,7 @@ pub enum ErrorKind {
         why: String,
     },
 
-    // ------------------------------------------------------------ observe
+    // ---- udev grants
     /// The device list of the udev rules (`/etc/mmiodrv/devices`) is refused:
     /// unsafe to trust, or not in its format. The rules grant nothing while
     /// it is so.
@@ -1074,6 +1065,7 @@ pub enum ErrorKind {
         problem: crate::grant::ListProblem,
     },
 
+    // ------------------------------------------------------------ observe
     /// A snapshot or trace file that does not read as one.
     #[error("{}:{line}: not a valid {what}: {message}", file.display())]
     InvalidFile {
