@@ -1,9 +1,10 @@
 //! What access to PCI devices needs from the system, checked: the user
 //! (root, or the `mmiodrv` group of the udev rules), kernel lockdown,
 //! `iomem=`/STRICT_DEVMEM, the IOMMU, `/dev/vfio`, the locked-memory limit,
-//! the userspace-driver modules; and for one device its driver, IOMMU group
-//! and companions, device nodes, config and BAR files, decoding and bus
-//! mastering. Each finding says what was seen and, when something is in the
+//! the userspace-driver modules, what the udev rules grant the group (the
+//! device list, each named device's node, and stray grants: see [`grants`]);
+//! and for one device its driver, IOMMU group and companions, device nodes,
+//! config and BAR files, decoding and bus mastering. Each finding says what was seen and, when something is in the
 //! way, the [`Remedy`] (front ends word it).
 //!
 //! Everything here only reads: sysfs, `/proc`, `/dev` metadata, rlimits.
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Remedy, Space, UserspaceDriver};
+use crate::grant::{self, Access, NamedDevice, NodeKind, StrayGrant};
 use crate::pci::config::{command, ConfigSpace};
 use crate::pci::sysfs::VFIO_VIABLE_DRIVERS;
 use crate::pci::{BarKind, Sysfs, SysfsDevice};
@@ -111,6 +113,7 @@ pub fn system(sysfs: &Sysfs) -> Vec<Finding> {
     out.push(vfio_container());
     out.push(memlock());
     out.extend(modules(sysfs));
+    out.extend(grants(&grant::Paths::system(sysfs.clone())));
     out
 }
 
@@ -123,7 +126,10 @@ fn user() -> Finding {
         Some((_, gid, _)) if in_group(gid) => finding(
             "user",
             Status::Ok,
-            format!("uid {uid}, in group {UDEV_GROUP} (the udev rules give it /dev/vfio/N and /dev/uioN)"),
+            format!(
+                "uid {uid}, in group {UDEV_GROUP} (the udev rules give it the nodes of the devices named in {})",
+                grant::DEVICE_LIST
+            ),
             None,
         ),
         Some(_) => finding(
@@ -299,6 +305,143 @@ fn modules(sysfs: &Sysfs) -> Vec<Finding> {
         .collect()
 }
 
+/// What the udev rules grant the `mmiodrv` group (check `grant`): the device
+/// list (refused: a failure), each present device it names with its node,
+/// owner and mode (granted, not yet applied, withheld because its IOMMU group
+/// holds devices not named; a grant through UIO is a warning: no IOMMU), the
+/// entries that name no present device, and every node the group can use for
+/// a device the list does not name (a stale or foreign grant: a failure).
+pub fn grants(paths: &grant::Paths) -> Vec<Finding> {
+    let list = paths.list.display().to_string();
+    let g = match grant::grants(paths) {
+        Ok(g) => g,
+        Err(e) => {
+            let mut out = vec![finding("grant", Status::Fail, e.to_string(), e.remedy())];
+            out.extend(grant::stray_grants(paths, None).iter().map(|s| stray(s, &list)));
+            return out;
+        }
+    };
+    let mut out = Vec::new();
+    let names: Vec<String> = g.list.entries.iter().map(|e| e.name.to_string()).collect();
+    out.push(match (g.list.present, names.is_empty()) {
+        (false, _) => finding(
+            "grant",
+            Status::Info,
+            format!("no device list {list}: the udev rules grant group {UDEV_GROUP} no device"),
+            None,
+        ),
+        (true, true) => {
+            finding("grant", Status::Info, format!("{list} names no device: group {UDEV_GROUP} is granted none"), None)
+        }
+        (true, false) => finding("grant", Status::Info, format!("{list} names {}", names.join(", ")), None),
+    });
+    out.extend(g.devices.iter().map(named));
+    out.extend(g.unmatched.iter().map(|e| {
+        finding("grant", Status::Info, format!("{list} line {}: {} matches no present device", e.line, e.name), None)
+    }));
+    out.extend(g.stray.iter().map(|s| stray(s, &list)));
+    out
+}
+
+fn reapply() -> Remedy {
+    Remedy::Text(format!(
+        "as root, re-apply the udev rules: {} (systemd-udevd must run and the rules be installed: udev/install.sh)",
+        grant::RETRIGGER
+    ))
+}
+
+fn named(d: &NamedDevice) -> Finding {
+    let who = format!("{} (line {}: {})", d.address, d.entry.line, d.entry.name);
+    let node = d.node.as_ref().map(|n| {
+        let owner = n.owner.as_ref().map_or_else(|| "missing".to_string(), |o| o.to_string());
+        format!("{} {owner}", n.path.display())
+    });
+    let node = node.unwrap_or_default();
+    match &d.access {
+        Access::Granted if d.granted_through_uio() => finding(
+            "grant",
+            Status::Warn,
+            format!(
+                "{who}: {node}, granted to {UDEV_GROUP} through UIO: its memory BARs are mappable and UIO has no IOMMU, \
+                 so once bus mastering is on a member can make it DMA anywhere in memory (root-equivalent)"
+            ),
+            Some(Remedy::Bind { device: d.address, driver: UserspaceDriver::VfioPci }),
+        ),
+        Access::Granted => finding("grant", Status::Ok, format!("{who}: {node}, granted to {UDEV_GROUP}"), None),
+        Access::NotApplied => finding(
+            "grant",
+            Status::Warn,
+            format!("{who}: {node}, not (yet) the group's: the rules have not been applied to it since it was named"),
+            Some(reapply()),
+        ),
+        Access::Withheld { unnamed } => {
+            let group = match d.node.as_ref().map(|n| &n.kind) {
+                Some(NodeKind::Vfio { group }) => format!("IOMMU group {group}"),
+                _ => "its IOMMU group".to_string(),
+            };
+            finding(
+                "grant",
+                Status::Warn,
+                format!(
+                    "{who}: {node}, withheld: {group} also holds {}, which the list does not name \
+                     (opening the group would hand them over too)",
+                    unnamed.join(", ")
+                ),
+                Some(Remedy::Text(format!(
+                    "name every device of {group} in {} too (as root: udev/install.sh --allow ADDR for each), \
+                     if its users may have them all",
+                    grant::DEVICE_LIST
+                ))),
+            )
+        }
+        Access::NoIommu => finding(
+            "grant",
+            Status::Info,
+            format!(
+                "{who}: {node}: bound to vfio-pci without an IOMMU, which the rules never grant (DMA anywhere is root-equivalent)"
+            ),
+            None,
+        ),
+        Access::NodeMissing => finding(
+            "grant",
+            Status::Warn,
+            format!("{who}: bound to {}, but {node}", d.driver.as_deref().unwrap_or("?")),
+            None,
+        ),
+        Access::Unbound => finding(
+            "grant",
+            Status::Info,
+            format!(
+                "{who}: {}: no node to grant until it is bound to vfio-pci",
+                d.driver.as_deref().map_or_else(|| "bound to no driver".to_string(), |x| format!("bound to {x}"))
+            ),
+            None,
+        ),
+    }
+}
+
+fn stray(s: &StrayGrant, list: &str) -> Finding {
+    let owner = s.node.owner.as_ref().map(|o| o.to_string()).unwrap_or_default();
+    let why = match (&s.node.kind, s.unnamed.is_empty()) {
+        (NodeKind::VfioNoIommu { .. }, _) => "a no-IOMMU group, which the rules never grant".to_string(),
+        (_, true) => "no device could be found behind it".to_string(),
+        (_, false) => format!("{list} does not name {}", s.unnamed.join(", ")),
+    };
+    finding(
+        "grant",
+        Status::Fail,
+        format!(
+            "{} ({owner}) gives group {UDEV_GROUP} access, but {why}: a stale or foreign grant",
+            s.node.path.display()
+        ),
+        Some(Remedy::Text(format!(
+            "as root, re-apply the udev rules, which revoke it ({}), or chown root:root and chmod 0600 {}",
+            grant::RETRIGGER,
+            s.node.path.display()
+        ))),
+    )
+}
+
 /// The checks of one device (after [`system`]'s).
 pub fn device(dev: &SysfsDevice) -> Vec<Finding> {
     let a = dev.address;
@@ -354,12 +497,40 @@ fn iommu_group(dev: &SysfsDevice, userspace: Option<UserspaceDriver>) -> Finding
     )
 }
 
-fn node_access(check: &'static str, node: &Path) -> Finding {
+/// Whether the udev rules' device list names every device behind a node
+/// (the device, or its IOMMU group's members); None when the list cannot be
+/// read (refused: `system`'s `grant` check says why).
+fn named_in_list(dev: &SysfsDevice, members: &[crate::pci::PciAddress]) -> Option<bool> {
+    let list = grant::DeviceList::load(Path::new(grant::DEVICE_LIST), 0).ok()?;
+    let sysfs = dev.sysfs();
+    let ids = |a: crate::pci::PciAddress| {
+        let d = sysfs.device(a);
+        Some((d.vendor_id().ok()?, d.device_id().ok()?))
+    };
+    Some(members.iter().chain(std::iter::once(&dev.address)).all(|a| list.naming(*a, ids(*a)).is_some()))
+}
+
+fn node_access(check: &'static str, node: &Path, named: Option<bool>, device: crate::pci::PciAddress) -> Finding {
     match fs::metadata(node) {
         Err(_) => finding(check, Status::Fail, format!("{} does not exist", node.display()), None),
         Ok(_) if can_read_write(node) => {
             finding(check, Status::Ok, format!("{} is usable by this user", node.display()), None)
         }
+        Ok(meta) if meta.gid() == 0 && named == Some(false) => finding(
+            check,
+            Status::Fail,
+            format!(
+                "{} is root's only (mode {:04o}): the udev rules' device list {} does not name {}",
+                node.display(),
+                meta.mode() & 0o777,
+                grant::DEVICE_LIST,
+                if check == "vfio node" { "every device of its IOMMU group" } else { "the device" }
+            ),
+            Some(Remedy::Text(format!(
+                "as root, name it (udev/install.sh --allow {device}, and each other member of its IOMMU group), \
+                 if the group {UDEV_GROUP} may have it; then re-apply the rules"
+            ))),
+        ),
         Ok(meta) if meta.gid() == 0 => finding(
             check,
             Status::Fail,
@@ -385,7 +556,8 @@ fn nodes(dev: &SysfsDevice, userspace: Option<UserspaceDriver>) -> Vec<Finding> 
     match userspace {
         Some(UserspaceDriver::VfioPci) => {
             if let Some(group) = dev.iommu_group() {
-                out.push(node_access("vfio node", &PathBuf::from(format!("/dev/vfio/{group}"))));
+                let named = named_in_list(dev, &dev.iommu_group_members());
+                out.push(node_access("vfio node", &PathBuf::from(format!("/dev/vfio/{group}")), named, dev.address));
             }
         }
         Some(UserspaceDriver::UioPciGeneric) => {
@@ -395,7 +567,7 @@ fn nodes(dev: &SysfsDevice, userspace: Option<UserspaceDriver>) -> Vec<Finding> 
                 .and_then(|e| e.ok())
                 .map(|e| PathBuf::from("/dev").join(e.file_name()));
             if let Some(node) = uio {
-                out.push(node_access("uio node", &node));
+                out.push(node_access("uio node", &node, named_in_list(dev, &[]), dev.address));
             }
         }
         None => {

@@ -1068,6 +1068,18 @@ pub enum ErrorKind {
         why: String,
     },
 
+    // ---- udev grants
+    /// The device list of the udev rules (`/etc/mmiodrv/devices`) is refused:
+    /// unsafe to trust, or not in its format. The rules grant nothing while
+    /// it is so.
+    #[error("device list {}: {problem}", path.display())]
+    DeviceList {
+        /// The list.
+        path: PathBuf,
+        /// What is wrong.
+        problem: crate::grant::ListProblem,
+    },
+
     // ------------------------------------------------------------ observe
     /// A snapshot or trace file that does not read as one.
     #[error("{}:{line}: not a valid {what}: {message}", file.display())]
@@ -1186,6 +1198,8 @@ impl ErrorKind {
             | NoSuchVector { .. }
             | InvalidFile { .. }
             | BlockAmbiguous { .. } => ErrorClass::Usage,
+            DeviceList { problem, .. } if problem.is_syntax() => ErrorClass::Usage,
+            DeviceList { .. } => ErrorClass::Refused,
             DeviceNotFound { .. }
             | BarNotPresent { .. }
             | RegisterNotFound { .. }
@@ -1300,6 +1314,7 @@ impl Error {
             | BackendCannot { remedy, .. }
             | ToolMissing { remedy, .. } => Some(remedy.clone()),
             BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
+            DeviceList { path, problem } => Some(problem.remedy(path)),
             Vfio { remedy, .. } => remedy.clone(),
             DriverBound { .. } => pci.map(|device| Remedy::BindOrForce { device }),
             DecodingDisabled { space } => pci.map(|device| Remedy::EnableDecoding { device, space: *space }),

@@ -15,7 +15,9 @@
 //! - [`command`]: driver subcommands as data, for every front end;
 //! - [`session`]: many operations on one opened device (batch scripts, the
 //!   REPL, the pipe protocol), all checked before the first one runs;
-//! - [`drivers`]: per-device drivers (the top-level `drivers/` folder).
+//! - [`drivers`]: per-device drivers (the top-level `drivers/` folder);
+//! - [`grant`] and [`doctor`]: what the udev rules grant the `mmiodrv` group,
+//!   and what is in the way of access.
 //!
 //! Errors are values ([`Error`], [`ErrorKind`]) with the device, a class and a
 //! remedy; the library never prints, exits or names a command-line flag.
@@ -32,6 +34,7 @@ pub mod command;
 pub mod device;
 pub mod doctor;
 pub mod error;
+pub mod grant;
 pub mod lock;
 pub mod mmio;
 pub mod observe;

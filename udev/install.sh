@@ -1,19 +1,29 @@
 #!/bin/sh
-# Install mmiodrv's udev rules: non-root access for the `mmiodrv` group to VFIO
-# group nodes and /dev/uioN (70-mmiodrv.rules) and, with --with-autobind, the
-# opt-in rule that binds listed devices to vfio-pci (71-mmiodrv-autobind.rules).
-# See docs/udev.md. Idempotent; POSIX sh (runs under busybox too). Needs root.
+# Install mmiodrv's udev rules: the `mmiodrv` group gets the VFIO group nodes and
+# /dev/uioN of the devices named in the device list /etc/mmiodrv/devices, and of
+# no other (70-mmiodrv.rules, with its helper mmiodrv-udev-allowed); with
+# --with-autobind, also the opt-in rule that binds listed devices to vfio-pci
+# (71-mmiodrv-autobind.rules). See docs/udev.md. Idempotent; POSIX sh (runs under
+# busybox too). Needs root.
 #
-#   udev/install.sh [--with-autobind] [--user NAME] [--no-trigger]
+#   udev/install.sh [--allow DEV]... [--disallow DEV]... [--with-autobind]
+#                   [--user NAME] [--no-trigger]
 #
+#   --allow DEV      name DEV in the device list: a PCI address DDDD:BB:DD.F, or
+#                    vendor:device IDs VVVV:DDDD (every device with them); repeatable.
+#                    Without any name the group gets nothing.
+#   --disallow DEV   remove DEV (as written with --allow) from the list; repeatable
 #   --with-autobind  also install the autobind rule and apply it to present devices
 #   --user NAME      add user NAME to the mmiodrv group (takes effect at next login)
 #   --no-trigger     do not re-apply the rules to present devices
 #
+# The list can also be edited by hand (one entry per line, # comments), then
+# applied with: udevadm trigger --action=change --subsystem-match=vfio --subsystem-match=uio
+#
 # Environment:
 #   RULES_DIR  where rules go (default /etc/udev/rules.d)
-#   DESTDIR    staging root for packaging: only copies the rules to
-#              $DESTDIR$RULES_DIR; creating the group and reloading udev is then
+#   DESTDIR    staging root for packaging: only copies the rules, the helper and
+#              the list to $DESTDIR; creating the group and reloading udev is then
 #              the package's job (groupadd --system mmiodrv; udevadm control --reload)
 set -eu
 
@@ -23,6 +33,10 @@ RULES_DIR=${RULES_DIR:-/etc/udev/rules.d}
 DESTDIR=${DESTDIR:-}
 MAIN=70-mmiodrv.rules
 AUTOBIND=71-mmiodrv-autobind.rules
+HELPER=mmiodrv-udev-allowed
+HELPER_DIR=/usr/local/libexec
+LIST_DIR=/etc/mmiodrv
+LIST=$LIST_DIR/devices
 
 say() { echo "mmiodrv udev: $*"; }
 die() {
@@ -30,7 +44,18 @@ die() {
     exit 1
 }
 
-autobind=no trigger=yes user=
+# entry DEV: DEV lowercased if it is an address DDDD:BB:DD.F or IDs VVVV:DDDD
+# (what the helper accepts), else nothing.
+entry() {
+    e=$(printf '%s' "$1" | tr 'A-F' 'a-f')
+    h='[0-9a-f]'
+    # shellcheck disable=SC2254 # $h is a pattern on purpose
+    case $e in
+    $h$h$h$h:$h$h:[01]$h.[0-7] | $h$h$h$h:$h$h$h$h) echo "$e" ;;
+    esac
+}
+
+autobind=no trigger=yes user= allow= disallow=
 while [ $# -gt 0 ]; do
     case $1 in
     --with-autobind) autobind=yes ;;
@@ -41,6 +66,13 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --user=*) user=${1#--user=} ;;
+    --allow | --disallow)
+        [ $# -ge 2 ] || die "$1 needs a PCI address (DDDD:BB:DD.F) or vendor:device IDs (VVVV:DDDD)"
+        e=$(entry "$2")
+        [ -n "$e" ] || die "$1 '$2': not a PCI address (DDDD:BB:DD.F, e.g. 0000:03:00.0) or vendor:device IDs (VVVV:DDDD, e.g. 1234:11e8)"
+        if [ "$1" = --allow ]; then allow="$allow $e"; else disallow="$disallow $e"; fi
+        shift
+        ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
         exit 0
@@ -50,26 +82,123 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-[ -f "$SRC/$MAIN" ] || die "$SRC/$MAIN not found (run the script from its udev/ folder)"
+for f in "$MAIN" "$HELPER"; do
+    [ -f "$SRC/$f" ] || die "$SRC/$f not found (run the script from its udev/ folder)"
+done
 if [ -z "$DESTDIR" ] && [ "$(id -u)" != 0 ]; then
-    die "run as root (writes $RULES_DIR, creates the $GROUP group)"
+    die "run as root (writes $RULES_DIR and $LIST, creates the $GROUP group)"
 fi
 
-# ---------------------------------------------------------------- rules
-install_rule() { # FILE: copy into the rules dir, mode 0644, atomically
-    mkdir -p "$DESTDIR$RULES_DIR"
-    cp "$SRC/$1" "$DESTDIR$RULES_DIR/.$1.tmp"
-    chmod 0644 "$DESTDIR$RULES_DIR/.$1.tmp"
-    mv -f "$DESTDIR$RULES_DIR/.$1.tmp" "$DESTDIR$RULES_DIR/$1"
-    say "installed $DESTDIR$RULES_DIR/$1"
+# ---------------------------------------------------------------- files
+# Every file is written to a temporary file in its own directory, then renamed
+# over the old one: a symlink planted there is replaced, never followed.
+
+# dir_ok DIR: DIR is a real directory (not a symlink: the helper refuses a list
+# reached through one).
+dir_ok() {
+    [ ! -L "$1" ] || die "$1 is a symbolic link: refusing to write through it"
+    [ -d "$1" ] || die "$1 is not a directory"
 }
-install_rule "$MAIN"
-[ "$autobind" = yes ] && install_rule "$AUTOBIND"
+
+# put SRC DIR NAME MODE: copy SRC to DIR/NAME with MODE, atomically.
+put() {
+    mkdir -p "$2"
+    tmp=$(mktemp "$2/.$3.XXXXXX") || die "cannot create a file in $2"
+    if ! cat "$1" >"$tmp" || ! chmod "$4" "$tmp"; then
+        rm -f "$tmp"
+        die "cannot write $2/$3"
+    fi
+    mv -f "$tmp" "$2/$3" || {
+        rm -f "$tmp"
+        die "cannot rename $tmp to $2/$3"
+    }
+}
+
+# ---------------------------------------------------------------- rules, helper
+put "$SRC/$HELPER" "$DESTDIR$HELPER_DIR" "$HELPER" 0755
+say "installed $DESTDIR$HELPER_DIR/$HELPER"
+for f in "$MAIN" $([ "$autobind" = yes ] && echo "$AUTOBIND"); do
+    put "$SRC/$f" "$DESTDIR$RULES_DIR" "$f" 0644
+    say "installed $DESTDIR$RULES_DIR/$f"
+done
+
+# ---------------------------------------------------------------- device list
+# Entries of a list line: the text before '#', blanks and CRs removed, lowercased
+# (one entry per line, as the helper reads it).
+norm='{ x = $0; sub(/#.*/, "", x); gsub(/[ \t\r]/, "", x); print tolower(x) }'
+list=$DESTDIR$LIST
+if [ ! -e "$DESTDIR$LIST_DIR" ] && [ ! -L "$DESTDIR$LIST_DIR" ]; then
+    mkdir -p "$DESTDIR$LIST_DIR"
+    chmod 0755 "$DESTDIR$LIST_DIR"
+fi
+dir_ok "$DESTDIR$LIST_DIR"
+[ ! -L "$list" ] || die "$list is a symbolic link: refusing to read or write through it (remove it, then run this again)"
+[ ! -e "$list" ] || [ -f "$list" ] || die "$list is not a regular file"
+# An existing list is read only if the helper would trust it: a list someone
+# else could have written is not blessed by rewriting it as root.
+check_list() {
+    [ -z "$DESTDIR" ] || return 0
+    if ! why=$("$HELPER_DIR/$HELPER" --check 2>&1 >/dev/null); then
+        die "${why#mmiodrv-udev-allowed: } (fix $list, then run this again)"
+    fi
+}
+[ ! -e "$list" ] || check_list
+if [ ! -e "$list" ] || [ -n "$allow$disallow" ]; then
+    tmp=$(mktemp "$DESTDIR$LIST_DIR/.devices.XXXXXX") || die "cannot create a file in $DESTDIR$LIST_DIR"
+    trap 'rm -f "$tmp"' EXIT
+    if [ -f "$list" ]; then
+        cat "$list" >"$tmp"
+    else
+        cat >"$tmp" <<'LIST'
+# mmiodrv: the devices whose /dev/vfio/N and /dev/uioN the udev rules give to
+# the group mmiodrv (see docs/udev.md). One entry per line, # starts a comment:
+#   DDDD:BB:DD.F   a PCI address, e.g. 0000:03:00.0
+#   VVVV:DDDD      vendor:device IDs, e.g. 1234:11e8 (every device with them)
+# A VFIO group node is granted only when every device of its IOMMU group is named.
+# UIO has no IOMMU: naming a device that can do DMA gives its users root's power
+# when it is bound to uio_pci_generic.
+# Apply changes: udevadm trigger --action=change --subsystem-match=vfio --subsystem-match=uio
+LIST
+    fi
+    for e in $disallow; do
+        if awk "$norm" "$tmp" | grep -qxF "$e"; then
+            kept=$(mktemp "$DESTDIR$LIST_DIR/.devices.XXXXXX") || die "cannot create a file in $DESTDIR$LIST_DIR"
+            awk -v e="$e" '{ x = $0; sub(/#.*/, "", x); gsub(/[ \t\r]/, "", x); if (tolower(x) != e) print }' \
+                "$tmp" >"$kept" && mv -f "$kept" "$tmp"
+            say "removed $e from $list"
+        else
+            say "$e is not in $list"
+        fi
+    done
+    for e in $allow; do
+        if awk "$norm" "$tmp" | grep -qxF "$e"; then
+            say "$e is already in $list"
+        else
+            echo "$e" >>"$tmp"
+            say "added $e to $list"
+        fi
+    done
+    if [ -f "$list" ] && cmp -s "$tmp" "$list"; then
+        rm -f "$tmp"
+    else
+        chmod 0644 "$tmp"
+        mv -f "$tmp" "$list"
+    fi
+    trap - EXIT
+fi
+named=$(awk "$norm" "$list" | grep -c . || true)
+if [ "$named" = 0 ]; then
+    say "no device named in $list: the $GROUP group gets no device (name one with --allow ADDR)"
+else
+    say "$named device entr$([ "$named" = 1 ] && echo y || echo ies) in $list"
+fi
 
 if [ -n "$DESTDIR" ]; then
     say "staged into $DESTDIR; on the target: groupadd --system $GROUP && udevadm control --reload"
     exit 0
 fi
+# The helper reads the list as udev will have it do: refused means nothing granted.
+check_list
 
 # ---------------------------------------------------------------- group
 group_exists() {
@@ -138,6 +267,11 @@ if command -v udevadm >/dev/null 2>&1 && udevadm control --ping >/dev/null 2>&1;
         fi
         udevadm settle --timeout=30 || say "warning: udevadm settle timed out"
         say "rules applied to present devices"
+        for n in /dev/vfio/[0-9]* /dev/uio[0-9]*; do
+            if [ -c "$n" ] && [ "$(stat -c %G "$n")" = "$GROUP" ]; then
+                say "granted $n to $GROUP"
+            fi
+        done
     fi
 else
     say "udevd is not running: the rules apply once it starts"

@@ -1,11 +1,14 @@
 #!/bin/sh
-# Remove mmiodrv's udev rules (both files) and put the device nodes they gave the
-# mmiodrv group back to root:root 0600. See docs/udev.md. Idempotent; POSIX sh.
+# Remove mmiodrv's udev rules (both files) and their helper, and put the device
+# nodes they gave the mmiodrv group back to root:root 0600. See docs/udev.md.
+# Idempotent; POSIX sh.
 #
-#   udev/uninstall.sh [--remove-group] [--no-trigger]
+#   udev/uninstall.sh [--remove-group] [--purge] [--no-trigger]
 #
 #   --remove-group  also delete the mmiodrv group (kept by default: it may have
 #                   members or own files)
+#   --purge         also delete the device list /etc/mmiodrv/devices (kept by
+#                   default: it is the administrator's)
 #   --no-trigger    do not re-run udev's other rules on /dev/vfio/N and /dev/uioN
 #
 # Devices the autobind rule bound stay bound to vfio-pci, and their
@@ -26,10 +29,11 @@ die() {
     exit 1
 }
 
-remove_group=no trigger=yes
+remove_group=no trigger=yes purge=no
 while [ $# -gt 0 ]; do
     case $1 in
     --remove-group) remove_group=yes ;;
+    --purge) purge=yes ;;
     --no-trigger) trigger=no ;;
     -h | --help)
         sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -43,19 +47,29 @@ if [ -z "$DESTDIR" ] && [ "$(id -u)" != 0 ]; then
     die "run as root (writes $RULES_DIR)"
 fi
 
-for f in 70-mmiodrv.rules 71-mmiodrv-autobind.rules; do
-    if [ -e "$DESTDIR$RULES_DIR/$f" ]; then
-        rm -f "$DESTDIR$RULES_DIR/$f"
-        say "removed $DESTDIR$RULES_DIR/$f"
+for f in "$RULES_DIR/70-mmiodrv.rules" "$RULES_DIR/71-mmiodrv-autobind.rules" \
+    /usr/local/libexec/mmiodrv-udev-allowed; do
+    if [ -e "$DESTDIR$f" ] || [ -L "$DESTDIR$f" ]; then
+        rm -f "$DESTDIR$f"
+        say "removed $DESTDIR$f"
     fi
 done
+if [ "$purge" = yes ]; then
+    for f in /etc/mmiodrv/devices; do
+        if [ -e "$DESTDIR$f" ] || [ -L "$DESTDIR$f" ]; then
+            rm -f "$DESTDIR$f"
+            say "removed $DESTDIR$f"
+        fi
+    done
+    rmdir "$DESTDIR/etc/mmiodrv" 2>/dev/null || true
+fi
 [ -z "$DESTDIR" ] || exit 0
 
 # udev does not reset a node no rule names, so put ours back to its default by hand
 # (only nodes still in our group: another tool may have handed one on, e.g. libvirt).
 reset=0
 for n in /dev/vfio/* /dev/uio*; do
-    if [ -c "$n" ] && [ "$(stat -c %G "$n")" = "$GROUP" ]; then
+    if [ ! -L "$n" ] && [ -c "$n" ] && [ "$(stat -c %G "$n")" = "$GROUP" ]; then
         chown root:root "$n"
         chmod 0600 "$n"
         reset=$((reset + 1))
