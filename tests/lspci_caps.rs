@@ -14,55 +14,11 @@ use std::process::{Command, ExitCode};
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::lspci::{self, dump, Options};
 
+mod lspci_split;
+use lspci_split::{ids, split_lspci};
+
 /// The share of identical blocks the test requires.
 const REQUIRED: f64 = 0.95;
-
-/// lspci's text of one device: its title and its capability blocks.
-struct Device {
-    title: String,
-    blocks: Vec<Vec<String>>,
-}
-
-/// Split lspci's output into devices (a title, lines, a blank line) and each
-/// device's capability blocks (`\tCapabilities: ` and the `\t\t` lines under it).
-fn split_lspci(text: &str) -> Vec<Device> {
-    let mut devices = Vec::new();
-    let mut current: Option<Device> = None;
-    let mut in_block = false;
-    for line in text.lines() {
-        if line.is_empty() {
-            devices.extend(current.take());
-            continue;
-        }
-        let Some(dev) = current.as_mut() else {
-            current = Some(Device { title: line.to_string(), blocks: Vec::new() });
-            in_block = false;
-            continue;
-        };
-        if line.starts_with("\tCapabilities: ") {
-            dev.blocks.push(vec![line.to_string()]);
-            in_block = true;
-        } else if in_block && line.starts_with("\t\t") {
-            if let Some(block) = dev.blocks.last_mut() {
-                block.push(line.to_string());
-            }
-        } else {
-            in_block = false;
-        }
-    }
-    devices.extend(current);
-    devices
-}
-
-/// pci.ids as lspci reads it (Debian's path first), with its path for `-i`.
-fn ids() -> (PciIds, Option<PathBuf>) {
-    for path in ["/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids"] {
-        if let Ok(text) = std::fs::read(path) {
-            return (PciIds::parse(&String::from_utf8_lossy(&text)), Some(PathBuf::from(path)));
-        }
-    }
-    (PciIds::default(), None)
-}
 
 /// A label for a block in the report: `file 00:1c.0 [100]`.
 fn label(file: &str, title: &str, block: &[String]) -> String {

@@ -1,7 +1,7 @@
 //! Capabilities decoded line for line as `lspci -v`/`-vv`/`-vvv` prints them
 //! (Debian's pciutils 3.9.0), from config-space bytes alone.
 //!
-//! Split as pciutils splits lspci: [`caps`](self) (standard list: Power
+//! Split as pciutils splits lspci: `caps` (standard list: Power
 //! Management, MSI, MSI-X, AGP, PCI-X, Bridge subsystem...), `express` (the
 //! PCI Express capability), `ht` (HyperTransport), `ea` (Enhanced
 //! Allocation), `vpd` (Vital Product Data), `ecaps` (extended list: AER, ACS,
@@ -38,6 +38,9 @@ mod ht;
 mod out;
 mod vc;
 mod vpd;
+
+#[cfg(test)]
+mod tests;
 
 pub use out::{Block, Field, Kind, List, Value};
 
