@@ -12,6 +12,9 @@ pub struct Device {
     pub title: String,
     /// Its capability blocks, lines without newlines.
     pub blocks: Vec<Vec<String>>,
+    /// Its other lines (`\tControl: ...`, `\tStatus: ...`, BARs, bridge
+    /// windows, kernel driver), in order.
+    pub header: Vec<String>,
 }
 
 /// Split lspci's output into devices (a title, lines, a blank line) and each
@@ -26,7 +29,7 @@ pub fn split_lspci(text: &str) -> Vec<Device> {
             continue;
         }
         let Some(dev) = current.as_mut() else {
-            current = Some(Device { title: line.to_string(), blocks: Vec::new() });
+            current = Some(Device { title: line.to_string(), blocks: Vec::new(), header: Vec::new() });
             in_block = false;
             continue;
         };
@@ -39,6 +42,7 @@ pub fn split_lspci(text: &str) -> Vec<Device> {
             }
         } else {
             in_block = false;
+            dev.header.push(line.to_string());
         }
     }
     devices.extend(current);

@@ -76,6 +76,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn read(&mut self, pos: usize, len: usize) -> Option<&'a [u8]> {
+        if len == 0 {
+            // A read of nothing succeeds wherever it is (a zero-length pread).
+            return self.vpd.map(|_| &[][..]);
+        }
         let bytes = self.vpd?.get(pos..pos.checked_add(len)?)?;
         self.csum = bytes.iter().fold(self.csum, |c, b| c.wrapping_add(*b));
         Some(bytes)
