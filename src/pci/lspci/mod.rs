@@ -12,7 +12,44 @@
 //! Everything here is pure: no I/O, no printing, and no panic on any input.
 //! Every read is bounds-checked, a read outside the bytes given prints what
 //! lspci prints when it cannot read them, and both list walks stop at a loop
-//! as lspci does.
+//! as lspci does. Each [`Block`] carries lspci's lines and the named values
+//! ([`Field`]) they were built from, ready for JSON.
+//!
+//! # Measured
+//!
+//! `tests/lspci_caps.rs` decodes pciutils' own test dumps (41 files, 172
+//! devices) and compares with the host's `lspci -F FILE -vvv`: 608 of 608
+//! capability blocks identical (also at `-v` and `-vv`). `tests/lspci_fuzz.rs`
+//! does the same on made-up config spaces and VPD images (every ID, every
+//! verbosity, truncated dumps, loops).
+//!
+//! # Where lspci cannot be followed
+//!
+//! lspci 3.9.0's C is undefined in a few places and then prints memory that
+//! is not the device's: CXL range `Type`/`Class`/`interleave` past the ends
+//! of its tables (printed here as `<?>` and 0), and registers read past what
+//! it fetched when that is past its buffer (a CXL function map or flex bus
+//! shorter than its registers, an EA entry shorter than its upper
+//! base/offset); the decoder prints the bytes it was given. Where lspci
+//! stops with "Internal bug: Accessing non-read configuration byte" the
+//! decoder prints the bytes too.
+//!
+//! # Newer pciutils
+//!
+//! On the same dumps pciutils 3.14.0 differs from 3.9.0 in 152 of 608 blocks;
+//! this decoder follows 3.9.0. What 3.14.0 adds or rewords: `IntMsgNum N`
+//! instead of `MSI NN` in the Express title (and in SR-IOV's IOVCap, AER's
+//! RootSta, DOE's DOECap); `LnkDisable` in LnkCtl; DevCtl2 reordered with
+//! IDOReq/IDOCompl/EmergencyPowerReductionReq/EETLPPrefixBlk; TEE-IO in
+//! DevCap; more AER UE/CE bits (UncorrIntErr, PoisonTLPBlock, IDE...);
+//! `PASID` in PRISta; PTM flags without the colon (`Requester+`); the DOE
+//! Error bit (3.9.0 tests mask 3); names and decoding for Physical Layer
+//! 16/32/64 GT/s, Lane Margining, Device 3 (0x2f), IDE (0x30), Flit Logging,
+//! MMIO Register Block Locator; CXL DVSECs titled (`PCIe DVSEC for CXL
+//! Devices`) with CXLCap2/CXLCtl2 and later fields; Intel vendor-specific
+//! capabilities; virtio SharedMemory structures; Gen7 (128GT/s) speeds.
+//!
+//! # Use
 //!
 //! ```
 //! use mmiodrv::pci::lspci::{capability_blocks, Options};
