@@ -9,6 +9,7 @@ pub mod filter;
 pub mod ids;
 pub mod in_use;
 pub mod listing;
+pub mod lspci;
 pub mod report;
 pub mod resource;
 pub mod sysfs;
