@@ -350,8 +350,14 @@ impl fmt::Display for Remedy {
             Remedy::ReadAll => f.write_str("ask for registers with read side effects explicitly"),
             Remedy::NameOne => f.write_str("name one by its address"),
             Remedy::ListDevices => f.write_str("list the devices to find it"),
-            Remedy::RootOrUdev => f.write_str("run as root, or bind the device to vfio-pci and install the udev rules"),
-            Remedy::InstallUdevRules { node } => write!(f, "{} is root-only: install the udev rules", node.display()),
+            Remedy::RootOrUdev => f.write_str(
+                "run as root, or bind the device to vfio-pci and have an administrator name it for the mmiodrv group (udev/install.sh --allow)",
+            ),
+            Remedy::InstallUdevRules { node } => write!(
+                f,
+                "{} is root-only: have an administrator name the device for the mmiodrv group (udev/install.sh --allow)",
+                node.display()
+            ),
             Remedy::JoinGroup { node, group } => {
                 write!(f, "{} belongs to group {group}: join it and log in again", node.display())
             }

@@ -64,7 +64,7 @@ fn doctor_names_each_cause(lab: &mut Lab) -> Result<(), Failed> {
     check(nic.contains("or use UIO: mmiodrv --device 0000:00:07.0 bind uio_pci_generic"), nic.clone())?;
     let user = finds(lab, "su lab -c 'mmiodrv -s 00:04.0 doctor'")?;
     for want in [
-        "FAIL  user: uid 1000 is not root, and there is no group mmiodrv: the udev rules are not installed; fix: run as root, or bind the device to vfio-pci and install the udev rules",
+        "FAIL  user: uid 1000 is not root, and there is no group mmiodrv: the udev rules are not installed; fix: run as root, or bind the device to vfio-pci and have an administrator name it for the mmiodrv group (sudo udev/install.sh --allow ADDRESS",
         "WARN  config: only 64 bytes of config space readable: capabilities need root",
         "FAIL  bar files: /sys/bus/pci/devices/0000:00:04.0/resource0 is root's only",
     ] {

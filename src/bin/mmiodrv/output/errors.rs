@@ -33,9 +33,9 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
         Remedy::ReadAll => "pass --all to read it anyway".into(),
         Remedy::NameOne => "name one by its address".into(),
         Remedy::ListDevices => "mmiodrv list shows the devices".into(),
-        Remedy::RootOrUdev => "run as root, or bind the device to vfio-pci and install the udev rules from udev/ (see docs/udev.md)".into(),
+        Remedy::RootOrUdev => "run as root, or bind the device to vfio-pci and have an administrator name it for the mmiodrv group (sudo udev/install.sh --allow ADDRESS; see docs/udev.md)".into(),
         Remedy::InstallUdevRules { node } => format!(
-            "{} is root-only: run as root, or install the udev rules (sudo udev/install.sh --user $USER; see docs/udev.md)",
+            "{} is root-only: run as root, or have an administrator name the device for the mmiodrv group (sudo udev/install.sh --allow ADDRESS --user $USER; see docs/udev.md)",
             node.display()
         ),
         Remedy::JoinGroup { node, group } => format!(
