@@ -39,7 +39,7 @@ pub const IVSHMEM: &str = "mmiodrv --device 0000:00:05.0";
 
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
-        ("labs::readme_tour_runs_as_written", labs::readme_tour_runs_as_written),
+        ("labs::docs_run_as_written", labs::docs_run_as_written),
         // Both from the state the guest boots in (before faults' sysfs remove and
         // rescan move BAR0 from the address the pages show).
         ("labs::docs_labs_run_as_written", labs::docs_labs_run_as_written),

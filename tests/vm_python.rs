@@ -213,12 +213,12 @@ fn python_lab_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
     check(driver_of(lab, EDU)? == "none", "docs/labs/python.md leaves edu bound")
 }
 
-/// The README's ```pycon blocks, each run with Python's doctest in the guest
+/// docs/python.md's ```pycon blocks, each run with Python's doctest in the guest
 /// (every line of output compared). A block after a line
 /// `<!-- vm_python: bind ADDR DRIVER -->` runs with that device bound to
 /// DRIVER, restored afterwards.
-fn readme_python_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
-    let text = std::fs::read_to_string(root().join("README.md")).map_err(|e| e.to_string())?;
+fn python_page_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
+    let text = std::fs::read_to_string(root().join("docs/python.md")).map_err(|e| e.to_string())?;
     let mut blocks: Vec<(Option<(String, String)>, String)> = Vec::new();
     let mut marker = None;
     let mut lines = text.lines();
@@ -233,7 +233,7 @@ fn readme_python_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
             marker = None;
         }
     }
-    check(blocks.len() >= 2, format!("expected the README's two ```pycon blocks, found {}", blocks.len()))?;
+    check(blocks.len() >= 2, format!("expected docs/python.md's two ```pycon blocks, found {}", blocks.len()))?;
     for (i, (bind, body)) in blocks.iter().enumerate() {
         let file = format!("/root/readme_{i}.txt");
         lab.put_file(&file, body.as_bytes()).map_err(|e| format!("put {file}: {e}"))?;
@@ -245,9 +245,9 @@ fn readme_python_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
             ok(lab, &format!("mmiodrv --device {addr} bind --restore"))?;
         }
         let out = out?;
-        check(out.status == 0, format!("README.md, ```pycon block {}:\n{}", i + 1, out.stdout_str()))?;
+        check(out.status == 0, format!("docs/python.md, ```pycon block {}:\n{}", i + 1, out.stdout_str()))?;
     }
-    check(driver_of(lab, EDU)? == "none", "the README's Python blocks leave edu bound")
+    check(driver_of(lab, EDU)? == "none", "docs/python.md's Python blocks leave edu bound")
 }
 
 /// Run the venv's python on the host with `code`; (status, stdout, stderr).
@@ -373,7 +373,7 @@ fn main() -> ExitCode {
         ("python::locks_like_the_command_line", locks_like_the_command_line),
         ("python::one_lock_per_process", one_lock_per_process),
         ("docs::python_lab_runs_as_written", python_lab_runs_as_written),
-        ("docs::readme_python_runs_as_written", readme_python_runs_as_written),
+        ("docs::python_page_runs_as_written", python_page_runs_as_written),
     ];
     let listing = std::env::args().any(|a| a == "--list");
     let mut cfg = LabConfig::default();

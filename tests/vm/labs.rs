@@ -1,16 +1,30 @@
-//! docs/labs/*.md and the README's tour are executable: every ```console block is run in the guest,
-//! command by command, and the output must match the text line by line.
+//! docs/labs/*.md and the documentation's pages are executable: every ```console block is run in
+//! the guest, command by command, and the output must match the text line by line.
 
 use libtest_mimic::Failed;
 use mmiodrv_lab::Lab;
 
 pub use crate::common::docs::run_docs;
 
-/// The README's tour shows a freshly booted device: this runs first in the suite.
-pub fn readme_tour_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
-    let n = run_docs(lab, &[mmiodrv_lab::repo_root().join("README.md")])?;
+/// The documentation's pages with console blocks, in the order their blocks
+/// run: the tour shows a freshly booted device (this runs first in the suite),
+/// the others follow on the state it leaves.
+pub const PAGES: &[&str] = &[
+    "README.md",
+    "docs/tour.md",
+    "docs/commands.md",
+    "docs/batch.md",
+    "docs/regmaps.md",
+    "docs/drivers.md",
+    "docs/observe.md",
+];
+
+pub fn docs_run_as_written(lab: &mut Lab) -> Result<(), Failed> {
+    let root = mmiodrv_lab::repo_root();
+    let files: Vec<_> = PAGES.iter().map(|p| root.join(p)).collect();
+    let n = run_docs(lab, &files)?;
     if n < 25 {
-        return Err(format!("only {n} commands found in the README's console blocks: the parser is broken").into());
+        return Err(format!("only {n} commands found in the pages' console blocks: the parser is broken").into());
     }
     Ok(())
 }
