@@ -17,6 +17,11 @@ use crate::error::DeviceRef;
 use crate::procmaps::ProcMapping;
 use crate::window::{AccessReport, DumpedRegister};
 
+/// The version of the JSON output's schema (docs/json.md,
+/// docs/json-schema.json): every object printed starts with `"schema": N`.
+/// Raised when a field changes meaning or goes away; new fields keep it.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// One result.
 #[derive(Clone, Debug)]
 pub enum Outcome {

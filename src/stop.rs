@@ -144,12 +144,16 @@ pub fn set_release_handler(handler: fn(&DeviceRef)) {
 pub const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 extern "C" fn on_signal(signo: nix::libc::c_int) {
-    // A second signal ends the process at once, as the user expects of a
-    // second Ctrl-C; the first one asks the operation to stop.
+    // A second signal takes its default action at once (the process ends, by
+    // that signal), as the user expects of a second Ctrl-C; the first one
+    // asks the operation to stop.
     if STATE.compare_exchange(NONE, signo, Ordering::SeqCst, Ordering::SeqCst).is_err() {
-        // SAFETY: _exit is async-signal-safe and ends the process without
-        // running anything else.
-        unsafe { nix::libc::_exit(128 + signo) };
+        // SAFETY: signal(2) and raise(3) are async-signal-safe; restoring the
+        // default disposition and raising the signal again runs nothing else.
+        unsafe {
+            nix::libc::signal(signo, nix::libc::SIG_DFL);
+            nix::libc::raise(signo);
+        }
     }
     wake();
 }
@@ -157,12 +161,12 @@ extern "C" fn on_signal(signo: nix::libc::c_int) {
 /// Turn SIGINT, SIGTERM and SIGHUP into stop requests (for the process, so
 /// call it once, from the front end): waits return [`ErrorKind::Interrupted`],
 /// loops stop at their next check, and a second signal ends the process
-/// immediately with status 128 + its number.
+/// at once by the signal's default action (a shell reports 128 + its number).
 pub fn install_signal_handlers() -> Result<()> {
     wake_fd().ok_or_else(|| Error::io("cannot create", "an eventfd for signals", std::io::Error::last_os_error()))?;
     let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
     for s in SIGNALS {
-        // SAFETY: on_signal only does async-signal-safe things: atomics, write(2), _exit(2).
+        // SAFETY: on_signal only does async-signal-safe things: atomics, write(2), signal(2), raise(3).
         unsafe { nix::sys::signal::sigaction(s, &action) }
             .map_err(|e| Error::io("cannot install a handler for", s.as_str(), e.into()))?;
     }

@@ -26,6 +26,8 @@ const NIC: &str = "0000:00:07.0";
 /// Where the unpacked wheel goes in the guest (PYTHONPATH).
 const GUEST_SITE: &str = "/usr/local/lib/mmiodrv-python";
 const GUEST_TEST: &str = "/root/test_guest.py";
+/// tests/frontends/ in the guest.
+const GUEST_FRONTENDS: &str = "/root/frontends";
 
 /// The unpacked wheel (target/python-guest), set before the lab boots.
 static UNPACKED: OnceLock<PathBuf> = OnceLock::new();
@@ -95,6 +97,9 @@ fn configure(cfg: &mut LabConfig) {
         cfg.extra_files.extend(libraries_of(&unpacked.join("mmiodrv/_native.abi3.so")));
     }
     cfg.extra_files.push((GUEST_TEST.into(), root().join("python/tests/test_guest.py")));
+    for f in ["check.py", "table.txt"] {
+        cfg.extra_files.push((format!("{GUEST_FRONTENDS}/{f}"), root().join("tests/frontends").join(f)));
+    }
     // Sourced by the guest's init before the agent starts: every command sees it.
     let rc = root().join("target/python-guest.rc");
     if std::fs::write(&rc, format!("export PYTHONPATH={GUEST_SITE}\n")).is_ok() {
@@ -250,6 +255,35 @@ fn python_page_runs_as_written(lab: &mut Lab) -> Result<(), Failed> {
     check(driver_of(lab, EDU)? == "none", "docs/python.md's Python blocks leave edu bound")
 }
 
+/// tests/frontends/check.py with Python's `Device.run` as the fifth front
+/// end, on a simulated edu (the host's mmiodrv and the venv's module).
+fn host_front_ends_agree(_: &mut Lab) -> Result<(), Failed> {
+    let out = Command::new(venv_python())
+        .arg(root().join("tests/frontends/check.py"))
+        .args(["--mmiodrv", env!("CARGO_BIN_EXE_mmiodrv"), "--device", "sim:tests/data/edu/edu.svd", "--python"])
+        .current_dir(root())
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .env("MMIODRV_SYSFS_ROOT", "/nonexistent")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    check(out.status.success() && text.contains("through one-shot, batch file, pipe, shell, python: all agree"), text)
+}
+
+/// The same table on the lab's real edu (through sysfs), all five front
+/// ends in the guest.
+fn front_ends_agree_on_edu(lab: &mut Lab) -> Result<(), Failed> {
+    let out = sh(
+        lab,
+        &format!(
+            "cd /root && python3 {GUEST_FRONTENDS}/check.py --mmiodrv $(command -v mmiodrv) --device {EDU} --target edu --python 2>&1"
+        ),
+    )?;
+    let text = out.stdout_str();
+    check(out.status == 0 && text.contains("through one-shot, batch file, pipe, shell, python: all agree"), text)?;
+    check(driver_of(lab, EDU)? == "none", "the table leaves edu unbound")
+}
+
 /// Run the venv's python on the host with `code`; (status, stdout, stderr).
 fn host_python(code: &str) -> Result<(i32, String, String), Failed> {
     let out = Command::new(venv_python())
@@ -360,6 +394,7 @@ fn main() -> ExitCode {
         ("host::stubs_type_check", host_stubs_type_check),
         ("host::errors_match_the_command_line", host_errors_match_the_command_line),
         ("host::list_matches_the_command_line", host_list_matches_the_command_line),
+        ("host::five_front_ends_agree_on_a_simulated_edu", host_front_ends_agree),
         ("python::identify_and_liveness", identify_and_liveness),
         ("python::factorial_by_polling", factorial_by_polling),
         ("python::factorial_by_msi_under_vfio", factorial_by_msi_under_vfio),
@@ -372,6 +407,7 @@ fn main() -> ExitCode {
         ("python::bad_input_raises_the_right_class", bad_input_raises_the_right_class),
         ("python::locks_like_the_command_line", locks_like_the_command_line),
         ("python::one_lock_per_process", one_lock_per_process),
+        ("python::five_front_ends_agree_on_edu", front_ends_agree_on_edu),
         ("docs::python_lab_runs_as_written", python_lab_runs_as_written),
         ("docs::python_page_runs_as_written", python_page_runs_as_written),
     ];

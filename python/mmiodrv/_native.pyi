@@ -74,6 +74,10 @@ class Device(_DriverCommands):
     @property
     def bars(self) -> builtins.list[dict[str, Any]]:
         """Its BARs: index, kind, address, size, is_64bit, prefetchable."""
+    def run(self, line: str) -> builtins.list[dict[str, Any]]:
+        """Run one line of the session language ("read ID", "edu factorial 5"),
+        as a script or the pipe protocol does: each result as the dict --json
+        prints (with its "op")."""
     def read(self, target: str | int, width: Width | None = None, bar: int | None = None) -> int:
         """Read a register ("ID"), a field ("ID.MAJOR") or an offset (0x0;
         width in bits, default 32): exactly one access of the declared width."""

@@ -8,9 +8,12 @@ use mmiodrv::device::OpenOptions;
 use mmiodrv::drivers;
 use mmiodrv::error::{Error, ErrorKind};
 use mmiodrv::lock::LockMode;
+use mmiodrv::outcome::SCHEMA_VERSION;
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::{listing, Sysfs};
+use mmiodrv::session::{Line, Op};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
 use crate::args;
 use crate::commands::{py_name, Commands};
@@ -145,6 +148,50 @@ impl Device {
     fn bars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let bars = py.detach(|| self.shared.with(|o| o.device().backend().bars())).or_raise(py, self.on())?;
         json::serialize(py, &bars)
+    }
+
+    /// Run one line of the session language, as a script's line or the pipe
+    /// protocol does (`"read ID"`, `"write LIVENESS 0x1 --verify"`,
+    /// `"poll STATUS 0 --mask 0x1"`, `"edu factorial 5"`): the same grammar,
+    /// executor and results as every front end. Returns each result as the
+    /// dict `--json` prints (with its `"op"`); raises as any call does, the
+    /// exception's `results` holding what the line made before it failed. A
+    /// blank or comment line returns an empty list.
+    fn run<'py>(&self, py: Python<'py>, line: &str) -> PyResult<Bound<'py, PyList>> {
+        let commands = mmiodrv::session::line_commands();
+        // A line that does not parse concerns no device (as in a script).
+        let request = match mmiodrv::session::parse_line(line, &commands).or_raise(py, None)? {
+            Line::Request(r) => r,
+            Line::Nothing => return Ok(PyList::empty(py)),
+            Line::Help(path) => {
+                let e = Error::invalid(path.join(" "), "help is for the shell: see help(mmiodrv.Device)");
+                return Err(e).or_raise(py, None);
+            }
+        };
+        // As one command line holds the device: shared for one access, its
+        // own for a multi-step operation; no lock for a wait for interrupts.
+        let mode = match &request.op {
+            Op::WaitIrq(_) => None,
+            op if op.multi_step() => Some(LockMode::Exclusive),
+            _ => Some(LockMode::Shared),
+        };
+        let (outcomes, result) =
+            py.detach(|| match self.shared.with_lock_opt(mode, |o| Ok(o.execute_partial(request.op))) {
+                Ok(ran) => ran,
+                Err(e) => (Vec::new(), Err(e)),
+            });
+        let objects: Vec<Bound<'py, PyAny>> = outcomes
+            .iter()
+            .filter_map(|o| o.json_value(SCHEMA_VERSION))
+            .map(|v| json::to_py(py, &v))
+            .collect::<PyResult<_>>()?;
+        let list = PyList::new(py, objects)?;
+        if let Err(e) = result {
+            let err = crate::errors::to_py(py, &e, self.on());
+            err.value(py).setattr("results", &list)?;
+            return Err(err);
+        }
+        Ok(list)
     }
 
     /// Read a register (`"ID"`), a field (`"ID.MAJOR"`) or an offset (`0x0`,

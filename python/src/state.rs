@@ -192,11 +192,18 @@ impl Open {
     }
 
     /// Run `op` through the session; its results.
-    fn execute(&self, op: Op) -> Result<Vec<Outcome>> {
+    pub fn execute(&self, op: Op) -> Result<Vec<Outcome>> {
+        let (outcomes, result) = self.execute_partial(op);
+        result.map(|()| outcomes)
+    }
+
+    /// Run `op` through the session: the results it made, and how it ended
+    /// (an operation can fail after a result: a verified write that did not stick).
+    pub fn execute_partial(&self, op: Op) -> (Vec<Outcome>, Result<()>) {
         self.session(|s| {
             let mut out = Collect::default();
-            s.execute(op, &mut out)?;
-            Ok(out.0)
+            let result = s.execute(op, &mut out);
+            (out.0, result)
         })
     }
 

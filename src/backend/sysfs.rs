@@ -85,7 +85,7 @@ impl SysfsBackend {
             }
             Some(value) => {
                 self.check_may_write_config()?;
-                tripwire(&path, "writing config space through");
+                tripwire(&path, "writing config space through")?;
                 let b = (value as u32).to_le_bytes();
                 OpenOptions::new()
                     .write(true)
@@ -167,7 +167,7 @@ impl Backend for SysfsBackend {
         if options.write_combining && !path.exists() {
             return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar: index }));
         }
-        tripwire(&path, "opening a BAR through");
+        tripwire(&path, "opening a BAR through")?;
         let file = OpenOptions::new()
             .read(true)
             .write(options.writable)

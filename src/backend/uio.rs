@@ -103,7 +103,7 @@ impl Backend for UioBackend {
                 ErrorKind::NoInterrupt { kind: Some(IrqKind::Intx), available: vec![] },
             ));
         }
-        tripwire(&self.node, "opening");
+        tripwire(&self.node, "opening")?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -151,7 +151,7 @@ impl UioInterrupts {
     /// timed out).
     fn unmask(&mut self) -> Result<()> {
         const COMMAND: u64 = off::COMMAND as u64;
-        tripwire(&self.config, "writing");
+        tripwire(&self.config, "writing")?;
         let err = |e| Error::io_on(self.device.clone(), "cannot re-enable INTx in", &self.config, e);
         let f = OpenOptions::new().read(true).write(true).open(&self.config).map_err(err)?;
         let mut b = [0u8; 2];

@@ -3,9 +3,8 @@
 //!
 //! Every access goes through a raw pointer with `read_volatile`/`write_volatile` of
 //! the asked width, after a bounds and alignment check. No Rust reference to device
-//! memory is ever formed here (a reference lets the compiler insert reads, which
-//! is wrong for clear-on-read registers; rust-embedded/volatile-register#10), except
-//! in [`MmioRegion::register_block`], which documents that trade-off.
+//! memory is ever formed (a reference lets the compiler insert reads, which is
+//! wrong for clear-on-read registers; rust-embedded/volatile-register#10).
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -36,20 +35,6 @@ pub struct MmioRegion {
 unsafe impl Send for MmioRegion {}
 // SAFETY: as above; shared use performs independent volatile accesses.
 unsafe impl Sync for MmioRegion {}
-
-/// Types that may be viewed in place over device memory with
-/// [`MmioRegion::register_block`]: `#[repr(C)]` blocks of volatile-register
-/// cells (`RO<T>`, `RW<T>`, `WO<T>`) and padding.
-///
-/// # Safety
-/// The implementor guarantees that `Self` is `#[repr(C)]`, made only of
-/// `volatile_register` cells of integer types and integer padding (valid for
-/// any bit pattern), and that **no register it declares has a read side
-/// effect**: a Rust reference lets the compiler read any byte of the block at
-/// any time (rust-embedded/volatile-register#10). Keep clear-on-read registers
-/// out of the block and reach them through [`RegisterIo`], or use the typed
-/// registers of [`crate::regmap::typed`], which never form a reference.
-pub unsafe trait RegisterBlock {}
 
 impl MmioRegion {
     /// A region covering the whole mapping.
@@ -123,26 +108,6 @@ impl MmioRegion {
         // SAFETY: as in `load`: in bounds, aligned, exactly one volatile store.
         unsafe { p.cast::<T>().write_volatile(value) };
         Ok(())
-    }
-
-    /// A volatile-register block viewed in place at `offset`.
-    ///
-    /// # Safety
-    /// The memory at `offset` must really be the registers `T` describes (the
-    /// right device, the right BAR, the right offset), so that the guarantee
-    /// of [`RegisterBlock`] (no read side effects) holds for this memory.
-    pub unsafe fn register_block<T: RegisterBlock>(&self, offset: u64) -> Result<&T> {
-        let size = std::mem::size_of::<T>() as u64;
-        let align = std::mem::align_of::<T>() as u64;
-        if offset > self.len || self.len - offset < size {
-            return Err(ErrorKind::OutOfRange { offset, width: size, len: self.len }.into());
-        }
-        if (self.base.as_ptr() as u64 + offset) % align != 0 {
-            return Err(ErrorKind::Misaligned { offset, width: align }.into());
-        }
-        // SAFETY: [offset, offset + size) is inside the mapping and aligned for T (both checked above), the
-        // borrow of self keeps it alive; T is valid for any bits and side-effect free (RegisterBlock, caller).
-        Ok(unsafe { &*(self.base.as_ptr().add(offset as usize) as *const T) })
     }
 }
 
@@ -318,7 +283,6 @@ impl RegisterIo for MmioRegion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use volatile_register::{RO, RW};
 
     #[test]
     fn every_width_round_trips_little_endian() {
@@ -406,34 +370,5 @@ mod tests {
         assert_eq!(&filled[21..], &[0, 0, 0]);
         assert!(r.fill(4090, 7, 1).is_err());
         assert_eq!(r.read(4088, Width::W64).unwrap(), 0, "a rejected fill writes nothing");
-    }
-
-    #[repr(C)]
-    struct Block {
-        id: RO<u32>,
-        scratch: RW<u32>,
-        wide: RW<u64>,
-    }
-
-    // SAFETY: repr(C) volatile-register cells, none with a read side effect (it is test RAM).
-    unsafe impl RegisterBlock for Block {}
-
-    #[test]
-    fn typed_register_block_sees_the_same_memory() {
-        let r = MmioRegion::ram(4096).unwrap();
-        r.write(0x100, Width::W32, 0x0100_00ed).unwrap();
-        // SAFETY: test RAM laid out as Block by the write above.
-        let block: &Block = unsafe { r.register_block(0x100) }.unwrap();
-        assert_eq!(block.id.read(), 0x0100_00ed);
-        // SAFETY: test RAM, no device semantics to violate.
-        unsafe { block.scratch.write(7) };
-        // SAFETY: as above.
-        unsafe { block.wide.write(u64::MAX) };
-        assert_eq!(r.read(0x104, Width::W32).unwrap(), 7);
-        assert_eq!(r.read(0x108, Width::W64).unwrap(), u64::MAX);
-        // SAFETY: both calls fail their checks before forming a reference.
-        assert!(unsafe { r.register_block::<Block>(4090) }.is_err());
-        // SAFETY: as above.
-        assert!(unsafe { r.register_block::<Block>(2) }.is_err());
     }
 }

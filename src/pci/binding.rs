@@ -101,7 +101,7 @@ fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
     if dir.is_dir() {
         return Ok(dir);
     }
-    tripwire(&dir, "loading a kernel module for");
+    tripwire(&dir, "loading a kernel module for")?;
     // modprobe's own complaint goes into our one error line, not onto stderr.
     let why = match Command::new("modprobe").arg(driver).stdin(Stdio::null()).stdout(Stdio::null()).output() {
         Ok(out) if out.status.success() && dir.is_dir() => return Ok(dir),

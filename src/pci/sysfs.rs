@@ -33,23 +33,24 @@ fn fake_only() -> bool {
 /// The tests' safety net. When [`FAKE_ONLY_ENV`] is set, `path` is about to
 /// be written, mapped or used to bind: it must lie inside the sysfs root
 /// named by [`SYSFS_ROOT_ENV`], and that root must not be a real sysfs.
-/// Otherwise the process aborts (SIGABRT, exit 134) before touching anything:
-/// a fake-tree test can never reach the machine's own devices, even through
-/// a bug that ignores the override. Without the variable this does nothing.
-pub fn tripwire(path: &Path, what: &str) {
+/// Otherwise it is refused (an error, before anything is touched): a
+/// fake-tree test can never reach the machine's own devices, even through a
+/// bug that ignores the override. Without the variable this does nothing.
+pub fn tripwire(path: &Path, what: &str) -> Result<()> {
     if !fake_only() {
-        return;
+        return Ok(());
     }
     let root = std::env::var_os(SYSFS_ROOT_ENV).map(PathBuf::from);
     let inside = root.as_ref().is_some_and(|r| path.starts_with(r) && !is_real_sysfs(r));
-    if !inside {
-        eprintln!(
-            "mmiodrv: TRIPWIRE: {what} {} while {FAKE_ONLY_ENV} is set (sysfs root {:?}); aborting before touching it",
-            path.display(),
-            root
-        );
-        std::process::abort();
+    if inside {
+        return Ok(());
     }
+    let why = format!(
+        "TRIPWIRE: {what} {} while {FAKE_ONLY_ENV} is set (the fake sysfs root is {:?}): a test never touches a real device",
+        path.display(),
+        root
+    );
+    Err(ErrorKind::NotSupported { what: "reaching a real device from a fake-sysfs test", why }.into())
 }
 
 /// A real sysfs mount (or `/sys` itself), as opposed to a test's directory.
@@ -62,7 +63,7 @@ fn is_real_sysfs(root: &Path) -> bool {
 /// Write a sysfs attribute (driver_override, bind, unbind, drivers_probe...),
 /// through the tripwire.
 pub fn write_attr(device: PciAddress, path: &Path, value: &str) -> Result<()> {
-    tripwire(path, "writing");
+    tripwire(path, "writing")?;
     fs::write(path, value).map_err(|e| Error::io_on(device, "cannot write", path, e))
 }
 

@@ -161,12 +161,6 @@ pub fn read_map_text(path: &Path) -> Result<String> {
     })
 }
 
-/// Load an mmiodrv TOML map from a file.
-pub fn load_file(path: &Path) -> Result<RegisterMap> {
-    let text = read_map_text(path)?;
-    parse(&text, &path.display().to_string())
-}
-
 /// Parse and validate TOML map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     let err = |offset: usize, message: String| -> Error {

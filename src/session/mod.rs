@@ -16,12 +16,14 @@
 //! `&self`.
 
 mod dma;
+mod line;
 pub mod ops;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use line::{line_commands, parse_line, words, Line};
 pub use ops::{At, IrqWait, Op, Request, COMMANDS, DEFAULT_TIMEOUT, MAP_ARGS};
 
 use crate::backend::{DmaBuffer, Interrupts, IrqEvent, IrqKind};
@@ -285,7 +287,12 @@ impl<'d> Session<'d> {
 
     /// Check `op` and resolve it for running: register names become
     /// indexes, so a script's loop of reads looks nothing up by name.
+    /// Errors name the session's device.
     pub fn prepare(&self, op: Op) -> Result<Prepared> {
+        self.prepare_op(op).map_err(|e| e.with_device(self.device.device()))
+    }
+
+    fn prepare_op(&self, op: Op) -> Result<Prepared> {
         self.check(&op)?;
         self.check_armed(&op)?;
         let place = match &op {
@@ -319,8 +326,13 @@ impl<'d> Session<'d> {
         Some(reader.and_then(|r| Ok((r.read()?, r.width()))))
     }
 
-    /// Run an operation [`Session::prepare`] checked; its results go to `out`.
+    /// Run an operation [`Session::prepare`] checked; its results go to
+    /// `out`. Errors name the session's device.
     pub fn run(&self, prepared: &Prepared, out: &mut dyn Frontend) -> Result<()> {
+        self.run_checked(prepared, out).map_err(|e| e.with_device(self.device.device()))
+    }
+
+    fn run_checked(&self, prepared: &Prepared, out: &mut dyn Frontend) -> Result<()> {
         self.run_op(prepared, out)?;
         // A device removed while the run waited (a hot-unplug reads zeros
         // through a stale mapping in QEMU, all-ones on real hardware) is

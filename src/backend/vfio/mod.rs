@@ -55,7 +55,7 @@ impl VfioBackend {
             return Err(Error::on(address, ErrorKind::NoIommuMode { group }));
         }
         check_group_viable(&dev, group)?;
-        tripwire(Path::new("/dev/vfio"), "opening a VFIO group through");
+        tripwire(Path::new("/dev/vfio"), "opening a VFIO group through")?;
         let container = Arc::new(VfioContainer::new(None).map_err(|e| vfio_error(address, group, e))?);
         let device = VfioDevice::new(&dev.path, container.clone(), false).map_err(|e| vfio_error(address, group, e))?;
         let raw = nix::unistd::dup(device.as_raw_fd())

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
 use crate::output::errors::exit_status;
-use crate::script::words;
+use mmiodrv::session::words;
 
 /// The one seed of every property here (tests/fuzz_parsers.rs uses the same).
 const SEED: u64 = 0x6d6d_696f_6472_7631;
@@ -203,9 +203,8 @@ proptest! {
     /// A batch line parses to an operation, or is a usage error (exit 2).
     #[test]
     fn batch_lines_parse_or_are_usage_errors(ws in prop::collection::vec(word(), 1..7)) {
-        let refs: Vec<&str> = ws.iter().map(String::as_str).collect();
-        let parsed = crate::cli::parse_line(&refs, &crate::cli::line_tree())
-            .and_then(|p| mmiodrv::session::Op::from_args(&p.path, &p.args).map(drop));
+        let line = ws.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+        let parsed = mmiodrv::session::parse_line(&line, &mmiodrv::session::line_commands()).map(drop);
         if let Err(e) = &parsed {
             prop_assert_eq!(exit_status(e), 2, "{:?}: {}", ws, e);
         }

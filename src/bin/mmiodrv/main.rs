@@ -57,8 +57,17 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e, json_asked(&words)),
     };
     init_logging(g.verbose);
+    // The operation a command line names is built with the arguments: an
+    // error there is the command line's, as a parse error is.
+    let request = match oneshot::on_device(&parsed, &g) {
+        true => match mmiodrv::session::Op::from_args(&parsed.path, &parsed.args) {
+            Ok(request) => Some(request),
+            Err(e) => return usage_error(&e, g.json),
+        },
+        false => None,
+    };
     let mut parsed = parsed;
-    let result = run(&mut parsed, &mut g);
+    let result = run(&mut parsed, request, &mut g);
     // A trace that could not be written in full is an error, after the command's own.
     let result = result.and_then(|()| context::finish_trace());
     match result {
@@ -67,7 +76,7 @@ fn main() -> ExitCode {
             if !errors::reported() {
                 eprintln!("{}", errors::error_line(&e, g.device.as_deref()));
                 if g.json {
-                    errors::print_error_json(&e, g.device.as_deref(), None);
+                    errors::print_error_json(&e, g.device.as_deref(), None, Vec::new());
                 }
             }
             output::flush();
@@ -76,7 +85,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(parsed: &mut mmiodrv::command::Invocation, g: &mut Global) -> mmiodrv::error::Result<()> {
+fn run(
+    parsed: &mut mmiodrv::command::Invocation,
+    request: Option<mmiodrv::session::Request>,
+    g: &mut Global,
+) -> mmiodrv::error::Result<()> {
     // -s/-d select the device of every command but `list` (which they filter).
     let listing = parsed.command().is_some_and(|c| c.name == "list");
     if !listing && !g.filter().is_empty() {
@@ -85,8 +98,8 @@ fn run(parsed: &mut mmiodrv::command::Invocation, g: &mut Global) -> mmiodrv::er
         parsed.args.set("device", mmiodrv::command::Parsed::Text(dev.address.to_string()));
     }
     mmiodrv::stop::set_release_handler(release_not_honoured);
-    if oneshot::on_device(parsed, g) {
-        return oneshot::run(parsed, g);
+    if let Some(request) = request {
+        return oneshot::run(parsed, request, g);
     }
     // A driver's command that runs by itself waits (a server, a client):
     // signals stop it cleanly. The program's own commands say so themselves.
@@ -107,7 +120,7 @@ fn json_asked(words: &[&str]) -> bool {
 fn usage_error(e: &Error, json: bool) -> ExitCode {
     eprintln!("{} (see mmiodrv --help)", errors::error_line(e, None));
     if json {
-        errors::print_error_json(e, None, None);
+        errors::print_error_json(e, None, None, Vec::new());
         output::flush();
     }
     ExitCode::from(errors::exit_status(e) as u8)

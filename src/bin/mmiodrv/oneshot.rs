@@ -6,7 +6,7 @@ use mmiodrv::command::{Call, Invocation, Needs, Run, Subject};
 use mmiodrv::device::DeviceSpec;
 use mmiodrv::error::Result;
 use mmiodrv::lock::LockMode;
-use mmiodrv::session::{Op, Session};
+use mmiodrv::session::{Op, Request, Session};
 
 use crate::cli::Global;
 use crate::context::{session_device, stoppable, MapChoice};
@@ -23,10 +23,9 @@ fn lock_for(op: &Op) -> Option<LockMode> {
     }
 }
 
-/// Run the operation `parsed` names (a register operation, or a driver's
-/// command that needs the device).
-pub fn run(parsed: &Invocation, g: &Global) -> Result<()> {
-    let request = Op::from_args(&parsed.path, &parsed.args)?;
+/// Run `request`, the operation `parsed` names (a register operation, or a
+/// driver's command that needs the device).
+pub fn run(parsed: &Invocation, request: Request, g: &Global) -> Result<()> {
     if request.op.waits() {
         stoppable()?;
     }

@@ -155,22 +155,9 @@ pub fn tree() -> &'static [&'static Command] {
     TREE.get().map_or(&[], Vec::as_slice)
 }
 
-/// The commands a line of a script, the pipe protocol or the shell takes:
-/// the register operations and the drivers' commands.
-pub fn line_tree() -> Vec<&'static Command> {
-    let mut all: Vec<&'static Command> = mmiodrv::session::COMMANDS.iter().collect();
-    all.extend(mmiodrv::drivers::DRIVERS.iter().map(|d| &d.command));
-    all
-}
-
 /// Parse a command line (without the program's name).
 pub fn parse(words: &[&str], tree: &[&'static Command]) -> Result<Invocation> {
     command::parse(&Grammar { commands: tree, globals: GLOBALS, scope: Scope::Session }, words)
-}
-
-/// Parse one line of a script (its words).
-pub fn parse_line(words: &[&str], tree: &[&'static Command]) -> Result<Invocation> {
-    command::parse(&Grammar { commands: tree, globals: &[], scope: Scope::Line }, words)
 }
 
 /// `mmiodrv --version`: the crate version and the git commit it was built from.

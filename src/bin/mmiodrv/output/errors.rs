@@ -103,8 +103,9 @@ pub use mmiodrv::text::one_line;
 
 /// An error as one JSON object on stdout (with `--json`, after its line on
 /// stderr): `op` `error`, the message, its class and exit status, the
-/// device, the fix, and where in a script it happened.
-pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize)>) {
+/// device, the fix, where in a script it happened, and the results its line
+/// made before it failed (a script's line is one object).
+pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize)>, results: Vec<serde_json::Value>) {
     let line = error_line(e, device);
     let message = line.strip_prefix("mmiodrv: error: ").unwrap_or(&line);
     let mut v = serde_json::json!({
@@ -117,6 +118,9 @@ pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize
     if let Some((file, n)) = at {
         v["file"] = file.into();
         v["line"] = n.into();
+    }
+    if !results.is_empty() {
+        v["results"] = results.into();
     }
     super::print_json("error", &v);
 }

@@ -106,10 +106,7 @@ pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
-/// The version of the JSON output's schema (docs/json.md,
-/// docs/json-schema.json): every object printed starts with `"schema": N`.
-/// Raised when a field changes meaning or goes away; new fields keep it.
-pub const SCHEMA_VERSION: u32 = 2;
+pub use mmiodrv::outcome::SCHEMA_VERSION;
 
 /// Print one JSON object on one line of stdout (JSON Lines), `op` naming
 /// the command that made it.
