@@ -61,9 +61,35 @@ fn hex_field(text: &str, max_digits: usize, max: u32) -> Option<u32> {
     u32::from_str_radix(text, 16).ok().filter(|v| *v <= max)
 }
 
+impl PciAddress {
+    /// `DDDD:BB:DD.F` as ASCII, made without the formatting machinery (a
+    /// script prints one per result).
+    pub fn text(&self) -> [u8; 12] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let nib = |v: u32, shift: u32| HEX[((v >> shift) & 0xf) as usize];
+        let (d, b, s) = (u32::from(self.domain), u32::from(self.bus), u32::from(self.device));
+        [
+            nib(d, 12),
+            nib(d, 8),
+            nib(d, 4),
+            nib(d, 0),
+            b':',
+            nib(b, 4),
+            nib(b, 0),
+            b':',
+            nib(s, 4),
+            nib(s, 0),
+            b'.',
+            HEX[usize::from(self.function & 0xf)],
+        ]
+    }
+}
+
 impl fmt::Display for PciAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04x}:{:02x}:{:02x}.{:x}", self.domain, self.bus, self.device, self.function)
+        let text = self.text();
+        // Hex digits and separators: ASCII.
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 

@@ -137,10 +137,21 @@ fn access_line(a: &AccessReport, arrow: &str, quiet: bool, tail: &str) {
         if quiet {
             push_hex(out, a.readback.unwrap_or(a.value), shown_digits(a));
         } else {
-            access_text(out, &a.device.to_string(), a, arrow);
+            access_text(out, &a.device, a, arrow);
             out.extend_from_slice(tail.as_bytes());
         }
     });
+}
+
+/// The device as messages name it, pushed without formatting machinery for
+/// a PCI address (a script prints one per result).
+fn push_device(out: &mut Vec<u8>, device: &mmiodrv::error::DeviceRef) {
+    match device {
+        mmiodrv::error::DeviceRef::Pci(a) => out.extend_from_slice(&a.text()),
+        other => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{other}"));
+        }
+    }
 }
 
 /// A dump as `dump-regs` prints it; with `diff_reset`, registers that
@@ -227,10 +238,10 @@ pub fn digits_of(width: Option<Width>) -> usize {
 /// `0000:00:04.0 BAR0 0x0000 ID = 0x010000ed  MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)`,
 /// then ` (read back 0x...)` after a verified write. Pushed byte by byte,
 /// not formatted: a batch prints one per operation.
-pub fn access_text(out: &mut Vec<u8>, device: &str, r: &AccessReport, arrow: &str) {
+pub fn access_text(out: &mut Vec<u8>, device: &mmiodrv::error::DeviceRef, r: &AccessReport, arrow: &str) {
     let digits = shown_digits(r);
-    out.reserve(device.len() + 64 + 24 * r.fields.len());
-    out.extend_from_slice(device.as_bytes());
+    out.reserve(96 + 24 * r.fields.len());
+    push_device(out, device);
     out.extend_from_slice(b" BAR");
     out.push(b'0' + r.bar % 10);
     out.push(b' ');

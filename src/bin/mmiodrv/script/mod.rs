@@ -25,7 +25,7 @@ use mmiodrv::command::{Call, Command, Frontend};
 use mmiodrv::error::{Error, Result};
 use mmiodrv::lock::LockMode;
 use mmiodrv::outcome::Outcome;
-use mmiodrv::session::{Op, Request, Session};
+use mmiodrv::session::{Op, Session};
 
 use crate::cli::Global;
 use crate::context::{session_device, MapChoice};
@@ -58,8 +58,8 @@ fn line_tree() -> Vec<&'static Command> {
 }
 
 /// How a line's results are shown.
-fn style(g: &Global, request: &Request) -> Style {
-    Style { json: g.json, quiet: request.quiet, wait_irq: matches!(request.op, Op::Write { irq: Some(_), .. }) }
+fn style(g: &Global, op: &Op, quiet: bool) -> Style {
+    Style { json: g.json, quiet, wait_irq: matches!(op, Op::Write { irq: Some(_), .. }) }
 }
 
 /// The results of one line. Text goes out as it comes; JSON is one object
@@ -72,8 +72,8 @@ struct Framed {
 }
 
 impl Framed {
-    fn new(style: Style, request: &Request) -> Self {
-        let op = match &request.op {
+    fn new(style: Style, op: &Op) -> Self {
+        let op = match op {
             Op::Driver { path, .. } => path.clone(),
             _ => String::new(),
         };
@@ -121,8 +121,7 @@ thread_local! {
 /// fails after some results (a verified write that did not stick) prints one
 /// object still: its error, holding those results.
 fn run_line(session: &Session<'_>, g: &Global, prepared: &mmiodrv::session::Prepared, quiet: bool) -> Result<()> {
-    let request = Request { op: prepared.op().clone(), quiet };
-    let mut out = Framed::new(style(g, &request), &request);
+    let mut out = Framed::new(style(g, prepared.op(), quiet), prepared.op());
     let result = session.run(prepared, &mut out);
     match &result {
         Ok(()) => out.finish(),
