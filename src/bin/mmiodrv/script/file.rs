@@ -163,6 +163,8 @@ impl Runner<'_, '_> {
     /// A failure at `line`: reported; the run stops on a signal always, on
     /// an error unless `--keep-going`.
     fn failed(&mut self, e: Error, line: usize) -> std::result::Result<(), Stop> {
+        // A stop between lines concerns the run's device, as its lines' errors do.
+        let e = e.with_device(self.session.device().device());
         report_error(self.g, &e, self.file, line);
         let stop = matches!(e.kind(), ErrorKind::Interrupted { .. } | ErrorKind::ReleaseRequested);
         if stop {

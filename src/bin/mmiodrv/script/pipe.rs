@@ -54,6 +54,7 @@ pub fn run(g: &Global, choice: &MapChoice, check: bool, keep_going: bool) -> Res
             }
         };
         if let Err(e) = mmiodrv::stop::check() {
+            let e = e.with_device(device.device());
             report_error(g, &e, "-", i);
             first = Some(e);
             break;
