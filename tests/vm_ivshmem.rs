@@ -340,7 +340,7 @@ fn info_of_both_variants(lab: &mut Lab) -> Result<(), Failed> {
     )?;
     let json = ok(lab, &format!("{DOORBELL} ivshmem info --json"))?;
     let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-    check(v["variant"] == "ivshmem-doorbell" && v["vectors"] == VECTORS && v["size"] == SHM_SIZE, json.clone())?;
+    check(v["variant"] == "ivshmem-doorbell" && v["vectors"] == VECTORS && v["len"] == SHM_SIZE, json.clone())?;
     // IVPosition is the ID the server gave QEMU, and the server's peers agree.
     let qemu = qemu_peer(lab)?;
     check(qemu == qemu_peer_from_log()?, format!("IVPosition {qemu} vs the server log"))?;
@@ -493,7 +493,7 @@ fn check_bench(json: &str, bytes: u64, accesses: &str) -> Result<(), Failed> {
     let positive = ["memcpy", "write", "read", "fill", "write_ratio", "read_ratio"]
         .iter()
         .all(|k| b[k].as_f64().is_some_and(|x| x.is_finite() && x > 0.0));
-    check(b["bytes"] == bytes && b["accesses"] == accesses && positive, format!("bench: {json}"))
+    check(b["len"] == bytes && b["accesses"] == accesses && positive, format!("bench: {json}"))
 }
 
 /// 00:06.0 on vfio-pci (MSI-X needs it).

@@ -73,7 +73,7 @@ class Device(_DriverCommands):
     def closed(self) -> bool: ...
     @property
     def bars(self) -> builtins.list[dict[str, Any]]:
-        """Its BARs: index, kind, address, size, is_64bit, prefetchable."""
+        """Its BARs: index, kind, address, len (its size in bytes), is_64bit, prefetchable."""
     def read(self, target: str | int, width: Width | None = None, bar: int | None = None) -> int:
         """Read a register ("ID"), a field ("ID.MAJOR") or an offset (0x0;
         width in bits, default 32): exactly one access of the declared width."""
