@@ -28,6 +28,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// devices mmiodrv can open.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(
+        description = "A device, as the command line names it: a PCI address (DDDD:BB:DD.F), file:PATH, sim:PATH, ivshmem server PATH, or the name a snapshot or trace recorded"
+    )
+)]
 #[serde(into = "String")]
 pub enum DeviceRef {
     /// A PCI function.

@@ -76,15 +76,16 @@ impl Results {
     }
 
     /// The document: one closed branch per op, the error object among
-    /// them, and the object of several results.
-    pub fn document(mut self) -> Value {
+    /// them, and the object of several results (of the first `lines` ops
+    /// declared: those a script's line runs).
+    fn document(mut self, lines: usize) -> Value {
         let mut defs: Map<String, Value> = self.generator.take_definitions(true);
         for def in defs.values_mut() {
             close(def, true);
         }
         let mut branches = Vec::new();
         let mut results_items = Vec::new();
-        for (op, shapes) in &self.ops {
+        for (i, (op, shapes)) in self.ops.iter().enumerate() {
             let name = format!("{BRANCH}{}", op.replace(' ', "."));
             let shapes: Vec<Value> = shapes.iter().map(|s| payload(s.as_value(), &defs)).collect();
             let (combine, shapes) = match shapes.len() {
@@ -103,13 +104,13 @@ impl Results {
             });
             branch[combine] = Value::Array(shapes);
             let reference = json!({ "$ref": format!("#/$defs/{name}") });
-            if op != crate::outcome::op::ERROR {
+            if i < lines && op != crate::outcome::op::ERROR {
                 results_items.push(reference.clone());
             }
             branches.push(reference);
             defs.insert(name, branch);
         }
-        let ops: Vec<&str> = self.ops().filter(|op| *op != crate::outcome::op::ERROR).collect();
+        let ops: Vec<&str> = self.ops().take(lines).filter(|op| *op != crate::outcome::op::ERROR).collect();
         defs.insert(
             SEVERAL.into(),
             json!({
@@ -140,15 +141,17 @@ impl Results {
 
 /// The whole document: the register operations' results and errors, every
 /// built-in driver's, and `front_end`'s own commands' (declared by it on
-/// the [`Results`] it is given).
+/// the [`Results`] it is given). A script's line runs the first two kinds:
+/// only they can make a line of several results.
 pub fn document(front_end: impl FnOnce(&mut Results)) -> Value {
     let mut r = Results::new();
     crate::outcome::results(&mut r);
     for d in crate::drivers::DRIVERS {
         (d.results)(&mut r);
     }
+    let lines = r.ops.len();
     front_end(&mut r);
-    r.document()
+    r.document(lines)
 }
 
 /// A payload's schema as a part of its op's branch: the definition it
