@@ -485,7 +485,7 @@ fn every_json_output_matches_the_schema() {
     eprintln!("{} JSON objects validated", c.objects);
     // Every op of the schema was seen, but those that need the lab's
     // devices: interrupts, DMA, binding, e1000 and ivshmem's doorbell
-    // (tests/vm/ecosystem.rs runs them).
+    // (validated by tests/vm/ecosystem.rs, vm/e1000.rs and vm_ivshmem.rs).
     let lab_only = [
         "arm",
         "wait-irq",

@@ -630,7 +630,14 @@ fn ring_guest_from_host(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
 
 fn doorbell_host_to_guest(lab: &mut Lab) -> Result<(), Failed> {
     ring_guest_from_host(lab, 1)?;
-    ring_guest_from_host(lab, 0)
+    ring_guest_from_host(lab, 0)?;
+    // The same with --json: the object docs/json-schema.json describes.
+    let qemu = qemu_peer(lab)?;
+    start_in_guest(lab, &format!("{DOORBELL} --json ivshmem wait --vector 1 --timeout 30000"))?;
+    ring(qemu, 1)?;
+    let out = finish_guest_wait(lab)?;
+    common::schema::check_lines(&common::schema::validator(), "ivshmem wait --json", &out)?;
+    check(out.contains(r#""op":"ivshmem wait""#), out)
 }
 
 /// A host client waiting for a doorbell; its peer ID from its first line.
@@ -693,7 +700,15 @@ fn doorbell_guest_to_host(lab: &mut Lab) -> Result<(), Failed> {
         use std::io::Read;
         o.read_to_string(&mut rest).map_err(|e| e.to_string())?;
     }
-    check(status.success() && rest.contains(&format!("peer {}: vector 1 rung", waiter.id)), format!("{status}: {rest}"))
+    check(
+        status.success() && rest.contains(&format!("peer {}: vector 1 rung", waiter.id)),
+        format!("{status}: {rest}"),
+    )?;
+    // The doorbell's --json object is the one docs/json-schema.json describes.
+    let waiter = HostWaiter::start(0)?;
+    let json = ok(lab, &format!("{DOORBELL} --json ivshmem doorbell {} 0", waiter.id))?;
+    common::schema::check_lines(&common::schema::validator(), "ivshmem doorbell --json", &json)?;
+    check(json.contains(r#""op":"ivshmem doorbell""#), json)
 }
 
 fn server_survives_a_vanished_client(lab: &mut Lab) -> Result<(), Failed> {
