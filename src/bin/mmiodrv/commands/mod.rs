@@ -322,10 +322,7 @@ const JSON_SCHEMA: Command = program(
 )
 .examples(&[
     ("mmiodrv json-schema > docs/json-schema.json", "what docs/json-schema.json holds"),
-    (
-        "mmiodrv -s 00:04.0 read ID --json | check-jsonschema --schemafile docs/json-schema.json -",
-        "validate output with any JSON Schema tool",
-    ),
+    (r#"mmiodrv json-schema | jq '."$defs"["op.read"]'"#, "the branch of read's objects ($defs/op.PATH for each op)"),
 ]);
 
 const COMPLETE_REGISTERS: Command = program(
