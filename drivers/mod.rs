@@ -43,6 +43,11 @@ pub struct DriverInfo {
     pub maps: &'static [&'static RegisterMap],
     /// Top-level commands it adds (`mmiodrv ivshmem-server`).
     pub top_level: &'static [Command],
+    /// Declares the JSON type of each of its commands' results, each under
+    /// its command's declaration ([`crate::schema::Results::add`]): the
+    /// schema of `--json` output knows them from here.
+    #[cfg(feature = "schema")]
+    pub results: fn(&mut crate::schema::Results),
 }
 
 impl DriverInfo {

@@ -31,6 +31,7 @@ pub const MEMLOCK_NEED: u64 = 1 << 20;
 
 /// How a check came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Nothing in the way.
@@ -45,6 +46,7 @@ pub enum Status {
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Finding {
     /// What was checked (`iommu`, `lockdown`...).
     pub check: &'static str,

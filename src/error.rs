@@ -27,6 +27,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The device an error concerns: a PCI function, or one of the non-PCI
 /// devices mmiodrv can open.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(
+        description = "A device, as the command line names it: a PCI address (DDDD:BB:DD.F), file:PATH, sim:PATH, ivshmem server PATH, or the name a snapshot or trace recorded"
+    )
+)]
 #[serde(into = "String")]
 pub enum DeviceRef {
     /// A PCI function.
@@ -76,7 +83,9 @@ impl From<PciAddress> for DeviceRef {
 
 /// What kind of failure an error is. Front ends map classes to their own
 /// outcomes (the CLI: exit statuses, documented in the README).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// In JSON (an error object's `class`), its name as [`ErrorClass::name`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ErrorClass {
     /// Bad input: malformed address, value, width, name; a request the map
     /// forbids (read-only, write-only, out of range).

@@ -17,14 +17,16 @@
 //!   REPL, the pipe protocol), all checked before the first one runs;
 //! - [`drivers`]: per-device drivers (the top-level `drivers/` folder);
 //! - [`grant`] and [`doctor`]: what the udev rules grant the `mmiodrv` group,
-//!   and what is in the way of access.
+//!   and what is in the way of access;
+//! - [`outcome`]: every result as a typed value, and (feature `schema`)
+//!   `schema`: the JSON Schema of them all.
 //!
 //! Errors are values ([`Error`], [`ErrorKind`]) with the device, a class and a
 //! remedy; the library never prints, exits or names a command-line flag.
 //!
 //! With `default-features = false` the crate is the library alone: the `cli`
 //! feature only adds what the `mmiodrv` binary needs (clap, env_logger,
-//! indicatif).
+//! indicatif, and the `schema` feature: schemars).
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -42,6 +44,8 @@ pub mod outcome;
 pub mod pci;
 pub mod procmaps;
 pub mod regmap;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod session;
 pub mod stop;
 pub mod text;

@@ -13,14 +13,109 @@ use serde::Serialize;
 
 use crate::backend::{IrqEvent, IrqKind};
 use crate::command::Report;
-use crate::error::DeviceRef;
+use crate::error::{DeviceRef, ErrorClass};
 use crate::procmaps::ProcMapping;
 use crate::window::{AccessReport, DumpedRegister};
 
-/// The version of the JSON output's schema (docs/json.md,
-/// docs/json-schema.json): every object printed starts with `"schema": N`.
-/// Raised when a field changes meaning or goes away; new fields keep it.
+/// The version of the JSON output (docs/json.md, docs/json-schema.json):
+/// every object printed starts with `"schema": SCHEMA_VERSION`. Raised when
+/// a field changes meaning or goes away; new fields keep it.
 pub const SCHEMA_VERSION: u32 = 2;
+
+/// The `op` of each register operation's results: the path of its command
+/// in [`crate::session::COMMANDS`] (and `error` for an error).
+pub mod op {
+    /// `read`.
+    pub const READ: &str = "read";
+    /// `write`.
+    pub const WRITE: &str = "write";
+    /// `poll`.
+    pub const POLL: &str = "poll";
+    /// `expect`.
+    pub const EXPECT: &str = "expect";
+    /// `arm`.
+    pub const ARM: &str = "arm";
+    /// `wait-irq`.
+    pub const WAIT_IRQ: &str = "wait-irq";
+    /// `sleep`.
+    pub const SLEEP: &str = "sleep";
+    /// `dump-regs` (and its alias `dump`).
+    pub const DUMP_REGS: &str = "dump-regs";
+    /// `echo`.
+    pub const ECHO: &str = "echo";
+    /// `dma alloc`.
+    pub const DMA_ALLOC: &str = "dma alloc";
+    /// `dma write`.
+    pub const DMA_WRITE: &str = "dma write";
+    /// `dma read`.
+    pub const DMA_READ: &str = "dma read";
+    /// `maps`.
+    pub const MAPS: &str = "maps";
+    /// An error ([`super::ErrorReport`]).
+    pub const ERROR: &str = "error";
+}
+
+/// The JSON type of each register operation's results, and of an error,
+/// for the schema ([`crate::schema::document`]).
+#[cfg(feature = "schema")]
+pub fn results(r: &mut crate::schema::Results) {
+    r.add_op::<AccessReport>(op::READ)
+        .add_op::<AccessReport>(op::WRITE)
+        .add_op::<Polled>(op::POLL)
+        .add_op::<AccessReport>(op::EXPECT)
+        .add_op::<Armed>(op::ARM)
+        .add_op::<Fired>(op::WAIT_IRQ)
+        .add_op::<Slept>(op::SLEEP)
+        .add_op::<Dump>(op::DUMP_REGS)
+        .add_op::<Hexdump>(op::DUMP_REGS)
+        .add_op::<Echo>(op::ECHO)
+        .add_op::<DmaAllocated>(op::DMA_ALLOC)
+        .add_op::<DmaWritten>(op::DMA_WRITE)
+        .add_op::<DmaBytes>(op::DMA_READ)
+        .add_op::<Maps>(op::MAPS)
+        .add_op::<ErrorReport>(op::ERROR);
+}
+
+/// An error as one JSON object, `op` `error`: what a front end prints on
+/// stdout with `--json` (after its one line on stderr), for a command that
+/// failed or a script's line that did.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ErrorReport {
+    /// The message, as the line on stderr says it (without `mmiodrv: error: `).
+    pub error: String,
+    /// Its class.
+    pub class: ErrorClass,
+    /// The exit status it gives.
+    pub exit: i32,
+    /// The device it concerns, if any.
+    pub device: Option<String>,
+    /// How to fix it, if the cause is known.
+    pub fix: Option<String>,
+    /// The script it happened in (`-`: standard input), for a script's line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The script's line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What the script's line made before it failed (a verified write that
+    /// did not stick): a line of a script is one object.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<serde_json::Value>,
+}
+
+/// A script checked and not run (`batch --check`): every line parsed and
+/// checked against the device.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ScriptChecked {
+    /// The script (`-`: standard input).
+    pub file: String,
+    /// Operations it would run (a repeated line counts each time).
+    pub operations: usize,
+    /// `true`.
+    pub checked: bool,
+}
 
 /// One result.
 #[derive(Clone, Debug)]
@@ -66,19 +161,19 @@ impl Outcome {
     /// The `op` of its JSON object: the name of the command that made it.
     pub fn op(&self) -> &str {
         match self {
-            Outcome::Read(_) => "read",
-            Outcome::Write(_) => "write",
-            Outcome::Poll(_) => "poll",
-            Outcome::Expect(_) => "expect",
-            Outcome::Arm(_) => "arm",
-            Outcome::WaitIrq(_) => "wait-irq",
-            Outcome::Sleep(_) => "sleep",
-            Outcome::DumpRegs(_) | Outcome::Hexdump(_) => "dump-regs",
-            Outcome::Echo(_) => "echo",
-            Outcome::DmaAlloc(_) => "dma alloc",
-            Outcome::DmaWrite(_) => "dma write",
-            Outcome::DmaRead(_) => "dma read",
-            Outcome::Maps(_) => "maps",
+            Outcome::Read(_) => op::READ,
+            Outcome::Write(_) => op::WRITE,
+            Outcome::Poll(_) => op::POLL,
+            Outcome::Expect(_) => op::EXPECT,
+            Outcome::Arm(_) => op::ARM,
+            Outcome::WaitIrq(_) => op::WAIT_IRQ,
+            Outcome::Sleep(_) => op::SLEEP,
+            Outcome::DumpRegs(_) | Outcome::Hexdump(_) => op::DUMP_REGS,
+            Outcome::Echo(_) => op::ECHO,
+            Outcome::DmaAlloc(_) => op::DMA_ALLOC,
+            Outcome::DmaWrite(_) => op::DMA_WRITE,
+            Outcome::DmaRead(_) => op::DMA_READ,
+            Outcome::Maps(_) => op::MAPS,
             Outcome::Report { op, .. } => op,
         }
     }
@@ -128,6 +223,7 @@ impl Outcome {
 
 /// A poll's last read, how many reads it took and for how long.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Polled {
     /// The read that matched.
     #[serde(flatten)]
@@ -140,6 +236,7 @@ pub struct Polled {
 
 /// Interrupts armed.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Armed {
     /// The device.
     pub device: DeviceRef,
@@ -151,6 +248,7 @@ pub struct Armed {
 
 /// Interrupts that fired during a wait.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Fired {
     /// The device.
     pub device: DeviceRef,
@@ -160,6 +258,7 @@ pub struct Fired {
 
 /// A sleep.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Slept {
     /// How long, in milliseconds.
     pub duration_ms: u64,
@@ -167,6 +266,7 @@ pub struct Slept {
 
 /// Registers of a map, read (or not, with why).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Dump {
     /// The device.
     pub device: DeviceRef,
@@ -185,6 +285,7 @@ pub struct Dump {
 
 /// 32-bit words of a BAR.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hexdump {
     /// The device.
     pub device: DeviceRef,
@@ -198,6 +299,7 @@ pub struct Hexdump {
 
 /// Text a script printed.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Echo {
     /// The text.
     pub text: String,
@@ -205,6 +307,7 @@ pub struct Echo {
 
 /// A DMA buffer of a session.
 #[derive(Clone, Copy, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DmaInfo {
     /// Index in the session.
     pub buffer: usize,
@@ -216,6 +319,7 @@ pub struct DmaInfo {
 
 /// A DMA buffer allocated.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DmaAllocated {
     /// The device.
     pub device: DeviceRef,
@@ -226,6 +330,7 @@ pub struct DmaAllocated {
 
 /// Bytes put into a DMA buffer.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DmaWritten {
     /// The device.
     pub device: DeviceRef,
@@ -239,6 +344,7 @@ pub struct DmaWritten {
 
 /// Bytes of a DMA buffer.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DmaBytes {
     /// The device.
     pub device: DeviceRef,
@@ -257,6 +363,7 @@ pub struct DmaBytes {
 
 /// One memory area a session mapped, with the kernel's view of it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MapEntry {
     /// `BAR0`, `DMA buffer 0`.
     pub what: String,
@@ -277,6 +384,7 @@ pub struct MapEntry {
 
 /// The mappings of a session.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Maps {
     /// The device.
     pub device: DeviceRef,

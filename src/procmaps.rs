@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 /// One mapping (a VMA): a line of `/proc/self/maps` and its flags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProcMapping {
     /// First address.
     pub start: u64,

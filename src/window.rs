@@ -57,6 +57,7 @@ pub struct Resolved<'a> {
 
 /// A decoded field value.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldValue {
     /// Field name.
     pub name: Text,
@@ -87,6 +88,7 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
 
 /// Why `dump` did not read a register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Skipped {
     /// Write-only: nothing meaningful to read.
@@ -99,12 +101,14 @@ pub enum Skipped {
 
 /// One register as `dump` read it (or did not).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DumpedRegister {
     /// Name.
     pub name: String,
     /// Offset in the BAR.
     pub offset: u64,
     /// Width in bits.
+    #[cfg_attr(feature = "schema", schemars(with = "crate::mmio::Width"))]
     pub width: u32,
     /// Access.
     pub access: Access,
@@ -160,6 +164,7 @@ impl DumpedRegister {
 
 /// What one read or write touched.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccessReport {
     /// The device.
     pub device: DeviceRef,
@@ -168,6 +173,7 @@ pub struct AccessReport {
     /// Offset of the access (the register's, for names).
     pub offset: u64,
     /// Width in bits.
+    #[cfg_attr(feature = "schema", schemars(with = "crate::mmio::Width"))]
     pub width: u32,
     /// Register name, if a register was named.
     pub register: Option<Text>,

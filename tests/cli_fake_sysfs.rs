@@ -161,7 +161,7 @@ fn info_decodes_header_bars_capabilities_and_group() {
     expect(&o, 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["vendor_id"], 0x1234);
-    assert_eq!(v["bars"][2]["size"], 0x400000);
+    assert_eq!(v["bars"][2]["len"], 0x400000);
     assert_eq!(v["bars"][2]["is_64bit"], true);
     assert_eq!(v["capabilities"][0]["name"], "MSI");
 }

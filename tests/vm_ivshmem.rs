@@ -340,7 +340,7 @@ fn info_of_both_variants(lab: &mut Lab) -> Result<(), Failed> {
     )?;
     let json = ok(lab, &format!("{DOORBELL} ivshmem info --json"))?;
     let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-    check(v["variant"] == "ivshmem-doorbell" && v["vectors"] == VECTORS && v["size"] == SHM_SIZE, json.clone())?;
+    check(v["variant"] == "ivshmem-doorbell" && v["vectors"] == VECTORS && v["len"] == SHM_SIZE, json.clone())?;
     // IVPosition is the ID the server gave QEMU, and the server's peers agree.
     let qemu = qemu_peer(lab)?;
     check(qemu == qemu_peer_from_log()?, format!("IVPosition {qemu} vs the server log"))?;
@@ -493,7 +493,7 @@ fn check_bench(json: &str, bytes: u64, accesses: &str) -> Result<(), Failed> {
     let positive = ["memcpy", "write", "read", "fill", "write_ratio", "read_ratio"]
         .iter()
         .all(|k| b[k].as_f64().is_some_and(|x| x.is_finite() && x > 0.0));
-    check(b["bytes"] == bytes && b["accesses"] == accesses && positive, format!("bench: {json}"))
+    check(b["len"] == bytes && b["accesses"] == accesses && positive, format!("bench: {json}"))
 }
 
 /// 00:06.0 on vfio-pci (MSI-X needs it).
@@ -630,7 +630,14 @@ fn ring_guest_from_host(lab: &mut Lab, vector: u16) -> Result<(), Failed> {
 
 fn doorbell_host_to_guest(lab: &mut Lab) -> Result<(), Failed> {
     ring_guest_from_host(lab, 1)?;
-    ring_guest_from_host(lab, 0)
+    ring_guest_from_host(lab, 0)?;
+    // The same with --json: the object docs/json-schema.json describes.
+    let qemu = qemu_peer(lab)?;
+    start_in_guest(lab, &format!("{DOORBELL} --json ivshmem wait --vector 1 --timeout 30000"))?;
+    ring(qemu, 1)?;
+    let out = finish_guest_wait(lab)?;
+    common::schema::check_lines(&common::schema::validator(), "ivshmem wait --json", &out)?;
+    check(out.contains(r#""op":"ivshmem wait""#), out)
 }
 
 /// A host client waiting for a doorbell; its peer ID from its first line.
@@ -693,7 +700,15 @@ fn doorbell_guest_to_host(lab: &mut Lab) -> Result<(), Failed> {
         use std::io::Read;
         o.read_to_string(&mut rest).map_err(|e| e.to_string())?;
     }
-    check(status.success() && rest.contains(&format!("peer {}: vector 1 rung", waiter.id)), format!("{status}: {rest}"))
+    check(
+        status.success() && rest.contains(&format!("peer {}: vector 1 rung", waiter.id)),
+        format!("{status}: {rest}"),
+    )?;
+    // The doorbell's --json object is the one docs/json-schema.json describes.
+    let waiter = HostWaiter::start(0)?;
+    let json = ok(lab, &format!("{DOORBELL} --json ivshmem doorbell {} 0", waiter.id))?;
+    common::schema::check_lines(&common::schema::validator(), "ivshmem doorbell --json", &json)?;
+    check(json.contains(r#""op":"ivshmem doorbell""#), json)
 }
 
 fn server_survives_a_vanished_client(lab: &mut Lab) -> Result<(), Failed> {

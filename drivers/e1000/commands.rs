@@ -1,14 +1,13 @@
 //! `mmiodrv e1000 ...`.
 
-use serde_json::json;
+use serde::Serialize;
 
-use super::E1000;
+use super::{Link, MacAddress, E1000};
 use crate::command::{Arg, Call, Command, Needs, Report, Run};
-use crate::error::Result;
+use crate::error::{DeviceRef, Result};
 
-/// e1000's subcommands.
-pub const COMMANDS: &[Command] = &[
-    Command {
+/// `e1000 mac`.
+const MAC: Command = Command {
         name: "mac",
         about: "Print the MAC address: receive address 0 (RAL0/RAH0) and the EEPROM's copy (through EERD)",
         args: &[Arg::flag("eeprom", "Only the EEPROM's copy (works before a driver has programmed RAL0/RAH0)")],
@@ -18,8 +17,10 @@ pub const COMMANDS: &[Command] = &[
         run: Run::Call(mac),
         aliases: &[],
         hidden: false,
-    },
-    Command {
+};
+
+/// `e1000 link`.
+const LINK: Command = Command {
         name: "link",
         about: "Print link state, speed and duplex (STATUS)",
         args: &[],
@@ -29,8 +30,62 @@ pub const COMMANDS: &[Command] = &[
         run: Run::Call(link),
         aliases: &[],
         hidden: false,
-    },
-];
+};
+
+/// e1000's subcommands.
+pub const COMMANDS: &[Command] = &[MAC, LINK];
+
+/// The JSON each command reports, declared with the command.
+#[cfg(feature = "schema")]
+pub fn results(r: &mut crate::schema::Results) {
+    let e1000 = &super::DRIVER.command;
+    r.add::<MacReport>(&[e1000, &MAC]).add::<EepromMacReport>(&[e1000, &MAC]).add::<LinkReport>(&[e1000, &LINK]);
+}
+
+/// Where `e1000 mac` read the address.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+enum MacSource {
+    /// The EEPROM's copy (`--eeprom`).
+    Eeprom,
+}
+
+/// `e1000 mac`: the address, receive address 0's and the EEPROM's.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct MacReport {
+    /// The device.
+    device: DeviceRef,
+    /// The MAC address: receive address 0's when valid, else the EEPROM's.
+    mac: MacAddress,
+    /// Receive address 0 (RAL0/RAH0), null when not valid.
+    receive_address_0: Option<MacAddress>,
+    /// The EEPROM's copy.
+    eeprom: MacAddress,
+}
+
+/// `e1000 mac --eeprom`: the EEPROM's copy only.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct EepromMacReport {
+    /// The device.
+    device: DeviceRef,
+    /// The MAC address in the EEPROM.
+    mac: MacAddress,
+    /// `eeprom`.
+    source: MacSource,
+}
+
+/// `e1000 link`: STATUS decoded.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct LinkReport {
+    /// The device.
+    device: DeviceRef,
+    /// The link.
+    link: Link,
+}
 
 fn mac(call: &mut Call<'_>) -> Result<()> {
     let dev = call.device()?;
@@ -39,7 +94,8 @@ fn mac(call: &mut Call<'_>) -> Result<()> {
     let eeprom = e.eeprom_mac_address()?;
     if call.args.flag("eeprom") {
         let line = format!("{name}: MAC {eeprom} (EEPROM)");
-        call.report(Report::line(json!({ "device": name, "mac": eeprom, "source": "eeprom" }), line));
+        let json = EepromMacReport { device: name, mac: eeprom, source: MacSource::Eeprom };
+        call.report(Report::line(json, line));
         return Ok(());
     }
     let ral = e.mac_address()?;
@@ -48,7 +104,7 @@ fn mac(call: &mut Call<'_>) -> Result<()> {
         Some(m) => format!("{name}: MAC {m} (receive address 0; the EEPROM says {eeprom})"),
         None => format!("{name}: MAC {eeprom} (EEPROM; receive address 0 is not valid)"),
     };
-    let json = json!({ "device": name, "mac": ral.unwrap_or(eeprom), "receive_address_0": ral, "eeprom": eeprom });
+    let json = MacReport { device: name, mac: ral.unwrap_or(eeprom), receive_address_0: ral, eeprom };
     call.report(Report::line(json, line));
     Ok(())
 }
@@ -68,6 +124,6 @@ fn link(call: &mut Call<'_>) -> Result<()> {
     } else {
         format!("{name}: link down (STATUS {:#010x})", l.status)
     };
-    call.report(Report::line(json!({ "device": name, "link": l }), line));
+    call.report(Report::line(LinkReport { device: name, link: l }, line));
     Ok(())
 }

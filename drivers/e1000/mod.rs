@@ -235,6 +235,8 @@ pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
     ids: IDS,
     maps: &[&regs::MAP],
     top_level: &[],
+    #[cfg(feature = "schema")]
+    results: commands::results,
 };
 
 /// EEPROM words 0..=2 hold the MAC address, low byte first.
@@ -242,6 +244,7 @@ const EEPROM_MAC_WORDS: [u8; 3] = [0, 1, 2];
 
 /// A MAC address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(into = "String")]
 pub struct MacAddress(pub [u8; 6]);
 
@@ -260,6 +263,7 @@ impl From<MacAddress> for String {
 
 /// The link as STATUS reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Link {
     /// Link up.
     pub up: bool,

@@ -110,10 +110,13 @@ pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
     ids: &[(VENDOR_ID, DEVICE_ID)],
     maps: &[&regs::MAP],
     top_level: &[],
+    #[cfg(feature = "schema")]
+    results: commands::results,
 };
 
 /// Decoded ID register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EduId {
     /// The raw register.
     pub raw: u32,
@@ -125,6 +128,7 @@ pub struct EduId {
 
 /// What a liveness check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Liveness {
     /// The value written.
     pub wrote: u32,
@@ -136,6 +140,7 @@ pub struct Liveness {
 
 /// STATUS decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Status {
     /// The raw register.
     pub status: u32,
@@ -166,6 +171,7 @@ impl Default for DmaOptions {
 
 /// Which way a DMA goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// RAM to edu's buffer.

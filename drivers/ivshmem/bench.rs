@@ -18,9 +18,10 @@ use crate::mmio::bulk::Lanes;
 
 /// Best-of-N throughputs in bytes per second, and their ratios to memcpy.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BenchResult {
     /// Bytes per copy.
-    pub bytes: u64,
+    pub len: u64,
     /// Rounds run.
     pub rounds: u32,
     /// How the shared memory was accessed (width, streaming stores).
@@ -127,7 +128,7 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32, live: bool) -> Result<Be
         }
         let (memcpy, write, read, fill) = (rate(len, memcpy), rate(len, write), rate(len, read), rate(len, fill));
         Ok(BenchResult {
-            bytes,
+            len: bytes,
             rounds,
             accesses: Lanes::detect().describe(len),
             memcpy,

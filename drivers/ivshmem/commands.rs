@@ -3,14 +3,16 @@
 //! client and a server for ivshmem-doorbell peers.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde::Serialize;
 
+use super::bench::BenchResult;
 use super::client::Client;
 use super::server::{Server, ServerConfig};
 use super::{bench, doorbell_value, HostMemory, Ivshmem, SharedMemory, Variant};
+use crate::backend::IrqEvent;
 use crate::command::{Arg, Call, Command, Needs, Report, Run, Subject, Value};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::text::{hexdump_lines, size_string};
@@ -26,173 +28,195 @@ const TIMEOUT: Arg =
     Arg::option("timeout", Value::Millis, "Give up after this many milliseconds (exit status 8)").default("5000");
 const VECTOR: Arg = Arg::option("vector", Value::Bits(16), "Only this vector counts (default: any)");
 
+/// `ivshmem info`.
+const INFO: Command = Command {
+    name: "info",
+    about: "Variant, shared-memory size, peer ID (IVPosition) and MSI-X vectors",
+    args: &[],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:05.0 ivshmem info", ""), ("mmiodrv --device file:/dev/shm/ivshmem ivshmem info", "")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(info),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem read`.
+const READ: Command = Command {
+    name: "read",
+    about: "Read --len bytes at --offset of the shared memory: raw into --out FILE, else a hexdump",
+    args: &[
+        OFFSET,
+        Arg::option("len", Value::Size, "Number of bytes (K/M/G suffixes allowed)").required(),
+        Arg::option("out", Value::Path, "Write the raw bytes to this file instead of printing a hexdump"),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:05.0 ivshmem read --len 64", "hexdump of the first 64 bytes")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(read),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem write`.
+const WRITE: Command = Command {
+    name: "write",
+    about: "Write the contents of FILE, --hex bytes or --string text at --offset",
+    args: &[
+        OFFSET,
+        Arg::positional("FILE", Value::Path, "File whose bytes to write").optional(),
+        Arg::option("hex", Value::Text, "Bytes in hex, first byte first: \"deadbeef\", \"de ad be ef\", \"0xdeadbeef\""),
+        Arg::option("string", Value::Text, "UTF-8 text (no terminating NUL is added)"),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:05.0 ivshmem write --string hello --offset 0x100", "")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(write),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem fill`.
+const FILL: Command = Command {
+    name: "fill",
+    about: "Set --len bytes at --offset (default: up to the end) to --byte",
+    args: &[
+        OFFSET,
+        Arg::option("len", Value::Size, "Number of bytes (default: from the offset to the end)"),
+        Arg::option("byte", Value::Bits(8), "The byte value").default("0"),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:05.0 ivshmem fill --byte 0xff", "")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(fill),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem dump`.
+const DUMP: Command = Command {
+    name: "dump",
+    about: "The whole shared memory: raw into --out FILE, else a hexdump with repeated lines folded into '*'",
+    args: &[Arg::option("out", Value::Path, "Write the raw bytes to this file instead of a hexdump")],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:05.0 ivshmem dump --out shm.bin", "")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(dump),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem bench`.
+const BENCH: Command = Command {
+    name: "bench",
+    about: "Time bulk copies into and out of the shared memory against memcpy between two RAM buffers \
+            (the memory's contents are saved and restored)",
+    args: &[
+        Arg::option("size", Value::Size, "Bytes per copy (default: the whole shared memory, at most 64M)"),
+        Arg::option("rounds", Value::Bits(32), "Repetitions of each copy; the fastest counts").default("20"),
+        Arg::flag(
+            "live",
+            "Run even when a peer is writing the memory (its writes during the run are lost \
+             when the saved contents are put back)",
+        ),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:05.0 ivshmem bench --size 1M", "")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(bench_cmd),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem doorbell`.
+const DOORBELL: Command = Command {
+    name: "doorbell",
+    about: "Ring VECTOR of PEER through the DOORBELL register (ivshmem-doorbell)",
+    args: &[
+        Arg::positional("PEER", Value::Bits(16), "The peer ID to interrupt"),
+        Arg::positional("VECTOR", Value::Bits(16), "Its vector"),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:06.0 ivshmem doorbell 1 0", "ring peer 1, vector 0")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(doorbell),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem wait`.
+const WAIT: Command = Command {
+    name: "wait",
+    about: "Wait for a doorbell on this device's MSI-X vectors (ivshmem-doorbell bound to vfio-pci)",
+    args: &[VECTOR, TIMEOUT],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:06.0 ivshmem wait --vector 1", "")],
+    needs: Needs::DeviceOrFile,
+    run: Run::Call(wait),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem client peers`.
+const PEERS: Command = Command {
+    name: "peers",
+    about: "Connect and list the peers the server announces",
+    args: &[],
+    subcommands: &[],
+    examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock peers", "")],
+    needs: Needs::Nothing,
+    run: Run::Call(client_peers),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem client ring`.
+const RING: Command = Command {
+    name: "ring",
+    about: "Ring VECTOR of PEER",
+    args: &[
+        Arg::positional("PEER", Value::Bits(16), "The peer ID to interrupt"),
+        Arg::positional("VECTOR", Value::Bits(16), "Its vector"),
+    ],
+    subcommands: &[],
+    examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock ring 0 1", "")],
+    needs: Needs::Nothing,
+    run: Run::Call(client_ring),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem client wait`.
+const CLIENT_WAIT: Command = Command {
+    name: "wait",
+    about: "Connect, print our peer ID, and wait for one of our vectors to be rung",
+    args: &[VECTOR, TIMEOUT],
+    subcommands: &[],
+    examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock wait --vector 0", "")],
+    needs: Needs::Nothing,
+    run: Run::Call(client_wait),
+    aliases: &[],
+    hidden: false,
+};
+
+/// `ivshmem client`.
+const CLIENT: Command = Command {
+    name: "client",
+    about: "Be a peer of an ivshmem server from the host: list peers, ring one, wait for a doorbell",
+    args: &[Arg::option("socket", Value::Path, "The server's socket").required()],
+    subcommands: &[PEERS, RING, CLIENT_WAIT],
+    examples: &[],
+    needs: Needs::Nothing,
+    run: Run::Group,
+    aliases: &[],
+    hidden: false,
+};
+
 /// `mmiodrv ivshmem ...`.
-pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "info",
-        about: "Variant, shared-memory size, peer ID (IVPosition) and MSI-X vectors",
-        args: &[],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:05.0 ivshmem info", ""), ("mmiodrv --device file:/dev/shm/ivshmem ivshmem info", "")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(info),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "read",
-        about: "Read --len bytes at --offset of the shared memory: raw into --out FILE, else a hexdump",
-        args: &[
-            OFFSET,
-            Arg::option("len", Value::Size, "Number of bytes (K/M/G suffixes allowed)").required(),
-            Arg::option("out", Value::Path, "Write the raw bytes to this file instead of printing a hexdump"),
-        ],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:05.0 ivshmem read --len 64", "hexdump of the first 64 bytes")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(read),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "write",
-        about: "Write the contents of FILE, --hex bytes or --string text at --offset",
-        args: &[
-            OFFSET,
-            Arg::positional("FILE", Value::Path, "File whose bytes to write").optional(),
-            Arg::option("hex", Value::Text, "Bytes in hex, first byte first: \"deadbeef\", \"de ad be ef\", \"0xdeadbeef\""),
-            Arg::option("string", Value::Text, "UTF-8 text (no terminating NUL is added)"),
-        ],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:05.0 ivshmem write --string hello --offset 0x100", "")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(write),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "fill",
-        about: "Set --len bytes at --offset (default: up to the end) to --byte",
-        args: &[
-            OFFSET,
-            Arg::option("len", Value::Size, "Number of bytes (default: from the offset to the end)"),
-            Arg::option("byte", Value::Bits(8), "The byte value").default("0"),
-        ],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:05.0 ivshmem fill --byte 0xff", "")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(fill),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "dump",
-        about: "The whole shared memory: raw into --out FILE, else a hexdump with repeated lines folded into '*'",
-        args: &[Arg::option("out", Value::Path, "Write the raw bytes to this file instead of a hexdump")],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:05.0 ivshmem dump --out shm.bin", "")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(dump),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "bench",
-        about: "Time bulk copies into and out of the shared memory against memcpy between two RAM buffers \
-                (the memory's contents are saved and restored)",
-        args: &[
-            Arg::option("size", Value::Size, "Bytes per copy (default: the whole shared memory, at most 64M)"),
-            Arg::option("rounds", Value::Bits(32), "Repetitions of each copy; the fastest counts").default("20"),
-            Arg::flag(
-                "live",
-                "Run even when a peer is writing the memory (its writes during the run are lost \
-                 when the saved contents are put back)",
-            ),
-        ],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:05.0 ivshmem bench --size 1M", "")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(bench_cmd),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "doorbell",
-        about: "Ring VECTOR of PEER through the DOORBELL register (ivshmem-doorbell)",
-        args: &[
-            Arg::positional("PEER", Value::Bits(16), "The peer ID to interrupt"),
-            Arg::positional("VECTOR", Value::Bits(16), "Its vector"),
-        ],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:06.0 ivshmem doorbell 1 0", "ring peer 1, vector 0")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(doorbell),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "wait",
-        about: "Wait for a doorbell on this device's MSI-X vectors (ivshmem-doorbell bound to vfio-pci)",
-        args: &[VECTOR, TIMEOUT],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:06.0 ivshmem wait --vector 1", "")],
-        needs: Needs::DeviceOrFile,
-        run: Run::Call(wait),
-        aliases: &[],
-        hidden: false,
-    },
-    Command {
-        name: "client",
-        about: "Be a peer of an ivshmem server from the host: list peers, ring one, wait for a doorbell",
-        args: &[Arg::option("socket", Value::Path, "The server's socket").required()],
-        subcommands: &[
-            Command {
-                name: "peers",
-                about: "Connect and list the peers the server announces",
-                args: &[],
-                subcommands: &[],
-                examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock peers", "")],
-                needs: Needs::Nothing,
-                run: Run::Call(client_peers),
-                aliases: &[],
-                hidden: false,
-            },
-            Command {
-                name: "ring",
-                about: "Ring VECTOR of PEER",
-                args: &[
-                    Arg::positional("PEER", Value::Bits(16), "The peer ID to interrupt"),
-                    Arg::positional("VECTOR", Value::Bits(16), "Its vector"),
-                ],
-                subcommands: &[],
-                examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock ring 0 1", "")],
-                needs: Needs::Nothing,
-                run: Run::Call(client_ring),
-                aliases: &[],
-                hidden: false,
-            },
-            Command {
-                name: "wait",
-                about: "Connect, print our peer ID, and wait for one of our vectors to be rung",
-                args: &[VECTOR, TIMEOUT],
-                subcommands: &[],
-                examples: &[("mmiodrv ivshmem client --socket /tmp/ivshmem.sock wait --vector 0", "")],
-                needs: Needs::Nothing,
-                run: Run::Call(client_wait),
-                aliases: &[],
-                hidden: false,
-            },
-        ],
-        examples: &[],
-        needs: Needs::Nothing,
-        run: Run::Group,
-        aliases: &[],
-        hidden: false,
-    },
-];
+pub const COMMANDS: &[Command] = &[INFO, READ, WRITE, FILL, DUMP, BENCH, DOORBELL, WAIT, CLIENT];
 
 /// `mmiodrv ivshmem-server`.
-pub const TOP_LEVEL: &[Command] = &[Command {
+const SERVER: Command = Command {
     name: "ivshmem-server",
     about: "Run an ivshmem server for ivshmem-doorbell peers (QEMU's protocol)",
     args: &[
@@ -208,7 +232,226 @@ pub const TOP_LEVEL: &[Command] = &[Command {
     run: Run::Call(server),
     aliases: &[],
     hidden: false,
-}];
+};
+
+/// Its top-level command.
+pub const TOP_LEVEL: &[Command] = &[SERVER];
+
+/// The JSON each command reports, declared with the command.
+#[cfg(feature = "schema")]
+pub fn results(r: &mut crate::schema::Results) {
+    let ivshmem = &super::DRIVER.command;
+    r.add::<super::IvshmemInfo>(&[ivshmem, &INFO])
+        .add::<HostFileInfo>(&[ivshmem, &INFO])
+        .add::<Copied>(&[ivshmem, &READ])
+        .add::<Bytes>(&[ivshmem, &READ])
+        .add::<Written>(&[ivshmem, &WRITE])
+        .add::<Filled>(&[ivshmem, &FILL])
+        .add::<Copied>(&[ivshmem, &DUMP])
+        .add::<Bytes>(&[ivshmem, &DUMP])
+        .add::<Bench>(&[ivshmem, &BENCH])
+        .add::<Rang>(&[ivshmem, &DOORBELL])
+        .add::<Doorbell>(&[ivshmem, &WAIT])
+        .add::<Peers>(&[ivshmem, &CLIENT, &PEERS])
+        .add::<ClientRang>(&[ivshmem, &CLIENT, &RING])
+        .add::<ClientRung>(&[ivshmem, &CLIENT, &CLIENT_WAIT])
+        .add::<ServerReport>(&[&SERVER])
+        .add::<super::server::ServerEvent>(&[&SERVER]);
+}
+
+/// What `ivshmem info` names a host file.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+enum HostFile {
+    /// The host side of the shared memory.
+    #[serde(rename = "host-file")]
+    HostFile,
+}
+
+/// `ivshmem info` on a host file (`file:PATH`).
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct HostFileInfo {
+    /// The file, as `file:PATH`.
+    device: DeviceRef,
+    /// `host-file`.
+    variant: HostFile,
+    /// Its size in bytes.
+    len: u64,
+    /// The file.
+    path: PathBuf,
+}
+
+/// `read` or `dump` into a file.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Copied {
+    /// The device (or `file:PATH`).
+    device: DeviceRef,
+    /// First byte.
+    offset: u64,
+    /// Bytes copied.
+    len: u64,
+    /// The file written.
+    out: PathBuf,
+    /// How long the copy took, in microseconds.
+    elapsed_us: u64,
+}
+
+/// `read` or `dump` without `--out`: the bytes.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Bytes {
+    /// The device (or `file:PATH`).
+    device: DeviceRef,
+    /// First byte.
+    offset: u64,
+    /// Bytes read.
+    len: u64,
+    /// The bytes in hex, two digits each.
+    hex: String,
+}
+
+/// `write`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Written {
+    /// The device (or `file:PATH`).
+    device: DeviceRef,
+    /// First byte.
+    offset: u64,
+    /// Bytes written.
+    len: u64,
+    /// How long the copy took, in microseconds.
+    elapsed_us: u64,
+}
+
+/// `fill`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Filled {
+    /// The device (or `file:PATH`).
+    device: DeviceRef,
+    /// First byte.
+    offset: u64,
+    /// Bytes set.
+    len: u64,
+    /// Their value.
+    byte: u8,
+    /// How long it took, in microseconds.
+    elapsed_us: u64,
+}
+
+/// `bench`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Bench {
+    /// The device (or `file:PATH`).
+    device: DeviceRef,
+    /// The throughputs.
+    bench: BenchResult,
+}
+
+/// `doorbell`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Rang {
+    /// The device.
+    device: DeviceRef,
+    /// The peer interrupted.
+    peer: u16,
+    /// Its vector.
+    vector: u16,
+    /// The value written to DOORBELL.
+    doorbell: u32,
+}
+
+/// `wait`: the doorbell that came.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Doorbell {
+    /// The device.
+    device: DeviceRef,
+    /// The vector rung, and how often.
+    interrupt: IrqEvent,
+}
+
+/// A peer the server announced.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Peer {
+    /// Its ID.
+    peer: u16,
+    /// Its vectors.
+    vectors: usize,
+}
+
+/// `client peers`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct Peers {
+    /// The server's socket.
+    socket: PathBuf,
+    /// This client's peer ID.
+    #[serde(rename = "self")]
+    me: u16,
+    /// This client's vectors.
+    vectors: usize,
+    /// The shared memory's size in bytes.
+    len: u64,
+    /// The other peers.
+    peers: Vec<Peer>,
+}
+
+/// `client ring`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct ClientRang {
+    /// This client's peer ID.
+    #[serde(rename = "self")]
+    me: u16,
+    /// The peer rung.
+    peer: u16,
+    /// Its vector.
+    vector: u16,
+}
+
+/// `client wait`: the vector rung.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct ClientRung {
+    /// This client's peer ID.
+    #[serde(rename = "self")]
+    me: u16,
+    /// The vector rung.
+    vector: u16,
+    /// How many times.
+    count: u64,
+}
+
+/// `ivshmem-server`: its start and its end (between them, each
+/// [`super::server::ServerEvent`]).
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "event", rename_all = "lowercase")]
+enum ServerReport {
+    /// Ready for peers.
+    Listening {
+        /// The socket peers connect to.
+        socket: PathBuf,
+        /// The shared-memory file.
+        shm: PathBuf,
+        /// Its size in bytes.
+        len: u64,
+        /// Vectors per peer.
+        vectors: u16,
+    },
+    /// Stopped (a signal).
+    Stopped {
+        /// Peers disconnected.
+        peers: usize,
+    },
+}
 
 /// Whether a command writes the memory (the host file is then opened writable).
 fn writes(name: &str) -> bool {
@@ -253,13 +496,14 @@ fn info(call: &mut Call<'_>) -> Result<()> {
         let name = DeviceRef::File(path.to_path_buf());
         let size = host.memory().len();
         let line = format!("{name}: host side of an ivshmem shared memory, {} ({size:#x} bytes)", size_string(size));
-        call.report(Report::line(json!({ "device": name, "variant": "host-file", "size": size, "path": path }), line));
+        let json = HostFileInfo { device: name, variant: HostFile::HostFile, len: size, path: path.to_path_buf() };
+        call.report(Report::line(json, line));
         return Ok(());
     }
     let ivshmem = Ivshmem::open(call.device()?.backend())?;
     let info = ivshmem.info()?;
     let name = &info.device;
-    let size = format!("shared memory {} ({:#x} bytes, BAR2)", size_string(info.size), info.size);
+    let size = format!("shared memory {} ({:#x} bytes, BAR2)", size_string(info.len), info.len);
     let line = match info.variant {
         Variant::Plain => format!(
             "{name}: {}, {size}, peer ID {} (no server), no interrupts, {} backend",
@@ -272,6 +516,11 @@ fn info(call: &mut Call<'_>) -> Result<()> {
     };
     call.report(Report::line(&info, line));
     Ok(())
+}
+
+/// A duration in whole microseconds.
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// " (12.3 ms, 456.7 MiB/s)" for transfers of 1 MiB and more, else nothing.
@@ -348,7 +597,7 @@ fn write(call: &mut Call<'_>) -> Result<()> {
         let took = start.elapsed();
         drop(progress);
         let line = format!("{name}: wrote {} bytes at {offset:#x}{}", data.len(), rate(data.len() as u64, took));
-        let json = json!({ "device": name, "offset": offset, "bytes": data.len(), "seconds": took.as_secs_f64() });
+        let json = Written { device: name.clone(), offset, len: data.len() as u64, elapsed_us: micros(took) };
         call.report(Report::line(json, line));
         Ok(())
     })
@@ -380,7 +629,7 @@ fn fill(call: &mut Call<'_>) -> Result<()> {
         let took = start.elapsed();
         drop(progress);
         let line = format!("{name}: filled {len} bytes at {offset:#x} with {byte:#04x}{}", rate(len, took));
-        let json = json!({ "device": name, "offset": offset, "bytes": len, "byte": byte, "seconds": took.as_secs_f64() });
+        let json = Filled { device: name.clone(), offset, len, byte, elapsed_us: micros(took) };
         call.report(Report::line(json, line));
         Ok(())
     })
@@ -402,7 +651,7 @@ fn bench_cmd(call: &mut Call<'_>) -> Result<()> {
             format!("  read    shared -> RAM  {:>10.1} MiB/s  ({:.2} x memcpy)", mib(r.read), r.read_ratio),
             format!("  fill    shared         {:>10.1} MiB/s", mib(r.fill)),
         ];
-        call.report(Report::new(json!({ "device": name, "bench": r }), lines));
+        call.report(Report::new(Bench { device: name.clone(), bench: r }, lines));
         Ok(())
     })
 }
@@ -414,7 +663,7 @@ fn doorbell(call: &mut Call<'_>) -> Result<()> {
     ivshmem.ring(peer, vector)?;
     let value = doorbell_value(peer, vector);
     let line = format!("{name}: rang peer {peer} vector {vector} (DOORBELL {value:#010x})");
-    call.report(Report::line(json!({ "device": name, "peer": peer, "vector": vector, "doorbell": value }), line));
+    call.report(Report::line(Rang { device: name, peer, vector, doorbell: value }, line));
     Ok(())
 }
 
@@ -427,7 +676,7 @@ fn wait(call: &mut Call<'_>) -> Result<()> {
     log::info!("{name}: {} MSI-X vector(s) armed", irqs.vectors());
     let event = ivshmem.wait(irqs.as_mut(), vector, timeout)?;
     let line = format!("{name}: doorbell on {} vector {} ({} time(s))", event.kind, event.vector, event.count);
-    call.report(Report::line(json!({ "device": name, "interrupt": event }), line));
+    call.report(Report::line(Doorbell { device: name, interrupt: event }, line));
     Ok(())
 }
 
@@ -460,7 +709,7 @@ fn read_out(
         let took = start.elapsed();
         drop(progress);
         let line = format!("{name}: {len} bytes at {offset:#x} -> {}{}", path.display(), rate(len, took));
-        let json = json!({ "device": name, "offset": offset, "bytes": len, "out": path, "seconds": took.as_secs_f64() });
+        let json = Copied { device: name.clone(), offset, len, out: path.to_path_buf(), elapsed_us: micros(took) };
         call.report(Report::line(json, line));
         return Ok(());
     }
@@ -472,7 +721,7 @@ fn read_out(
     }
     drop(progress);
     let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-    let json = json!({ "device": name, "offset": offset, "bytes": len, "hex": hex });
+    let json = Bytes { device: name.clone(), offset, len, hex };
     let lines = hexdump_lines(offset, &data);
     if !squeeze {
         call.report(Report::new(json, lines));
@@ -514,8 +763,8 @@ fn client_peers(call: &mut Call<'_>) -> Result<()> {
         size_string(size)
     )];
     lines.extend(peers.iter().map(|(id, n)| format!("peer {id}: {n} vector(s)")));
-    let list: Vec<_> = peers.iter().map(|(id, n)| json!({ "peer": id, "vectors": n })).collect();
-    let json = json!({ "socket": socket, "self": me, "vectors": client.own_vectors(), "size": size, "peers": list });
+    let peers = peers.iter().map(|&(peer, vectors)| Peer { peer, vectors }).collect();
+    let json = Peers { socket, me, vectors: client.own_vectors(), len: size, peers };
     call.report(Report::new(json, lines));
     Ok(())
 }
@@ -526,7 +775,7 @@ fn client_ring(call: &mut Call<'_>) -> Result<()> {
     let (peer, vector) = (call.args.int("PEER")? as u16, call.args.int("VECTOR")? as u16);
     client.ring(peer, vector)?;
     call.report(Report::line(
-        json!({ "self": me, "peer": peer, "vector": vector }),
+        ClientRang { me, peer, vector },
         format!("peer {me}: rang peer {peer} vector {vector}"),
     ));
     Ok(())
@@ -542,7 +791,7 @@ fn client_wait(call: &mut Call<'_>) -> Result<()> {
     call.report(Report::text(format!("peer {me}: waiting for {which}")));
     let (v, count) = client.wait(vector, timeout)?;
     call.report(Report::line(
-        json!({ "self": me, "vector": v, "count": count }),
+        ClientRung { me, vector: v, count },
         format!("peer {me}: vector {v} rung ({count} time(s))"),
     ));
     Ok(())
@@ -564,7 +813,12 @@ fn server(call: &mut Call<'_>) -> Result<()> {
         cfg.vectors
     );
     call.report(Report::line(
-        json!({ "event": "listening", "socket": server.socket(), "shm": server.shm_path(), "size": cfg.size, "vectors": cfg.vectors }),
+        ServerReport::Listening {
+            socket: server.socket().to_path_buf(),
+            shm: server.shm_path().to_path_buf(),
+            len: cfg.size,
+            vectors: cfg.vectors,
+        },
         listening,
     ));
     let op = call.path.to_string();
@@ -579,7 +833,7 @@ fn server(call: &mut Call<'_>) -> Result<()> {
     let peers = server.peers().len();
     drop(server);
     report(Report::line(
-        json!({ "event": "stopped", "peers": peers }),
+        ServerReport::Stopped { peers },
         format!("ivshmem-server: stopped; {peers} peer(s) disconnected, socket removed"),
     ));
     Ok(())

@@ -78,6 +78,8 @@ pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
     ids: &[(VENDOR_ID, DEVICE_ID)],
     maps: &[&regs::MAP],
     top_level: commands::TOP_LEVEL,
+    #[cfg(feature = "schema")]
+    results: commands::results,
 };
 
 /// The DOORBELL value that rings `vector` of `peer`.
@@ -87,6 +89,7 @@ pub fn doorbell_value(peer: u16, vector: u16) -> u32 {
 
 /// Which ivshmem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Variant {
     /// `ivshmem-plain`: shared memory only, no server, no interrupts.
     #[serde(rename = "ivshmem-plain")]
@@ -107,6 +110,7 @@ impl std::fmt::Display for Variant {
 
 /// What `ivshmem info` reports.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IvshmemInfo {
     /// The device.
     pub device: DeviceRef,
@@ -115,7 +119,7 @@ pub struct IvshmemInfo {
     /// The backend in use.
     pub backend: BackendKind,
     /// Shared-memory size (BAR2) in bytes.
-    pub size: u64,
+    pub len: u64,
     /// IVPosition: this peer's ID on the server (0 on ivshmem-plain).
     pub peer_id: u32,
     /// MSI-X vectors (0 on ivshmem-plain).
@@ -282,7 +286,7 @@ impl<'a> Ivshmem<'a> {
             device: self.name.clone(),
             variant: self.variant,
             backend: self.backend.kind(),
-            size: self.memory.len(),
+            len: self.memory.len(),
             peer_id: self.peer_id()?,
             vectors: self.vectors,
         })

@@ -44,6 +44,7 @@ pub struct ServerConfig {
 
 /// Something that happened to the peer set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum ServerEvent {
     /// A peer connected and got its ID.

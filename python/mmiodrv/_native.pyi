@@ -73,7 +73,7 @@ class Device(_DriverCommands):
     def closed(self) -> bool: ...
     @property
     def bars(self) -> builtins.list[dict[str, Any]]:
-        """Its BARs: index, kind, address, size, is_64bit, prefetchable."""
+        """Its BARs: index, kind, address, len (its size in bytes), is_64bit, prefetchable."""
     def run(self, line: str) -> builtins.list[dict[str, Any]]:
         """Run one line of the session language ("read ID", "edu factorial 5"),
         as a script or the pipe protocol does: each result as the dict --json

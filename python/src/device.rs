@@ -143,7 +143,7 @@ impl Device {
         self.shared.is_closed()
     }
 
-    /// Its BARs: index, kind, address, size, is_64bit, prefetchable.
+    /// Its BARs: index, kind, address, len (its size in bytes), is_64bit, prefetchable.
     #[getter]
     fn bars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let bars = py.detach(|| self.shared.with(|o| o.device().backend().bars())).or_raise(py, self.on())?;

@@ -219,7 +219,7 @@ def dma_round_trip_under_vfio():
         with open("/tmp/msg", "wb") as f:
             f.write(message)
         sent = dev.edu.dma.to_device("/tmp/msg", offset=0x200)
-        assert sent["bytes"] == len(message) and sent["iova"] == 0x100000, sent
+        assert sent["len"] == len(message) and sent["iova"] == 0x100000, sent
         back = dev.edu.dma.from_device(len=len(message), offset=0x200, irq=True)
         assert bytes.fromhex(back["hex"]) == message, back
 
@@ -306,7 +306,7 @@ def drivers_commands():
         assert dev.regs.ICR.read_side_effects and [r for r in dev.dump() if r["name"] == "ICR"][0]["value"] is None
     with mmiodrv.open(IVSHMEM) as dev:
         info = dev.ivshmem.info()
-        assert (info["variant"], info["size"], info["backend"]) == ("ivshmem-plain", 1 << 20, "sysfs"), info
+        assert (info["variant"], info["len"], info["backend"]) == ("ivshmem-plain", 1 << 20, "sysfs"), info
         dev.ivshmem.write(string="from python", offset=0x4000)
         assert dev.bar(2).read_bytes(0x4000, 11) == b"from python"
         raises(mmiodrv.RefusedError, dev.edu.id, contains="not an edu")

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Which interrupt mechanism.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum IrqKind {
     /// Legacy INTx (level-triggered, shared).
@@ -54,6 +55,7 @@ impl std::fmt::Display for IrqKind {
 
 /// One wake-up: which vector fired and how many times since the last wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IrqEvent {
     /// The mechanism.
     pub kind: IrqKind,

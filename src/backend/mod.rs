@@ -22,6 +22,7 @@ pub use vfio::dma::DmaBuffer;
 
 /// Which backend is in use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// Choose by the bound kernel driver: vfio-pci → vfio, uio_pci_generic → uio,
@@ -106,6 +107,7 @@ pub struct BarOptions {
 
 /// What is known about a BAR without touching it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BarInfo {
     /// BAR index (0..=5).
     pub index: u8,
@@ -113,7 +115,8 @@ pub struct BarInfo {
     pub kind: BarKind,
     /// Bus address.
     pub address: u64,
-    /// Size in bytes.
+    /// Size in bytes (in JSON: `len`).
+    #[serde(rename = "len")]
     pub size: u64,
     /// A 64-bit memory BAR.
     pub is_64bit: bool,

@@ -20,6 +20,22 @@ pub enum Width {
     W64,
 }
 
+/// In JSON: its bits, 8, 16, 32 or 64.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Width {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Width".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "description": "An access width in bits.", "enum": [8, 16, 32, 64] })
+    }
+}
+
 impl Width {
     /// The width of `bits` bits (8, 16, 32 or 64).
     pub fn from_bits(bits: u32) -> Result<Self, Error> {

@@ -33,6 +33,7 @@ pub use probe::{Expand, Probe};
 
 /// A PCI device's identity, as config space gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceIds {
     /// Vendor ID.
     pub vendor: u16,

@@ -24,9 +24,10 @@ use crate::mmio::{RegisterIo, Width};
 use crate::observe::trace::{Event, Names, Trace};
 use crate::observe::DeviceIds;
 
-/// One access to make.
+/// One access to make (in JSON, `access` says which).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "access", rename_all = "lowercase")]
 pub enum Step {
     /// Write `value`.
     Write {
@@ -173,6 +174,7 @@ pub fn check_device(trace: &Trace, device: &Device) -> Result<()> {
 
 /// How one step went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Done {
     /// The value read last (reads only).
     pub got: Option<u64>,

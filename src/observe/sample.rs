@@ -18,6 +18,7 @@ pub const MAX_RATE: f64 = 1_000_000.0;
 
 /// A value's share of the samples.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ValueShare {
     /// The value.
     pub value: u64,
@@ -31,6 +32,7 @@ pub struct ValueShare {
 
 /// One item's shares.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ItemShares {
     /// `REG.FIELD`, `REG` or an offset.
     pub name: String,
@@ -46,6 +48,7 @@ pub struct ItemShares {
 
 /// The shares so far.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Shares {
     /// The device.
     pub device: DeviceRef,

@@ -297,12 +297,14 @@ fn capture_raw(window: &Window, offset: u64, len: Option<u64>, all: bool) -> Res
 
 /// A register that differs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RegisterDiff {
     /// Its name.
     pub name: String,
     /// Its offset.
     pub offset: u64,
     /// Its width in bits.
+    #[cfg_attr(feature = "schema", schemars(with = "crate::mmio::Width"))]
     pub width: u32,
     /// Its value in the first (None: not read there).
     pub old: Option<u64>,
@@ -314,6 +316,7 @@ pub struct RegisterDiff {
 
 /// A field that differs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldDiff {
     /// Its name.
     pub name: String,
@@ -332,6 +335,7 @@ pub struct FieldDiff {
 
 /// A raw word that differs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WordDiff {
     /// Its offset.
     pub offset: u64,

@@ -17,6 +17,7 @@ use crate::window::{Layout, Window};
 
 /// A field of a watched register that changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldChange {
     /// Field name.
     pub name: String,
@@ -33,6 +34,7 @@ pub struct FieldChange {
 
 /// One change seen (or, at the first sample, one item's value).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     /// The device.
     pub device: DeviceRef,

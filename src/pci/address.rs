@@ -106,6 +106,22 @@ impl Serialize for PciAddress {
     }
 }
 
+/// In JSON: `DDDD:BB:DD.F` in lowercase hex.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for PciAddress {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PciAddress".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A PCI address: DDDD:BB:DD.F, in lowercase hex.",
+            "type": "string",
+            "pattern": "^[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\\.[0-7]$"
+        })
+    }
+}
+
 /// What `--device` names: one address, or every device with these IDs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceSelector {

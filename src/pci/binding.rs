@@ -29,6 +29,7 @@ fn state_file(dev: &SysfsDevice) -> PathBuf {
 
 /// What a bind/unbind/restore did.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Outcome {
     /// The device.
     pub device: crate::pci::PciAddress,

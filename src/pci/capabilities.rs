@@ -31,6 +31,7 @@ pub mod ext_id {
 
 /// One entry of either capability list, decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Capability {
     /// Offset in config space.
     pub offset: u16,
@@ -48,6 +49,7 @@ pub struct Capability {
 
 /// The decoded contents of a capability.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Decoded {
     /// Nothing decoded beyond the ID.
@@ -119,7 +121,8 @@ pub enum Decoded {
         bar: u8,
         /// Its offset in that BAR.
         offset: u32,
-        /// Its length in bytes.
+        /// Its length in bytes (in JSON: `len`).
+        #[serde(rename = "len")]
         length: u32,
         /// Notify offset multiplier (notify structures only).
         multiplier: Option<u32>,

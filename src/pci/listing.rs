@@ -12,6 +12,7 @@ use crate::pci::{PciAddress, Sysfs};
 
 /// One PCI function as listed (the fields of `mmiodrv list --json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Listed {
     /// Its address.
     pub device: PciAddress,

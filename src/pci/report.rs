@@ -11,6 +11,7 @@ use crate::pci::{ConfigSpace, PciAddress, SysfsDevice};
 
 /// Everything `info` shows.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceReport {
     /// The device.
     pub device: PciAddress,
@@ -58,7 +59,8 @@ pub struct DeviceReport {
     pub bars: Vec<BarInfo>,
     /// Standard then extended capabilities.
     pub capabilities: Vec<Capability>,
-    /// How much config space could be read.
+    /// How much config space could be read, in bytes (in JSON: `config_len`).
+    #[serde(rename = "config_len")]
     pub config_bytes_readable: usize,
     /// The bound kernel driver.
     pub kernel_driver: Option<String>,

@@ -21,6 +21,7 @@ pub struct Resource {
 
 /// What a BAR decodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BarKind {
     /// Memory space.

@@ -20,6 +20,7 @@ pub type List<T> = Cow<'static, [T]>;
 
 /// How software may access a register (or a field, where it differs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Access {
     /// Read-only.
     RO,
@@ -63,6 +64,7 @@ impl Access {
 /// Which piece of a register split into several bus accesses lies at the
 /// lowest address.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WordOrder {
     /// The least significant piece first (edu's 64-bit registers, SystemRDL's default).
@@ -277,6 +279,7 @@ impl Field {
 /// A field's bits: displayed as `31:24`, or `7` for one bit; in JSON as
 /// `lsb` and `msb` (flattened into the object that has them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BitRange {
     /// Lowest bit.
     pub lsb: u32,

@@ -25,12 +25,17 @@ pub fn mac_and_link_match_the_kernel(lab: &mut Lab) -> Result<(), Failed> {
     let result = (|| {
         let out = ok(lab, &format!("mmiodrv --device {NIC} e1000 mac"))?;
         check(out.contains(&format!("MAC {kernel_mac} (receive address 0; the EEPROM agrees)")), out)?;
-        let v: serde_json::Value = serde_json::from_str(&ok(lab, &format!("mmiodrv --device {NIC} e1000 mac --json"))?)
-            .map_err(|e| e.to_string())?;
+        let json = ok(lab, &format!("mmiodrv --device {NIC} e1000 mac --json"))?;
+        let schema = crate::common::schema::validator();
+        crate::common::schema::check_lines(&schema, "e1000 mac --json", &json)?;
+        let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
         check(v["mac"] == kernel_mac.as_str() && v["eeprom"] == kernel_mac.as_str(), v.to_string())?;
         let eeprom = ok(lab, &format!("mmiodrv --device {NIC} e1000 mac --eeprom"))?;
         check(eeprom.contains(&kernel_mac), eeprom)?;
+        let json = ok(lab, &format!("mmiodrv --device {NIC} e1000 mac --eeprom --json"))?;
+        crate::common::schema::check_lines(&schema, "e1000 mac --eeprom --json", &json)?;
         let link = ok(lab, &format!("mmiodrv --device {NIC} e1000 link --json"))?;
+        crate::common::schema::check_lines(&schema, "e1000 link --json", &link)?;
         let v: serde_json::Value = serde_json::from_str(&link).map_err(|e| e.to_string())?;
         let up = ok(lab, &format!("mmiodrv --device {NIC} read STATUS.LU --quiet"))?;
         check((v["link"]["up"] == true) == (up.trim() == "0x1"), format!("{link} vs STATUS.LU {up}"))?;

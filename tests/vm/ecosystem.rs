@@ -6,7 +6,7 @@
 use libtest_mimic::Failed;
 use mmiodrv_lab::Lab;
 
-use crate::common::schema::{check_lines, validator};
+use crate::common::schema::{check_lines, ops, validator};
 use crate::common::vm::{check, driver_of, fails, ok};
 
 /// `setpci -s DEV REG` as a number.
@@ -152,14 +152,43 @@ pub fn json_matches_the_schema(lab: &mut Lab) -> Result<(), Failed> {
         format!("{edu} write IRQ_RAISE 0x2 --wait-irq --timeout 3000"),
         format!("{edu} edu irq ack 0x2"),
         format!("{edu} edu factorial 6 --irq"),
+        format!("printf 'hello' > /tmp/json-dma.txt && {edu} edu dma to-device /tmp/json-dma.txt --offset 0x10"),
+        format!("{edu} edu dma from-device --len 5 --offset 0x10"),
+        format!("{edu} edu dma from-device --len 5 --offset 0x10 --out /tmp/json-dma.out"),
+        // A line of several results (a write that waits for its interrupt),
+        // interrupts armed and waited for, DMA buffers and the mappings.
+        format!(
+            "printf '{}' | {edu} batch -",
+            [
+                "arm --index msi",
+                "write IRQ_RAISE 0x8 --wait-irq --timeout 3000",
+                "write IRQ_ACK 0x8",
+                "write IRQ_RAISE 0x10",
+                "wait-irq --timeout 3000",
+                "write IRQ_ACK 0x10",
+                "dma alloc 4K --mask-bits 28",
+                "dma write 0 --hex 0102",
+                "dma read 0 2",
+                "maps",
+                "",
+            ]
+            .join("\\n")
+        ),
         format!("{edu} bind --restore"),
     ];
     commands.push(format!("printf 'read ID\\nwrite LIVENESS 1\\nread NOPE\\n' | {edu} batch - ; true"));
     let mut n = 0;
+    let mut seen = Vec::new();
     for cmd in &commands {
-        n += check_lines(&v, cmd, &ok(lab, cmd)?)?;
+        let out = ok(lab, cmd)?;
+        n += check_lines(&v, cmd, &out)?;
+        seen.extend(ops(&out));
     }
-    check(n >= commands.len(), format!("{n} objects from {} commands", commands.len()))
+    check(n >= commands.len(), format!("{n} objects from {} commands", commands.len()))?;
+    let want = ["bind", "arm", "wait-irq", "results", "dma alloc", "dma write", "dma read", "maps"];
+    let want = want.iter().chain(&["edu dma to-device", "edu dma from-device", "edu irq raise", "error"]);
+    let missing: Vec<&&str> = want.filter(|op| !seen.iter().any(|s| s == *op)).collect();
+    check(missing.is_empty(), format!("no object of {missing:?} among {seen:?}"))
 }
 
 /// `doctor` in the default guest: root, an IOMMU, vfio-pci loaded; the

@@ -26,6 +26,7 @@ use crate::regmap::model::{Access, Field, ReadAction, Register, RegisterMap, Wri
 
 /// The format a map file is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Format {
     /// mmiodrv's own TOML.
     #[serde(rename = "toml")]

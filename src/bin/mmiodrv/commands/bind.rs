@@ -48,7 +48,7 @@ pub fn bind(call: &mut Call<'_>) -> Result<()> {
             return Err(mmiodrv::Error::invalid("", "name a driver (vfio-pci or uio_pci_generic) or pass --restore"))
         }
     };
-    report(&g, "bind", &outcome)
+    report(&g, call.path, &outcome)
 }
 
 pub fn unbind(call: &mut Call<'_>) -> Result<()> {
@@ -56,5 +56,5 @@ pub fn unbind(call: &mut Call<'_>) -> Result<()> {
     stoppable()?;
     let dev = resolve_device(&g)?;
     let outcome = binding::unbind(&dev, g.force)?;
-    report(&g, "unbind", &outcome)
+    report(&g, call.path, &outcome)
 }

@@ -1,7 +1,8 @@
 //! `mmiodrv config`: raw config space as `lspci -xxx` prints it, and
 //! `config read|write TARGET` for one register by name, as setpci.
 
-use mmiodrv::error::Result;
+use mmiodrv::error::{DeviceRef, Result};
+use mmiodrv::mmio::Width;
 use mmiodrv::pci::config_target::ConfigTarget;
 use mmiodrv::pci::ids::PciIds;
 use mmiodrv::pci::report::title;
@@ -43,14 +44,8 @@ pub fn dump(call: &mut Call<'_>) -> Result<()> {
     let config = dev.backend().read_config()?;
     let address = dev.address().map(|a| a.lspci()).unwrap_or_else(|| dev.device().to_string());
     if g.json {
-        print_json(
-            "config",
-            &serde_json::json!({
-                "device": dev.device(),
-                "len": config.len(),
-                "hex": config.bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-            }),
-        );
+        let hex = config.bytes().iter().map(|b| format!("{b:02x}")).collect();
+        print_json(call.path, &ConfigBytes { device: dev.device(), len: config.len(), hex });
         return Ok(());
     }
     let ids = PciIds::load();
@@ -93,15 +88,73 @@ fn fields_text(t: &ConfigTarget, register: u64) -> String {
     format!("  {}", parts.join(" "))
 }
 
-fn json_of(device: &mmiodrv::DeviceRef, t: &ConfigTarget) -> serde_json::Value {
-    serde_json::json!({
-        "device": device,
-        "target": t.text,
-        "offset": t.offset,
-        "width": t.width.bits(),
-        "register": t.register,
-        "field": t.field.map(|f| f.name),
-    })
+/// `config --json`: the whole config space.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ConfigBytes {
+    /// The device.
+    pub device: DeviceRef,
+    /// Bytes read: 256, or 4096 with extended config space (fewer without root).
+    pub len: usize,
+    /// The bytes in hex, two digits each.
+    pub hex: String,
+}
+
+/// Where `config read` and `config write` went.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ConfigPlace<'a> {
+    /// The device.
+    pub device: DeviceRef,
+    /// The target as given (`COMMAND.BUS_MASTER`, `CAP_MSI+2.w`).
+    pub target: &'a str,
+    /// Offset in config space.
+    pub offset: u16,
+    /// Width of the access.
+    pub width: Width,
+    /// The header register, when it has a name.
+    pub register: Option<&'static str>,
+    /// The field, for `NAME.FIELD`.
+    pub field: Option<&'static str>,
+}
+
+impl<'a> ConfigPlace<'a> {
+    fn of(device: DeviceRef, t: &'a ConfigTarget) -> Self {
+        ConfigPlace {
+            device,
+            target: &t.text,
+            offset: t.offset,
+            width: t.width,
+            register: t.register,
+            field: t.field.map(|f| f.name),
+        }
+    }
+}
+
+/// `config read --json`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ConfigRead<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub place: ConfigPlace<'a>,
+    /// The value read (the field's, for `NAME.FIELD`).
+    pub value: u64,
+}
+
+/// `config write --json`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ConfigWrite<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub place: ConfigPlace<'a>,
+    /// The value given (the field's, for `NAME.FIELD`).
+    pub value: u64,
+    /// The mask given (`VALUE:MASK`), if any.
+    pub mask: Option<u64>,
+    /// The register before.
+    pub old: u64,
+    /// The register after (what was written, or would be).
+    pub new: u64,
+    /// Whether nothing was written (`--dry-run`).
+    pub dry_run: bool,
 }
 
 /// `config read TARGET`.
@@ -114,9 +167,7 @@ pub fn read(call: &mut Call<'_>) -> Result<()> {
     let register = backend.read_config_at(t.offset, t.width)?;
     let value = t.extract(register);
     if g.json {
-        let mut v = json_of(&dev.device(), &t);
-        v["value"] = value.into();
-        print_json("config read", &v);
+        print_json(call.path, &ConfigRead { place: ConfigPlace::of(dev.device(), &t), value });
     } else if quiet {
         outln!("{}", shown(&t, value));
     } else {
@@ -141,13 +192,8 @@ pub fn write(call: &mut Call<'_>) -> Result<()> {
     }
     let width = t.width;
     if g.json {
-        let mut v = json_of(&dev.device(), &t);
-        v["value"] = value.into();
-        v["mask"] = mask.into();
-        v["old"] = old.into();
-        v["new"] = new.into();
-        v["dry_run"] = dry_run.into();
-        print_json("config write", &v);
+        let place = ConfigPlace::of(dev.device(), &t);
+        print_json(call.path, &ConfigWrite { place, value, mask, old, new, dry_run });
     } else if quiet {
         outln!("{}", Hex(new, Some(width)));
     } else {

@@ -3,7 +3,7 @@
 
 use mmiodrv::doctor::{self, Finding, Status};
 use mmiodrv::error::Result;
-use mmiodrv::pci::Sysfs;
+use mmiodrv::pci::{PciAddress, Sysfs};
 
 use mmiodrv::command::Call;
 
@@ -11,6 +11,28 @@ use crate::cli::Global;
 use crate::context::resolve_device;
 use crate::output::errors::remedy;
 use crate::output::print_json;
+
+/// `doctor --json`: every check, and how many found a problem (then the
+/// exit status is 10).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Doctor<'a> {
+    /// The device checked too, if one was named.
+    pub device: Option<PciAddress>,
+    /// Each check, the system's first.
+    pub checks: Vec<Check<'a>>,
+    /// Checks with status `fail`.
+    pub problems: usize,
+}
+
+/// One check of `doctor --json`, with its fix in this program's words.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Check<'a> {
+    /// What was checked, how it came out, what was seen.
+    #[serde(flatten)]
+    pub finding: &'a Finding,
+    /// What would fix it (for a check that is not ok).
+    pub fix: Option<String>,
+}
 
 fn label(s: Status) -> &'static str {
     match s {
@@ -32,22 +54,8 @@ pub fn run(call: &mut Call<'_>) -> Result<()> {
     let fix = |f: &Finding| f.remedy.as_ref().map(|r| remedy(r, None));
     let problems = findings.iter().filter(|f| f.status == Status::Fail).count();
     if g.json {
-        let checks: Vec<serde_json::Value> = findings
-            .iter()
-            .map(|f| {
-                let mut v = serde_json::to_value(f).unwrap_or_default();
-                v["fix"] = fix(f).into();
-                v
-            })
-            .collect();
-        print_json(
-            "doctor",
-            &serde_json::json!({
-                "device": device.as_ref().map(|d| d.address),
-                "checks": checks,
-                "problems": problems,
-            }),
-        );
+        let checks = findings.iter().map(|f| Check { finding: f, fix: fix(f) }).collect();
+        print_json(call.path, &Doctor { device: device.as_ref().map(|d| d.address), checks, problems });
         return found(problems);
     }
     for f in &findings {

@@ -1,6 +1,8 @@
 //! Shell completions, man pages and the register-name helper the bash
 //! completion calls, all from the one command tree.
 
+use std::path::PathBuf;
+
 use mmiodrv::command::Call;
 use mmiodrv::device::DeviceSpec;
 use mmiodrv::error::Result;
@@ -16,13 +18,30 @@ pub fn completions(call: &mut Call<'_>) -> Result<()> {
     Ok(())
 }
 
+/// `man --json`: the pages written.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ManPages {
+    /// Each page's path.
+    pub pages: Vec<PathBuf>,
+}
+
+/// `json-schema`: the JSON Schema of every object `--json` prints (what
+/// docs/json-schema.json holds), the program's commands' objects with the
+/// library's and the drivers'.
+pub fn json_schema(_call: &mut Call<'_>) -> Result<()> {
+    let doc = mmiodrv::schema::document(super::results);
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| mmiodrv::Error::invalid("", e.to_string()))?;
+    outln!("{text}");
+    Ok(())
+}
+
 /// `man --dir DIR`: mmiodrv.1 and one page per command.
 pub fn man(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
     let dir = call.args.path("dir")?;
     let written = help::man_pages(tree(), dir)?;
     if g.json {
-        print_json("man", &serde_json::json!({ "pages": written }));
+        print_json(call.path, &ManPages { pages: written });
     } else {
         outln!("{} man pages written to {}", written.len(), dir.display());
     }

@@ -101,7 +101,7 @@ pub fn run(call: &mut Call<'_>) -> Result<()> {
     let ids = PciIds::load();
     let r = DeviceReport::build(&sysfs, dev.backend(), &ids)?;
     if g.json {
-        print_json("info", &r);
+        print_json(call.path, &r);
         return Ok(());
     }
     outln!("{} {}", r.device, r.title);

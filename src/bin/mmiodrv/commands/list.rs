@@ -13,6 +13,13 @@ use mmiodrv::command::Call;
 use crate::cli::Global;
 use crate::output::print_json;
 
+/// `list --json`: the devices, in address order.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Listing<'a> {
+    /// Each device selected.
+    pub devices: &'a [Listed],
+}
+
 /// `-s`/`-d`, or `--device` (an address or IDs) as the same filter.
 fn filter(g: &Global) -> Result<Filter> {
     let mut f = g.filter();
@@ -41,7 +48,7 @@ pub fn run(call: &mut Call<'_>) -> Result<()> {
     let ids = PciIds::load();
     let rows = listing::list_filtered(&Sysfs::from_env(), &ids, &filter(&g)?)?;
     if g.json {
-        print_json("list", &serde_json::json!({ "devices": rows }));
+        print_json(call.path, &Listing { devices: &rows });
         return Ok(());
     }
     if call.args.flag("tree") {

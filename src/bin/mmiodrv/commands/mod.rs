@@ -1,6 +1,7 @@
 //! The program's own commands, one module per family, declared in the
 //! library's one grammar. A new command is its module's function and one
-//! entry in [`PROGRAM`]. (The register operations are the library's,
+//! entry in [`PROGRAM`] (and, when it prints JSON, the type of its objects
+//! in [`results`]). (The register operations are the library's,
 //! `mmiodrv::session::COMMANDS`; drivers declare theirs in `drivers/`.)
 
 pub mod bind;
@@ -13,6 +14,10 @@ pub mod observe;
 pub mod regmap;
 
 use mmiodrv::command::{Arg, Command, Needs, Run, Value};
+use mmiodrv::observe::watch::Change;
+use mmiodrv::outcome::{Dump, Hexdump, ScriptChecked};
+use mmiodrv::pci::{binding, report::DeviceReport};
+use mmiodrv::schema::Results;
 use mmiodrv::session::MAP_ARGS;
 
 const BAR: Arg =
@@ -24,62 +29,80 @@ const fn program(name: &'static str, about: &'static str, run: mmiodrv::command:
     Command::new(name, about, Run::Call(run)).needs(Needs::Nothing)
 }
 
-/// The program's commands, in the order help lists them.
-pub static PROGRAM: [Command; 19] = [
-    program("list", "List PCI devices (all, or those -s/-d select) with names, driver, IOMMU group and mmiodrv driver", list::run)
-        .args(&[
-            Arg::count("numeric", "Numbers instead of names (-n), or both (-nn), as lspci").short('n'),
-            Arg::flag("tree", "Bridges with the devices behind them, indented").short('t'),
-        ])
-        .examples(&[
-            ("mmiodrv list", "every device, with vendor and device names"),
-            ("mmiodrv -d 1af4: list -nn", "Red Hat/virtio devices, names and [vendor:device] numbers"),
-            ("mmiodrv list --tree", "bridges and the devices behind them"),
-        ]),
-    program("info", "Decode the config header, BARs and capabilities of the device", info::run).examples(&[
+const LIST: Command = program(
+    "list",
+    "List PCI devices (all, or those -s/-d select) with names, driver, IOMMU group and mmiodrv driver",
+    list::run,
+)
+.args(&[
+    Arg::count("numeric", "Numbers instead of names (-n), or both (-nn), as lspci").short('n'),
+    Arg::flag("tree", "Bridges with the devices behind them, indented").short('t'),
+])
+.examples(&[
+    ("mmiodrv list", "every device, with vendor and device names"),
+    ("mmiodrv -d 1af4: list -nn", "Red Hat/virtio devices, names and [vendor:device] numbers"),
+    ("mmiodrv list --tree", "bridges and the devices behind them"),
+]);
+
+const INFO: Command = program("info", "Decode the config header, BARs and capabilities of the device", info::run)
+    .examples(&[
         ("mmiodrv -s 00:04.0 info", "as lspci -vvv, plus driver, IOMMU group and mmiodrv driver"),
         ("mmiodrv -d 1234:11e8 info --json", "the same as one JSON object"),
-    ]),
-    Command {
-        subcommands: &[
-            program("read", "Read one config register or field by name, offset or capability", config::read)
-                .args(&[
-                    Arg::positional(
-                        "TARGET",
-                        Value::Text,
-                        "NAME (COMMAND, LATENCY_TIMER), NAME.FIELD (COMMAND.BUS_MASTER), OFFSET[.b|.w|.l] (0x3c.b) or [E]CAP_NAME+OFFSET[.b|.w|.l] (CAP_MSI+2.w, ECAP_AER+4.l), as setpci",
-                    ),
-                    Arg::flag("quiet", "Print only the value").short('q'),
-                ])
-                .examples(&[("mmiodrv -s 00:04.0 config read COMMAND.BUS_MASTER", "one field of COMMAND")]),
-            program("write", "Write one config register or field (a field or VALUE:MASK writes only those bits)", config::write)
-                .args(&[
-                    Arg::positional("TARGET", Value::Text, "As for `config read`"),
-                    Arg::positional(
-                        "VALUE",
-                        Value::Checked(config::check_value_mask, "VALUE[:MASK]"),
-                        "VALUE or VALUE:MASK (0x.., 0b.., decimal); range-checked against the register or field",
-                    ),
-                    Arg::flag("dry-run", "Show what would be written (old and new value) and write nothing"),
-                    Arg::flag("quiet", "Print only the new value").short('q'),
-                ])
-                .examples(&[(
-                    "mmiodrv -s 00:04.0 config write CAP_MSI+2.w 0x1:0x1 --dry-run",
-                    "what setpci -s 00:04.0 CAP_MSI+2.w=1:1 would write",
-                )]),
-        ],
-        ..program("config", "Print raw config space as `lspci -xxx`, or read/write one register by name as setpci", config::dump)
-            .examples(&[("mmiodrv -s 00:04.0 config", "hex dump, 256 or 4096 bytes (lspci -F reads it)")])
-    },
-    program(
-        "doctor",
-        "Check what access to PCI devices needs (root or group, lockdown, IOMMU, VFIO nodes, memlock, modules) and name each fix",
-        doctor::run,
+    ]);
+
+const CONFIG_READ: Command =
+    program("read", "Read one config register or field by name, offset or capability", config::read)
+        .args(&[
+            Arg::positional(
+                "TARGET",
+                Value::Text,
+                "NAME (COMMAND, LATENCY_TIMER), NAME.FIELD (COMMAND.BUS_MASTER), OFFSET[.b|.w|.l] (0x3c.b) or [E]CAP_NAME+OFFSET[.b|.w|.l] (CAP_MSI+2.w, ECAP_AER+4.l), as setpci",
+            ),
+            Arg::flag("quiet", "Print only the value").short('q'),
+        ])
+        .examples(&[("mmiodrv -s 00:04.0 config read COMMAND.BUS_MASTER", "one field of COMMAND")]);
+
+const CONFIG_WRITE: Command = program(
+    "write",
+    "Write one config register or field (a field or VALUE:MASK writes only those bits)",
+    config::write,
+)
+.args(&[
+    Arg::positional("TARGET", Value::Text, "As for `config read`"),
+    Arg::positional(
+        "VALUE",
+        Value::Checked(config::check_value_mask, "VALUE[:MASK]"),
+        "VALUE or VALUE:MASK (0x.., 0b.., decimal); range-checked against the register or field",
+    ),
+    Arg::flag("dry-run", "Show what would be written (old and new value) and write nothing"),
+    Arg::flag("quiet", "Print only the new value").short('q'),
+])
+.examples(&[(
+    "mmiodrv -s 00:04.0 config write CAP_MSI+2.w 0x1:0x1 --dry-run",
+    "what setpci -s 00:04.0 CAP_MSI+2.w=1:1 would write",
+)]);
+
+const CONFIG: Command = Command {
+    subcommands: &[CONFIG_READ, CONFIG_WRITE],
+    ..program(
+        "config",
+        "Print raw config space as `lspci -xxx`, or read/write one register by name as setpci",
+        config::dump,
     )
-    .examples(&[
-        ("mmiodrv doctor", "the system: user, lockdown, iomem, IOMMU, /dev/vfio, memlock, modules (exit 10 on a problem)"),
-        ("mmiodrv -s 00:04.0 doctor", "also the device: IOMMU group, decoding, bus mastering, driver"),
-    ]),
+    .examples(&[("mmiodrv -s 00:04.0 config", "hex dump, 256 or 4096 bytes (lspci -F reads it)")])
+};
+
+const DOCTOR: Command = program(
+    "doctor",
+    "Check what access to PCI devices needs (root or group, lockdown, IOMMU, VFIO nodes, memlock, modules) and name each fix",
+    doctor::run,
+)
+.examples(&[
+    ("mmiodrv doctor", "the system: user, lockdown, iomem, IOMMU, /dev/vfio, memlock, modules (exit 10 on a problem)"),
+    ("mmiodrv -s 00:04.0 doctor", "also the device: IOMMU group, decoding, bus mastering, driver"),
+]);
+
+const BIND: Command =
     program("bind", "Bind the device to vfio-pci or uio_pci_generic, or --restore its old driver", bind::bind)
         .args(&[
             Arg::positional("DRIVER", Value::Choice(&["vfio-pci", "uio_pci_generic"]), "vfio-pci or uio_pci_generic")
@@ -89,169 +112,309 @@ pub static PROGRAM: [Command; 19] = [
         .examples(&[
             ("mmiodrv -s 00:04.0 bind vfio-pci", "for interrupts and DMA"),
             ("mmiodrv -s 00:04.0 bind --restore", "back to the driver it had before"),
-        ]),
-    program("unbind", "Detach the device from its kernel driver", bind::unbind)
-        .examples(&[("mmiodrv -s 00:07.0 unbind", "refused while the device is in use (mounted, swap, link up)")]),
-    // ---- observe
-    program("watch", "Print each change of registers or fields, with its time", observe::watch)
-        .args(&[
-            Arg::positional(
-                "TARGET",
-                Value::Text,
-                "What to watch: REG, REG.FIELD or offsets (default: every register dump-regs reads; registers whose read has side effects only when named)",
-            )
-            .many()
-            .optional(),
-            Arg::option("interval", Value::Millis, "Time between samples in milliseconds").default("100"),
-            Arg::option("count", Value::Bits(64), "Stop after this many changes"),
-            Arg::option("until", Value::Text, "Stop when TARGET reads VALUE (checked at every sample, the first too); TARGET is watched as well")
-                .value_name("TARGET=VALUE"),
-            Arg::option("timeout", Value::Millis, "Stop after this many milliseconds: exit status 8 when --count or --until was not met by then"),
-            BAR,
-            MAP_ARGS[0],
-            MAP_ARGS[1],
-            MAP_ARGS[2],
-        ])
-        .examples(&[
-            ("mmiodrv -s 00:04.0 watch", "each change of any register read without side effects"),
-            ("mmiodrv -s 00:04.0 watch STATUS.COMPUTING --until STATUS.COMPUTING=0 --timeout 2000", "until a field clears"),
-        ]),
-    program("top", "Sample fields: how often each is set, each value's share, the rate achieved", observe::top)
-        .args(&[
-            Arg::positional(
-                "TARGET",
-                Value::Text,
-                "What to sample: REG.FIELD, REG (each of its fields) or offsets (default: every field of every register dump-regs reads)",
-            )
-            .many()
-            .optional(),
-            Arg::option("rate", Value::Float, "Samples per second to aim for (the rate achieved is shown)").default("1000").value_name("HZ"),
-            Arg::option("count", Value::Bits(64), "Stop after this many samples (default: until interrupted)").value_name("SAMPLES"),
-            Arg::option("refresh", Value::Millis, "Show the shares every MS milliseconds (default: 500 on a terminal, 1000 otherwise)"),
-            BAR,
-            MAP_ARGS[0],
-            MAP_ARGS[1],
-            MAP_ARGS[2],
-        ])
-        .examples(&[("mmiodrv -s 00:04.0 top STATUS.COMPUTING --rate 2000", "how often the field is set, refreshed in place")]),
-    program(
-        "snapshot",
-        "Write every readable register (or a BAR's raw bytes) with device, map and time to a JSON file",
-        observe::snapshot,
-    )
+        ]);
+
+const UNBIND: Command = program("unbind", "Detach the device from its kernel driver", bind::unbind)
+    .examples(&[("mmiodrv -s 00:07.0 unbind", "refused while the device is in use (mounted, swap, link up)")]);
+
+const WATCH: Command = program("watch", "Print each change of registers or fields, with its time", observe::watch)
     .args(&[
-        Arg::option("out", Value::Path, "The snapshot file to write (JSON)").required(),
-        Arg::flag("raw", "Capture the BAR's raw bytes (32-bit reads) instead of its registers"),
-        Arg::option("offset", Value::Size, "With --raw: first byte (default 0)").requires(&["raw"]),
-        Arg::option("len", Value::Size, "With --raw: length in bytes (default: to the end of the BAR)").requires(&["raw"]),
-        Arg::flag("all", "Also read write-only registers and registers whose read has side effects"),
+        Arg::positional(
+            "TARGET",
+            Value::Text,
+            "What to watch: REG, REG.FIELD or offsets (default: every register dump-regs reads; registers whose read has side effects only when named)",
+        )
+        .many()
+        .optional(),
+        Arg::option("interval", Value::Millis, "Time between samples in milliseconds").default("100"),
+        Arg::option("count", Value::Bits(64), "Stop after this many changes"),
+        Arg::option("until", Value::Text, "Stop when TARGET reads VALUE (checked at every sample, the first too); TARGET is watched as well")
+            .value_name("TARGET=VALUE"),
+        Arg::option("timeout", Value::Millis, "Stop after this many milliseconds: exit status 8 when --count or --until was not met by then"),
         BAR,
         MAP_ARGS[0],
         MAP_ARGS[1],
         MAP_ARGS[2],
     ])
     .examples(&[
-        ("mmiodrv -s 00:04.0 snapshot --out before.json", "every readable register, with the device and the time"),
-        ("mmiodrv -s 00:05.0 snapshot --raw --bar 2 --len 4096 --out shm.json", "raw bytes of a BAR"),
-    ]),
-    program("decode", "Print a snapshot as dump-regs would, without the device", observe::decode)
-        .args(&[
-            Arg::positional("FILE", Value::Path, "A snapshot file"),
-            Arg::option("regmap", Value::Path, "Read it with this register map instead of the one it was taken with (a raw snapshot is then shown as registers)").value_name("MAP"),
-        ])
-        .examples(&[("mmiodrv decode before.json", "as dump-regs printed it, with no device")]),
-    program("diff", "Name each register and field that differs between two snapshots, or a snapshot and the device", observe::diff)
-        .args(&[
-            Arg::positional("A", Value::Path, "The first snapshot"),
-            Arg::positional("B", Value::Path, "The second snapshot (default: the live --device, read as A was taken)").optional(),
-            Arg::option("regmap", Value::Path, "Compare both as this map's registers").value_name("MAP"),
-        ])
-        .examples(&[
-            ("mmiodrv diff before.json after.json", "each register and field that changed (exit 10 when any did)"),
-            ("mmiodrv -s 00:04.0 diff before.json", "against the live device"),
-        ]),
-    Command::group(
-        "trace",
-        "Read a trace recorded with --trace FILE",
-        &[program("show", "Print a trace with register and field names from the map", observe::trace_show)
-            .args(&[
-                Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
-                MAP_FILE,
-                Arg::option("bar", Value::Bar, "The BAR --regmap describes (default: the map's own)").requires(&["regmap"]),
-            ])
-            .examples(&[
-                ("mmiodrv -s 00:04.0 --trace run.jsonl edu factorial 10", "record every access of a command"),
-                ("mmiodrv trace show run.jsonl", "the accesses with register and field names"),
-            ])],
-    ),
-    program("replay", "Issue a trace's writes again in order (--verify: check its reads); same device IDs only", observe::replay)
+        ("mmiodrv -s 00:04.0 watch", "each change of any register read without side effects"),
+        ("mmiodrv -s 00:04.0 watch STATUS.COMPUTING --until STATUS.COMPUTING=0 --timeout 2000", "until a field clears"),
+    ]);
+
+const TOP: Command = program("top", "Sample fields: how often each is set, each value's share, the rate achieved", observe::top)
+    .args(&[
+        Arg::positional(
+            "TARGET",
+            Value::Text,
+            "What to sample: REG.FIELD, REG (each of its fields) or offsets (default: every field of every register dump-regs reads)",
+        )
+        .many()
+        .optional(),
+        Arg::option("rate", Value::Float, "Samples per second to aim for (the rate achieved is shown)").default("1000").value_name("HZ"),
+        Arg::option("count", Value::Bits(64), "Stop after this many samples (default: until interrupted)").value_name("SAMPLES"),
+        Arg::option("refresh", Value::Millis, "Show the shares every MS milliseconds (default: 500 on a terminal, 1000 otherwise)"),
+        BAR,
+        MAP_ARGS[0],
+        MAP_ARGS[1],
+        MAP_ARGS[2],
+    ])
+    .examples(&[("mmiodrv -s 00:04.0 top STATUS.COMPUTING --rate 2000", "how often the field is set, refreshed in place")]);
+
+const SNAPSHOT: Command = program(
+    "snapshot",
+    "Write every readable register (or a BAR's raw bytes) with device, map and time to a JSON file",
+    observe::snapshot,
+)
+.args(&[
+    Arg::option("out", Value::Path, "The snapshot file to write (JSON)").required(),
+    Arg::flag("raw", "Capture the BAR's raw bytes (32-bit reads) instead of its registers"),
+    Arg::option("offset", Value::Size, "With --raw: first byte (default 0)").requires(&["raw"]),
+    Arg::option("len", Value::Size, "With --raw: length in bytes (default: to the end of the BAR)").requires(&["raw"]),
+    Arg::flag("all", "Also read write-only registers and registers whose read has side effects"),
+    BAR,
+    MAP_ARGS[0],
+    MAP_ARGS[1],
+    MAP_ARGS[2],
+])
+.examples(&[
+    ("mmiodrv -s 00:04.0 snapshot --out before.json", "every readable register, with the device and the time"),
+    ("mmiodrv -s 00:05.0 snapshot --raw --bar 2 --len 4096 --out shm.json", "raw bytes of a BAR"),
+]);
+
+const DECODE: Command = program("decode", "Print a snapshot as dump-regs would, without the device", observe::decode)
+    .args(&[
+        Arg::positional("FILE", Value::Path, "A snapshot file"),
+        Arg::option("regmap", Value::Path, "Read it with this register map instead of the one it was taken with (a raw snapshot is then shown as registers)").value_name("MAP"),
+    ])
+    .examples(&[("mmiodrv decode before.json", "as dump-regs printed it, with no device")]);
+
+const DIFF: Command = program(
+    "diff",
+    "Name each register and field that differs between two snapshots, or a snapshot and the device",
+    observe::diff,
+)
+.args(&[
+    Arg::positional("A", Value::Path, "The first snapshot"),
+    Arg::positional("B", Value::Path, "The second snapshot (default: the live --device, read as A was taken)")
+        .optional(),
+    Arg::option("regmap", Value::Path, "Compare both as this map's registers").value_name("MAP"),
+])
+.examples(&[
+    ("mmiodrv diff before.json after.json", "each register and field that changed (exit 10 when any did)"),
+    ("mmiodrv -s 00:04.0 diff before.json", "against the live device"),
+]);
+
+const TRACE_SHOW: Command =
+    program("show", "Print a trace with register and field names from the map", observe::trace_show)
         .args(&[
             Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
-            Arg::flag("dry-run", "Print what would be done; touch nothing (with --device, still check its IDs)"),
-            Arg::flag("verify", "Also make the trace's reads again and check each returns what was recorded"),
-            Arg::option("timeout", Value::Millis, "With --verify: how long a read may take to reach its recorded value, in milliseconds").default("5000"),
+            MAP_FILE,
+            Arg::option("bar", Value::Bar, "The BAR --regmap describes (default: the map's own)").requires(&["regmap"]),
         ])
-        .examples(&[("mmiodrv -s 00:04.0 replay run.jsonl --verify", "its writes again, checking its reads")]),
-    program("batch", "Run many operations on the device in one process: a script FILE, - for the pipe protocol", crate::script::batch)
+        .examples(&[
+            ("mmiodrv -s 00:04.0 --trace run.jsonl edu factorial 10", "record every access of a command"),
+            ("mmiodrv trace show run.jsonl", "the accesses with register and field names"),
+        ]);
+
+const TRACE: Command = Command::group("trace", "Read a trace recorded with --trace FILE", &[TRACE_SHOW]);
+
+const REPLAY: Command = program(
+    "replay",
+    "Issue a trace's writes again in order (--verify: check its reads); same device IDs only",
+    observe::replay,
+)
+.args(&[
+    Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
+    Arg::flag("dry-run", "Print what would be done; touch nothing (with --device, still check its IDs)"),
+    Arg::flag("verify", "Also make the trace's reads again and check each returns what was recorded"),
+    Arg::option(
+        "timeout",
+        Value::Millis,
+        "With --verify: how long a read may take to reach its recorded value, in milliseconds",
+    )
+    .default("5000"),
+])
+.examples(&[("mmiodrv -s 00:04.0 replay run.jsonl --verify", "its writes again, checking its reads")]);
+
+const BATCH: Command = program("batch", "Run many operations on the device in one process: a script FILE, - for the pipe protocol", crate::script::batch)
+    .args(&[
+        Arg::positional(
+            "FILE",
+            Value::Path,
+            "Script file, or - for standard input (line by line: the pipe protocol). Without it, standard input: a shell on a terminal, the protocol on a pipe",
+        )
+        .optional(),
+        Arg::flag("check", "Only parse and check the script; touch nothing"),
+        Arg::flag("keep-going", "Run every line even after one fails (the exit status is the first failure's)"),
+        MAP_ARGS[0],
+        MAP_ARGS[1],
+        MAP_ARGS[2],
+    ])
+    .examples(&[
+        ("mmiodrv -s 00:04.0 batch script.mmio", "run a script; nothing runs if a line is wrong"),
+        ("mmiodrv -s 00:04.0 batch --check script.mmio", "only check it"),
+        ("mmiodrv -s 00:04.0 --json batch -", "the pipe protocol: one JSON object per line"),
+    ]);
+
+const SHELL: Command =
+    program("shell", "An interactive shell on the device (line editing, history, completion)", crate::script::shell)
+        .args(&[MAP_ARGS[0], MAP_ARGS[1], MAP_ARGS[2]])
+        .examples(&[("mmiodrv -s 00:04.0 shell", "read, write, poll, dump... with tab completion; help CMD")]);
+
+const REGMAP_SHOW: Command =
+    program("show", "Every register of a map file: absolute offset, width, access, reset, fields", regmap::show)
         .args(&[
             Arg::positional(
                 "FILE",
                 Value::Path,
-                "Script file, or - for standard input (line by line: the pipe protocol). Without it, standard input: a shell on a terminal, the protocol on a pipe",
-            )
-            .optional(),
-            Arg::flag("check", "Only parse and check the script; touch nothing"),
-            Arg::flag("keep-going", "Run every line even after one fails (the exit status is the first failure's)"),
-            MAP_ARGS[0],
-            MAP_ARGS[1],
-            MAP_ARGS[2],
+                "A map in any format: mmiodrv TOML, IP-XACT, CMSIS-SVD, SystemRDL, LiteX csr.csv/csr.json",
+            ),
+            Arg::option("block", Value::Text, "Only this block").value_name("NAME"),
         ])
-        .examples(&[
-            ("mmiodrv -s 00:04.0 batch script.mmio", "run a script; nothing runs if a line is wrong"),
-            ("mmiodrv -s 00:04.0 batch --check script.mmio", "only check it"),
-            ("mmiodrv -s 00:04.0 --json batch -", "the pipe protocol: one JSON object per line"),
-        ]),
-    program("shell", "An interactive shell on the device (line editing, history, completion)", crate::script::shell)
-        .args(&[MAP_ARGS[0], MAP_ARGS[1], MAP_ARGS[2]])
-        .examples(&[("mmiodrv -s 00:04.0 shell", "read, write, poll, dump... with tab completion; help CMD")]),
-    Command::group(
-        "regmap",
-        "Show, check or convert a register map (TOML, IP-XACT, SVD, SystemRDL, LiteX)",
-        &[
-            program("show", "Every register of a map file: absolute offset, width, access, reset, fields", regmap::show)
-                .args(&[
-                    Arg::positional("FILE", Value::Path, "A map in any format: mmiodrv TOML, IP-XACT, CMSIS-SVD, SystemRDL, LiteX csr.csv/csr.json"),
-                    Arg::option("block", Value::Text, "Only this block").value_name("NAME"),
-                ])
-                .examples(&[("mmiodrv regmap show edu.svd", "every register with address, width, access, reset, fields")]),
-            program("check", "Check a map file: problems as FILE:LINE: problem, exit status 7", regmap::check)
-                .args(&[Arg::positional("FILE", Value::Path, "The map file")])
-                .examples(&[("mmiodrv regmap check my.toml", "problems as FILE:LINE, exit status 7")]),
-            program("convert", "Convert one block of a map file to mmiodrv TOML (printed, or written to --output)", regmap::convert)
-                .args(&[
-                    Arg::positional("FILE", Value::Path, "The map file"),
-                    Arg::option("to", Value::Choice(&["toml"]), "Target format").required().value_name("FORMAT"),
-                    Arg::option("block", Value::Text, "The block to convert (needed when the file has several)").value_name("NAME"),
-                    Arg::option("output", Value::Path, "Write here instead of stdout").short('o'),
-                ])
-                .examples(&[("mmiodrv regmap convert soc.xml --block UART --to toml -o uart.toml", "one block as TOML")]),
-        ],
-    ),
-    program("completions", "Print a shell completion script (bash also completes register names of the device)", ecosystem::completions)
-        .args(&[Arg::positional("SHELL", Value::Choice(&["bash", "zsh", "fish"]), "The shell")])
-        .examples(&[
-            ("mmiodrv completions bash > /etc/bash_completion.d/mmiodrv", "install for bash"),
-            ("mmiodrv completions zsh > ~/.zfunc/_mmiodrv", "zsh (with ~/.zfunc in fpath)"),
-            ("mmiodrv completions fish > ~/.config/fish/completions/mmiodrv.fish", "fish"),
-        ]),
-    program("man", "Write man pages: mmiodrv.1 and one per command", ecosystem::man)
-        .args(&[Arg::option("dir", Value::Path, "Write the pages (mmiodrv.1, mmiodrv-list.1, ...) into this directory").required().value_name("DIR")])
-        .examples(&[("sudo mmiodrv man --dir /usr/local/share/man/man1", "install them (then: man mmiodrv-read)")]),
-    program(
-        "complete-registers",
-        "Register and field names of the device's map, one per line (for shell completion)",
-        ecosystem::complete_registers,
-    )
-    .args(&[BAR, MAP_ARGS[0], MAP_ARGS[1]])
-    .hidden(),
+        .examples(&[("mmiodrv regmap show edu.svd", "every register with address, width, access, reset, fields")]);
+
+const REGMAP_CHECK: Command =
+    program("check", "Check a map file: problems as FILE:LINE: problem, exit status 7", regmap::check)
+        .args(&[Arg::positional("FILE", Value::Path, "The map file")])
+        .examples(&[("mmiodrv regmap check my.toml", "problems as FILE:LINE, exit status 7")]);
+
+const REGMAP_CONVERT: Command = program(
+    "convert",
+    "Convert one block of a map file to mmiodrv TOML (printed, or written to --output)",
+    regmap::convert,
+)
+.args(&[
+    Arg::positional("FILE", Value::Path, "The map file"),
+    Arg::option("to", Value::Choice(&["toml"]), "Target format").required().value_name("FORMAT"),
+    Arg::option("block", Value::Text, "The block to convert (needed when the file has several)").value_name("NAME"),
+    Arg::option("output", Value::Path, "Write here instead of stdout").short('o'),
+])
+.examples(&[("mmiodrv regmap convert soc.xml --block UART --to toml -o uart.toml", "one block as TOML")]);
+
+const REGMAP: Command = Command::group(
+    "regmap",
+    "Show, check or convert a register map (TOML, IP-XACT, SVD, SystemRDL, LiteX)",
+    &[REGMAP_SHOW, REGMAP_CHECK, REGMAP_CONVERT],
+);
+
+const COMPLETIONS: Command = program(
+    "completions",
+    "Print a shell completion script (bash also completes register names of the device)",
+    ecosystem::completions,
+)
+.args(&[Arg::positional("SHELL", Value::Choice(&["bash", "zsh", "fish"]), "The shell")])
+.examples(&[
+    ("mmiodrv completions bash > /etc/bash_completion.d/mmiodrv", "install for bash"),
+    ("mmiodrv completions zsh > ~/.zfunc/_mmiodrv", "zsh (with ~/.zfunc in fpath)"),
+    ("mmiodrv completions fish > ~/.config/fish/completions/mmiodrv.fish", "fish"),
+]);
+
+const MAN: Command = program("man", "Write man pages: mmiodrv.1 and one per command", ecosystem::man)
+    .args(&[Arg::option("dir", Value::Path, "Write the pages (mmiodrv.1, mmiodrv-list.1, ...) into this directory")
+        .required()
+        .value_name("DIR")])
+    .examples(&[("sudo mmiodrv man --dir /usr/local/share/man/man1", "install them (then: man mmiodrv-read)")]);
+
+const JSON_SCHEMA: Command = program(
+    "json-schema",
+    "Print the JSON Schema (2020-12) of every object --json prints, generated from their types",
+    ecosystem::json_schema,
+)
+.examples(&[
+    ("mmiodrv json-schema > docs/json-schema.json", "what docs/json-schema.json holds"),
+    (r#"mmiodrv json-schema | jq '."$defs"["op.read"]'"#, "the branch of read's objects ($defs/op.PATH for each op)"),
+]);
+
+const COMPLETE_REGISTERS: Command = program(
+    "complete-registers",
+    "Register and field names of the device's map, one per line (for shell completion)",
+    ecosystem::complete_registers,
+)
+.args(&[BAR, MAP_ARGS[0], MAP_ARGS[1]])
+.hidden();
+
+/// The program's commands, in the order help lists them.
+pub static PROGRAM: [Command; 20] = [
+    LIST,
+    INFO,
+    CONFIG,
+    DOCTOR,
+    BIND,
+    UNBIND,
+    WATCH,
+    TOP,
+    SNAPSHOT,
+    DECODE,
+    DIFF,
+    TRACE,
+    REPLAY,
+    BATCH,
+    SHELL,
+    REGMAP,
+    COMPLETIONS,
+    MAN,
+    JSON_SCHEMA,
+    COMPLETE_REGISTERS,
 ];
+
+/// The JSON type of each program command's objects (`--json`), declared
+/// with the command: the schema's branches for them (`mmiodrv json-schema`).
+/// Commands that print no JSON object: `completions`, `shell` (its lines'
+/// objects are the operations'), `json-schema` (the schema itself) and
+/// `complete-registers`.
+pub fn results(r: &mut Results) {
+    r.add::<list::Listing>(&[&LIST])
+        .add::<DeviceReport>(&[&INFO])
+        .add::<config::ConfigBytes>(&[&CONFIG])
+        .add::<config::ConfigRead>(&[&CONFIG, &CONFIG_READ])
+        .add::<config::ConfigWrite>(&[&CONFIG, &CONFIG_WRITE])
+        .add::<doctor::Doctor>(&[&DOCTOR])
+        .add::<binding::Outcome>(&[&BIND])
+        .add::<binding::Outcome>(&[&UNBIND])
+        .add::<Change>(&[&WATCH])
+        .add::<observe::TopShares>(&[&TOP])
+        .add::<observe::Taken>(&[&SNAPSHOT])
+        .add::<Dump>(&[&DECODE])
+        .add::<Hexdump>(&[&DECODE])
+        .add::<observe::Differences>(&[&DIFF])
+        .add::<observe::TraceLine>(&[&TRACE, &TRACE_SHOW])
+        .add::<observe::ReplayStep>(&[&REPLAY])
+        .add::<observe::Replayed>(&[&REPLAY])
+        .add::<ScriptChecked>(&[&BATCH])
+        .add::<regmap::Shown>(&[&REGMAP, &REGMAP_SHOW])
+        .add::<regmap::Checked>(&[&REGMAP, &REGMAP_CHECK])
+        .add::<regmap::ConvertedTo>(&[&REGMAP, &REGMAP_CONVERT])
+        .add::<regmap::Converted>(&[&REGMAP, &REGMAP_CONVERT])
+        .add::<ecosystem::ManPages>(&[&MAN]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command that prints JSON declares its objects' type, under its
+    /// own path; the others are the four named in `results`' doc.
+    #[test]
+    fn every_command_that_prints_json_declares_its_type() {
+        fn leaves(prefix: &str, c: &Command, out: &mut Vec<String>) {
+            let path = if prefix.is_empty() { c.name.to_string() } else { format!("{prefix} {}", c.name) };
+            if !matches!(c.run, Run::Group) {
+                out.push(path.clone());
+            }
+            for s in c.subcommands {
+                leaves(&path, s, out);
+            }
+        }
+        let no_json = [&COMPLETIONS, &SHELL, &JSON_SCHEMA, &COMPLETE_REGISTERS].map(|c| c.name);
+        let mut want = Vec::new();
+        for c in PROGRAM.iter().filter(|c| !no_json.contains(&c.name)) {
+            leaves("", c, &mut want);
+        }
+        let mut r = Results::new();
+        results(&mut r);
+        let mut declared: Vec<String> = r.ops().map(str::to_string).collect();
+        want.sort();
+        declared.sort();
+        assert_eq!(declared, want);
+    }
+}

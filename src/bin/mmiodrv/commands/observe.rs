@@ -5,12 +5,13 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
+use mmiodrv::backend::IrqKind;
 use mmiodrv::command::Frontend;
 use mmiodrv::error::{Error, Result};
 use mmiodrv::mmio::Width;
-use mmiodrv::observe::replay::{self, Plan, Step};
+use mmiodrv::observe::replay::{self, Done, Plan, Step};
 use mmiodrv::observe::sample::{Sampler, Shares};
-use mmiodrv::observe::snapshot::{self, Capture, Diff, Snapshot};
+use mmiodrv::observe::snapshot::{self, Capture, Diff, RegisterDiff, Snapshot, WordDiff};
 use mmiodrv::observe::trace::{Event, Names, Trace};
 use mmiodrv::observe::watch::{Change, Until, Watch, WatchOptions};
 use mmiodrv::observe::{ids_text, Expand, Probe};
@@ -22,11 +23,208 @@ use mmiodrv::command::Call;
 use mmiodrv::lock::LockMode;
 use mmiodrv::outcome::{Dump, Hexdump};
 use mmiodrv::session::Session;
+use mmiodrv::window::FieldValue;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::cli::Global;
 use crate::context::{open_device, session_device, stoppable, MapChoice};
 use crate::output::render::{dump_text, fields_text, hex, hexdump_text, map_source};
 use crate::output::{print_json, Terminal};
+
+/// `top --json`: the shares so far, once per refresh.
+#[derive(Serialize, JsonSchema)]
+pub struct TopShares<'a> {
+    /// The shares.
+    #[serde(flatten)]
+    pub shares: &'a Shares,
+    /// The BAR sampled.
+    pub bar: u8,
+    /// Whether this is the last (the sampling ended).
+    #[serde(rename = "final")]
+    pub last: bool,
+}
+
+/// `snapshot --json`: what was written where.
+#[derive(Serialize, JsonSchema)]
+pub struct Taken<'a> {
+    /// The device.
+    pub device: &'a str,
+    /// The BAR.
+    pub bar: u8,
+    /// The snapshot file written.
+    pub out: &'a Path,
+    /// When it was taken (RFC 3339, UTC).
+    pub time: &'a str,
+    /// Registers read (0 for a raw capture).
+    pub registers: usize,
+    /// Bytes captured (`--raw`), null for registers.
+    pub len: Option<u64>,
+}
+
+/// The first snapshot of a `diff`.
+#[derive(Serialize, JsonSchema)]
+pub struct SnapshotFile<'a> {
+    /// Its file.
+    pub file: &'a Path,
+    /// The device it was taken on.
+    pub device: &'a str,
+    /// When (RFC 3339, UTC).
+    pub time: &'a str,
+}
+
+/// The second side of a `diff`: a snapshot, or the device now.
+#[derive(Serialize, JsonSchema)]
+pub struct Compared<'a> {
+    /// Its file, or `DEVICE now`.
+    pub name: &'a str,
+    /// The device.
+    pub device: &'a str,
+    /// When it was read (RFC 3339, UTC).
+    pub time: &'a str,
+}
+
+/// `diff --json`: what differs (exit status 10 when anything does).
+#[derive(Serialize, JsonSchema)]
+pub struct Differences<'a> {
+    /// The device of the second side.
+    pub device: &'a str,
+    /// The first snapshot.
+    pub a: SnapshotFile<'a>,
+    /// The second side.
+    pub b: Compared<'a>,
+    /// Registers that differ.
+    pub registers: &'a [RegisterDiff],
+    /// Raw words that differ.
+    pub words: &'a [WordDiff],
+}
+
+/// `trace show --json`: one event of the trace, named.
+#[derive(Serialize, JsonSchema)]
+pub struct TraceLine<'a> {
+    /// The device it was recorded on.
+    pub device: &'a str,
+    /// Microseconds since recording started.
+    pub t_us: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: TraceEvent<'a>,
+    /// The register an access touched, by name (with the map).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register: Option<&'a str>,
+    /// Its fields decoded, for a whole-register value.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub fields: &'a [FieldValue],
+}
+
+/// A trace's event (the trace file's, under `event` rather than `op`).
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum TraceEvent<'a> {
+    /// A register read.
+    Read {
+        /// BAR index.
+        bar: u8,
+        /// Offset in the BAR.
+        offset: u64,
+        /// Access width.
+        width: Width,
+        /// The value read (absent when the read failed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<u64>,
+        /// Why it failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a str>,
+    },
+    /// A register write.
+    Write {
+        /// BAR index.
+        bar: u8,
+        /// Offset in the BAR.
+        offset: u64,
+        /// Access width.
+        width: Width,
+        /// The value written.
+        value: u64,
+        /// Why it failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a str>,
+    },
+    /// The register map a window applied to a BAR.
+    Regmap {
+        /// BAR index.
+        bar: u8,
+        /// The map's name.
+        name: &'a str,
+        /// Its file, for a map that is not built in.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<&'a Path>,
+    },
+    /// A BAR handed out as a mapping: copies through it are not traced.
+    Bulk {
+        /// BAR index.
+        bar: u8,
+        /// Its length.
+        len: u64,
+    },
+    /// An interrupt received.
+    Irq {
+        /// The mechanism.
+        kind: IrqKind,
+        /// The vector.
+        vector: u32,
+        /// Times it fired.
+        count: u64,
+    },
+}
+
+impl<'a> TraceEvent<'a> {
+    fn of(e: &'a Event) -> Self {
+        match e {
+            &Event::Read { bar, offset, width, value, ref error } => {
+                TraceEvent::Read { bar, offset, width, value, error: error.as_deref() }
+            }
+            &Event::Write { bar, offset, width, value, ref error } => {
+                TraceEvent::Write { bar, offset, width, value, error: error.as_deref() }
+            }
+            Event::Regmap { bar, name, file } => TraceEvent::Regmap { bar: *bar, name, file: file.as_deref() },
+            &Event::Bulk { bar, len } => TraceEvent::Bulk { bar, len },
+            &Event::Irq { kind, vector, count } => TraceEvent::Irq { kind, vector, count },
+        }
+    }
+}
+
+/// `replay --json`: one step, planned (`--dry-run`) or done.
+#[derive(Serialize, JsonSchema)]
+pub struct ReplayStep<'a> {
+    /// The device.
+    pub device: &'a str,
+    /// Its index among the steps.
+    pub step: usize,
+    /// The access.
+    #[serde(flatten)]
+    pub access: &'a Step,
+    /// How it went (not for a dry run).
+    #[serde(flatten)]
+    pub done: Option<&'a Done>,
+}
+
+/// `replay --json`, at the end: what was done.
+#[derive(Serialize, JsonSchema)]
+pub struct Replayed<'a> {
+    /// The device.
+    pub device: &'a str,
+    /// The trace file.
+    pub trace: &'a Path,
+    /// Writes made.
+    pub writes: usize,
+    /// Reads checked.
+    pub verified: usize,
+    /// Reads that did not match.
+    pub mismatches: usize,
+    /// What the replay leaves out, in words.
+    pub notes: &'a [String],
+}
 
 /// A value as wide as its item: full digits for registers and words, bare for fields.
 fn value_text(v: u64, bits: u32, field: bool) -> String {
@@ -65,7 +263,7 @@ pub fn watch(call: &mut Call<'_>) -> Result<()> {
     let window = session.window(bar, false)?;
     let term = Terminal::new(g.json);
     let mut watch = Watch::new(window, probe);
-    watch.run(&options, term.stop_fd(), |c| print_change(&g, c, name_w))?;
+    watch.run(&options, term.stop_fd(), |c| print_change(&g, call.path, c, name_w))?;
     Ok(())
 }
 
@@ -74,9 +272,9 @@ fn seconds_text(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-fn print_change(g: &Global, c: &Change, name_w: usize) {
+fn print_change(g: &Global, op: &str, c: &Change, name_w: usize) {
     if g.json {
-        print_json("watch", c);
+        print_json(op, c);
         return;
     }
     let field = c.field.is_some();
@@ -122,10 +320,7 @@ pub fn top(call: &mut Call<'_>) -> Result<()> {
     let mut shown = 0usize;
     sampler.run(args.opt_int("count").filter(|c| *c > 0), every, term.stop_fd(), |s, last| {
         if g.json {
-            let mut v = serde_json::to_value(s).unwrap_or_default();
-            v["bar"] = bar.into();
-            v["final"] = last.into();
-            print_json("top", &v);
+            print_json(call.path, &TopShares { shares: s, bar, last });
         } else if tty {
             // Redrawn in place: back to the table's first line, cleared to the end.
             if shown > 0 {
@@ -204,12 +399,15 @@ pub fn snapshot(call: &mut Call<'_>) -> Result<()> {
     snap.save(out_path)?;
     let out = out_path.display();
     if g.json {
-        let v = serde_json::json!({
-            "device": snap.device, "bar": snap.bar, "out": out_path, "time": snap.time,
-            "registers": snap.registers.iter().filter(|r| r.value.is_some()).count(),
-            "raw_len": snap.raw.as_ref().map(|r| r.len),
-        });
-        print_json("snapshot", &v);
+        let v = Taken {
+            device: &snap.device,
+            bar: snap.bar,
+            out: out_path,
+            time: &snap.time,
+            registers: snap.registers.iter().filter(|r| r.value.is_some()).count(),
+            len: snap.raw.as_ref().map(|r| r.len),
+        };
+        print_json(call.path, &v);
         return Ok(());
     }
     match (&snap.raw, source) {
@@ -252,7 +450,7 @@ pub fn decode(call: &mut Call<'_>) -> Result<()> {
             let Some(raw) = &snap.raw else { return Ok(()) };
             let words: Vec<Option<u32>> = raw.words().into_iter().map(|(_, w)| w).collect();
             let h = Hexdump { device: snap.device.clone().into(), bar: snap.bar, offset: raw.offset, words };
-            emit(&g, Outcome::Hexdump(h));
+            emit(&g, call.path, Outcome::Hexdump(h));
             return Ok(());
         }
     };
@@ -267,16 +465,16 @@ pub fn decode(call: &mut Call<'_>) -> Result<()> {
         registers: regs,
         diff_reset: false,
     };
-    emit(&g, Outcome::DumpRegs(dump));
+    emit(&g, call.path, Outcome::DumpRegs(dump));
     Ok(())
 }
 
 /// A result as `dump-regs` prints it, `op` `decode`.
-fn emit(g: &Global, outcome: Outcome) {
+fn emit(g: &Global, op: &str, outcome: Outcome) {
     if g.json {
         match &outcome {
-            Outcome::DumpRegs(d) => print_json("decode", d),
-            Outcome::Hexdump(h) => print_json("decode", h),
+            Outcome::DumpRegs(d) => print_json(op, d),
+            Outcome::Hexdump(h) => print_json(op, h),
             _ => {}
         }
         return;
@@ -307,16 +505,14 @@ pub fn diff(call: &mut Call<'_>) -> Result<()> {
     };
     let d = snapshot::diff(&a, &b, map.as_ref())?;
     if g.json {
-        print_json(
-            "diff",
-            &serde_json::json!({
-                "device": b.device,
-                "a": { "file": a_path, "device": a.device, "time": a.time },
-                "b": { "name": b_name, "device": b.device, "time": b.time },
-                "registers": d.registers,
-                "words": d.words,
-            }),
-        );
+        let v = Differences {
+            device: &b.device,
+            a: SnapshotFile { file: a_path, device: &a.device, time: &a.time },
+            b: Compared { name: &b_name, device: &b.device, time: &b.time },
+            registers: &d.registers,
+            words: &d.words,
+        };
+        print_json(call.path, &v);
     } else {
         print_diff(&d);
     }
@@ -377,11 +573,11 @@ pub fn trace_show(call: &mut Call<'_>) -> Result<()> {
     let t = Trace::load(args.path("FILE")?)?;
     let bar = args.opt_bar("bar");
     let names = Names::for_trace(&t, map.map(|m| (bar.unwrap_or(m.bar), m)));
-    show_trace(&g, &t, &names);
+    show_trace(&g, call.path, &t, &names);
     Ok(())
 }
 
-fn show_trace(g: &Global, t: &Trace, names: &Names) {
+fn show_trace(g: &Global, op: &str, t: &Trace, names: &Names) {
     let h = &t.header;
     if !g.json {
         let command = if h.command.is_empty() { String::new() } else { format!(": {}", h.command.join(" ")) };
@@ -400,15 +596,14 @@ fn show_trace(g: &Global, t: &Trace, names: &Names) {
             _ => None,
         };
         if g.json {
-            let mut v = serde_json::to_value(e).unwrap_or_default();
-            v["device"] = h.device.clone().into();
-            if let Some(n) = &named {
-                v["register"] = n.register.clone().into();
-                if !n.fields.is_empty() {
-                    v["fields"] = serde_json::to_value(&n.fields).unwrap_or_default();
-                }
-            }
-            print_json("trace show", &v);
+            let v = TraceLine {
+                device: &h.device,
+                t_us: e.us,
+                event: TraceEvent::of(&e.event),
+                register: named.as_ref().map(|n| n.register.as_str()),
+                fields: named.as_ref().map_or(&[][..], |n| &n.fields),
+            };
+            print_json(op, &v);
             continue;
         }
         let t = format!("{:>10.6}", e.time().as_secs_f64());
@@ -477,10 +672,8 @@ pub fn replay(call: &mut Call<'_>) -> Result<()> {
     let Some(device) = device.filter(|_| !dry_run) else {
         for (i, step) in plan.steps.iter().enumerate() {
             if g.json {
-                let mut v = serde_json::to_value(step).unwrap_or_default();
-                v["device"] = target.clone().unwrap_or_else(|| t.header.device.clone()).into();
-                v["step"] = i.into();
-                print_json("replay", &v);
+                let device = target.as_deref().unwrap_or(&t.header.device);
+                print_json(call.path, &ReplayStep { device, step: i, access: step, done: None });
             } else {
                 outln!("{}", step_line(step, ""));
             }
@@ -507,25 +700,21 @@ pub fn replay(call: &mut Call<'_>) -> Result<()> {
             first_mismatch = Some(step_line(step, &result));
         }
         if g.json {
-            let mut v = serde_json::to_value(step).unwrap_or_default();
-            v["device"] = name.clone().into();
-            v["step"] = i.into();
-            v["got"] = serde_json::to_value(done.got).unwrap_or_default();
-            v["reads"] = done.reads.into();
-            v["ok"] = done.ok.into();
-            print_json("replay", &v);
+            print_json(call.path, &ReplayStep { device: &name, step: i, access: step, done: Some(done) });
         } else {
             outln!("{}", step_line(step, &result));
         }
     })?;
     if g.json {
-        print_json(
-            "replay",
-            &serde_json::json!({
-                "device": name, "trace": t.path, "writes": outcome.writes, "verified": outcome.verified,
-                "mismatches": outcome.mismatches.len(), "notes": notes,
-            }),
-        );
+        let v = Replayed {
+            device: &name,
+            trace: &t.path,
+            writes: outcome.writes,
+            verified: outcome.verified,
+            mismatches: outcome.mismatches.len(),
+            notes: &notes,
+        };
+        print_json(call.path, &v);
     } else {
         let verified =
             if verify { format!(" and verified {}", count(outcome.verified, "read")) } else { String::new() };

@@ -2,7 +2,10 @@
 //! as the library reads it.
 
 use mmiodrv::error::{Error, Result};
-use mmiodrv::regmap::formats::{reading, toml_out};
+use std::path::Path;
+
+use mmiodrv::regmap::formats::reading::{self, Reading};
+use mmiodrv::regmap::formats::{toml_out, Format};
 use mmiodrv::regmap::{self, MapFile, RegisterMap};
 
 use mmiodrv::command::Call;
@@ -10,6 +13,54 @@ use mmiodrv::command::Call;
 use crate::cli::Global;
 use crate::output::print_json;
 use crate::output::render::hex;
+
+/// `regmap show --json`: the normalized reading of the file
+/// (tests/data/README.md) and the file.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Shown<'a> {
+    /// The file.
+    pub file: &'a str,
+    /// Its format and blocks.
+    #[serde(flatten)]
+    pub reading: Reading,
+}
+
+/// `regmap check --json` (a map that fails the checks is an error, exit status 7).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Checked<'a> {
+    /// The file.
+    pub file: &'a str,
+    /// Its format.
+    pub format: Format,
+    /// `true`.
+    pub ok: bool,
+    /// Its blocks' names.
+    pub blocks: Vec<String>,
+    /// Registers in all blocks.
+    pub registers: usize,
+}
+
+/// `regmap convert --json -o FILE`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ConvertedTo<'a> {
+    /// The file converted.
+    pub file: &'a str,
+    /// The block converted.
+    pub block: &'a str,
+    /// The TOML file written.
+    pub output: &'a Path,
+}
+
+/// `regmap convert --json` without `-o`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Converted<'a> {
+    /// The file converted.
+    pub file: &'a str,
+    /// The block converted.
+    pub block: &'a str,
+    /// The block as mmiodrv TOML.
+    pub toml: &'a str,
+}
 
 /// `regmap show FILE [--block NAME]`.
 pub fn show(call: &mut Call<'_>) -> Result<()> {
@@ -19,7 +70,11 @@ pub fn show(call: &mut Call<'_>) -> Result<()> {
         Some(b) => MapFile { blocks: vec![map.block(Some(b))?.clone()], ..map },
         None => map,
     };
-    show_map(&g, &shown);
+    if g.json {
+        print_json(call.path, &Shown { file: &shown.source, reading: reading::reading(&shown) });
+        return Ok(());
+    }
+    show_map(&shown);
     Ok(())
 }
 
@@ -29,14 +84,8 @@ pub fn check(call: &mut Call<'_>) -> Result<()> {
     let map = regmap::load_file(call.args.path("FILE")?)?;
     let registers: usize = map.blocks.iter().map(|b| b.registers.len()).sum();
     if g.json {
-        let blocks: Vec<_> = map.blocks.iter().map(|b| b.name.to_string()).collect();
-        print_json(
-            "regmap check",
-            &serde_json::json!({
-                "file": map.source, "format": map.format.name(), "ok": true,
-                "blocks": blocks, "registers": registers,
-            }),
-        );
+        let blocks = map.blocks.iter().map(|b| b.name.to_string()).collect();
+        print_json(call.path, &Checked { file: &map.source, format: map.format, ok: true, blocks, registers });
     } else {
         outln!("{}: ok ({}, {} block(s), {registers} register(s))", map.source, map.format.name(), map.blocks.len());
     }
@@ -60,29 +109,18 @@ pub fn convert(call: &mut Call<'_>) -> Result<()> {
             let mut file = mmiodrv::value::create_output_file(path)?;
             std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
             if g.json {
-                print_json(
-                    "regmap convert",
-                    &serde_json::json!({"file": map.source, "block": block.name, "output": path}),
-                );
+                print_json(call.path, &ConvertedTo { file: &map.source, block: &block.name, output: path });
             } else {
                 outln!("{}: block {} written to {}", map.source, block.name, path.display());
             }
         }
-        None if g.json => {
-            print_json("regmap convert", &serde_json::json!({"file": map.source, "block": block.name, "toml": text}))
-        }
+        None if g.json => print_json(call.path, &Converted { file: &map.source, block: &block.name, toml: &text }),
         None => outln!("{}", text.trim_end()),
     }
     Ok(())
 }
 
-fn show_map(g: &Global, map: &MapFile) {
-    if g.json {
-        let mut v = reading::reading(map);
-        v["file"] = serde_json::json!(map.source);
-        print_json("regmap show", &v);
-        return;
-    }
+fn show_map(map: &MapFile) {
     outln!("{} ({})", map.source, map.format.name());
     for b in &map.blocks {
         show_block(b);

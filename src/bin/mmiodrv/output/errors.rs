@@ -2,6 +2,7 @@
 //! device, the fix in this program's own options) and a documented exit status.
 
 use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
+use mmiodrv::outcome::ErrorReport;
 
 /// Exit statuses, documented in the README and in `mmiodrv --help` (the
 /// library holds the table: the Python module reports the same numbers).
@@ -108,21 +109,17 @@ pub use mmiodrv::text::one_line;
 pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize)>, results: Vec<serde_json::Value>) {
     let line = error_line(e, device);
     let message = line.strip_prefix("mmiodrv: error: ").unwrap_or(&line);
-    let mut v = serde_json::json!({
-        "error": message,
-        "class": e.class().name(),
-        "exit": exit_status(e),
-        "device": e.device().map(|d| d.to_string()).or_else(|| device.map(str::to_string)),
-        "fix": e.remedy().map(|r| remedy(&r, Some(e.kind()))),
-    });
-    if let Some((file, n)) = at {
-        v["file"] = file.into();
-        v["line"] = n.into();
-    }
-    if !results.is_empty() {
-        v["results"] = results.into();
-    }
-    super::print_json("error", &v);
+    let report = ErrorReport {
+        error: message.to_string(),
+        class: e.class(),
+        exit: exit_status(e),
+        device: e.device().map(|d| d.to_string()).or_else(|| device.map(str::to_string)),
+        fix: e.remedy().map(|r| remedy(&r, Some(e.kind()))),
+        file: at.map(|(file, _)| file.to_string()),
+        line: at.map(|(_, n)| n),
+        results,
+    };
+    super::print_json(mmiodrv::outcome::op::ERROR, &report);
 }
 
 thread_local! {

@@ -109,7 +109,8 @@ pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
 pub use mmiodrv::outcome::SCHEMA_VERSION;
 
 /// Print one JSON object on one line of stdout (JSON Lines), `op` naming
-/// the command that made it.
+/// the command that made it. `value` is one of the types the schema
+/// declares for `op` (commands/mod.rs, `results`).
 pub fn print_json<T: Serialize>(op: &str, value: &T) {
     match serde_json::to_string(value) {
         // `{"schema":2,"op":...,` spliced in front of the object's own

@@ -109,7 +109,7 @@ pub fn run(g: &Global, choice: &MapChoice, path: &Path, check: bool, keep_going:
     if check {
         let operations: usize = program.iter().map(|run| run.2).sum();
         if g.json {
-            print_json("batch", &serde_json::json!({ "file": file, "operations": operations, "checked": true }));
+            print_json("batch", &mmiodrv::outcome::ScriptChecked { file, operations, checked: true });
         } else {
             outln!("{file}: {operations} operation(s) checked, nothing run");
         }

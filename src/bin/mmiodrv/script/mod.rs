@@ -91,7 +91,7 @@ impl Framed {
                 let op = if self.op.is_empty() { many[0].op().to_string() } else { self.op.clone() };
                 let results: Vec<serde_json::Value> =
                     many.iter().filter_map(|o| o.json_value(crate::output::SCHEMA_VERSION)).collect();
-                crate::output::print_json(&op, &serde_json::json!({ "results": results }));
+                crate::output::print_json(&op, &Several { results });
             }
         }
     }
@@ -115,6 +115,12 @@ impl Frontend for Framed {
 thread_local! {
     /// The JSON results of a line that then failed, for its error object.
     static PARTIAL: std::cell::RefCell<Vec<serde_json::Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A line's several results, as one object (docs/json-schema.json: `results`).
+#[derive(serde::Serialize)]
+struct Several {
+    results: Vec<serde_json::Value>,
 }
 
 /// Run one prepared line and print its results. With --json, a line that
