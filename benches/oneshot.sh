@@ -35,8 +35,8 @@ gcc -O2 -static -o "$OUT/timeit" benches/baseline/timeit.c
 CARGO_TARGET_DIR=$REPO/target/static RUSTFLAGS="$(cat lab/guest-rustflags)" \
     cargo build --release --target "$TRIPLE" -q --bin mmiodrv
 
-script() { # LINE COUNT FILE
-    awk -v line="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) print line }' >"$3"
+script() { # LINE[|LINE...] COUNT FILE: COUNT lines, cycling through the LINEs
+    awk -v lines="$1" -v n="$2" 'BEGIN { k = split(lines, l, "|"); for (i = 0; i < n; i++) print l[i % k + 1] }' >"$3"
 }
 
 host() {
@@ -77,12 +77,13 @@ PY
     printf '  %-40s %9d  (%s x mmio_read%s)\n' "mmiodrv read 0x0 --quiet" "$m" "$(echo "scale=1; $m / $c" | bc)" \
         "${p:+, $(echo "scale=1; $m / $p" | bc) x pcimem}"
     echo "host, callgrind instructions per batch line (2N minus N lines, over N=$N):"
-    for line in "read 0x0 --quiet" "read ID"; do
+    for line in "read 0x0 --quiet" "read ID" "read ID|read STATUS"; do
+        # LINE|LINE: the two lines alternating (no line repeats the one before).
         script "$line" "$N" "$OUT/b1.txt"
         script "$line" "$((2 * N))" "$OUT/b2.txt"
         b1=$(count "$MMIODRV" --device ffff:00:04.0 batch "$OUT/b1.txt")
         b2=$(count "$MMIODRV" --device ffff:00:04.0 batch "$OUT/b2.txt")
-        printf '  %-40s %9s\n' "$line" "$(((b2 - b1) / N))"
+        printf '  %-40s %9s\n' "${line//|/ / }" "$(((b2 - b1) / N))"
     done
 }
 

@@ -12,7 +12,6 @@
 //! # Ok::<(), mmiodrv::Error>(())
 //! ```
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +25,7 @@ use crate::lock::{DeviceLock, LockMode};
 use crate::observe::trace::{Event, Recorder, TracingBackend};
 use crate::pci::{DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
-use crate::window::{Layout, MapSource, Window};
+use crate::window::{Layout, MapRef, MapSource, Window};
 
 /// How a device is named: a PCI selector, or one of the non-PCI devices.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,7 +209,7 @@ impl Device {
         let (bar, map, source) = match map {
             Some((map, path)) => {
                 let own = if one_region { 0 } else { map.bar };
-                (bar.unwrap_or(own), Some(Cow::Owned(map)), MapSource::File(path))
+                (bar.unwrap_or(own), Some(MapRef::from(map)), MapSource::File(path))
             }
             None if !self.maps.is_empty() => {
                 let bar = bar.or_else(|| self.maps.first().map(|m| m.bar)).unwrap_or(0);
@@ -218,11 +217,11 @@ impl Device {
                     DeviceRef::Sim(p) => MapSource::File(p),
                     _ => MapSource::Builtin,
                 };
-                (bar, self.own_map(bar).cloned().map(Cow::Owned), source)
+                (bar, self.own_map(bar).cloned().map(MapRef::from), source)
             }
             None => {
                 let bar = bar.or_else(|| self.driver.and_then(|d| d.maps.first()).map(|m| m.bar)).unwrap_or(0);
-                (bar, self.builtin_map(bar).map(Cow::Borrowed), MapSource::Builtin)
+                (bar, self.builtin_map(bar).map(MapRef::Static), MapSource::Builtin)
             }
         };
         let len = self

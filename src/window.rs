@@ -6,8 +6,8 @@
 //! and writes checked against it, so a script can be checked in full before
 //! anything is accessed. A [`Window`] is a layout with the BAR opened.
 
-use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,32 @@ pub enum MapSource {
     File(PathBuf),
 }
 
+/// The register map a window uses: a built-in one (static) or one given for
+/// the session (shared). Cloning it copies a pointer.
+#[derive(Clone, Debug)]
+pub enum MapRef {
+    /// A built-in driver's map.
+    Static(&'static RegisterMap),
+    /// A map loaded for the session.
+    Shared(Arc<RegisterMap>),
+}
+
+impl std::ops::Deref for MapRef {
+    type Target = RegisterMap;
+    fn deref(&self) -> &RegisterMap {
+        match self {
+            MapRef::Static(m) => m,
+            MapRef::Shared(m) => m,
+        }
+    }
+}
+
+impl From<RegisterMap> for MapRef {
+    fn from(map: RegisterMap) -> MapRef {
+        MapRef::Shared(Arc::new(map))
+    }
+}
+
 /// Bytes a hexdump shows when no length is given (and what `watch` watches
 /// without a map), so a 1 MiB BAR does not flood the terminal.
 pub const DEFAULT_HEXDUMP_LEN: u64 = 0x100;
@@ -39,7 +65,7 @@ pub struct Layout {
     /// The BAR's length in bytes.
     pub len: u64,
     /// The register map that applies to this BAR, if any.
-    pub map: Option<Cow<'static, RegisterMap>>,
+    pub map: Option<MapRef>,
     /// Where the map came from.
     pub source: MapSource,
     /// Skip the map's width rules for raw offsets.
@@ -68,6 +94,17 @@ pub struct FieldValue {
     pub value: u64,
     /// The value's name, if the map gives one.
     pub meaning: Option<Text>,
+}
+
+/// Where `reg` (one of `map`'s registers) stands in `map`: found from its
+/// address, not by a search.
+fn index_in(map: &RegisterMap, reg: &Register) -> usize {
+    let size = std::mem::size_of::<Register>().max(1);
+    let at = (reg as *const Register as usize).wrapping_sub(map.registers.as_ptr() as usize) / size;
+    match map.registers.get(at) {
+        Some(r) if std::ptr::eq(r, reg) => at,
+        _ => map.registers.iter().position(|r| std::ptr::eq(r, reg)).unwrap_or(usize::MAX),
+    }
 }
 
 /// Every field of `reg` decoded from `value`.
@@ -185,8 +222,102 @@ pub struct AccessReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readback: Option<u64>,
     /// The register's fields decoded, for whole-register reads.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<FieldValue>,
+    #[serde(skip_serializing_if = "Fields::is_empty")]
+    pub fields: Fields,
+}
+
+impl AccessReport {
+    /// The same access, of `value` (its fields decoded from it).
+    pub fn set_value(&mut self, value: u64) {
+        self.value = value;
+        self.fields.set_value(value);
+    }
+}
+
+/// The fields of a register read whole, decoded from its value when they
+/// are shown or serialized (an access allocates nothing for them). In JSON,
+/// the list of [`FieldValue`]s.
+#[derive(Clone, Debug, Default)]
+pub struct Fields(Option<(MapRef, usize, u64)>);
+
+impl Fields {
+    /// The fields of register `index` of `map`, holding `value`.
+    pub fn of(map: &MapRef, index: usize, value: u64) -> Fields {
+        match map.registers.get(index) {
+            Some(r) if !r.fields.is_empty() => Fields(Some((map.clone(), index, value))),
+            _ => Fields(None),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The same fields, holding `value`.
+    pub fn set_value(&mut self, value: u64) {
+        if let Some((_, _, v)) = &mut self.0 {
+            *v = value;
+        }
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.register().map_or(0, |(r, _)| r.fields.len())
+    }
+
+    /// The register and its value, the fields' source.
+    pub fn register(&self) -> Option<(&Register, u64)> {
+        let (map, index, value) = self.0.as_ref()?;
+        Some((map.registers.get(*index)?, *value))
+    }
+
+    /// Each field, decoded.
+    pub fn iter(&self) -> impl Iterator<Item = FieldView<'_>> {
+        self.register().into_iter().flat_map(|(reg, value)| {
+            reg.fields.iter().map(move |f| {
+                let v = f.extract(value);
+                FieldView { name: &f.name, bits: f.bit_range(), value: v, meaning: f.meaning(v) }
+            })
+        })
+    }
+
+    /// Decoded, as owned values.
+    pub fn to_vec(&self) -> Vec<FieldValue> {
+        self.register().map(|(reg, value)| decode_fields(reg, value)).unwrap_or_default()
+    }
+}
+
+/// A field of [`Fields`], decoded (borrowing names from the map).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldView<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its bits.
+    pub bits: BitRange,
+    /// Its value.
+    pub value: u64,
+    /// The value's name, if the map gives one.
+    pub meaning: Option<&'a str>,
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.to_vec())
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Fields {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Fields".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Vec<FieldValue>>::json_schema(generator)
+    }
 }
 
 impl Layout {
@@ -400,9 +531,9 @@ impl Window {
             Target::Register(reg) => (reg.offset, Some(reg.name.clone()), None),
             Target::Field(reg, f) => (reg.offset, Some(reg.name.clone()), Some(f.name.clone())),
         };
-        let fields = match r.target {
-            Target::Register(reg) => decode_fields(reg, value),
-            _ => Vec::new(),
+        let fields = match (r.target, &self.layout.map) {
+            (Target::Register(reg), Some(map)) => Fields::of(map, index_in(map, reg), value),
+            _ => Fields::default(),
         };
         AccessReport {
             device: self.layout.device.clone(),
@@ -465,7 +596,7 @@ mod tests {
             device: DeviceRef::Ram,
             bar: 0,
             len: 0,
-            map: Some(Cow::Owned(map)),
+            map: Some(map.into()),
             source: MapSource::Builtin,
             force: false,
         };

@@ -57,6 +57,17 @@ const OPS: &[&str] = &[
     "write 0x8 7 --verify",
     "read 0x8 --width 32",
     "read DMA_CMD",
+    // The same lines again, after the values changed (a line seen before
+    // prints from the report it made then, with the new value).
+    "read ID",
+    "read ID",
+    "write LIVENESS 0x34",
+    "read LIVENESS",
+    "read ID.MAJOR",
+    "write STATUS.IRQ_FACT 0",
+    "read STATUS",
+    "read STATUS",
+    "read 0x8 --width 32",
 ];
 
 /// Text and JSON alike: a batch prints what the same commands print one by

@@ -13,7 +13,6 @@
 //! line's parsers (argument vectors and batch lines) are tested beside them in
 //! the binary: src/bin/mmiodrv/batch.rs and args.rs.
 
-use std::borrow::Cow;
 use std::path::Path;
 
 use mmiodrv::error::ErrorClass;
@@ -223,7 +222,7 @@ fn edu_layout(force: bool) -> mmiodrv::window::Layout {
         device: mmiodrv::error::DeviceRef::Ram,
         bar: 0,
         len: 0x100000,
-        map: Some(Cow::Borrowed(mmiodrv::drivers::edu::DRIVER.maps[0])),
+        map: Some(mmiodrv::window::MapRef::Static(mmiodrv::drivers::edu::DRIVER.maps[0])),
         source: mmiodrv::window::MapSource::Builtin,
         force,
     }

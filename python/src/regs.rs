@@ -201,7 +201,7 @@ impl Register {
             .detach(|| self.shared.with_lock(LockMode::Shared, |o| o.read(bar, name, None).map(|a| a.fields)))
             .or_raise(py, Some(&self.shared.name))?;
         let dict = PyDict::new(py);
-        for f in fields {
+        for f in fields.iter() {
             dict.set_item(f.name, f.value)?;
         }
         Ok(dict)

@@ -145,7 +145,6 @@ pub(crate) fn pause(stop: Option<BorrowedFd<'_>>, until: Instant) -> crate::Resu
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     use crate::error::DeviceRef;
     use crate::mmio::MmioRegion;
@@ -166,7 +165,7 @@ pub(crate) mod tests {
             device: DeviceRef::Ram,
             bar: 0,
             len: 0,
-            map: Some(Cow::Owned(map)),
+            map: Some(map.into()),
             source: MapSource::Builtin,
             force: false,
         };

@@ -101,7 +101,25 @@ pub struct Reader {
 impl Reader {
     /// One read, as the operation would make it.
     pub fn read(&self) -> Result<u64> {
-        self.window.read(&resolved(&self.window, &self.place)?)
+        self.window.read(&self.target()?)
+    }
+
+    /// What the operation reads, found in the window's map once for many
+    /// reads ([`Window::read`] of it is [`Reader::read`]).
+    pub fn target(&self) -> Result<Resolved<'_>> {
+        resolved(&self.window, &self.place)
+    }
+
+    /// The window read.
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// The report [`Session::run`] makes of a read of `value` through this
+    /// reader: made once for a run of the same line, then updated with
+    /// [`AccessReport::set_value`] for each read.
+    pub fn report(&self, value: u64) -> Result<AccessReport> {
+        Ok(self.window.report(&resolved(&self.window, &self.place)?, value))
     }
 
     /// The register's width, or `None` for a field.
@@ -317,15 +335,6 @@ impl<'d> Session<'d> {
         Some(self.window_at(place.bar, Some(place.bar), false).map(|window| Reader { window, place }))
     }
 
-    /// A prepared `read`'s value alone, without the report [`Session::run`]
-    /// builds for it (a script's `read ... --quiet` prints only the value):
-    /// the same single access and checks. Also the register's width, or
-    /// `None` for a field. `None` for other operations.
-    pub fn read_value(&self, prepared: &Prepared) -> Option<Result<(u64, Option<Width>)>> {
-        let reader = self.reader(prepared)?;
-        Some(reader.and_then(|r| Ok((r.read()?, r.width()))))
-    }
-
     /// Run an operation [`Session::prepare`] checked; its results go to
     /// `out`. Errors name the session's device.
     pub fn run(&self, prepared: &Prepared, out: &mut dyn Frontend) -> Result<()> {
@@ -369,7 +378,7 @@ impl<'d> Session<'d> {
                 let r = resolved(&w, &place)?;
                 w.write(&r, *value)?;
                 let mut report = w.report(&r, *value);
-                report.fields.clear();
+                report.fields = Default::default();
                 if *verify {
                     report.readback = Some(w.read(&r)?);
                 }

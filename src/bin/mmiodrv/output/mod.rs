@@ -46,22 +46,6 @@ pub fn flush() {
     });
 }
 
-/// Push many lines at once into the held buffer (a run of a script's
-/// repeated line), or, when output is not held, into one write. `build`
-/// should stop once the buffer reaches [`HELD_LIMIT`] and let the caller
-/// [`flush`]; it must not print by other means meanwhile.
-pub fn with_held<R>(build: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    HELD.with(|h| match h.borrow_mut().as_mut() {
-        Some(buf) => build(buf),
-        None => {
-            let mut lines = Vec::new();
-            let r = build(&mut lines);
-            emit(&lines);
-            r
-        }
-    })
-}
-
 /// How much held output is written at once.
 pub const HELD_LIMIT: usize = 64 << 10;
 
@@ -86,24 +70,22 @@ pub fn write_line(args: std::fmt::Arguments<'_>) {
 /// One output line built by `build` straight into the output buffer (no
 /// formatting machinery needed: a batch prints one line per operation).
 pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {
-    let mut build = Some(build);
-    let full = HELD.with(|h| {
-        let mut h = h.borrow_mut();
-        let buf = h.as_mut()?;
-        (build.take()?)(buf);
-        buf.push(b'\n');
-        Some(buf.len() >= HELD_LIMIT)
-    });
-    match (full, build) {
-        (Some(true), _) => flush(),
-        (Some(false), _) | (None, None) => {}
-        (None, Some(build)) => {
+    HELD.with_borrow_mut(|held| match held {
+        Some(buf) => {
+            build(buf);
+            buf.push(b'\n');
+            if buf.len() >= HELD_LIMIT {
+                emit(buf);
+                buf.clear();
+            }
+        }
+        None => {
             let mut line = Vec::with_capacity(128);
             build(&mut line);
             line.push(b'\n');
             emit(&line);
         }
-    }
+    })
 }
 
 pub use mmiodrv::outcome::SCHEMA_VERSION;

@@ -85,15 +85,23 @@ pub fn outcome(o: &Outcome, style: Style) {
     }
     let quiet = style.quiet;
     match o {
-        Outcome::Read(a) => access_line(a, "=", quiet, ""),
+        Outcome::Read(a) => access_line(a, Arrow::Read, quiet, ""),
         Outcome::Write(a) if quiet && style.wait_irq => {}
-        Outcome::Write(a) => access_line(a, "<-", quiet, ""),
-        Outcome::Expect(a) => {
-            access_line(&AccessReport { fields: Vec::new(), ..a.clone() }, "==", quiet, " as expected")
-        }
+        Outcome::Write(a) => access_line(a, Arrow::Write, quiet, ""),
+        Outcome::Expect(a) => access_line(
+            &AccessReport { fields: Default::default(), ..a.clone() },
+            Arrow::Compared,
+            quiet,
+            " as expected",
+        ),
         Outcome::Poll(p) => {
             let after = format!(" after {} read(s)", p.reads);
-            access_line(&AccessReport { fields: Vec::new(), ..p.access.clone() }, "==", quiet, &after)
+            access_line(
+                &AccessReport { fields: Default::default(), ..p.access.clone() },
+                Arrow::Compared,
+                quiet,
+                &after,
+            )
         }
         Outcome::Arm(a) => outln!("{}: {} {} vector(s) armed", a.device, a.vectors, a.kind),
         Outcome::WaitIrq(f) => {
@@ -132,26 +140,15 @@ pub fn report_text(report: &Report) {
 
 /// One access: `DEVICE BAR0 0x0000 ID = 0x010000ed  FIELDS` (then `tail`),
 /// or its value alone.
-fn access_line(a: &AccessReport, arrow: &str, quiet: bool, tail: &str) {
+fn access_line(a: &AccessReport, arrow: Arrow, quiet: bool, tail: &str) {
     super::line_with(|out| {
         if quiet {
             push_hex(out, a.readback.unwrap_or(a.value), shown_digits(a));
         } else {
-            access_text(out, &a.device, a, arrow);
+            access_text(out, a, arrow);
             out.extend_from_slice(tail.as_bytes());
         }
     });
-}
-
-/// The device as messages name it, pushed without formatting machinery for
-/// a PCI address (a script prints one per result).
-fn push_device(out: &mut Vec<u8>, device: &mmiodrv::error::DeviceRef) {
-    match device {
-        mmiodrv::error::DeviceRef::Pci(a) => out.extend_from_slice(&a.text()),
-        other => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{other}"));
-        }
-    }
 }
 
 /// A dump as `dump-regs` prints it; with `diff_reset`, registers that
@@ -225,7 +222,10 @@ fn maps_text(m: &outcome::Maps) {
 /// Hex digits an access's values are shown in: all of the register's, or
 /// as few as needed for a field.
 fn shown_digits(r: &AccessReport) -> usize {
-    digits_of(r.field.is_none().then(|| Width::from_bits(r.width).ok()).flatten())
+    match r.field {
+        None => (r.width / 4) as usize,
+        Some(_) => 1,
+    }
 }
 
 /// Hex digits a value read with `width` is shown in: all of the width's for
@@ -234,17 +234,45 @@ pub fn digits_of(width: Option<Width>) -> usize {
     width.map_or(1, |w| w.hex_digits())
 }
 
+/// What an access line says between the target and the value.
+#[derive(Clone, Copy)]
+pub enum Arrow {
+    /// A read: `=`.
+    Read,
+    /// A write: `<-`.
+    Write,
+    /// A value compared: `==`.
+    Compared,
+}
+
+impl Arrow {
+    /// The arrow with its spaces.
+    fn text(self) -> &'static [u8] {
+        match self {
+            Arrow::Read => b" = ",
+            Arrow::Write => b" <- ",
+            Arrow::Compared => b" == ",
+        }
+    }
+}
+
 /// The line of an access, without its newline:
 /// `0000:00:04.0 BAR0 0x0000 ID = 0x010000ed  MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)`,
-/// then ` (read back 0x...)` after a verified write. Pushed byte by byte,
-/// not formatted: a batch prints one per operation.
-pub fn access_text(out: &mut Vec<u8>, device: &mmiodrv::error::DeviceRef, r: &AccessReport, arrow: &str) {
-    let digits = shown_digits(r);
-    out.reserve(96 + 24 * r.fields.len());
-    push_device(out, device);
-    out.extend_from_slice(b" BAR");
-    out.push(b'0' + r.bar % 10);
-    out.push(b' ');
+/// then ` (read back 0x...)` after a verified write. Put together piece by
+/// piece, not formatted: a batch prints one per operation.
+pub fn access_text(out: &mut Vec<u8>, r: &AccessReport, arrow: Arrow) {
+    access_head(out, r, arrow);
+    access_value(out, r);
+}
+
+/// The start of an access's line, up to its value: what a run of the same
+/// read repeats on every line (`0000:00:04.0 BAR0 0x0000 ID = `).
+pub fn access_head(out: &mut Vec<u8>, r: &AccessReport, arrow: Arrow) {
+    match &r.device {
+        mmiodrv::error::DeviceRef::Pci(a) => out.extend_from_slice(&a.text()),
+        other => out.extend_from_slice(other.to_string().as_bytes()),
+    }
+    out.extend_from_slice(&[b' ', b'B', b'A', b'R', b'0' + r.bar % 10, b' ']);
     push_hex(out, r.offset, 4);
     if let Some(reg) = &r.register {
         out.push(b' ');
@@ -254,19 +282,26 @@ pub fn access_text(out: &mut Vec<u8>, device: &mmiodrv::error::DeviceRef, r: &Ac
             out.extend_from_slice(f.as_bytes());
         }
     }
-    out.push(b' ');
-    out.extend_from_slice(arrow.as_bytes());
-    out.push(b' ');
+    out.extend_from_slice(arrow.text());
+}
+
+/// The rest of an access's line: its value, its fields, what was read back.
+pub fn access_value(out: &mut Vec<u8>, r: &AccessReport) {
+    let digits = shown_digits(r);
     push_hex(out, r.value, digits);
-    for (i, f) in r.fields.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"  " } else { b" " });
-        out.extend_from_slice(f.name.as_bytes());
-        out.push(b'=');
-        push_hex(out, f.value, 1);
-        if let Some(m) = &f.meaning {
-            out.extend_from_slice(b" (");
-            out.extend_from_slice(m.as_bytes());
-            out.push(b')');
+    if let Some((reg, value)) = r.fields.register() {
+        // Two spaces before the first field, one between the others.
+        out.push(b' ');
+        for f in reg.fields.iter() {
+            out.push(b' ');
+            out.extend_from_slice(f.name.as_bytes());
+            let v = f.extract(value);
+            push_hex_after(out, b"=", v, 1);
+            if let Some(m) = f.meaning(v) {
+                out.extend_from_slice(b" (");
+                out.extend_from_slice(m.as_bytes());
+                out.push(b')');
+            }
         }
     }
     if let Some(back) = r.readback {
@@ -276,20 +311,19 @@ pub fn access_text(out: &mut Vec<u8>, device: &mmiodrv::error::DeviceRef, r: &Ac
     }
 }
 
-/// `0x` and `value` in at least `digits` hex digits.
+/// `0x` and `value` in at least `digits` hex digits (at most 16).
+#[inline]
 pub fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
-    push_hex_text(out, value, digits, false);
+    push_hex_after(out, b"", value, digits);
 }
 
-/// [`push_hex`] and a newline: a line of a script's quiet reads.
-pub fn push_hex_line(out: &mut Vec<u8>, value: u64, digits: usize) {
-    push_hex_text(out, value, digits, true);
-}
-
-/// `0x`, `value` in at least `digits` hex digits (at most 16), maybe a
-/// newline. The digits are made eight to a word, with no loop, and copied
-/// in one store of known size (no call to memcpy), the unused tail cut off.
-fn push_hex_text(out: &mut Vec<u8>, value: u64, digits: usize, newline: bool) {
+/// `lead` (at most one byte), `0x` and `value` in at least `digits` hex
+/// digits (at most 16). The digits are made eight to a word, with no loop,
+/// and copied with the lead in one store of known size (no call to memcpy),
+/// the unused tail cut off.
+#[inline(always)]
+fn push_hex_after(out: &mut Vec<u8>, lead: &[u8], value: u64, digits: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     // Nibble k of `x` into byte k, each byte its ASCII digit, the most
     // significant first.
     fn ascii(x: u32) -> u64 {
@@ -300,28 +334,32 @@ fn push_hex_text(out: &mut Vec<u8>, value: u64, digits: usize, newline: bool) {
         let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
         (x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)).swap_bytes()
     }
+    let at = lead.len().min(1);
+    if value < 16 && digits <= 1 {
+        // A field's value, most often: one digit.
+        let mut text = [0u8; 4];
+        text[..at].copy_from_slice(&lead[..at]);
+        text[at..at + 3].copy_from_slice(&[b'0', b'x', HEX[value as usize]]);
+        out.extend_from_slice(&text);
+        out.truncate(out.len() - (text.len() - (at + 3)));
+        return;
+    }
     let used = (64 - value.leading_zeros()).div_ceil(4) as usize;
     let n = used.max(digits).clamp(1, 16);
-    let len = 2 + n + usize::from(newline);
+    let len = at + 2 + n;
+    let mut text = [0u8; 19];
+    text[..at].copy_from_slice(&lead[..at]);
+    text[at..at + 2].copy_from_slice(b"0x");
+    let d = at + 2;
     if n <= 8 {
         // The last n of the low word's 8 digits, first.
-        let shown = ascii(value as u32) >> (8 * (8 - n));
-        let mut text = [0u8; 11];
-        text[..2].copy_from_slice(b"0x");
-        text[2..10].copy_from_slice(&shown.to_le_bytes());
-        text[2 + n] = b'\n';
-        out.extend_from_slice(&text);
-        out.truncate(out.len() - (text.len() - len));
+        text[d..d + 8].copy_from_slice(&(ascii(value as u32) >> (8 * (8 - n))).to_le_bytes());
     } else {
-        let high = ascii((value >> 32) as u32) >> (8 * (16 - n));
-        let mut text = [0u8; 19];
-        text[..2].copy_from_slice(b"0x");
-        text[2..10].copy_from_slice(&high.to_le_bytes());
-        text[2 + n - 8..2 + n].copy_from_slice(&ascii(value as u32).to_le_bytes());
-        text[2 + n] = b'\n';
-        out.extend_from_slice(&text);
-        out.truncate(out.len() - (text.len() - len));
+        text[d..d + 8].copy_from_slice(&(ascii((value >> 32) as u32) >> (8 * (16 - n))).to_le_bytes());
+        text[d + n - 8..d + n].copy_from_slice(&ascii(value as u32).to_le_bytes());
     }
+    out.extend_from_slice(&text);
+    out.truncate(out.len() - (text.len() - len));
 }
 
 #[cfg(test)]
@@ -350,9 +388,9 @@ mod tests {
                 super::push_hex(&mut out, v, digits);
                 let want = format!("x0x{v:0w$x}", w = digits.clamp(1, 16));
                 assert_eq!(String::from_utf8(out).unwrap(), want, "{v:#x} {digits}");
-                let mut line = Vec::new();
-                super::push_hex_line(&mut line, v, digits);
-                assert_eq!(line, format!("{}\n", &want[1..]).into_bytes());
+                let mut eq = b"x".to_vec();
+                super::push_hex_after(&mut eq, b"=", v, digits);
+                assert_eq!(String::from_utf8(eq).unwrap(), format!("x={}", &want[1..]));
             }
         }
     }

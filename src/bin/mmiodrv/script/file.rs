@@ -1,19 +1,39 @@
 //! `batch FILE`: every line parsed and checked against the device, then run.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use mmiodrv::error::{Error, ErrorKind, Result};
-use mmiodrv::session::{Op, Prepared, Request, Session};
+use mmiodrv::session::{Op, Prepared, Reader, Request, Session};
+use mmiodrv::window::AccessReport;
 
 use super::{line_tree, open, parse_line, report_error, run_line, Line};
 use crate::cli::Global;
 use crate::context::MapChoice;
-use crate::output::render::{digits_of, push_hex, push_hex_line};
+use crate::output::render::{access_head, access_value, digits_of, push_hex, Arrow};
 use crate::output::{self, print_json};
 
 /// Longest script file read.
 const MAX_SCRIPT: u64 = 16 << 20;
+
+/// FNV-1a: the lines of a script are short keys, hashed once each; nothing
+/// an attacker could choose collisions for would gain them anything.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// The script as runs of lines: (first line, index of its operation, how
 /// many lines in a row).
@@ -25,7 +45,7 @@ type Program = Vec<(usize, usize, usize)>;
 fn parse(g: &Global, text: &str, file: &str) -> Result<(Vec<(usize, Request)>, Program)> {
     let tree = line_tree();
     let mut unique: Vec<(usize, Request)> = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize, BuildHasherDefault<Fnv>> = HashMap::default();
     let mut program: Program = Vec::new();
     let mut last: Option<(&str, usize)> = None;
     // The line before when it was an operation, newline included.
@@ -40,7 +60,8 @@ fn parse(g: &Global, text: &str, file: &str) -> Result<(Vec<(usize, Request)>, P
             continue;
         }
         // As str::lines: a line ends at "\n" or "\r\n", the last one maybe at neither.
-        let end = rest.find('\n').map_or(rest.len(), |n| n + 1);
+        // (A short line's end is found byte by byte: cheaper than a search's set-up.)
+        let end = rest.bytes().position(|b| b == b'\n').map_or(rest.len(), |n| n + 1);
         let (raw, after) = rest.split_at(end);
         rest = after;
         let line = raw.strip_suffix('\n').map_or(raw, |l| l.strip_suffix('\r').unwrap_or(l));
@@ -133,10 +154,11 @@ pub fn run(g: &Global, choice: &MapChoice, path: &Path, check: bool, keep_going:
         }
     }
     output::hold();
-    let mut runner = Runner { g, session: &session, file: &file, keep_going, first: None };
+    let direct = (0..prepared.len()).map(|_| Direct::Unknown).collect();
+    let mut runner = Runner { g, session: &session, file: &file, keep_going, first: None, direct };
     for &(first, u, count) in &program {
         let (p, quiet) = &prepared[u];
-        if runner.run(p, *quiet, first, count).is_err() {
+        if runner.run(u, p, *quiet, first, count).is_err() {
             break;
         }
     }
@@ -154,7 +176,26 @@ struct Runner<'r, 's> {
     file: &'r str,
     keep_going: bool,
     first: Option<Error>,
+    /// For each distinct line, how a plain read of it is made and printed.
+    direct: Vec<Direct>,
 }
+
+/// A script's plain `read` printed as text (most of a generated script):
+/// its window and target found once, its report made once and given each
+/// value read, the start of its line printed from a copy. The same access,
+/// checks and text as [`Session::run`] and the renderer make of it.
+enum Direct {
+    /// Not tried yet (or its window could not be opened: tried again, so
+    /// each line reports that as it would).
+    Unknown,
+    /// Not a plain read, or JSON: the line runs through [`run_line`].
+    No,
+    /// A plain read, and its report once made.
+    Read(Box<(Reader, Option<Made>)>),
+}
+
+/// A read's report, and the start of its line.
+type Made = (AccessReport, Vec<u8>);
 
 /// Stop the run.
 struct Stop;
@@ -179,40 +220,16 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Lines `first..first + count` of one operation.
-    fn run(&mut self, p: &Prepared, quiet: bool, first: usize, count: usize) -> std::result::Result<(), Stop> {
-        // A quiet read repeated: its window and target found once, its values
-        // pushed straight into the output buffer, one read per line still.
-        let mut done = 0;
-        if quiet && !self.g.json && count > 1 && mmiodrv::stop::requested().is_none() {
-            if let Some(reader) = self.session.reader(p) {
-                let read = reader.and_then(|reader| {
-                    let digits = digits_of(reader.width());
-                    while done < count {
-                        output::with_held(|out| {
-                            while done < count && out.len() < output::HELD_LIMIT {
-                                mmiodrv::stop::check()?;
-                                push_hex_line(out, reader.read()?, digits);
-                                done += 1;
-                            }
-                            Ok::<_, Error>(())
-                        })?;
-                        if done < count {
-                            output::flush(); // full
-                        }
-                    }
-                    Ok(())
-                });
-                match read {
-                    Ok(()) => return Ok(()),
-                    Err(e) => {
-                        self.failed(e, first + done)?;
-                        done += 1; // the rest of the run goes line by line
-                    }
-                }
-            }
-        }
-        for line in first + done..first + count {
+    /// Lines `first..first + count`, each the distinct line `u`.
+    fn run(
+        &mut self,
+        u: usize,
+        p: &Prepared,
+        quiet: bool,
+        first: usize,
+        count: usize,
+    ) -> std::result::Result<(), Stop> {
+        for line in first..first + count {
             // A signal or the kernel's request for the device stops the run
             // between lines (and waits within one), naming the line not run.
             if let Err(e) = mmiodrv::stop::check() {
@@ -223,11 +240,8 @@ impl Runner<'_, '_> {
             if p.op().waits() {
                 output::flush();
             }
-            // `read ... --quiet` prints the value alone: no report built for it.
-            let result = match (quiet && !self.g.json).then(|| self.session.read_value(p)).flatten() {
-                Some(read) => {
-                    read.map(|(value, width)| output::line_with(|out| push_hex(out, value, digits_of(width))))
-                }
+            let result = match self.direct(u, p, quiet) {
+                Some(result) => result,
                 None => run_line(self.session, self.g, p, quiet),
             };
             if let Err(e) = result {
@@ -236,4 +250,44 @@ impl Runner<'_, '_> {
         }
         Ok(())
     }
+
+    /// Line `u` run as a [`Direct`] read, or `None` when it is not one.
+    fn direct(&mut self, u: usize, p: &Prepared, quiet: bool) -> Option<Result<()>> {
+        if let Direct::Unknown = self.direct[u] {
+            self.direct[u] = match self.session.reader(p) {
+                _ if self.g.json => Direct::No,
+                None => Direct::No,
+                Some(Ok(reader)) => Direct::Read(Box::new((reader, None))),
+                Some(Err(e)) => return Some(Err(e.with_device(self.session.device().device()))),
+            };
+        }
+        let Direct::Read(read) = &mut self.direct[u] else { return None };
+        let (reader, report) = &mut **read;
+        Some(read_line(reader, report, quiet).map_err(|e| e.with_device(self.session.device().device())))
+    }
+}
+
+/// One read through `reader`, printed: the value alone when quiet, else the
+/// line [`Session::run`]'s report of it renders to.
+fn read_line(reader: &Reader, report: &mut Option<Made>, quiet: bool) -> Result<()> {
+    let value = reader.window().read(&reader.target()?)?;
+    if quiet {
+        output::line_with(|out| push_hex(out, value, digits_of(reader.width())));
+        return Ok(());
+    }
+    let (r, head) = match report {
+        Some(made) => made,
+        None => {
+            let r = reader.report(value)?;
+            let mut head = Vec::new();
+            access_head(&mut head, &r, Arrow::Read);
+            report.insert((r, head))
+        }
+    };
+    r.set_value(value);
+    output::line_with(|out| {
+        out.extend_from_slice(head);
+        access_value(out, r);
+    });
+    Ok(())
 }
