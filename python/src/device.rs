@@ -48,10 +48,7 @@ pub fn open(
 ) -> PyResult<Device> {
     let kind: BackendKind = backend.parse().or_raise(py, None)?;
     let map = match regmap {
-        Some(path) => {
-            let file = mmiodrv::regmap::load_file(&path).or_raise(py, None)?;
-            Some(mmiodrv::session::PlacedMap { map: file.block(block).or_raise(py, None)?.clone(), path, bar: None })
-        }
+        Some(path) => Some(mmiodrv::session::PlacedMap::load(&path.to_string_lossy(), block, None).or_raise(py, None)?),
         None => None,
     };
     // No lock held for the session's lifetime (an interactive session would

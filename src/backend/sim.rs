@@ -1,9 +1,10 @@
 //! A simulated device built from a register map (`sim:FILE`), for testing
 //! scripts, maps and drivers with no hardware.
 //!
-//! Each block of the map is a memory BAR (a TOML map: its `bar`; other
-//! formats: the blocks in order as BAR0, BAR1, ..., or only the block
-//! [`SimOptions::block`] names, as BAR0). Registers start at their reset
+//! The map is one memory BAR (a TOML map's `bar`, else BAR0) laid out as
+//! `--regmap` lays it out ([`MapFile::place`]): every block at its address
+//! (moved by a placement, `sim:FILE@0x4000`), or only the block
+//! [`SimOptions::block`] names, at its address too. Registers start at their reset
 //! values (0 where the map gives none) and every access applies the map's
 //! semantics: read-only registers and fields ignore writes, write-1-to-clear
 //! (and the other `modifiedWriteValue`s) act on the bits written,
@@ -45,8 +46,7 @@ const MAX_BAR: u64 = 1 << 32;
 pub struct SimOptions {
     /// Keep the registers' state in this file (else in memory).
     pub state: Option<PathBuf>,
-    /// Simulate only this block of the map, as BAR0 (needed when the map has
-    /// more blocks than a device has BARs).
+    /// Simulate only this block of the map (at its address).
     pub block: Option<String>,
 }
 
@@ -88,18 +88,18 @@ pub struct SimBackend {
 impl SimBackend {
     /// A simulated device for the blocks of `file` (loaded from `path`).
     pub fn new(path: &Path, file: &MapFile, options: &SimOptions) -> Result<SimBackend> {
+        SimBackend::placed(path, file, options, None)
+    }
+
+    /// [`SimBackend::new`] with the file's address 0 at BAR offset `at`
+    /// (else where the file places it).
+    pub fn placed(path: &Path, file: &MapFile, options: &SimOptions, at: Option<i64>) -> Result<SimBackend> {
         let device = DeviceRef::Sim(path.to_path_buf());
-        let maps: Vec<RegisterMap> = match &options.block {
-            Some(name) => vec![file.block(Some(name))?.clone()],
-            None => file.blocks.clone(),
-        };
+        let map = file.place(options.block.as_deref(), at).map_err(|e| e.with_device(device.clone()))?;
         let mut bars = Vec::new();
-        for (i, mut map) in maps.into_iter().enumerate() {
-            let index = if file.format == Format::Toml { map.bar } else { i as u8 };
-            if index > 5 {
-                let blocks = file.blocks.iter().map(|b| b.name.to_string()).collect();
-                return Err(Error::on(device, ErrorKind::BlockAmbiguous { file: file.source.clone(), blocks }));
-            }
+        {
+            let index = if file.format == Format::Toml { map.bar } else { 0 };
+            let mut map = map;
             map.bar = index;
             let end = map.registers.iter().map(Register::end).max().unwrap_or(0);
             let need = end.max(MIN_BAR).next_power_of_two();
@@ -115,10 +115,12 @@ impl SimBackend {
         Ok(SimBackend { device, state: Arc::new(Mutex::new(state)) })
     }
 
-    /// Open `sim:PATH`: load the map (any format) and build the device.
+    /// Open `sim:PATH` or `sim:PATH@OFFSET` ([`crate::regmap::MapSpec`]):
+    /// load the map (any format) and build the device.
     pub fn open(path: &Path, options: &SimOptions) -> Result<SimBackend> {
-        let file = crate::regmap::load_file(path)?;
-        SimBackend::new(path, &file, options)
+        let spec = crate::regmap::MapSpec::parse(&path.to_string_lossy())?;
+        let file = crate::regmap::load_file(&spec.path)?;
+        SimBackend::placed(path, &file, options, spec.at)
     }
 
     /// The maps of the simulated BARs.

@@ -81,11 +81,14 @@ pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::Regist
 }
 
 /// The map called `name` in the map file `path` (a snapshot or trace names
-/// the block it was made with), or the file's only block.
+/// the block it was made with, or the file's name for all its blocks), at
+/// the file's own placement.
 pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regmap::RegisterMap> {
     let file = crate::regmap::load_file(path)?;
-    let block = file.block(Some(name)).or_else(|_| file.block(None))?;
-    Ok(block.clone())
+    match file.blocks.iter().any(|b| b.name.eq_ignore_ascii_case(name)) && file.blocks.len() > 1 {
+        true => file.place(Some(name), None),
+        false => file.place(None, None),
+    }
 }
 
 /// `ids` for messages: the IDs, or what has none.

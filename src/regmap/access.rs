@@ -27,7 +27,9 @@ impl Target<'_> {
     }
 }
 
-/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` or a number against an optional map.
+/// Resolve a number, `REG`, `REG.FIELD`, `REG[3].FIELD`, or with a block
+/// `BLOCK.REG`, `BLOCK.REG.FIELD`, against an optional map (see
+/// [`RegisterMap::register`] for how a register is found).
 pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a>> {
     if text.starts_with(|c: char| c.is_ascii_digit()) {
         return parse_u64(text).map(Target::Offset);
@@ -35,12 +37,18 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
     let Some(map) = map else {
         return Err(ErrorKind::NoMap { name: text.to_string() }.into());
     };
-    match text.split_once('.') {
-        Some((reg, field)) => {
-            let reg = map.register(reg)?;
-            Ok(Target::Field(reg, reg.field(field)?))
-        }
-        None => Ok(Target::Register(map.register(text)?)),
+    let whole = match map.register(text) {
+        Ok(reg) => return Ok(Target::Register(reg)),
+        Err(e) => e,
+    };
+    let Some((reg, field)) = text.rsplit_once('.') else { return Err(whole) };
+    // `BLOCK.REG` that is not a register of BLOCK: that error says it.
+    let first = text.split('.').next().unwrap_or_default();
+    let names_block = map.block(first).is_some() && !reg.contains('.');
+    match map.register(reg) {
+        Ok(reg) => Ok(Target::Field(reg, reg.field(field)?)),
+        Err(_) if names_block => Err(whole),
+        Err(e) => Err(e),
     }
 }
 

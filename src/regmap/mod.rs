@@ -11,10 +11,11 @@ pub mod model;
 pub mod typed;
 
 pub use access::{plan_field_write, read_register, resolve, write_field, write_register, FieldWritePlan, Target};
-pub use formats::{load_file, Format, MapFile};
-pub use loader::{parse, validate, Invalid};
+pub use formats::{load_file, Format, MapFile, MapSpec};
+pub use loader::{parse, parse_file, problems_of, validate, Invalid};
 pub use model::{
-    Access, AccessRule, BitRange, Field, ReadAction, Register, RegisterMap, Text, WordOrder, WriteSemantics,
+    short_name, Access, AccessRule, BitRange, Block, Field, ReadAction, Register, RegisterMap, Text, WordOrder,
+    WriteSemantics,
 };
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
             registers: regs,
         });
     }
-    finish(source, Format::Svd, blocks)
+    finish(source, Format::Svd, &device.name, blocks)
 }
 
 fn clean(text: Option<&str>) -> String {

@@ -111,7 +111,7 @@ rdlc = RDLCompiler(message_printer=Printer())
 try:
     rdlc.compile_file(path)
     root = rdlc.elaborate()
-    out = {"blocks": read(root.top)}
+    out = {"name": root.top.inst_name, "blocks": read(root.top)}
 except RDLCompileError:
     p = problems[0] if problems else {"line": 1, "message": "compilation failed"}
     if p.get("file") and p["file"] != path:
