@@ -15,6 +15,7 @@ pub mod reading;
 pub mod svd;
 pub mod systemrdl;
 pub mod toml_out;
+pub mod write;
 
 use std::path::Path;
 
@@ -537,6 +538,7 @@ pub(crate) fn has_overlaps(map: &RegisterMap) -> bool {
 /// the whole map's.
 pub(crate) fn finish(source: &str, format: Format, name: &str, raw: Vec<RawBlock>) -> Result<MapFile> {
     let mut blocks = Vec::new();
+    let mut problems: Vec<(usize, String)> = Vec::new();
     for mut b in raw {
         b.registers.sort_by(|x, y| (x.reg.offset, &x.reg.name).cmp(&(y.reg.offset, &y.reg.name)));
         let mut registers = Vec::with_capacity(b.registers.len());
@@ -560,19 +562,27 @@ pub(crate) fn finish(source: &str, format: Format, name: &str, raw: Vec<RawBlock
         // CMSIS-SVD files may have aliases (cmsis-svd reads them as they
         // are): allowed in a block that has some, checked in the others.
         let map = RegisterMap { overlaps: format == Format::Svd && has_overlaps(&map), ..map };
-        crate::regmap::validate(&map).map_err(|inv| {
+        for inv in crate::regmap::problems_of(&map) {
             let at = match (inv.register, inv.field) {
                 (Some(r), Some(f)) => b.registers[r].field_lines.get(f).copied().unwrap_or(b.registers[r].line),
                 (Some(r), None) => b.registers[r].line,
                 _ => b.line,
             };
-            invalid(source, at, format!("block {}: {}", b.name, inv.message))
-        })?;
+            if problems.len() < loader::MAX_PROBLEMS {
+                problems.push((at, loader::clip_message(format!("block {}: {}", b.name, inv.message))));
+            }
+        }
         let mut map = map;
         for reg in map.registers.to_mut() {
             reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
         }
         blocks.push(map);
+    }
+    problems.sort_by_key(|(line, _)| *line);
+    match problems.len() {
+        0 => {}
+        1 => return Err(invalid(source, problems[0].0, problems.remove(0).1)),
+        _ => return Err(ErrorKind::RegMapProblems { file: source.into(), problems }.into()),
     }
     blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));
     Ok(MapFile { source: source.into(), format, name: name.into(), at: 0, blocks })

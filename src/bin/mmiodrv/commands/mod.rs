@@ -280,16 +280,21 @@ const REGMAP_CHECK: Command =
 
 const REGMAP_CONVERT: Command = program(
     "convert",
-    "Convert one block of a map file to mmiodrv TOML (printed, or written to --output)",
+    "Convert a map file (every block, or --block) to TOML, CMSIS-SVD, IP-XACT, SystemRDL or JSON; what the format cannot express is said",
     regmap::convert,
 )
 .args(&[
     Arg::positional("FILE", Value::Path, "The map file"),
-    Arg::option("to", Value::Choice(&["toml"]), "Target format").required().value_name("FORMAT"),
-    Arg::option("block", Value::Text, "The block to convert (needed when the file has several)").value_name("NAME"),
+    Arg::option("to", Value::Choice(&["toml", "svd", "ipxact", "systemrdl", "json"]), "Target format")
+        .required()
+        .value_name("FORMAT"),
+    Arg::option("block", Value::Text, "Only this block (at its base)").value_name("NAME"),
     Arg::option("output", Value::Path, "Write here instead of stdout").short('o'),
 ])
-.examples(&[("mmiodrv regmap convert soc.xml --block UART --to toml -o uart.toml", "one block as TOML")]);
+.examples(&[
+    ("mmiodrv regmap convert soc.xml --to toml -o soc.toml", "every block as TOML ([[block]]s)"),
+    ("mmiodrv regmap convert soc.xml --block UART --to systemrdl", "one block as SystemRDL"),
+]);
 
 const REGMAP: Command = Command::group(
     "regmap",

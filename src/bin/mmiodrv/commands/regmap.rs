@@ -1,11 +1,12 @@
 //! `mmiodrv regmap show|check|convert FILE`: a register map of any format,
 //! as the library reads it.
 
-use mmiodrv::error::{Error, Result};
+use mmiodrv::error::{Error, ErrorKind, Result};
 use std::path::Path;
 
 use mmiodrv::regmap::formats::reading::{self, Reading};
-use mmiodrv::regmap::formats::{toml_out, Format};
+use mmiodrv::regmap::formats::write::{self, Target};
+use mmiodrv::regmap::formats::Format;
 use mmiodrv::regmap::{self, MapFile, RegisterMap};
 
 use mmiodrv::command::Call;
@@ -25,19 +26,31 @@ pub struct Shown<'a> {
     pub reading: Reading,
 }
 
-/// `regmap check --json` (a map that fails the checks is an error, exit status 7).
+/// `regmap check --json`: a map that fails the checks has `ok` false, every
+/// problem listed, and exit status 7.
 #[derive(serde::Serialize, schemars::JsonSchema)]
 pub struct Checked<'a> {
     /// The file.
     pub file: &'a str,
-    /// Its format.
-    pub format: Format,
-    /// `true`.
+    /// Its format (null when it could not be read).
+    pub format: Option<Format>,
+    /// Whether it passed every check.
     pub ok: bool,
     /// Its blocks' names.
     pub blocks: Vec<String>,
     /// Registers in all blocks.
     pub registers: usize,
+    /// Every problem found, by line.
+    pub problems: Vec<Problem>,
+}
+
+/// One problem of a map file.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Problem {
+    /// 1-based line of the key at fault.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// `regmap convert --json -o FILE`.
@@ -45,10 +58,14 @@ pub struct Checked<'a> {
 pub struct ConvertedTo<'a> {
     /// The file converted.
     pub file: &'a str,
-    /// The block converted.
-    pub block: &'a str,
-    /// The TOML file written.
+    /// The block converted (null: every block).
+    pub block: Option<&'a str>,
+    /// The format written: `toml`, `svd`, `ipxact`, `systemrdl`, `json`.
+    pub to: &'a str,
+    /// The file written.
     pub output: &'a Path,
+    /// What the format cannot express, one sentence each.
+    pub lost: &'a [String],
 }
 
 /// `regmap convert --json` without `-o`.
@@ -56,10 +73,14 @@ pub struct ConvertedTo<'a> {
 pub struct Converted<'a> {
     /// The file converted.
     pub file: &'a str,
-    /// The block converted.
-    pub block: &'a str,
-    /// The block as mmiodrv TOML.
-    pub toml: &'a str,
+    /// The block converted (null: every block).
+    pub block: Option<&'a str>,
+    /// The format written.
+    pub to: &'a str,
+    /// The converted map's text.
+    pub text: &'a str,
+    /// What the format cannot express, one sentence each.
+    pub lost: &'a [String],
 }
 
 /// `regmap show FILE [--block NAME]`.
@@ -78,44 +99,88 @@ pub fn show(call: &mut Call<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `regmap check FILE`.
+/// `regmap check FILE`: every problem as `FILE:LINE: problem`, one a line.
 pub fn check(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
-    let map = regmap::load_file(call.args.path("FILE")?)?;
+    let path = call.args.path("FILE")?;
+    let map = match regmap::load_file(path).and_then(|m| m.place(None, None).map(|_| m)) {
+        Ok(map) => map,
+        Err(e) => {
+            let (file, problems) = match e.kind() {
+                ErrorKind::RegMap { file, line, message } => (file.clone(), vec![(*line, message.clone())]),
+                ErrorKind::RegMapProblems { file, problems } => (file.clone(), problems.clone()),
+                _ => return Err(e),
+            };
+            if g.json {
+                let problems = problems.iter().map(|(line, m)| Problem { line: *line, message: m.clone() }).collect();
+                let checked = Checked { file: &file, format: None, ok: false, blocks: vec![], registers: 0, problems };
+                print_json(call.path, &checked);
+            } else {
+                crate::output::flush();
+                for (line, message) in &problems {
+                    eprintln!("{}", crate::output::errors::one_line(&format!("{file}:{line}: {message}")));
+                }
+                eprintln!("mmiodrv: error: {file}: {} problem(s)", problems.len());
+            }
+            crate::output::errors::mark_reported();
+            return Err(e);
+        }
+    };
     let registers: usize = map.blocks.iter().map(|b| b.registers.len()).sum();
     if g.json {
         let blocks = map.blocks.iter().map(|b| b.name.to_string()).collect();
-        print_json(call.path, &Checked { file: &map.source, format: map.format, ok: true, blocks, registers });
+        let checked =
+            Checked { file: &map.source, format: Some(map.format), ok: true, blocks, registers, problems: vec![] };
+        print_json(call.path, &checked);
     } else {
         outln!("{}: ok ({}, {} block(s), {registers} register(s))", map.source, map.format.name(), map.blocks.len());
     }
     Ok(())
 }
 
-/// `regmap convert FILE --to toml [--block NAME] [-o FILE]`.
+/// `regmap convert FILE --to FORMAT [--block NAME] [-o FILE]`: what the
+/// format cannot express is said (on stderr, or in `lost`), not dropped.
 pub fn convert(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
     let output = call.args.opt_path("output");
     if let Some(path) = output {
         mmiodrv::value::check_output_path(path, "the output file")?;
     }
+    let to_name = call.args.text("to")?;
+    let to = Target::from_name(to_name).ok_or_else(|| Error::invalid(to_name, "not a format mmiodrv writes"))?;
     let map = regmap::load_file(call.args.path("FILE")?)?;
-    let block = map.block(call.args.opt_text("block"))?;
-    let text = toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
+    let block = call.args.opt_text("block");
+    let written = write::convert(&map, block, to)?;
     // What is written must read back: a converter bug is never handed on.
-    regmap::parse(&text, "converted map")?;
+    match to {
+        Target::Toml => drop(regmap::parse_file(&written.text, "converted map")?),
+        Target::Svd | Target::IpXact => drop(regmap::formats::parse(&written.text, "converted map")?),
+        Target::SystemRdl | Target::Json => {}
+    }
+    let block = block.map(|b| map.block(Some(b)).map(|m| m.name.as_ref())).transpose()?;
+    let lost = &written.lost;
     match output {
         Some(path) => {
             let mut file = mmiodrv::value::create_output_file(path)?;
-            std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
+            std::io::Write::write_all(&mut file, written.text.as_bytes())
+                .map_err(|e| Error::io("cannot write", path, e))?;
             if g.json {
-                print_json(call.path, &ConvertedTo { file: &map.source, block: &block.name, output: path });
+                print_json(call.path, &ConvertedTo { file: &map.source, block, to: to.name(), output: path, lost });
             } else {
-                outln!("{}: block {} written to {}", map.source, block.name, path.display());
+                let what = block.map_or_else(|| format!("{} block(s)", map.blocks.len()), |b| format!("block {b}"));
+                outln!("{}: {what} written to {} ({})", map.source, path.display(), to.name());
             }
         }
-        None if g.json => print_json(call.path, &Converted { file: &map.source, block: &block.name, toml: &text }),
-        None => outln!("{}", text.trim_end()),
+        None if g.json => {
+            print_json(call.path, &Converted { file: &map.source, block, to: to.name(), text: &written.text, lost })
+        }
+        None => outln!("{}", written.text.trim_end()),
+    }
+    if !g.json {
+        crate::output::flush();
+        for l in lost {
+            eprintln!("mmiodrv: note: {}", crate::output::errors::one_line(l));
+        }
     }
     Ok(())
 }
