@@ -492,7 +492,7 @@ fn systemrdl(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str)
         let mut regs = String::new();
         let big = b.registers.iter().filter(|r| r.access_width != r.width).map(|r| r.word_order).collect::<Vec<_>>();
         let bigendian = !big.is_empty() && big.iter().all(|o| *o == WordOrder::Big);
-        if big.iter().any(|o| *o == WordOrder::Big) && !bigendian {
+        if big.contains(&WordOrder::Big) && !bigendian {
             w.lose(format!(
                 "SystemRDL's word order is one per address map: block {} mixes both, written little-endian",
                 b.name
