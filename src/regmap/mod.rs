@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod formats;
+pub mod generate;
 pub mod loader;
 #[doc(hidden)]
 pub mod macros;

@@ -83,6 +83,78 @@ pub struct Converted<'a> {
     pub lost: &'a [String],
 }
 
+/// `regmap generate --json`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct GeneratedCode<'a> {
+    /// The map file, as given (`FILE` or `FILE@OFFSET`).
+    pub file: &'a str,
+    /// `rust`, `python` or `c`.
+    pub lang: &'a str,
+    /// The files written (with `-o`: the file, and a Python module's `.pyi` beside it).
+    pub outputs: Vec<&'a Path>,
+    /// The generated text of each file, without `-o`.
+    pub texts: Vec<String>,
+    /// What the language's declaration cannot express, one sentence each.
+    pub lost: Vec<String>,
+}
+
+/// `regmap generate FILE[@OFFSET] --lang rust|python|c [--block NAME] [-o FILE]`.
+pub fn generate(call: &mut Call<'_>) -> Result<()> {
+    use mmiodrv::regmap::generate::{self as gen, Lang};
+    let g = Global::from_args(call.args)?;
+    let output = call.args.opt_path("output");
+    let lang_name = call.args.text("lang")?;
+    let lang = Lang::from_name(lang_name).ok_or_else(|| Error::invalid(lang_name, "not a language mmiodrv generates"))?;
+    let spec_text = call.args.path("FILE")?.to_string_lossy().into_owned();
+    let spec = regmap::MapSpec::parse(&spec_text)?;
+    let file = regmap::load_file(&spec.path)?;
+    let map = file.place(call.args.opt_text("block"), spec.at)?;
+    let (files, lost) = match lang {
+        Lang::Rust => {
+            let mut options = gen::rust::Options::default();
+            if let Some(m) = call.args.opt_text("module") {
+                options.module = m.to_string();
+            }
+            if let Some(p) = call.args.opt_text("crate-path") {
+                options.crate_path = p.to_string();
+            }
+            let (text, lost) = gen::rust::declaration_with(&map, &spec_text, &options);
+            (vec![gen::File { extension: "rs", text }], lost)
+        }
+        _ => (gen::generate(&map, lang, &spec_text)?, Vec::new()),
+    };
+    let mut outputs = Vec::new();
+    let mut paths = Vec::new();
+    if let Some(path) = output {
+        for f in &files {
+            let p = if f.extension == lang.extension() { path.to_path_buf() } else { path.with_extension(f.extension) };
+            mmiodrv::value::check_output_path(&p, "the output file")?;
+            paths.push(p);
+        }
+        for (f, p) in files.iter().zip(&paths) {
+            let mut out = mmiodrv::value::create_output_file(p)?;
+            std::io::Write::write_all(&mut out, f.text.as_bytes()).map_err(|e| Error::io("cannot write", p, e))?;
+        }
+        outputs = paths.iter().map(|p| p.as_path()).collect();
+    }
+    if g.json {
+        let texts = if output.is_some() { vec![] } else { files.iter().map(|f| f.text.clone()).collect() };
+        print_json(call.path, &GeneratedCode { file: &spec_text, lang: lang_name, outputs, texts, lost: lost.clone() });
+    } else if output.is_some() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        outln!("{}: {} written to {}", spec_text, lang_name, names.join(" and "));
+    } else if let Some(main) = files.first() {
+        outln!("{}", main.text.trim_end());
+    }
+    if !g.json {
+        crate::output::flush();
+        for l in &lost {
+            eprintln!("mmiodrv: note: {}", crate::output::errors::one_line(l));
+        }
+    }
+    Ok(())
+}
+
 /// `regmap show FILE [--block NAME]`.
 pub fn show(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
