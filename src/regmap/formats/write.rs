@@ -93,9 +93,7 @@ pub fn convert(file: &MapFile, block: Option<&str>, to: Target) -> crate::Result
         w.lose(format!("the placement at {:#x} (TOML's [device] at)", file.at));
     }
     if !matches!(to, Target::Toml | Target::Json) && blocks.iter().any(|b| !b.rules.is_empty() || b.bar != 0) {
-        w.lose(
-            "the BAR and the access ranges ([[access]]): give them with --bar and --force when using the map".into(),
-        );
+        w.lose("the BAR and the access ranges (TOML's bar and [[access]]): the format has no place for them".into());
     }
     match to {
         Target::Toml => w.text = crate::regmap::formats::toml_out::file_to_toml(&name, file.at, &blocks, &origin),
@@ -168,8 +166,13 @@ fn fields_of(r: &Register) -> Vec<Field> {
 fn split(w: &mut Written, format: &str, b: &RegisterMap, r: &Register) {
     if r.access_width != r.width {
         w.lose(format!(
-            "{format} has no access width: {}.{} ({}, taken as {} accesses, {:?} word first) is written as one {} register",
-            b.name, r.name, r.width, r.access_width, r.word_order, r.width
+            "{format} has no access width: {}.{} ({}, taken as {} accesses, {} word first) is written as one {} register",
+            b.name,
+            r.name,
+            r.width,
+            r.access_width,
+            if r.word_order == WordOrder::Big { "most significant" } else { "least significant" },
+            r.width
         ));
     }
 }

@@ -111,22 +111,26 @@ pub fn module(map: &RegisterMap, origin: &str) -> (String, String) {
         }
         let _ = writeln!(s, "\n\nclass {cls}(_Register):");
         let _ = writeln!(t, "\nclass {cls}(_Register):");
-        let _ = writeln!(s, "    {}", string(&format!("{}", if r.description.is_empty() { &r.name } else { &r.description })));
+        let _ = writeln!(
+            s,
+            "    {}",
+            string(&format!("{}", if r.description.is_empty() { &r.name } else { &r.description }))
+        );
         let _ = writeln!(s, "    __slots__ = ()");
-        let _ = writeln!(s, "    NAME = {}\n    OFFSET = {:#x}\n    WIDTH = {}\n    ACCESS = {}", string(&r.name), r.offset, r.width.bits(), string(&format!("{:?}", r.access)));
+        let _ = writeln!(
+            s,
+            "    NAME = {}\n    OFFSET = {:#x}\n    WIDTH = {}\n    ACCESS = {}",
+            string(&r.name),
+            r.offset,
+            r.width.bits(),
+            string(&format!("{:?}", r.access))
+        );
         let _ = writeln!(t, "    NAME: str\n    OFFSET: int\n    WIDTH: int\n    ACCESS: str");
         let mut fields: Vec<_> = r.fields.iter().collect();
         fields.sort_by_key(|f| std::cmp::Reverse(f.lsb));
         for f in fields {
             let en = if f.values.is_empty() { "None".to_string() } else { enum_name(r, &f.name) };
-            let _ = writeln!(
-                s,
-                "    {} = _Field({}, {}, {}, {en})",
-                py(&f.name),
-                string(&f.name),
-                f.msb,
-                f.lsb
-            );
+            let _ = writeln!(s, "    {} = _Field({}, {}, {}, {en})", py(&f.name), string(&f.name), f.msb, f.lsb);
             let ty = if f.values.is_empty() { "int".to_string() } else { format!("{en} | int") };
             let _ = writeln!(t, "    {}: _FieldOf[{ty}]", py(&f.name));
         }
@@ -136,12 +140,30 @@ pub fn module(map: &RegisterMap, origin: &str) -> (String, String) {
     for b in &blocks {
         let regs: Vec<&Register> =
             map.registers.iter().filter(|r| split_name(&r.name).0.is_some_and(|x| x == *b)).collect();
-        write_holder(&mut s, &mut t, &format!("{}_Block", py(b)), &format!("Block {b}"), regs.iter().map(|r| (py(split_name(&r.name).1), class_name(r))));
+        write_holder(
+            &mut s,
+            &mut t,
+            &format!("{}_Block", py(b)),
+            &format!("Block {b}"),
+            regs.iter().map(|r| (py(split_name(&r.name).1), class_name(r))),
+        );
     }
     if blocks.is_empty() {
-        write_holder(&mut s, &mut t, "Regs", &format!("The registers of {}", map.name), map.registers.iter().map(|r| (py(&r.name), class_name(r))));
+        write_holder(
+            &mut s,
+            &mut t,
+            "Regs",
+            &format!("The registers of {}", map.name),
+            map.registers.iter().map(|r| (py(&r.name), class_name(r))),
+        );
     } else {
-        write_holder(&mut s, &mut t, "Regs", &format!("The blocks of {}", map.name), blocks.iter().map(|b| (py(b), format!("{}_Block", py(b)))));
+        write_holder(
+            &mut s,
+            &mut t,
+            "Regs",
+            &format!("The blocks of {}", map.name),
+            blocks.iter().map(|b| (py(b), format!("{}_Block", py(b)))),
+        );
     }
     s.push_str(DEVICE);
     t.push_str(STUB_DEVICE);
@@ -149,7 +171,13 @@ pub fn module(map: &RegisterMap, origin: &str) -> (String, String) {
 }
 
 /// A class holding registers or blocks as slots, made from the device.
-fn write_holder(s: &mut String, t: &mut String, name: &str, doc: &str, members: impl Iterator<Item = (String, String)>) {
+fn write_holder(
+    s: &mut String,
+    t: &mut String,
+    name: &str,
+    doc: &str,
+    members: impl Iterator<Item = (String, String)>,
+) {
     let members: Vec<(String, String)> = members.collect();
     let _ = writeln!(s, "\n\nclass {name}:\n    {}", string(doc));
     let slots: Vec<String> = members.iter().map(|(m, _)| string(m)).collect();

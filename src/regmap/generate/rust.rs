@@ -75,10 +75,10 @@ fn doc(out: &mut String, indent: &str, text: &str) {
 fn ident(name: &str) -> String {
     const KEYWORDS: &[&str] = &[
         "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl",
-        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static",
-        "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
-        "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual",
-        "yield", "try", "MAP",
+        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct",
+        "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract",
+        "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
+        "MAP",
     ];
     let id = identifier(name);
     if KEYWORDS.contains(&id.as_str()) {
@@ -203,7 +203,12 @@ pub fn declaration_with(map: &RegisterMap, origin: &str, options: &Options) -> (
                 let _ = write!(line, " write {}", write_ident(f.write));
             }
             if !matches!(f.read_action, ReadAction::None | ReadAction::Clear) {
-                lose(format!("field {}.{}: read action {} (the register is marked ReadClears)", r.name, f.name, f.read_action.reading_name()));
+                lose(format!(
+                    "field {}.{}: read action {} (the register is marked ReadClears)",
+                    r.name,
+                    f.name,
+                    f.read_action.reading_name()
+                ));
             }
             if let Some(v) = f.reset {
                 let _ = write!(line, " reset {v:#x}");

@@ -104,7 +104,8 @@ pub fn generate(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
     let output = call.args.opt_path("output");
     let lang_name = call.args.text("lang")?;
-    let lang = Lang::from_name(lang_name).ok_or_else(|| Error::invalid(lang_name, "not a language mmiodrv generates"))?;
+    let lang =
+        Lang::from_name(lang_name).ok_or_else(|| Error::invalid(lang_name, "not a language mmiodrv generates"))?;
     let spec_text = call.args.path("FILE")?.to_string_lossy().into_owned();
     let spec = regmap::MapSpec::parse(&spec_text)?;
     let file = regmap::load_file(&spec.path)?;
