@@ -414,7 +414,8 @@ const DMA_AT: &str = "0xd0000";
 /// and by offset where they must be.
 fn two_blocks_placed_in_shared_memory(lab: &mut Lab) -> Result<(), Failed> {
     let shm = lab.shm_path().to_path_buf();
-    let guest = |reg: &str, value: &str| format!("{PLAIN} write --bar 2 --regmap /root/dma.toml@{DMA_AT} {reg} {value}");
+    let guest =
+        |reg: &str, value: &str| format!("{PLAIN} write --bar 2 --regmap /root/dma.toml@{DMA_AT} {reg} {value}");
     for (reg, value) in [
         ("GLOBAL.CTRL.ENABLE", "1"),
         ("CH0.LEN", "0x100"),

@@ -42,7 +42,10 @@ fn the_committed_registers_are_what_the_maps_generate() {
         }
         let committed = Path::new("src/generated").join(format!("{file}.rs"));
         check_fresh(&format!("../maps/edu.{map}"), None, &committed, &Options::default()).unwrap_or_else(|e| {
-            panic!("{e}: in examples/generated-edu, mmiodrv regmap generate ../maps/edu.{map} --lang rust -o {}", committed.display())
+            panic!(
+                "{e}: in examples/generated-edu, mmiodrv regmap generate ../maps/edu.{map} --lang rust -o {}",
+                committed.display()
+            )
         });
     }
 }
