@@ -135,7 +135,13 @@ fn c_header_agrees_with_peakrdl_c_header() -> Result<(), Failed> {
             .args(["-std=gnu11", "-Wall", "-Werror", "-c", "-o"])
             .arg(dir.path().join("x.o"))
             .arg(&src))
-        .map_err(|e| format!("{}: our header and peakrdl c-header's disagree: {e}", file.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: our header and peakrdl c-header's disagree: {}",
+                file.display(),
+                e.message().unwrap_or_default()
+            )
+        })?;
     }
     if checked < 20 {
         return Err(format!("only {checked} fields checked").into());

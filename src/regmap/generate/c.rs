@@ -53,7 +53,16 @@ pub fn header(map: &RegisterMap, origin: &str) -> String {
         if let Some(v) = register_reset(r) {
             let _ = writeln!(s, "#define {p}_RESET {v:#x}ULL");
         }
-        let mut fields: Vec<_> = r.fields.iter().collect();
+        // A register without fields has one of all its bits, named like it
+        // (as the reading and SystemRDL have it).
+        let implicit = [crate::regmap::formats::implicit_field(
+            &crate::regmap::model::Register { name: reg.to_string().into(), ..r.clone() },
+            r.reset,
+            crate::regmap::ReadAction::None,
+            crate::regmap::WriteSemantics::Normal,
+        )];
+        let mut fields: Vec<_> =
+            if r.fields.is_empty() { implicit.iter().collect() } else { r.fields.iter().collect() };
         fields.sort_by_key(|f| f.lsb);
         for f in fields {
             let fp = format!("{p}_{}", upper(&f.name));
