@@ -4,7 +4,7 @@
 //!
 //! - [`rust`]: the library's own [`crate::register_map!`] declaration (what
 //!   the built-in drivers use), the base taken at run time from the opened
-//!   device; [`rust::build_helper`] is for a driver crate's `build.rs`.
+//!   device; [`rust::build`] is for a driver crate's `build.rs`, [`rust::check_fresh`] for a committed copy.
 //! - [`python`]: typed classes over the Python module (`dev.regs.DMA_CMD.DIRECTION = 1`)
 //!   and their `.pyi` stubs.
 //! - [`c`]: a header of offsets, masks and shifts (for SystemRDL inputs,

@@ -245,11 +245,10 @@ pub fn declaration(map: &RegisterMap, origin: &str) -> Result<String> {
 /// The crate then has `include!(concat!(env!("OUT_DIR"), "/regs.rs"));`.
 ///
 /// ```no_run
-/// // build.rs (with mmiodrv in [build-dependencies])
-/// fn main() {
-///     let o = mmiodrv::regmap::generate::rust::Options::default();
-///     mmiodrv::regmap::generate::rust::build("regmap.toml", None, "regs.rs", &o).unwrap();
-/// }
+/// // build.rs (with mmiodrv in [build-dependencies]), its main:
+/// let o = mmiodrv::regmap::generate::rust::Options::default();
+/// mmiodrv::regmap::generate::rust::build("regmap.toml", None, "regs.rs", &o)?;
+/// # Ok::<(), mmiodrv::Error>(())
 /// ```
 pub fn build(spec: &str, block: Option<&str>, out_name: &str, options: &Options) -> Result<std::path::PathBuf> {
     let out_dir = std::env::var_os("OUT_DIR")
