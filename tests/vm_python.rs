@@ -325,24 +325,25 @@ fn generated_modules() -> Vec<(String, PathBuf)> {
 /// inverse and DMA_CMD keeps nothing without START) or on a simulated one.
 fn generated_script(module: &str, device: &str, live: bool) -> String {
     let (liveness, cmd) = if live { ("0xffffedcb", "0") } else { ("0x1234", "2") };
-    format!(
-        "import {module} as m
-         with m.open('{device}') as dev:
-             assert dev.regs.ID.MAGIC == 0xed and dev.regs.ID.MAJOR == 1, dev.regs.ID.value
-             dev.regs.LIVENESS.value = 0x1234
-             assert dev.regs.LIVENESS.value == {liveness}, hex(dev.regs.LIVENESS.value)
-             dev.regs.DMA_CMD.DIRECTION = 1
-             assert dev.regs.DMA_CMD.value == {cmd}, dev.regs.DMA_CMD.value
-             assert dev.regs.STATUS.OFFSET == 0x20 and dev.regs.STATUS.COMPUTING == 0
-             try:
-                 dev.regs.DMA_CMD.DIRECTON = 1
-                 raise SystemExit('a misspelt field was accepted')
-             except AttributeError:
-                 pass
-             dev.regs.DMA_CMD.value = 0
-         print('{module}: ok')
-"
-    )
+    [
+        format!("import {module} as m"),
+        format!("with m.open('{device}') as dev:"),
+        "    assert dev.regs.ID.MAGIC == 0xed and dev.regs.ID.MAJOR == 1, dev.regs.ID.value".into(),
+        "    dev.regs.LIVENESS.value = 0x1234".into(),
+        format!("    assert dev.regs.LIVENESS.value == {liveness}, hex(dev.regs.LIVENESS.value)"),
+        "    dev.regs.DMA_CMD.DIRECTION = 1".into(),
+        format!("    assert dev.regs.DMA_CMD.value == {cmd}, dev.regs.DMA_CMD.value"),
+        "    assert dev.regs.STATUS.OFFSET == 0x20 and dev.regs.STATUS.COMPUTING == 0".into(),
+        "    try:".into(),
+        "        dev.regs.DMA_CMD.DIRECTON = 1".into(),
+        "        raise SystemExit('a misspelt field was accepted')".into(),
+        "    except AttributeError:".into(),
+        "        pass".into(),
+        "    dev.regs.DMA_CMD.value = 0".into(),
+        format!("print('{module}: ok')"),
+    ]
+    .join("\n")
+        + "\n"
 }
 
 /// `regmap generate --lang python` of edu's map in every format: each module
@@ -363,13 +364,8 @@ fn host_generated_python_on_sim(_: &mut Lab) -> Result<(), Failed> {
         check(out.status.success() && text.contains(&format!("{module}: ok")), text)?;
         let user = dir.join(format!("use_{module}.py"));
         let code = format!(
-            "import {module} as m
-
-
-def f(dev: m.Device) -> int:
-    dev.regs.DMA_CMD.DIRECTION = 1
-    return int(dev.regs.ID.MAGIC) + dev.regs.LIVENESS.value
-"
+            "import {module} as m\n\n\ndef f(dev: m.Device) -> int:\n    dev.regs.DMA_CMD.DIRECTION = 1\n    \
+             return int(dev.regs.ID.MAGIC) + dev.regs.LIVENESS.value\n"
         );
         std::fs::write(&user, code).map_err(|e| e.to_string())?;
         let mypy = Command::new(venv_python())
