@@ -121,8 +121,21 @@ fn check_convert_and_errors() {
         .unwrap()
         .replace("<addressOffset>0x04</addressOffset>", "<addressOffset>0x02</addressOffset>");
     std::fs::write(&bad, text).unwrap();
-    let e = fails(&["regmap", "check", bad.to_str().unwrap()], 7, "is not aligned to its width");
-    assert!(e.contains(&format!("{}:", bad.display())), "{e}");
+    // Every problem, one line each, then the count.
+    let o = run(&["regmap", "check", bad.to_str().unwrap()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(7), "{e}");
+    assert_eq!(
+        e.lines().collect::<Vec<_>>(),
+        [
+            format!("{}:66: block edu: register LIVENESS at 0x2 is not aligned to its width (32-bit)", bad.display()),
+            format!("mmiodrv: error: {}: 1 problem(s)", bad.display())
+        ],
+        "{e}"
+    );
+    // SVD to TOML: no overlaps flag where the source has none (edu).
+    let toml = ok(&["regmap", "convert", &data("edu/edu.svd"), "--to", "toml"]);
+    assert!(!toml.contains("overlaps"), "{toml}");
     // Convert to TOML, then use the TOML: the same registers and fields.
     let toml = dir.path().join("w1c.toml");
     ok(&["regmap", "convert", &data("w1c/w1c.svd"), "--to", "toml", "-o", toml.to_str().unwrap()]);
