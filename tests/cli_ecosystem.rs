@@ -466,8 +466,11 @@ fn every_json_output_matches_the_schema() {
     }
     // A map that fails its checks: every problem in the object, exit status 7.
     let bad_map = path("bad.toml");
-    fs::write(&bad_map, "[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 2\nwidth = 32\naccess = \"XX\"\n")
-        .unwrap();
+    fs::write(
+        &bad_map,
+        "[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 2\nwidth = 32\naccess = \"XX\"\n",
+    )
+    .unwrap();
     c.run(&e, &["regmap", "check", &bad_map, "--json"], 7);
     // ivshmem's commands on the host side of a shared memory (a file).
     let shm = path("shm");
