@@ -304,7 +304,9 @@ impl std::fmt::Display for BitRange {
 pub struct Register {
     /// Name, unique within the map (arrays: `NAME[i]`).
     pub name: Text,
-    /// Offset from the start of the map's block.
+    /// Offset in the BAR (a placed map, [`crate::regmap::MapFile::place`],
+    /// and the built-in maps), or from its block's base (a block as a map
+    /// file holds it, [`crate::regmap::MapFile::blocks`]).
     pub offset: u64,
     /// Register width.
     pub width: Width,
@@ -401,9 +403,11 @@ pub struct RegisterMap {
     pub description: Text,
     /// The BAR it describes.
     pub bar: u8,
-    /// Where the block starts in the address space its source file uses
-    /// (0 for mmiodrv's own maps; a peripheral's base address in an SVD file).
-    /// Register offsets are relative to it; BAR offset 0 is the block's start.
+    /// Where the block starts in the address space its source file uses (a
+    /// peripheral's base address in an SVD file), for a block as a map file
+    /// holds it: its register offsets are from it, and placed in a BAR it
+    /// lies at this address (moved by the placement). 0 for a placed map
+    /// (its blocks say theirs) and mmiodrv's own maps.
     pub base: u64,
     /// Expected BAR size, if the map states it.
     pub size: Option<u64>,
