@@ -322,15 +322,18 @@ fn generated_modules() -> Vec<(String, PathBuf)> {
 }
 
 /// What a generated module must do on edu (`live`: LIVENESS reads back the
-/// inverse and DMA_CMD keeps nothing without START) or on a simulated one.
+/// inverse and a DMA_CMD write without START changes nothing) or on a
+/// simulated one.
 fn generated_script(module: &str, device: &str, live: bool) -> String {
-    let (liveness, cmd) = if live { ("0xffffedcb", "0") } else { ("0x1234", "2") };
+    // edu keeps DMA_CMD as its last transfer left it (it latches it only with START).
+    let (liveness, cmd) = if live { ("0xffffedcb", "before") } else { ("0x1234", "2") };
     [
         format!("import {module} as m"),
         format!("with m.open('{device}') as dev:"),
         "    assert dev.regs.ID.MAGIC == 0xed and dev.regs.ID.MAJOR == 1, dev.regs.ID.value".into(),
         "    dev.regs.LIVENESS.value = 0x1234".into(),
         format!("    assert dev.regs.LIVENESS.value == {liveness}, hex(dev.regs.LIVENESS.value)"),
+        "    before = dev.regs.DMA_CMD.value".into(),
         "    dev.regs.DMA_CMD.DIRECTION = 1".into(),
         format!("    assert dev.regs.DMA_CMD.value == {cmd}, dev.regs.DMA_CMD.value"),
         "    assert dev.regs.STATUS.OFFSET == 0x20 and dev.regs.STATUS.COMPUTING == 0".into(),

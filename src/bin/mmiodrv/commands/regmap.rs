@@ -172,7 +172,7 @@ pub fn show(call: &mut Call<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `regmap check FILE`: every problem as `FILE:LINE: problem`, one a line.
+/// `regmap check FILE`: every problem as `mmiodrv: error: FILE:LINE: problem`, one a line.
 pub fn check(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
     let path = call.args.path("FILE")?;
@@ -189,11 +189,14 @@ pub fn check(call: &mut Call<'_>) -> Result<()> {
                 let checked = Checked { file: &file, format: None, ok: false, blocks: vec![], registers: 0, problems };
                 print_json(call.path, &checked);
             } else {
+                // One error line per problem (as batch --keep-going has one per failing line).
                 crate::output::flush();
                 for (line, message) in &problems {
-                    eprintln!("{}", crate::output::errors::one_line(&format!("{file}:{line}: {message}")));
+                    eprintln!(
+                        "{}",
+                        crate::output::errors::one_line(&format!("mmiodrv: error: {file}:{line}: {message}"))
+                    );
                 }
-                eprintln!("mmiodrv: error: {file}: {} problem(s)", problems.len());
             }
             crate::output::errors::mark_reported();
             return Err(e);
