@@ -228,6 +228,7 @@ pub struct AccessReport {
 
 impl AccessReport {
     /// The same access, of `value` (its fields decoded from it).
+    #[inline]
     pub fn set_value(&mut self, value: u64) {
         self.value = value;
         self.fields.set_value(value);
@@ -255,6 +256,7 @@ impl Fields {
     }
 
     /// The same fields, holding `value`.
+    #[inline]
     pub fn set_value(&mut self, value: u64) {
         if let Some((_, _, v)) = &mut self.0 {
             *v = value;
@@ -267,6 +269,7 @@ impl Fields {
     }
 
     /// The register and its value, the fields' source.
+    #[inline]
     pub fn register(&self) -> Option<(&Register, u64)> {
         let (map, index, value) = self.0.as_ref()?;
         Some((map.registers.get(*index)?, *value))

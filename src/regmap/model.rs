@@ -247,6 +247,7 @@ impl Field {
     }
 
     /// The field's value inside a register value.
+    #[inline]
     pub const fn extract(&self, register_value: u64) -> u64 {
         (register_value >> self.lsb) & self.max_value()
     }
@@ -266,6 +267,7 @@ impl Field {
     }
 
     /// The name of a value, if the map gives one.
+    #[inline]
     pub fn meaning(&self, value: u64) -> Option<&str> {
         self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_ref())
     }

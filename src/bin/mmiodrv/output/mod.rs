@@ -67,6 +67,29 @@ pub fn write_line(args: std::fmt::Arguments<'_>) {
     })
 }
 
+/// Many lines pushed at once into the held buffer by `build` (a run of a
+/// script's repeated line), which stops once the buffer holds
+/// [`HELD_LIMIT`] bytes; written out then. When output is not held, the
+/// lines go out in one write. `build` must not print by other means.
+pub fn with_held<R>(build: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    HELD.with_borrow_mut(|held| match held {
+        Some(buf) => {
+            let r = build(buf);
+            if buf.len() >= HELD_LIMIT {
+                emit(buf);
+                buf.clear();
+            }
+            r
+        }
+        None => {
+            let mut lines = Vec::new();
+            let r = build(&mut lines);
+            emit(&lines);
+            r
+        }
+    })
+}
+
 /// One output line built by `build` straight into the output buffer (no
 /// formatting machinery needed: a batch prints one line per operation).
 pub fn line_with(build: impl FnOnce(&mut Vec<u8>)) {

@@ -54,9 +54,16 @@ fn parse(g: &Global, text: &str, file: &str) -> Result<(Vec<(usize, Request)>, P
     let mut number = 0;
     while !rest.is_empty() {
         number += 1;
-        if let (false, Some(after), Some(run)) = (repeat.is_empty(), rest.strip_prefix(repeat), program.last_mut()) {
-            rest = after;
-            run.2 += 1;
+        if let (false, true, Some(run)) = (repeat.is_empty(), rest.starts_with(repeat), program.last_mut()) {
+            // Repeats of it, found by doubling: the first 2k lines repeat
+            // when the first k are repeats and the next k equal them.
+            let (len, mut k) = (repeat.len(), 1);
+            while rest.len() >= 2 * k * len && rest.as_bytes()[..k * len] == rest.as_bytes()[k * len..2 * k * len] {
+                k *= 2;
+            }
+            rest = &rest[k * len..];
+            run.2 += k;
+            number += k - 1;
             continue;
         }
         // As str::lines: a line ends at "\n" or "\r\n", the last one maybe at neither.
@@ -229,7 +236,16 @@ impl Runner<'_, '_> {
         first: usize,
         count: usize,
     ) -> std::result::Result<(), Stop> {
-        for line in first..first + count {
+        let (mut line, end) = (first, first + count);
+        while line < end {
+            if let Some((done, result)) = self.direct(u, p, quiet, end - line) {
+                line += done;
+                if let Err(e) = result {
+                    self.failed(e, line)?;
+                    line += 1;
+                }
+                continue;
+            }
             // A signal or the kernel's request for the device stops the run
             // between lines (and waits within one), naming the line not run.
             if let Err(e) = mmiodrv::stop::check() {
@@ -240,54 +256,67 @@ impl Runner<'_, '_> {
             if p.op().waits() {
                 output::flush();
             }
-            let result = match self.direct(u, p, quiet) {
-                Some(result) => result,
-                None => run_line(self.session, self.g, p, quiet),
-            };
-            if let Err(e) = result {
+            if let Err(e) = run_line(self.session, self.g, p, quiet) {
                 self.failed(e, line)?;
             }
+            line += 1;
         }
         Ok(())
     }
 
-    /// Line `u` run as a [`Direct`] read, or `None` when it is not one.
-    fn direct(&mut self, u: usize, p: &Prepared, quiet: bool) -> Option<Result<()>> {
+    /// Up to `lines` lines of line `u` run as a [`Direct`] read: how many
+    /// were, and the error that stopped the next one. `None` when it is not
+    /// a direct read.
+    fn direct(&mut self, u: usize, p: &Prepared, quiet: bool, lines: usize) -> Option<(usize, Result<()>)> {
+        let device = || self.session.device().device();
         if let Direct::Unknown = self.direct[u] {
             self.direct[u] = match self.session.reader(p) {
                 _ if self.g.json => Direct::No,
                 None => Direct::No,
                 Some(Ok(reader)) => Direct::Read(Box::new((reader, None))),
-                Some(Err(e)) => return Some(Err(e.with_device(self.session.device().device()))),
+                Some(Err(e)) => return Some((0, Err(e.with_device(device())))),
             };
         }
         let Direct::Read(read) = &mut self.direct[u] else { return None };
         let (reader, report) = &mut **read;
-        Some(read_line(reader, report, quiet).map_err(|e| e.with_device(self.session.device().device())))
+        let mut done = 0;
+        let result = reads(reader, report, quiet, lines, &mut done);
+        Some((done, result.map_err(|e| e.with_device(self.session.device().device()))))
     }
 }
 
-/// One read through `reader`, printed: the value alone when quiet, else the
-/// line [`Session::run`]'s report of it renders to.
-fn read_line(reader: &Reader, report: &mut Option<Made>, quiet: bool) -> Result<()> {
-    let value = reader.window().read(&reader.target()?)?;
-    if quiet {
-        output::line_with(|out| push_hex(out, value, digits_of(reader.width())));
-        return Ok(());
-    }
-    let (r, head) = match report {
-        Some(made) => made,
-        None => {
-            let r = reader.report(value)?;
-            let mut head = Vec::new();
-            access_head(&mut head, &r, Arrow::Read);
-            report.insert((r, head))
+/// Up to `lines` reads through `reader`, each printed as its line: the value
+/// alone when quiet, else the line [`Session::run`]'s report of it renders
+/// to (the report made at the first read, given each new value). Counts the
+/// lines done in `done`; stops at a signal or a full output buffer.
+fn reads(reader: &Reader, report: &mut Option<Made>, quiet: bool, lines: usize, done: &mut usize) -> Result<()> {
+    let (window, target) = (reader.window(), reader.target()?);
+    let digits = digits_of(reader.width());
+    output::with_held(|out| {
+        while *done < lines && out.len() < output::HELD_LIMIT {
+            // A signal or the kernel's request for the device stops the run
+            // between lines, naming the line not run.
+            mmiodrv::stop::check()?;
+            let value = window.read(&target)?;
+            if quiet {
+                push_hex(out, value, digits);
+            } else {
+                let (r, head) = match report {
+                    Some(made) => made,
+                    None => {
+                        let r = reader.report(value)?;
+                        let mut head = Vec::new();
+                        access_head(&mut head, &r, Arrow::Read);
+                        report.insert((r, head))
+                    }
+                };
+                r.set_value(value);
+                out.extend_from_slice(head);
+                access_value(out, r);
+            }
+            out.push(b'\n');
+            *done += 1;
         }
-    };
-    r.set_value(value);
-    output::line_with(|out| {
-        out.extend_from_slice(head);
-        access_value(out, r);
-    });
-    Ok(())
+        Ok(())
+    })
 }
