@@ -7,7 +7,7 @@
 //! path of the command that made it (`read`, `edu factorial`,
 //! `config read`), or `error`. Each command declares the type of its
 //! results once, with its declaration: the library's register operations in
-//! [`crate::outcome::results`], each driver in [`DriverInfo::results`],
+//! [`register_ops`], each driver in [`DriverInfo::results`],
 //! a front end's own commands through [`document`]'s argument. The document
 //! is a `oneOf` with one branch per op (`op` a `const`), each closed (no key
 //! that is not declared), the error object (`op` `error`) among them, and
@@ -21,6 +21,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use crate::command::Command;
+use crate::outcome;
 pub use crate::outcome::SCHEMA_VERSION;
 
 /// Where the branches of the ops live in the document: `#/$defs/op.read`,
@@ -29,6 +30,26 @@ const BRANCH: &str = "op.";
 
 /// The object a batch or pipe line prints for several results.
 const SEVERAL: &str = "results";
+
+/// The JSON type of each register operation's results, and of an error,
+/// for [`document`].
+fn register_ops(r: &mut Results) {
+    r.add_op::<crate::window::AccessReport>(outcome::op::READ)
+        .add_op::<crate::window::AccessReport>(outcome::op::WRITE)
+        .add_op::<outcome::Polled>(outcome::op::POLL)
+        .add_op::<crate::window::AccessReport>(outcome::op::EXPECT)
+        .add_op::<outcome::Armed>(outcome::op::ARM)
+        .add_op::<outcome::Fired>(outcome::op::WAIT_IRQ)
+        .add_op::<outcome::Slept>(outcome::op::SLEEP)
+        .add_op::<outcome::Dump>(outcome::op::DUMP_REGS)
+        .add_op::<outcome::Hexdump>(outcome::op::DUMP_REGS)
+        .add_op::<outcome::Echo>(outcome::op::ECHO)
+        .add_op::<outcome::DmaAllocated>(outcome::op::DMA_ALLOC)
+        .add_op::<outcome::DmaWritten>(outcome::op::DMA_WRITE)
+        .add_op::<outcome::DmaBytes>(outcome::op::DMA_READ)
+        .add_op::<outcome::Maps>(outcome::op::MAPS)
+        .add_op::<outcome::ErrorReport>(outcome::op::ERROR);
+}
 
 /// The JSON type of each command's results, gathered for [`document`].
 pub struct Results {
@@ -149,7 +170,7 @@ impl Results {
 /// only they can make a line of several results.
 pub fn document(front_end: impl FnOnce(&mut Results)) -> Value {
     let mut r = Results::new();
-    crate::outcome::results(&mut r);
+    register_ops(&mut r);
     for d in crate::drivers::DRIVERS {
         (d.results)(&mut r);
     }
@@ -275,7 +296,7 @@ mod tests {
             }
         }
         let mut r = Results::new();
-        crate::outcome::results(&mut r);
+        register_ops(&mut r);
         for d in crate::drivers::DRIVERS {
             (d.results)(&mut r);
         }

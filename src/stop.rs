@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -103,9 +104,40 @@ pub fn sleep(d: Duration) -> Result<()> {
     };
     // wait_readable watches the stop eventfd itself: it returns early on a stop.
     let _ = fd;
-    crate::backend::irq::wait_readable(&[], Instant::now() + d)
-        .map_err(|e| Error::io("cannot poll", "the stop eventfd", e.into()))?;
+    wait_readable(&[], Instant::now() + d).map_err(|e| Error::io("cannot poll", "the stop eventfd", e.into()))?;
     check()
+}
+
+/// Wait until one of `fds` is readable (its index), `deadline` passes or a
+/// stop is requested (both None: the caller checks
+/// [`check`] before calling it a timeout). Interrupted polls are
+/// retried with the time left.
+pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::Result<Option<usize>> {
+    let stop = fd();
+    loop {
+        if requested().is_some() {
+            return Ok(None);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+        let mut pfds: Vec<PollFd> =
+            fds.iter().chain(stop.as_ref()).map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+        match poll(&mut pfds, ms) {
+            Ok(_) => {
+                let ready = pfds.iter().position(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)));
+                match ready {
+                    Some(i) if i < fds.len() => return Ok(Some(i)),
+                    Some(_) => return Ok(None),
+                    None => {}
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+    }
 }
 
 fn wake() {

@@ -129,7 +129,7 @@ pub(crate) fn pause(stop: Option<BorrowedFd<'_>>, until: Instant) -> crate::Resu
     if let Some(fd) = stop {
         let left = until.saturating_duration_since(Instant::now());
         let whole = Instant::now() + Duration::from_millis(left.as_millis() as u64);
-        let ready = crate::backend::irq::wait_readable(&[fd], whole)
+        let ready = crate::stop::wait_readable(&[fd], whole)
             .map_err(|e| crate::Error::io("cannot poll", "the stop descriptor", e.into()))?;
         if ready.is_some() {
             return Ok(true);

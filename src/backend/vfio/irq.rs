@@ -11,11 +11,11 @@ use vfio_bindings::bindings::vfio::{VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_I
 use vfio_ioctls::VfioDevice;
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
-use crate::backend::irq::wait_readable;
 use crate::backend::{Interrupts, IrqEvent, IrqKind};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::pci::capabilities::{self, id};
 use crate::pci::{ConfigSpace, PciAddress};
+use crate::stop::wait_readable;
 
 fn vfio_index(kind: IrqKind) -> u32 {
     match kind {
