@@ -156,6 +156,8 @@ pub fn an_interrupted_bind_is_complete_or_not_started(lab: &mut Lab) -> Result<(
         &format!(
             r#"for d in 0 1 2 3 4 5 6 8 10 15; do
   for cmd in "bind vfio-pci" "unbind"; do
+    # Emptied first: a signal may land before the child opens it.
+    : >/tmp/b.err
     {EDU} $cmd >/dev/null 2>/tmp/b.err &
     P=$!
     usleep $((d * 1000))
