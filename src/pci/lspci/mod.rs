@@ -73,6 +73,7 @@ mod ecaps;
 mod express;
 mod ht;
 mod out;
+pub mod show;
 mod vc;
 mod vpd;
 
@@ -81,7 +82,7 @@ mod tests;
 
 pub use out::{Block, Field, Kind, List, Value};
 
-use crate::pci::ids::PciIds;
+use crate::pci::ids::{Numeric, PciIds};
 
 /// What the decoder needs besides config space, all optional.
 #[derive(Clone, Copy, Debug)]
@@ -104,11 +105,21 @@ pub struct Options<'a> {
     /// the config header (sysfs `resource` lists unassigned BARs too); by
     /// default the BARs of the header decide, as lspci on a dump.
     pub memory_bar: Option<bool>,
+    /// How IDs are named (`-n`, `-nn`): the bridge `Subsystem:` capability.
+    pub numeric: Numeric,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { verbosity: 3, ids: None, device: 0, function: 0, vpd: None, memory_bar: None }
+        Options {
+            verbosity: 3,
+            ids: None,
+            device: 0,
+            function: 0,
+            vpd: None,
+            memory_bar: None,
+            numeric: Numeric::Names,
+        }
     }
 }
 
