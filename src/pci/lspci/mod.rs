@@ -74,6 +74,7 @@ mod express;
 mod ht;
 mod out;
 pub mod show;
+pub mod tree;
 mod vc;
 mod vpd;
 
