@@ -131,6 +131,17 @@ pub const EXTENDED_NAMES: &[(&str, u16)] = &[
 /// the extended one (walked only when a PCI Express capability exists).
 /// Bytes that were not read end a walk (libpci reads them as all-ones).
 pub fn walk(config: &ConfigSpace) -> Vec<Found> {
+    walk_from(config, 0x34)
+}
+
+/// [`walk`], starting the standard list where the header says: 0x14 for a
+/// CardBus bridge (libpci, and so setpci, reads 0x34 for every header; lspci
+/// and the config register map read the CardBus pointer).
+pub fn walk_by_header(config: &ConfigSpace) -> Vec<Found> {
+    walk_from(config, if config.header_layout() == Some(2) { 0x14 } else { 0x34 })
+}
+
+fn walk_from(config: &ConfigSpace, pointer: usize) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     let b = |at: usize| config.u8(at).unwrap_or(0xff);
     let add = |out: &mut Vec<Found>, list: List, id: u16, offset: usize| {
@@ -139,7 +150,7 @@ pub fn walk(config: &ConfigSpace) -> Vec<Found> {
     };
     if config.status().unwrap_or(0) & crate::pci::config::STATUS_CAP_LIST != 0 {
         let mut seen = [false; 256];
-        let mut at = usize::from(b(0x34) & !3);
+        let mut at = usize::from(b(pointer) & !3);
         while at != 0 {
             let (cap_id, next) = (b(at), b(at + 1) & !3);
             if std::mem::replace(&mut seen[at], true) || cap_id == 0xff {

@@ -941,7 +941,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
         _ => {}
     }
     let mut port_type = None;
-    for f in capabilities::walk(config) {
+    for f in capabilities::walk_by_header(config) {
         let at = usize::from(f.offset);
         let prefix = instance_name(f.list, f.id, f.instance);
         match f.list {
@@ -1057,7 +1057,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
 /// Every capability instance of `config` with the names of its registers:
 /// `(prefix, list, id, offset)`, in libpci's order.
 pub fn instances(config: &ConfigSpace) -> Vec<(String, List, u16, u16)> {
-    capabilities::walk(config)
+    capabilities::walk_by_header(config)
         .into_iter()
         .map(|f| (instance_name(f.list, f.id, f.instance), f.list, f.id, f.offset))
         .collect()
