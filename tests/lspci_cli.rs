@@ -16,7 +16,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
 
-#[allow(dead_code)]
 mod common;
 
 const REQUIRED: f64 = 0.95;
