@@ -627,3 +627,45 @@ fn the_schema_file_is_the_generated_one() {
     let v: serde_json::Value = serde_json::from_str(&file).unwrap();
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
 }
+
+/// Config space by name through the one executor, in every front end:
+/// `read`/`write --bar config`, `dump-regs`, `watch`, `top`, `snapshot` and
+/// `decode`, a batch script; `setpci` on the same registers.
+#[test]
+fn config_space_through_every_front_end() {
+    let e = tree();
+    let edu = ["-s", "ffff:00:04.0"];
+    let run = |more: &[&str]| ok(&e, &cat(&edu, more));
+    let dump = run(&["dump-regs", "--bar", "config"]);
+    assert!(dump.starts_with("config ffff:00:04.0 config (built-in config map)"), "{dump}");
+    assert!(dump.contains("MSI.CTRL"), "{dump}");
+    assert_eq!(run(&["read", "--bar", "config", "STATUS.CAP_LIST", "-q"]), "0x1\n");
+    let w = run(&["write", "--bar", "config", "LATENCY_TIMER", "0x20"]);
+    assert!(w.starts_with("ffff:00:04.0 config 0x000d LATENCY_TIMER <- 0x20"), "{w}");
+    assert_eq!(config_bytes(&e, "ffff:00:04.0")[0x0d], 0x20);
+    // A field write leaves the write-1-to-clear bits of STATUS alone.
+    let w = run(&["write", "--bar", "config", "COMMAND.SERR", "1"]);
+    assert!(w.contains("COMMAND.SERR <- 0x1"), "{w}");
+    assert_eq!(config_bytes(&e, "ffff:00:04.0")[4..6], [0x07, 0x01]);
+    let watch =
+        run(&["watch", "--bar", "config", "LATENCY_TIMER", "--until", "LATENCY_TIMER=0x20", "--timeout", "2000"]);
+    assert!(watch.contains("LATENCY_TIMER"), "{watch}");
+    let top = run(&["top", "--bar", "config", "COMMAND", "--count", "20", "--refresh", "1000000"]);
+    assert!(top.contains("BUS_MASTER"), "{top}");
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("config.json");
+    run(&["snapshot", "--bar", "config", "--out", snap.to_str().unwrap()]);
+    let decoded = ok(&e, &["decode", snap.to_str().unwrap()]);
+    assert!(decoded.contains("LATENCY_TIMER") && decoded.contains("0x20"), "{decoded}");
+    let script = dir.path().join("config.mmio");
+    fs::write(&script, "read --bar config COMMAND.BUS_MASTER -q\nwrite --bar config LATENCY_TIMER 0x30\nread --bar config 0xd --width 8 -q\n").unwrap();
+    assert_eq!(run(&["batch", script.to_str().unwrap()]).lines().last(), Some("0x30"));
+    // setpci on the same bytes.
+    assert_eq!(run(&["setpci", "LATENCY_TIMER", "COMMAND"]), "30\n0107\n");
+    assert_eq!(ok(&e, &["setpci", "-s", "ffff:00:04.0", "LATENCY_TIMER=40", "LATENCY_TIMER"]), "40\n");
+    assert_eq!(config_bytes(&e, "ffff:00:04.0")[0x0d], 0x40);
+    let o = run_in(Some(&e), &["setpci", "-s", "ffff:00:04.0", "CAP_VNDR@1+3.b"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(err(&o), "setpci: Invalid number \"1+3.b\".\nTry `setpci --help' for more information.\n");
+    assert_eq!(ok(&e, &["setpci", "--dumpregs"]).lines().next(), Some("cap pos w name"));
+}

@@ -148,6 +148,10 @@ impl Parser<'_, '_> {
     fn own_option(&self, word: &str) -> bool {
         let Some(command) = self.path.last() else { return false };
         let own = || command.args.iter().filter(|a| !a.is_positional());
+        // A command with options of its own takes help as one of them.
+        if matches!(word, "-h" | "--help") {
+            return own().next().is_some();
+        }
         if let Some(long) = word.strip_prefix("--") {
             let name = long.split_once('=').map_or(long, |(n, _)| n);
             return !name.is_empty() && own().any(|a| a.name == name);

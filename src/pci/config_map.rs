@@ -341,6 +341,115 @@ const SLOTID: &[R] = &[
 const VNDR: &[R] = &[r(0x02, 8, "LEN", RO, "", "Length of the capability")];
 const SSVID: &[R] = &[r(0x04, 16, "SVID", RO, "", "Subsystem vendor ID"), r(0x06, 16, "SSID", RO, "", "Subsystem ID")];
 const HT: &[R] = &[r(0x02, 16, "CMD", RW, "TYPE@15:11~", "HyperTransport command (its type in bits 15:11)")];
+
+const HT_LCTL: &str =
+    "CFLE@1 CST@2 CFE@3 LKFAIL@4~ INIT@5~ EOC@6~ TXO@7 CRCERR@11:8 ISOCEN@12 LSEN@13 EXTCTL@14 64B@15";
+const HT_LCNF: &str = "MLWI@2:0~ DWFCIN@3~ MLWO@6:4~ DWFCOUT@7~ LWI@10:8 DWFCINEN@11 LWO@14:12 DWFCOUTEN@15";
+const HT_LFRER: &str = "FREQ@3:0 PROT@4 OVFL@5 EOC@6 CTLTM@7";
+const HT_LFCAP: &str =
+    "200MHZ@0 300MHZ@1 400MHZ@2 500MHZ@3 600MHZ@4 800MHZ@5 1_0GHZ@6 1_2GHZ@7 1_4GHZ@8 1_6GHZ@9 VEND@15";
+const HT_EH: &str = "PFLE@0 OFLE@1 PFE@2 OFE@3 EOCFE@4 RFE@5 CRCFE@6 SERRFE@7 CF@8 RE@9 PNFE@10 ONFE@11 EOCNFE@12 \
+                     RNFE@13 CRCNFE@14 SERRNFE@15";
+
+/// HyperTransport: the registers of each kind lspci decodes.
+fn ht(b: &mut Builder, at: usize, prefix: &str) {
+    let cmd = b.w(at + 2);
+    b.add(at, prefix, HT);
+    let regs: &[R] = match cmd & 0xe000 {
+        // Slave or primary interface.
+        0x0000 => &[
+            r(0x04, 16, "LCTL0", RW, HT_LCTL, "Link control 0"),
+            r(0x06, 16, "LCNF0", RW, HT_LCNF, "Link config 0"),
+            r(0x08, 16, "LCTL1", RW, HT_LCTL, "Link control 1"),
+            r(0x0a, 16, "LCNF1", RW, HT_LCNF, "Link config 1"),
+            r(0x0c, 8, "RID", RO, "MINOR@4:0 MAJOR@7:5", "Revision ID"),
+            r(0x0d, 8, "LFRER0", RW, HT_LFRER, "Link frequency and error 0"),
+            r(0x0e, 16, "LFCAP0", RO, HT_LFCAP, "Link frequency capability 0"),
+            r(0x10, 8, "FTR", RO, "ISOCFC@0 LDTSTOP@1 CRCTM@2 ECTLT@3 64BA@4 UIDRD@5", "Feature capability"),
+            r(0x11, 8, "LFRER1", RW, HT_LFRER, "Link frequency and error 1"),
+            r(0x12, 16, "LFCAP1", RO, HT_LFCAP, "Link frequency capability 1"),
+            r(0x16, 16, "EH", RW, HT_EH, "Error handling"),
+            r(0x18, 8, "MBU", RW, "", "Memory base upper"),
+            r(0x19, 8, "MLU", RW, "", "Memory limit upper"),
+            r(0x1a, 8, "BN", RO, "", "Bus number"),
+        ],
+        // Host or secondary interface.
+        0x2000 => &[
+            r(0x04, 16, "LCTL", RW, HT_LCTL, "Link control"),
+            r(0x06, 16, "LCNF", RW, HT_LCNF, "Link config"),
+            r(0x08, 8, "RID", RO, "MINOR@4:0 MAJOR@7:5", "Revision ID"),
+            r(0x09, 8, "LFRER", RW, HT_LFRER, "Link frequency and error"),
+            r(0x0a, 16, "LFCAP", RO, HT_LFCAP, "Link frequency capability"),
+            r(
+                0x0c,
+                16,
+                "FTR",
+                RO,
+                "ISOCFC@0 LDTSTOP@1 CRCTM@2 ECTLT@3 64BA@4 UIDRD@5 EXTRS@8 UCNFE@9",
+                "Feature capability",
+            ),
+            r(0x12, 16, "EH", RW, HT_EH, "Error handling"),
+            r(0x14, 8, "MBU", RW, "", "Memory base upper"),
+            r(0x15, 8, "MLU", RW, "", "Memory limit upper"),
+        ],
+        // MSI mapping.
+        0xa000 if cmd & 0xf800 == 0xa800 => &[
+            r(0x04, 32, "ADDR_LO", RW, "BASE@31:20", "Mapping address base, low"),
+            r(0x08, 32, "ADDR_HI", RW, "", "Mapping address base, high"),
+        ],
+        _ => &[],
+    };
+    b.add(at, prefix, regs);
+}
+
+/// Enhanced Allocation: its entries, each its size in DWORDs.
+fn ea(b: &mut Builder, at: usize, prefix: &str) {
+    b.add(at, prefix, EA);
+    let entries = (b.w(at + 2) & 0x3f) as usize;
+    let mut base = at + 4;
+    if b.config.header_layout() == Some(1) {
+        b.add(
+            at,
+            prefix,
+            &[r(
+                0x04,
+                32,
+                "BUSES",
+                RO,
+                "SECONDARY@7:0 SUBORDINATE@15:8",
+                "Fixed secondary and subordinate bus numbers",
+            )],
+        );
+        base += 4;
+    }
+    for i in 0..entries {
+        if base + 4 > b.config.len() {
+            break;
+        }
+        let dw0 = b.l(base);
+        let size = (dw0 & 7) as usize;
+        let mut regs = vec![R {
+            name: Cow::Owned(format!("ENTRY{i}")),
+            ..r(
+                0,
+                32,
+                "",
+                RW,
+                "SIZE@2:0~ BEI@7:4~ PRIMARY@15:8~ SECONDARY@23:16~ WRITABLE@30~ ENABLE@31",
+                "Entry header",
+            )
+        }];
+        let names = ["BASE", "MAX_OFFSET", "DW3", "DW4"];
+        for (k, name) in names.iter().enumerate().take(size) {
+            regs.push(R {
+                name: Cow::Owned(format!("ENTRY{i}_{name}")),
+                ..r(4 * (k as u16 + 1), 32, "", RO, "", "Entry DWORD")
+            });
+        }
+        b.add(base, prefix, &regs);
+        base += 4 + 4 * size;
+    }
+}
 const DBG: &[R] = &[r(0x02, 16, "PORT", RO, "OFFSET@12:0 BAR@15:13", "Debug port: BAR and offset")];
 const SATA: &[R] = &[
     r(0x02, 8, "REV", RO, "MINOR@3:0 MAJOR@7:4", "SATA capability revision"),
@@ -352,7 +461,7 @@ const AF: &[R] = &[
     r(0x04, 8, "CTRL", RW, "INITIATE_FLR@0", "Advanced features control"),
     r(0x05, 8, "STATUS", RW, "TP@0~", "Advanced features status"),
 ];
-const EA: &[R] = &[r(0x02, 16, "NUM", RO, "NUM_ENTRIES@5:0", "Number of entries")];
+const EA: &[R] = &[r(0x02, 8, "NUM", RO, "NUM_ENTRIES@5:0", "Number of entries")];
 const PCIX: &[R] = &[
     r(0x02, 16, "CMD", RW, "DPERE@0 ERO@1 MMRBC@3:2 MOST@6:4", "PCI-X command"),
     r(
@@ -666,7 +775,31 @@ const PB: &[R] = &[
     ),
     r(0x0c, 8, "CAP", RO, "SYSTEM_ALLOC@0", "Power budget capability"),
 ];
-const RCLINK: &[R] = &[r(0x04, 32, "ESD", RO, "TYPE@3:0 CID@15:8 NLE@23:16 PORT@31:24", "Element self description")];
+const RCLINK: &[R] = &[r(0x04, 32, "ESD", RO, "TYPE@3:0 NLE@15:8 CID@23:16 PORT@31:24", "Element self description")];
+
+/// Root Complex Link declaration: the element, then each link entry.
+fn rclink(b: &mut Builder, at: usize, prefix: &str) {
+    b.add(at, prefix, RCLINK);
+    let entries = ((b.l(at + 4) >> 8) & 0xff) as usize;
+    for i in 0..entries {
+        let regs = [
+            R {
+                name: Cow::Owned(format!("LINK{i}_DESC")),
+                ..r(
+                    0x10,
+                    32,
+                    "",
+                    RO,
+                    "VALID@0 TYPE@1 ASSOC_RCRB@2 TARGET_CID@23:16 TARGET_PORT@31:24",
+                    "Link description",
+                )
+            },
+            R { name: Cow::Owned(format!("LINK{i}_ADDR_LO")), ..r(0x18, 32, "", RO, "", "Link address, low DWORD") },
+            R { name: Cow::Owned(format!("LINK{i}_ADDR_HI")), ..r(0x1c, 32, "", RO, "", "Link address, high DWORD") },
+        ];
+        b.add(at + 16 * i, prefix, &regs);
+    }
+}
 const RCILINK: &[R] = &[
     r(0x04, 32, "CAP", RO, "", "Root complex internal link capabilities"),
     r(0x08, 16, "CTRL", RW, "", "Root complex internal link control"),
@@ -851,6 +984,77 @@ const DVSEC: &[R] = &[
     r(0x04, 32, "HDR1", RO, "VID@15:0 REV@19:16 LEN@31:20", "Designated vendor-specific header 1"),
     r(0x08, 16, "HDR2", RO, "", "Designated vendor-specific header 2 (its ID)"),
 ];
+
+/// CXL's DVSECs (vendor 1e98) lspci decodes: the device's, a port's
+/// extensions, GPF, Flex Bus, the register locator.
+fn dvsec(b: &mut Builder, at: usize, prefix: &str) {
+    b.add(at, prefix, DVSEC);
+    if b.w(at + 4) != 0x1e98 {
+        return;
+    }
+    let len = ((b.l(at + 4) >> 20) & 0xfff) as usize;
+    let regs: &[R] = match b.w(at + 8) {
+        0 => &[
+            r(0x0a, 16, "CXL_CAP", RO, "CACHE@0 IO@1 MEM@2 MEM_HWINIT@3 HDM_COUNT@5:4 CACHE_WB_INV@6 RESET@7 RESET_TIMEOUT@10:8 RESET_MEM_CLR@11 MLD@14 VIRAL@15", "CXL capability"),
+            r(0x0c, 16, "CXL_CTRL", RW, "CACHE_EN@0 IO_EN@1 MEM_EN@2 CACHE_SF_COVERAGE@7:3 CACHE_SF_GRAN@10:8 CACHE_CLEAN@11 VIRAL@14", "CXL control"),
+            r(0x0e, 16, "CXL_STATUS", RW, "VIRAL@14!", "CXL status"),
+            r(0x10, 16, "CXL_CTRL2", RW, "DISABLE_CACHING@0 INIT_CACHE_WB_INV@1 INIT_RESET@2 RESET_MEM_CLR_EN@3", "CXL control 2"),
+            r(0x12, 16, "CXL_STATUS2", RO, "CACHE_INV@0 RESET_COMPLETE@1 RESET_ERR@2 POWER_MGMT_INIT_COMPLETE@15", "CXL status 2"),
+            r(0x14, 16, "CXL_LOCK", RW, "CONFIG_LOCK@0", "CXL lock"),
+            r(0x16, 16, "CXL_CAP2", RO, "CACHE_SIZE_UNIT@3:0 CACHE_SIZE@15:8", "CXL capability 2"),
+            r(0x18, 32, "RANGE1_SIZE_HI", RO, "", "Range 1 size, high"),
+            r(0x1c, 32, "RANGE1_SIZE_LO", RO, "VALID@0 ACTIVE@1 TYPE@4:2 CLASS@7:5 INTERLEAVE@12:8 TIMEOUT@15:13 SIZE@31:28", "Range 1 size, low"),
+            r(0x20, 32, "RANGE1_BASE_HI", RW, "", "Range 1 base, high"),
+            r(0x24, 32, "RANGE1_BASE_LO", RW, "BASE@31:28", "Range 1 base, low"),
+            r(0x28, 32, "RANGE2_SIZE_HI", RO, "", "Range 2 size, high"),
+            r(0x2c, 32, "RANGE2_SIZE_LO", RO, "VALID@0 ACTIVE@1 TYPE@4:2 CLASS@7:5 INTERLEAVE@12:8 TIMEOUT@15:13 SIZE@31:28", "Range 2 size, low"),
+            r(0x30, 32, "RANGE2_BASE_HI", RW, "", "Range 2 base, high"),
+            r(0x34, 32, "RANGE2_BASE_LO", RW, "BASE@31:28", "Range 2 base, low"),
+        ],
+        3 => &[
+            r(0x0a, 16, "PORT_STATUS", RO, "PORT_POWER_MGMT_INIT_COMPLETE@0 VIRAL@14", "Port extension status"),
+            r(0x0c, 16, "PORT_CTRL", RW, "UNMASK_SBR@0 UNMASK_LINK_DISABLE@1 ALT_MEM_IO_EN@2 ALT_BME@3 VIRAL_EN@14", "Port control extensions"),
+            r(0x0e, 8, "ALT_BUS_BASE", RW, "", "Alternate bus base"),
+            r(0x0f, 8, "ALT_BUS_LIMIT", RW, "", "Alternate bus limit"),
+            r(0x10, 16, "ALT_MEM_BASE", RW, "", "Alternate memory base"),
+            r(0x12, 16, "ALT_MEM_LIMIT", RW, "", "Alternate memory limit"),
+        ],
+        4 => &[
+            r(0x0c, 16, "PHASE1_CTRL", RW, "TIMEOUT_BASE@3:0 TIMEOUT_SCALE@11:8", "GPF phase 1 control"),
+            r(0x0e, 16, "PHASE2_CTRL", RW, "TIMEOUT_BASE@3:0 TIMEOUT_SCALE@11:8", "GPF phase 2 control"),
+        ],
+        5 => &[
+            r(0x0a, 16, "PHASE2_DURATION", RO, "TIME_BASE@3:0 TIME_SCALE@11:8", "GPF phase 2 duration"),
+            r(0x0c, 32, "PHASE2_POWER", RO, "", "GPF phase 2 power"),
+        ],
+        7 => &[
+            r(0x0a, 16, "FLEXBUS_CAP", RO, "CACHE@0 IO@1 MEM@2 68B_FLIT@5 MULTI_LOGICAL@6 256B_FLIT@13 PBR_FLIT@14", "Flex Bus port capability"),
+            r(0x0c, 16, "FLEXBUS_CTRL", RW, "CACHE@0 IO@1 MEM@2 SYNC_HDR_BYPASS@3 DRIFT_BUFFER@4 68B_FLIT@5 MULTI_LOGICAL@6 RCD@7 RETIMER1@8 RETIMER2@9", "Flex Bus port control"),
+            r(0x0e, 16, "FLEXBUS_STATUS", RW, "CACHE@0~ IO@1~ MEM@2~ SYNC_HDR_BYPASS@3~ DRIFT_BUFFER@4~ 68B_FLIT@5~ MULTI_LOGICAL@6~ NEGOTIATION_ERR@10! ", "Flex Bus port status"),
+            r(0x10, 32, "FLEXBUS_MOD_TS", RO, "", "Flex Bus received modified TS data phase 1"),
+        ],
+        8 => &[],
+        _ => &[],
+    };
+    b.add(at, prefix, regs);
+    if b.w(at + 8) == 8 {
+        // The register locator: a block per 8 bytes after its header.
+        let blocks = len.saturating_sub(0x0c) / 8;
+        for i in 0..blocks.min(16) {
+            let regs = [
+                R {
+                    name: Cow::Owned(format!("BLOCK{i}_LO")),
+                    ..r(0x0c, 32, "", RO, "BIR@2:0 BLOCK_ID@15:8 OFFSET_LO@31:16", "Register block, low")
+                },
+                R {
+                    name: Cow::Owned(format!("BLOCK{i}_HI")),
+                    ..r(0x10, 32, "", RO, "", "Register block, offset high")
+                },
+            ];
+            b.add(at + 8 * i, prefix, &regs);
+        }
+    }
+}
 const DLNK: &[R] = &[
     r(0x04, 32, "CAP", RO, "LOCAL@22:0 EXCHANGE@31", "Data link feature capabilities"),
     r(0x08, 32, "STATUS", RO, "REMOTE@22:0 VALID@31", "Data link feature status"),
@@ -955,7 +1159,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
                     0x05 => msi(&mut b, at, &prefix),
                     0x07 if config.header_layout() == Some(1) => b.add(at, &prefix, PCIX_BRIDGE),
                     0x07 => b.add(at, &prefix, PCIX),
-                    0x08 => b.add(at, &prefix, HT),
+                    0x08 => ht(&mut b, at, &prefix),
                     0x09 => b.add(at, &prefix, VNDR),
                     0x0a => b.add(at, &prefix, DBG),
                     0x0d => b.add(at, &prefix, SSVID),
@@ -963,7 +1167,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
                     0x11 => b.add(at, &prefix, MSIX),
                     0x12 => b.add(at, &prefix, SATA),
                     0x13 => b.add(at, &prefix, AF),
-                    0x14 => b.add(at, &prefix, EA),
+                    0x14 => ea(&mut b, at, &prefix),
                     _ => {}
                 }
             }
@@ -980,7 +1184,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
                     0x02 | 0x08 | 0x09 => vc(&mut b, at, &prefix),
                     0x03 => b.add(at, &prefix, DSN),
                     0x04 => b.add(at, &prefix, PB),
-                    0x05 => b.add(at, &prefix, RCLINK),
+                    0x05 => rclink(&mut b, at, &prefix),
                     0x06 => b.add(at, &prefix, RCILINK),
                     0x07 => {
                         b.add(at, &prefix, RCEC);
@@ -1019,7 +1223,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
                     0x1f => b.add(at, &prefix, PTM),
                     0x21 => b.add(at, &prefix, FRS),
                     0x22 => b.add(at, &prefix, RTR),
-                    0x23 => b.add(at, &prefix, DVSEC),
+                    0x23 => dvsec(&mut b, at, &prefix),
                     0x25 => b.add(at, &prefix, DLNK),
                     0x26 => b.add(at, &prefix, PL16GT),
                     0x27 => b.add(at, &prefix, LMR),

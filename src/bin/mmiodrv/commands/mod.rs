@@ -136,8 +136,8 @@ const SETPCI: Command = on_selection(
     setpci::run,
 )
 .args(&[
-    Arg::count("verbose", "Show each access (setpci -v)").short('v'),
-    Arg::flag("force", "Do not warn when an operation group selects no device (setpci -f)").short('f'),
+    Arg::count("show-accesses", "Show each access (setpci -v)").short('v'),
+    Arg::flag("no-warning", "Do not warn when an operation group selects no device (setpci -f)").short('f'),
     Arg::flag("demo", "Demo mode: write nothing, show what would be written with -v (setpci -D)").short('D'),
     Arg::flag("raw", "Accepted as setpci's -r (no bus scan); devices are found in sysfs either way").short('r'),
     Arg::flag("dumpregs", "Print every register and capability name setpci knows, and exit"),

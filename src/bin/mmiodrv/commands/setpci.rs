@@ -116,19 +116,32 @@ pub fn run(call: &mut Call<'_>) -> Result<()> {
         }
         return Ok(());
     }
-    let verbose = call.args.count("verbose") > 0;
-    let (force, demo) = (call.args.flag("force"), call.args.flag("demo"));
+    // Named apart from the global --force and -v: setpci's -f only hushes a
+    // warning, it never lets a write past a kernel driver.
+    let verbose = call.args.count("show-accesses") > 0;
+    let (force, demo) = (call.args.flag("no-warning"), call.args.flag("demo"));
     let words = call.args.list("OPERATION").to_vec();
     // A selection before `setpci` (-s, -d, --device) selects for the
     // operations before the first -s/-d of the line.
     let initial = selection(&g)?;
     let groups = groups(&words, (!initial.is_empty()).then_some(initial))?;
     let devices = devices(&g)?;
+    // setpci scans the bus only for a group with operations (and, with -r,
+    // only when a group does not name one function exactly): a group with
+    // none, scanned for nothing, selects no device.
+    let single = |g: &Group| {
+        g.filter
+            .slot
+            .is_some_and(|s| s.domain.is_some() && s.bus.is_some() && s.device.is_some() && s.function.is_some())
+    };
+    let raw = call.args.flag("raw");
+    let scan = groups.iter().any(|g| !g.ops.is_empty() && (!single(g) || !raw));
     for (n, group) in groups.iter().enumerate() {
-        let mut found = inspect(&devices.source(), &group.filter, Gather { config: true, ..Gather::default() })?;
-        // setpci goes through libpci's list, which is the reverse of the
-        // order it found the devices in (sysfs directory order, or the dump's).
-        found.reverse();
+        let mut found = match scan || single(group) {
+            true => inspect(&devices.source(), &group.filter, Gather { config: true, ..Gather::default() })?,
+            false => Vec::new(),
+        };
+        libpci_order(&devices, &mut found);
         if found.is_empty() && !force {
             crate::output::flush();
             eprintln!("setpci: Warning: No devices selected for operation group {}.", n + 1);
@@ -138,6 +151,20 @@ pub fn run(call: &mut Call<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// setpci goes through libpci's list of devices, which is the reverse of
+/// the order libpci found them in: sysfs's directory order, or the dump's.
+fn libpci_order(devices: &Devices, found: &mut [Inspected]) {
+    let order: Vec<String> = match devices {
+        Devices::Machine(sysfs) => std::fs::read_dir(sysfs.root().join("bus/pci/devices"))
+            .map(|dir| dir.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default(),
+        Devices::Dump { devices, .. } => {
+            devices.iter().map(|d| format!("{:04x}:{:02x}:{:02x}.{}", d.domain, d.bus, d.device, d.function)).collect()
+        }
+    };
+    found.sort_by_key(|f| std::cmp::Reverse(order.iter().position(|n| *n == f.name()).unwrap_or(usize::MAX)));
 }
 
 /// setpci's `-v` lines, printed as setpci prints them (in pieces).
@@ -182,8 +209,12 @@ fn digits(bytes: u8) -> usize {
     usize::from(bytes) * 2
 }
 
-/// Read through the executor.
-fn read(session: &Session<'_>, addr: u32, width: Width) -> Result<u64> {
+/// Read through the executor; as libpci, a read past the config space the
+/// kernel gives (256 bytes of a PCI device) reads all-ones.
+fn read(session: &Session<'_>, config_len: usize, addr: u32, width: Width) -> Result<u64> {
+    if addr as usize + width.bytes() as usize > config_len {
+        return Ok(width.max_value());
+    }
     let mut got = Collect::default();
     let at = At { target: format!("{addr:#x}"), width: Some(width), bar: Some(CONFIG_BAR) };
     session.execute(Op::Read(at), &mut got)?;
@@ -264,7 +295,7 @@ fn run_op(
     };
     if op.values.is_empty() {
         trace.put(" = ");
-        let x = read(session, addr, width)?;
+        let x = read(session, config.len(), addr, width)?;
         report("read", addr, x);
         if !g.json {
             trace.flush_lines();
@@ -278,7 +309,7 @@ fn run_op(
             trace.put(&format!(" {:0n$x}", v.value));
             u64::from(v.value)
         } else {
-            let y = read(session, addr, width)?;
+            let y = read(session, config.len(), addr, width)?;
             let x = (y & !u64::from(v.mask)) | u64::from(v.value);
             trace.put(&format!(" {y:0n$x}->({:0n$x}:{:0n$x})->{x:0n$x}", v.value, v.mask));
             x
