@@ -197,10 +197,16 @@ pub fn nothing_named(g: &Global, found: usize) -> Result<()> {
     }
 }
 
-/// A selected function opened for config access: through sysfs on this
-/// machine (a config read or write needs nothing else, and opening VFIO
-/// would reset the device), or the dump's bytes for `-F`.
-pub fn open_inspected(g: &Global, devices: &Devices, f: &mmiodrv::pci::report::Inspected) -> Result<Device> {
+/// A selected function opened for config access: on this machine through
+/// sysfs to read (opening VFIO would reset the device) and, to write, through
+/// the backend `--backend` names (auto: VFIO's config region for a device
+/// bound to vfio-pci, which owns it); the dump's bytes for `-F`.
+pub fn open_inspected(
+    g: &Global,
+    devices: &Devices,
+    f: &mmiodrv::pci::report::Inspected,
+    write: bool,
+) -> Result<Device> {
     match (devices, &f.sysfs) {
         (Devices::Dump { path, .. }, _) => {
             let backend = mmiodrv::backend::dump::DumpBackend::new(path, &f.name(), f.address(), f.config.clone());
@@ -208,7 +214,7 @@ pub fn open_inspected(g: &Global, devices: &Devices, f: &mmiodrv::pci::report::I
         }
         (Devices::Machine(_), Some(dev)) => {
             let backend = match g.backend {
-                BackendKind::Auto => BackendKind::Sysfs,
+                BackendKind::Auto if !write => BackendKind::Sysfs,
                 k => k,
             };
             traced(g, Device::open_pci(dev, OpenOptions { backend, force: g.force, lock: None })?)

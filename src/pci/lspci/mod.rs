@@ -7,7 +7,9 @@
 //! Allocation), `vpd` (Vital Product Data), `ecaps` (extended list: AER, ACS,
 //! ARI, ATS, SR-IOV, LTR, L1 PM Substates, PTM, DOE...), `vc` (Virtual
 //! Channel, Root Complex Link, RCEC), `cxl` (Designated Vendor-Specific and
-//! CXL); [`dump`] reads `lspci -x`/`-xxx`/`-xxxx` dumps.
+//! CXL); [`dump`] reads `lspci -x`/`-xxx`/`-xxxx` dumps; [`show`] prints a
+//! whole device as lspci does (title, header lines, BARs, bridge windows,
+//! these blocks, `-k`, `-x`), [`tree`] the bus tree as `lspci -t`.
 //!
 //! Everything here is pure: no I/O, no printing, and no panic on any input.
 //! Every read is bounds-checked, a read outside the bytes given prints what

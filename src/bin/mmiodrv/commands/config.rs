@@ -133,7 +133,7 @@ pub fn read(call: &mut Call<'_>) -> Result<()> {
 }
 
 fn read_one(g: &Global, devices: &Devices, f: &Inspected, text: &str, op: &str, quiet: bool) -> Result<()> {
-    let device = open_inspected(g, devices, f)?;
+    let device = open_inspected(g, devices, f, false)?;
     let session = Session::new(&device, SessionOptions::default());
     let at = target(&session, &device, text)?;
     let mut out = AsCommand { op, style: Style { json: g.json, quiet, wait_irq: false } };
@@ -203,7 +203,7 @@ pub fn write(call: &mut Call<'_>) -> Result<()> {
             .into())
         }
     };
-    let device = open_inspected(&g, &devices, &f)?;
+    let device = open_inspected(&g, &devices, &f, true)?;
     let session = Session::new(&device, SessionOptions::default());
     let at = target(&session, &device, &text)?;
     let before = read_access(&session, &at)?;

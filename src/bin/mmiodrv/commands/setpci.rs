@@ -236,7 +236,8 @@ fn run_group(
     if ops.is_empty() {
         return Ok(());
     }
-    let device = open_inspected(g, devices, f)?;
+    let writes = ops.iter().any(|op| !op.values.is_empty());
+    let device = open_inspected(g, devices, f, writes)?;
     let session = Session::new(&device, SessionOptions::default());
     let config = device.backend().read_config()?;
     let slot = f.name();
