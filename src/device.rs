@@ -18,12 +18,14 @@ use std::time::Duration;
 
 use crate::backend::host_file::HostFileBackend;
 use crate::backend::sim::{SimBackend, SimOptions};
-use crate::backend::{select, Backend, BackendKind, BarOptions, Interrupts, IrqKind};
+use crate::backend::{select, Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::lock::{DeviceLock, LockMode};
+use crate::mmio::{RegisterIo, Width};
 use crate::observe::trace::{Event, Recorder, TracingBackend};
-use crate::pci::{DeviceSelector, PciAddress, Sysfs, SysfsDevice};
+use crate::pci::config_map::{self, CONFIG_BAR};
+use crate::pci::{ConfigSpace, DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
 use crate::window::{Layout, MapRef, MapSource, Window};
 
@@ -81,7 +83,9 @@ impl Default for OpenOptions {
 /// An opened device.
 pub struct Device {
     sysfs: Option<SysfsDevice>,
-    backend: Box<dyn Backend>,
+    /// Shared with the window on config space, which reads and writes
+    /// through it.
+    backend: Arc<dyn Backend>,
     driver: Option<&'static DriverInfo>,
     force: bool,
     /// Maps that come with the device itself (a simulated device's blocks).
@@ -110,7 +114,7 @@ impl Device {
     /// A simulated device (see [`crate::backend::sim`]): its blocks are its maps.
     pub fn sim(backend: SimBackend, force: bool) -> Device {
         let maps = backend.maps();
-        Device { sysfs: None, backend: Box::new(backend), driver: None, force, maps, trace: None, _lock: None }
+        Device { sysfs: None, backend: Arc::new(backend), driver: None, force, maps, trace: None, _lock: None }
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.
@@ -123,11 +127,12 @@ impl Device {
             Some(mode) => Some(crate::lock::acquire(dev.address, mode, crate::lock::DEFAULT_WAIT)?),
         };
         let backend = select::open(dev.clone(), options.backend, options.force)?;
-        log::info!("{}: {} backend, kernel driver {:?}", dev.name(), backend.kind(), dev.driver());
+        let bound = dev.driver();
+        log::info!("{}: {} backend, kernel driver {}", dev.name(), backend.kind(), bound.as_deref().unwrap_or("none"));
         let driver = drivers::for_device(dev);
         Ok(Device {
             sysfs: Some(dev.clone()),
-            backend,
+            backend: Arc::from(backend),
             driver,
             force: options.force,
             maps: Vec::new(),
@@ -143,14 +148,15 @@ impl Device {
             let (v, d) = (c.vendor_id()?, c.device_id()?);
             drivers::for_ids(v, d)
         });
-        Device { sysfs: None, backend, driver, force, maps: Vec::new(), trace: None, _lock: None }
+        Device { sysfs: None, backend: Arc::from(backend), driver, force, maps: Vec::new(), trace: None, _lock: None }
     }
 
     /// This device with every access to its BARs recorded by `recorder`
     /// (see [`crate::observe::trace`]): windows, drivers and interrupts all
     /// go through the tracing backend, which makes exactly the same accesses.
     pub fn with_trace(self, recorder: Arc<Recorder>) -> Device {
-        let backend = Box::new(TracingBackend::new(self.backend, Arc::clone(&recorder)));
+        let inner: Box<dyn Backend> = Box::new(Shared(self.backend));
+        let backend = Arc::new(TracingBackend::new(inner, Arc::clone(&recorder)));
         Device { backend, trace: Some(recorder), ..self }
     }
 
@@ -205,6 +211,9 @@ impl Device {
     /// A host file has one region, BAR0, and a given map applies to it
     /// whatever BAR the map names.
     pub fn layout(&self, bar: Option<u8>, map: Option<(RegisterMap, PathBuf)>) -> Result<Layout> {
+        if bar == Some(CONFIG_BAR) {
+            return self.config_layout();
+        }
         let one_region = self.backend.kind() == BackendKind::File;
         let (bar, map, source) = match map {
             Some((map, path)) => {
@@ -237,8 +246,32 @@ impl Device {
         Ok(Layout { device: self.device(), bar, len, map, source, force: self.force })
     }
 
-    /// Open a BAR laid out as `layout`.
+    /// The layout of config space ([`CONFIG_BAR`], `--bar config`): its
+    /// register map built from the config space read now (header registers,
+    /// capabilities; see [`config_map`]), its length what could be read.
+    pub fn config_layout(&self) -> Result<Layout> {
+        let config = self.backend.read_config()?;
+        if config.is_empty() {
+            let e = crate::error::ErrorKind::ConfigTooShort { len: 0, need: 64 };
+            return Err(Error::on(self.device(), e));
+        }
+        let map = config_map::map(&config);
+        Ok(Layout {
+            device: self.device(),
+            bar: CONFIG_BAR,
+            len: config.len() as u64,
+            map: Some(MapRef::from(map)),
+            source: MapSource::Builtin,
+            force: self.force,
+        })
+    }
+
+    /// Open a BAR laid out as `layout` (config space for [`CONFIG_BAR`]).
     pub fn open_window(&self, layout: Layout, writable: bool, write_combining: bool) -> Result<Window> {
+        if layout.bar == CONFIG_BAR {
+            let io = ConfigIo { backend: Arc::clone(&self.backend), len: layout.len, writable };
+            return Ok(Window::new(layout, Box::new(io)));
+        }
         let io = self.backend.open_bar(layout.bar, BarOptions { writable, write_combining })?;
         if let (Some(recorder), Some(map)) = (&self.trace, layout.map()) {
             recorder.record(Event::Regmap { bar: layout.bar, name: map.name.to_string(), file: layout.map_file() });
@@ -254,6 +287,84 @@ impl Device {
     /// Arm interrupts (see [`Backend::interrupts`]).
     pub fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
         self.backend.interrupts(kind)
+    }
+}
+
+/// Config space as register I/O: every access one config access of its
+/// width through the device's backend (sysfs `config`, VFIO's config
+/// region...), as setpci makes them.
+struct ConfigIo {
+    backend: Arc<dyn Backend>,
+    len: u64,
+    writable: bool,
+}
+
+impl ConfigIo {
+    fn check(&self, offset: u64, width: Width) -> Result<u16> {
+        crate::mmio::width::check_access(offset, width, self.len)?;
+        if width == Width::W64 {
+            return Err(Error::invalid("64-bit", "config space takes 8-, 16- and 32-bit accesses"));
+        }
+        Ok(offset as u16)
+    }
+}
+
+impl RegisterIo for ConfigIo {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&self, offset: u64, width: Width) -> Result<u64> {
+        let at = self.check(offset, width)?;
+        self.backend.read_config_at(at, width)
+    }
+
+    fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
+        let at = self.check(offset, width)?;
+        if !self.writable {
+            return Err(Error::invalid("write", "config space was opened read-only"));
+        }
+        self.backend.write_config_at(at, width, value)
+    }
+}
+
+/// A backend shared between the device and its config window, handed on
+/// (to the tracing backend) as a backend of its own.
+struct Shared(Arc<dyn Backend>);
+
+impl Backend for Shared {
+    fn kind(&self) -> BackendKind {
+        self.0.kind()
+    }
+    fn device(&self) -> DeviceRef {
+        self.0.device()
+    }
+    fn address(&self) -> Option<PciAddress> {
+        self.0.address()
+    }
+    fn read_config(&self) -> Result<ConfigSpace> {
+        self.0.read_config()
+    }
+    fn bars(&self) -> Result<Vec<BarInfo>> {
+        self.0.bars()
+    }
+    fn read_config_at(&self, offset: u16, width: Width) -> Result<u64> {
+        self.0.read_config_at(offset, width)
+    }
+    fn write_config_at(&self, offset: u16, width: Width, value: u64) -> Result<()> {
+        self.0.write_config_at(offset, width, value)
+    }
+    fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
+        self.0.open_bar(bar, options)
+    }
+    fn interrupts(&self, kind: Option<IrqKind>) -> Result<Box<dyn Interrupts + '_>> {
+        self.0.interrupts(kind)
+    }
+    fn dma_buffer(&self, len: usize, iova: u64, mask_bits: u32) -> Result<DmaBuffer> {
+        self.0.dma_buffer(len, iova, mask_bits)
+    }
+    fn cannot(&self, what: &'static str) -> Error {
+        self.0.cannot(what)
     }
 }
 

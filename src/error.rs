@@ -1130,6 +1130,16 @@ pub enum ErrorKind {
     },
 
     // ---- ecosystem: config registers by name
+    /// setpci's own refusal, in its words (the `setpci` command): the
+    /// command line renders it as setpci does, and exits 1 as setpci does.
+    #[error("{message}")]
+    Setpci {
+        /// setpci's message, as it prints it after `setpci: `.
+        message: String,
+        /// Found while reading the arguments: setpci then adds a line on `--help`.
+        usage: bool,
+    },
+
     /// A capability the device does not have (`CAP_EXP+2.w` on a PCI device).
     #[error("the device has no {capability} capability ({target})")]
     CapabilityNotFound {
@@ -1192,6 +1202,7 @@ impl ErrorKind {
         match self {
             InvalidAddress { .. }
             | InvalidSelector { .. }
+            | Setpci { .. }
             | MissingDevice
             | Syntax { .. }
             | InvalidValue { .. }
@@ -1367,6 +1378,8 @@ impl Error {
     /// (SIGINT 130, SIGTERM 143, SIGHUP 129).
     pub fn exit_status(&self) -> i32 {
         match self.kind() {
+            // setpci exits 1 on every error, and so does its twin.
+            ErrorKind::Setpci { .. } => 1,
             ErrorKind::Interrupted { signal, .. } => {
                 signal.parse::<nix::sys::signal::Signal>().map_or(self.class().exit_code(), |s| 128 + s as i32)
             }
@@ -1382,6 +1395,7 @@ impl Error {
                 self.0.kind,
                 ErrorKind::InvalidAddress { .. }
                     | ErrorKind::InvalidSelector { .. }
+                    | ErrorKind::Setpci { .. }
                     | ErrorKind::MissingDevice
                     | ErrorKind::Syntax { .. }
                     | ErrorKind::DeviceNotFound { .. }

@@ -205,7 +205,9 @@ impl DumpedRegister {
 pub struct AccessReport {
     /// The device.
     pub device: DeviceRef,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::pci::config_map::bar_json::Bar"))]
     pub bar: u8,
     /// Offset of the access (the register's, for names).
     pub offset: u64,

@@ -715,3 +715,99 @@ mod ivshmem {
         }
     }
 }
+
+// ---------------------------------------------------------------- setpci, config space, lspci's printers
+
+/// Text a setpci user would type: names, offsets, widths, instances, values.
+fn setpci_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[A-Za-z_]{0,12}[0-9a-fA-F]{0,4}(\\+[0-9a-fA-FxX]{0,5})?(\\.[bBwWlLq]{0,2})?(@[0-9a-fA-F+\\-x]{0,4})?(=[0-9a-fA-F:,\\-x]{0,20})?",
+        "(CAP|ECAP)_?[A-Z0-9_]{0,8}(\\+[0-9a-f]{1,3})?\\.[bwl](@[0-9]{1,2})?",
+        "(EXP|PM|MSI|AER|VNDR@1)\\.[A-Z0-9_]{0,8}(\\.[A-Z0-9_]{0,8})?",
+    ]
+}
+
+/// A config space: random bytes with a capability list more often than not.
+fn config_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (prop::collection::vec(any::<u8>(), 0..4097), any::<bool>(), any::<u8>()).prop_map(|(mut b, list, at)| {
+        if list && b.len() > 0x40 {
+            b[6] |= 0x10;
+            b[0x34] = at;
+        }
+        b
+    })
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// setpci's parser: an operation, or setpci's words for what is wrong;
+    /// an operation resolves on any config space to an address inside 4 KiB
+    /// or to setpci's words.
+    #[test]
+    fn setpci_operations_parse_or_say_why(text in setpci_text(), bytes in config_bytes()) {
+        let config = mmiodrv::pci::ConfigSpace::new(bytes);
+        match mmiodrv::pci::setpci::parse_operation(&text) {
+            Ok(op) => {
+                prop_assert!(matches!(op.width, 1 | 2 | 4), "{text:?}");
+                if let Ok(addr) = op.address(&config) {
+                    prop_assert!(addr + u32::from(op.width) <= 0x1000 && addr % u32::from(op.width) == 0, "{text:?}");
+                }
+            }
+            Err(p) => prop_assert!(!p.to_string().is_empty() && p.when_parsing()),
+        }
+    }
+
+    /// The config register map of any bytes, and any target on it: a place
+    /// inside what was read, or a documented error.
+    #[test]
+    fn config_targets_resolve_or_are_refused(text in setpci_text(), bytes in config_bytes()) {
+        let config = mmiodrv::pci::ConfigSpace::new(bytes);
+        let map = mmiodrv::pci::config_map::map(&config);
+        for r in map.registers.iter() {
+            prop_assert!(r.end() as usize <= config.len(), "{} past {}", r.name, config.len());
+        }
+        match mmiodrv::pci::config_target::ConfigTarget::resolve(&text, &config, &map) {
+            Ok(t) => {
+                if t.width.is_none() {
+                    prop_assert!(t.in_map(&map).is_ok(), "{text:?} -> {}", t.target);
+                }
+            }
+            Err(e) => prop_assert!(
+                matches!(e.class(), ErrorClass::Usage | ErrorClass::NotFound | ErrorClass::Refused),
+                "{text:?}: {e} ({:?})", e.class()
+            ),
+        }
+    }
+
+    /// lspci's printers on any bytes: every option set prints without a
+    /// panic, the title first; the tree of any set of functions draws.
+    #[test]
+    fn lspci_prints_any_config_space(bytes in config_bytes(), verbosity in 0u8..4, hex in 0u8..5, numeric in 0u8..3) {
+        use mmiodrv::pci::lspci::show::{show, Facts, Function, ShowOptions};
+        let ids = mmiodrv::pci::ids::PciIds::default();
+        let facts = Facts::default();
+        let f = Function { domain: 0, bus: 1, device: 2, function: 3, config: &bytes, facts: &facts };
+        let opt = ShowOptions {
+            verbosity,
+            numeric: mmiodrv::pci::ids::Numeric::from_count(numeric),
+            kernel: true,
+            hex,
+            domain: false,
+            ids: &ids,
+            vpd: None,
+        };
+        let shown = show(&f, &opt);
+        prop_assert!(shown.lines.first().is_some_and(|l| l.starts_with("01:02.3 ")));
+        let node = mmiodrv::pci::lspci::tree::Node {
+            bus: 1,
+            device: 2,
+            class: 0x0604,
+            config: bytes.iter().copied().take(64).collect(),
+            selected: true,
+            ..Default::default()
+        };
+        prop_assert!(!mmiodrv::pci::lspci::tree::draw(&[node.clone(), node], true, None).is_empty());
+    }
+}

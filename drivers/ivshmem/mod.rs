@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::backend::{Backend, BackendKind, BarOptions, Interrupts, IrqEvent, IrqKind};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::{barrier, MmioRegion, RegisterIo};
-use crate::pci::capabilities::{self, id};
+use crate::pci::capabilities;
 
 use self::regs::*;
 
@@ -232,7 +232,7 @@ impl<'a> Ivshmem<'a> {
     pub fn open(backend: &'a dyn Backend) -> Result<Self> {
         let name = backend.device();
         let config = DRIVER.expect(backend)?;
-        let (variant, vectors) = match capabilities::find(&config, id::MSIX).and_then(|c| c.msix_vectors()) {
+        let (variant, vectors) = match capabilities::msix_vectors(&config) {
             Some(vectors) => (Variant::Doorbell, vectors),
             None => (Variant::Plain, 0),
         };

@@ -184,7 +184,7 @@ impl CommandFn {
             .detach(|| match command.needs {
                 // As on the command line: a command that needs no device
                 // (the ivshmem client) runs by itself and takes no lock.
-                Needs::Nothing => self.shared.with(|_| {
+                Needs::Nothing | Needs::Selection => self.shared.with(|_| {
                     let mut out = Collect::default();
                     run(&mut Call { command, path: &path, subject: Subject::Nothing, args: &parsed, out: &mut out })?;
                     Ok(out.0)

@@ -39,6 +39,10 @@ pub enum Needs {
     DeviceOrFile,
     /// No device (or one the command opens itself).
     Nothing,
+    /// Every device the selection names, as lspci and setpci take them:
+    /// those `-s`/`-d` (or `--device`) select, all of them when none is
+    /// given, or a dump's (`-F`). The command opens them itself.
+    Selection,
 }
 
 /// How a command runs.
@@ -240,7 +244,7 @@ pub enum Value {
     Millis,
     /// An access width in bits: 8, 16, 32 or 64.
     Width,
-    /// A BAR index, 0 to 5.
+    /// A BAR index, 0 to 5, or `config`: config space, as a window of its own.
     Bar,
     /// A decimal number with a fraction (a rate).
     Float,
@@ -276,7 +280,8 @@ impl Value {
             }
             Value::Bar => match text.parse::<u8>() {
                 Ok(b) if b <= 5 => Parsed::Int(u64::from(b)),
-                _ => return Err(Error::invalid(text, "not a BAR index: expected 0 to 5")),
+                _ if text.eq_ignore_ascii_case("config") => Parsed::Int(u64::from(crate::pci::config_map::CONFIG_BAR)),
+                _ => return Err(Error::invalid(text, "not a BAR: expected 0 to 5, or config (config space)")),
             },
             Value::Float => match text.parse::<f64>() {
                 Ok(f) if f.is_finite() => Parsed::Text(text.to_string()),

@@ -117,7 +117,8 @@ pub struct Snapshot {
     pub ids: Option<DeviceIds>,
     /// When it was taken (RFC 3339, UTC).
     pub time: String,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
     pub bar: u8,
     /// The BAR's length.
     pub bar_len: u64,

@@ -239,6 +239,14 @@ impl Backend for TracingBackend {
         self.inner.bars()
     }
 
+    fn read_config_at(&self, offset: u16, width: crate::mmio::Width) -> Result<u64> {
+        self.inner.read_config_at(offset, width)
+    }
+
+    fn write_config_at(&self, offset: u16, width: crate::mmio::Width, value: u64) -> Result<()> {
+        self.inner.write_config_at(offset, width, value)
+    }
+
     fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
         let inner = self.inner.open_bar(bar, options)?;
         Ok(Box::new(TracedIo { inner, bar, recorder: Arc::clone(&self.recorder), mapped: AtomicBool::new(false) }))

@@ -27,7 +27,8 @@ impl Target<'_> {
     }
 }
 
-/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` or a number against an optional map.
+/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` (or `CAP.REG.FIELD`, the
+/// register named `CAP.REG`) or a number against an optional map.
 pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a>> {
     if text.starts_with(|c: char| c.is_ascii_digit()) {
         return parse_u64(text).map(Target::Offset);
@@ -35,7 +36,12 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
     let Some(map) = map else {
         return Err(ErrorKind::NoMap { name: text.to_string() }.into());
     };
-    match text.split_once('.') {
+    // A register's name may hold dots itself (config space's `EXP.LNKSTA`):
+    // a whole name first, then the field after the last dot.
+    if let Some(reg) = map.registers.iter().find(|r| r.name.eq_ignore_ascii_case(text)) {
+        return Ok(Target::Register(reg));
+    }
+    match text.rsplit_once('.') {
         Some((reg, field)) => {
             let reg = map.register(reg)?;
             Ok(Target::Field(reg, reg.field(field)?))

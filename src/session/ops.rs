@@ -263,7 +263,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
 
 const TARGET: Arg = Arg::positional("TARGET", Value::Text, "REG, REG.FIELD or an offset (0x.., 0b.., decimal)");
 const WIDTH: Arg = Arg::option("width", Value::Width, "Access width in bits for a raw offset (default 32)");
-const BAR: Arg = Arg::option("bar", Value::Bar, "BAR to access (default: the map's BAR, else 0)");
+const BAR: Arg = Arg::option(
+    "bar",
+    Value::Bar,
+    "BAR to access, or config: config space by register and field name (EXP.LNKSTA.CLS) or offset (default: the map's BAR, else 0)",
+);
 const QUIET: Arg = Arg::flag("quiet", "Print only the value").short('q');
 const VALUE: Arg =
     Arg::positional("VALUE", Value::Bits(64), "Value: 0x.., 0b.. or decimal; range-checked against the width or field");

@@ -116,21 +116,109 @@ pub fn finish_trace() -> Result<()> {
     TRACE.get().map_or(Ok(()), |r| r.finish())
 }
 
-/// For commands that only read config space (`info`, `config`): `auto` means
-/// sysfs, because opening a VFIO device resets it and fails while another
-/// process (a VM) holds its group. `--backend vfio|uio` is still honoured.
-pub fn open_for_inspection(g: &Global) -> Result<(SysfsDevice, Device)> {
-    let backend = match g.backend {
-        BackendKind::Auto => BackendKind::Sysfs,
-        k => k,
-    };
-    let sysfs = resolve_device(g)?;
-    let device = traced(g, Device::open_pci(&sysfs, OpenOptions { backend, force: g.force, lock: None })?)?;
-    Ok((sysfs, device))
-}
-
 /// Let SIGINT, SIGTERM and SIGHUP stop a command that waits or takes
 /// several steps cleanly (a second one ends it at once).
 pub fn stoppable() -> Result<()> {
     mmiodrv::stop::install_signal_handlers()
+}
+
+/// The devices the selection commands read: this machine's, or a dump's (`-F`).
+pub enum Devices {
+    /// This machine, through sysfs.
+    Machine(Sysfs),
+    /// An lspci dump.
+    Dump {
+        /// Its file.
+        path: std::path::PathBuf,
+        /// Its devices.
+        devices: Vec<mmiodrv::pci::lspci::dump::DumpDevice>,
+    },
+}
+
+impl Devices {
+    /// Where `inspect` looks.
+    pub fn source(&self) -> mmiodrv::pci::report::Source<'_> {
+        match self {
+            Devices::Machine(s) => mmiodrv::pci::report::Source::Sysfs(s),
+            Devices::Dump { path, devices } => mmiodrv::pci::report::Source::Dump { path, devices },
+        }
+    }
+}
+
+/// This machine's devices, or the dump `-F` names.
+pub fn devices(g: &Global) -> Result<Devices> {
+    let Some(path) = &g.dump_file else { return Ok(Devices::Machine(Sysfs::from_env())) };
+    let bytes = mmiodrv::value::read_regular_file(path, "lspci dump", 64 << 20)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let devices = mmiodrv::pci::lspci::dump::parse(&text)
+        .map_err(|e| mmiodrv::Error::invalid(path.display().to_string(), format!("not an lspci dump: {e}")))?;
+    Ok(Devices::Dump { path: path.clone(), devices })
+}
+
+/// `-s`/`-d`, or `--device` (an address or IDs) as the same filter: what
+/// the commands that take every selected device select.
+pub fn selection(g: &Global) -> Result<mmiodrv::pci::filter::Filter> {
+    use mmiodrv::device::DeviceSpec;
+    use mmiodrv::pci::filter::{IdFilter, SlotFilter};
+    let mut f = g.filter();
+    if let Some(text) = g.device.as_deref() {
+        match DeviceSpec::parse(text)? {
+            DeviceSpec::Pci(DeviceSelector::Address(a)) => {
+                f.slot = Some(SlotFilter {
+                    domain: Some(a.domain),
+                    bus: Some(a.bus),
+                    device: Some(a.device),
+                    function: Some(a.function),
+                })
+            }
+            DeviceSpec::Pci(DeviceSelector::Ids { vendor, device }) => {
+                f.ids = Some(IdFilter { vendor: Some(vendor), device: Some(device), ..IdFilter::default() })
+            }
+            _ => {
+                return Err(mmiodrv::Error::invalid(
+                    text,
+                    "this command reads PCI devices; select them with -s, -d or an address",
+                ))
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// The error for `--device X` naming no device (`-s`/`-d` select as lspci
+/// does: nothing matching is no error).
+pub fn nothing_named(g: &Global, found: usize) -> Result<()> {
+    match (&g.device, found, g.slot.is_none() && g.ids.is_none()) {
+        (Some(d), 0, true) => {
+            let selector = DeviceSelector::parse(d).map_or_else(|_| d.clone(), |s| s.to_string());
+            Err(ErrorKind::DeviceNotFound { selector }.into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A selected function opened for config access: on this machine through
+/// sysfs to read (opening VFIO would reset the device) and, to write, through
+/// the backend `--backend` names (auto: VFIO's config region for a device
+/// bound to vfio-pci, which owns it); the dump's bytes for `-F`.
+pub fn open_inspected(
+    g: &Global,
+    devices: &Devices,
+    f: &mmiodrv::pci::report::Inspected,
+    write: bool,
+) -> Result<Device> {
+    match (devices, &f.sysfs) {
+        (Devices::Dump { path, .. }, _) => {
+            let backend = mmiodrv::backend::dump::DumpBackend::new(path, &f.name(), f.address(), f.config.clone());
+            Ok(Device::from_backend(Box::new(backend), g.force))
+        }
+        (Devices::Machine(_), Some(dev)) => {
+            let backend = match g.backend {
+                BackendKind::Auto if !write => BackendKind::Sysfs,
+                k => k,
+            };
+            traced(g, Device::open_pci(dev, OpenOptions { backend, force: g.force, lock: None })?)
+        }
+        (Devices::Machine(_), None) => Err(ErrorKind::DeviceNotFound { selector: f.name() }.into()),
+    }
 }

@@ -56,7 +56,7 @@ fn main() -> ExitCode {
         Ok(g) => g,
         Err(e) => return usage_error(&e, json_asked(&words)),
     };
-    init_logging(g.verbose);
+    init_logging(g.log.as_deref());
     // The operation a command line names is built with the arguments: an
     // error there is the command line's, as a parse error is.
     let request = match oneshot::on_device(&parsed, &g) {
@@ -90,9 +90,15 @@ fn run(
     request: Option<mmiodrv::session::Request>,
     g: &mut Global,
 ) -> mmiodrv::error::Result<()> {
-    // -s/-d select the device of every command but `list` (which they filter).
-    let listing = parsed.command().is_some_and(|c| c.name == "list");
-    if !listing && !g.filter().is_empty() {
+    // -s/-d select the device of every command but those that take every
+    // device they select (list, info, config, setpci), as lspci and setpci.
+    let selection = parsed.command().is_some_and(|c| c.needs == mmiodrv::command::Needs::Selection);
+    if g.dump_file.is_some() && !selection {
+        return Err(mmiodrv::Error::syntax(
+            "--dump-file (-F) reads a dump for list, info, config, config read and setpci; this command needs a device",
+        ));
+    }
+    if !selection && !g.filter().is_empty() {
         let dev = g.filter().resolve(&mmiodrv::pci::Sysfs::from_env())?;
         g.device = Some(dev.address.to_string());
         parsed.args.set("device", mmiodrv::command::Parsed::Text(dev.address.to_string()));
@@ -135,14 +141,9 @@ fn release_not_honoured(device: &mmiodrv::error::DeviceRef) {
     std::process::exit(errors::exit_status(&e));
 }
 
-/// `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG` wins when set.
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
+/// `--log LEVEL` (default warn); `RUST_LOG` wins when set.
+fn init_logging(level: Option<&str>) {
+    let level = level.unwrap_or("warn");
     // vfio-ioctls warns about absent optional IRQ indexes (e.g. "index 3") on
     // every open; keep its noise out of normal output.
     let filter = format!("{level},vfio_ioctls=error");

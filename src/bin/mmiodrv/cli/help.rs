@@ -63,7 +63,16 @@ pub fn examples_text(examples: &[(&str, &str)]) -> Option<String> {
 pub fn clap_command(c: &Command) -> ClapCommand {
     let mut cmd = ClapCommand::new(c.name).about(c.about).hide(c.hidden).visible_aliases(c.aliases.iter().copied());
     for a in c.args {
-        cmd = cmd.arg(clap_arg(a));
+        // A command's own letter that a global option has too (setpci's -v):
+        // the parser gives it to the command; clap, which draws the help, can
+        // hold only one, so the command's is written into its help.
+        match a.short.filter(|s| GLOBALS.iter().any(|g| g.short == Some(*s))) {
+            Some(letter) => {
+                let help = format!("-{letter}: {}", a.help);
+                cmd = cmd.arg(clap_arg(&Arg { short: None, ..*a }).help(help));
+            }
+            None => cmd = cmd.arg(clap_arg(a)),
+        }
     }
     if let Some(text) = examples_text(c.examples) {
         cmd = cmd.after_help(text);

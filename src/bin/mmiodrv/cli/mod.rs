@@ -70,7 +70,25 @@ pub const GLOBALS: &[Arg] = &[
         "A simulated device's state file (--device sim:MAP): read at start and rewritten after every change, so \
          a sequence of commands sees its own writes",
     ),
-    Arg::count("verbose", "More log output (-v info, -vv debug); RUST_LOG overrides").short('v'),
+    Arg::count(
+        "verbose",
+        "lspci's verbosity: info prints as lspci -v, -vv or -vvv (default: as -vvv); list --tree names devices with -v",
+    )
+    .short('v'),
+    Arg::option(
+        "log",
+        Value::Choice(&["error", "warn", "info", "debug", "trace"]),
+        "Log messages on stderr from this level on (default warn); RUST_LOG overrides",
+    )
+    .value_name("LEVEL"),
+    Arg::option(
+        "dump-file",
+        Value::Path,
+        "Read the devices from an lspci -x/-xxx/-xxxx dump (or mmiodrv config's output) instead of this machine, as \
+         lspci -F does: for list, info, config, config read and setpci",
+    )
+    .short('F')
+    .value_name("FILE"),
     Arg::option(
         "trace",
         Value::Path,
@@ -97,8 +115,12 @@ pub struct Global {
     pub json: bool,
     /// `--state`.
     pub state: Option<PathBuf>,
-    /// `-v` count.
+    /// `-v` count: lspci's verbosity.
     pub verbose: u8,
+    /// `--log`.
+    pub log: Option<String>,
+    /// `-F`.
+    pub dump_file: Option<PathBuf>,
     /// `--trace`.
     pub trace: Option<PathBuf>,
 }
@@ -123,6 +145,8 @@ impl Global {
             json: args.flag("json"),
             state: args.opt_path("state").map(PathBuf::from),
             verbose: args.count("verbose"),
+            log: args.opt_text("log").map(str::to_string),
+            dump_file: args.opt_path("dump-file").map(PathBuf::from),
             trace: args.opt_path("trace").map(PathBuf::from),
         })
     }
@@ -175,5 +199,6 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("MMIODRV_FAKE_SYSFS_ONLY", "tests: abort rather than touch a real device (set with a fake MMIODRV_SYSFS_ROOT)"),
     ("MMIODRV_HISTORY", "the shell's history file (default $XDG_STATE_HOME/mmiodrv/history)"),
     ("MMIODRV_PYTHON", "the Python that runs the SystemRDL compiler for .rdl maps"),
-    ("RUST_LOG", "log filter (overrides -v)"),
+    ("MMIODRV_MODULES_DIR", "the kernel modules directory info -k looks aliases up in (default /lib/modules/RELEASE)"),
+    ("RUST_LOG", "log filter (overrides --log)"),
 ];

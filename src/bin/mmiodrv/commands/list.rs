@@ -1,16 +1,19 @@
-//! `mmiodrv list`: the devices `-s`/`-d` (or `--device`) select, with names
-//! as lspci gives them (`-n`, `-nn`), or as a tree of bridges (`--tree`).
+//! `mmiodrv list`: the devices `-s`/`-d` (or `--device`) select, of this
+//! machine or of a dump (`-F`), with names as lspci gives them (`-n`,
+//! `-nn`), or the bus tree exactly as `lspci -t` draws it (`-tv`: with names).
 
-use mmiodrv::device::DeviceSpec;
-use mmiodrv::error::{Error, Result};
-use mmiodrv::pci::filter::{Filter, IdFilter, SlotFilter};
-use mmiodrv::pci::ids::PciIds;
+use mmiodrv::error::Result;
+use mmiodrv::pci::filter::Filter;
+use mmiodrv::pci::ids::{Numeric, PciIds};
 use mmiodrv::pci::listing::{self, Listed};
-use mmiodrv::pci::{DeviceSelector, PciAddress, Sysfs};
+use mmiodrv::pci::lspci::dump::DumpDevice;
+use mmiodrv::pci::lspci::tree::{self, Node};
+use mmiodrv::pci::{ConfigSpace, PciAddress};
 
 use mmiodrv::command::Call;
 
 use crate::cli::Global;
+use crate::context::{devices, selection, Devices};
 use crate::output::print_json;
 
 /// `list --json`: the devices, in address order.
@@ -20,39 +23,70 @@ pub struct Listing<'a> {
     pub devices: &'a [Listed],
 }
 
-/// `-s`/`-d`, or `--device` (an address or IDs) as the same filter.
-fn filter(g: &Global) -> Result<Filter> {
-    let mut f = g.filter();
-    if let Some(text) = g.device.as_deref() {
-        match DeviceSpec::parse(text)? {
-            DeviceSpec::Pci(DeviceSelector::Address(a)) => {
-                f.slot = Some(SlotFilter {
-                    domain: Some(a.domain),
-                    bus: Some(a.bus),
-                    device: Some(a.device),
-                    function: Some(a.function),
-                })
-            }
-            DeviceSpec::Pci(DeviceSelector::Ids { vendor, device }) => {
-                f.ids = Some(IdFilter { vendor: Some(vendor), device: Some(device), ..IdFilter::default() })
-            }
-            _ => return Err(Error::invalid(text, "list shows PCI devices; select them with -s, -d or an address")),
-        }
-    }
-    Ok(f)
+/// A dump's device as `list` shows it (no driver, group or parent: a dump has none).
+fn listed(d: &DumpDevice, ids: &PciIds) -> Option<Listed> {
+    let c = ConfigSpace::new(d.config.clone());
+    let (vendor, device, class) = (c.vendor_id()?, c.device_id()?, c.class_code().unwrap_or(0));
+    Some(Listed {
+        device: PciAddress {
+            domain: u16::try_from(d.domain).ok()?,
+            bus: d.bus,
+            device: d.device,
+            function: d.function,
+        },
+        ids: format!("{vendor:04x}:{device:04x}"),
+        vendor_id: vendor,
+        device_id: device,
+        class,
+        class_name: ids.class_name(class),
+        vendor_name: ids.vendor(vendor).map(str::to_string),
+        device_name: ids.device(vendor, device).map(str::to_string),
+        description: ids.describe(vendor, device),
+        kernel_driver: None,
+        iommu_group: None,
+        mmiodrv_driver: mmiodrv::drivers::for_ids(vendor, device).map(|d| d.name()),
+        parent: None,
+    })
+}
+
+fn dump_selected(filter: &Filter, d: &DumpDevice) -> bool {
+    let c = ConfigSpace::new(d.config.clone());
+    let slot_ok = filter.slot.is_none_or(|s| {
+        s.domain.is_none_or(|x| u32::from(x) == d.domain)
+            && s.bus.is_none_or(|x| x == d.bus)
+            && s.device.is_none_or(|x| x == d.device)
+            && s.function.is_none_or(|x| x == d.function)
+    });
+    let ids_ok = filter.ids.is_none_or(|f| {
+        f.matches(c.vendor_id().unwrap_or(0xffff), c.device_id().unwrap_or(0xffff), c.class_code().unwrap_or(0))
+    });
+    slot_ok && ids_ok
 }
 
 pub fn run(call: &mut Call<'_>) -> Result<()> {
     let g = Global::from_args(call.args)?;
     let numeric = call.args.count("numeric");
     let ids = PciIds::load();
-    let rows = listing::list_filtered(&Sysfs::from_env(), &ids, &filter(&g)?)?;
-    if g.json {
-        print_json(call.path, &Listing { devices: &rows });
+    let filter = selection(&g)?;
+    let devices = devices(&g)?;
+    if call.args.flag("tree") && !g.json {
+        let names = (g.verbose > 0).then_some((&ids, Numeric::from_count(numeric)));
+        for line in tree::draw(&nodes(&devices, &filter)?, !filter.is_empty(), names) {
+            outln!("{line}");
+        }
         return Ok(());
     }
-    if call.args.flag("tree") {
-        tree(&rows, &ids, numeric);
+    let rows = match &devices {
+        Devices::Machine(sysfs) => listing::list_filtered(sysfs, &ids, &filter)?,
+        Devices::Dump { devices, .. } => {
+            let mut rows: Vec<Listed> =
+                devices.iter().filter(|d| dump_selected(&filter, d)).filter_map(|d| listed(d, &ids)).collect();
+            rows.sort_by_key(|r| r.device);
+            rows
+        }
+    };
+    if g.json {
+        print_json(call.path, &Listing { devices: &rows });
         return Ok(());
     }
     let table: Vec<[String; 6]> = rows
@@ -82,6 +116,54 @@ pub fn run(call: &mut Call<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Every function of the machine or dump as the tree needs it, in lspci's
+/// order, each marked selected or not.
+fn nodes(devices: &Devices, filter: &Filter) -> Result<Vec<Node>> {
+    let mut nodes: Vec<Node> = Vec::new();
+    match devices {
+        Devices::Machine(sysfs) => {
+            let all = Filter::default().select(sysfs)?;
+            let addresses: Vec<PciAddress> = all.iter().map(|d| d.address).collect();
+            for dev in &all {
+                let mut config = dev.read_config().unwrap_or_default();
+                config.truncate(64);
+                nodes.push(Node {
+                    domain: u32::from(dev.address.domain),
+                    bus: dev.address.bus,
+                    device: dev.address.device,
+                    function: dev.address.function,
+                    class: (dev.class_code().unwrap_or(0) >> 8) as u16,
+                    vendor: dev.vendor_id().unwrap_or(0xffff),
+                    device_id: dev.device_id().unwrap_or(0xffff),
+                    config,
+                    parent: dev.parent_bridge().and_then(|p| addresses.iter().position(|a| *a == p)),
+                    selected: filter.matches(dev),
+                });
+            }
+        }
+        Devices::Dump { devices, .. } => {
+            let mut sorted: Vec<&DumpDevice> = devices.iter().collect();
+            sorted.sort_by_key(|d| d.sort_key());
+            for d in sorted {
+                let c = ConfigSpace::new(d.config.clone());
+                nodes.push(Node {
+                    domain: d.domain,
+                    bus: d.bus,
+                    device: d.device,
+                    function: d.function,
+                    class: (c.class_code().unwrap_or(0) >> 8) as u16,
+                    vendor: c.vendor_id().unwrap_or(0xffff),
+                    device_id: c.device_id().unwrap_or(0xffff),
+                    config: d.config.iter().copied().take(64).collect(),
+                    parent: None,
+                    selected: dump_selected(filter, d),
+                });
+            }
+        }
+    }
+    Ok(nodes)
+}
+
 /// The class as lspci shows it: its name, `-n` its number (`0200`), `-nn`
 /// both (`Ethernet controller [0200]`).
 fn class_text(r: &Listed, ids: &PciIds, numeric: u8) -> String {
@@ -102,32 +184,5 @@ fn name_text(r: &Listed, numeric: u8) -> String {
         (_, Some(v), Some(d)) => format!("{v} {d} [{}]", r.ids),
         (_, Some(v), None) => format!("{v} Device [{}]", r.ids),
         _ => format!("Device [{}]", r.ids),
-    }
-}
-
-/// Devices under the bridges they are behind, as `lspci -t` nests them,
-/// one line each with its class and names.
-fn tree(rows: &[Listed], ids: &PciIds, numeric: u8) {
-    let listed: Vec<PciAddress> = rows.iter().map(|r| r.device).collect();
-    // A device whose bridge is not listed (filtered out) starts a tree of its own.
-    let roots: Vec<&Listed> = rows.iter().filter(|r| r.parent.is_none_or(|p| !listed.contains(&p))).collect();
-    let total = roots.len();
-    for (i, r) in roots.into_iter().enumerate() {
-        branch(rows, ids, numeric, r, "", i + 1 == total, true);
-    }
-}
-
-fn branch(rows: &[Listed], ids: &PciIds, numeric: u8, r: &Listed, prefix: &str, last: bool, root: bool) {
-    let (lead, next) = match (root, last) {
-        (true, _) => ("", String::new()),
-        (false, true) => ("`-- ", format!("{prefix}    ")),
-        (false, false) => ("|-- ", format!("{prefix}|   ")),
-    };
-    let driver = r.kernel_driver.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-    outln!("{prefix}{lead}{} {}: {}{driver}", r.device, class_text(r, ids, numeric), name_text(r, numeric));
-    let children: Vec<&Listed> = rows.iter().filter(|c| c.parent == Some(r.device)).collect();
-    let n = children.len();
-    for (i, c) in children.into_iter().enumerate() {
-        branch(rows, ids, numeric, c, &next, i + 1 == n, false);
     }
 }

@@ -12,6 +12,7 @@ pub mod info;
 pub mod list;
 pub mod observe;
 pub mod regmap;
+pub mod setpci;
 
 use mmiodrv::command::{Arg, Command, Needs, Run, Value};
 use mmiodrv::observe::watch::Change;
@@ -19,6 +20,7 @@ use mmiodrv::outcome::{Dump, Hexdump, ScriptChecked};
 use mmiodrv::pci::{binding, report::DeviceReport};
 use mmiodrv::schema::Results;
 use mmiodrv::session::MAP_ARGS;
+use mmiodrv::window::AccessReport;
 
 const BAR: Arg =
     Arg::option("bar", Value::Bar, "BAR to access (default: the map's BAR, else 0); a --regmap map applies to it");
@@ -29,46 +31,76 @@ const fn program(name: &'static str, about: &'static str, run: mmiodrv::command:
     Command::new(name, about, Run::Call(run)).needs(Needs::Nothing)
 }
 
-const LIST: Command = program(
+/// A program command on every selected device, as lspci and setpci select
+/// them (all without -s/-d; a dump's with -F).
+const fn on_selection(name: &'static str, about: &'static str, run: mmiodrv::command::RunFn) -> Command {
+    Command::new(name, about, Run::Call(run)).needs(Needs::Selection)
+}
+
+/// `-n`, `-nn`.
+const NUMERIC: Arg = Arg::count("numeric", "Numbers instead of names (-n), or both (-nn), as lspci").short('n');
+
+const LIST: Command = on_selection(
     "list",
-    "List PCI devices (all, or those -s/-d select) with names, driver, IOMMU group and mmiodrv driver",
+    "List PCI devices (all, or those -s/-d select; a dump's with -F) with names, driver, IOMMU group and mmiodrv driver",
     list::run,
 )
 .args(&[
-    Arg::count("numeric", "Numbers instead of names (-n), or both (-nn), as lspci").short('n'),
-    Arg::flag("tree", "Bridges with the devices behind them, indented").short('t'),
+    NUMERIC,
+    Arg::flag("tree", "The bus tree exactly as lspci -t draws it (-v: with names, -n/-nn: with numbers)").short('t'),
 ])
 .examples(&[
     ("mmiodrv list", "every device, with vendor and device names"),
     ("mmiodrv -d 1af4: list -nn", "Red Hat/virtio devices, names and [vendor:device] numbers"),
-    ("mmiodrv list --tree", "bridges and the devices behind them"),
+    ("mmiodrv list -tv", "the bus tree with names, as lspci -tv"),
+    ("mmiodrv -F dump.txt list", "the devices of an lspci -xxx dump from another machine"),
 ]);
 
-const INFO: Command = program("info", "Decode the config header, BARs and capabilities of the device", info::run)
-    .examples(&[
-        ("mmiodrv -s 00:04.0 info", "as lspci -vvv, plus driver, IOMMU group and mmiodrv driver"),
-        ("mmiodrv -d 1234:11e8 info --json", "the same as one JSON object"),
-    ]);
+const INFO: Command = on_selection(
+    "info",
+    "Every selected device as lspci -vvv prints it (-v, -vv for less; -k, -n/-nn, -x..-xxxx, -D as lspci)",
+    info::run,
+)
+.args(&[
+    NUMERIC,
+    Arg::flag("kernel", "The kernel driver and modules (-k; shown anyway with -v and more)").short('k'),
+    Arg::count("hex", "A hex dump of config space: -x 64 bytes, -xxx 256, -xxxx 4096, as lspci").short('x'),
+    Arg::flag("domains", "Always print the PCI domain (-D, as lspci)").short('D'),
+])
+.examples(&[
+    ("mmiodrv -s 00:04.0 info", "one device, as lspci -vvv -s 00:04.0"),
+    ("mmiodrv info", "every device, as lspci -vvv"),
+    ("mmiodrv -d 1af4: info -v -nn", "virtio devices, as lspci -v -nn -d 1af4:"),
+    ("mmiodrv -F dump.txt info", "a bug report's lspci -xxx dump decoded, as lspci -F dump.txt -vvv"),
+    ("mmiodrv -s 00:0a.0 info --json", "lspci's lines, every capability's values and every config register by name"),
+]);
 
-const CONFIG_READ: Command =
-    program("read", "Read one config register or field by name, offset or capability", config::read)
-        .args(&[
-            Arg::positional(
-                "TARGET",
-                Value::Text,
-                "NAME (COMMAND, LATENCY_TIMER), NAME.FIELD (COMMAND.BUS_MASTER), OFFSET[.b|.w|.l] (0x3c.b) or [E]CAP_NAME+OFFSET[.b|.w|.l] (CAP_MSI+2.w, ECAP_AER+4.l), as setpci",
-            ),
-            Arg::flag("quiet", "Print only the value").short('q'),
-        ])
-        .examples(&[("mmiodrv -s 00:04.0 config read COMMAND.BUS_MASTER", "one field of COMMAND")]);
+const CONFIG_READ: Command = on_selection(
+    "read",
+    "Read a config register or field by name, or as setpci addresses it, on every selected device",
+    config::read,
+)
+.args(&[
+    Arg::positional(
+        "TARGET",
+        Value::Text,
+        "REG or REG.FIELD of the config register map (COMMAND.BUS_MASTER, EXP.LNKSTA.CLS, PM.PMCSR.PS, AER.UESTA), or setpci's NAME[+OFF][.B|.W|.L][@N] (3c.b, CAP_MSI+2.w, ECAP_AER+4.l, CAP_VNDR+3.b@1: @N counts from 0; all hex)",
+    ),
+    Arg::flag("quiet", "Print only the value").short('q'),
+])
+.examples(&[
+    ("mmiodrv -s 00:04.0 config read COMMAND.BUS_MASTER", "one field of COMMAND"),
+    ("mmiodrv config read EXP.LNKSTA", "the link status of every PCI Express device, fields decoded"),
+    ("mmiodrv -F dump.txt -s 02:00.0 config read CAP_EXP+12.w", "a register of a dump, as setpci addresses it"),
+]);
 
-const CONFIG_WRITE: Command = program(
+const CONFIG_WRITE: Command = on_selection(
     "write",
-    "Write one config register or field (a field or VALUE:MASK writes only those bits)",
+    "Write a config register or field of one device (a field or VALUE:MASK writes only those bits)",
     config::write,
 )
 .args(&[
-    Arg::positional("TARGET", Value::Text, "As for `config read`"),
+    Arg::positional("TARGET", Value::Text, "As for `config read`: EXP.DEVCTL.MPS, COMMAND, CAP_MSI+2.w"),
     Arg::positional(
         "VALUE",
         Value::Checked(config::check_value_mask, "VALUE[:MASK]"),
@@ -77,20 +109,52 @@ const CONFIG_WRITE: Command = program(
     Arg::flag("dry-run", "Show what would be written (old and new value) and write nothing"),
     Arg::flag("quiet", "Print only the new value").short('q'),
 ])
-.examples(&[(
-    "mmiodrv -s 00:04.0 config write CAP_MSI+2.w 0x1:0x1 --dry-run",
-    "what setpci -s 00:04.0 CAP_MSI+2.w=1:1 would write",
-)]);
+.examples(&[
+    (
+        "mmiodrv -s 00:04.0 config write CAP_MSI+2.w 0x1:0x1 --dry-run",
+        "what setpci -s 00:04.0 CAP_MSI+2.w=1:1 would write",
+    ),
+    ("mmiodrv -s 02:00.0 config write EXP.DEVCTL.MPS 1", "MaxPayload 256 bytes: a read-modify-write of DEVCTL"),
+]);
 
 const CONFIG: Command = Command {
     subcommands: &[CONFIG_READ, CONFIG_WRITE],
-    ..program(
+    ..on_selection(
         "config",
-        "Print raw config space as `lspci -xxx`, or read/write one register by name as setpci",
+        "Print raw config space of every selected device as `lspci -xxxx`, or read/write a register by name",
         config::dump,
     )
-    .examples(&[("mmiodrv -s 00:04.0 config", "hex dump, 256 or 4096 bytes (lspci -F reads it)")])
+    .examples(&[
+        ("mmiodrv -s 00:04.0 config", "hex dump, 256 or 4096 bytes (lspci -F and mmiodrv -F read it)"),
+        ("mmiodrv config > machine.txt", "every device: a dump to decode elsewhere with mmiodrv -F machine.txt info"),
+    ])
 };
+
+const SETPCI: Command = on_selection(
+    "setpci",
+    "setpci exactly: its options and operations (NAME[+OFF][.W][@N][=VALUE[:MASK],...], hex), its output and exit statuses",
+    setpci::run,
+)
+.args(&[
+    Arg::count("show-accesses", "Show each access (setpci -v)").short('v'),
+    Arg::flag("no-warning", "Do not warn when an operation group selects no device (setpci -f)").short('f'),
+    Arg::flag("demo", "Demo mode: write nothing, show what would be written with -v (setpci -D)").short('D'),
+    Arg::flag("raw", "Accepted as setpci's -r (no bus scan); devices are found in sysfs either way").short('r'),
+    Arg::flag("dumpregs", "Print every register and capability name setpci knows, and exit"),
+    Arg::positional(
+        "OPERATION",
+        Value::Text,
+        "Device selections (-s SLOT, -d VENDOR:DEVICE) each followed by operations: NAME[+OFFSET][.B|.W|.L][@N] reads, NAME...=VALUE[:MASK][,VALUE...] writes; all numbers hex, @N from 0",
+    )
+    .trailing()
+    .optional(),
+])
+.examples(&[
+    ("mmiodrv setpci -s 00:04.0 COMMAND", "read COMMAND: 0107"),
+    ("mmiodrv setpci -s 00:04.0 LATENCY_TIMER=40 CAP_MSI+2.w", "a write (hex 0x40) and a read"),
+    ("mmiodrv setpci -vD -s 00:04.0 COMMAND=2:2", "what would be written, writing nothing"),
+    ("mmiodrv setpci --dumpregs", "every name setpci knows"),
+]);
 
 const DOCTOR: Command = program(
     "doctor",
@@ -334,10 +398,11 @@ const COMPLETE_REGISTERS: Command = program(
 .hidden();
 
 /// The program's commands, in the order help lists them.
-pub static PROGRAM: [Command; 20] = [
+pub static PROGRAM: [Command; 21] = [
     LIST,
     INFO,
     CONFIG,
+    SETPCI,
     DOCTOR,
     BIND,
     UNBIND,
@@ -366,8 +431,9 @@ pub fn results(r: &mut Results) {
     r.add::<list::Listing>(&[&LIST])
         .add::<DeviceReport>(&[&INFO])
         .add::<config::ConfigBytes>(&[&CONFIG])
-        .add::<config::ConfigRead>(&[&CONFIG, &CONFIG_READ])
+        .add::<AccessReport>(&[&CONFIG, &CONFIG_READ])
         .add::<config::ConfigWrite>(&[&CONFIG, &CONFIG_WRITE])
+        .add::<setpci::SetpciAccess>(&[&SETPCI])
         .add::<doctor::Doctor>(&[&DOCTOR])
         .add::<binding::Outcome>(&[&BIND])
         .add::<binding::Outcome>(&[&UNBIND])

@@ -16,6 +16,7 @@ use mmiodrv::observe::trace::{Event, Names, Trace};
 use mmiodrv::observe::watch::{Change, Until, Watch, WatchOptions};
 use mmiodrv::observe::{ids_text, Expand, Probe};
 use mmiodrv::outcome::Outcome;
+use mmiodrv::pci::config_map::bar_name;
 use mmiodrv::regmap::{self, RegisterMap};
 use mmiodrv::text::size_string;
 
@@ -369,8 +370,9 @@ fn one_line(s: &Shares) -> String {
 fn table(s: &Shares, bar: u8) -> Vec<String> {
     let reads = s.reads_per_sample;
     let mut out = vec![format!(
-        "{} BAR{bar}: {}, {reads} read{} per sample",
+        "{} {}: {}, {reads} read{} per sample",
         s.device,
+        bar_name(bar),
         rate_text(s),
         if reads == 1 { "" } else { "s" }
     )];
@@ -411,14 +413,16 @@ pub fn snapshot(call: &mut Call<'_>) -> Result<()> {
         return Ok(());
     }
     match (&snap.raw, source) {
-        (Some(r), _) => outln!("{}: BAR{}, {:#x} bytes from {:#x} -> {out}", snap.device, snap.bar, r.len, r.offset),
+        (Some(r), _) => {
+            outln!("{}: {}, {:#x} bytes from {:#x} -> {out}", snap.device, bar_name(snap.bar), r.len, r.offset)
+        }
         (None, source) => {
             let read = snap.registers.iter().filter(|r| r.value.is_some()).count();
             let source = source.unwrap_or_default();
             outln!(
-                "{}: BAR{}, {read} of {} registers ({source}) -> {out}",
+                "{}: {}, {read} of {} registers ({source}) -> {out}",
                 snap.device,
-                snap.bar,
+                bar_name(snap.bar),
                 snap.registers.len()
             );
         }

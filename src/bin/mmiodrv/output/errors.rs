@@ -86,6 +86,14 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
 /// The one line for `e`; `device` is the --device the user gave, named when
 /// the error does not name its own device.
 pub fn error_line(e: &Error, device: Option<&str>) -> String {
+    // setpci's errors as setpci words them: its usage errors end with a dot
+    // and a line on --help.
+    if let ErrorKind::Setpci { message, usage } = e.kind() {
+        return match usage {
+            true => format!("setpci: {message}.\nTry `setpci --help' for more information."),
+            false => format!("setpci: {message}"),
+        };
+    }
     if let ErrorKind::MissingDevice = e.kind() {
         return "mmiodrv: error: this command needs --device DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (or MMIODRV_DEVICE); fix: mmiodrv list shows the devices".into();
     }

@@ -134,19 +134,6 @@ pub fn print_json<T: Serialize>(op: &str, value: &T) {
     }
 }
 
-/// `lspci -xxx`/`-xxxx` hex lines: 16 bytes per line, the offset in 2 hex
-/// digits below 0x100 and 3 from there, exactly as lspci prints them.
-pub fn config_hex_lines(bytes: &[u8]) -> Vec<String> {
-    bytes
-        .chunks(16)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            format!("{:02x}: {}", i * 16, hex.join(" "))
-        })
-        .collect()
-}
-
 /// Transfers at least this long get a progress bar on a terminal.
 const PROGRESS_FROM: u64 = 8 << 20;
 
@@ -197,20 +184,5 @@ impl Frontend for Terminal {
     fn stop_fd(&self) -> Option<BorrowedFd<'_>> {
         mmiodrv::stop::install_signal_handlers().ok()?;
         mmiodrv::stop::fd()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_lines_as_lspci_prints_them() {
-        let lines = config_hex_lines(&[0x34, 0x12, 0xe8, 0x11]);
-        assert_eq!(lines, ["00: 34 12 e8 11"]);
-        let all = config_hex_lines(&[0u8; 4096]);
-        assert_eq!(all[15], format!("f0: {}", ["00"; 16].join(" ")));
-        assert_eq!(all[16], format!("100: {}", ["00"; 16].join(" ")));
-        assert_eq!(all[255], format!("ff0: {}", ["00"; 16].join(" ")));
     }
 }

@@ -5,6 +5,7 @@
 use mmiodrv::command::Report;
 use mmiodrv::mmio::Width;
 use mmiodrv::outcome::{self, Outcome};
+use mmiodrv::pci::config_map::{bar_name, CONFIG_BAR};
 use mmiodrv::regmap::RegisterMap;
 use mmiodrv::text::hexdump_lines;
 use mmiodrv::window::{AccessReport, DumpedRegister, FieldValue, Layout, MapSource, Skipped};
@@ -155,7 +156,7 @@ fn access_line(a: &AccessReport, arrow: Arrow, quiet: bool, tail: &str) {
 /// differ from their reset value are marked.
 pub fn dump_text(d: &outcome::Dump) {
     let regs = &d.registers;
-    outln!("{} {} BAR{} ({})", d.map, d.device, d.bar, d.map_source);
+    outln!("{} {} {} ({})", d.map, d.device, bar_name(d.bar), d.map_source);
     let name_w = regs.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     let mut differ = 0;
     outln!("{:<8}{:<name_w$}  {:<18}  FIELDS", "OFFSET", "NAME", "VALUE");
@@ -189,7 +190,7 @@ fn dump_line(d: &DumpedRegister, name_w: usize, diff_reset: bool) -> (String, bo
 
 /// 32-bit words as `dump-regs` hexdumps them; words not read show as dashes.
 pub fn hexdump_text(h: &outcome::Hexdump) {
-    outln!("{} BAR{} offset {:#x} length {:#x} (32-bit reads)", h.device, h.bar, h.offset, 4 * h.words.len());
+    outln!("{} {} offset {:#x} length {:#x} (32-bit reads)", h.device, bar_name(h.bar), h.offset, 4 * h.words.len());
     for (i, chunk) in h.words.chunks(4).enumerate() {
         let cells: Vec<String> =
             chunk.iter().map(|v| v.map_or_else(|| "--------".to_string(), |v| format!("{v:08x}"))).collect();
@@ -272,7 +273,11 @@ pub fn access_head(out: &mut Vec<u8>, r: &AccessReport, arrow: Arrow) {
         mmiodrv::error::DeviceRef::Pci(a) => out.extend_from_slice(&a.text()),
         other => out.extend_from_slice(other.to_string().as_bytes()),
     }
-    out.extend_from_slice(&[b' ', b'B', b'A', b'R', b'0' + r.bar % 10, b' ']);
+    if r.bar == CONFIG_BAR {
+        out.extend_from_slice(b" config ");
+    } else {
+        out.extend_from_slice(&[b' ', b'B', b'A', b'R', b'0' + r.bar % 10, b' ']);
+    }
     push_hex(out, r.offset, 4);
     if let Some(reg) = &r.register {
         out.push(b' ');
