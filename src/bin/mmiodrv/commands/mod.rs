@@ -12,6 +12,7 @@ pub mod info;
 pub mod list;
 pub mod observe;
 pub mod regmap;
+pub mod udev;
 
 use mmiodrv::command::{Arg, Command, Needs, Run, Value};
 use mmiodrv::observe::watch::Change;
@@ -100,6 +101,16 @@ const DOCTOR: Command = program(
 .examples(&[
     ("mmiodrv doctor", "the system: user, lockdown, iomem, IOMMU, /dev/vfio, memlock, modules (exit 10 on a problem)"),
     ("mmiodrv -s 00:04.0 doctor", "also the device: IOMMU group, decoding, bus mastering, driver"),
+]);
+
+const UDEV: Command = program(
+    "udev",
+    "Show what the udev device list grants group mmiodrv: each named device's node, owner, mode and state, stray grants",
+    udev::run,
+)
+.examples(&[
+    ("mmiodrv udev", "named devices, their nodes and states; entries that match nothing; stray grants (exit 10)"),
+    ("mmiodrv udev --json", "the same as one JSON object"),
 ]);
 
 const BIND: Command =
@@ -334,11 +345,12 @@ const COMPLETE_REGISTERS: Command = program(
 .hidden();
 
 /// The program's commands, in the order help lists them.
-pub static PROGRAM: [Command; 20] = [
+pub static PROGRAM: [Command; 21] = [
     LIST,
     INFO,
     CONFIG,
     DOCTOR,
+    UDEV,
     BIND,
     UNBIND,
     WATCH,
@@ -369,6 +381,7 @@ pub fn results(r: &mut Results) {
         .add::<config::ConfigRead>(&[&CONFIG, &CONFIG_READ])
         .add::<config::ConfigWrite>(&[&CONFIG, &CONFIG_WRITE])
         .add::<doctor::Doctor>(&[&DOCTOR])
+        .add::<udev::UdevReport>(&[&UDEV])
         .add::<binding::Outcome>(&[&BIND])
         .add::<binding::Outcome>(&[&UNBIND])
         .add::<Change>(&[&WATCH])
