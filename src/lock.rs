@@ -140,6 +140,12 @@ fn create_dir(dir: &Path, uid: u32, group: Option<u32>) -> Result<()> {
                 .into(),
         ));
     }
+    if uid == 0 && !parent.exists() {
+        // /run/lock itself may be missing (a minimal system's fresh /run).
+        let mut parents = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(parents.recursive(true), 0o755);
+        parents.create(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
     let mut builder = std::fs::DirBuilder::new();
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     match builder.create(dir) {
