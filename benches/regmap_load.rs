@@ -58,13 +58,13 @@ fn svd() -> String {
 }
 
 fn ipxact() -> String {
-    format!(
+    String::from(
         "<?xml version=\"1.0\"?>\n<ipxact:component xmlns:ipxact=\"http://www.accellera.org/XMLSchema/IPXACT/1685-2014\">\
          <ipxact:memoryMaps><ipxact:memoryMap><ipxact:name>m</ipxact:name><ipxact:addressBlock><ipxact:name>b</ipxact:name>\
          <ipxact:baseAddress>0</ipxact:baseAddress><ipxact:registerFile><ipxact:name>F</ipxact:name><ipxact:dim>256</ipxact:dim>\
          <ipxact:addressOffset>0</ipxact:addressOffset><ipxact:range>1024</ipxact:range><ipxact:register><ipxact:name>R</ipxact:name>\
          <ipxact:dim>256</ipxact:dim><ipxact:addressOffset>0</ipxact:addressOffset><ipxact:size>32</ipxact:size></ipxact:register>\
-         </ipxact:registerFile></ipxact:addressBlock></ipxact:memoryMap></ipxact:memoryMaps></ipxact:component>\n"
+         </ipxact:registerFile></ipxact:addressBlock></ipxact:memoryMap></ipxact:memoryMaps></ipxact:component>\n",
     )
 }
 

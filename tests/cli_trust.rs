@@ -285,3 +285,303 @@ fn a_squatted_lock_is_refused_at_once() {
     assert!(err.contains("fix: stop process"), "{err}");
     assert!(took < Duration::from_millis(1500), "refused at once, not after the 2 s wait: {took:?}");
 }
+
+// ------------------------------------------------------------------ point 3: bounded inputs
+
+/// A command with no fake tree (host files, sim: devices).
+fn plain() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mmiodrv"));
+    c.env("MMIODRV_SYSFS_ROOT", "/nonexistent")
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("MMIODRV_DEVICE")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Run `c`, killing it after `limit`: its output, or None when it had to be killed.
+fn within(mut c: Command, limit: Duration) -> Option<Output> {
+    let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = child.id() as i32;
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    let start = Instant::now();
+    while !waiter.is_finished() && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if !waiter.is_finished() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+        let _ = waiter.join();
+        return None;
+    }
+    Some(waiter.join().unwrap())
+}
+
+fn with_args(mut c: Command, args: &[&str]) -> Command {
+    c.args(args);
+    c
+}
+
+fn sparse(path: &Path, len: u64) {
+    fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
+/// Point 3: `dump-regs --len` is capped at 16 MiB, refused before the
+/// device is read (before: a 20 MiB hexdump of 1.3 million lines, and
+/// `--len 4G` on a BAR that large an abort).
+#[test]
+fn dump_regs_len_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let shm = dir.path().join("shm");
+    sparse(&shm, 32 << 20);
+    let dev = format!("file:{}", shm.display());
+    let o = within(with_args(plain(), &["--device", &dev, "dump-regs", "--len", "20M"]), Duration::from_secs(20))
+        .expect("ends");
+    expect(&o, 2);
+    assert!(stderr(&o).contains("a hexdump shows at most 0x1000000 bytes"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let o = plain().args(["--device", &dev, "dump-regs", "--len", "4G"]).output().unwrap();
+    expect(&o, 2);
+}
+
+/// Point 3: a FIFO given as a trace or a snapshot is refused at once (before:
+/// `trace show FIFO` blocked in open(2), and one SIGTERM did not end it).
+#[test]
+fn fifos_are_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let f = fifo.to_str().unwrap();
+    for args in [vec!["trace", "show", f], vec!["decode", f], vec!["diff", f, f], vec!["replay", f, "--dry-run"]] {
+        let o = within(with_args(plain(), &args), Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("{args:?} blocked on the FIFO"));
+        expect(&o, 2);
+        assert!(stderr(&o).contains("must be a regular file"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// Point 3: trace and snapshot files are read up to a limit (128 MiB and
+/// 64 MiB), not whole whatever their size.
+#[test]
+fn trace_and_snapshot_sizes_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    sparse(&big, 200 << 20);
+    let b = big.to_str().unwrap();
+    let o = plain().args(["trace", "show", b]).output().unwrap();
+    expect(&o, 2);
+    assert!(stderr(&o).contains("larger than the 134217728-byte limit for a trace"), "{}", stderr(&o));
+    let o = plain().args(["decode", b]).output().unwrap();
+    expect(&o, 2);
+    assert!(stderr(&o).contains("larger than the 67108864-byte limit for a snapshot"), "{}", stderr(&o));
+}
+
+/// A TOML map for `sim:` devices.
+fn sim_map(dir: &Path) -> String {
+    let p = dir.join("dev.toml");
+    fs::write(
+        &p,
+        "[device]\nname = \"t\"\nsize = 4096\n\n[[register]]\nname = \"ID\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n",
+    )
+    .unwrap();
+    format!("sim:{}", p.display())
+}
+
+fn term(pid: u32) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::SIGTERM);
+}
+
+/// Point 3: one SIGTERM ends the pipe protocol while it waits for its next
+/// line (before, the read was restarted and a second signal was needed).
+#[test]
+fn one_signal_ends_a_pipe_protocol_waiting_for_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = sim_map(dir.path());
+    let mut child = plain()
+        .args(["--device", &dev, "batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _input = child.stdin.take();
+    std::thread::sleep(Duration::from_millis(300));
+    term(child.id());
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ended = child.try_wait().unwrap();
+    if ended.is_none() {
+        let _ = child.kill();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(ended.is_some(), "still running 2 s after one SIGTERM");
+    expect(&o, 143);
+    assert!(stderr(&o).contains("interrupted by SIGTERM"), "{}", stderr(&o));
+}
+
+/// Point 3: one SIGTERM ends a run whose reader stopped reading its output
+/// (before, the blocked write was restarted and a second signal was needed).
+#[test]
+fn one_signal_ends_a_run_whose_output_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = sim_map(dir.path());
+    let mut child = plain()
+        .args(["--device", &dev, "batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // Far more replies than a pipe holds; nobody reads them.
+    let feeder = std::thread::spawn(move || {
+        let lines = "read ID\n".repeat(20_000);
+        let _ = std::io::Write::write_all(&mut input, lines.as_bytes());
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    term(child.id());
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ended = child.try_wait().unwrap();
+    if ended.is_none() {
+        let _ = child.kill();
+    }
+    let status = child.wait().unwrap();
+    let _ = feeder.join();
+    assert!(ended.is_some(), "still running 2 s after one SIGTERM");
+    assert_eq!(status.code(), Some(143), "{status:?}");
+}
+
+// ------------------------------------------------------------------ point 5: files written as root
+
+/// A directory anyone may write (sticky, as /tmp), a root-owned 0600 victim,
+/// and a link to it there that user nobody owns.
+fn planted_link(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let victim = dir.join("victim");
+    fs::write(&victim, "secret").unwrap();
+    chmod(&victim, 0o600);
+    let shared = dir.join("shared");
+    fs::create_dir(&shared).unwrap();
+    chmod(&shared, 0o1777);
+    let link = shared.join("out");
+    symlink(&victim, &link).unwrap();
+    nix::unistd::fchownat(
+        None,
+        &link,
+        Some(nix::unistd::Uid::from_raw(65534)),
+        Some(nix::unistd::Gid::from_raw(65534)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .unwrap();
+    (victim, link)
+}
+
+/// Point 5: as root, `--trace`, `snapshot --out`, `--state`, `--out` and
+/// `regmap convert -o` never write through a link another user planted in
+/// a shared directory (before: the root-owned 0600 victim was overwritten).
+#[test]
+fn root_never_writes_through_another_users_link() {
+    if !is_root() {
+        eprintln!("!!!!! not root: root_never_writes_through_another_users_link not run !!!!!");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dev = sim_map(dir.path());
+    let shm = dir.path().join("shm");
+    sparse(&shm, 4096);
+    let file_dev = format!("file:{}", shm.display());
+    let map = dev.trim_start_matches("sim:").to_string();
+    let cases: Vec<Vec<String>> = vec![
+        vec!["--device".into(), dev.clone(), "--trace".into(), "LINK".into(), "read".into(), "ID".into()],
+        vec!["--device".into(), dev.clone(), "snapshot".into(), "--out".into(), "LINK".into()],
+        vec!["--device".into(), dev.clone(), "--state".into(), "LINK".into(), "write".into(), "ID".into(), "1".into()],
+        vec![
+            "--device".into(),
+            file_dev.clone(),
+            "ivshmem".into(),
+            "read".into(),
+            "--len".into(),
+            "16".into(),
+            "--out".into(),
+            "LINK".into(),
+        ],
+        vec!["regmap".into(), "convert".into(), map.clone(), "--to".into(), "toml".into(), "-o".into(), "LINK".into()],
+    ];
+    for case in cases {
+        let (victim, link) = planted_link(&tempfile::tempdir_in(dir.path()).unwrap().keep());
+        let args: Vec<String> =
+            case.iter().map(|a| if a == "LINK" { link.display().to_string() } else { a.clone() }).collect();
+        let o = plain().args(&args).output().unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "secret", "{args:?} wrote through the link: {}", stderr(&o));
+        assert_ne!(o.status.code(), Some(0), "{args:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains("a symbolic link owned by another user"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// Point 5: `--state FILE` no longer writes `FILE.tmp` by a fixed name (a
+/// link planted there was followed); an output that is a second hard link
+/// of another file replaces that name only (before: written through).
+#[test]
+fn state_and_outputs_never_follow_planted_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = sim_map(dir.path());
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "secret").unwrap();
+    let state = dir.path().join("state.json");
+    symlink(&victim, dir.path().join("state.tmp")).unwrap();
+    let o = plain().args(["--device", &dev, "--state", state.to_str().unwrap(), "write", "ID", "5"]).output().unwrap();
+    expect(&o, 0);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "secret");
+    assert!(fs::read_to_string(&state).unwrap().contains("0x0000000000000005"));
+    let hard = dir.path().join("snap.json");
+    fs::hard_link(&victim, &hard).unwrap();
+    let o = plain().args(["--device", &dev, "snapshot", "--out", hard.to_str().unwrap()]).output().unwrap();
+    expect(&o, 0);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "secret");
+    assert!(fs::read_to_string(&hard).unwrap().contains("\"snapshot\""));
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string))
+        .filter(|n| n.contains("mmiodrv-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Point 5: a map file a trace names is loaded only with --recorded-map, and
+/// then never compiled: text that is not TOML/XML/LiteX is not handed to the
+/// SystemRDL compiler (before: `trace show` ran $MMIODRV_PYTHON on it).
+#[test]
+fn a_traces_map_is_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let python = dir.path().join("python");
+    fs::write(&python, format!("#!/bin/sh\ntouch '{}'\nexit 3\n", marker.display())).unwrap();
+    chmod(&python, 0o755);
+    let evil = dir.path().join("evil.map");
+    fs::write(&evil, "addrmap evil { reg { field {} f; } r; };\n").unwrap();
+    let trace = dir.path().join("t.jsonl");
+    fs::write(
+        &trace,
+        format!(
+            "{{\"trace\":1,\"device\":\"0000:00:04.0\",\"ids\":null,\"backend\":\"sysfs\",\"time\":\"t\"}}\n\
+             {{\"us\":1,\"op\":\"regmap\",\"bar\":0,\"name\":\"evil\",\"file\":\"{}\"}}\n\
+             {{\"us\":2,\"op\":\"read\",\"bar\":0,\"offset\":0,\"width\":32,\"value\":1}}\n",
+            evil.display()
+        ),
+    )
+    .unwrap();
+    let t = trace.to_str().unwrap();
+    for args in [vec!["trace", "show", t], vec!["trace", "show", t, "--recorded-map"], vec!["replay", t, "--dry-run"]] {
+        let o = plain().env("MMIODRV_PYTHON", &python).args(&args).output().unwrap();
+        expect(&o, 0);
+        assert!(!marker.exists(), "{args:?} ran {}", python.display());
+    }
+    // Named directly but not *.rdl: refused, not compiled.
+    let o = plain().env("MMIODRV_PYTHON", &python).args(["regmap", "show", evil.to_str().unwrap()]).output().unwrap();
+    expect(&o, 7);
+    assert!(stderr(&o).contains("SystemRDL is compiled only from a file named *.rdl"), "{}", stderr(&o));
+    assert!(!marker.exists());
+}

@@ -706,6 +706,7 @@ fn read_out(
             progress.advance(n as u64);
             done += n as u64;
         }
+        file.commit().map_err(|e| e.with_device(name.clone()))?;
         let took = start.elapsed();
         drop(progress);
         let line = format!("{name}: {len} bytes at {offset:#x} -> {}{}", path.display(), rate(len, took));

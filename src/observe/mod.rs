@@ -81,9 +81,11 @@ pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::Regist
 }
 
 /// The map called `name` in the map file `path` (a snapshot or trace names
-/// the block it was made with), or the file's only block.
+/// the block it was made with), or the file's only block. A file a snapshot
+/// or trace names is read as data only: SystemRDL, whose compiler is another
+/// program, is refused (give such a map with `--regmap`).
 pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regmap::RegisterMap> {
-    let file = crate::regmap::load_file(path)?;
+    let file = crate::regmap::formats::load_file_as_data(path)?;
     let block = file.block(Some(name)).or_else(|_| file.block(None))?;
     Ok(block.clone())
 }

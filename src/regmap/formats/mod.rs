@@ -163,6 +163,21 @@ pub fn load_file(path: &Path) -> Result<MapFile> {
     }
 }
 
+/// Load a map file a snapshot or trace names (someone else's file): any
+/// format read as data, never SystemRDL, whose compiler is another program.
+pub fn load_file_as_data(path: &Path) -> Result<MapFile> {
+    let text = read_map_text(path)?;
+    let source = path.display().to_string();
+    match kind_of(&text) {
+        Kind::SystemRdl => Err(invalid(
+            &source,
+            1,
+            "a map a snapshot or trace names is read only as data, never compiled (SystemRDL): give it with --regmap",
+        )),
+        _ => parse(&text, &source),
+    }
+}
+
 /// Parse map text of any format but SystemRDL (which needs its compiler and
 /// a file); `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<MapFile> {

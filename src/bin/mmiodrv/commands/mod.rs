@@ -215,12 +215,20 @@ const DIFF: Command = program(
     ("mmiodrv -s 00:04.0 diff before.json", "against the live device"),
 ]);
 
+/// A trace names the map files its windows used; they are someone's paths,
+/// loaded only when asked (and never compiled: SystemRDL is refused).
+const RECORDED_MAP: Arg = Arg::flag(
+    "recorded-map",
+    "Also load the map files the trace names for register names (read as data: never SystemRDL); without it, built-in maps only",
+);
+
 const TRACE_SHOW: Command =
     program("show", "Print a trace with register and field names from the map", observe::trace_show)
         .args(&[
             Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
             MAP_FILE,
             Arg::option("bar", Value::Bar, "The BAR --regmap describes (default: the map's own)").requires(&["regmap"]),
+            RECORDED_MAP,
         ])
         .examples(&[
             ("mmiodrv -s 00:04.0 --trace run.jsonl edu factorial 10", "record every access of a command"),
@@ -238,6 +246,7 @@ const REPLAY: Command = program(
     Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
     Arg::flag("dry-run", "Print what would be done; touch nothing (with --device, still check its IDs)"),
     Arg::flag("verify", "Also make the trace's reads again and check each returns what was recorded"),
+    RECORDED_MAP,
     Arg::option(
         "timeout",
         Value::Millis,
