@@ -67,10 +67,23 @@ pub enum LockMode {
 }
 
 /// A held device lock; released when dropped (or when the process ends).
+/// A child made by fork(2) shares the locked open file: its drop lets the
+/// lock be (an unlock there would release the parent's lock).
 #[derive(Debug)]
 pub struct DeviceLock {
-    _lock: Flock<File>,
+    lock: Option<Flock<File>>,
     mode: LockMode,
+    pid: u32,
+}
+
+impl Drop for DeviceLock {
+    fn drop(&mut self) {
+        if std::process::id() != self.pid {
+            // The child's copy of the descriptor closes when it exits; closing
+            // it (unlike an unlock) does not release the parent's lock.
+            std::mem::forget(self.lock.take());
+        }
+    }
 }
 
 impl DeviceLock {
@@ -274,7 +287,7 @@ pub fn acquire(address: PciAddress, mode: LockMode, wait: Duration) -> Result<De
         match Flock::lock(file, arg) {
             Ok(lock) => {
                 log::debug!("{address}: {mode:?} lock taken ({})", path.display());
-                return Ok(DeviceLock { _lock: lock, mode });
+                return Ok(DeviceLock { lock: Some(lock), mode, pid: std::process::id() });
             }
             Err((f, nix::errno::Errno::EWOULDBLOCK)) => {
                 if first {
@@ -472,6 +485,34 @@ mod tests {
             assert_eq!(w.mode(), LockMode::Exclusive);
             drop(w);
             assert!(held_elsewhere(a).is_none());
+        })
+    }
+
+    /// A child made by fork(2) that drops the lock (a Python script's child
+    /// exiting) leaves it held by the parent (before, its drop unlocked the
+    /// open file both share, releasing the parent's lock).
+    #[test]
+    fn a_forked_child_does_not_release_the_parents_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        with_dir(dir.path(), || {
+            let lock = acquire(addr(), LockMode::Exclusive, Duration::ZERO).unwrap();
+            // SAFETY: the child only drops the lock and calls _exit(2), which
+            // are safe after fork in a multi-threaded process (no allocation,
+            // no lock another thread may hold: Flock's drop is one flock(2)
+            // call or nothing).
+            match unsafe { nix::unistd::fork() }.unwrap() {
+                nix::unistd::ForkResult::Child => {
+                    drop(lock);
+                    // SAFETY: _exit ends the child at once, running nothing.
+                    unsafe { nix::libc::_exit(0) };
+                }
+                nix::unistd::ForkResult::Parent { child } => {
+                    nix::sys::wait::waitpid(child, None).unwrap();
+                }
+            }
+            let other = File::open(lock_path(addr()).unwrap()).unwrap();
+            assert!(Flock::lock(other, FlockArg::LockExclusiveNonblock).is_err(), "the parent still holds it");
+            drop(lock);
         })
     }
 

@@ -585,3 +585,52 @@ fn a_traces_map_is_never_run() {
     assert!(stderr(&o).contains("SystemRDL is compiled only from a file named *.rdl"), "{}", stderr(&o));
     assert!(!marker.exists());
 }
+
+// ------------------------------------------------------------------ point 8: the rest
+
+/// Point 8: `file:` refuses a file of the kernel's own filesystems (a
+/// PCI BAR's sysfs resourceN is one; before, it was mapped as shared memory,
+/// past the driver check and the lock). Shown on a sysfs file that is no BAR.
+#[test]
+fn file_refuses_sysfs_files() {
+    let o = plain().args(["--device", "file:/sys/kernel/vmcoreinfo", "ivshmem", "info"]).output().unwrap();
+    expect(&o, 6);
+    assert!(stderr(&o).contains("it is a sysfs file, not shared memory"), "{}", stderr(&o));
+    let o = plain().args(["--device", "file:/dev/zero", "read", "0x0"]).output().unwrap();
+    expect(&o, 2);
+    assert!(stderr(&o).contains("must be a regular file"), "{}", stderr(&o));
+}
+
+/// Point 8: control characters in a map's text (a value name with an
+/// escape sequence that clears the screen and sets the terminal's title, a
+/// description with a bidirectional override) are escaped wherever they are
+/// printed: `regmap show`, `read`, `dump-regs`, `watch`. No ESC byte reaches
+/// the terminal.
+#[test]
+fn map_text_is_escaped_when_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("evil.toml");
+    fs::write(
+        &map,
+        "[device]\nname = \"evil\"\nsize = 4096\ndescription = \"\\u001b]0;owned\\u0007\\u001b[2J block\\u202e\"\n\n\
+         [[register]]\nname = \"CTRL\"\noffset = 0\nwidth = 32\naccess = \"RW\"\ndescription = \"x\\u001b[31m\"\n\n\
+         [[register.field]]\nname = \"MODE\"\nbits = \"1:0\"\nvalues = { 0 = \"off\\u001b[2J\", 1 = \"on\" }\n",
+    )
+    .unwrap();
+    let dev = format!("sim:{}", map.display());
+    let m = map.to_str().unwrap();
+    for args in [
+        vec!["regmap", "show", m],
+        vec!["--device", dev.as_str(), "read", "CTRL"],
+        vec!["--device", dev.as_str(), "dump-regs"],
+        vec!["--device", dev.as_str(), "watch", "CTRL", "--count", "1", "--timeout", "50"],
+        vec!["--device", dev.as_str(), "--json", "dump-regs"],
+    ] {
+        let o = plain().args(&args).output().unwrap();
+        assert!(!o.stdout.contains(&0x1b) && !o.stderr.contains(&0x1b), "{args:?} printed an ESC: {}", stdout(&o));
+        assert!(!stdout(&o).contains('\u{202e}'), "{args:?}");
+    }
+    let o = plain().args(["regmap", "show", m]).output().unwrap();
+    assert!(stdout(&o).contains("(\\u{1b}]0;owned\\u{7}\\u{1b}[2J block\\u{202e})"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("0x0=off\\u{1b}[2J"), "{}", stdout(&o));
+}

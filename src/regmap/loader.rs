@@ -233,7 +233,31 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     for reg in map.registers.to_mut() {
         reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
     }
+    make_printable(&mut map);
     Ok(map)
+}
+
+/// A map file's free text (descriptions, value names) made safe to print:
+/// line breaks and tabs become spaces, other control characters and the
+/// bidirectional-text controls are escaped (`\u{1b}`), so a map cannot
+/// send escape sequences to a terminal through any front end. (Names of
+/// maps, registers and fields are letters, digits, `_` and `-` already.)
+pub(crate) fn make_printable(map: &mut RegisterMap) {
+    fn fix(t: &mut crate::regmap::model::Text) {
+        if let std::borrow::Cow::Owned(s) = crate::text::printable(t) {
+            *t = s.into();
+        }
+    }
+    fix(&mut map.description);
+    for reg in map.registers.to_mut() {
+        fix(&mut reg.description);
+        for f in reg.fields.to_mut() {
+            fix(&mut f.description);
+            for (_, name) in f.values.to_mut() {
+                fix(name);
+            }
+        }
+    }
 }
 
 fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {

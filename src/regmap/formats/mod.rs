@@ -473,6 +473,7 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
         for reg in map.registers.to_mut() {
             reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
         }
+        loader::make_printable(&mut map);
         blocks.push(map);
     }
     blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));
