@@ -766,3 +766,76 @@ fn ivshmem_server_backs_off_when_out_of_descriptors() {
     assert!(cpu <= 15, "{cpu} ticks of CPU in a second");
     drop(held);
 }
+
+// ------------------------------------------------------------------ point 4: every mapping fault seen
+
+/// Point 4: a `file:` device truncated during `ivshmem dump` (its mapping
+/// takes bus errors from then on) ends with the device-gone error, exit 9
+/// (before: exit 0 and a file of zeros). The file is truncated once the
+/// mapping is logged (-vv), while the dump copies 2 GiB.
+#[test]
+fn a_bulk_copy_sees_a_bus_error() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let shm = dir.path().join("shm");
+    sparse(&shm, 2 << 30);
+    let mut child = plain()
+        .args(["-vv", "--device", &format!("file:{}", shm.display()), "ivshmem", "dump", "--out", "/dev/null"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        if line.contains("mmap ") && line.contains(shm.to_str().unwrap()) {
+            fs::OpenOptions::new().write(true).open(&shm).unwrap().set_len(0).unwrap();
+            break;
+        }
+        line.clear();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(9), "{rest}");
+    assert!(rest.contains("the device is gone (a bus error on its BAR mapping"), "{rest}");
+}
+
+/// A fake edu whose directory disappears from the fake sysfs `after` a
+/// command started (as `remove` takes a device out of sysfs while a stale
+/// mapping of its BAR still reads, QEMU's and the fake tree's alike): the
+/// command's exit status and stderr, and how long it ran after the removal.
+fn removed_under(args: &[&str], after: Duration) -> (Output, Duration) {
+    let tree = edu_tree();
+    let child = cmd(&tree).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(after);
+    let dev = tree.device_dir("ffff:00:04.0");
+    fs::rename(&dev, tree.root().join("removed")).unwrap();
+    let start = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    (o, start.elapsed())
+}
+
+/// Point 4: a device removed from sysfs under a running poll ends it within
+/// 1 s with the device-gone error, exit 9 (before: it polled on until its
+/// timeout, exit 8).
+#[test]
+fn removal_under_a_poll_is_seen_within_a_second() {
+    let (o, took) = removed_under(
+        &["--device", "ffff:00:04.0", "poll", "0x0", "0x1", "--timeout", "5000"],
+        Duration::from_millis(400),
+    );
+    expect(&o, 9);
+    assert!(stderr(&o).contains("the device is gone (removed: its config space is gone from sysfs)"), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(1), "ended {took:?} after the removal");
+}
+
+/// Point 4: the same under `watch` (before: it watched on until its timeout).
+#[test]
+fn removal_under_a_watch_is_seen_within_a_second() {
+    let (o, took) =
+        removed_under(&["--device", "ffff:00:04.0", "watch", "0x0", "--timeout", "5000"], Duration::from_millis(400));
+    expect(&o, 9);
+    assert!(stderr(&o).contains("the device is gone"), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(1), "ended {took:?} after the removal");
+}
