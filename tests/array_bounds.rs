@@ -173,3 +173,23 @@ fn litex_counts_its_registers() {
     assert!(e.to_string().contains("more than 262144 registers"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
 }
+
+/// SystemRDL: the helper counts the arrays of the elaborated design before
+/// it unrolls them (before: a million registers were unrolled into JSON).
+/// Needs tests/data/fetch.sh's venv (the compiler); said loudly when missing.
+#[test]
+fn systemrdl_arrays_are_counted_first() {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/regmap-data/venv/bin/python");
+    if !python.exists() {
+        eprintln!("!!!!! SKIPPING systemrdl_arrays_are_counted_first: no SystemRDL compiler (run tests/data/fetch.sh) !!!!!");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rdl = dir.path().join("big.rdl");
+    std::fs::write(&rdl, "addrmap big {\n    reg { field {} f[32]=0; } regs[1000000];\n};\n").unwrap();
+    std::env::set_var("MMIODRV_PYTHON", &python);
+    let start = Instant::now();
+    let e = mmiodrv::regmap::load_file(&rdl).expect_err("a million registers");
+    assert!(e.to_string().contains("its arrays expand to 1000000 registers"), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
+}

@@ -128,13 +128,23 @@ pub fn millis(d: Duration) -> u64 {
 /// descriptor is polled in whole milliseconds and the rest slept, so short
 /// sampling periods stay accurate; past `until` it is only checked.
 pub(crate) fn pause(stop: Option<BorrowedFd<'_>>, until: Instant) -> crate::Result<bool> {
+    // The kernel asking for the device back is no way to end an observation
+    // quietly: it is the device-gone error.
+    match crate::stop::requested() {
+        Some(release @ crate::stop::Reason::Release(_)) => return Err(release.error(String::new())),
+        Some(crate::stop::Reason::Signal(_)) if stop.is_some() => return Ok(true),
+        _ => {}
+    }
     if let Some(fd) = stop {
         let left = until.saturating_duration_since(Instant::now());
         let whole = Instant::now() + Duration::from_millis(left.as_millis() as u64);
         let ready = crate::backend::irq::wait_readable(&[fd], whole)
             .map_err(|e| crate::Error::io("cannot poll", "the stop descriptor", e.into()))?;
-        if ready.is_some() {
-            return Ok(true);
+        match crate::stop::requested() {
+            Some(release @ crate::stop::Reason::Release(_)) => return Err(release.error(String::new())),
+            Some(_) => return Ok(true),
+            None if ready.is_some() => return Ok(true),
+            None => {}
         }
     }
     let left = until.saturating_duration_since(Instant::now());
