@@ -423,6 +423,18 @@ pub enum InUse {
         /// The devices behind it.
         children: Vec<PciAddress>,
     },
+    /// SR-IOV virtual functions of it are bound to drivers (unbinding the
+    /// physical function removes them).
+    VirtualFunctions {
+        /// Each virtual function and its driver.
+        vfs: Vec<(PciAddress, String)>,
+    },
+    /// A console is on it (a framebuffer console, or the VGA console of the
+    /// boot VGA device).
+    Console {
+        /// Which console.
+        what: String,
+    },
     /// Another process holds it open through VFIO or UIO.
     OpenBy {
         /// The device node.
@@ -458,6 +470,12 @@ impl fmt::Display for InUse {
             InUse::Held { block, holders } => write!(f, "block device {block} is held by {}", holders.join(", ")),
             InUse::InterfaceUp { interface } => write!(f, "network interface {interface} is up"),
             InUse::Bridge { children } => write!(f, "it is a bridge to {}", join(children)),
+            InUse::VirtualFunctions { vfs } => write!(
+                f,
+                "its SR-IOV virtual functions {} are in use (unbinding it removes them)",
+                vfs.iter().map(|(a, d)| format!("{a} (bound to {d})")).collect::<Vec<_>>().join(", ")
+            ),
+            InUse::Console { what } => write!(f, "{what} is on it"),
             InUse::OpenBy { node, pids } if pids.is_empty() => {
                 write!(f, "{} is open in another process", node.display())
             }

@@ -181,7 +181,9 @@ fn litex_counts_its_registers() {
 fn systemrdl_arrays_are_counted_first() {
     let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/regmap-data/venv/bin/python");
     if !python.exists() {
-        eprintln!("!!!!! SKIPPING systemrdl_arrays_are_counted_first: no SystemRDL compiler (run tests/data/fetch.sh) !!!!!");
+        eprintln!(
+            "!!!!! SKIPPING systemrdl_arrays_are_counted_first: no SystemRDL compiler (run tests/data/fetch.sh) !!!!!"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -372,7 +372,9 @@ pub fn removal_under_poll_watch_and_copies_on_every_backend(lab: &mut Lab) -> Re
             (
                 "bulk copy",
                 IVSHMEM_DEV,
-                format!("mmiodrv --device {IVSHMEM_DEV} --backend {backend} ivshmem bench --size 1M --rounds 100000 --live"),
+                format!(
+                    "mmiodrv --device {IVSHMEM_DEV} --backend {backend} ivshmem bench --size 1M --rounds 100000 --live"
+                ),
             ),
         ];
         for (what, dev, holder) in holders {
