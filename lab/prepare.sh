@@ -48,7 +48,7 @@ OPTIONAL_MODULES=(vfio_virqfd)
 # a name is looked up in PATH (and /usr/sbin, /sbin) and goes to the guest's
 # /usr/bin, a path is copied to the same path. To add a tool append it here;
 # extra data files go in DATA_FILES.
-HOST_BINARIES=(lspci setpci)
+HOST_BINARIES=(lspci setpci flock)
 DATA_FILES=()
 # pci.ids for lspci, wherever the distribution keeps it (same path in the guest).
 PCI_IDS_PATHS=(/usr/share/misc/pci.ids /usr/share/hwdata/pci.ids /usr/share/pci.ids)
