@@ -303,7 +303,7 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         let mut child = std::process::Command::new(exe)
             .args(["--exact", "mmio::fault::tests::child_cases", "--nocapture", "--test-threads", "1"])
-            .env("MMIODRV_FAULT_CASE", case)
+            .env("MMIOTEST_FAULT_CASE", case)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -348,7 +348,7 @@ mod tests {
     /// Runs a case when this process is one of `in_a_child`'s.
     #[test]
     fn child_cases() {
-        let Ok(case) = std::env::var("MMIODRV_FAULT_CASE") else { return };
+        let Ok(case) = std::env::var("MMIOTEST_FAULT_CASE") else { return };
         match case.as_str() {
             // A stray SIGBUS (kill) goes to the handler the process had, and
             // ours stays: the next device fault is still caught.
