@@ -296,7 +296,7 @@ mod tests {
 
     /// The cases that need a process of their own (they change the
     /// process's SIGBUS disposition): this test binary runs again with
-    /// `MMIODRV_FAULT_CASE` set and only that test, which then plays the
+    /// `MMIOTEST_FAULT_CASE` set and only that test, which then plays the
     /// case and exits 0 when it went right. A child that hangs (a fault
     /// handed to a handler that returns, over and over) is killed at 10 s.
     fn in_a_child(case: &str) {
