@@ -402,7 +402,7 @@ fn removing_a_name_revokes(lab: &mut Lab) -> Result<(), Failed> {
     ok(lab, &format!("sed -i '/^0000:00:04.0$/d' {LIST}"))?;
     let doc = doctor(lab, "mmiodrv doctor")?;
     let want = format!("FAIL  grant: {node} (root:mmiodrv 0660) gives group mmiodrv access, but {LIST} does not name {EDU}: a stale or foreign grant");
-    check(doc.contains(&want) && doc.contains("1 problem(s) found"), format!("{want:?} not in\n{doc}"))?;
+    check(doc.contains(&want) && doc.contains("1 problem found"), format!("{want:?} not in\n{doc}"))?;
     ok(lab, RETRIGGER)?;
     owner_is(lab, &node, ROOT_ONLY, "edu after its name was removed")?;
     lab_cannot_open(lab, &node)?;
@@ -594,7 +594,7 @@ fn nonroot_sysfs_backend(lab: &mut Lab) -> Result<(), Failed> {
     // An unbound device: the sysfs backend needs the root-only resourceN files.
     ok(lab, &format!("mmiodrv --device {IVSHMEM} unbind"))?;
     let r =
-        fails(lab, &as_lab(&format!("mmiodrv --device {IVSHMEM} --backend sysfs dump-regs"), None), 4, "udev rules");
+        fails(lab, &as_lab(&format!("mmiodrv --device {IVSHMEM} --backend sysfs dump-regs"), None), 4, "udev/install.sh --allow");
     let r2 = fails(lab, &as_lab(&format!("mmiodrv --device {IVSHMEM} read 0x0"), None), 4, "permission denied");
     ok(lab, &format!("mmiodrv --device {IVSHMEM} bind vfio-pci && udevadm settle"))?;
     let err = r?;
@@ -618,7 +618,7 @@ fn uninstall_resets_nodes(lab: &mut Lab) -> Result<(), Failed> {
     check(!left.contains("mmiodrv"), format!("{RULES}, /usr/local/libexec: {left}"))?;
     owner_is(lab, &format!("/dev/vfio/{group}"), ROOT_ONLY, "edu after uninstall")?;
     // Without the rules the non-root user is refused, and told why.
-    fails(lab, &as_lab(&format!("mmiodrv --device {EDU} dump-regs"), None), 4, "udev rules")?;
+    fails(lab, &as_lab(&format!("mmiodrv --device {EDU} dump-regs"), None), 4, "udev/install.sh --allow")?;
     // The administrator's list stays unless asked; --purge deletes it.
     ok(lab, &format!("grep -qx {EDU} {LIST}"))?;
     let out = ok(lab, "sh /root/udev/uninstall.sh --purge")?;

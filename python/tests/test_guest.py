@@ -436,6 +436,8 @@ def a_forked_child_leaves_the_device_alone():
     interrupts armed, its VFIO group open and its lock held."""
     message = b"still mapped after the child left"
     with mmiodrv.open(EDU) as dev:
+        # Put back as found: the front ends' check compares runs that start from it.
+        saved = {r: dev.read(r) for r in ("DMA_SRC", "DMA_DST", "DMA_COUNT", "DMA_CMD")}
         with dev.dma_buffer(4096, mask_bits=28) as buf:
             buf.write_bytes(0, message)
             dev.arm_irq()
@@ -468,6 +470,8 @@ def a_forked_child_leaves_the_device_alone():
             dev.write("IRQ_ACK", 0x100)
             assert buf.read_bytes(64, len(message)) == message, buf.read_bytes(64, len(message))
             assert dev.read("ID") == ID
+        for reg, value in saved.items():
+            dev.write(reg, value & ~0x1 if reg == "DMA_CMD" else value)
     print("  the parent's DMA, interrupts and group survived its child")
 
 
