@@ -423,6 +423,18 @@ pub enum InUse {
         /// The devices behind it.
         children: Vec<PciAddress>,
     },
+    /// SR-IOV virtual functions of it are bound to drivers (unbinding the
+    /// physical function removes them).
+    VirtualFunctions {
+        /// Each virtual function and its driver.
+        vfs: Vec<(PciAddress, String)>,
+    },
+    /// A console is on it (a framebuffer console, or the VGA console of the
+    /// boot VGA device).
+    Console {
+        /// Which console.
+        what: String,
+    },
     /// Another process holds it open through VFIO or UIO.
     OpenBy {
         /// The device node.
@@ -432,8 +444,21 @@ pub enum InUse {
     },
     /// Another mmiodrv process holds its lock.
     Locked {
-        /// The process holding it.
+        /// The process holding it (one that has the locked file open, not
+        /// merely the pid that took the lock).
         pid: Option<u32>,
+        /// Its user, when it is not the one asking.
+        user: Option<String>,
+    },
+    /// The lock is held only by processes whose user cannot use the device
+    /// (no write access to its node): squatted, not shared.
+    LockSquatted {
+        /// The process holding it.
+        pid: u32,
+        /// Its user.
+        user: String,
+        /// The node it cannot write.
+        node: PathBuf,
     },
 }
 
@@ -445,12 +470,27 @@ impl fmt::Display for InUse {
             InUse::Held { block, holders } => write!(f, "block device {block} is held by {}", holders.join(", ")),
             InUse::InterfaceUp { interface } => write!(f, "network interface {interface} is up"),
             InUse::Bridge { children } => write!(f, "it is a bridge to {}", join(children)),
+            InUse::VirtualFunctions { vfs } => write!(
+                f,
+                "its SR-IOV virtual functions {} are in use (unbinding it removes them)",
+                vfs.iter().map(|(a, d)| format!("{a} (bound to {d})")).collect::<Vec<_>>().join(", ")
+            ),
+            InUse::Console { what } => write!(f, "{what} is on it"),
             InUse::OpenBy { node, pids } if pids.is_empty() => {
                 write!(f, "{} is open in another process", node.display())
             }
             InUse::OpenBy { node, pids } => write!(f, "{} is open in process {}", node.display(), join(pids)),
-            InUse::Locked { pid: Some(pid) } => write!(f, "mmiodrv process {pid} is using it"),
-            InUse::Locked { pid: None } => f.write_str("another mmiodrv process is using it"),
+            InUse::Locked { pid: Some(pid), user: None } => write!(f, "mmiodrv process {pid} is using it"),
+            InUse::Locked { pid: Some(pid), user: Some(user) } => {
+                write!(f, "mmiodrv process {pid} of user {user} is using it")
+            }
+            InUse::Locked { pid: None, .. } => f.write_str("another mmiodrv process is using it"),
+            InUse::LockSquatted { pid, user, node } => write!(
+                f,
+                "its lock is held by process {pid} of user {user}, who cannot use the device (no write access to {}): \
+                 the lock is squatted, not shared",
+                node.display()
+            ),
         }
     }
 }
@@ -1083,6 +1123,19 @@ pub enum ErrorKind {
         why: String,
     },
 
+    /// The directory of the device locks is not one only root and the
+    /// `mmiodrv` group can write (or a lock file in it is not a lock file):
+    /// a lock there could be taken or removed by anyone.
+    #[error("unsafe lock {}: {why}", path.display())]
+    UnsafeLock {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+        /// The fix.
+        remedy: Remedy,
+    },
+
     // ---- udev grants
     /// The device list of the udev rules (`/etc/mmiodrv/devices`) is refused:
     /// unsafe to trust, or not in its format. The rules grant nothing while
@@ -1276,6 +1329,7 @@ impl ErrorKind {
             | Changed { .. }
             | TraceFromOtherDevice { .. }
             | ReplayMismatch { .. }
+            | UnsafeLock { .. }
             | ToolMissing { .. } => ErrorClass::Refused,
         }
     }
@@ -1338,6 +1392,7 @@ impl Error {
             Permission { remedy, .. }
             | Busy { remedy, .. }
             | BackendCannot { remedy, .. }
+            | UnsafeLock { remedy, .. }
             | ToolMissing { remedy, .. } => Some(remedy.clone()),
             BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
             DeviceList { path, problem } => Some(problem.remedy(path)),
@@ -1355,6 +1410,14 @@ impl Error {
                     .all(|r| matches!(r, crate::error::InUse::OpenBy { .. } | crate::error::InUse::Locked { .. })) =>
             {
                 Some(Remedy::WaitForHolders)
+            }
+            InUse { reasons, .. } if reasons.iter().any(|r| matches!(r, crate::error::InUse::LockSquatted { .. })) => {
+                reasons.iter().find_map(|r| match r {
+                    crate::error::InUse::LockSquatted { pid, .. } => Some(Remedy::Text(format!(
+                        "stop process {pid} (kill {pid}), which has no business with the device; remove its user from group mmiodrv if it keeps doing so"
+                    ))),
+                    _ => None,
+                })
             }
             InUse { .. } => Some(Remedy::StopUsing),
             GroupInUse { .. } | GroupNotViable { .. } => Some(Remedy::FreeIommuGroup),

@@ -517,16 +517,8 @@ impl Window {
     /// After an access: the mapping took no bus error, and a read of all
     /// ones came from a device still there.
     fn check_present(&self, read: Option<(u64, Width)>) -> Result<()> {
-        let gone = |why: &str| Error::on(self.layout.device.clone(), ErrorKind::Gone { why: why.into() });
-        if self.io.faulted() {
-            return Err(gone("a bus error on its BAR mapping: removed, reset, or taken over through VFIO"));
-        }
-        if let (Some((value, width)), DeviceRef::Pci(address)) = (read, &self.layout.device) {
-            if value == width.max_value() && !crate::pci::sysfs::present(*address) {
-                return Err(gone("it reads all-ones and its config space is gone: removed or powered off"));
-            }
-        }
-        Ok(())
+        // The one fault check of every access path (mmio::fault).
+        crate::mmio::fault::check(&self.layout.device, self.io.faulted(), read)
     }
 
     /// A report of an access of `value` at `r` (fields decoded for whole registers).

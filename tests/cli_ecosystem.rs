@@ -27,7 +27,12 @@ fn repo() -> PathBuf {
 
 fn run_in(env: Option<&Env>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mmiodrv"));
-    c.args(args).env("MMIODRV_FAKE_SYSFS_ONLY", "1").env_remove("MMIODRV_DEVICE").env_remove("RUST_LOG");
+    // `udev` reads a root with no device list, no nodes and no group (tests/cli_trust.rs has a fake one).
+    c.args(args)
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .env("MMIODRV_UDEV_ROOT", "/nonexistent")
+        .env_remove("MMIODRV_DEVICE")
+        .env_remove("RUST_LOG");
     match env {
         Some(e) => c.env("MMIODRV_SYSFS_ROOT", e.tree.root()).env("MMIODRV_PCI_IDS", &e.ids),
         None => c.env("MMIODRV_SYSFS_ROOT", "/nonexistent").env("MMIODRV_PCI_IDS", "/nonexistent"),
@@ -418,6 +423,7 @@ fn every_json_output_matches_the_schema() {
         &["-F", "tests/data/pciutils/cap-pcie-2", "list", "--json"],
         &["-F", "tests/data/pciutils/cap-pcie-2", "config", "--json"],
         &["doctor", "--json"],
+        &["udev", "--json"],
         &["-s", "03.0", "doctor", "--json"],
         &["-s", "04.0", "read", "ID", "--json"],
         &["-s", "04.0", "write", "LIVENESS", "0x5", "--json"],

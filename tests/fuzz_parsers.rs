@@ -667,12 +667,7 @@ mod ivshmem {
 
     fn start() -> Running {
         let dir = tempfile::tempdir().expect("temp dir");
-        let cfg = ServerConfig {
-            socket: dir.path().join("ivshmem.sock"),
-            shm: dir.path().join("shm"),
-            size: 64 << 10,
-            vectors: 2,
-        };
+        let cfg = ServerConfig::new(dir.path().join("ivshmem.sock"), dir.path().join("shm"), 64 << 10, 2);
         let mut server = Server::bind(&cfg).expect("server");
         let stop = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).expect("eventfd");
         let stop_fd = stop.as_fd().try_clone_to_owned().expect("dup");

@@ -204,6 +204,43 @@ fn whole_machine_as_lspci(lab: &mut Lab) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The in-use refusals of real setups (issue 23) on QEMU's devices: the
+/// NVMe namespace sits behind native multipath (under the nvme-subsystem
+/// device, not the PCI function): swap on it, and the disk opened raw by a
+/// process, refuse unbinding the controller; the virtio GPU carries the
+/// framebuffer console, and a process holding its DRM node open refuses it
+/// too. Each refusal names the reason (exit 6); nothing is unbound; once the
+/// use ends, the unbind goes through (and the driver is put back).
+fn in_use_refusals_of_real_setups(lab: &mut Lab) -> Result<(), Failed> {
+    let nvme = mmiodrv_lab::NVME_BDF;
+    let layout = ok(lab, "ls /sys/class/nvme-subsystem/*/ && ls /sys/bus/pci/devices/0000:02:00.0/nvme/nvme0/")?;
+    check(layout.contains("nvme0n1") && layout.contains("nvme0c0n1"), format!("no multipath layout:\n{layout}"))?;
+    ok(lab, "mkswap /dev/nvme0n1 >/dev/null && swapon /dev/nvme0n1")?;
+    let refused =
+        common::vm::fails(lab, &format!("mmiodrv -s {nvme} unbind"), 6, "block device nvme0n1 is in use as swap");
+    ok(lab, "swapoff /dev/nvme0n1")?;
+    refused?;
+    check(common::vm::driver_of(lab, nvme)? == "nvme", "the NVMe is still bound to nvme")?;
+    ok(lab, "sleep 30 < /dev/nvme0n1 >/dev/null 2>&1 & echo $! > /tmp/holder.pid")?;
+    let refused = common::vm::fails(lab, &format!("mmiodrv -s {nvme} unbind"), 6, "/dev/nvme0n1 is open in process");
+    ok(lab, "kill $(cat /tmp/holder.pid); true")?;
+    refused?;
+
+    let gpu = mmiodrv_lab::VIRTIO_GPU_BDF;
+    let fb = ok(lab, "cat /sys/class/graphics/fb0/name; grep -l 1 /sys/class/vtconsole/*/bind | xargs -n1 dirname | xargs -I{} cat {}/name")?;
+    check(fb.contains("frame buffer"), format!("no framebuffer console on the GPU:\n{fb}"))?;
+    common::vm::fails(lab, &format!("mmiodrv -s {gpu} unbind"), 6, "the framebuffer console on fb0 is on it")?;
+    ok(lab, "for v in /sys/class/vtconsole/*; do grep -q 'frame buffer' $v/name && echo 0 > $v/bind; done; true")?;
+    ok(lab, "sleep 30 < /dev/dri/card0 >/dev/null 2>&1 & echo $! > /tmp/holder.pid")?;
+    let refused = common::vm::fails(lab, &format!("mmiodrv -s {gpu} unbind"), 6, "/dev/dri/card0 is open in process");
+    ok(lab, "kill $(cat /tmp/holder.pid); true")?;
+    refused?;
+    check(common::vm::driver_of(lab, gpu)? == "virtio-pci", "the GPU is still bound")?;
+    // Nothing in use any more: the unbind goes through, and bind --restore puts it back.
+    ok(lab, &format!("mmiodrv -s {nvme} unbind && mmiodrv -s {nvme} bind --restore"))?;
+    check(common::vm::driver_of(lab, nvme)? == "nvme", "the NVMe is back with nvme")
+}
+
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
         ("pcie::config_of_pcie_devices_matches_lspci", config_of_pcie_devices_matches_lspci),
@@ -213,6 +250,7 @@ fn main() -> ExitCode {
         ("pcie::extended_capability_targets_against_setpci", extended_capability_targets_against_setpci),
         ("pcie::whole_machine_as_lspci", whole_machine_as_lspci),
         ("pcie::setpci_table_against_setpci", setpci_table_against_setpci),
+        ("pcie::in_use_refusals_of_real_setups", in_use_refusals_of_real_setups),
     ];
     run_suite("vm_pcie", tests, |cfg| cfg.more_devices = true)
 }

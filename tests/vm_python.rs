@@ -140,6 +140,10 @@ fn dma_round_trip_under_vfio(lab: &mut Lab) -> Result<(), Failed> {
     with_vfio(lab, |lab| guest_check(lab, "dma_round_trip_under_vfio", ""))
 }
 
+fn a_forked_child_leaves_the_device_alone(lab: &mut Lab) -> Result<(), Failed> {
+    with_vfio(lab, |lab| guest_check(lab, "a_forked_child_leaves_the_device_alone", ""))
+}
+
 fn close_releases_vfio(lab: &mut Lab) -> Result<(), Failed> {
     with_vfio(lab, |lab| {
         guest_check(lab, "close_releases_vfio", "")?;
@@ -400,6 +404,7 @@ fn main() -> ExitCode {
         ("python::factorial_by_msi_under_vfio", factorial_by_msi_under_vfio),
         ("python::dma_round_trip_under_vfio", dma_round_trip_under_vfio),
         ("python::close_releases_vfio", close_releases_vfio),
+        ("python::a_forked_child_leaves_the_device_alone", a_forked_child_leaves_the_device_alone),
         ("python::dump_skips_read_side_effects", dump_skips_read_side_effects),
         ("python::bar_bulk_copies", bar_bulk_copies),
         ("python::drivers_commands", drivers_commands),

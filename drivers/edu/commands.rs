@@ -434,6 +434,7 @@ fn from_device(call: &mut Call<'_>) -> Result<()> {
             let mut file = crate::value::create_output_file(&path).map_err(|e| e.with_device(name.clone()))?;
             std::io::Write::write_all(&mut file, &data)
                 .map_err(|e| crate::Error::io_on(name.clone(), "cannot write", &path, e))?;
+            file.commit().map_err(|e| e.with_device(name.clone()))?;
             let line = format!("{name}: device buffer {addr:#x} -> {} bytes in {}", data.len(), path.display());
             let json = DmaReport {
                 device: name,

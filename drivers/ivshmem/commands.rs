@@ -225,9 +225,27 @@ const SERVER: Command = Command {
         Arg::option("size", Value::Size, "Shared-memory size: a power of two (K/M/G suffixes allowed)").default("4M"),
         Arg::option("vectors", Value::Bits(16), "Interrupt vectors per peer (QEMU: -device ivshmem-doorbell,vectors=N)")
             .default("1"),
+        Arg::option("socket-mode", Value::Text, "The socket's permission bits, in octal: who may connect at all")
+            .default("0660")
+            .value_name("MODE"),
+        Arg::option(
+            "allow-uid",
+            Value::Text,
+            "Users whose processes may be peers besides this server's and root (numeric, comma-separated: QEMU's, e.g. libvirt-qemu's)",
+        )
+        .value_name("UIDS"),
+        Arg::option("allow-gid", Value::Text, "Groups whose members may be peers (numeric, comma-separated)")
+            .value_name("GIDS"),
+        Arg::option("max-peers", Value::Bits(16), "Peers served at once; more are refused").default("16"),
     ],
     subcommands: &[],
-    examples: &[("mmiodrv ivshmem-server --socket /tmp/ivshmem.sock --shm /dev/shm/ivshmem --size 4M --vectors 2", "")],
+    examples: &[
+        ("mmiodrv ivshmem-server --socket /tmp/ivshmem.sock --shm /dev/shm/ivshmem --size 4M --vectors 2", ""),
+        (
+            "mmiodrv ivshmem-server --socket /run/ivshmem.sock --shm /dev/shm/ivshmem --allow-uid 64055 --max-peers 2",
+            "QEMU running as uid 64055 may connect; two peers at most",
+        ),
+    ],
     needs: Needs::Nothing,
     run: Run::Call(server),
     aliases: &[],
@@ -706,6 +724,7 @@ fn read_out(
             progress.advance(n as u64);
             done += n as u64;
         }
+        file.commit().map_err(|e| e.with_device(name.clone()))?;
         let took = start.elapsed();
         drop(progress);
         let line = format!("{name}: {len} bytes at {offset:#x} -> {}{}", path.display(), rate(len, took));
@@ -797,13 +816,29 @@ fn client_wait(call: &mut Call<'_>) -> Result<()> {
     Ok(())
 }
 
+/// A comma-separated list of numeric IDs (`1000,1001`).
+fn ids(text: Option<&str>, what: &str) -> Result<Vec<u32>> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    text.split(',')
+        .map(|t| t.trim().parse::<u32>().map_err(|_| Error::invalid(t, format!("expected numeric {what} IDs, such as 1000,1001"))))
+        .collect()
+}
+
 fn server(call: &mut Call<'_>) -> Result<()> {
-    let cfg = ServerConfig {
-        socket: call.args.path("socket")?.to_path_buf(),
-        shm: call.args.path("shm")?.to_path_buf(),
-        size: call.args.int("size")?,
-        vectors: call.args.int("vectors")? as u16,
-    };
+    let mut cfg = ServerConfig::new(
+        call.args.path("socket")?.to_path_buf(),
+        call.args.path("shm")?.to_path_buf(),
+        call.args.int("size")?,
+        call.args.int("vectors")? as u16,
+    );
+    let mode = call.args.text("socket-mode")?;
+    cfg.socket_mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| Error::invalid(mode, "expected permission bits in octal, such as 0660"))?;
+    cfg.allow_uids = ids(call.args.opt_text("allow-uid"), "user")?;
+    cfg.allow_gids = ids(call.args.opt_text("allow-gid"), "group")?;
+    cfg.max_peers = usize::try_from(call.args.int("max-peers")?).unwrap_or(usize::MAX);
     let mut server = Server::bind(&cfg)?;
     let listening = format!(
         "ivshmem-server: listening on {}; shared memory {} ({}), {} vector(s) per peer",

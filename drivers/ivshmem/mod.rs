@@ -131,12 +131,29 @@ pub struct IvshmemInfo {
 #[derive(Clone, Debug)]
 pub struct SharedMemory {
     region: MmioRegion,
+    /// Its device, checked after every copy (a bus error, or a PCI device
+    /// removed from sysfs while its mapping still reads: every 100 ms).
+    live: std::sync::Arc<crate::mmio::fault::Liveness>,
 }
 
 impl SharedMemory {
-    /// Shared memory in `region`.
+    /// Shared memory in `region` (RAM, for tests and benchmarks).
     pub fn new(region: MmioRegion) -> Self {
-        SharedMemory { region }
+        SharedMemory::of(region, DeviceRef::Ram)
+    }
+
+    /// Shared memory in `region`, `device`'s.
+    pub fn of(region: MmioRegion, device: DeviceRef) -> Self {
+        SharedMemory { region, live: std::sync::Arc::new(crate::mmio::fault::Liveness::new(device)) }
+    }
+
+    /// The one fault check after a copy, the error tagged with the device.
+    fn checked(&self, r: Result<()>) -> Result<()> {
+        let faulted = r.as_ref().err().is_some_and(|e| matches!(e.kind(), ErrorKind::Gone { .. }));
+        match r {
+            Err(e) if !faulted => Err(e),
+            _ => self.live.check(faulted, None),
+        }
     }
 
     /// Size in bytes.
@@ -159,19 +176,19 @@ impl SharedMemory {
     pub fn read(&self, offset: u64, out: &mut [u8]) -> Result<()> {
         // Whatever the other side wrote before signalling must be seen in full.
         barrier::after_completion();
-        self.region.copy_to_slice(offset, out)
+        self.checked(self.region.copy_to_slice(offset, out))
     }
 
     /// Copy `data` in at `offset` (checked before the first byte moves).
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
-        self.region.copy_from_slice(offset, data)?;
+        self.checked(self.region.copy_from_slice(offset, data))?;
         barrier::before_doorbell();
         Ok(())
     }
 
     /// Set `len` bytes from `offset` to `byte` (checked before the first byte moves).
     pub fn fill(&self, offset: u64, len: u64, byte: u8) -> Result<()> {
-        self.region.fill(offset, len, byte)?;
+        self.checked(self.region.fill(offset, len, byte))?;
         barrier::before_doorbell();
         Ok(())
     }
@@ -201,7 +218,7 @@ impl HostMemory {
     /// Map an already open shared-memory file (e.g. the fd a server handed out).
     pub fn map(file: &File, len: u64, path: &Path, writable: bool) -> Result<HostMemory> {
         let region = crate::backend::host_file::map(file, len, path, writable)?;
-        Ok(HostMemory { path: path.to_path_buf(), memory: SharedMemory::new(region) })
+        Ok(HostMemory { path: path.to_path_buf(), memory: SharedMemory::of(region, DeviceRef::File(path.to_path_buf())) })
     }
 
     /// The file.
@@ -242,7 +259,8 @@ impl<'a> Ivshmem<'a> {
             let why = "the backend offers no mapping of it";
             Error::on(name.clone(), ErrorKind::NotMapped { bar: SHARED_MEMORY_BAR, why })
         })?;
-        Ok(Ivshmem { backend, regs, memory: SharedMemory::new(region), _bar2: bar2, name, variant, vectors })
+        let memory = SharedMemory::of(region, name.clone());
+        Ok(Ivshmem { backend, regs, memory, _bar2: bar2, name, variant, vectors })
     }
 
     /// The device.

@@ -6,6 +6,15 @@
 //!
 //! Single-threaded: one poll(2) loop over the listening socket, the peers'
 //! sockets and a caller's stop fd (a signalfd in the CLI).
+//!
+//! Who gets the memory: the socket is made with its mode set before anyone
+//! can reach it (0660 unless told otherwise: bound in a private directory,
+//! then renamed into place), every peer's credentials (`SO_PEERCRED`) are
+//! checked against the allowed users and groups (this server's user and root
+//! unless told otherwise), and at most [`ServerConfig::max_peers`] peers are
+//! served. When accepting fails for lack of descriptors (EMFILE), accepting
+//! pauses for [`ACCEPT_BACKOFF`] instead of spinning, and refusals are
+//! reported at most once a second, with how many there were.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -13,7 +22,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -28,6 +37,15 @@ use crate::text::size_string;
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// QEMU's contrib server allows at most 64 vectors per peer.
 pub const MAX_VECTORS: u16 = 64;
+/// Peers served at once when not told otherwise.
+pub const DEFAULT_MAX_PEERS: usize = 16;
+/// The socket's mode when not told otherwise: the server's user and group.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
+/// How long accepting pauses after it failed for lack of resources (EMFILE,
+/// ENFILE, ENOBUFS, ENOMEM): the pending connection stays queued meanwhile.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Refusals and accept failures are reported at most this often.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// What to serve.
 #[derive(Clone, Debug)]
@@ -40,6 +58,32 @@ pub struct ServerConfig {
     pub size: u64,
     /// Eventfds (interrupt vectors) per peer.
     pub vectors: u16,
+    /// The socket's permission bits ([`DEFAULT_SOCKET_MODE`]).
+    pub socket_mode: u32,
+    /// Users whose processes may be peers, besides this server's own and
+    /// root (`SO_PEERCRED`).
+    pub allow_uids: Vec<u32>,
+    /// Groups whose members (primary or supplementary group) may be peers.
+    pub allow_gids: Vec<u32>,
+    /// Peers served at once ([`DEFAULT_MAX_PEERS`]).
+    pub max_peers: usize,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults for the socket mode, the allowed
+    /// peers and their number.
+    pub fn new(socket: PathBuf, shm: PathBuf, size: u64, vectors: u16) -> Self {
+        ServerConfig {
+            socket,
+            shm,
+            size,
+            vectors,
+            socket_mode: DEFAULT_SOCKET_MODE,
+            allow_uids: Vec::new(),
+            allow_gids: Vec::new(),
+            max_peers: DEFAULT_MAX_PEERS,
+        }
+    }
 }
 
 /// Something that happened to the peer set.
@@ -95,6 +139,14 @@ pub struct Server {
     vectors: u16,
     peers: Vec<Peer>,
     next_id: usize,
+    allow_uids: Vec<u32>,
+    allow_gids: Vec<u32>,
+    max_peers: usize,
+    /// Accepting is paused until then (after EMFILE and the like).
+    paused_until: Option<Instant>,
+    /// Refusals and accept failures not reported yet, and when the last report was.
+    unreported: usize,
+    last_report: Option<Instant>,
 }
 
 fn on(socket: &Path) -> DeviceRef {
@@ -132,6 +184,51 @@ fn claim_socket_path(path: &Path) -> Result<()> {
         }
         Err(e) => Err(Error::io_on(on(path), "cannot probe socket", path, e)),
     }
+}
+
+/// Listen on `path` with the socket's mode `mode` from the start: bound in
+/// a new private directory beside it, given its mode there (where nobody
+/// else can reach it, so no link can be planted in between), then renamed
+/// into place.
+fn listen_with_mode(path: &Path, mode: u32) -> io::Result<UnixListener> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut made = None;
+    for n in 0..100u32 {
+        let dir = parent.join(format!(".ivshmem-server-{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {
+                made = Some(dir);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let dir = made.ok_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists))?;
+    let inner = dir.join("sock");
+    let result = UnixListener::bind(&inner).and_then(|listener| {
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&inner, path)?;
+        Ok(listener)
+    });
+    let _ = std::fs::remove_file(&inner);
+    let _ = std::fs::remove_dir(&dir);
+    result
+}
+
+/// The effective uid, gid and supplementary groups of the process at the
+/// other end of `stream`.
+fn peer_ids(stream: &UnixStream) -> io::Result<(u32, Vec<u32>, i32)> {
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)?;
+    let mut gids = vec![cred.gid()];
+    // Supplementary groups: the peer's /proc entry (SO_PEERCRED has only the primary one).
+    if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", cred.pid())) {
+        if let Some(line) = status.lines().find_map(|l| l.strip_prefix("Groups:")) {
+            gids.extend(line.split_whitespace().filter_map(|g| g.parse::<u32>().ok()));
+        }
+    }
+    Ok((cred.uid(), gids, cred.pid()))
 }
 
 /// Open (or create) the shared-memory file and check its size. Returns the file
@@ -201,7 +298,15 @@ impl Server {
                 let _ = std::fs::remove_file(&cfg.shm);
             }
         };
-        let listener = match UnixListener::bind(&cfg.socket) {
+        if cfg.socket_mode & !0o777 != 0 {
+            cleanup_shm();
+            return Err(Error::invalid(format!("{:o}", cfg.socket_mode), "a socket mode is permission bits (0..=0777)"));
+        }
+        if cfg.max_peers == 0 {
+            cleanup_shm();
+            return Err(Error::invalid("0", "at least one peer must be allowed"));
+        }
+        let listener = match listen_with_mode(&cfg.socket, cfg.socket_mode) {
             Ok(l) => l,
             Err(e) => {
                 cleanup_shm();
@@ -226,6 +331,12 @@ impl Server {
             vectors: cfg.vectors,
             peers: Vec::new(),
             next_id: 0,
+            allow_uids: cfg.allow_uids.clone(),
+            allow_gids: cfg.allow_gids.clone(),
+            max_peers: cfg.max_peers.min(MAX_PEERS),
+            paused_until: None,
+            unreported: 0,
+            last_report: None,
         })
     }
 
@@ -271,8 +382,28 @@ impl Server {
         timeout: PollTimeout,
         on_event: &mut dyn FnMut(&ServerEvent),
     ) -> Result<bool> {
+        // While accepting is paused, the listener is left out of the poll
+        // and the poll ends when the pause does.
+        let now = Instant::now();
+        let paused = self.paused_until.filter(|t| *t > now);
+        self.paused_until = paused;
+        let timeout = match paused {
+            Some(until) => {
+                let left = until.saturating_duration_since(now).as_millis().max(1) as i32;
+                match timeout {
+                    PollTimeout::NONE => PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
+                    t => PollTimeout::try_from(i32::from(t).min(left)).unwrap_or(t),
+                }
+            }
+            None => timeout,
+        };
         let (stop_ready, listener_ready, ready_peers) = {
-            let mut fds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            let listening = paused.is_none();
+            let mut fds = Vec::new();
+            if listening {
+                fds.push(PollFd::new(self.listener.as_fd(), PollFlags::POLLIN));
+            }
+            let stop_at = fds.len();
             if let Some(s) = stop {
                 fds.push(PollFd::new(s, PollFlags::POLLIN));
             }
@@ -284,10 +415,10 @@ impl Server {
                 Err(e) => return Err(Error::io("cannot poll", &self.socket, e.into())),
             }
             let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
-            let stop_ready = stop.is_some() && ready(&fds[1]);
+            let stop_ready = stop.is_some() && ready(&fds[stop_at]);
             let peers: Vec<u16> =
                 fds[first_peer..].iter().zip(&self.peers).filter(|(f, _)| ready(f)).map(|(_, p)| p.id).collect();
-            (stop_ready, ready(&fds[0]), peers)
+            (stop_ready, listening && ready(&fds[0]), peers)
         };
         if stop_ready {
             return Ok(true);
@@ -297,11 +428,71 @@ impl Server {
         }
         if listener_ready {
             match self.listener.accept() {
-                Ok((stream, _)) => self.add_peer(stream, on_event),
-                Err(e) => log::warn!("accept on {}: {e}", self.socket.display()),
+                Ok((stream, _)) => self.admit(stream, on_event),
+                Err(e) if matches!(e.raw_os_error(), Some(nix::libc::EMFILE | nix::libc::ENFILE | nix::libc::ENOBUFS | nix::libc::ENOMEM)) => {
+                    // The connection stays queued; trying again at once would
+                    // spin (and log) as fast as the CPU goes.
+                    self.paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    self.refuse(format!("cannot accept a connection ({e}); accepting again in {} ms", ACCEPT_BACKOFF.as_millis()), on_event);
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::ConnectionAborted) => {}
+                Err(e) => {
+                    self.paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    self.refuse(format!("cannot accept a connection ({e})"), on_event);
+                }
             }
         }
         Ok(false)
+    }
+
+    /// Report a refusal, at most once per [`REPORT_EVERY`]: the others are
+    /// counted into the next report.
+    fn refuse(&mut self, reason: String, on_event: &mut dyn FnMut(&ServerEvent)) {
+        let now = Instant::now();
+        if self.last_report.is_some_and(|t| now.duration_since(t) < REPORT_EVERY) {
+            self.unreported += 1;
+            return;
+        }
+        let reason = match std::mem::take(&mut self.unreported) {
+            0 => reason,
+            n => format!("{reason} ({n} more refusal(s) since the last report)"),
+        };
+        self.last_report = Some(now);
+        on_event(&ServerEvent::Refused { reason });
+    }
+
+    /// A new connection: a peer when its user may be one and there is room.
+    fn admit(&mut self, stream: UnixStream, on_event: &mut dyn FnMut(&ServerEvent)) {
+        let (uid, gids, pid) = match peer_ids(&stream) {
+            Ok(ids) => ids,
+            Err(e) => return self.refuse(format!("cannot read the peer's credentials: {e}"), on_event),
+        };
+        let me = nix::unistd::geteuid().as_raw();
+        let allowed = uid == 0
+            || uid == me
+            || self.allow_uids.contains(&uid)
+            || gids.iter().any(|g| self.allow_gids.contains(g));
+        if !allowed {
+            return self.refuse(
+                format!("process {pid} of uid {uid} is not allowed (allowed: uid {me}, root{})", self.allowed_text()),
+                on_event,
+            );
+        }
+        if self.peers.len() >= self.max_peers {
+            return self.refuse(format!("process {pid}: {} peers already (the limit)", self.max_peers), on_event);
+        }
+        self.add_peer(stream, on_event);
+    }
+
+    fn allowed_text(&self) -> String {
+        let mut out = String::new();
+        for u in &self.allow_uids {
+            out.push_str(&format!(", uid {u}"));
+        }
+        for g in &self.allow_gids {
+            out.push_str(&format!(", gid {g}"));
+        }
+        out
     }
 
     /// A peer's socket is readable: data (peers send none; discarded) or its end.
@@ -438,12 +629,7 @@ mod tests {
     impl Running {
         fn start(vectors: u16) -> Running {
             let dir = tempfile::tempdir().unwrap();
-            let cfg = ServerConfig {
-                socket: dir.path().join("ivshmem.sock"),
-                shm: dir.path().join("shm"),
-                size: 64 << 10,
-                vectors,
-            };
+            let cfg = ServerConfig::new(dir.path().join("ivshmem.sock"), dir.path().join("shm"), 64 << 10, vectors);
             let mut server = Server::bind(&cfg).unwrap();
             let stop = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
             let (tx, rx) = mpsc::channel();
@@ -525,7 +711,7 @@ mod tests {
         let srv = Running::start(1);
         let dir = tempfile::tempdir().unwrap();
         let cfg =
-            |socket: &Path, size| ServerConfig { socket: socket.into(), shm: dir.path().join("new"), size, vectors: 1 };
+            |socket: &Path, size| ServerConfig::new(socket.into(), dir.path().join("new"), size, 1);
         let e = Server::bind(&cfg(&srv.socket, 4096)).err().unwrap();
         assert!(e.to_string().contains("is in use"), "{e}");
         assert!(!dir.path().join("new").exists());

@@ -123,6 +123,9 @@ impl Shared {
 
     /// Run `f` on the open device; the error for a closed one otherwise.
     pub fn with<T>(&self, f: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
+        // A handler Python installed for SIGBUS since (faulthandler.enable())
+        // goes behind ours again: a device fault stays an exception.
+        mmiodrv::mmio::fault::reassert();
         let guard = self.state.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             Some(open) => f(open),

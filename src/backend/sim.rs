@@ -329,10 +329,14 @@ impl State {
     fn load(&mut self, path: &Path, device: &DeviceRef) -> Result<()> {
         // A missing file is a fresh state; anything else must be a regular
         // file of bounded size (a FIFO or /dev/zero is refused, not read).
-        if let Err(e) = std::fs::symlink_metadata(path) {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                return Ok(());
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            // It is written back: another user's link is refused before it is read.
+            Ok(m) if m.file_type().is_symlink() => {
+                crate::value::check_output_path(path, "a simulated device's state file")
+                    .map_err(|e| e.with_device(device.clone()))?;
             }
+            _ => {}
         }
         let bytes = crate::value::read_regular_file(path, "a simulated device's state file", MAX_STATE_FILE)
             .map_err(|e| e.with_device(device.clone()))?;
@@ -373,10 +377,12 @@ impl State {
                 .collect(),
         };
         let text = serde_json::to_string_pretty(&file).unwrap_or_default();
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| Error::io_on(device.clone(), "cannot write", path, e))
+        // A new file beside it, renamed over it (never FILE.tmp written
+        // through whatever link may sit there).
+        let mut out = crate::value::create_output_file(path).map_err(|e| e.with_device(device.clone()))?;
+        std::io::Write::write_all(&mut out, (text + "\n").as_bytes())
+            .map_err(|e| Error::io_on(device.clone(), "cannot write", path, e))?;
+        out.commit().map_err(|e| e.with_device(device.clone()))
     }
 }
 

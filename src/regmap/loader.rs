@@ -25,6 +25,9 @@ pub const MAX_DESCRIPTION: usize = 4096;
 pub const MAX_REGISTERS: usize = 1 << 16;
 /// Largest map file read.
 pub const MAX_FILE: u64 = 64 << 20;
+/// Most `[[access]]` ranges in one map (every register is checked against
+/// them).
+pub const MAX_ACCESS_RULES: usize = 256;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,7 +233,31 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     for reg in map.registers.to_mut() {
         reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
     }
+    make_printable(&mut map);
     Ok(map)
+}
+
+/// A map file's free text (descriptions, value names) made safe to print:
+/// line breaks and tabs become spaces, other control characters and the
+/// bidirectional-text controls are escaped (`\u{1b}`), so a map cannot
+/// send escape sequences to a terminal through any front end. (Names of
+/// maps, registers and fields are letters, digits, `_` and `-` already.)
+pub(crate) fn make_printable(map: &mut RegisterMap) {
+    fn fix(t: &mut crate::regmap::model::Text) {
+        if let std::borrow::Cow::Owned(s) = crate::text::printable(t) {
+            *t = s.into();
+        }
+    }
+    fix(&mut map.description);
+    for reg in map.registers.to_mut() {
+        fix(&mut reg.description);
+        for f in reg.fields.to_mut() {
+            fix(&mut f.description);
+            for (_, name) in f.values.to_mut() {
+                fix(name);
+            }
+        }
+    }
 }
 
 fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
@@ -341,6 +368,9 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
     if map.registers.len() > MAX_REGISTERS {
         return Err(Invalid::map(format!("more than {MAX_REGISTERS} registers")));
     }
+    if map.rules.len() > MAX_ACCESS_RULES {
+        return Err(Invalid::rule(MAX_ACCESS_RULES, format!("more than {MAX_ACCESS_RULES} access ranges")));
+    }
     for (i, r) in map.rules.iter().enumerate() {
         if r.start >= r.end {
             return Err(Invalid::rule(i, format!("access range [{:#x}, {:#x}) is empty", r.start, r.end)));
@@ -356,6 +386,9 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
         }
     }
     let mut names = HashSet::new();
+    // Registers are sorted by offset: one overlaps an earlier one exactly when
+    // it starts before the furthest end so far (linear, not every pair).
+    let mut furthest: Option<&Register> = None;
     for (i, reg) in map.registers.iter().enumerate() {
         check_register(map, reg).map_err(|(f, m)| match f {
             Some(f) => Invalid::field(i, f, m),
@@ -367,8 +400,11 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
         if i > 0 && map.registers[i - 1].offset > reg.offset {
             return Err(Invalid::register(i, format!("register {} is listed out of offset order", reg.name)));
         }
-        let overlapping = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end());
-        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
+        let overlapping = furthest.filter(|o| !map.overlaps && reg.offset < o.end());
+        if furthest.is_none_or(|f| reg.end() > f.end()) {
+            furthest = Some(reg);
+        }
+        if let Some(other) = overlapping {
             return Err(Invalid::register(
                 i,
                 format!(
@@ -465,12 +501,16 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
                 f.bits()
             )));
         }
+        // Skipped where overlaps are allowed (SVD): fields may be many there.
+        if map.overlaps {
+            continue;
+        }
         let same_name = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name));
-        if let Some(other) = same_name.filter(|_| !map.overlaps) {
+        if let Some(other) = same_name {
             return Err(at(format!("duplicate field name '{}' in register {}", other.name, r.name)));
         }
         let overlapping = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0);
-        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
+        if let Some(other) = overlapping {
             return Err(at(format!("field {}.{} overlaps field {}", r.name, f.name, other.name)));
         }
     }

@@ -398,6 +398,7 @@ impl<'d> Session<'d> {
                 let place = placed()?;
                 let start = Instant::now();
                 let mut reads = 0;
+                let live = crate::mmio::fault::Liveness::new(self.device.device());
                 loop {
                     let access = self.read_at(&place)?;
                     reads += 1;
@@ -406,6 +407,8 @@ impl<'d> Session<'d> {
                         out.emit(Outcome::Poll(outcome::Polled { access, reads, elapsed_us }));
                         break;
                     }
+                    // Removed while polled (a stale mapping reads on): gone, not a timeout.
+                    live.check(false, None)?;
                     if start.elapsed() >= *timeout {
                         let what = format!("{} to read {}", at.target, compare_text(*expected, *mask));
                         let kind = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };

@@ -199,6 +199,12 @@ impl Op {
                 if !args.list("REGISTER").is_empty() {
                     return Err(Error::syntax("--offset and --len hexdump the BAR: name no registers with them"));
                 }
+                if let Some(len) = args.opt_int("len").filter(|l| *l > MAX_HEXDUMP_LEN) {
+                    return Err(Error::invalid(
+                        format!("{len:#x} bytes"),
+                        format!("a hexdump shows at most {MAX_HEXDUMP_LEN:#x} bytes (16 MiB): dump a smaller span, or several"),
+                    ));
+                }
                 Op::Hexdump { bar: args.opt_bar("bar"), offset: args.opt_int("offset"), len: args.opt_int("len") }
             }
             ["dump-regs"] => Op::Dump {
@@ -258,6 +264,10 @@ fn irq_kind(args: &Args) -> Result<Option<IrqKind>> {
 
 /// How long a wait lasts by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// Most bytes one hexdump (`dump-regs --len`) reads: its words are held
+/// and printed whole.
+pub const MAX_HEXDUMP_LEN: u64 = 16 << 20;
 
 // ---- the grammar of the operations
 

@@ -20,6 +20,9 @@ pub struct DmaBuffer {
     len: usize,
     container: Arc<VfioContainer>,
     device: DeviceRef,
+    /// The process that mapped it: a child made by fork(2) shares the
+    /// container and must not unmap its parent's IOVA (see Drop).
+    pid: u32,
 }
 
 impl DmaBuffer {
@@ -39,7 +42,7 @@ impl DmaBuffer {
         let mapped = unsafe { container.vfio_dma_map(iova, mapped_len as usize, ptr) };
         mapped.map_err(|e| map_error(device.clone(), e, mapped_len))?;
         log::debug!("{device}: DMA buffer {mapped_len:#x} bytes at IOVA {iova:#x}");
-        Ok(DmaBuffer { region, iova, len, container, device })
+        Ok(DmaBuffer { region, iova, len, container, device, pid: std::process::id() })
     }
 
     /// The address the device uses for it.
@@ -142,6 +145,11 @@ impl MemlockState {
 
 impl Drop for DmaBuffer {
     fn drop(&mut self) {
+        // In a child made by fork(2) (a Python script's), the container is
+        // the parent's: unmapping would pull the buffer from under its DMA.
+        if std::process::id() != self.pid {
+            return;
+        }
         let len = (self.len as u64).div_ceil(PAGE) * PAGE;
         if let Err(e) = self.container.vfio_dma_unmap(self.iova, len as usize) {
             log::warn!("{}: unmapping DMA IOVA {:#x}: {e}", self.device, self.iova);

@@ -148,7 +148,32 @@ pub fn load_file(path: &Path) -> Result<MapFile> {
     let text = read_map_text(path)?;
     let source = path.display().to_string();
     match kind_of(&text) {
-        Kind::SystemRdl => systemrdl::load(path, &source),
+        // The compiler is another program (python3): run only on a file
+        // that says it is SystemRDL, never on any text that is not TOML.
+        Kind::SystemRdl if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("rdl")) => {
+            systemrdl::load(path, &source)
+        }
+        Kind::SystemRdl => Err(invalid(
+            &source,
+            1,
+            "not a register map mmiodrv reads: not TOML, XML (IP-XACT, CMSIS-SVD) or LiteX CSV/JSON \
+             (SystemRDL is compiled only from a file named *.rdl)",
+        )),
+        _ => parse(&text, &source),
+    }
+}
+
+/// Load a map file a snapshot or trace names (someone else's file): any
+/// format read as data, never SystemRDL, whose compiler is another program.
+pub fn load_file_as_data(path: &Path) -> Result<MapFile> {
+    let text = read_map_text(path)?;
+    let source = path.display().to_string();
+    match kind_of(&text) {
+        Kind::SystemRdl => Err(invalid(
+            &source,
+            1,
+            "a map a snapshot or trace names is read only as data, never compiled (SystemRDL): give it with --regmap",
+        )),
         _ => parse(&text, &source),
     }
 }
@@ -170,6 +195,68 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
             message: "SystemRDL is read from a file by its compiler".into(),
         }
         .into()),
+    }
+}
+
+/// Most registers one map file may expand to, over all its blocks (each
+/// block holds at most [`loader::MAX_REGISTERS`]). Arrays (`dim`, nested
+/// register files, SystemRDL arrays) are counted against it before anything
+/// is expanded, so a 700-byte file cannot ask for ten million registers.
+pub const MAX_FILE_REGISTERS: u64 = 4 * loader::MAX_REGISTERS as u64;
+
+/// Most registers, fields and enumerated values together one map file may
+/// expand to (counted before expanding, as [`MAX_FILE_REGISTERS`]).
+pub const MAX_FILE_ELEMENTS: u64 = 1 << 20;
+
+/// What an array expansion would make, counted before it is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Registers.
+    pub registers: u64,
+    /// Registers, fields and enumerated values.
+    pub elements: u64,
+}
+
+impl Tally {
+    pub(crate) const ONE_REGISTER: Tally = Tally { registers: 1, elements: 1 };
+
+    /// `self` repeated `n` times (saturating: a count past the limits is refused anyway).
+    pub(crate) fn times(self, n: u64) -> Tally {
+        Tally { registers: self.registers.saturating_mul(n), elements: self.elements.saturating_mul(n) }
+    }
+
+    /// `self` and `other`.
+    pub(crate) fn plus(self, other: Tally) -> Tally {
+        Tally {
+            registers: self.registers.saturating_add(other.registers),
+            elements: self.elements.saturating_add(other.elements),
+        }
+    }
+
+    /// Why a file that expands to this is refused, if it is.
+    pub(crate) fn too_many(self) -> Option<String> {
+        if self.registers > MAX_FILE_REGISTERS {
+            Some(format!(
+                "its arrays expand to {} registers; a map file may hold at most {MAX_FILE_REGISTERS} (counted before expanding)",
+                big(self.registers)
+            ))
+        } else if self.elements > MAX_FILE_ELEMENTS {
+            Some(format!(
+                "its arrays expand to {} registers, fields and enumerated values; a map file may hold at most {MAX_FILE_ELEMENTS} (counted before expanding)",
+                big(self.elements)
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// A count as text (`more than 2^64` when it saturated).
+fn big(n: u64) -> String {
+    if n == u64::MAX {
+        "more than 2^64".into()
+    } else {
+        n.to_string()
     }
 }
 
@@ -238,7 +325,12 @@ fn xml(text: &str, source: &str) -> Result<MapFile> {
     let root = doc.root_element();
     let ns = root.tag_name().namespace();
     match (root.tag_name().name(), ns) {
-        ("device", None) => svd::parse(text, source),
+        ("device", None) => {
+            if let Some((line, message)) = svd::too_large(&doc) {
+                return Err(invalid(source, line, message));
+            }
+            svd::parse(text, source)
+        }
         ("component", Some(ns)) => ipxact::parse(&doc, ns, source),
         (name, ns) => Err(invalid(
             source,
@@ -381,6 +473,7 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
         for reg in map.registers.to_mut() {
             reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
         }
+        loader::make_printable(&mut map);
         blocks.push(map);
     }
     blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));

@@ -299,6 +299,7 @@ pub fn man_pages(tree: &[&'static Command], dir: &Path) -> Result<Vec<std::path:
         let text = page(cmd, examples, &related)?;
         let mut file = mmiodrv::value::create_output_file(&path)?;
         file.write_all(&text).map_err(|e| Error::io("cannot write", &path, e))?;
+        file.commit()?;
         written.push(path);
     }
     written.sort();

@@ -194,8 +194,12 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("MMIODRV_PCI_IDS", "another pci.ids file"),
     ("MMIODRV_STATE_DIR", "where bind remembers previous drivers (default /run/mmiodrv)"),
     ("MMIODRV_PROC_ROOT", "another /proc for the in-use checks (mounts, swaps)"),
-    ("MMIODRV_LOCK_DIR", "where device locks are taken (default /run/lock)"),
+    (
+        "MMIODRV_LOCK_DIR",
+        "where device locks are taken (default /run/lock/mmiodrv; only root and group mmiodrv may write it)",
+    ),
     ("MMIODRV_BIND_TIMEOUT_MS", "how long bind and unbind wait for the kernel (default 5000)"),
+    ("MMIODRV_UDEV_ROOT", "tests: a directory standing for / in `udev` (its dev/, etc/mmiodrv/devices, etc/group)"),
     ("MMIODRV_FAKE_SYSFS_ONLY", "tests: abort rather than touch a real device (set with a fake MMIODRV_SYSFS_ROOT)"),
     ("MMIODRV_HISTORY", "the shell's history file (default $XDG_STATE_HOME/mmiodrv/history)"),
     ("MMIODRV_PYTHON", "the Python that runs the SystemRDL compiler for .rdl maps"),

@@ -13,6 +13,7 @@ pub mod list;
 pub mod observe;
 pub mod regmap;
 pub mod setpci;
+pub mod udev;
 
 use mmiodrv::command::{Arg, Command, Needs, Run, Value};
 use mmiodrv::observe::watch::Change;
@@ -166,6 +167,16 @@ const DOCTOR: Command = program(
     ("mmiodrv -s 00:04.0 doctor", "also the device: IOMMU group, decoding, bus mastering, driver"),
 ]);
 
+const UDEV: Command = program(
+    "udev",
+    "Show what the udev device list grants group mmiodrv: each named device's node, owner, mode and state, stray grants",
+    udev::run,
+)
+.examples(&[
+    ("mmiodrv udev", "named devices, their nodes and states; entries that match nothing; stray grants (exit 10)"),
+    ("mmiodrv udev --json", "the same as one JSON object"),
+]);
+
 const BIND: Command =
     program("bind", "Bind the device to vfio-pci or uio_pci_generic, or --restore its old driver", bind::bind)
         .args(&[
@@ -268,12 +279,20 @@ const DIFF: Command = program(
     ("mmiodrv -s 00:04.0 diff before.json", "against the live device"),
 ]);
 
+/// A trace names the map files its windows used; they are someone's paths,
+/// loaded only when asked (and never compiled: SystemRDL is refused).
+const RECORDED_MAP: Arg = Arg::flag(
+    "recorded-map",
+    "Also load the map files the trace names for register names (read as data: never SystemRDL); without it, built-in maps only",
+);
+
 const TRACE_SHOW: Command =
     program("show", "Print a trace with register and field names from the map", observe::trace_show)
         .args(&[
             Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
             MAP_FILE,
             Arg::option("bar", Value::Bar, "The BAR --regmap describes (default: the map's own)").requires(&["regmap"]),
+            RECORDED_MAP,
         ])
         .examples(&[
             ("mmiodrv -s 00:04.0 --trace run.jsonl edu factorial 10", "record every access of a command"),
@@ -291,6 +310,7 @@ const REPLAY: Command = program(
     Arg::positional("FILE", Value::Path, "A trace file (written with --trace FILE)"),
     Arg::flag("dry-run", "Print what would be done; touch nothing (with --device, still check its IDs)"),
     Arg::flag("verify", "Also make the trace's reads again and check each returns what was recorded"),
+    RECORDED_MAP,
     Arg::option(
         "timeout",
         Value::Millis,
@@ -398,12 +418,13 @@ const COMPLETE_REGISTERS: Command = program(
 .hidden();
 
 /// The program's commands, in the order help lists them.
-pub static PROGRAM: [Command; 21] = [
+pub static PROGRAM: [Command; 22] = [
     LIST,
     INFO,
     CONFIG,
     SETPCI,
     DOCTOR,
+    UDEV,
     BIND,
     UNBIND,
     WATCH,
@@ -435,6 +456,7 @@ pub fn results(r: &mut Results) {
         .add::<config::ConfigWrite>(&[&CONFIG, &CONFIG_WRITE])
         .add::<setpci::SetpciAccess>(&[&SETPCI])
         .add::<doctor::Doctor>(&[&DOCTOR])
+        .add::<udev::UdevReport>(&[&UDEV])
         .add::<binding::Outcome>(&[&BIND])
         .add::<binding::Outcome>(&[&UNBIND])
         .add::<Change>(&[&WATCH])

@@ -576,7 +576,7 @@ pub fn trace_show(call: &mut Call<'_>) -> Result<()> {
     let map = user_map(args.opt_path("regmap"))?;
     let t = Trace::load(args.path("FILE")?)?;
     let bar = args.opt_bar("bar");
-    let names = Names::for_trace(&t, map.map(|m| (bar.unwrap_or(m.bar), m)));
+    let names = Names::for_trace(&t, map.map(|m| (bar.unwrap_or(m.bar), m)), args.flag("recorded-map"));
     show_trace(&g, call.path, &t, &names);
     Ok(())
 }
@@ -648,7 +648,7 @@ pub fn replay(call: &mut Call<'_>) -> Result<()> {
     let (g, args) = (Global::from_args(call.args)?, call.args);
     let (dry_run, verify) = (args.flag("dry-run"), args.flag("verify"));
     let t = Trace::load(args.path("FILE")?)?;
-    let names = Names::for_trace(&t, None);
+    let names = Names::for_trace(&t, None, args.flag("recorded-map"));
     let plan = Plan::new(&t, &names, verify);
     let device = match (dry_run, &g.device) {
         (true, None) => None,

@@ -108,6 +108,7 @@ pub fn convert(call: &mut Call<'_>) -> Result<()> {
         Some(path) => {
             let mut file = mmiodrv::value::create_output_file(path)?;
             std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
+            file.commit()?;
             if g.json {
                 print_json(call.path, &ConvertedTo { file: &map.source, block: &block.name, output: path });
             } else {

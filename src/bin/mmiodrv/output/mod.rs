@@ -49,8 +49,49 @@ pub fn flush() {
 /// How much held output is written at once.
 pub const HELD_LIMIT: usize = 64 << 10;
 
+/// Whether stdout is a pipe or socket, which another process drains (or does
+/// not): writes to it wait for room beside the stop eventfd.
+fn stdout_may_block() -> bool {
+    static PIPE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PIPE.get_or_init(|| {
+        use std::os::fd::AsFd;
+        nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&std::io::stdout().as_fd())).is_ok_and(|st| {
+            let kind = st.st_mode & nix::libc::S_IFMT;
+            kind == nix::libc::S_IFIFO || kind == nix::libc::S_IFSOCK
+        })
+    })
+}
+
 fn emit(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
+    if stdout_may_block() {
+        // A reader that stops reading must not keep the process past a stop
+        // (a blocked write is restarted by the signal): wait for room, then
+        // write at most a page, which room for one page always takes.
+        use std::os::fd::AsFd;
+        for chunk in bytes.chunks(4096) {
+            let written = mmiodrv::stop::wait_ready(out.as_fd(), true).map_err(Some).and_then(|_| {
+                out.write_all(chunk).and_then(|_| out.flush()).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        std::process::exit(0);
+                    }
+                    None
+                })
+            });
+            match written {
+                Ok(()) => {}
+                Err(Some(stop)) => {
+                    eprintln!("{}", errors::error_line(&stop, None));
+                    std::process::exit(stop.exit_status());
+                }
+                Err(None) => {
+                    eprintln!("mmiodrv: error: cannot write to stdout");
+                    std::process::exit(errors::exit_code(mmiodrv::ErrorClass::Io));
+                }
+            }
+        }
+        return;
+    }
     if let Err(e) = out.write_all(bytes).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);

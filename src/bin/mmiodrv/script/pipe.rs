@@ -19,7 +19,7 @@ fn next_line(input: &mut impl BufRead) -> Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     let n = std::io::Read::take(&mut *input, MAX_LINE + 1)
         .read_until(b'\n', &mut buf)
-        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+        .map_err(|e| mmiodrv::stop::check().err().unwrap_or_else(|| Error::io("cannot read", "standard input", e)))?;
     if n == 0 {
         return Ok(None);
     }
@@ -34,13 +34,34 @@ fn next_line(input: &mut impl BufRead) -> Result<Option<Vec<u8>>> {
     Ok(Some(buf))
 }
 
+/// Standard input as a file of its own (not std's buffered handle, whose
+/// buffer a wait on the descriptor would not see).
+fn stdin() -> Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().map_err(|e| Error::io("cannot use", "standard input", e))?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// Reads that wait for input beside the stop eventfd: a signal while the
+/// protocol waits for its next line ends the run at once (a blocked read
+/// would be restarted by the first signal).
+struct StopAware(std::fs::File);
+
+impl std::io::Read for StopAware {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::fd::AsFd;
+        // The stop's error is taken from `stop::check` by the caller.
+        mmiodrv::stop::wait_ready(self.0.as_fd(), false).map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.0.read(buf)
+    }
+}
+
 /// `batch -`.
 pub fn run(g: &Global, choice: &MapChoice, check: bool, keep_going: bool) -> Result<()> {
     let (options, device) = open(g, choice)?;
     let session = Session::new(&device, options);
     let tree = line_tree();
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let mut input = std::io::BufReader::new(StopAware(stdin()?));
     let mut first: Option<Error> = None;
     for i in 1.. {
         let line = match next_line(&mut input) {
