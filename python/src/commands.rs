@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use mmiodrv::command::{Arg, ArgKind, Args, Call, Collect, Command, Needs, Parsed, Run, Subject, Value};
-use mmiodrv::drivers::DRIVERS;
+use mmiodrv::drivers::installed;
 use mmiodrv::error::{Error, Result};
 use mmiodrv::lock::LockMode;
 use mmiodrv::outcome::Outcome;
@@ -339,11 +339,11 @@ fn stub_class(out: &mut String, path: &[&str], level: &[Command]) {
 #[pyfunction]
 pub fn _command_stubs() -> String {
     let mut out = String::new();
-    for d in DRIVERS.iter().filter(|d| !d.commands().is_empty()) {
+    for d in installed().iter().filter(|d| !d.commands().is_empty()) {
         stub_class(&mut out, &[d.name()], d.commands());
     }
     out.push_str("class _DriverCommands:\n");
-    for d in DRIVERS.iter().filter(|d| !d.commands().is_empty()) {
+    for d in installed().iter().filter(|d| !d.commands().is_empty()) {
         let _ = writeln!(out, "    {}: {}", py_name(d.name()), class_name(&[d.name()]));
     }
     out

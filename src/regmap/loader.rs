@@ -150,6 +150,15 @@ impl Invalid {
     }
 }
 
+/// The problem (its message names the register and field it is about).
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// Read a map file with the checks every map file gets: a regular file, at
 /// most [`MAX_FILE`] bytes, UTF-8 (the first bad byte's line is named).
 pub fn read_map_text(path: &Path) -> Result<String> {

@@ -96,7 +96,7 @@ macro_rules! register_map {
         }
     ) => {
         $(#[doc = $mdoc])*
-        #[allow(non_upper_case_globals, clippy::identity_op)]
+        #[allow(non_upper_case_globals, dead_code, clippy::identity_op)]
         $vis mod $module {
             #[allow(unused_imports)]
             use $crate::regmap::typed::RegisterValue as _;

@@ -1,8 +1,8 @@
 //! Task 1, solved: identify the device.
 
-use mmiodrv::drivers::edu::regs::ID;
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::ID;
 
 use crate::Version;
 

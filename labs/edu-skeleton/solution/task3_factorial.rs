@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use mmiodrv::drivers::edu::regs::{FACTORIAL, STATUS};
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, STATUS};
 
 /// Write N, poll STATUS.COMPUTING with a deadline, read the result.
 pub fn factorial(bar: &dyn RegisterIo, n: u32, timeout: Duration) -> Result<u32> {

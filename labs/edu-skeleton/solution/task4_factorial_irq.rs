@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use mmiodrv::backend::{Backend, IrqEvent, IrqKind};
-use mmiodrv::drivers::edu::regs::{FACTORIAL, IRQ_ACK, IRQ_STATUS, STATUS};
-use mmiodrv::drivers::edu::IRQ_FACTORIAL;
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, IRQ_ACK, IRQ_STATUS, STATUS};
+use mmiodrv_edu::IRQ_FACTORIAL;
 
 /// Arm, ask, start, wait, check, acknowledge, clean up, read.
 pub fn factorial_irq(

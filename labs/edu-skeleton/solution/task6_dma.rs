@@ -3,10 +3,10 @@
 use std::time::{Duration, Instant};
 
 use mmiodrv::backend::{Backend, DmaBuffer};
-use mmiodrv::drivers::edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
-use mmiodrv::drivers::edu::{DMA_BUFFER_ADDR, DMA_MASK_BITS, DMA_MAX_END};
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::{barrier, RegisterIo};
+use mmiodrv_edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
+use mmiodrv_edu::{DMA_BUFFER_ADDR, DMA_MASK_BITS, DMA_MAX_END};
 
 /// 2 MiB: page-aligned, far under 1 << 28 (256 MiB), and not the library's
 /// default (1 MiB), to show the choice is yours.

@@ -11,10 +11,10 @@
 
 use std::sync::Mutex;
 
-use mmiodrv::drivers::edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
-use mmiodrv::drivers::edu::{DMA_BUFFER_ADDR, DMA_MAX_END};
 use mmiodrv::error::{Error, Result};
 use mmiodrv::mmio::{MmioRegion, RegisterIo, Width};
+use mmiodrv_edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
+use mmiodrv_edu::{DMA_BUFFER_ADDR, DMA_MAX_END};
 
 /// BAR0 with the DMA range checked at the start of every transfer.
 pub struct Guarded {

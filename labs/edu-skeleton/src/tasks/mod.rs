@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Registers are declared once, in the library's edu driver
-//! (`mmiodrv::drivers::edu::regs`, from `register_map!`): `ID`, `STATUS`,
+//! (`mmiodrv_edu::regs`, from `register_map!`): `ID`, `STATUS`,
 //! `DMA_CMD`... are typed registers and `ID::MAGIC`, `STATUS::COMPUTING`...
 //! their fields.
 //!

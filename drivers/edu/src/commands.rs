@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Direction, DmaOptions, Edu, Liveness, DEFAULT_IOVA, DMA_BUFFER_ADDR, DMA_BUFFER_SIZE};
-use crate::backend::{IrqEvent, IrqKind};
-use crate::command::{Arg, Call, Command, Needs, Report, Run, Value};
-use crate::error::{DeviceRef, ErrorKind, Result};
-use crate::text::hexdump_lines;
+use mmiodrv::backend::{IrqEvent, IrqKind};
+use mmiodrv::command::{Arg, Call, Command, Needs, Report, Run, Value};
+use mmiodrv::error::{DeviceRef, ErrorKind, Result};
+use mmiodrv::text::hexdump_lines;
 
-const TIMEOUT: Arg = Arg::option("timeout", Value::Millis, "Give up after this many milliseconds (exit status 8)")
-    .default("5000");
+const TIMEOUT: Arg =
+    Arg::option("timeout", Value::Millis, "Give up after this many milliseconds (exit status 8)").default("5000");
 const OFFSET: Arg = Arg::option(
     "offset",
     Value::Size,
@@ -182,8 +182,7 @@ const STATUS: Command = Command {
 pub const COMMANDS: &[Command] = &[ID, LIVENESS, FACTORIAL, IRQ, DMA, STATUS];
 
 /// The JSON each command reports, declared with the command.
-#[cfg(feature = "schema")]
-pub fn results(r: &mut crate::schema::Results) {
+pub fn results(r: &mut mmiodrv::schema::Results) {
     let edu = &super::DRIVER.command;
     r.add::<IdReport>(&[edu, &ID])
         .add::<LivenessReport>(&[edu, &LIVENESS])
@@ -196,8 +195,7 @@ pub fn results(r: &mut crate::schema::Results) {
 }
 
 /// `edu id`: the ID register and its version.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct IdReport {
     /// The device.
     device: DeviceRef,
@@ -210,8 +208,7 @@ struct IdReport {
 }
 
 /// `edu liveness`: what was written and read back.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct LivenessReport {
     /// The device.
     device: DeviceRef,
@@ -221,8 +218,7 @@ struct LivenessReport {
 }
 
 /// `edu factorial`: N and N!.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct FactorialReport {
     /// The device.
     device: DeviceRef,
@@ -235,8 +231,7 @@ struct FactorialReport {
 }
 
 /// `edu irq raise`: the value raised and IRQ_STATUS after.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct RaiseReport {
     /// The device.
     device: DeviceRef,
@@ -253,8 +248,7 @@ struct RaiseReport {
 }
 
 /// `edu irq ack`: the bits cleared and IRQ_STATUS after.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct AckReport {
     /// The device.
     device: DeviceRef,
@@ -265,8 +259,7 @@ struct AckReport {
 }
 
 /// `edu dma to-device` and `from-device`: a transfer done.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct DmaReport {
     /// The device.
     device: DeviceRef,
@@ -287,8 +280,7 @@ struct DmaReport {
 }
 
 /// `edu status`: STATUS and IRQ_STATUS decoded.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct StatusReport {
     /// The device.
     device: DeviceRef,
@@ -320,7 +312,10 @@ fn liveness(call: &mut Call<'_>) -> Result<()> {
     call.report(Report::line(LivenessReport { device: name.clone(), liveness: l }, line));
     if !l.inverted {
         let why = "not the bitwise inverse of the value written";
-        return Err(crate::Error::on(name, ErrorKind::UnexpectedValue { register: "LIVENESS", value: l.read.into(), why }));
+        return Err(mmiodrv::Error::on(
+            name,
+            ErrorKind::UnexpectedValue { register: "LIVENESS", value: l.read.into(), why },
+        ));
     }
     Ok(())
 }
@@ -392,7 +387,7 @@ fn to_device(call: &mut Call<'_>) -> Result<()> {
     let (offset, opts) = dma_options(call)?;
     let file = call.args.path("FILE")?.to_path_buf();
     // Checked before the device is opened: a regular file that fits the buffer.
-    let data = crate::value::read_regular_file(&file, "the data to send", DMA_BUFFER_SIZE)?;
+    let data = mmiodrv::value::read_regular_file(&file, "the data to send", DMA_BUFFER_SIZE)?;
     Edu::check_dma(offset, data.len() as u64)?;
     let edu = open(call)?;
     let name = edu.device().clone();
@@ -423,7 +418,7 @@ fn from_device(call: &mut Call<'_>) -> Result<()> {
     Edu::check_dma(offset, len)?;
     let out = call.args.opt_path("out").map(|p| p.to_path_buf());
     if let Some(path) = &out {
-        crate::value::check_output_path(path, "the output file")?;
+        mmiodrv::value::check_output_path(path, "the output file")?;
     }
     let edu = open(call)?;
     let name = edu.device().clone();
@@ -431,9 +426,9 @@ fn from_device(call: &mut Call<'_>) -> Result<()> {
     let addr = DMA_BUFFER_ADDR + offset;
     let report = match out {
         Some(path) => {
-            let mut file = crate::value::create_output_file(&path).map_err(|e| e.with_device(name.clone()))?;
+            let mut file = mmiodrv::value::create_output_file(&path).map_err(|e| e.with_device(name.clone()))?;
             std::io::Write::write_all(&mut file, &data)
-                .map_err(|e| crate::Error::io_on(name.clone(), "cannot write", &path, e))?;
+                .map_err(|e| mmiodrv::Error::io_on(name.clone(), "cannot write", &path, e))?;
             let line = format!("{name}: device buffer {addr:#x} -> {} bytes in {}", data.len(), path.display());
             let json = DmaReport {
                 device: name,

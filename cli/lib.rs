@@ -1,5 +1,10 @@
-//! The `mmiodrv` command line: parses arguments with the library's one
-//! grammar, runs the command, prints its results and errors.
+//! The `mmiodrv` command line as a library: [`run`] parses arguments with
+//! the library's one grammar, runs the command, prints its results and
+//! errors, with the drivers it is given. The `mmiodrv` binary is
+//! `run(mmiodrv_drivers::BUILTIN)`; a driver crate's binary is
+//! `run(&[&mydriver::DRIVER])`, and gets the whole command line (help,
+//! completions, man pages, batch, shell, the pipe protocol, JSON, `list`'s
+//! MMIODRV column) with its driver in it (docs/writing-a-driver.md).
 //!
 //! Layout: `cli/` the grammar of the command line (global options, the tree
 //! of commands) and the help drawn from it; `commands/` the program's own
@@ -11,6 +16,8 @@
 
 #[macro_use]
 mod output;
+// The grammar of the command line (the module keeps its old name).
+#[allow(clippy::module_inception)]
 mod cli;
 mod commands;
 mod context;
@@ -22,10 +29,25 @@ mod script;
 use std::process::ExitCode;
 
 use cli::Global;
+use mmiodrv::drivers::DriverInfo;
 use mmiodrv::error::Error;
 use output::errors;
 
-fn main() -> ExitCode {
+/// The whole command line with `drivers`: their commands, their maps for
+/// the devices they claim, their rows in `list`. Reads the process's
+/// arguments and returns the exit status (docs/commands.md lists them).
+///
+/// ```no_run
+/// # static DRIVER: mmiodrv::drivers::DriverInfo = mmiodrv::drivers::DriverInfo::new("blinky", "A made-up device");
+/// fn main() -> std::process::ExitCode {
+///     mmiodrv_cli::run(&[&DRIVER])
+/// }
+/// ```
+pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
+    if let Err(e) = install(drivers) {
+        eprintln!("{}", errors::error_line(&e, None));
+        return ExitCode::from(errors::exit_status(&e) as u8);
+    }
     let argv: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
         Ok(argv) => argv,
         Err(_) => return usage_error(&Error::syntax("an argument that is not UTF-8 text"), false),
@@ -67,7 +89,7 @@ fn main() -> ExitCode {
         false => None,
     };
     let mut parsed = parsed;
-    let result = run(&mut parsed, request, &mut g);
+    let result = run_parsed(&mut parsed, request, &mut g);
     // A trace that could not be written in full is an error, after the command's own.
     let result = result.and_then(|()| context::finish_trace());
     match result {
@@ -85,7 +107,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(
+/// Install `drivers` for the process: refused when one's name is a
+/// command of the program (its group would hide it).
+fn install(drivers: &[&'static DriverInfo]) -> mmiodrv::error::Result<()> {
+    let taken = commands::PROGRAM.iter().chain(mmiodrv::session::COMMANDS.iter());
+    for c in taken {
+        if let Some(d) = drivers.iter().find(|d| d.name() == c.name || d.top_level.iter().any(|t| t.name == c.name)) {
+            let why =
+                format!("the driver {} declares a command named {}, which is a command of mmiodrv", d.name(), c.name);
+            return Err(Error::invalid(d.name(), why));
+        }
+    }
+    mmiodrv::drivers::install(drivers)
+}
+
+fn run_parsed(
     parsed: &mut mmiodrv::command::Invocation,
     request: Option<mmiodrv::session::Request>,
     g: &mut Global,

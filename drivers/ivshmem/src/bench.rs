@@ -2,7 +2,7 @@
 //! between two ordinary RAM buffers of the same size in the same process.
 //!
 //! The shared memory's previous contents are saved first and written back at
-//! the end, on every way out (an error, a signal: [`crate::stop`]); other
+//! the end, on every way out (an error, a signal: [`mmiodrv::stop`]); other
 //! peers see the benchmark's bytes in between. Memory a peer is writing is
 //! refused unless asked: putting the saved contents back would undo the
 //! peer's writes.
@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::SharedMemory;
-use crate::error::{Error, ErrorKind, Result};
-use crate::mmio::bulk::Lanes;
+use mmiodrv::error::{Error, ErrorKind, Result};
+use mmiodrv::mmio::bulk::Lanes;
 
 /// Best-of-N throughputs in bytes per second, and their ratios to memcpy.
-#[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct BenchResult {
     /// Bytes per copy.
     pub len: u64,
@@ -48,7 +47,7 @@ fn best_of<const N: usize>(rounds: u32, mut jobs: [&mut dyn FnMut() -> Result<()
     let mut best = [Duration::MAX; N];
     for _ in 0..rounds {
         for (job, best) in jobs.iter_mut().zip(best.iter_mut()) {
-            crate::stop::check()?;
+            mmiodrv::stop::check()?;
             job()?;
             let start = Instant::now();
             job()?;
@@ -79,7 +78,7 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32, live: bool) -> Result<Be
     let mut saved = vec![0u8; len];
     mem.read(0, &mut saved)?;
     if !live {
-        crate::stop::sleep(QUIET_CHECK)?;
+        mmiodrv::stop::sleep(QUIET_CHECK)?;
         let mut again = vec![0u8; len];
         mem.read(0, &mut again)?;
         if again != saved {
@@ -140,7 +139,7 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32, live: bool) -> Result<Be
         })
     })();
     mem.write(0, &saved)?;
-    result.map_err(|e| match crate::stop::requested() {
+    result.map_err(|e| match mmiodrv::stop::requested() {
         Some(stop) => stop.error("the shared memory's contents were put back".into()),
         None => e,
     })
@@ -149,7 +148,7 @@ pub fn run(mem: &SharedMemory, bytes: u64, rounds: u32, live: bool) -> Result<Be
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mmio::MmioRegion;
+    use mmiodrv::mmio::MmioRegion;
 
     #[test]
     fn bench_restores_the_memory_and_reports_ratios() {

@@ -3,48 +3,46 @@
 use serde::Serialize;
 
 use super::{Link, MacAddress, E1000};
-use crate::command::{Arg, Call, Command, Needs, Report, Run};
-use crate::error::{DeviceRef, Result};
+use mmiodrv::command::{Arg, Call, Command, Needs, Report, Run};
+use mmiodrv::error::{DeviceRef, Result};
 
 /// `e1000 mac`.
 const MAC: Command = Command {
-        name: "mac",
-        about: "Print the MAC address: receive address 0 (RAL0/RAH0) and the EEPROM's copy (through EERD)",
-        args: &[Arg::flag("eeprom", "Only the EEPROM's copy (works before a driver has programmed RAL0/RAH0)")],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:07.0 e1000 mac", "the MAC `ip link` shows, read from the device")],
-        needs: Needs::Device,
-        run: Run::Call(mac),
-        aliases: &[],
-        hidden: false,
+    name: "mac",
+    about: "Print the MAC address: receive address 0 (RAL0/RAH0) and the EEPROM's copy (through EERD)",
+    args: &[Arg::flag("eeprom", "Only the EEPROM's copy (works before a driver has programmed RAL0/RAH0)")],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:07.0 e1000 mac", "the MAC `ip link` shows, read from the device")],
+    needs: Needs::Device,
+    run: Run::Call(mac),
+    aliases: &[],
+    hidden: false,
 };
 
 /// `e1000 link`.
 const LINK: Command = Command {
-        name: "link",
-        about: "Print link state, speed and duplex (STATUS)",
-        args: &[],
-        subcommands: &[],
-        examples: &[("mmiodrv -s 00:07.0 e1000 link", "link up, 1000 Mb/s, full duplex")],
-        needs: Needs::Device,
-        run: Run::Call(link),
-        aliases: &[],
-        hidden: false,
+    name: "link",
+    about: "Print link state, speed and duplex (STATUS)",
+    args: &[],
+    subcommands: &[],
+    examples: &[("mmiodrv -s 00:07.0 e1000 link", "link up, 1000 Mb/s, full duplex")],
+    needs: Needs::Device,
+    run: Run::Call(link),
+    aliases: &[],
+    hidden: false,
 };
 
 /// e1000's subcommands.
 pub const COMMANDS: &[Command] = &[MAC, LINK];
 
 /// The JSON each command reports, declared with the command.
-#[cfg(feature = "schema")]
-pub fn results(r: &mut crate::schema::Results) {
+pub fn results(r: &mut mmiodrv::schema::Results) {
     let e1000 = &super::DRIVER.command;
     r.add::<MacReport>(&[e1000, &MAC]).add::<EepromMacReport>(&[e1000, &MAC]).add::<LinkReport>(&[e1000, &LINK]);
 }
 
 /// Where `e1000 mac` read the address.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum MacSource {
     /// The EEPROM's copy (`--eeprom`).
@@ -52,8 +50,7 @@ enum MacSource {
 }
 
 /// `e1000 mac`: the address, receive address 0's and the EEPROM's.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct MacReport {
     /// The device.
     device: DeviceRef,
@@ -66,8 +63,7 @@ struct MacReport {
 }
 
 /// `e1000 mac --eeprom`: the EEPROM's copy only.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct EepromMacReport {
     /// The device.
     device: DeviceRef,
@@ -78,8 +74,7 @@ struct EepromMacReport {
 }
 
 /// `e1000 link`: STATUS decoded.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct LinkReport {
     /// The device.
     device: DeviceRef,

@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use nix::errno::Errno;
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 
-use crate::unix::recv_with_fd;
+use mmiodrv::unix::recv_with_fd;
 
 /// The only protocol version there is.
 pub const PROTOCOL_VERSION: i64 = 0;

@@ -142,7 +142,7 @@ pub fn tree_with(program: &'static [Command]) -> &'static [&'static Command] {
     TREE.get_or_init(|| {
         let mut all: Vec<&'static Command> = program.iter().collect();
         all.extend(mmiodrv::session::COMMANDS.iter());
-        for d in mmiodrv::drivers::DRIVERS {
+        for d in mmiodrv::drivers::installed() {
             all.push(&d.command);
             all.extend(d.top_level.iter());
         }

@@ -22,8 +22,8 @@ use nix::sys::socket::MsgFlags;
 use serde::Serialize;
 
 use super::protocol::{self, MAX_PEERS, PROTOCOL_VERSION, SHM_MESSAGE};
-use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
-use crate::text::size_string;
+use mmiodrv::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+use mmiodrv::text::size_string;
 /// A peer that does not take a message within this time is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// QEMU's contrib server allows at most 64 vectors per peer.
@@ -43,8 +43,7 @@ pub struct ServerConfig {
 }
 
 /// Something that happened to the peer set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum ServerEvent {
     /// A peer connected and got its ID.
@@ -424,7 +423,7 @@ impl Drop for Server {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drivers::ivshmem::client::Client;
+    use crate::client::Client;
     use std::sync::mpsc;
 
     struct Running {

@@ -8,7 +8,8 @@
 //!   by [`Ivshmem::read_and_clear_status`].
 //! - BAR1: the MSI-X table (ivshmem-doorbell only).
 //! - BAR2: the shared memory, copied with the widest aligned volatile accesses
-//!   ([`crate::mmio::MmioRegion::copy_from_slice`] and friends).
+//!   ([`mmiodrv::mmio::MmioRegion::copy_from_slice`] and friends).
+#![deny(unsafe_code)]
 
 pub mod bench;
 pub mod client;
@@ -22,10 +23,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::backend::{Backend, BackendKind, BarOptions, Interrupts, IrqEvent, IrqKind};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
-use crate::mmio::{barrier, MmioRegion, RegisterIo};
-use crate::pci::capabilities::{self, id};
+use mmiodrv::backend::{Backend, BackendKind, BarOptions, Interrupts, IrqEvent, IrqKind};
+use mmiodrv::drivers::DriverInfo;
+use mmiodrv::error::{DeviceRef, Error, ErrorKind, Result};
+use mmiodrv::mmio::{barrier, MmioRegion, RegisterIo};
+use mmiodrv::pci::capabilities::{self, id};
 
 use self::regs::*;
 
@@ -34,7 +36,7 @@ pub const VENDOR_ID: u16 = 0x1af4;
 /// PCI device ID of ivshmem.
 pub const DEVICE_ID: u16 = 0x1110;
 
-crate::register_map! {
+mmiodrv::register_map! {
     /// ivshmem's BAR0, as ivshmem-spec.rst has it.
     pub mod regs {
         map MAP {
@@ -73,14 +75,14 @@ pub const REGISTER_BAR: u8 = 0;
 pub const SHARED_MEMORY_BAR: u8 = 2;
 
 /// The driver's description, commands and map, for the driver list.
-pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
-    command: crate::command::Command::group("ivshmem", "ivshmem shared memory: info, read, write, fill, dump, bench, doorbells, a host client", commands::COMMANDS),
-    ids: &[(VENDOR_ID, DEVICE_ID)],
-    maps: &[&regs::MAP],
-    top_level: commands::TOP_LEVEL,
-    #[cfg(feature = "schema")]
-    results: commands::results,
-};
+pub static DRIVER: DriverInfo =
+    DriverInfo::new("ivshmem", "ivshmem shared memory: info, read, write, fill, dump, bench, doorbells, a host client")
+        .ids(&[(VENDOR_ID, DEVICE_ID)])
+        .maps(&[&regs::MAP])
+        .subcommands(commands::COMMANDS)
+        .top_level(commands::TOP_LEVEL)
+        .class(0x050000)
+        .results(commands::results);
 
 /// The DOORBELL value that rings `vector` of `peer`.
 pub fn doorbell_value(peer: u16, vector: u16) -> u32 {
@@ -88,8 +90,7 @@ pub fn doorbell_value(peer: u16, vector: u16) -> u32 {
 }
 
 /// Which ivshmem.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Variant {
     /// `ivshmem-plain`: shared memory only, no server, no interrupts.
     #[serde(rename = "ivshmem-plain")]
@@ -109,8 +110,7 @@ impl std::fmt::Display for Variant {
 }
 
 /// What `ivshmem info` reports.
-#[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct IvshmemInfo {
     /// The device.
     pub device: DeviceRef,
@@ -194,13 +194,13 @@ impl HostMemory {
     /// opening never blocks on a FIFO).
     pub fn open(path: &Path, writable: bool) -> Result<HostMemory> {
         let what = "an ivshmem memory-backend file (e.g. under /dev/shm)";
-        let (file, len) = crate::backend::host_file::open_regular(path, writable, what)?;
+        let (file, len) = mmiodrv::backend::host_file::open_regular(path, writable, what)?;
         Self::map(&file, len, path, writable)
     }
 
     /// Map an already open shared-memory file (e.g. the fd a server handed out).
     pub fn map(file: &File, len: u64, path: &Path, writable: bool) -> Result<HostMemory> {
-        let region = crate::backend::host_file::map(file, len, path, writable)?;
+        let region = mmiodrv::backend::host_file::map(file, len, path, writable)?;
         Ok(HostMemory { path: path.to_path_buf(), memory: SharedMemory::new(region) })
     }
 

@@ -5,6 +5,7 @@
 //!
 //! The device must not be driven by the kernel's e1000 driver at the same
 //! time: unbind it (or bind it to vfio-pci) first.
+#![deny(unsafe_code)]
 
 mod commands;
 
@@ -13,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Backend, BarOptions};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
-use crate::mmio::RegisterIo;
+use mmiodrv::backend::{Backend, BarOptions};
+use mmiodrv::drivers::DriverInfo;
+use mmiodrv::error::{DeviceRef, Error, ErrorKind, Result};
+use mmiodrv::mmio::RegisterIo;
 
 use self::regs::*;
 
@@ -23,7 +25,7 @@ use self::regs::*;
 /// QEMU's `e1000`, 82544GC `e1000-82544gc`, 82545EM `e1000-82545em`).
 pub const IDS: &[(u16, u16)] = &[(0x8086, 0x100e), (0x8086, 0x100c), (0x8086, 0x100f)];
 
-crate::register_map! {
+mmiodrv::register_map! {
     /// BAR0 (128 KiB of 32-bit registers), from the 8254x SDM's register summary.
     pub mod regs {
         map MAP {
@@ -230,21 +232,18 @@ crate::register_map! {
 }
 
 /// The driver's description, commands and map, for the driver list.
-pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
-    command: crate::command::Command::group("e1000", "Intel 8254x Ethernet (e1000): MAC address, link state", commands::COMMANDS),
-    ids: IDS,
-    maps: &[&regs::MAP],
-    top_level: &[],
-    #[cfg(feature = "schema")]
-    results: commands::results,
-};
+pub static DRIVER: DriverInfo = DriverInfo::new("e1000", "Intel 8254x Ethernet (e1000): MAC address, link state")
+    .ids(IDS)
+    .maps(&[&regs::MAP])
+    .subcommands(commands::COMMANDS)
+    .class(0x020000)
+    .results(commands::results);
 
 /// EEPROM words 0..=2 hold the MAC address, low byte first.
 const EEPROM_MAC_WORDS: [u8; 3] = [0, 1, 2];
 
 /// A MAC address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(into = "String")]
 pub struct MacAddress(pub [u8; 6]);
 
@@ -262,8 +261,7 @@ impl From<MacAddress> for String {
 }
 
 /// The link as STATUS reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Link {
     /// Link up.
     pub up: bool,
@@ -350,7 +348,7 @@ impl E1000 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mmio::MmioRegion;
+    use mmiodrv::mmio::MmioRegion;
 
     #[test]
     fn mac_from_receive_address_registers() {

@@ -4,6 +4,7 @@
 //!
 //! Works on every backend that opens BAR0 (sysfs, UIO, VFIO); interrupts need
 //! UIO (INTx) or VFIO (INTx/MSI), and DMA needs VFIO.
+#![deny(unsafe_code)]
 
 mod commands;
 
@@ -11,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Backend, BarOptions, DmaBuffer, IrqEvent, IrqKind};
-use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
-use crate::mmio::{barrier, RegisterIo};
+use mmiodrv::backend::{Backend, BarOptions, DmaBuffer, IrqEvent, IrqKind};
+use mmiodrv::drivers::DriverInfo;
+use mmiodrv::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+use mmiodrv::mmio::{barrier, RegisterIo};
 
 use self::regs::*;
 
@@ -22,7 +24,7 @@ pub const VENDOR_ID: u16 = 0x1234;
 /// PCI device ID of edu.
 pub const DEVICE_ID: u16 = 0x11e8;
 
-crate::register_map! {
+mmiodrv::register_map! {
     /// edu's BAR0, as edu.rst's table has it.
     pub mod regs {
         map MAP {
@@ -105,18 +107,15 @@ pub const IRQ_FACTORIAL: u32 = 0x001;
 pub const IRQ_DMA: u32 = 0x100;
 
 /// The driver's description, commands and map, for the driver list.
-pub static DRIVER: crate::drivers::DriverInfo = crate::drivers::DriverInfo {
-    command: crate::command::Command::group("edu", "QEMU's edu device: id, liveness, factorial, interrupts, DMA", commands::COMMANDS),
-    ids: &[(VENDOR_ID, DEVICE_ID)],
-    maps: &[&regs::MAP],
-    top_level: &[],
-    #[cfg(feature = "schema")]
-    results: commands::results,
-};
+pub static DRIVER: DriverInfo = DriverInfo::new("edu", "QEMU's edu device: id, liveness, factorial, interrupts, DMA")
+    .ids(&[(VENDOR_ID, DEVICE_ID)])
+    .maps(&[&regs::MAP])
+    .subcommands(commands::COMMANDS)
+    .class(0x00ff00)
+    .results(commands::results);
 
 /// Decoded ID register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EduId {
     /// The raw register.
     pub raw: u32,
@@ -127,8 +126,7 @@ pub struct EduId {
 }
 
 /// What a liveness check found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Liveness {
     /// The value written.
     pub wrote: u32,
@@ -139,8 +137,7 @@ pub struct Liveness {
 }
 
 /// STATUS decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Status {
     /// The raw register.
     pub status: u32,
@@ -170,8 +167,7 @@ impl Default for DmaOptions {
 }
 
 /// Which way a DMA goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// RAM to edu's buffer.
@@ -339,7 +335,7 @@ impl<'a> Edu<'a> {
     /// Copy `data` from RAM into the device buffer at `offset`.
     pub fn dma_to_device(&self, data: &[u8], offset: u64, opts: DmaOptions) -> Result<()> {
         Self::check_dma(offset, data.len() as u64)?;
-        crate::backend::vfio::dma::check_request(data.len(), opts.iova, DMA_MASK_BITS)?;
+        mmiodrv::backend::vfio::dma::check_request(data.len(), opts.iova, DMA_MASK_BITS)?;
         let buf = self.backend.dma_buffer(data.len(), opts.iova, DMA_MASK_BITS)?;
         buf.memory().copy_from_slice(0, data)?;
         self.run_dma(&buf, Direction::ToDevice, offset, data.len() as u64, opts)
@@ -348,7 +344,7 @@ impl<'a> Edu<'a> {
     /// Copy `len` bytes from the device buffer at `offset` into RAM.
     pub fn dma_from_device(&self, len: usize, offset: u64, opts: DmaOptions) -> Result<Vec<u8>> {
         Self::check_dma(offset, len as u64)?;
-        crate::backend::vfio::dma::check_request(len, opts.iova, DMA_MASK_BITS)?;
+        mmiodrv::backend::vfio::dma::check_request(len, opts.iova, DMA_MASK_BITS)?;
         let buf = self.backend.dma_buffer(len, opts.iova, DMA_MASK_BITS)?;
         self.run_dma(&buf, Direction::FromDevice, offset, len as u64, opts)?;
         barrier::after_completion();
@@ -414,7 +410,7 @@ impl<'a> Edu<'a> {
                 // device would still write.
                 self.wait_dma(opts.timeout)?;
                 let _ = IRQ_STATUS.read(self.io()).and_then(|p| IRQ_ACK.write(self.io(), p & IRQ_DMA));
-                return Err(match crate::stop::requested() {
+                return Err(match mmiodrv::stop::requested() {
                     Some(stop) => stop.error("the transfer in flight was awaited and acknowledged first".into()),
                     None => e,
                 });
@@ -430,7 +426,7 @@ impl<'a> Edu<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mmio::Width;
+    use mmiodrv::mmio::Width;
 
     #[test]
     fn the_one_declaration_matches_the_spec() {

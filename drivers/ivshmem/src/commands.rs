@@ -12,10 +12,10 @@ use super::bench::BenchResult;
 use super::client::Client;
 use super::server::{Server, ServerConfig};
 use super::{bench, doorbell_value, HostMemory, Ivshmem, SharedMemory, Variant};
-use crate::backend::IrqEvent;
-use crate::command::{Arg, Call, Command, Needs, Report, Run, Subject, Value};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
-use crate::text::{hexdump_lines, size_string};
+use mmiodrv::backend::IrqEvent;
+use mmiodrv::command::{Arg, Call, Command, Needs, Report, Run, Subject, Value};
+use mmiodrv::error::{DeviceRef, Error, ErrorKind, Result};
+use mmiodrv::text::{hexdump_lines, size_string};
 
 /// Bulk transfers move this much per step (and per progress update).
 const CHUNK: usize = 1 << 20;
@@ -65,7 +65,11 @@ const WRITE: Command = Command {
     args: &[
         OFFSET,
         Arg::positional("FILE", Value::Path, "File whose bytes to write").optional(),
-        Arg::option("hex", Value::Text, "Bytes in hex, first byte first: \"deadbeef\", \"de ad be ef\", \"0xdeadbeef\""),
+        Arg::option(
+            "hex",
+            Value::Text,
+            "Bytes in hex, first byte first: \"deadbeef\", \"de ad be ef\", \"0xdeadbeef\"",
+        ),
         Arg::option("string", Value::Text, "UTF-8 text (no terminating NUL is added)"),
     ],
     subcommands: &[],
@@ -223,8 +227,12 @@ const SERVER: Command = Command {
         Arg::option("socket", Value::Path, "UNIX socket for peers (QEMU: -chardev socket,id=ID,path=PATH)").required(),
         Arg::option("shm", Value::Path, "Shared-memory file, created when missing (e.g. /dev/shm/ivshmem)").required(),
         Arg::option("size", Value::Size, "Shared-memory size: a power of two (K/M/G suffixes allowed)").default("4M"),
-        Arg::option("vectors", Value::Bits(16), "Interrupt vectors per peer (QEMU: -device ivshmem-doorbell,vectors=N)")
-            .default("1"),
+        Arg::option(
+            "vectors",
+            Value::Bits(16),
+            "Interrupt vectors per peer (QEMU: -device ivshmem-doorbell,vectors=N)",
+        )
+        .default("1"),
     ],
     subcommands: &[],
     examples: &[("mmiodrv ivshmem-server --socket /tmp/ivshmem.sock --shm /dev/shm/ivshmem --size 4M --vectors 2", "")],
@@ -238,8 +246,7 @@ const SERVER: Command = Command {
 pub const TOP_LEVEL: &[Command] = &[SERVER];
 
 /// The JSON each command reports, declared with the command.
-#[cfg(feature = "schema")]
-pub fn results(r: &mut crate::schema::Results) {
+pub fn results(r: &mut mmiodrv::schema::Results) {
     let ivshmem = &super::DRIVER.command;
     r.add::<super::IvshmemInfo>(&[ivshmem, &INFO])
         .add::<HostFileInfo>(&[ivshmem, &INFO])
@@ -260,8 +267,7 @@ pub fn results(r: &mut crate::schema::Results) {
 }
 
 /// What `ivshmem info` names a host file.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 enum HostFile {
     /// The host side of the shared memory.
     #[serde(rename = "host-file")]
@@ -269,8 +275,7 @@ enum HostFile {
 }
 
 /// `ivshmem info` on a host file (`file:PATH`).
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct HostFileInfo {
     /// The file, as `file:PATH`.
     device: DeviceRef,
@@ -283,8 +288,7 @@ struct HostFileInfo {
 }
 
 /// `read` or `dump` into a file.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Copied {
     /// The device (or `file:PATH`).
     device: DeviceRef,
@@ -299,8 +303,7 @@ struct Copied {
 }
 
 /// `read` or `dump` without `--out`: the bytes.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Bytes {
     /// The device (or `file:PATH`).
     device: DeviceRef,
@@ -313,8 +316,7 @@ struct Bytes {
 }
 
 /// `write`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Written {
     /// The device (or `file:PATH`).
     device: DeviceRef,
@@ -327,8 +329,7 @@ struct Written {
 }
 
 /// `fill`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Filled {
     /// The device (or `file:PATH`).
     device: DeviceRef,
@@ -343,8 +344,7 @@ struct Filled {
 }
 
 /// `bench`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Bench {
     /// The device (or `file:PATH`).
     device: DeviceRef,
@@ -353,8 +353,7 @@ struct Bench {
 }
 
 /// `doorbell`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Rang {
     /// The device.
     device: DeviceRef,
@@ -367,8 +366,7 @@ struct Rang {
 }
 
 /// `wait`: the doorbell that came.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Doorbell {
     /// The device.
     device: DeviceRef,
@@ -377,8 +375,7 @@ struct Doorbell {
 }
 
 /// A peer the server announced.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Peer {
     /// Its ID.
     peer: u16,
@@ -387,8 +384,7 @@ struct Peer {
 }
 
 /// `client peers`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Peers {
     /// The server's socket.
     socket: PathBuf,
@@ -404,8 +400,7 @@ struct Peers {
 }
 
 /// `client ring`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ClientRang {
     /// This client's peer ID.
     #[serde(rename = "self")]
@@ -417,8 +412,7 @@ struct ClientRang {
 }
 
 /// `client wait`: the vector rung.
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ClientRung {
     /// This client's peer ID.
     #[serde(rename = "self")]
@@ -431,8 +425,7 @@ struct ClientRung {
 
 /// `ivshmem-server`: its start and its end (between them, each
 /// [`super::server::ServerEvent`]).
-#[derive(Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "lowercase")]
 enum ServerReport {
     /// Ready for peers.
@@ -461,14 +454,18 @@ fn writes(name: &str) -> bool {
 /// Between the 1 MiB chunks of a long copy: a stop (a signal, the kernel's
 /// request for the device) ends it there, saying how far it got.
 fn between_chunks(done: u64, len: u64, offset: u64, what: &str) -> Result<()> {
-    match crate::stop::requested() {
+    match mmiodrv::stop::requested() {
         None => Ok(()),
         Some(stop) => Err(stop.error(format!("{done} of {len} bytes at {offset:#x} were {what}, the rest was not"))),
     }
 }
 
 /// Run `f` on the shared memory: the device's BAR2, or the host file.
-fn with_memory(call: &mut Call<'_>, writable: bool, f: impl FnOnce(&mut Call<'_>, &SharedMemory, &DeviceRef) -> Result<()>) -> Result<()> {
+fn with_memory(
+    call: &mut Call<'_>,
+    writable: bool,
+    f: impl FnOnce(&mut Call<'_>, &SharedMemory, &DeviceRef) -> Result<()>,
+) -> Result<()> {
     match call.subject {
         Subject::File(path) => {
             let host = HostMemory::open(path, writable)?;
@@ -555,12 +552,16 @@ fn dump(call: &mut Call<'_>) -> Result<()> {
 
 /// An output file is checked before the memory is opened.
 fn check_out(out: Option<&Path>) -> Result<()> {
-    out.map_or(Ok(()), |p| crate::value::check_output_path(p, "the output file"))
+    out.map_or(Ok(()), |p| mmiodrv::value::check_output_path(p, "the output file"))
 }
 
 fn write(call: &mut Call<'_>) -> Result<()> {
     let offset = call.args.int("offset")?;
-    let given = [call.args.opt_path("FILE").is_some(), call.args.opt_text("hex").is_some(), call.args.opt_text("string").is_some()];
+    let given = [
+        call.args.opt_path("FILE").is_some(),
+        call.args.opt_text("hex").is_some(),
+        call.args.opt_text("string").is_some(),
+    ];
     if given.iter().filter(|g| **g).count() != 1 {
         return Err(Error::invalid("", "give exactly one of FILE, --hex or --string"));
     }
@@ -568,16 +569,16 @@ fn write(call: &mut Call<'_>) -> Result<()> {
     // a FIFO or a device. Its size is checked against the memory before it is read.
     let file = call.args.opt_path("FILE").map(Path::to_path_buf);
     if let Some(path) = &file {
-        crate::value::check_regular_file(path, "the data to write")?;
+        mmiodrv::value::check_regular_file(path, "the data to write")?;
     }
-    let hex = call.args.opt_text("hex").map(crate::value::parse_hex_bytes).transpose()?;
+    let hex = call.args.opt_text("hex").map(mmiodrv::value::parse_hex_bytes).transpose()?;
     let text = call.args.opt_text("string").map(|t| t.as_bytes().to_vec());
     with_memory(call, writes("write"), |call, mem, name| {
         let data = match (file, hex, text) {
             (Some(path), _, _) => {
                 let meta = std::fs::metadata(&path).map_err(|e| Error::io_on(name.clone(), "cannot read", &path, e))?;
                 mem.check(offset, meta.len())?;
-                crate::value::read_regular_file(&path, "the data to write", mem.len().min(MAX_WRITE_FILE))?
+                mmiodrv::value::read_regular_file(&path, "the data to write", mem.len().min(MAX_WRITE_FILE))?
             }
             (_, Some(bytes), _) => bytes,
             (_, _, Some(bytes)) => bytes,
@@ -695,7 +696,7 @@ fn read_out(
     if let Some(path) = out {
         // A stop already pending leaves an existing file alone.
         between_chunks(0, len, offset, "read")?;
-        let mut file = crate::value::create_output_file(path).map_err(|e| e.with_device(name.clone()))?;
+        let mut file = mmiodrv::value::create_output_file(path).map_err(|e| e.with_device(name.clone()))?;
         let mut buf = vec![0u8; usize_len(len.min(CHUNK as u64))?];
         let mut done = 0u64;
         while done < len {
@@ -774,10 +775,7 @@ fn client_ring(call: &mut Call<'_>) -> Result<()> {
     let me = client.id();
     let (peer, vector) = (call.args.int("PEER")? as u16, call.args.int("VECTOR")? as u16);
     client.ring(peer, vector)?;
-    call.report(Report::line(
-        ClientRang { me, peer, vector },
-        format!("peer {me}: rang peer {peer} vector {vector}"),
-    ));
+    call.report(Report::line(ClientRang { me, peer, vector }, format!("peer {me}: rang peer {peer} vector {vector}")));
     Ok(())
 }
 
@@ -786,7 +784,8 @@ fn client_wait(call: &mut Call<'_>) -> Result<()> {
     let me = client.id();
     let vector = call.args.opt_int("vector").map(|v| v as u16);
     let timeout = call.args.millis("timeout")?;
-    let which = vector.map(|v| format!("vector {v}")).unwrap_or_else(|| format!("any of {} vector(s)", client.own_vectors()));
+    let which =
+        vector.map(|v| format!("vector {v}")).unwrap_or_else(|| format!("any of {} vector(s)", client.own_vectors()));
     // A line for people, before the wait; JSON output has only the result.
     call.report(Report::text(format!("peer {me}: waiting for {which}")));
     let (v, count) = client.wait(vector, timeout)?;
@@ -823,10 +822,12 @@ fn server(call: &mut Call<'_>) -> Result<()> {
     ));
     let op = call.path.to_string();
     let out = &mut *call.out;
-    let stop = out.stop_fd().map(|fd| fd.try_clone_to_owned()).transpose().map_err(|e| {
-        Error::io("cannot duplicate", "the stop descriptor", e)
-    })?;
-    let mut report = |r: Report| out.emit(crate::outcome::Outcome::Report { op: op.clone(), report: r });
+    let stop = out
+        .stop_fd()
+        .map(|fd| fd.try_clone_to_owned())
+        .transpose()
+        .map_err(|e| Error::io("cannot duplicate", "the stop descriptor", e))?;
+    let mut report = |r: Report| out.emit(mmiodrv::outcome::Outcome::Report { op: op.clone(), report: r });
     server.run(stop.as_ref().map(std::os::fd::AsFd::as_fd), &mut |event| {
         report(Report::line(event, format!("ivshmem-server: {event}")));
     })?;

@@ -14,8 +14,8 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::protocol::{self, Message, PROTOCOL_VERSION, SHM_MESSAGE};
-use crate::backend::{Interrupts, IrqEvent, IrqKind};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use mmiodrv::backend::{Interrupts, IrqEvent, IrqKind};
+use mmiodrv::error::{DeviceRef, Error, ErrorKind, Result};
 
 /// After our own first vector arrives, how long to wait for the rest of the
 /// initial burst (the server sends them back to back).
@@ -87,7 +87,10 @@ impl Client {
         while client.own.is_empty() {
             if Instant::now() >= deadline {
                 let what = "the server's greeting (its vectors for this peer)".into();
-                return Err(Error::on(client.name.clone(), ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));
+                return Err(Error::on(
+                    client.name.clone(),
+                    ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 },
+                ));
             }
             let m = first(&client.stream)?;
             client.process(m)?;
@@ -131,7 +134,9 @@ impl Client {
                 match poll(&mut fds, timeout) {
                     Ok(n) => n > 0,
                     Err(Errno::EINTR) => continue,
-                    Err(e) => return Err(Error::io_on(self.name.clone(), "cannot poll", "the server socket", e.into())),
+                    Err(e) => {
+                        return Err(Error::io_on(self.name.clone(), "cannot poll", "the server socket", e.into()))
+                    }
                 }
             };
             if !readable {
@@ -148,7 +153,9 @@ impl Client {
     fn read_one(&mut self) -> Result<()> {
         match protocol::recv(self.stream.as_fd()) {
             Ok(Some(m)) => self.process(m),
-            Ok(None) => Err(Error::on(self.name.clone(), ErrorKind::Gone { why: "the server closed the connection".into() })),
+            Ok(None) => {
+                Err(Error::on(self.name.clone(), ErrorKind::Gone { why: "the server closed the connection".into() }))
+            }
             Err(e) => Err(Error::io_on(self.name.clone(), "cannot read from", "the server socket", e)),
         }
     }
@@ -249,7 +256,9 @@ impl Interrupts for Client {
             if let Some(v) = fired {
                 let mut buf = [0u8; 8];
                 match (&self.own[v]).read(&mut buf) {
-                    Ok(8) => return Ok(IrqEvent { kind: IrqKind::Msix, vector: v as u32, count: u64::from_ne_bytes(buf) }),
+                    Ok(8) => {
+                        return Ok(IrqEvent { kind: IrqKind::Msix, vector: v as u32, count: u64::from_ne_bytes(buf) })
+                    }
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(Error::io_on(self.name.clone(), "cannot read", "an own eventfd", e)),
