@@ -53,7 +53,7 @@ mmiodrv::register_map! {
             /// Force speed
             FRCSPD [11],
             /// Speed selection
-            SPEED [9:8] = { 0: "10 Mb/s", 1: "100 Mb/s", 2: "1000 Mb/s", 3: "1000 Mb/s" },
+            SPEED [9:8] = { 0: Mbps10 "10 Mb/s", 1: Mbps100 "100 Mb/s", 2: Mbps1000 "1000 Mb/s", 3: Mbps1000b "1000 Mb/s" },
             /// Invert loss-of-signal
             ILOS [7],
             /// Set link up
@@ -78,7 +78,7 @@ mmiodrv::register_map! {
             /// Auto-speed detection value
             ASDV [9:8],
             /// Link speed
-            SPEED [7:6] = { 0: "10 Mb/s", 1: "100 Mb/s", 2: "1000 Mb/s", 3: "1000 Mb/s" },
+            SPEED [7:6] = { 0: Mbps10 "10 Mb/s", 1: Mbps100 "100 Mb/s", 2: Mbps1000 "1000 Mb/s", 3: Mbps1000b "1000 Mb/s" },
             /// TBI mode
             TBIMODE [5],
             /// Transmission paused
@@ -86,9 +86,9 @@ mmiodrv::register_map! {
             /// Function ID
             FUNC_ID [3:2],
             /// Link up
-            LU [1] = { 0: "down", 1: "up" },
+            LU [1] = { 0: Down "down", 1: Up "up" },
             /// Full duplex
-            FD [0] = { 0: "half duplex", 1: "full duplex" },
+            FD [0] = { 0: Half "half duplex", 1: Full "full duplex" },
         }
         /// EEPROM/Flash Control/Data (bit-banged EEPROM access)
         EECD @ 0x0010: u32, RW {
@@ -292,23 +292,23 @@ impl E1000 {
 
     /// The MAC address in receive-address slot 0, if it is valid.
     pub fn mac_address(&self) -> Result<Option<MacAddress>> {
-        let low = RAL0.read(self.io())?.to_le_bytes();
+        let low = RAL0.read(self.io())?.bits().to_le_bytes();
         let high = RAH0.read(self.io())?;
-        if !RAH0::AV.is_set(high) {
+        if !high.is_set(RAH0::AV) {
             return Ok(None);
         }
-        let [e, f] = (RAH0::RAH.get(high) as u16).to_le_bytes();
+        let [e, f] = (high.get(RAH0::RAH) as u16).to_le_bytes();
         Ok(Some(MacAddress([low[0], low[1], low[2], low[3], e, f])))
     }
 
     /// One EEPROM word through EERD.
     pub fn eeprom_word(&self, address: u8) -> Result<u16> {
-        EERD.write(self.io(), EERD::ADDR.val(address.into()) | EERD::START.val(1))?;
+        EERD.write(self.io(), EERD::ADDR.val(address.into())? | EERD::START::SET)?;
         let deadline = Instant::now() + Duration::from_millis(100);
         loop {
             let v = EERD.read(self.io())?;
-            if EERD::DONE.is_set(v) {
-                return Ok(EERD::DATA.get(v) as u16);
+            if v.is_set(EERD::DONE) {
+                return Ok(v.get(EERD::DATA) as u16);
             }
             if Instant::now() >= deadline {
                 let what = format!("EEPROM word {address} (EERD.DONE not set)");
@@ -333,14 +333,14 @@ impl E1000 {
     pub fn link(&self) -> Result<Link> {
         let status = STATUS.read(self.io())?;
         Ok(Link {
-            up: STATUS::LU.is_set(status),
-            speed_mbps: match STATUS::SPEED.get(status) {
-                0 => 10,
-                1 => 100,
+            up: status.matches(STATUS::LU::Up),
+            speed_mbps: match STATUS::SPEED.read_as(status) {
+                Some(STATUS::SPEED::Mbps10) => 10,
+                Some(STATUS::SPEED::Mbps100) => 100,
                 _ => 1000,
             },
-            full_duplex: STATUS::FD.is_set(status),
-            status,
+            full_duplex: status.matches(STATUS::FD::Full),
+            status: status.bits(),
         })
     }
 }
@@ -353,11 +353,11 @@ mod tests {
     #[test]
     fn mac_from_receive_address_registers() {
         let bar = MmioRegion::ram(0x20000).unwrap();
-        RAL0.write(&bar, 0x1200_5452).unwrap();
-        RAH0.write(&bar, RAH0::AV.val(1) | 0x5634).unwrap();
+        RAL0.write(&bar, 0x1200_5452u32).unwrap();
+        RAH0.write(&bar, RAH0::AV::SET | RAH0::RAH.val(0x5634).unwrap()).unwrap();
         let e = E1000 { bar: Box::new(bar), device: DeviceRef::Ram };
         assert_eq!(e.mac_address().unwrap().unwrap().to_string(), "52:54:00:12:34:56");
-        RAH0.write(e.io(), 0x5634).unwrap();
+        RAH0.write(e.io(), 0x5634u32).unwrap();
         assert_eq!(e.mac_address().unwrap(), None, "not valid without AV");
         assert!(MAP.register("ICR").unwrap().read_side_effects);
         assert_eq!(e.link().unwrap(), Link { up: false, speed_mbps: 10, full_duplex: false, status: 0 });

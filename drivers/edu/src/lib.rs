@@ -47,7 +47,7 @@ mmiodrv::register_map! {
             /// Minor version
             MINOR [23:16],
             /// 0xed for edu
-            MAGIC [7:0] = { 0xed: "edu" },
+            MAGIC [7:0] = { 0xed: Edu "edu" },
         }
         /// Liveness check: reads back the bitwise inverse of the last value written
         LIVENESS @ 0x04: u32, RW, reset 0 {}
@@ -58,7 +58,7 @@ mmiodrv::register_map! {
             /// Raise interrupt 0x1 when a factorial completes
             IRQ_FACT [7],
             /// A factorial is being computed (read-only)
-            COMPUTING [0] access RO = { 0: "idle", 1: "busy" },
+            COMPUTING [0] access RO = { 0: Idle "idle", 1: Busy "busy" },
         }
         /// Pending interrupt values (OR of every raise since the last acknowledge)
         IRQ_STATUS @ 0x24: u32, RO, reset 0 {
@@ -82,7 +82,7 @@ mmiodrv::register_map! {
             /// Raise interrupt 0x100 when done
             IRQ [2],
             /// Which way the transfer goes
-            DIRECTION [1] = { 0: "RAM to device", 1: "device to RAM" },
+            DIRECTION [1] = { 0: ToDevice "RAM to device", 1: FromDevice "device to RAM" },
             /// Start (reads 1 while running)
             START [0],
         }
@@ -211,18 +211,18 @@ impl<'a> Edu<'a> {
 
     /// The ID register, checked for edu's magic.
     pub fn id(&self) -> Result<EduId> {
-        let raw = ID.read(self.io())?;
-        if ID::MAGIC.get(raw) != 0xed {
+        let id = ID.read(self.io())?;
+        if ID::MAGIC.read_as(id) != Some(ID::MAGIC::Edu) {
             let why = "the low byte is not edu's magic 0xed";
-            return Err(self.err(ErrorKind::UnexpectedValue { register: "ID", value: raw.into(), why }));
+            return Err(self.err(ErrorKind::UnexpectedValue { register: "ID", value: id.bits().into(), why }));
         }
-        Ok(EduId { raw, major: ID::MAJOR.get(raw) as u8, minor: ID::MINOR.get(raw) as u8 })
+        Ok(EduId { raw: id.bits(), major: id.get(ID::MAJOR) as u8, minor: id.get(ID::MINOR) as u8 })
     }
 
     /// Write `value` to LIVENESS and read it back: a live edu returns its inverse.
     pub fn liveness(&self, value: u32) -> Result<Liveness> {
         LIVENESS.write(self.io(), value)?;
-        let read = LIVENESS.read(self.io())?;
+        let read = LIVENESS.read(self.io())?.bits();
         Ok(Liveness { wrote: value, read, inverted: read == !value })
     }
 
@@ -230,20 +230,20 @@ impl<'a> Edu<'a> {
     pub fn status(&self) -> Result<Status> {
         let status = STATUS.read(self.io())?;
         Ok(Status {
-            status,
-            computing: STATUS::COMPUTING.is_set(status),
-            irq_on_factorial: STATUS::IRQ_FACT.is_set(status),
-            irq_status: IRQ_STATUS.read(self.io())?,
+            status: status.bits(),
+            computing: status.matches(STATUS::COMPUTING::Busy),
+            irq_on_factorial: status.is_set(STATUS::IRQ_FACT),
+            irq_status: IRQ_STATUS.read(self.io())?.bits(),
         })
     }
 
     /// IRQ_STATUS.
     pub fn irq_status(&self) -> Result<u32> {
-        IRQ_STATUS.read(self.io())
+        IRQ_STATUS.read(self.io()).map(u32::from)
     }
 
     fn ensure_idle(&self) -> Result<()> {
-        if STATUS::COMPUTING.is_set(STATUS.read(self.io())?) {
+        if STATUS.read(self.io())?.matches(STATUS::COMPUTING::Busy) {
             return Err(self.err(ErrorKind::Busy {
                 what: "a factorial is already being computed",
                 why: "STATUS.COMPUTING is set; edu ignores a new one".into(),
@@ -258,14 +258,14 @@ impl<'a> Edu<'a> {
         self.ensure_idle()?;
         FACTORIAL.write(self.io(), n)?;
         let deadline = Instant::now() + timeout;
-        while STATUS::COMPUTING.is_set(STATUS.read(self.io())?) {
+        while STATUS.read(self.io())?.matches(STATUS::COMPUTING::Busy) {
             if Instant::now() >= deadline {
                 let what = format!("{n}! (STATUS.COMPUTING still set)");
                 return Err(self.err(ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));
             }
             std::thread::sleep(Duration::from_micros(200));
         }
-        FACTORIAL.read(self.io())
+        FACTORIAL.read(self.io()).map(u32::from)
     }
 
     /// N! with STATUS.IRQ_FACT set: edu raises interrupt value 0x1 when done.
@@ -273,15 +273,15 @@ impl<'a> Edu<'a> {
     pub fn factorial_irq(&self, n: u32, timeout: Duration) -> Result<(u32, IrqEvent)> {
         self.ensure_idle()?;
         let mut irqs = self.backend.interrupts(None)?;
-        STATUS.write(self.io(), STATUS::IRQ_FACT.val(1))?;
+        STATUS.write(self.io(), STATUS::IRQ_FACT::SET)?;
         FACTORIAL.write(self.io(), n)?;
         let event = irqs.wait(timeout);
-        let pending = IRQ_STATUS.read(self.io())?;
+        let pending = IRQ_STATUS.read(self.io())?.bits();
         IRQ_ACK.write(self.io(), pending & IRQ_FACTORIAL)?;
-        STATUS.write(self.io(), 0)?;
+        STATUS.write(self.io(), 0u32)?;
         let event = event?;
         self.expect_pending(pending, IRQ_FACTORIAL, "factorial")?;
-        Ok((FACTORIAL.read(self.io())?, event))
+        Ok((FACTORIAL.read(self.io())?.bits(), event))
     }
 
     fn expect_pending(&self, pending: u32, bit: u32, what: &'static str) -> Result<()> {
@@ -309,7 +309,7 @@ impl<'a> Edu<'a> {
         let mut irqs = self.backend.interrupts(kind)?;
         IRQ_RAISE.write(self.io(), value)?;
         let event = irqs.wait(timeout);
-        let pending = IRQ_STATUS.read(self.io())?;
+        let pending = IRQ_STATUS.read(self.io())?.bits();
         IRQ_ACK.write(self.io(), value)?;
         Ok((event?, pending))
     }
@@ -362,7 +362,7 @@ impl<'a> Edu<'a> {
         if len > buf.len() as u64 {
             return Err(Error::invalid(format!("{len:#x}"), format!("longer than the {:#x}-byte buffer", buf.len())));
         }
-        if DMA_CMD::START.is_set(DMA_CMD.read(self.io())?) {
+        if DMA_CMD.read(self.io())?.is_set(DMA_CMD::START) {
             return Err(self.err(ErrorKind::Busy {
                 what: "a DMA transfer is already running",
                 why: "DMA_CMD.START is set; edu ignores DMA registers until it ends".into(),
@@ -371,10 +371,11 @@ impl<'a> Edu<'a> {
         }
         let device_addr = DMA_BUFFER_ADDR + offset;
         let (src, dst, direction) = match dir {
-            Direction::ToDevice => (buf.iova(), device_addr, 0),
-            Direction::FromDevice => (device_addr, buf.iova(), 1),
+            Direction::ToDevice => (buf.iova(), device_addr, DMA_CMD::DIRECTION::ToDevice),
+            Direction::FromDevice => (device_addr, buf.iova(), DMA_CMD::DIRECTION::FromDevice),
         };
-        let cmd = DMA_CMD::START.val(1) | DMA_CMD::DIRECTION.val(direction) | DMA_CMD::IRQ.val(irq.into());
+        let irq = if irq { DMA_CMD::IRQ::SET } else { DMA_CMD::IRQ::CLEAR };
+        let cmd = DMA_CMD::START::SET | direction | irq;
         // The buffer contents must be visible before the device is told to read them.
         barrier::before_doorbell();
         DMA_SRC.write(self.io(), src)?;
@@ -386,7 +387,7 @@ impl<'a> Edu<'a> {
     /// Poll DMA_CMD until START clears.
     pub fn wait_dma(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
-        while DMA_CMD::START.is_set(DMA_CMD.read(self.io())?) {
+        while DMA_CMD.read(self.io())?.is_set(DMA_CMD::START) {
             if Instant::now() >= deadline {
                 let what = "the DMA transfer (DMA_CMD.START still set)".to_string();
                 return Err(self.err(ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }));
@@ -409,13 +410,13 @@ impl<'a> Edu<'a> {
                 // unmapped all the same, and the IOMMU refuses what the
                 // device would still write.
                 self.wait_dma(opts.timeout)?;
-                let _ = IRQ_STATUS.read(self.io()).and_then(|p| IRQ_ACK.write(self.io(), p & IRQ_DMA));
+                let _ = IRQ_STATUS.read(self.io()).and_then(|p| IRQ_ACK.write(self.io(), p.bits() & IRQ_DMA));
                 return Err(match mmiodrv::stop::requested() {
                     Some(stop) => stop.error("the transfer in flight was awaited and acknowledged first".into()),
                     None => e,
                 });
             }
-            let pending = IRQ_STATUS.read(self.io())?;
+            let pending = IRQ_STATUS.read(self.io())?.bits();
             IRQ_ACK.write(self.io(), pending & IRQ_DMA)?;
             self.expect_pending(pending, IRQ_DMA, "DMA")?;
         }

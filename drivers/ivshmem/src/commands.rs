@@ -662,7 +662,7 @@ fn doorbell(call: &mut Call<'_>) -> Result<()> {
     let name = ivshmem.name().clone();
     let (peer, vector) = (call.args.int("PEER")? as u16, call.args.int("VECTOR")? as u16);
     ivshmem.ring(peer, vector)?;
-    let value = doorbell_value(peer, vector);
+    let value = doorbell_value(peer, vector)?;
     let line = format!("{name}: rang peer {peer} vector {vector} (DOORBELL {value:#010x})");
     call.report(Report::line(Rang { device: name, peer, vector, doorbell: value }, line));
     Ok(())

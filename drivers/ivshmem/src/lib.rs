@@ -85,8 +85,8 @@ pub static DRIVER: DriverInfo =
         .results(commands::results);
 
 /// The DOORBELL value that rings `vector` of `peer`.
-pub fn doorbell_value(peer: u16, vector: u16) -> u32 {
-    DOORBELL::PEER.val(peer.into()) | DOORBELL::VECTOR.val(vector.into())
+pub fn doorbell_value(peer: u16, vector: u16) -> Result<u32> {
+    Ok((DOORBELL::PEER.val(peer.into())? | DOORBELL::VECTOR.val(vector.into())?).value())
 }
 
 /// Which ivshmem.
@@ -262,12 +262,12 @@ impl<'a> Ivshmem<'a> {
 
     /// IVPosition: this peer's ID.
     pub fn peer_id(&self) -> Result<u32> {
-        IV_POSITION.read(self.regs.as_ref())
+        IV_POSITION.read(self.regs.as_ref()).map(u32::from)
     }
 
     /// INTR_MASK (INTx only; MSI-X ignores it).
     pub fn intr_mask(&self) -> Result<u32> {
-        INTR_MASK.read(self.regs.as_ref())
+        INTR_MASK.read(self.regs.as_ref()).map(u32::from)
     }
 
     /// Set INTR_MASK.
@@ -277,7 +277,7 @@ impl<'a> Ivshmem<'a> {
 
     /// INTR_STATUS. Reading it clears it, so this takes `&mut self`.
     pub fn read_and_clear_status(&mut self) -> Result<u32> {
-        INTR_STATUS.read(self.regs.as_mut())
+        INTR_STATUS.read(self.regs.as_mut()).map(u32::from)
     }
 
     /// Variant, size, peer ID and vectors.
@@ -307,7 +307,7 @@ impl<'a> Ivshmem<'a> {
         self.need_doorbell("a doorbell on ivshmem-plain")?;
         // Shared-memory writes must land before the other side is woken.
         barrier::before_doorbell();
-        DOORBELL.write(self.regs.as_ref(), doorbell_value(peer, vector))
+        DOORBELL.write(self.regs.as_ref(), doorbell_value(peer, vector)?)
     }
 
     /// Arm the MSI-X vectors (VFIO only). Arm before the other side may ring.

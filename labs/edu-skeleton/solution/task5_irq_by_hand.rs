@@ -14,7 +14,7 @@ pub fn raise(bar: &dyn RegisterIo, value: u32) -> Result<()> {
 
 /// Read IRQ_STATUS.
 pub fn pending(bar: &dyn RegisterIo) -> Result<u32> {
-    IRQ_STATUS.read(bar)
+    Ok(IRQ_STATUS.read(bar)?.bits())
 }
 
 /// Write IRQ_ACK.
