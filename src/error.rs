@@ -646,6 +646,17 @@ pub enum ErrorKind {
         fields: Vec<String>,
     },
 
+    /// A value given by name that the target does not name.
+    #[error("'{name}' is not a named value of {target}{}", if names.is_empty() { ": give a number".to_string() } else { format!(" (names: {})", names.join(", ")) })]
+    ValueNameNotFound {
+        /// The name given.
+        name: String,
+        /// The register, field or offset it was given for.
+        target: String,
+        /// The target's named values.
+        names: Vec<String>,
+    },
+
     /// No block by that name in a map file.
     #[error("no block '{name}' in {file} (blocks: {})", blocks.join(", "))]
     BlockNotFound {
@@ -1203,6 +1214,7 @@ impl ErrorKind {
             | NotARegularFile { .. }
             | FileTooLarge { .. }
             | FieldNotFound { .. }
+            | ValueNameNotFound { .. }
             | ReadOnly { .. }
             | WriteOnly { .. }
             | ReadSideEffect { .. }

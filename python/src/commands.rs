@@ -116,7 +116,7 @@ fn value(arg: &Arg, obj: &Bound<'_, PyAny>) -> Result<Parsed> {
                 _ => Err(Error::invalid(obj.to_string(), format!("{name} must be a path (str or os.PathLike)"))),
             }
         }
-        (_, Value::Bits(_) | Value::Size | Value::Width | Value::Bar | Value::Float) => {
+        (_, Value::Bits(_) | Value::BitsOrName(_) | Value::Size | Value::Width | Value::Bar | Value::Float) => {
             let text = match obj.cast::<PyString>() {
                 Ok(s) => s.to_string(),
                 Err(_) => args::uint(obj, &name)?.to_string(),
@@ -227,7 +227,7 @@ fn py_type(arg: &Arg) -> String {
         (ArgKind::Count, _) => "int".into(),
         (_, Value::Width | Value::Bar) => "int".into(),
         (_, Value::Float) => "float".into(),
-        (_, Value::Bits(_)) => "int | str".into(),
+        (_, Value::Bits(_) | Value::BitsOrName(_)) => "int | str".into(),
         (_, Value::Size) => "int | str".into(),
         (_, Value::Millis) => "float".into(),
         (_, Value::Path) => "str | os.PathLike[str]".into(),

@@ -229,7 +229,7 @@ impl Device {
         let (target, value, width, bar) = (|| {
             Ok((
                 args::target(target)?,
-                args::uint(value, "value")?,
+                args::operand(value, "value")?,
                 args::width(width)?,
                 args::opt_small(bar, "bar", u8::MAX as u64)?,
             ))
