@@ -44,6 +44,7 @@ use output::errors;
 /// }
 /// ```
 pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
+    cli::set_program(std::env::args_os().next().as_deref());
     if let Err(e) = install(drivers) {
         eprintln!("{}", errors::error_line(&e, None));
         return ExitCode::from(errors::exit_status(&e) as u8);

@@ -167,17 +167,25 @@ impl Device {
 
     /// A simulated device of `driver`: its maps at their BARs, its IDs and
     /// class in config space (so `driver.expect` accepts it), the driver's
-    /// commands run on it. What a driver's tests run against, as the
-    /// command line's `--device sim:NAME` of an installed driver does.
+    /// maps for names and its commands run on it. What a driver's tests run
+    /// against, as the command line's `--device sim:NAME` of an installed
+    /// driver does.
     pub fn sim_driver(driver: &'static DriverInfo) -> Result<Device> {
         Device::simulate(driver, &SimOptions::default(), false)
+    }
+
+    /// [`Device::sim_driver`] on a simulated device made for `driver`
+    /// ([`SimBackend::for_driver`]), of which the test keeps a clone to play
+    /// the hardware's side (`set_register`: a status bit the device raises).
+    pub fn simulating(hardware: SimBackend, driver: &'static DriverInfo) -> Device {
+        let backend = Box::new(hardware);
+        Device { sysfs: None, backend, driver: Some(driver), force: false, maps: Vec::new(), trace: None, _lock: None }
     }
 
     fn simulate(driver: &'static DriverInfo, options: &SimOptions, force: bool) -> Result<Device> {
         let mut backend = SimBackend::from_maps(driver.maps, Identity::of(driver), options)?;
         backend.rename(driver.name());
-        let backend = Box::new(backend);
-        Ok(Device { sysfs: None, backend, driver: Some(driver), force, maps: Vec::new(), trace: None, _lock: None })
+        Ok(Device { force, ..Device::simulating(backend, driver) })
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.

@@ -121,7 +121,7 @@ fn top_after_help() -> String {
 
 /// The whole command line as clap draws it.
 pub fn clap_root(tree: &[&'static Command]) -> ClapCommand {
-    let mut root = ClapCommand::new("mmiodrv")
+    let mut root = ClapCommand::new(super::program())
         .version(VERSION)
         .about("Userspace PCI/MMIO driver toolkit: inspect devices, dump and poke registers")
         .subcommand_required(true)
@@ -206,9 +206,14 @@ pub fn completions(tree: &[&'static Command], shell: &str) -> String {
         _ => Shell::Fish,
     };
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut clap_root(tree), "mmiodrv", &mut out);
+    let name = super::program();
+    clap_complete::generate(shell, &mut clap_root(tree), name, &mut out);
     if shell == Shell::Bash {
-        out.extend_from_slice(BASH_REGISTERS.as_bytes());
+        // The functions clap named after the program (`_mmiodrv`, `_blinky`).
+        let function = format!("_{}", name.replace('-', "__"));
+        let script =
+            BASH_REGISTERS.replace("_mmiodrv", &function).replace("default mmiodrv", &format!("default {name}"));
+        out.extend_from_slice(script.as_bytes());
     }
     String::from_utf8_lossy(&out).trim_end().to_string()
 }
@@ -267,11 +272,12 @@ pub fn man_pages(tree: &[&'static Command], dir: &Path) -> Result<Vec<std::path:
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let mut root = clap_root(tree).disable_help_subcommand(true);
     root.build();
-    let top: Vec<String> = tree.iter().filter(|c| !c.hidden).map(|c| format!("mmiodrv-{}(1)", c.name)).collect();
+    let name = super::program();
+    let top: Vec<String> = tree.iter().filter(|c| !c.hidden).map(|c| format!("{name}-{}(1)", c.name)).collect();
     // Each page: the command as clap draws it, its examples, what it refers to.
     type Page<'c> = (&'c ClapCommand, &'static [(&'static str, &'static str)], Vec<String>);
     fn collect<'c>(cmd: &'c ClapCommand, spec: &'static Command, pages: &mut Vec<Page<'c>>) {
-        pages.push((cmd, spec.examples, vec!["mmiodrv(1)".to_string()]));
+        pages.push((cmd, spec.examples, vec![format!("{}(1)", super::program())]));
         for s in spec.subcommands.iter().filter(|s| !s.hidden) {
             if let Some(sub) = cmd.find_subcommand(s.name) {
                 collect(sub, s, pages);

@@ -133,6 +133,25 @@ impl Global {
     }
 }
 
+static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The program's name as it was run (`mmiodrv`, or a driver crate's own
+/// binary: `blinky`): the name help, completions and man pages give it.
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("mmiodrv", String::as_str)
+}
+
+/// Name the program after `argv0`'s file name (`mmiodrv` when it has none
+/// that is a plain word).
+pub fn set_program(argv0: Option<&std::ffi::OsStr>) {
+    let name = argv0
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or("mmiodrv");
+    let _ = PROGRAM.set(name.to_string());
+}
+
 static TREE: std::sync::OnceLock<Vec<&'static Command>> = std::sync::OnceLock::new();
 
 /// Every top-level command of the command line: the program's own

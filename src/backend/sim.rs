@@ -154,6 +154,15 @@ impl SimBackend {
         SimBackend::build(device, maps.iter().map(|m| (*m).clone()).collect(), identity, options)
     }
 
+    /// The simulated device of `driver` (its maps, IDs and class), in
+    /// memory, named `sim:NAME`: the hardware's side of a driver's test
+    /// (`crate::device::Device::simulating`).
+    pub fn for_driver(driver: &crate::drivers::DriverInfo) -> Result<SimBackend> {
+        let mut sim = SimBackend::from_maps(driver.maps, Identity::of(driver), &SimOptions::default())?;
+        sim.rename(driver.name());
+        Ok(sim)
+    }
+
     /// The device `device` of `maps` (each at its `bar`), reset, then
     /// loaded from the state file if one is given.
     fn build(
