@@ -21,6 +21,26 @@ use crate::backend::{BackendKind, IrqKind};
 use crate::mmio::Width;
 use crate::pci::PciAddress;
 
+/// What a VFIO ioctl returns on failure (`vfio_ioctls::VfioError`; a build
+/// without the library's `vfio` feature makes no VFIO call, and has none).
+#[cfg(feature = "vfio")]
+pub type VfioError = vfio_ioctls::VfioError;
+
+/// What a VFIO ioctl returns on failure: none in a build without the
+/// library's `vfio` feature.
+#[cfg(not(feature = "vfio"))]
+#[derive(Debug)]
+pub enum VfioError {}
+
+#[cfg(not(feature = "vfio"))]
+impl std::fmt::Display for VfioError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "vfio"))]
+impl std::error::Error for VfioError {}
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -983,7 +1003,7 @@ pub enum ErrorKind {
         what: &'static str,
         /// The underlying error.
         #[source]
-        source: vfio_ioctls::VfioError,
+        source: VfioError,
         /// The fix.
         remedy: Option<Remedy>,
     },

@@ -103,7 +103,7 @@ pub fn convert(call: &mut Call<'_>) -> Result<()> {
     let block = map.block(call.args.opt_text("block"))?;
     let text = toml_out::to_toml(block, &format!("{} ({}, block {})", map.source, map.format.name(), block.name));
     // What is written must read back: a converter bug is never handed on.
-    regmap::parse(&text, "converted map")?;
+    regmap::formats::parse(&text, "converted map")?;
     match output {
         Some(path) => {
             let mut file = mmiodrv::value::create_output_file(path)?;

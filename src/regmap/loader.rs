@@ -5,11 +5,16 @@
 //! TOML problems are reported as `FILE:LINE: problem`; the format is documented
 //! in docs/regmap-format.md.
 
+// What only the TOML reader (feature `toml`) uses.
+#![cfg_attr(not(feature = "toml"), allow(unused_imports, dead_code))]
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+#[cfg(feature = "toml")]
 use serde::Deserialize;
+#[cfg(feature = "toml")]
 use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -26,6 +31,7 @@ pub const MAX_REGISTERS: usize = 1 << 16;
 /// Largest map file read.
 pub const MAX_FILE: u64 = 64 << 20;
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSchema {
@@ -36,6 +42,7 @@ struct FileSchema {
     register: Vec<Spanned<RegisterSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceSchema {
@@ -51,6 +58,7 @@ struct DeviceSchema {
     size: Option<u64>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessRuleSchema {
@@ -58,6 +66,7 @@ struct AccessRuleSchema {
     widths: Vec<u32>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterSchema {
@@ -76,6 +85,7 @@ struct RegisterSchema {
     field: Vec<Spanned<FieldSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldSchema {
@@ -93,6 +103,7 @@ struct FieldSchema {
 
 /// `values = { 0 = "off", 2 = "fast" }`, or a list
 /// `values = [{ value = 0, name = "off" }, ...]` (where one value has several names).
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Values {
@@ -100,12 +111,14 @@ enum Values {
     List(Vec<ValueSchema>),
 }
 
+#[cfg(feature = "toml")]
 impl Default for Values {
     fn default() -> Self {
         Values::Table(BTreeMap::new())
     }
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValueSchema {
@@ -114,6 +127,7 @@ struct ValueSchema {
 }
 
 /// `bits = 7` or `bits = "31:24"`.
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Bits {
@@ -170,6 +184,7 @@ pub fn read_map_text(path: &Path) -> Result<String> {
     })
 }
 
+#[cfg(feature = "toml")]
 /// Parse and validate TOML map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     let err = |offset: usize, message: String| -> Error {
@@ -242,6 +257,7 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     Ok(map)
 }
 
+#[cfg(feature = "toml")]
 fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     match text.to_ascii_uppercase().as_str() {
         "RO" => Ok(Access::RO),
@@ -255,6 +271,7 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     }
 }
 
+#[cfg(feature = "toml")]
 fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
     super::formats::write_from_name(text).ok_or_else(|| {
         format!(
@@ -265,11 +282,13 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
     })
 }
 
+#[cfg(feature = "toml")]
 fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
     super::formats::read_from_name(text)
         .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 
+#[cfg(feature = "toml")]
 /// Build one register from its TOML; errors carry the index of the field at fault.
 fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<usize>, String)> {
     let here = |m: String| (None, m);
@@ -486,6 +505,7 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
     Ok(())
 }
 
+#[cfg(feature = "toml")]
 fn parse_bit_range(text: &str) -> Option<(u32, u32)> {
     let (m, l) = text.split_once(':')?;
     let (msb, lsb) = (m.trim().parse().ok()?, l.trim().parse().ok()?);

@@ -15,7 +15,9 @@ pub use access::{
     FieldWritePlan, Target,
 };
 pub use formats::{load_file, Format, MapFile};
-pub use loader::{parse, validate, Invalid};
+#[cfg(feature = "toml")]
+pub use loader::parse;
+pub use loader::{validate, Invalid};
 pub use model::{
     Access, AccessRule, BitRange, Field, ReadAction, Register, RegisterMap, Text, WordOrder, WriteSemantics,
 };
