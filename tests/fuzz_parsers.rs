@@ -11,7 +11,7 @@
 //! run tries exactly the cases a developer's run tries (a few seconds in all).
 //! `PROPTEST_CASES` does not apply; change the budgets here. The command
 //! line's parsers (argument vectors and batch lines) are tested beside them in
-//! the binary: src/bin/mmiodrv/batch.rs and args.rs.
+//! the command line: cli/script/ and cli/cli/.
 
 use std::path::Path;
 
