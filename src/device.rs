@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::host_file::HostFileBackend;
-use crate::backend::sim::{SimBackend, SimOptions};
+use crate::backend::sim::{Identity, SimBackend, SimOptions};
 use crate::backend::{select, Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -36,7 +36,8 @@ pub enum DeviceSpec {
     Pci(DeviceSelector),
     /// A shared-memory file on the host (`file:PATH`).
     File(PathBuf),
-    /// A simulated device built from a register map (`sim:PATH`).
+    /// A simulated device built from a register map (`sim:PATH`), or an
+    /// installed driver's maps (`sim:DRIVER`: a bare name, no `/` or `.`).
     Sim(PathBuf),
 }
 
@@ -59,6 +60,16 @@ fn nonempty(path: &str, text: &str) -> Result<PathBuf> {
         return Err(ErrorKind::InvalidSelector { input: text.to_string(), reason }.into());
     }
     Ok(PathBuf::from(path))
+}
+
+/// The installed driver a `sim:` spec names: a bare word (no `/`, no `.`,
+/// which a map file's name has) that is a driver's name.
+fn driver_named(path: &std::path::Path) -> Option<&'static DriverInfo> {
+    let name = path.to_str()?;
+    if name.contains(['/', '.']) {
+        return None;
+    }
+    drivers::by_name(name)
 }
 
 /// How to open a device.
@@ -89,7 +100,7 @@ pub struct Device {
     driver: Option<&'static DriverInfo>,
     force: bool,
     /// Maps that come with the device itself (a simulated device's blocks).
-    maps: Vec<RegisterMap>,
+    maps: Vec<MapRef>,
     trace: Option<Arc<Recorder>>,
     /// Held while the device is open (released after the backend closes).
     _lock: Option<DeviceLock>,
@@ -107,14 +118,78 @@ impl Device {
         match DeviceSpec::parse(spec)? {
             DeviceSpec::Pci(selector) => Device::open_pci(&Sysfs::from_env().resolve(&selector)?, options),
             DeviceSpec::File(path) => Ok(Device::from_backend(Box::new(HostFileBackend::open(&path)?), options.force)),
-            DeviceSpec::Sim(path) => Ok(Device::sim(SimBackend::open(&path, sim)?, options.force)),
+            DeviceSpec::Sim(path) => match driver_named(&path) {
+                Some(driver) => Ok(Device::simulate(driver, sim, options.force)?),
+                None => Ok(Device::from_sim(SimBackend::open(&path, sim)?, options.force)),
+            },
         }
     }
 
-    /// A simulated device (see [`crate::backend::sim`]): its blocks are its maps.
-    pub fn sim(backend: SimBackend, force: bool) -> Device {
-        let maps = backend.maps();
+    /// A simulated device built from a map file (see [`crate::backend::sim`]):
+    /// its blocks are its maps.
+    pub fn from_sim(backend: SimBackend, force: bool) -> Device {
+        let maps = backend.maps().into_iter().map(MapRef::from).collect();
         Device { sysfs: None, backend: Arc::new(backend), driver: None, force, maps, trace: None, _lock: None }
+    }
+
+    /// A simulated device of `map` (a `register_map!`'s `MAP`, or any
+    /// map), at the map's BAR: registers at their reset values, read-only
+    /// registers and fields ignoring writes, write-1-to-clear and the other
+    /// write semantics acting on the bits written, read-to-clear registers
+    /// clearing when read, write-only ones reading 0
+    /// ([`crate::backend::sim`]). It says it is `ffff:ffff`; a driver's
+    /// device is [`Device::sim_driver`].
+    ///
+    /// ```
+    /// mmiodrv::register_map! {
+    ///     /// A made-up device.
+    ///     pub mod regs {
+    ///         map MAP { name: "tiny", description: "A tiny device", bar: 0, size: Some(0x1000), access: [] }
+    ///         /// Pending events
+    ///         EVENTS @ 0x00: u32, RW1C, reset 0x3 { DONE [0], ERROR [1] }
+    ///     }
+    /// }
+    /// let dev = mmiodrv::device::Device::sim(&regs::MAP)?;
+    /// let bar = dev.window(None, None, true)?;
+    /// bar.write(&bar.resolve("EVENTS.DONE", None)?, 1)?; // write 1 to clear DONE
+    /// assert_eq!(bar.read(&bar.resolve("EVENTS", None)?)?, 0x2);
+    /// # Ok::<(), mmiodrv::Error>(())
+    /// ```
+    pub fn sim(map: &'static RegisterMap) -> Result<Device> {
+        let backend = SimBackend::from_maps(&[map], Identity::UNKNOWN, &SimOptions::default())?;
+        let maps = vec![MapRef::Static(map)];
+        Ok(Device {
+            sysfs: None,
+            backend: Arc::new(backend),
+            driver: None,
+            force: false,
+            maps,
+            trace: None,
+            _lock: None,
+        })
+    }
+
+    /// A simulated device of `driver`: its maps at their BARs, its IDs and
+    /// class in config space (so `driver.expect` accepts it), the driver's
+    /// maps for names and its commands run on it. What a driver's tests run
+    /// against, as the command line's `--device sim:NAME` of an installed
+    /// driver does.
+    pub fn sim_driver(driver: &'static DriverInfo) -> Result<Device> {
+        Device::simulate(driver, &SimOptions::default(), false)
+    }
+
+    /// [`Device::sim_driver`] on a simulated device made for `driver`
+    /// ([`SimBackend::for_driver`]), of which the test keeps a clone to play
+    /// the hardware's side (`set_register`: a status bit the device raises).
+    pub fn simulating(hardware: SimBackend, driver: &'static DriverInfo) -> Device {
+        let backend = Arc::new(hardware);
+        Device { sysfs: None, backend, driver: Some(driver), force: false, maps: Vec::new(), trace: None, _lock: None }
+    }
+
+    fn simulate(driver: &'static DriverInfo, options: &SimOptions, force: bool) -> Result<Device> {
+        let mut backend = SimBackend::from_maps(driver.maps, Identity::of(driver), options)?;
+        backend.rename(driver.name());
+        Ok(Device { force, ..Device::simulating(backend, driver) })
     }
 
     /// Open a PCI device found in sysfs with the chosen backend.
@@ -202,7 +277,7 @@ impl Device {
 
     /// The map that comes with the device for `bar` (a simulated device's block).
     pub fn own_map(&self, bar: u8) -> Option<&RegisterMap> {
-        self.maps.iter().find(|m| m.bar == bar)
+        self.maps.iter().find(|m| m.bar == bar).map(|m| &**m)
     }
 
     /// The layout of a BAR: `bar` if given, else the map's BAR (a given map's
@@ -222,11 +297,12 @@ impl Device {
             }
             None if !self.maps.is_empty() => {
                 let bar = bar.or_else(|| self.maps.first().map(|m| m.bar)).unwrap_or(0);
-                let source = match self.device() {
-                    DeviceRef::Sim(p) => MapSource::File(p),
+                let map = self.maps.iter().find(|m| m.bar == bar).cloned();
+                let source = match (&map, self.device()) {
+                    (Some(MapRef::Shared(_)), DeviceRef::Sim(p)) => MapSource::File(p),
                     _ => MapSource::Builtin,
                 };
-                (bar, self.own_map(bar).cloned().map(MapRef::from), source)
+                (bar, map, source)
             }
             None => {
                 let bar = bar.or_else(|| self.driver.and_then(|d| d.maps.first()).map(|m| m.bar)).unwrap_or(0);

@@ -21,6 +21,26 @@ use crate::backend::{BackendKind, IrqKind};
 use crate::mmio::Width;
 use crate::pci::PciAddress;
 
+/// What a VFIO ioctl returns on failure (`vfio_ioctls::VfioError`; a build
+/// without the library's `vfio` feature makes no VFIO call, and has none).
+#[cfg(feature = "vfio")]
+pub type VfioError = vfio_ioctls::VfioError;
+
+/// What a VFIO ioctl returns on failure: none in a build without the
+/// library's `vfio` feature.
+#[cfg(not(feature = "vfio"))]
+#[derive(Debug)]
+pub enum VfioError {}
+
+#[cfg(not(feature = "vfio"))]
+impl std::fmt::Display for VfioError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "vfio"))]
+impl std::error::Error for VfioError {}
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -686,6 +706,17 @@ pub enum ErrorKind {
         fields: Vec<String>,
     },
 
+    /// A value given by name that the target does not name.
+    #[error("'{name}' is not a named value of {target}{}", if names.is_empty() { ": give a number".to_string() } else { format!(" (names: {})", names.join(", ")) })]
+    ValueNameNotFound {
+        /// The name given.
+        name: String,
+        /// The register, field or offset it was given for.
+        target: String,
+        /// The target's named values.
+        names: Vec<String>,
+    },
+
     /// No block by that name in a map file.
     #[error("no block '{name}' in {file} (blocks: {})", blocks.join(", "))]
     BlockNotFound {
@@ -1012,7 +1043,7 @@ pub enum ErrorKind {
         what: &'static str,
         /// The underlying error.
         #[source]
-        source: vfio_ioctls::VfioError,
+        source: VfioError,
         /// The fix.
         remedy: Option<Remedy>,
     },
@@ -1267,6 +1298,7 @@ impl ErrorKind {
             | NotARegularFile { .. }
             | FileTooLarge { .. }
             | FieldNotFound { .. }
+            | ValueNameNotFound { .. }
             | ReadOnly { .. }
             | WriteOnly { .. }
             | ReadSideEffect { .. }

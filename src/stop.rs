@@ -176,6 +176,7 @@ fn wake() {
 /// The kernel asked for `device` back: request a stop, wake every wait, and
 /// unless the process lets go within [`RELEASE_GRACE`] (`released` returns
 /// true), run the release handler. Called by the VFIO backend's watcher.
+#[cfg_attr(not(feature = "vfio"), allow(dead_code))]
 pub(crate) fn request_release(device: DeviceRef, released: impl Fn(Duration) -> bool) {
     let _ = RELEASED.set(device.clone());
     let _ = STATE.compare_exchange(NONE, RELEASE, Ordering::SeqCst, Ordering::SeqCst);

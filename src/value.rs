@@ -61,6 +61,55 @@ pub fn parse_bits(input: &str, bits: u32, what: &str) -> Result<u64, Error> {
     Ok(value)
 }
 
+/// A value as a command takes it: a number, or the name of one of a
+/// field's named values (`write CTRL.MODE fast`), which the register map
+/// turns into its number once the target is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// A number.
+    Number(u64),
+    /// A named value of the target field (matched without regard to case).
+    Name(String),
+}
+
+impl Operand {
+    /// `input` as a value of at most `bits` bits: a number if it starts
+    /// with a digit and has no space (`0x..`, `0b..`, decimal, with the
+    /// number's errors), else a name (`fast`, `"1000 Mb/s"`).
+    pub fn parse(input: &str, bits: u32, what: &str) -> Result<Operand, Error> {
+        if input.is_empty() {
+            return Err(Error::invalid(input, "expected a number or the name of a value"));
+        }
+        if input.starts_with(|c: char| c.is_ascii_digit()) && !input.contains(char::is_whitespace) {
+            return parse_bits(input, bits, what).map(Operand::Number);
+        }
+        Ok(Operand::Name(input.to_string()))
+    }
+
+    /// The number, when it is one.
+    pub fn number(&self) -> Option<u64> {
+        match self {
+            Operand::Number(n) => Some(*n),
+            Operand::Name(_) => None,
+        }
+    }
+}
+
+impl From<u64> for Operand {
+    fn from(n: u64) -> Operand {
+        Operand::Number(n)
+    }
+}
+
+impl std::fmt::Display for Operand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Operand::Number(n) => write!(f, "{n:#x}"),
+            Operand::Name(name) => f.write_str(name),
+        }
+    }
+}
+
 /// Bytes given in hex: pairs of hex digits, first byte first, an optional
 /// `0x`, and spaces, colons or underscores between them ignored
 /// (`deadbeef`, `de ad be ef`, `0xdeadbeef`).

@@ -15,6 +15,7 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 use crate::regmap::{self, plan_field_write, Access, BitRange, Register, RegisterMap, Target, Text};
+use crate::value::Operand;
 
 /// Where a window's map came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -380,6 +381,29 @@ impl Layout {
             map.check_raw_access(offset, width)?;
         }
         Ok(())
+    }
+
+    /// The number `operand` stands for at `r`: a number as it is; a name,
+    /// the value of the field that the map names so (without regard to
+    /// case). A register or an offset has no named values.
+    pub fn operand(&self, r: &Resolved<'_>, operand: &Operand) -> Result<u64> {
+        let name = match operand {
+            Operand::Number(n) => return Ok(*n),
+            Operand::Name(name) => name,
+        };
+        let (target, names) = match r.target {
+            Target::Field(reg, field) => match field.value_named(name) {
+                Some(v) => return Ok(v),
+                None => {
+                    (format!("{}.{}", reg.name, field.name), field.values.iter().map(|(_, n)| n.to_string()).collect())
+                }
+            },
+            Target::Register(reg) => {
+                (format!("{} (a whole register: a name is a value of one of its fields)", reg.name), Vec::new())
+            }
+            Target::Offset(o) => (format!("the offset {o:#x}"), Vec::new()),
+        };
+        Err(ErrorKind::ValueNameNotFound { name: name.clone(), target, names }.into())
     }
 
     /// Check a read before it is made: write-only registers have nothing to read.

@@ -11,7 +11,7 @@
 //! run tries exactly the cases a developer's run tries (a few seconds in all).
 //! `PROPTEST_CASES` does not apply; change the budgets here. The command
 //! line's parsers (argument vectors and batch lines) are tested beside them in
-//! the binary: src/bin/mmiodrv/batch.rs and args.rs.
+//! the command line: cli/script/ and cli/cli/.
 
 use std::path::Path;
 
@@ -222,7 +222,7 @@ fn edu_layout(force: bool) -> mmiodrv::window::Layout {
         device: mmiodrv::error::DeviceRef::Ram,
         bar: 0,
         len: 0x100000,
-        map: Some(mmiodrv::window::MapRef::Static(mmiodrv::drivers::edu::DRIVER.maps[0])),
+        map: Some(mmiodrv::window::MapRef::Static(mmiodrv_drivers::edu::DRIVER.maps[0])),
         source: mmiodrv::window::MapSource::Builtin,
         force,
     }
@@ -231,7 +231,7 @@ fn edu_layout(force: bool) -> mmiodrv::window::Layout {
 /// Targets: names of the map (right, wrong case, with fields, mangled),
 /// offsets, and anything.
 fn target_text() -> impl Strategy<Value = String> {
-    let map = mmiodrv::drivers::edu::DRIVER.maps[0];
+    let map = mmiodrv_drivers::edu::DRIVER.maps[0];
     let mut names: Vec<String> = Vec::new();
     for r in map.registers.iter() {
         names.push(r.name.to_string());
@@ -310,7 +310,7 @@ fn seed_maps() -> Vec<(String, String)> {
             }
         }
     }
-    let edu = mmiodrv::drivers::edu::DRIVER.maps[0];
+    let edu = mmiodrv_drivers::edu::DRIVER.maps[0];
     out.push(("edu.toml".into(), toml_out::to_toml(edu, "built-in")));
     out.sort();
     out
@@ -511,10 +511,10 @@ mod ivshmem {
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::time::{Duration, Instant};
 
-    use mmiodrv::drivers::ivshmem::client::Client;
-    use mmiodrv::drivers::ivshmem::protocol;
-    use mmiodrv::drivers::ivshmem::server::{Server, ServerConfig};
     use mmiodrv::error::ErrorClass;
+    use mmiodrv_drivers::ivshmem::client::Client;
+    use mmiodrv_drivers::ivshmem::protocol;
+    use mmiodrv_drivers::ivshmem::server::{Server, ServerConfig};
     use nix::sys::eventfd::{EfdFlags, EventFd};
     use proptest::prelude::*;
 

@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
+        ("edu::names_are_values", edu::names_are_values),
         ("batch::vfio_script_raises_waits_and_acks", batch::vfio_script_raises_waits_and_acks),
         ("batch::dma_round_trip_from_a_script", batch::dma_round_trip_from_a_script),
         ("batch::a_bad_last_line_touches_nothing", batch::a_bad_last_line_touches_nothing),

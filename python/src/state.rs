@@ -22,6 +22,7 @@ use mmiodrv::lock::LockMode;
 use mmiodrv::mmio::Width;
 use mmiodrv::outcome::Outcome;
 use mmiodrv::session::{At, Op, PlacedMap, Session, SessionOptions};
+use mmiodrv::value::Operand;
 use mmiodrv::window::{AccessReport, DumpedRegister, Layout, Window};
 
 self_cell::self_cell!(
@@ -220,7 +221,7 @@ impl Open {
     }
 
     /// Write `value` to `target` as `write` does.
-    pub fn write(&self, bar: Option<u8>, target: &str, width: Option<Width>, value: u64) -> Result<()> {
+    pub fn write(&self, bar: Option<u8>, target: &str, width: Option<Width>, value: Operand) -> Result<()> {
         let op = Op::Write { at: At { target: target.to_string(), width, bar }, value, verify: false, irq: None };
         self.execute(op).map(drop)
     }

@@ -238,6 +238,9 @@ pub enum Scope {
 pub enum Value {
     /// An unsigned number of at most this many bits (`0x..`, `0b..`, decimal).
     Bits(u32),
+    /// A number of at most this many bits, or a name of a field's value
+    /// (`fast`): [`crate::value::Operand`].
+    BitsOrName(u32),
     /// A size or offset with optional K/M/G suffix.
     Size,
     /// Milliseconds.
@@ -269,6 +272,10 @@ impl Value {
     pub fn parse(&self, text: &str, what: &str) -> Result<Parsed> {
         Ok(match self {
             Value::Bits(bits) => Parsed::Int(crate::value::parse_bits(text, *bits, what)?),
+            Value::BitsOrName(bits) => match crate::value::Operand::parse(text, *bits, what)? {
+                crate::value::Operand::Number(n) => Parsed::Int(n),
+                crate::value::Operand::Name(name) => Parsed::Text(name),
+            },
             Value::Size => Parsed::Int(parse_size(text)?),
             Value::Millis => Parsed::Int(parse_u64(text)?),
             Value::Width => {
@@ -309,6 +316,7 @@ impl Value {
     pub fn placeholder(&self) -> &'static str {
         match self {
             Value::Bits(_) => "N",
+            Value::BitsOrName(_) => "VALUE",
             Value::Size => "BYTES",
             Value::Millis => "MS",
             Value::Width => "BITS",

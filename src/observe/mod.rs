@@ -77,7 +77,7 @@ impl std::fmt::Display for DeviceIds {
 /// The built-in map named `name` for `bar` (snapshots and traces name the
 /// map they were made with).
 pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::RegisterMap> {
-    crate::drivers::DRIVERS.iter().flat_map(|d| d.maps.iter().copied()).find(|m| m.name == name && m.bar == bar)
+    crate::drivers::installed().iter().flat_map(|d| d.maps.iter().copied()).find(|m| m.name == name && m.bar == bar)
 }
 
 /// The map called `name` in the map file `path` (a snapshot or trace names

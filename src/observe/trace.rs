@@ -550,24 +550,4 @@ mod tests {
         assert!(e.to_string().contains("format version 9"), "{e}");
         assert_eq!(Trace::parse(header, p).unwrap().entries.len(), 0);
     }
-
-    #[test]
-    fn names_come_from_the_map_with_halves_and_fields() {
-        let header = Header {
-            trace: FORMAT,
-            device: "0000:00:04.0".into(),
-            ids: Some(DeviceIds { vendor: 0x1234, device: 0x11e8, revision: Some(0x10), subsystem: None }),
-            backend: "sysfs".into(),
-            time: String::new(),
-            command: vec![],
-        };
-        let t = Trace { path: "t".into(), header, entries: vec![] };
-        let names = Names::for_trace(&t, None, false);
-        let n = names.name(0, 0x20, Width::W32, Some(1)).unwrap();
-        assert_eq!(n.register, "STATUS");
-        assert_eq!(n.fields.iter().find(|f| f.name == "COMPUTING").unwrap().meaning.as_deref(), Some("busy"));
-        assert_eq!(names.name(0, 0x84, Width::W32, None).unwrap().register, "DMA_SRC+0x4");
-        assert_eq!(names.name(0, 0x40, Width::W32, None), None);
-        assert_eq!(names.name(1, 0, Width::W32, None), None);
-    }
 }

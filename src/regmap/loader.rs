@@ -5,11 +5,16 @@
 //! TOML problems are reported as `FILE:LINE: problem`; the format is documented
 //! in docs/regmap-format.md.
 
+// What only the TOML reader (feature `toml`) uses.
+#![cfg_attr(not(feature = "toml"), allow(unused_imports, dead_code))]
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+#[cfg(feature = "toml")]
 use serde::Deserialize;
+#[cfg(feature = "toml")]
 use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -29,6 +34,7 @@ pub const MAX_FILE: u64 = 64 << 20;
 /// them).
 pub const MAX_ACCESS_RULES: usize = 256;
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSchema {
@@ -39,6 +45,7 @@ struct FileSchema {
     register: Vec<Spanned<RegisterSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceSchema {
@@ -54,6 +61,7 @@ struct DeviceSchema {
     size: Option<u64>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessRuleSchema {
@@ -61,6 +69,7 @@ struct AccessRuleSchema {
     widths: Vec<u32>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterSchema {
@@ -79,6 +88,7 @@ struct RegisterSchema {
     field: Vec<Spanned<FieldSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldSchema {
@@ -96,6 +106,7 @@ struct FieldSchema {
 
 /// `values = { 0 = "off", 2 = "fast" }`, or a list
 /// `values = [{ value = 0, name = "off" }, ...]` (where one value has several names).
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Values {
@@ -103,12 +114,14 @@ enum Values {
     List(Vec<ValueSchema>),
 }
 
+#[cfg(feature = "toml")]
 impl Default for Values {
     fn default() -> Self {
         Values::Table(BTreeMap::new())
     }
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValueSchema {
@@ -117,6 +130,7 @@ struct ValueSchema {
 }
 
 /// `bits = 7` or `bits = "31:24"`.
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Bits {
@@ -153,6 +167,15 @@ impl Invalid {
     }
 }
 
+/// The problem (its message names the register and field it is about).
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// Read a map file with the checks every map file gets: a regular file, at
 /// most [`MAX_FILE`] bytes, UTF-8 (the first bad byte's line is named).
 pub fn read_map_text(path: &Path) -> Result<String> {
@@ -164,6 +187,7 @@ pub fn read_map_text(path: &Path) -> Result<String> {
     })
 }
 
+#[cfg(feature = "toml")]
 /// Parse and validate TOML map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     let err = |offset: usize, message: String| -> Error {
@@ -260,6 +284,7 @@ pub(crate) fn make_printable(map: &mut RegisterMap) {
     }
 }
 
+#[cfg(feature = "toml")]
 fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     match text.to_ascii_uppercase().as_str() {
         "RO" => Ok(Access::RO),
@@ -273,6 +298,7 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     }
 }
 
+#[cfg(feature = "toml")]
 fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
     super::formats::write_from_name(text).ok_or_else(|| {
         format!(
@@ -283,11 +309,13 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
     })
 }
 
+#[cfg(feature = "toml")]
 fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
     super::formats::read_from_name(text)
         .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 
+#[cfg(feature = "toml")]
 /// Build one register from its TOML; errors carry the index of the field at fault.
 fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<usize>, String)> {
     let here = |m: String| (None, m);
@@ -517,6 +545,7 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
     Ok(())
 }
 
+#[cfg(feature = "toml")]
 fn parse_bit_range(text: &str) -> Option<(u32, u32)> {
     let (m, l) = text.split_once(':')?;
     let (msb, lsb) = (m.trim().parse().ok()?, l.trim().parse().ok()?);

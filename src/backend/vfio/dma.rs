@@ -2,8 +2,10 @@
 //! VFIO container, unmapped on drop. The CPU side is reached only through
 //! volatile accesses (the device may write it at any time), via [`MmioRegion`].
 
+#[cfg(feature = "vfio")]
 use std::sync::Arc;
 
+#[cfg(feature = "vfio")]
 use vfio_ioctls::{VfioContainer, VfioError};
 
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -11,13 +13,16 @@ use crate::mmio::MmioRegion;
 
 const PAGE: u64 = 4096;
 
-/// RAM the device may read and write at an IOVA, through the IOMMU.
+/// RAM the device may read and write at an IOVA, through the IOMMU (made
+/// by the VFIO backend: none without the library's `vfio` feature).
+#[cfg_attr(not(feature = "vfio"), allow(dead_code))]
 pub struct DmaBuffer {
     // Field order matters only for readability: Drop unmaps the IOVA before
     // the memory (owned by `region`) is released.
     region: MmioRegion,
     iova: u64,
     len: usize,
+    #[cfg(feature = "vfio")]
     container: Arc<VfioContainer>,
     device: DeviceRef,
     /// The process that mapped it: a child made by fork(2) shares the
@@ -26,6 +31,7 @@ pub struct DmaBuffer {
 }
 
 impl DmaBuffer {
+    #[cfg(feature = "vfio")]
     pub(crate) fn map(
         container: Arc<VfioContainer>,
         device: DeviceRef,
@@ -83,6 +89,7 @@ pub fn check_request(len: usize, iova: u64, mask_bits: u32) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "vfio")]
 /// ENOMEM from VFIO_IOMMU_MAP_DMA: VFIO charges pinned pages to the process's
 /// locked memory (RLIMIT_MEMLOCK) unless it has CAP_IPC_LOCK. When that limit is
 /// what stopped us, say how much is needed and how to raise it; otherwise it is
@@ -111,6 +118,7 @@ fn map_error(device: DeviceRef, e: VfioError, len: u64) -> Error {
     )
 }
 
+#[cfg(feature = "vfio")]
 /// What VFIO's type1 IOMMU checks before pinning: the soft RLIMIT_MEMLOCK
 /// against the process's locked memory (`VmLck`, which VFIO's pins count in),
 /// unless the process has CAP_IPC_LOCK.
@@ -121,6 +129,7 @@ struct MemlockState {
     ipc_lock: bool,
 }
 
+#[cfg(feature = "vfio")]
 impl MemlockState {
     fn current() -> Self {
         use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
@@ -143,6 +152,7 @@ impl MemlockState {
     }
 }
 
+#[cfg(feature = "vfio")]
 impl Drop for DmaBuffer {
     fn drop(&mut self) {
         // In a child made by fork(2) (a Python script's), the container is

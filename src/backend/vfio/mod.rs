@@ -8,30 +8,50 @@
 //! the user.
 
 pub mod dma;
+#[cfg(feature = "vfio")]
 mod errors;
+#[cfg(feature = "vfio")]
 pub mod irq;
+#[cfg(feature = "vfio")]
 mod region;
+#[cfg(feature = "vfio")]
 mod request;
+#[cfg(feature = "vfio")]
 mod sys;
 
+#[cfg(feature = "vfio")]
 use std::fs::File;
+#[cfg(feature = "vfio")]
 use std::os::fd::{AsRawFd, FromRawFd};
+#[cfg(feature = "vfio")]
 use std::os::unix::fs::FileExt;
+#[cfg(feature = "vfio")]
 use std::path::Path;
+#[cfg(feature = "vfio")]
 use std::sync::Arc;
 
+#[cfg(feature = "vfio")]
 use vfio_bindings::bindings::vfio::VFIO_PCI_CONFIG_REGION_INDEX;
+#[cfg(feature = "vfio")]
 use vfio_ioctls::{VfioContainer, VfioDevice};
 
+#[cfg(feature = "vfio")]
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
+#[cfg(feature = "vfio")]
 use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+#[cfg(feature = "vfio")]
 use crate::mmio::RegisterIo;
+#[cfg(feature = "vfio")]
 use crate::pci::config::{command, off};
+#[cfg(feature = "vfio")]
 use crate::pci::sysfs::tripwire;
+#[cfg(feature = "vfio")]
 use crate::pci::{binding, ConfigSpace, SysfsDevice};
 
+#[cfg(feature = "vfio")]
 pub use errors::vfio_error;
 
+#[cfg(feature = "vfio")]
 /// A device bound to vfio-pci, opened through its IOMMU group.
 pub struct VfioBackend {
     dev: SysfsDevice,
@@ -48,6 +68,7 @@ pub struct VfioBackend {
     pid: u32,
 }
 
+#[cfg(feature = "vfio")]
 impl VfioBackend {
     /// Open a device bound to vfio-pci.
     pub fn open(dev: SysfsDevice) -> Result<Self> {
@@ -123,6 +144,7 @@ impl VfioBackend {
     }
 }
 
+#[cfg(feature = "vfio")]
 /// A group is viable when every member is bound to vfio-pci (or a driver VFIO
 /// tolerates) or to nothing. Name the members that are not.
 fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
@@ -133,6 +155,7 @@ fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
     Err(Error::on(dev.address, ErrorKind::GroupNotViable { group, members }))
 }
 
+#[cfg(feature = "vfio")]
 impl Drop for VfioBackend {
     /// vfio-ioctls' Drop of the device closes its fd, then looks the IOMMU
     /// group up again through the device's sysfs entry and panics when that
@@ -181,6 +204,7 @@ impl Drop for VfioBackend {
     }
 }
 
+#[cfg(feature = "vfio")]
 impl Backend for VfioBackend {
     fn kind(&self) -> BackendKind {
         BackendKind::Vfio

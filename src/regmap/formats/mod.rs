@@ -9,10 +9,22 @@
 //! [`crate::regmap::validate`]; its complaints are reported as `FILE:LINE`.
 //! docs/regmap-format.md says what each format keeps and what it loses.
 
+//!
+//! Each format is a feature of the library (`toml`, `svd`, `ipxact`,
+//! `systemrdl`, `litex`; `formats` is all of them, on by default): a build
+//! without one names the feature when it meets such a file.
+
+// The helpers the importers share, when a build has none of them.
+#![cfg_attr(not(feature = "formats"), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "ipxact")]
 pub mod ipxact;
+#[cfg(feature = "litex")]
 pub mod litex;
 pub mod reading;
+#[cfg(feature = "svd")]
 pub mod svd;
+#[cfg(feature = "systemrdl")]
 pub mod systemrdl;
 pub mod toml_out;
 
@@ -150,6 +162,7 @@ pub fn load_file(path: &Path) -> Result<MapFile> {
     match kind_of(&text) {
         // The compiler is another program (python3): run only on a file
         // that says it is SystemRDL, never on any text that is not TOML.
+        #[cfg(feature = "systemrdl")]
         Kind::SystemRdl if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("rdl")) => {
             systemrdl::load(path, &source)
         }
@@ -182,19 +195,25 @@ pub fn load_file_as_data(path: &Path) -> Result<MapFile> {
 /// a file); `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<MapFile> {
     match kind_of(text) {
+        #[cfg(feature = "toml")]
         Kind::Toml => {
             let map = loader::parse(text, source)?;
             Ok(MapFile { source: source.into(), format: Format::Toml, blocks: vec![map] })
         }
+        #[cfg(feature = "xml")]
         Kind::Xml => xml(text, source),
+        #[cfg(feature = "litex")]
         Kind::Json => litex::parse_json(text, source),
+        #[cfg(feature = "litex")]
         Kind::LitexCsv => litex::parse_csv(text, source),
-        Kind::SystemRdl => Err(ErrorKind::RegMap {
+        Kind::SystemRdl if cfg!(feature = "systemrdl") => Err(ErrorKind::RegMap {
             file: source.into(),
             line: 1,
             message: "SystemRDL is read from a file by its compiler".into(),
         }
         .into()),
+        #[allow(unreachable_patterns)]
+        kind => Err(not_built(source, kind)),
     }
 }
 
@@ -260,6 +279,18 @@ fn big(n: u64) -> String {
     }
 }
 
+/// A file of a format this build of the library does not read.
+fn not_built(source: &str, kind: Kind) -> Error {
+    let (what, feature) = match kind {
+        Kind::Toml => ("mmiodrv TOML", "toml"),
+        Kind::Xml => ("IP-XACT or CMSIS-SVD", "ipxact, svd"),
+        Kind::Json | Kind::LitexCsv => ("LiteX", "litex"),
+        Kind::SystemRdl => ("SystemRDL", "systemrdl"),
+    };
+    let message = format!("this build of mmiodrv reads no {what} maps (the library's feature {feature})");
+    ErrorKind::RegMap { file: source.into(), line: 1, message }.into()
+}
+
 /// Deepest element nesting read from XML. Register maps nest a dozen levels
 /// (SVD clusters, IP-XACT register files add a few); the XML reader recurses
 /// per level, so a hostile file nested thousands deep is refused before it is
@@ -270,6 +301,7 @@ pub const MAX_XML_DEPTH: usize = 100;
 /// elements, if it does. A scan of tags only (comments, CDATA, processing
 /// instructions and declarations are skipped; quoted attribute values may
 /// hold '>'); well-formedness is the parser's to judge.
+#[cfg(feature = "xml")]
 fn too_deep(text: &str) -> Option<usize> {
     let b = text.as_bytes();
     let (mut i, mut depth) = (0usize, 0usize);
@@ -313,6 +345,7 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
+#[cfg(feature = "xml")]
 fn xml(text: &str, source: &str) -> Result<MapFile> {
     if let Some(line) = too_deep(text) {
         return Err(invalid(source, line, format!("XML nested deeper than {MAX_XML_DEPTH} elements")));
@@ -325,13 +358,19 @@ fn xml(text: &str, source: &str) -> Result<MapFile> {
     let root = doc.root_element();
     let ns = root.tag_name().namespace();
     match (root.tag_name().name(), ns) {
+        #[cfg(feature = "svd")]
         ("device", None) => {
             if let Some((line, message)) = svd::too_large(&doc) {
                 return Err(invalid(source, line, message));
             }
             svd::parse(text, source)
         }
+        #[cfg(feature = "ipxact")]
         ("component", Some(ns)) => ipxact::parse(&doc, ns, source),
+        #[cfg(not(feature = "svd"))]
+        ("device", None) => Err(not_built(source, Kind::Xml)),
+        #[cfg(not(feature = "ipxact"))]
+        ("component", Some(_)) => Err(not_built(source, Kind::Xml)),
         (name, ns) => Err(invalid(
             source,
             line(&doc, root),
@@ -344,6 +383,7 @@ fn xml(text: &str, source: &str) -> Result<MapFile> {
 }
 
 /// The line of an XML node.
+#[cfg(feature = "xml")]
 pub(crate) fn line(doc: &roxmltree::Document<'_>, node: roxmltree::Node<'_, '_>) -> usize {
     doc.text_pos_at(node.range().start).row as usize
 }
