@@ -1,6 +1,6 @@
 //! `regmap generate --lang c`: the header against `peakrdl c-header`'s. (The
 //! Rust generator is checked by examples/generated-edu and the edu driver's
-//! own registers, drivers/edu/regs.rs; the Python one by tests/vm_python.rs,
+//! own registers, drivers/edu/src/regs.rs; the Python one by tests/vm_python.rs,
 //! on a simulated edu with the built wheel and on the lab's edu.)
 //!
 //! C: for every SystemRDL file of ours (tests/data/*/, examples/maps/), both

@@ -5,11 +5,16 @@
 //! TOML problems are reported as `FILE:LINE: problem`; the format is documented
 //! in docs/regmap-format.md.
 
+// What only the TOML reader (feature `toml`) uses.
+#![cfg_attr(not(feature = "toml"), allow(unused_imports, dead_code))]
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+#[cfg(feature = "toml")]
 use serde::Deserialize;
+#[cfg(feature = "toml")]
 use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -25,7 +30,11 @@ pub const MAX_DESCRIPTION: usize = 4096;
 pub const MAX_REGISTERS: usize = 1 << 16;
 /// Largest map file read.
 pub const MAX_FILE: u64 = 64 << 20;
+/// Most `[[access]]` ranges in one map (every register is checked against
+/// them).
+pub const MAX_ACCESS_RULES: usize = 256;
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSchema {
@@ -38,6 +47,7 @@ struct FileSchema {
     block: Vec<Spanned<BlockSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceSchema {
@@ -56,6 +66,7 @@ struct DeviceSchema {
 }
 
 /// `[[block]]`: one block of a map of several, with its own registers.
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BlockSchema {
@@ -69,6 +80,7 @@ struct BlockSchema {
     register: Vec<Spanned<RegisterSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessRuleSchema {
@@ -76,6 +88,7 @@ struct AccessRuleSchema {
     widths: Spanned<Vec<u32>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterSchema {
@@ -94,6 +107,7 @@ struct RegisterSchema {
     field: Vec<Spanned<FieldSchema>>,
 }
 
+#[cfg(feature = "toml")]
 impl RegisterSchema {
     /// Where the value of `key` is written, if it is.
     fn span(&self, key: &str) -> Option<std::ops::Range<usize>> {
@@ -111,6 +125,7 @@ impl RegisterSchema {
     }
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldSchema {
@@ -125,6 +140,7 @@ struct FieldSchema {
     values: Option<Spanned<Values>>,
 }
 
+#[cfg(feature = "toml")]
 impl FieldSchema {
     fn span(&self, key: &str) -> Option<std::ops::Range<usize>> {
         Some(match key {
@@ -143,6 +159,7 @@ impl FieldSchema {
 
 /// `values = { 0 = "off", 2 = "fast" }`, or a list
 /// `values = [{ value = 0, name = "off" }, ...]` (where one value has several names).
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Values {
@@ -150,12 +167,14 @@ enum Values {
     List(Vec<ValueSchema>),
 }
 
+#[cfg(feature = "toml")]
 impl Default for Values {
     fn default() -> Self {
         Values::Table(BTreeMap::new())
     }
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValueSchema {
@@ -164,6 +183,7 @@ struct ValueSchema {
 }
 
 /// `bits = 7` or `bits = "31:24"`.
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Bits {
@@ -207,6 +227,15 @@ impl Invalid {
 /// more than one pass).
 pub const MAX_PROBLEMS: usize = 1000;
 
+/// The problem (its message names the register and field it is about).
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// Read a map file with the checks every map file gets: a regular file, at
 /// most [`MAX_FILE`] bytes, UTF-8 (the first bad byte's line is named).
 pub fn read_map_text(path: &Path) -> Result<String> {
@@ -218,6 +247,7 @@ pub fn read_map_text(path: &Path) -> Result<String> {
     })
 }
 
+#[cfg(feature = "toml")]
 /// Parse and validate TOML map text of one block; `source` names it in
 /// errors. A file of several `[[block]]`s is read by [`parse_file`].
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
@@ -259,6 +289,7 @@ fn one_line(message: &str) -> String {
 }
 
 /// One block of a TOML file as read, with where its parts are written.
+#[cfg(feature = "toml")]
 struct BlockText<'a> {
     name: String,
     description: String,
@@ -273,6 +304,7 @@ struct BlockText<'a> {
 /// Every problem is reported, each at the line of the key at fault, as one
 /// error ([`ErrorKind::RegMapProblems`] when there are several); a syntax
 /// error stops the reading where it is.
+#[cfg(feature = "toml")]
 pub fn parse_file(text: &str, source: &str) -> Result<crate::regmap::MapFile> {
     let schema: FileSchema = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start).unwrap_or(0);
@@ -323,9 +355,13 @@ pub fn parse_file(text: &str, source: &str) -> Result<crate::regmap::MapFile> {
         }
     }
     let mut blocks = Vec::new();
+    // Names seen, by lookup (a file may hold many blocks: not every pair).
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, b) in texts.iter().enumerate() {
-        if let Some(other) = texts[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&b.name)) {
-            problems.add(b.at, format!("duplicate block name '{}'", clip(&other.name)));
+        if let Some(other) = seen.get(&b.name.to_ascii_lowercase()) {
+            problems.add(b.at, format!("duplicate block name '{}'", clip(&texts[*other].name)));
+        } else {
+            seen.insert(b.name.to_ascii_lowercase(), i);
         }
         if let Some(map) = read_block(b, d, &mut problems) {
             blocks.push(map);
@@ -370,6 +406,7 @@ pub fn parse_file(text: &str, source: &str) -> Result<crate::regmap::MapFile> {
 }
 
 /// One block of a TOML file, its problems added to `problems`.
+#[cfg(feature = "toml")]
 fn read_block(b: &BlockText<'_>, d: &DeviceSchema, problems: &mut Problems) -> Option<RegisterMap> {
     let before = problems.0.len();
     let mut rules = Vec::new();
@@ -430,11 +467,13 @@ fn read_block(b: &BlockText<'_>, d: &DeviceSchema, problems: &mut Problems) -> O
     for reg in map.registers.to_mut() {
         reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
     }
+    make_printable(&mut map);
     Some(map)
 }
 
 /// Where a register's problem is written: the key at fault, else its field,
 /// else the register.
+#[cfg(feature = "toml")]
 fn span_of(reg: &Spanned<RegisterSchema>, field: Option<usize>, key: Option<&str>) -> usize {
     let s = reg.get_ref();
     let spanned = match field.and_then(|f| s.field.get(f)) {
@@ -444,6 +483,30 @@ fn span_of(reg: &Spanned<RegisterSchema>, field: Option<usize>, key: Option<&str
     spanned.start
 }
 
+/// A map file's free text (descriptions, value names) made safe to print:
+/// line breaks and tabs become spaces, other control characters and the
+/// bidirectional-text controls are escaped (`\u{1b}`), so a map cannot
+/// send escape sequences to a terminal through any front end. (Names of
+/// maps, registers and fields are letters, digits, `_` and `-` already.)
+pub(crate) fn make_printable(map: &mut RegisterMap) {
+    fn fix(t: &mut crate::regmap::model::Text) {
+        if let std::borrow::Cow::Owned(s) = crate::text::printable(t) {
+            *t = s.into();
+        }
+    }
+    fix(&mut map.description);
+    for reg in map.registers.to_mut() {
+        fix(&mut reg.description);
+        for f in reg.fields.to_mut() {
+            fix(&mut f.description);
+            for (_, name) in f.values.to_mut() {
+                fix(name);
+            }
+        }
+    }
+}
+
+#[cfg(feature = "toml")]
 fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     match text.to_ascii_uppercase().as_str() {
         "RO" => Ok(Access::RO),
@@ -457,6 +520,7 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     }
 }
 
+#[cfg(feature = "toml")]
 fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
     super::formats::write_from_name(text).ok_or_else(|| {
         format!(
@@ -467,15 +531,18 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
     })
 }
 
+#[cfg(feature = "toml")]
 fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
     super::formats::read_from_name(text)
         .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 
 /// A problem of one register as read: the field (index), the key at fault, the message.
+#[cfg(feature = "toml")]
 type KeyProblem = (Option<usize>, Option<&'static str>, String);
 
 /// Build one register from its TOML; problems carry the field and the key at fault.
+#[cfg(feature = "toml")]
 fn build_register(s: &RegisterSchema) -> std::result::Result<Register, Vec<KeyProblem>> {
     let mut problems: Vec<KeyProblem> = Vec::new();
     let name = clip(s.name.get_ref());
@@ -592,6 +659,10 @@ pub fn problems_of(map: &RegisterMap) -> Vec<Invalid> {
         add(Invalid::map(format!("more than {MAX_REGISTERS} registers")));
         return out;
     }
+    if map.rules.len() > MAX_ACCESS_RULES {
+        add(Invalid::rule(MAX_ACCESS_RULES, format!("more than {MAX_ACCESS_RULES} access ranges")));
+        return out;
+    }
     for (i, r) in map.rules.iter().enumerate() {
         if r.start >= r.end {
             add(Invalid::rule(i, format!("access range [{:#x}, {:#x}) is empty", r.start, r.end)));
@@ -607,6 +678,9 @@ pub fn problems_of(map: &RegisterMap) -> Vec<Invalid> {
         }
     }
     let mut names = HashSet::new();
+    // Registers are sorted by offset: one overlaps an earlier one exactly when
+    // it starts before the furthest end so far (linear, not every pair).
+    let mut furthest: Option<&Register> = None;
     for (i, reg) in map.registers.iter().enumerate() {
         check_register(map, reg, &mut |f, key, m| match f {
             Some(f) => add(Invalid::field(i, f, key, m)),
@@ -618,8 +692,11 @@ pub fn problems_of(map: &RegisterMap) -> Vec<Invalid> {
         if i > 0 && map.registers[i - 1].offset > reg.offset {
             add(Invalid::register(i, "offset", format!("register {} is listed out of offset order", reg.name)));
         }
-        let overlapping = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end());
-        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
+        let overlapping = furthest.filter(|o| !map.overlaps && reg.offset < o.end());
+        if furthest.is_none_or(|f| reg.end() > f.end()) {
+            furthest = Some(reg);
+        }
+        if let Some(other) = overlapping {
             add(Invalid::register(
                 i,
                 "offset",
@@ -724,17 +801,22 @@ fn check_register(map: &RegisterMap, r: &Register, add: &mut dyn FnMut(Option<us
                 format!("field {}.{}: reset value {reset:#x} does not fit in {} bits", r.name, f.name, f.bits()),
             );
         }
+        // Skipped where overlaps are allowed (SVD): fields may be many there.
+        if map.overlaps {
+            continue;
+        }
         let same_name = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name));
-        if let Some(other) = same_name.filter(|_| !map.overlaps) {
+        if let Some(other) = same_name {
             at("name", format!("duplicate field name '{}' in register {}", other.name, r.name));
         }
         let overlapping = r.fields[..i].iter().find(|o| o.msb >= o.lsb && o.msb < 64 && o.mask() & f.mask() != 0);
-        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
+        if let Some(other) = overlapping {
             at("bits", format!("field {}.{} overlaps field {}", r.name, f.name, other.name));
         }
     }
 }
 
+#[cfg(feature = "toml")]
 fn parse_bit_range(text: &str) -> Option<(u32, u32)> {
     let (m, l) = text.split_once(':')?;
     let (msb, lsb) = (m.trim().parse().ok()?, l.trim().parse().ok()?);

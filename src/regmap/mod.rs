@@ -11,9 +11,14 @@ pub mod macros;
 pub mod model;
 pub mod typed;
 
-pub use access::{plan_field_write, read_register, resolve, write_field, write_register, FieldWritePlan, Target};
+pub use access::{
+    plan_field_write, plan_fresh_write, plan_write, read_register, resolve, write_field, write_masked, write_register,
+    FieldWritePlan, Target,
+};
 pub use formats::{load_file, Format, MapFile, MapSpec};
-pub use loader::{parse, parse_file, problems_of, validate, Invalid};
+#[cfg(feature = "toml")]
+pub use loader::{parse, parse_file};
+pub use loader::{problems_of, validate, Invalid};
 pub use model::{
     short_name, Access, AccessRule, BitRange, Block, Field, ReadAction, Register, RegisterMap, Text, WordOrder,
     WriteSemantics,

@@ -52,10 +52,10 @@ macro_rules! exercise_with {
         let bar = $bar;
         let id = regs::ID.read(bar)?;
         regs::LIVENESS.write(bar, 0x1234_5678)?;
-        let liveness = regs::LIVENESS.read(bar)?;
-        regs::DMA_CMD.modify(bar, |v| regs::DMA_CMD::DIRECTION.set(v, 1))?;
-        let dma_cmd = regs::DMA_CMD.read(bar)?;
-        Seen { id, magic: regs::ID::MAGIC.get(id), liveness, dma_cmd }
+        let liveness = regs::LIVENESS.read(bar)?.bits();
+        regs::DMA_CMD.modify(bar, regs::DMA_CMD::DIRECTION.val(1)?)?;
+        let dma_cmd = regs::DMA_CMD.read(bar)?.bits();
+        Seen { id: id.bits(), magic: id.get(regs::ID::MAGIC), liveness, dma_cmd }
     }};
 }
 

@@ -20,22 +20,28 @@
 //!         /// REGISTER DESCRIPTION
 //!         NAME @ 0xOFFSET: u8|u16|u32|u64, RO|RW|WO|RW1C [+ ReadClears] [, reset 0x..] [, access_width W32] {
 //!             /// FIELD DESCRIPTION
-//!             NAME [MSB:LSB] [access A] [write OneToClear|...] [reset 0x..] [= { 0x0: "name", ... }],
+//!             NAME [MSB:LSB] [access A] [write OneToClear|...] [reset 0x..] [= { 0x0: Variant "name", ... }],
 //!         }
 //!     }
 //! }
 //! ```
 //!
-//! PATH is `mmiodrv` (a driver crate) or `crate` (mmiodrv's own drivers).
-//! Names are made identifiers (`CH[1]_SRC` → `CH_1__SRC`, a map of blocks'
-//! `DMA1.CTRL` → `DMA1_CTRL`); what the macro has no words for is said in
+//! PATH is `mmiodrv` (a driver crate, the built-in drivers too) or `crate`
+//! (inside the library). Names are made identifiers (`CH[1]_SRC` →
+//! `CH_1__SRC`, a map of blocks' `DMA1.CTRL` → `DMA1_CTRL`); a named value's
+//! variant is its name in UpperCamelCase ([`variant`]: `RAM to device` →
+//! `RamToDevice`), its name kept as the text; what the macro has no words for is said in
 //! the header comment and returned: RW1/W1/NA registers, field read actions
-//! other than clear-on-read, big-endian split registers.
+//! other than clear-on-read, big-endian split registers; what the macro
+//! refuses to compile is left out and said the same way (registers not
+//! aligned to their width or sharing addresses, fields sharing bits, a value
+//! named twice).
 //!
 //! [`build`] is for a driver crate's `build.rs`: it generates the module
 //! from the crate's map at build time into `OUT_DIR`; [`check_fresh`] fails
 //! when a committed copy is stale (what a test or CI runs).
 
+use std::collections::HashSet;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -88,6 +94,37 @@ fn ident(name: &str) -> String {
     }
 }
 
+/// The enum variant of a field's named value: its name in UpperCamelCase
+/// (`RAM to device` → `RamToDevice`, `idle` → `Idle`, `FastMode` as it is),
+/// `V` before a leading digit (`1000 Mb/s` → `V1000MbS`), the value after
+/// it when the name gives none or one of the field's other variants
+/// (`taken`) has it.
+pub fn variant(name: &str, value: u64, taken: &HashSet<String>) -> String {
+    let mut id = String::new();
+    for word in name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        // A word in capitals is an acronym (`RAM`): `Ram`, as Rust names them.
+        let upper = word.chars().all(|c| !c.is_ascii_lowercase());
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars.map(|c| if upper { c.to_ascii_lowercase() } else { c }));
+        }
+    }
+    if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
+        id.insert(0, 'V');
+    }
+    if id == "Self" || id == "V" {
+        id.push_str(&value.to_string());
+    }
+    let mut unique = id.clone();
+    let mut n = 0u32;
+    while taken.contains(&unique) {
+        unique = if n == 0 { format!("{id}{value}") } else { format!("{id}{value}V{n}") };
+        n += 1;
+    }
+    unique
+}
+
 fn ty(w: Width) -> &'static str {
     match w {
         Width::W8 => "u8",
@@ -124,8 +161,11 @@ fn write_ident(w: WriteSemantics) -> &'static str {
 /// The `register_map!` declaration of `map`, and what it could not say.
 pub fn declaration_with(map: &RegisterMap, origin: &str, options: &Options) -> (String, Vec<String>) {
     let mut lost: Vec<String> = Vec::new();
+    let mut more = 0usize;
     let mut lose = |what: String| {
-        if !lost.contains(&what) && lost.len() < 100 {
+        if lost.len() >= 100 {
+            more += 1;
+        } else if !lost.contains(&what) {
             lost.push(what);
         }
     };
@@ -148,10 +188,36 @@ pub fn declaration_with(map: &RegisterMap, origin: &str, options: &Options) -> (
         .collect();
     let _ = writeln!(body, "{i3}access: [{}],", rules.join(", "));
     let _ = writeln!(body, "{i2}}}");
+    // What the macro refuses to compile is left out, and said: registers
+    // not aligned to their width or sharing addresses (an SVD file's
+    // aliases), fields sharing bits, a value named twice.
+    let mut furthest: Option<(u64, &str)> = None;
+    let mut names: HashSet<String> = HashSet::new();
     for r in map.registers.iter() {
-        let name = ident(&r.name.replace('.', "_"));
+        if r.offset % r.width.bytes() != 0 {
+            lose(format!(
+                "register {} ({}-bit at {:#x}) is not aligned to its width: left out (the macro's registers are)",
+                r.name,
+                r.width.bits(),
+                r.offset
+            ));
+            continue;
+        }
+        if let Some((end, other)) = furthest.filter(|(end, _)| r.offset < *end) {
+            lose(format!(
+                "register {} overlaps {other} (up to {end:#x}): left out (the macro's registers do not share addresses)",
+                r.name
+            ));
+            continue;
+        }
+        furthest = Some((r.end(), r.name.as_ref()));
+        let mut name = ident(&r.name.replace('.', "_"));
+        if names.contains(&name) {
+            name = (2..).map(|n| format!("{name}_{n}")).find(|n| !names.contains(n)).unwrap_or_default();
+        }
+        names.insert(name.clone());
         if name != r.name.as_ref() {
-            lose(format!("register {} is named {name} (the macro's names are identifiers)", r.name));
+            lose(format!("register {} is named {name} (the macro's names are identifiers, one per register)", r.name));
         }
         let access = match r.access {
             Access::RO => "RO",
@@ -189,8 +255,18 @@ pub fn declaration_with(map: &RegisterMap, origin: &str, options: &Options) -> (
         let _ = writeln!(body, "{i2}{head} {{");
         let mut fields: Vec<_> = r.fields.iter().collect();
         fields.sort_by_key(|f| std::cmp::Reverse(f.lsb));
+        let (mut used, mut fnames) = (0u64, HashSet::new());
         for f in fields {
-            let fname = ident(&f.name);
+            if f.mask() & used != 0 {
+                lose(format!("field {}.{} shares bits with another: left out", r.name, f.name));
+                continue;
+            }
+            used |= f.mask();
+            let mut fname = ident(&f.name);
+            if fnames.contains(&fname) {
+                fname = (2..).map(|n| format!("{fname}_{n}")).find(|n| !fnames.contains(n)).unwrap_or_default();
+            }
+            fnames.insert(fname.clone());
             if fname != f.name.as_ref() {
                 lose(format!("field {}.{} is named {fname}", r.name, f.name));
             }
@@ -214,13 +290,31 @@ pub fn declaration_with(map: &RegisterMap, origin: &str, options: &Options) -> (
                 let _ = write!(line, " reset {v:#x}");
             }
             if !f.values.is_empty() {
-                let vals: Vec<String> = f.values.iter().map(|(v, n)| format!("{v:#x}: {}", string(n))).collect();
+                let mut taken: HashSet<String> = HashSet::new();
+                let mut seen: std::collections::HashMap<u64, &str> = std::collections::HashMap::new();
+                let mut vals: Vec<String> = Vec::new();
+                for (v, n) in f.values.iter() {
+                    if let Some(first) = seen.get(v) {
+                        lose(format!(
+                            "field {}.{}: value {v:#x} is named {first} and {n}: {n} left out",
+                            r.name, f.name
+                        ));
+                        continue;
+                    }
+                    seen.insert(*v, n);
+                    let variant = variant(n, *v, &taken);
+                    vals.push(format!("{v:#x}: {variant} {}", string(n)));
+                    taken.insert(variant);
+                }
                 let _ = write!(line, " = {{ {} }}", vals.join(", "));
             }
             doc(&mut body, i3, &f.description);
             let _ = writeln!(body, "{i3}{line},");
         }
         let _ = writeln!(body, "{i2}}}");
+    }
+    if more > 0 {
+        lost.push(format!("and {more} more of the kinds above"));
     }
     let mut s = format!("// {}\n", banner(origin));
     for l in &lost {
@@ -255,7 +349,9 @@ pub fn build(spec: &str, block: Option<&str>, out_name: &str, options: &Options)
         .ok_or_else(|| Error::invalid("OUT_DIR", "not set: build() is for a build script"))?;
     let text = generate_file(spec, block, options)?;
     let out = Path::new(&out_dir).join(out_name);
-    std::fs::write(&out, text).map_err(|e| Error::io("cannot write", &out, e))?;
+    let mut file = crate::value::create_output_file(&out)?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", &out, e))?;
+    file.commit()?;
     let spec = crate::regmap::MapSpec::parse(spec)?;
     // A build script's instruction to cargo (it reads the script's stdout).
     #[allow(clippy::print_stdout)]
@@ -286,4 +382,27 @@ pub fn check_fresh(spec: &str, block: Option<&str>, committed: &Path, options: &
         committed.display().to_string(),
         format!("stale: it is not what {spec} generates now; generate it again from the map"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::variant;
+    use std::collections::HashSet;
+
+    #[test]
+    fn a_named_value_is_its_name_in_upper_camel_case() {
+        let v = |name: &str| variant(name, 3, &HashSet::new());
+        assert_eq!(v("RAM to device"), "RamToDevice");
+        assert_eq!(v("TO_DEVICE"), "ToDevice");
+        assert_eq!(v("idle"), "Idle");
+        assert_eq!(v("FastMode"), "FastMode");
+        assert_eq!(v("1000 Mb/s"), "V1000MbS");
+        assert_eq!(v("x86"), "X86");
+        assert_eq!(v("--"), "V3");
+        assert_eq!(v("self"), "Self3");
+        let taken: HashSet<String> = ["AB".to_string()].into();
+        assert_eq!(variant("a b", 2, &taken), "AB2");
+        let taken: HashSet<String> = ["AB".to_string(), "AB2".to_string()].into();
+        assert_eq!(variant("a b", 2, &taken), "AB2V1");
+    }
 }

@@ -17,7 +17,7 @@ mmiodrv::register_map! {
             /// Minor version
             MINOR [23:16] reset 0x0,
             /// 0xed for edu
-            MAGIC [7:0] reset 0xed = { 0xed: "edu" },
+            MAGIC [7:0] reset 0xed = { 0xed: Edu "edu" },
         }
 
         /// Liveness check: reads back the bitwise inverse of the last value written
@@ -33,7 +33,7 @@ mmiodrv::register_map! {
             /// Raise interrupt 0x1 when a factorial completes
             IRQ_FACT [7] reset 0x0,
             /// A factorial is being computed (read-only)
-            COMPUTING [0] access RO reset 0x0 = { 0x0: "idle", 0x1: "busy" },
+            COMPUTING [0] access RO reset 0x0 = { 0x0: Idle "idle", 0x1: Busy "busy" },
         }
 
         /// Pending interrupt values (OR of every raise since the last acknowledge)
@@ -69,7 +69,7 @@ mmiodrv::register_map! {
             /// Raise interrupt 0x100 when done
             IRQ [2] reset 0x0,
             /// Which way the transfer goes
-            DIRECTION [1] reset 0x0 = { 0x0: "RAM to device", 0x1: "device to RAM" },
+            DIRECTION [1] reset 0x0 = { 0x0: RamToDevice "RAM to device", 0x1: DeviceToRam "device to RAM" },
             /// Start (reads 1 while running)
             START [0] reset 0x0,
         }
