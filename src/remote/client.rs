@@ -205,9 +205,15 @@ impl Running {
     }
 
     /// The far side ended or was never reached before it said it runs.
-    fn failed_start(mut self, said: Vec<u8>) -> Result<Start> {
+    fn failed_start(mut self, mut said: Vec<u8>) -> Result<Start> {
         let status = wait_bounded(&mut self.child, Duration::from_secs(5));
         self.exited = true;
+        // ssh's last words may come after the end of its output.
+        while let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(200)) {
+            if let Msg::Stderr(bytes) = msg {
+                said.extend_from_slice(&bytes);
+            }
+        }
         let text = String::from_utf8_lossy(&said);
         if status == Some(ssh::MISSING_STATUS) {
             if let Some(arch) = text.lines().find_map(|l| l.strip_prefix(ssh::MISSING_MARK)) {

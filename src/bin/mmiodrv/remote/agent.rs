@@ -126,9 +126,9 @@ fn send(frame: &Frame) {
     let Some(agent) = AGENT.get() else { return };
     let mut channel = agent.frames.lock().unwrap_or_else(|p| p.into_inner());
     if frame.write_to(&mut *channel).and_then(|()| channel.flush()).is_err() {
-        // The connection is gone; the reader of the channel's input ends the process.
-        drop(channel);
-        std::thread::sleep(GONE_GRACE * 2);
+        // The connection is gone and nobody reads what this side says: end
+        // now (between operations: output is written after a step), which
+        // lets the device go.
         std::process::exit(128 + Signal::SIGHUP as i32);
     }
 }

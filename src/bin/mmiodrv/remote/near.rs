@@ -402,7 +402,10 @@ fn one(call: &Call, copy: bool, binary: Option<&Path>, input: &Input, sink: &Sin
                 let _ = feed.end();
             });
         }
-        Input::Nothing | Input::Terminal => feed.end()?,
+        // A far side that ended already does not need it (and its end is read below).
+        Input::Nothing | Input::Terminal => {
+            let _ = feed.end();
+        }
     }
     let mut pending = Vec::new();
     let mut stopped: Option<i32> = None;
