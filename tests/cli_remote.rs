@@ -117,6 +117,7 @@ fn one_shot_commands_and_their_errors_are_the_same_remotely() {
     same(&["--device", d, "write", "ID", "1"], b"");
     same(&["--device", d, "read", "0x0", "--width", "16"], b"");
     let o = same(&["--device", d, "--json", "read", "NOPE"], b"");
+    common::schema::check_lines(&common::schema::validator(), "a remote error", &text(&o.stdout)).unwrap();
     let err: serde_json::Value = serde_json::from_slice(o.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(err["host"], world().sshd.host("127.0.0.1"));
     assert_eq!(err["class"], "NotFound");
@@ -177,6 +178,8 @@ fn several_hosts_run_in_parallel_labelled_and_write_only_when_told() {
     // JSON: every object names its host; a hosts file names them too.
     let file = w.sshd.put("hosts", format!("# two\n{a}\n{b}\n").as_bytes());
     let o = mmiodrv().args(["--hosts", &file, "--device", &d, "--json", "read", "ID"]).output().unwrap();
+    let schema = common::schema::validator();
+    common::schema::check_lines(&schema, "several hosts' objects", &text(&o.stdout)).unwrap();
     let mut hosts: Vec<String> = text(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["host"].as_str().unwrap().to_string())
