@@ -50,7 +50,7 @@ impl Call {
     /// The `ssh` command that runs it with a terminal, its input and output
     /// the caller's own (the interactive shell): no frames.
     pub fn terminal_command(&self) -> Result<std::process::Command> {
-        let mut c = ssh::command(&self.host, true)?;
+        let mut c = ssh::command(&self.host, true, true)?;
         c.arg(self.remote_command(false));
         Ok(c)
     }
@@ -122,6 +122,11 @@ pub enum Start {
     },
 }
 
+enum Attempt {
+    Started(Start),
+    Silent,
+}
+
 /// A far side running `mmiodrv`.
 pub struct Running {
     host: Host,
@@ -138,8 +143,29 @@ const DRAIN: Duration = Duration::from_millis(500);
 
 impl Running {
     /// Start `call` on its host and wait until the far side says it runs.
+    ///
+    /// ssh that ends with status 255 and says nothing, before the far side
+    /// said a word, opened no session there (a shared connection refuses a
+    /// burst of sessions that way): tried again, the last time on a
+    /// connection of its own. Nothing ran: the far side says hello before
+    /// it does anything, and ends if it cannot.
     pub fn start(call: &Call) -> Result<Start> {
-        let mut c = ssh::command(&call.host, false)?;
+        let mut pause = Duration::from_millis(20);
+        for attempt in 0..4 {
+            match Running::start_once(call, attempt < 3)? {
+                Attempt::Started(s) => return Ok(s),
+                Attempt::Silent => {
+                    std::thread::sleep(pause);
+                    pause *= 3;
+                }
+            }
+        }
+        let why = "ssh ended with status 255 and said nothing, four times".to_string();
+        Err(Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why }))
+    }
+
+    fn start_once(call: &Call, shared: bool) -> Result<Attempt> {
+        let mut c = ssh::command(&call.host, false, shared)?;
         c.arg(call.remote_command(true));
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Its own process group: a Ctrl-C here is for this process to pass on
@@ -177,7 +203,7 @@ impl Running {
                         // Said before it started (a login banner): not an error.
                         log::info!("{}: {}", running.host, String::from_utf8_lossy(&said).trim_end());
                     }
-                    return Ok(Start::Running(running));
+                    return Ok(Attempt::Started(Start::Running(running)));
                 }
                 Ok(Msg::Frame(Frame::Hello(version))) => {
                     let why = format!("it runs {version}, not mmiodrv {VERSION}");
@@ -205,7 +231,7 @@ impl Running {
     }
 
     /// The far side ended or was never reached before it said it runs.
-    fn failed_start(mut self, mut said: Vec<u8>) -> Result<Start> {
+    fn failed_start(mut self, mut said: Vec<u8>) -> Result<Attempt> {
         let status = wait_bounded(&mut self.child, Duration::from_secs(5));
         self.exited = true;
         // ssh's last words may come after the end of its output.
@@ -217,8 +243,11 @@ impl Running {
         let text = String::from_utf8_lossy(&said);
         if status == Some(ssh::MISSING_STATUS) {
             if let Some(arch) = text.lines().find_map(|l| l.strip_prefix(ssh::MISSING_MARK)) {
-                return Ok(Start::Missing { arch: arch.trim().to_string() });
+                return Ok(Attempt::Started(Start::Missing { arch: arch.trim().to_string() }));
             }
+        }
+        if status == Some(255) && said.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Attempt::Silent);
         }
         let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
         let why = match (last, status) {
@@ -383,7 +412,7 @@ fn read_stderr(mut err: impl Read, tx: Sender<Msg>) {
 pub fn copy(host: &Host, binary: &Path, key: &str) -> Result<u64> {
     let file = std::fs::File::open(binary).map_err(|e| Error::io("cannot open", binary, e))?;
     let len = file.metadata().map_err(|e| Error::io("cannot inspect", binary, e))?.len();
-    let mut c = ssh::command(host, false)?;
+    let mut c = ssh::command(host, false, true)?;
     c.arg(ssh::copier(key));
     c.stdin(Stdio::from(file)).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let unreachable = |why: String| Error::new(ErrorKind::Unreachable { host: host.label.clone(), why });

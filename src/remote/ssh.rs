@@ -62,19 +62,24 @@ pub fn control_dir() -> Result<PathBuf> {
 /// `ssh` with the options every remote run uses, for `host`: batch mode (a
 /// password prompt fails instead of waiting), a shared connection
 /// (ControlMaster) kept [`CONTROL_PERSIST_S`] s, keepalives, the user and
-/// port given. `tty`: a terminal for the far side (the shell).
-pub fn command(host: &Host, tty: bool) -> Result<Command> {
+/// port given. `tty`: a terminal for the far side (the shell); `shared`:
+/// through the shared connection (else one of its own).
+pub fn command(host: &Host, tty: bool, shared: bool) -> Result<Command> {
     let words: Vec<String> = match std::env::var(SSH_ENV) {
         Ok(v) if !v.trim().is_empty() => v.split_whitespace().map(str::to_string).collect(),
         _ => vec!["ssh".into()],
     };
     let mut c = Command::new(&words[0]);
     c.args(&words[1..]);
-    let control = control_dir()?;
-    let mut path = OsString::from("ControlPath=");
-    path.push(control.join("%C"));
-    c.args(["-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o"]).arg(path);
-    c.args(["-o", &format!("ControlPersist={CONTROL_PERSIST_S}")]);
+    c.args(["-o", "BatchMode=yes"]);
+    if shared {
+        let mut path = OsString::from("ControlPath=");
+        path.push(control_dir()?.join("%C"));
+        c.args(["-o", "ControlMaster=auto", "-o"]).arg(path);
+        c.args(["-o", &format!("ControlPersist={CONTROL_PERSIST_S}")]);
+    } else {
+        c.args(["-o", "ControlMaster=no", "-o", "ControlPath=none"]);
+    }
     c.args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]);
     c.arg(if tty { "-tt" } else { "-T" });
     if let Some(u) = &host.user {
