@@ -36,8 +36,14 @@ const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// it is loaded and checked before the device is opened. `force` overrides the
 /// refusals (another kernel driver bound, decoding off, the map's width rules
 /// for raw offsets).
+///
+/// `host` (`[USER@]HOST[:PORT]`) opens the device on that machine over ssh
+/// instead: a `RemoteDevice` (docs/remote.md), its paths (`regmap`, `sim:`)
+/// the far side's; `copy=False` refuses to copy a static mmiodrv there
+/// (`MMIODRV_REMOTE_BINARY`) when it has none of this version.
 #[pyfunction]
-#[pyo3(signature = (device, backend = "auto", regmap = None, force = false, block = None))]
+#[pyo3(signature = (device, backend = "auto", regmap = None, force = false, block = None, host = None, copy = true))]
+#[allow(clippy::too_many_arguments)]
 pub fn open(
     py: Python<'_>,
     device: &str,
@@ -45,8 +51,14 @@ pub fn open(
     regmap: Option<std::path::PathBuf>,
     force: bool,
     block: Option<&str>,
-) -> PyResult<Device> {
+    host: Option<&str>,
+    copy: bool,
+) -> PyResult<Py<PyAny>> {
     let kind: BackendKind = backend.parse().or_raise(py, None)?;
+    if let Some(host) = host {
+        let remote = crate::remote::open(py, device, host, kind.name(), regmap, force, block, copy)?;
+        return Ok(Py::new(py, remote)?.into_any());
+    }
     let map = match regmap {
         Some(path) => {
             let file = mmiodrv::regmap::load_file(&path).or_raise(py, None)?;
@@ -59,7 +71,7 @@ pub fn open(
     // and driver command takes it for its own duration (Shared::with_lock).
     let options = OpenOptions { backend: kind, force, lock: None };
     let shared = py.detach(|| Shared::open(device, options, map)).or_raise(py, Some(device))?;
-    Ok(Device { shared: Arc::new(shared) })
+    Ok(Py::new(py, Device { shared: Arc::new(shared) })?.into_any())
 }
 
 /// Every PCI function, as dicts with the fields of `mmiodrv list --json`:

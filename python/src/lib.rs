@@ -21,6 +21,7 @@ mod errors;
 mod json;
 mod memory;
 mod regs;
+mod remote;
 mod state;
 
 use mmiodrv::error::ErrorClass;
@@ -49,5 +50,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<memory::DmaBuffer>()?;
     m.add_class::<commands::Commands>()?;
     m.add_class::<commands::CommandFn>()?;
+    m.add_class::<remote::RemoteDevice>()?;
+    m.add_class::<remote::RemoteDmaBuffer>()?;
+    m.add_class::<remote::RemoteCommands>()?;
+    m.add_class::<remote::RemoteCommandFn>()?;
     Ok(())
 }

@@ -51,6 +51,7 @@ impl Call {
     /// the caller's own (the interactive shell): no frames.
     pub fn terminal_command(&self) -> Result<std::process::Command> {
         let mut c = ssh::command(&self.host, true, true)?;
+        // Not "Connection to HOST closed." at the end of the shell.
         c.arg(self.remote_command(false));
         Ok(c)
     }
@@ -409,7 +410,7 @@ fn read_stderr(mut err: impl Read, tx: Sender<Msg>) {
 
 /// Put `binary` on `host` as the cached copy `key` (see [`super::ssh::copier`]):
 /// the bytes stored.
-pub fn copy(host: &Host, binary: &Path, key: &str) -> Result<u64> {
+pub fn copy_to(host: &Host, binary: &Path, key: &str) -> Result<u64> {
     let file = std::fs::File::open(binary).map_err(|e| Error::io("cannot open", binary, e))?;
     let len = file.metadata().map_err(|e| Error::io("cannot inspect", binary, e))?.len();
     let mut c = ssh::command(host, false, true)?;
@@ -430,4 +431,63 @@ pub fn copy(host: &Host, binary: &Path, key: &str) -> Result<u64> {
         )));
     }
     Ok(len)
+}
+
+/// Start `call`, first copying `binary` (a build of this version) to its
+/// host when the host has none: unless `copy` is false, and only a build
+/// the far side can run (its architecture; statically linked, unless the
+/// caller chose it with [`super::BINARY_ENV`]). `announce` is told before a
+/// copy is made (the host, where the copy goes), so the front end can say so.
+pub fn connect(
+    call: &Call,
+    copy: bool,
+    binary: Option<&Path>,
+    announce: &mut dyn FnMut(&Host, &str),
+) -> Result<Running> {
+    let arch = match Running::start(call)? {
+        Start::Running(r) => return Ok(r),
+        Start::Missing { arch } => arch,
+    };
+    let host = call.host.label.clone();
+    let missing = |why: String, remedy: crate::error::Remedy| {
+        Error::new(ErrorKind::NoRemoteMmiodrv { host: host.clone(), version: VERSION, why, remedy })
+    };
+    let install = |what: &str| crate::error::Remedy::Text(format!("install mmiodrv {VERSION}{what} there"));
+    if !copy {
+        return Err(missing(
+            "copying this one there was refused".into(),
+            crate::error::Remedy::AllowCopy { host: host.clone() },
+        ));
+    }
+    let Some(binary) = binary else {
+        return Err(missing(
+            "and there is no static build of it here to copy".into(),
+            crate::error::Remedy::Text(format!(
+                "set {} to a static build of this version (docs/remote.md), or install mmiodrv {VERSION} there",
+                super::BINARY_ENV
+            )),
+        ));
+    };
+    if arch != std::env::consts::ARCH {
+        return Err(missing(
+            format!("it is {arch}, this build is {}", std::env::consts::ARCH),
+            install(&format!(" for {arch}")),
+        ));
+    }
+    let chosen = std::env::var_os(super::BINARY_ENV).is_some_and(|v| !v.is_empty());
+    if !chosen && !super::is_static(binary)? {
+        return Err(missing(
+            format!("and {} is linked dynamically: another machine may not run it", binary.display()),
+            crate::error::Remedy::Text(format!(
+                "set {} to a static build of this version (docs/remote.md), or install mmiodrv {VERSION} there",
+                super::BINARY_ENV
+            )),
+        ));
+    }
+    announce(&call.host, &format!("~/.cache/mmiodrv/{}/mmiodrv", call.key));
+    copy_to(&call.host, binary, &call.key)?;
+    match Running::start(call)? {
+        Start::Running(r) => Ok(r),
+        Start::Missing { .. } => Err(missing("the copy made there does not run".into(), install(""))),
+    }
 }

@@ -9,7 +9,7 @@
 //! same by construction. Its output, error lines, progress through a script
 //! and exit status come back as [`frame`]s on one channel, in order; input,
 //! its end and stop requests go the other way. When the far side has no
-//! `mmiodrv` of this version, [`copy`] puts a build of this one into a
+//! `mmiodrv` of this version, [`connect`] puts a build of this one into a
 //! per-user cache there (`~/.cache/mmiodrv/KEY/mmiodrv`).
 //!
 //! The library prints nothing: a front end relays the [`Event`]s (the
@@ -21,9 +21,11 @@ mod host;
 pub mod ssh;
 
 mod client;
+mod pipe;
 
-pub use client::{copy, Call, Event, Input, Running, Start};
+pub use client::{connect, copy_to, Call, Event, Input, Running, Start};
 pub use host::{check_count, Host, MAX_HOSTS};
+pub use pipe::Pipe;
 
 use std::path::{Path, PathBuf};
 

@@ -81,7 +81,12 @@ pub fn command(host: &Host, tty: bool, shared: bool) -> Result<Command> {
         c.args(["-o", "ControlMaster=no", "-o", "ControlPath=none"]);
     }
     c.args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]);
-    c.arg(if tty { "-tt" } else { "-T" });
+    if tty {
+        // A terminal for the far side; and not "Connection to HOST closed." when it ends.
+        c.args(["-tt", "-o", "LogLevel=ERROR"]);
+    } else {
+        c.arg("-T");
+    }
     if let Some(u) = &host.user {
         c.args(["-l", u]);
     }

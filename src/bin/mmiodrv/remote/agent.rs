@@ -52,7 +52,13 @@ pub fn start() {
     for var in [HOST_ENV, FRAMED_ENV, TTY_ENV, SCRIPT_ENV] {
         std::env::remove_var(var);
     }
+    let remote = label.is_some();
     let _ = LABEL.set(label);
+    if remote && !framed {
+        // Through ssh's terminal (the shell): the terminal's hang-up is the
+        // connection's end.
+        std::thread::spawn(watch_terminal);
+    }
     if framed {
         if let Err(e) = frames() {
             eprintln!("mmiodrv: error: cannot set up the remote channel: {e}");
@@ -117,6 +123,31 @@ fn demux(input: File, pipe: OwnedFd) {
     }
     // The connection is gone: stop as a hang-up does, then for certain.
     let _ = tx.send(None);
+    let _ = nix::sys::signal::raise(Signal::SIGHUP);
+    std::thread::sleep(GONE_GRACE);
+    std::process::exit(128 + Signal::SIGHUP as i32);
+}
+
+/// Wait for standard input (ssh's terminal) to hang up, then stop as the
+/// channel's end does.
+fn watch_terminal() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let stdin = std::io::stdin();
+    loop {
+        // No events asked for: poll still reports a hang-up or an error.
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_)
+                if fds[0]
+                    .revents()
+                    .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)) =>
+            {
+                break
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
     let _ = nix::sys::signal::raise(Signal::SIGHUP);
     std::thread::sleep(GONE_GRACE);
     std::process::exit(128 + Signal::SIGHUP as i32);

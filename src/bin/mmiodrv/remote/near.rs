@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use mmiodrv::command::{Args, Invocation};
-use mmiodrv::error::{Error, ErrorKind, Remedy, Result};
-use mmiodrv::remote::{self, Call, Event, Host, Running, Start};
+use mmiodrv::error::{Error, ErrorKind, Result};
+use mmiodrv::remote::{self, Call, Event, Host, Running};
 use mmiodrv::session::{parse_line, Line, Op};
 
 use super::agent::SCRIPT_ENV;
@@ -234,50 +234,14 @@ fn report(e: &Error, json: bool) {
 }
 
 /// Start `call`, copying this build there first when it has none of this
-/// version (and copying is allowed).
+/// version (and copying is allowed), saying so.
 fn connect(call: &Call, copy: bool, binary: Option<&Path>) -> Result<Running> {
-    let arch = match Running::start(call)? {
-        Start::Running(r) => return Ok(r),
-        Start::Missing { arch } => arch,
-    };
-    let host = call.host.label.clone();
-    let missing = |why: String, remedy: Remedy| {
-        Error::new(ErrorKind::NoRemoteMmiodrv { host: host.clone(), version: remote::VERSION, why, remedy })
-    };
-    if !copy {
-        return Err(missing("copying this one there was refused".into(), Remedy::AllowCopy { host: host.clone() }));
-    }
-    let install = |what: &str| Remedy::Text(format!("install mmiodrv {} {what} there", remote::VERSION));
-    let Some(binary) = binary else {
-        return Err(missing("and this program cannot find its own file to copy".into(), install("")));
-    };
-    if arch != std::env::consts::ARCH {
-        return Err(missing(
-            format!("it is {arch}, this build is {}", std::env::consts::ARCH),
-            install(&format!("for {arch}")),
-        ));
-    }
-    let chosen = std::env::var_os(remote::BINARY_ENV).is_some_and(|v| !v.is_empty());
-    if !chosen && !remote::is_static(binary)? {
-        return Err(missing(
-            format!("and {} is linked dynamically: another machine may not run it", binary.display()),
-            Remedy::Text(format!(
-                "set {} to a static build of this version (docs/remote.md), or install mmiodrv {} there",
-                remote::BINARY_ENV,
-                remote::VERSION
-            )),
-        ));
-    }
-    crate::output::err_line(&format!(
-        "mmiodrv: {host} has no mmiodrv {}: copying this one to ~/.cache/mmiodrv/{}/mmiodrv there (--no-copy refuses)",
-        remote::VERSION,
-        call.key
-    ));
-    remote::copy(&call.host, binary, &call.key)?;
-    match Running::start(call)? {
-        Start::Running(r) => Ok(r),
-        Start::Missing { .. } => Err(missing("the copy made there does not run".into(), install(""))),
-    }
+    remote::connect(call, copy, binary, &mut |host, place| {
+        crate::output::err_line(&format!(
+            "mmiodrv: {host} has no mmiodrv {}: copying this one to {place} there (--no-copy refuses)",
+            remote::VERSION
+        ))
+    })
 }
 
 /// The shell (or `batch` on a terminal): through ssh's terminal, as it is.
