@@ -316,6 +316,84 @@ fn the_shell_remotely(lab: &mut Lab) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Python from here: `mmiodrv.open(..., host=...)` on the guest's edu, the
+/// same values and errors (the host named) as docs/python.md shows locally;
+/// pipelined reads; interrupts and DMA under VFIO.
+fn python_on_the_guest(lab: &mut Lab) -> Result<(), Failed> {
+    let root = mmiodrv_lab::repo_root();
+    let built = Command::new("bash")
+        .arg(root.join("python/build-wheel.sh"))
+        .arg("--dev")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("python/build-wheel.sh: {e}"))?;
+    check(built.status.success(), "python/build-wheel.sh --dev failed")?;
+    let code = r#"
+import os, mmiodrv
+host, edu = os.environ["HOST"], "0000:00:04.0"
+with mmiodrv.open(edu, host=host) as dev:
+    assert (dev.read("ID"), dev.read("ID.MAJOR"), dev.read(0x0, width=32)) == (0x10000ED, 1, 0x10000ED)
+    dev.write("LIVENESS", 0x1234)
+    assert dev.read("LIVENESS") == 0xFFFFEDCB
+    assert dev.edu.factorial(10) == {"device": edu, "factorial": 3628800, "interrupt": None, "n": 10}
+    replies = dev.run_many(["read ID.MAGIC"] * 1000)
+    assert len(replies) == 1000 and all(r[0]["value"] == 0xED for r in replies)
+    try:
+        dev.write("ID", 1)
+        raise SystemExit("a write to ID was not refused")
+    except mmiodrv.UsageError as e:
+        assert str(e) == f"{host}: {edu}: register ID is read-only" and e.exit_code == 2, (str(e), e.exit_code)
+    try:
+        dev.read(0x0, width=16)
+    except mmiodrv.UsageError as e:
+        assert str(e).startswith(f"{host}: {edu}: edu: the device takes no 16-bit access"), str(e)
+print("sysfs ok")
+"#;
+    let vfio = r#"
+import os, mmiodrv
+host, edu = os.environ["HOST"], "0000:00:04.0"
+with mmiodrv.open(edu, host=host) as dev:
+    assert dev.arm_irq() == ("msi", 1)
+    dev.write("STATUS.IRQ_FACT", 1)
+    dev.write("FACTORIAL", 10)
+    irq = dev.wait_irq(timeout=2.0)
+    assert (irq.kind, irq.vector, irq.count, dev.read("FACTORIAL")) == ("msi", 0, 1, 3628800)
+    dev.write("IRQ_ACK", 1)
+    dev.write("STATUS.IRQ_FACT", 0)
+    buf = dev.dma_buffer(4096, mask_bits=28)
+    buf.write_bytes(0, b"hello, edu")
+    for src, dst, cmd in ((buf.iova, 0x40000, 1), (0x40000, buf.iova + 0x100, 3)):
+        for reg, value in (("DMA_SRC", src), ("DMA_DST", dst), ("DMA_COUNT", 10), ("DMA_CMD", cmd)):
+            dev.write(reg, value)
+        while dev.read("DMA_CMD.START"):
+            pass
+    assert (buf.iova, buf.read_bytes(0x100, 10)) == (0x200000, b"hello, edu")
+assert dev.closed
+try:
+    mmiodrv.open(edu, host="root@127.0.0.1:1")
+except mmiodrv.UnreachableError as e:
+    assert isinstance(e, ConnectionError) and e.exit_code == 12, e
+print("vfio ok")
+"#;
+    let py = |code: &str| -> Result<String, Failed> {
+        let o = Command::new(root.join("target/python-venv/bin/python"))
+            .arg("-c")
+            .arg(code)
+            .env("HOST", host())
+            .env("MMIODRV_SSH", ssh_env())
+            .env_remove("MMIODRV_REMOTE_BINARY")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        check(o.status.success(), format!("python: {out}{err}"))?;
+        Ok(out.into_owned())
+    };
+    check(py(code)? == "sysfs ok\n", "python on sysfs")?;
+    ok(lab, &format!("mmiodrv --device {EDU} bind vfio-pci"))?;
+    let result = py(vfio).and_then(|out| check(out == "vfio ok\n", "python under VFIO"));
+    then(lab, result, &format!("mmiodrv --device {EDU} bind --restore"))
+}
+
 /// Whether the far side of the dropped connection's trial runs in the guest.
 const HELD: &str = "ps -o args | grep -v grep | grep -q 'batch .*held.mmio' && echo yes || echo no";
 
@@ -377,6 +455,7 @@ fn main() -> ExitCode {
         ("remote::the_tour_remotely_is_the_tour", the_tour_remotely_is_the_tour),
         ("remote::interrupts_and_dma_remotely", interrupts_and_dma_remotely),
         ("remote::the_shell_remotely", the_shell_remotely),
+        ("remote::python_on_the_guest", python_on_the_guest),
         ("remote::a_dropped_connection_lets_the_device_go", a_dropped_connection_lets_the_device_go),
     ];
     if let Some(m) = common::sshd::missing() {
