@@ -18,31 +18,71 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// One server for the whole file (tests run in parallel through it), with
-/// edu's map where the far side's user can read it.
+/// A server of each test's own (stopped and removed when the test ends),
+/// with edu's map where the far side's user can read it.
 struct World {
     sshd: Sshd,
     map: String,
 }
 
-fn world() -> &'static World {
-    static W: OnceLock<World> = OnceLock::new();
-    W.get_or_init(|| {
-        if let Some(m) = common::sshd::missing() {
-            panic!("the remote tests need {m}: run lab/prepare.sh (it installs it)");
-        }
-        let sshd = Sshd::start();
-        let map = sshd.put("edu.svd", &std::fs::read(repo().join("tests/data/edu/edu.svd")).unwrap());
-        // The far side gets its copy of this build now, once.
-        let o = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
-            .args(["--host", &sshd.host("127.0.0.1"), "--device", &format!("sim:{map}"), "read", "ID"])
-            .env("MMIODRV_SSH", sshd.ssh())
-            .env("MMIODRV_REMOTE_BINARY", env!("CARGO_BIN_EXE_mmiodrv"))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        World { sshd, map }
+/// The build the far side gets: this one without its debug information
+/// (dynamically linked, which is fine: the far side is this machine).
+fn copied() -> &'static PathBuf {
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mmiodrv-remote-copy");
+        let tmp = p.with_extension("tmp");
+        let o = Command::new("strip").arg("-o").arg(&tmp).arg(env!("CARGO_BIN_EXE_mmiodrv")).output().unwrap();
+        assert!(o.status.success(), "strip: {}", String::from_utf8_lossy(&o.stderr));
+        std::fs::rename(&tmp, &p).unwrap();
+        p
     })
+}
+
+fn start() -> World {
+    if let Some(m) = common::sshd::missing() {
+        panic!("the remote tests need {m}: run lab/prepare.sh (it installs it)");
+    }
+    let sshd = Sshd::start();
+    let map = sshd.put("edu.svd", &std::fs::read(repo().join("tests/data/edu/edu.svd")).unwrap());
+    // The far side gets its copy of this build now, once.
+    let o = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(["--host", &sshd.host("127.0.0.1"), "--device", &format!("sim:{map}"), "read", "ID"])
+        .env("MMIODRV_SSH", sshd.ssh())
+        .env("MMIODRV_REMOTE_BINARY", copied())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    World { sshd, map }
+}
+
+thread_local! {
+    /// The test's server (each test runs on a thread of its own).
+    static WORLD: std::cell::OnceCell<&'static World> = const { std::cell::OnceCell::new() };
+}
+
+/// The server of the test running (stopped by [`stop`]).
+fn world() -> &'static World {
+    WORLD.with(|w| *w.get_or_init(|| Box::leak(Box::new(start()))))
+}
+
+/// Stop the test's server and remove its files (the end of every test).
+fn stop() {
+    WORLD.with(|w| {
+        if let Some(world) = w.get() {
+            // Its processes and files go; the leaked box itself is a few bytes.
+            world.sshd.stop();
+        }
+    });
+}
+
+/// Stops the test's server when the test ends, passed or failed.
+struct Stop;
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        stop();
+    }
 }
 
 fn mmiodrv() -> Command {
@@ -51,9 +91,8 @@ fn mmiodrv() -> Command {
     c.env_remove("MMIODRV_DEVICE")
         .env_remove("MMIODRV_HOST")
         .env("MMIODRV_SSH", w.sshd.ssh())
-        // A build of this version to copy: this one (dynamically linked, and
-        // the far side is this machine).
-        .env("MMIODRV_REMOTE_BINARY", env!("CARGO_BIN_EXE_mmiodrv"))
+        // A build of this version to copy.
+        .env("MMIODRV_REMOTE_BINARY", copied())
         .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
         .env("MMIODRV_SYSFS_ROOT", "/nonexistent");
     c
@@ -108,6 +147,7 @@ fn dev() -> String {
 
 #[test]
 fn one_shot_commands_and_their_errors_are_the_same_remotely() {
+    let _stop = Stop;
     let d = dev();
     let d = d.as_str();
     same(&["--device", d, "read", "ID"], b"");
@@ -127,6 +167,7 @@ fn one_shot_commands_and_their_errors_are_the_same_remotely() {
 
 #[test]
 fn scripts_and_the_pipe_protocol_are_the_same_remotely() {
+    let _stop = Stop;
     let d = dev();
     let script = world().sshd.put("ok.mmio", b"read ID\nwrite LIVENESS 0x1 --verify\nexpect LIVENESS 0x1\ndump-regs\n");
     same(&["--device", &d, "batch", &script], b"");
@@ -143,13 +184,14 @@ fn scripts_and_the_pipe_protocol_are_the_same_remotely() {
 
 #[test]
 fn a_far_side_without_mmiodrv_gets_a_copy_or_a_clear_refusal() {
+    let _stop = Stop;
     let w = world();
     let host = w.sshd.host("localhost");
     // A cache of its own for this test: XDG_CACHE_HOME cannot be passed over
     // ssh, so the key decides: a different binary, a different copy.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("mmiodrv");
-    std::fs::copy(env!("CARGO_BIN_EXE_mmiodrv"), &copy).unwrap();
+    std::fs::copy(copied(), &copy).unwrap();
     let d = dev();
     let args = ["--host", host.as_str(), "--device", d.as_str(), "read", "ID.MAGIC", "--quiet"];
     let o = mmiodrv().env("MMIODRV_REMOTE_BINARY", &copy).args(args).arg("--no-copy").output().unwrap();
@@ -166,6 +208,7 @@ fn a_far_side_without_mmiodrv_gets_a_copy_or_a_clear_refusal() {
 
 #[test]
 fn several_hosts_run_in_parallel_labelled_and_write_only_when_told() {
+    let _stop = Stop;
     let w = world();
     let (a, b) = (w.sshd.host("127.0.0.1"), w.sshd.host("localhost"));
     let d = dev();
@@ -214,6 +257,7 @@ fn several_hosts_run_in_parallel_labelled_and_write_only_when_told() {
 
 #[test]
 fn a_lost_connection_names_the_last_line_done_and_the_far_side_lets_go() {
+    let _stop = Stop;
     // A server of its own: every connection to it is dropped.
     let sshd = Sshd::start();
     let host = sshd.host("127.0.0.1");
@@ -257,6 +301,7 @@ fn a_lost_connection_names_the_last_line_done_and_the_far_side_lets_go() {
 
 #[test]
 fn ctrl_c_reaches_the_far_side_as_a_stop() {
+    let _stop = Stop;
     let w = world();
     let host = w.sshd.host("127.0.0.1");
     let d = dev();

@@ -465,5 +465,8 @@ fn main() -> ExitCode {
         }
         return common::vm::skip_suite("vm_remote", tests, &format!("{m} missing (lab/prepare.sh installs it)"));
     }
-    run_suite("vm_remote", tests, configure)
+    let code = run_suite("vm_remote", tests, configure);
+    // The keys of this run (statics are not dropped).
+    let _ = std::fs::remove_dir_all(keys().dir.path());
+    code
 }

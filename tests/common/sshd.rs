@@ -19,7 +19,7 @@ pub const USER: &str = "mmtest";
 pub struct Sshd {
     pub dir: tempfile::TempDir,
     pub port: u16,
-    child: Child,
+    child: std::sync::Mutex<Child>,
 }
 
 fn must(c: &mut Command) {
@@ -103,7 +103,7 @@ impl Sshd {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(d.join("dropbear.log")).unwrap());
         let child = c.spawn().expect("start dropbear");
-        let sshd = Sshd { dir, port, child };
+        let sshd = Sshd { dir, port, child: std::sync::Mutex::new(child) };
         let until = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < until, "dropbear did not listen: {}", sshd.log());
@@ -146,7 +146,8 @@ impl Sshd {
 
     /// The server's processes serving connections (not the listener).
     pub fn sessions(&self) -> Vec<i32> {
-        let out = Command::new("pgrep").arg("-P").arg(self.child.id().to_string()).output().unwrap();
+        let pid = self.child.lock().unwrap_or_else(|p| p.into_inner()).id();
+        let out = Command::new("pgrep").arg("-P").arg(pid.to_string()).output().unwrap();
         String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
     }
 
@@ -154,13 +155,19 @@ impl Sshd {
     pub fn running(needle: &str) -> bool {
         Command::new("pgrep").arg("-f").arg(needle).output().is_ok_and(|o| o.status.success())
     }
+
+    /// Stop the server and remove its files (the far side's copies among
+    /// them); the ssh connections shared with it end with it.
+    pub fn stop(&self) {
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(self.dir.path());
+    }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The ssh connections shared with it end with it (their sockets stay
-        // in the control directory until ssh notices).
+        self.stop();
     }
 }
