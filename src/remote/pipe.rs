@@ -69,8 +69,7 @@ impl Pipe {
     }
 
     /// The JSON objects line `n` made (the next line not yet replied to must
-    /// be `n`): its results, or its error as [`ErrorKind::Remote`] (with
-    /// the results the line made before it failed: [`Pipe::partial`]).
+    /// be `n`): its results, or its error as [`ErrorKind::Remote`].
     pub fn reply(&mut self, n: u64) -> Result<Vec<serde_json::Value>> {
         if n != self.replied + 1 || n > self.sent {
             return Err(Error::invalid(n.to_string(), "not the next line sent"));
