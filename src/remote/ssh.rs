@@ -115,9 +115,9 @@ pub fn launcher(version: &str, key: &str, env: &[(&str, String)], args: &[String
          if [ -x \"$c\" ]; then m=$c; \
          elif m=$(command -v mmiodrv) && [ \"$(\"$m\" --version 2>/dev/null)\" = {v} ]; then :; \
          else echo \"{MISSING_MARK}$(uname -m)\" >&2; exit {MISSING_STATUS}; fi; \
-         export{exports}; exec \"$m\" \"$@\"",
+         {exports}exec \"$m\" \"$@\"",
         v = quote(&format!("mmiodrv {version}")),
-        exports = if exports.is_empty() { " MMIODRV_REMOTE_NONE=1".to_string() } else { exports },
+        exports = if exports.is_empty() { String::new() } else { format!("export{exports}; ") },
     );
     let mut words = vec!["sh".to_string(), "-c".to_string(), quote(&script), "mmiodrv".to_string()];
     words.extend(args.iter().map(|a| quote(a)));
