@@ -145,11 +145,11 @@ const DRAIN: Duration = Duration::from_millis(500);
 impl Running {
     /// Start `call` on its host and wait until the far side says it runs.
     ///
-    /// ssh that ends with status 255 and says nothing, before the far side
-    /// said a word, opened no session there (a shared connection refuses a
-    /// burst of sessions that way): tried again, the last time on a
-    /// connection of its own. Nothing ran: the far side says hello before
-    /// it does anything, and ends if it cannot.
+    /// ssh that ends and says nothing before the far side said a word
+    /// opened no session there (a shared connection refuses a burst of
+    /// sessions that way, and one closing as it is asked for one): tried
+    /// again, the last time on a connection of its own. Nothing ran: the far
+    /// side says hello before it does anything, and ends if it cannot.
     pub fn start(call: &Call) -> Result<Start> {
         let mut pause = Duration::from_millis(20);
         for attempt in 0..4 {
@@ -161,7 +161,7 @@ impl Running {
                 }
             }
         }
-        let why = "ssh ended with status 255 and said nothing, four times".to_string();
+        let why = "ssh ended before mmiodrv started there, and said nothing, four times".to_string();
         Err(Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why }))
     }
 
@@ -247,7 +247,9 @@ impl Running {
                 return Ok(Attempt::Started(Start::Missing { arch: arch.trim().to_string() }));
             }
         }
-        if status == Some(255) && said.iter().all(u8::is_ascii_whitespace) {
+        // Nothing said, nothing run (the far side says hello before anything
+        // else, and ends if it cannot): a session that did not open.
+        if said.iter().all(u8::is_ascii_whitespace) {
             return Ok(Attempt::Silent);
         }
         let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
