@@ -18,6 +18,7 @@ use pyo3::types::PyList;
 use crate::args;
 use crate::commands::{py_name, Commands};
 use crate::errors::OrRaise;
+pub use crate::interrupt::Interrupt;
 use crate::json;
 use crate::memory::{Bar, DmaBuffer};
 use crate::regs::Registers;
@@ -82,31 +83,6 @@ pub fn open(
 pub fn list_devices(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let rows = py.detach(|| listing::list(&Sysfs::from_env(), &PciIds::load())).or_raise(py, None)?;
     json::serialize(py, &rows)
-}
-
-/// One interrupt as `wait_irq` returns it.
-#[pyclass(module = "mmiodrv", frozen, get_all)]
-pub struct Interrupt {
-    /// "intx", "msi" or "msix".
-    pub kind: String,
-    /// The vector that fired (0 for INTx).
-    pub vector: u32,
-    /// How many times it fired since the previous wait returned it.
-    pub count: u64,
-}
-
-#[pymethods]
-impl Interrupt {
-    fn __repr__(&self) -> String {
-        format!("Interrupt(kind='{}', vector={}, count={})", self.kind, self.vector, self.count)
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<Interrupt>().is_ok_and(|o| {
-            let o = o.get();
-            (o.kind.as_str(), o.vector, o.count) == (self.kind.as_str(), self.vector, self.count)
-        })
-    }
 }
 
 /// An opened device. Close it with `close()` or a `with` block: that

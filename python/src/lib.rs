@@ -18,6 +18,7 @@ mod args;
 mod commands;
 mod device;
 mod errors;
+mod interrupt;
 mod json;
 mod memory;
 mod regs;

@@ -23,7 +23,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::args;
 use crate::commands::{collect, py_name};
-use crate::device::Interrupt;
+use crate::interrupt::Interrupt;
 use crate::errors::OrRaise;
 use crate::json;
 
