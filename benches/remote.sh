@@ -69,7 +69,8 @@ SSH=(ssh -i "$T/id" -o UserKnownHostsFile="$T/known_hosts" -o IdentitiesOnly=yes
 "${SSH[@]}" true
 FAR=$(ls "$T"/home/.cache/mmiodrv/*/mmiodrv)
 for i in $(seq "$N"); do echo "read ID"; done >"$T/reads.mmio"
-chmod 644 "$T/reads.mmio"
+cat "$T/reads.mmio" "$T/reads.mmio" >"$T/reads2.mmio"
+chmod 644 "$T/reads.mmio" "$T/reads2.mmio"
 
 us() { "$OUT/timeit" "$@"; } # total microseconds of RUNS runs
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -83,6 +84,11 @@ for round in $(seq "$ROUNDS"); do
     R[batch_host]+="$(us 1 "$MMIODRV" --host "$H" --device "$DEV" batch "$T/reads.mmio") "
     R[pipe_local]+="$(us 1 sh -c "exec \"\$0\" --device \"\$1\" --json batch - <\"\$2\"" "$MMIODRV" "$DEV" "$T/reads.mmio") "
     R[pipe_host]+="$(us 1 sh -c "exec \"\$0\" --host \"\$3\" --device \"\$1\" --json batch - <\"\$2\"" "$MMIODRV" "$DEV" "$T/reads.mmio" "$H") "
+    # 2N lines: the difference is what N more reads cost, start-up (ssh's included) cancelled.
+    R[batch_local2]+="$(us 1 "$MMIODRV" --device "$DEV" batch "$T/reads2.mmio") "
+    R[batch_host2]+="$(us 1 "$MMIODRV" --host "$H" --device "$DEV" batch "$T/reads2.mmio") "
+    R[pipe_local2]+="$(us 1 sh -c "exec \"\$0\" --device \"\$1\" --json batch - <\"\$2\"" "$MMIODRV" "$DEV" "$T/reads2.mmio") "
+    R[pipe_host2]+="$(us 1 sh -c "exec \"\$0\" --host \"\$3\" --device \"\$1\" --json batch - <\"\$2\"" "$MMIODRV" "$DEV" "$T/reads2.mmio" "$H") "
     echo "round $round done" >&2
 done
 med() { for v in ${R[$1]}; do echo "$v"; done | median; }
@@ -99,6 +105,12 @@ for k in batch_local batch_host pipe_local pipe_host; do
     m=$(med "$k")
     printf '  %-44s %7s ms  (%s reads/s)\n' "$k" "$(echo "scale=1; $m / 1000" | bc)" "$(echo "$N * 1000000 / $m" | bc)"
 done
-echo "  remote/local speed: batch $(echo "scale=2; $(med batch_local) / $(med batch_host)" | bc)," \
+echo "  remote/local speed, whole runs: batch $(echo "scale=2; $(med batch_local) / $(med batch_host)" | bc)," \
     "pipe $(echo "scale=2; $(med pipe_local) / $(med pipe_host)" | bc)"
+echo "N more reads (2N-line run minus N-line run, start-up cancelled), reads/s:"
+for k in batch pipe; do
+    l=$(echo "$(med ${k}_local2) - $(med ${k}_local)" | bc) h=$(echo "$(med ${k}_host2) - $(med ${k}_host)" | bc)
+    printf '  %-6s local %9s   --host %9s   remote/local %s\n' "$k" "$(echo "$N * 1000000 / $l" | bc)" \
+        "$(echo "$N * 1000000 / $h" | bc)" "$(echo "scale=2; $l / $h" | bc)"
+done
 rm -rf "$CTL"

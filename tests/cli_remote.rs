@@ -184,26 +184,33 @@ fn scripts_and_the_pipe_protocol_are_the_same_remotely() {
 
 #[test]
 fn a_far_side_without_mmiodrv_gets_a_copy_or_a_clear_refusal() {
-    let _stop = Stop;
-    let w = world();
-    let host = w.sshd.host("localhost");
-    // A cache of its own for this test: XDG_CACHE_HOME cannot be passed over
-    // ssh, so the key decides: a different binary, a different copy.
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("mmiodrv");
-    std::fs::copy(copied(), &copy).unwrap();
-    let d = dev();
+    // A server of its own: its user's cache is empty.
+    let sshd = Sshd::start();
+    let host = sshd.host("localhost");
+    let map = sshd.put("edu.svd", &std::fs::read(repo().join("tests/data/edu/edu.svd")).unwrap());
+    let d = format!("sim:{map}");
     let args = ["--host", host.as_str(), "--device", d.as_str(), "read", "ID.MAGIC", "--quiet"];
-    let o = mmiodrv().env("MMIODRV_REMOTE_BINARY", &copy).args(args).arg("--no-copy").output().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+            .args(args)
+            .args(extra)
+            .env("MMIODRV_SSH", sshd.ssh())
+            .env("MMIODRV_REMOTE_BINARY", copied())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--no-copy"]);
     assert_eq!(o.status.code(), Some(12), "{}", text(&o.stderr));
     let e = text(&o.stderr);
     assert!(e.starts_with(&format!("mmiodrv: error: {host} has no mmiodrv ")), "{e}");
     assert!(e.contains("fix: drop --no-copy"), "{e}");
-    let o = mmiodrv().env("MMIODRV_REMOTE_BINARY", &copy).args(args).output().unwrap();
+    let o = run(&[]);
     assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "0xed\n"), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains(&format!("mmiodrv: {host} has no mmiodrv ")), "said so: {}", text(&o.stderr));
-    let o = mmiodrv().env("MMIODRV_REMOTE_BINARY", &copy).args(args).output().unwrap();
+    let o = run(&[]);
     assert_eq!((o.status.code(), text(&o.stderr).as_str()), (Some(0), ""), "copied once");
+    let copies = std::fs::read_dir(sshd.home().join(".cache/mmiodrv")).unwrap().count();
+    assert_eq!(copies, 1, "one copy in the far side's cache");
 }
 
 #[test]

@@ -23,8 +23,8 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::args;
 use crate::commands::{collect, py_name};
-use crate::interrupt::Interrupt;
 use crate::errors::OrRaise;
+use crate::interrupt::Interrupt;
 use crate::json;
 
 /// One word of a line, quoted when it must be.
@@ -195,12 +195,9 @@ impl RemoteDevice {
         let replies: Vec<Result<Vec<serde_json::Value>>> = py
             .detach(|| {
                 self.with(|p| {
-                    // Sent by a thread while this one reads the replies.
-                    let mut numbers = Vec::with_capacity(lines.len());
-                    for l in &lines {
-                        numbers.push(p.send(l)?);
-                    }
-                    Ok(numbers.into_iter().map(|n| p.reply(n)).collect())
+                    // All sent at once; the replies are read as they come.
+                    let numbers = p.send_many(&lines)?;
+                    Ok(numbers.map(|n| p.reply(n)).collect())
                 })
             })
             .or_raise(py, on)?;

@@ -131,11 +131,17 @@ impl Frame {
 }
 
 fn write_one(w: &mut impl Write, tag: u8, payload: &[u8]) -> io::Result<()> {
-    let mut head = [0u8; 5];
-    head[0] = tag;
     // MAX_PAYLOAD fits in u32.
-    head[1..].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-    w.write_all(&head)?;
+    let len = (payload.len() as u32).to_le_bytes();
+    // One write for a small frame (a line's reply), two for a big one.
+    if payload.len() <= 4096 {
+        let mut frame = [0u8; 5 + 4096];
+        frame[0] = tag;
+        frame[1..5].copy_from_slice(&len);
+        frame[5..5 + payload.len()].copy_from_slice(payload);
+        return w.write_all(&frame[..5 + payload.len()]);
+    }
+    w.write_all(&[tag, len[0], len[1], len[2], len[3]])?;
     w.write_all(payload)
 }
 

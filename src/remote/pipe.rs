@@ -68,6 +68,25 @@ impl Pipe {
         Ok(self.sent)
     }
 
+    /// Send many lines at once (one write): their numbers, for [`Pipe::reply`].
+    pub fn send_many(&mut self, lines: &[String]) -> Result<std::ops::RangeInclusive<u64>> {
+        if let Some(status) = self.ended {
+            return Err(self.gone(status));
+        }
+        let mut bytes = Vec::new();
+        for line in lines {
+            if line.contains('\n') || line.len() > MAX_LINE {
+                return Err(Error::invalid(crate::text::one_line(line), "one line of at most 60 KiB"));
+            }
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+        self.input.write(&bytes)?;
+        let first = self.sent + 1;
+        self.sent += lines.len() as u64;
+        Ok(first..=self.sent)
+    }
+
     /// The JSON objects line `n` made (the next line not yet replied to must
     /// be `n`): its results, or its error as [`ErrorKind::Remote`].
     pub fn reply(&mut self, n: u64) -> Result<Vec<serde_json::Value>> {

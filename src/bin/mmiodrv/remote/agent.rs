@@ -29,7 +29,7 @@ pub const GONE_GRACE: Duration = Duration::from_secs(3);
 pub const SCRIPT_ENV: &str = "MMIODRV_REMOTE_SCRIPT";
 
 struct Agent {
-    frames: Mutex<File>,
+    frames: Mutex<Channel>,
     /// Lines done (the pipe protocol's or a script's), as last recorded.
     done: AtomicU64,
     /// What the last Done frame said.
@@ -74,13 +74,14 @@ fn frames() -> std::io::Result<()> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     nix::unistd::dup2(r.as_raw_fd(), 0)?;
     drop(r);
+    let channel = Channel { file: channel, held: Vec::with_capacity(HOLD) };
     let agent = Agent { frames: Mutex::new(channel), done: AtomicU64::new(0), sent: AtomicU64::new(0) };
     let _ = AGENT.set(agent);
     // A stop frame is a signal, taken as every stop is: the operation ends
     // cleanly at its next check.
     mmiodrv::stop::install_signal_handlers().map_err(|e| std::io::Error::other(e.to_string()))?;
     std::thread::spawn(move || demux(input, w));
-    send(&Frame::Hello(format!("mmiodrv {}", mmiodrv::remote::VERSION)));
+    send(&Frame::Hello(format!("mmiodrv {}", mmiodrv::remote::VERSION)), true);
     Ok(())
 }
 
@@ -153,10 +154,40 @@ fn watch_terminal() {
     std::process::exit(128 + Signal::SIGHUP as i32);
 }
 
-fn send(frame: &Frame) {
+/// The channel, and frames held for one write.
+struct Channel {
+    file: File,
+    held: Vec<u8>,
+}
+
+/// Frames held back at most (then written at once).
+const HOLD: usize = 64 << 10;
+
+/// Whether the next input is already here: standard input has bytes (the
+/// pipe protocol's next line, sent before this one's reply arrived).
+fn input_waiting() -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))
+}
+
+/// Send `frame`: written at once when `now`, or when no input waits (nobody
+/// can be waiting for it then); else held with the next (lines sent ahead
+/// of their replies: many replies go out in one write, one ssh packet).
+fn send(frame: &Frame, now: bool) {
     let Some(agent) = AGENT.get() else { return };
     let mut channel = agent.frames.lock().unwrap_or_else(|p| p.into_inner());
-    if frame.write_to(&mut *channel).and_then(|()| channel.flush()).is_err() {
+    let channel = &mut *channel;
+    // Writing into a Vec cannot fail.
+    let _ = frame.write_to(&mut channel.held);
+    if !now && channel.held.len() < HOLD && input_waiting() {
+        return;
+    }
+    let written = channel.file.write_all(&channel.held).and_then(|()| channel.file.flush());
+    channel.held.clear();
+    if written.is_err() {
         // The connection is gone and nobody reads what this side says: end
         // now (between operations: output is written after a step), which
         // lets the device go.
@@ -171,13 +202,13 @@ pub fn framed() -> bool {
 
 /// Standard output's bytes, as a frame (then the lines done with them).
 pub fn out(bytes: &[u8]) {
-    send(&Frame::Out(bytes.to_vec()));
+    send(&Frame::Out(bytes.to_vec()), false);
     send_done();
 }
 
 /// An error line (with its end of line), as a frame.
 pub fn err(bytes: &[u8]) {
-    send(&Frame::Err(bytes.to_vec()));
+    send(&Frame::Err(bytes.to_vec()), false);
 }
 
 /// Every line of the input up to `line` is done (its output printed or held).
@@ -193,7 +224,7 @@ fn send_done() {
     let Some(agent) = AGENT.get() else { return };
     let done = agent.done.load(Ordering::Relaxed);
     if done > agent.sent.swap(done, Ordering::Relaxed) {
-        send(&Frame::Done(done));
+        send(&Frame::Done(done), false);
     }
 }
 
@@ -201,7 +232,7 @@ fn send_done() {
 pub fn exit(status: i32) {
     if framed() {
         send_done();
-        send(&Frame::Exit(status));
+        send(&Frame::Exit(status), true);
     }
 }
 
