@@ -163,6 +163,18 @@ fn one_shot_commands_and_their_errors_are_the_same_remotely() {
     assert_eq!(err["class"], "NotFound");
     // A usage error of the command line is this side's, as locally.
     same(&["--device", d, "read"], b"");
+    // Observing: watch, and a snapshot the far side writes and diffs against.
+    same(&["--device", d, "watch", "LIVENESS", "--timeout", "300"], b"");
+    let host = world().sshd.host("127.0.0.1");
+    let snap = world().sshd.home().join("snap.json").display().to_string();
+    let o = run(&["--host", &host, "--device", d, "snapshot", "--out", &snap], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).ends_with(&format!("-> {snap}\n")), "{}", text(&o.stdout));
+    let o = run(&["--host", &host, "--device", d, "diff", &snap], b"");
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), format!("no differences between {snap} and {d} now\n")));
+    // MMIODRV_HOST is --host's default.
+    let o = mmiodrv().env("MMIODRV_HOST", &host).args(["--device", d, "read", "ID.MAGIC", "--quiet"]).output().unwrap();
+    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "0xed\n"), "{}", text(&o.stderr));
 }
 
 #[test]
