@@ -39,7 +39,9 @@ trap 'die "prepare.sh failed at line $LINENO (exit $?)"' ERR
 # e1000 and virtio_blk drive the lab's "in use" devices: a NIC that is up and a
 # swap disk, which mmiodrv must refuse to unbind. A module the kernel has built in
 # (modules.builtin) is skipped.
-MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci e1000 virtio_pci virtio_blk)
+# nvme and virtio-gpu drive the PCIe guest's NVMe (a namespace behind native
+# multipath) and GPU (a framebuffer console), the in-use refusals of issue 23.
+MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci e1000 virtio_pci virtio_blk nvme virtio-gpu)
 # Modules that newer kernels no longer have (vfio_virqfd is part of vfio since 6.2).
 OPTIONAL_MODULES=(vfio_virqfd)
 # Host binaries copied into the guest together with every shared library ldd lists:
@@ -48,7 +50,7 @@ OPTIONAL_MODULES=(vfio_virqfd)
 # extra data files go in DATA_FILES.
 # dropbear: the SSH server of guests booted with lab.ssh=1 (LabConfig::ssh_port),
 # which the remote tests (--host) reach through QEMU's forwarded port.
-HOST_BINARIES=(lspci setpci dropbear)
+HOST_BINARIES=(lspci setpci flock dropbear)
 DATA_FILES=()
 # pci.ids for lspci, wherever the distribution keeps it (same path in the guest).
 PCI_IDS_PATHS=(/usr/share/misc/pci.ids /usr/share/hwdata/pci.ids /usr/share/pci.ids)

@@ -55,27 +55,6 @@ pub mod op {
     pub const ERROR: &str = "error";
 }
 
-/// The JSON type of each register operation's results, and of an error,
-/// for the schema ([`crate::schema::document`]).
-#[cfg(feature = "schema")]
-pub fn results(r: &mut crate::schema::Results) {
-    r.add_op::<AccessReport>(op::READ)
-        .add_op::<AccessReport>(op::WRITE)
-        .add_op::<Polled>(op::POLL)
-        .add_op::<AccessReport>(op::EXPECT)
-        .add_op::<Armed>(op::ARM)
-        .add_op::<Fired>(op::WAIT_IRQ)
-        .add_op::<Slept>(op::SLEEP)
-        .add_op::<Dump>(op::DUMP_REGS)
-        .add_op::<Hexdump>(op::DUMP_REGS)
-        .add_op::<Echo>(op::ECHO)
-        .add_op::<DmaAllocated>(op::DMA_ALLOC)
-        .add_op::<DmaWritten>(op::DMA_WRITE)
-        .add_op::<DmaBytes>(op::DMA_READ)
-        .add_op::<Maps>(op::MAPS)
-        .add_op::<ErrorReport>(op::ERROR);
-}
-
 /// An error as one JSON object, `op` `error`: what a front end prints on
 /// stdout with `--json` (after its one line on stderr), for a command that
 /// failed or a script's line that did.
@@ -273,7 +252,9 @@ pub struct Slept {
 pub struct Dump {
     /// The device.
     pub device: DeviceRef,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::pci::config_map::bar_json::Bar"))]
     pub bar: u8,
     /// The map's name.
     pub map: String,
@@ -292,7 +273,9 @@ pub struct Dump {
 pub struct Hexdump {
     /// The device.
     pub device: DeviceRef,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::pci::config_map::bar_json::Bar"))]
     pub bar: u8,
     /// Offset of the first word.
     pub offset: u64,

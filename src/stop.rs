@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -103,9 +104,66 @@ pub fn sleep(d: Duration) -> Result<()> {
     };
     // wait_readable watches the stop eventfd itself: it returns early on a stop.
     let _ = fd;
-    crate::backend::irq::wait_readable(&[], Instant::now() + d)
-        .map_err(|e| Error::io("cannot poll", "the stop eventfd", e.into()))?;
+    wait_readable(&[], Instant::now() + d).map_err(|e| Error::io("cannot poll", "the stop eventfd", e.into()))?;
     check()
+}
+
+/// Wait until one of `fds` is readable (its index), `deadline` passes or a
+/// stop is requested (both None: the caller checks
+/// [`check`] before calling it a timeout). Interrupted polls are
+/// retried with the time left.
+pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::Result<Option<usize>> {
+    let stop = fd();
+    loop {
+        if requested().is_some() {
+            return Ok(None);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+        let mut pfds: Vec<PollFd> =
+            fds.iter().chain(stop.as_ref()).map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+        match poll(&mut pfds, ms) {
+            Ok(_) => {
+                let ready = pfds.iter().position(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)));
+                match ready {
+                    Some(i) if i < fds.len() => return Ok(Some(i)),
+                    Some(_) => return Ok(None),
+                    None => {}
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+    }
+}
+
+/// Wait until `fd` can be read (`write` false) or written without blocking,
+/// or has hung up or failed (the read or write then says so), or until a
+/// stop is requested while it cannot: then the stop's error (a descriptor
+/// that is ready is ready, stop or not). A read or write that blocks
+/// (a pipe nobody writes or reads) is restarted after a signal
+/// (`SA_RESTART`), so one that may wait for another process waits here first:
+/// a second signal is never needed.
+pub fn wait_ready(fd: BorrowedFd<'_>, write: bool) -> Result<()> {
+    let events = if write { PollFlags::POLLOUT } else { PollFlags::POLLIN };
+    loop {
+        let stop = self::fd();
+        let mut fds: Vec<PollFd> =
+            std::iter::once(PollFd::new(fd, events)).chain(stop.map(|s| PollFd::new(s, PollFlags::POLLIN))).collect();
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {
+                if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                    return Ok(());
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(Error::io("cannot poll", "a descriptor", e.into())),
+        }
+        check()?;
+    }
 }
 
 fn wake() {
@@ -118,6 +176,7 @@ fn wake() {
 /// The kernel asked for `device` back: request a stop, wake every wait, and
 /// unless the process lets go within [`RELEASE_GRACE`] (`released` returns
 /// true), run the release handler. Called by the VFIO backend's watcher.
+#[cfg_attr(not(feature = "vfio"), allow(dead_code))]
 pub(crate) fn request_release(device: DeviceRef, released: impl Fn(Duration) -> bool) {
     let _ = RELEASED.set(device.clone());
     let _ = STATE.compare_exchange(NONE, RELEASE, Ordering::SeqCst, Ordering::SeqCst);

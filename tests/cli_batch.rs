@@ -333,6 +333,17 @@ fn repeated_lines_crlf_and_comments_keep_their_numbers() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains(&format!("{}:6:", path.display())), "{}", text(&o.stderr));
     assert!(o.stdout.is_empty(), "ran before the bad line: {}", text(&o.stdout));
+    // Runs of every length (found by doubling while parsing), a last line
+    // without its newline, then a bad line: each numbered right.
+    for n in [1usize, 2, 3, 7, 8, 9, 1000, 1023, 1025] {
+        let lines = "read ID -q\n".repeat(n) + "read ID -q";
+        std::fs::write(&path, &lines).unwrap();
+        assert_eq!(ok(&state, &["batch", path.to_str().unwrap()]), "0x010000ed\n".repeat(n + 1), "{n} lines");
+        std::fs::write(&path, "read ID -q\n".repeat(n) + "read NOPE -q\n").unwrap();
+        let o = run(&state, &["batch", path.to_str().unwrap()]);
+        let want = format!("{}:{}:", path.display(), n + 1);
+        assert!(text(&o.stderr).contains(&want), "{n}: {}", text(&o.stderr));
+    }
 }
 
 /// SIGINT in the middle of a long run of one repeated quiet read (the batch's

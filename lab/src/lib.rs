@@ -54,12 +54,15 @@ pub const HOTPLUG_EDU_ID: &str = "hotplug-edu";
 pub const NVME_PORT_BDF: &str = "0000:00:0a.0";
 /// QEMU id of that root port.
 pub const NVME_PORT_ID: &str = "lab-rp2";
-/// NVMe controller behind [`NVME_PORT_BDF`] (QEMU id `lab-nvme`, 1 MiB namespace).
+/// NVMe controller behind [`NVME_PORT_BDF`] (QEMU id `lab-nvme`, in the NVMe
+/// subsystem `lab-nvme-subsys`: its 1 MiB namespace is behind native multipath).
 pub const NVME_BDF: &str = "0000:02:00.0";
 /// `qemu-xhci` USB controller (QEMU id `lab-xhci`, no USB devices).
 pub const XHCI_BDF: &str = "0000:00:0b.0";
 /// `virtio-net-pci` NIC without a netdev (QEMU id `lab-vnet`).
 pub const VIRTIO_NET_BDF: &str = "0000:00:0c.0";
+/// `virtio-gpu-pci` (QEMU id `lab-gpu`): the guest's framebuffer console.
+pub const VIRTIO_GPU_BDF: &str = "0000:00:0d.0";
 
 /// `device_add` arguments that plug the hotplug `edu` back in after
 /// `lab.device_del(HOTPLUG_EDU_ID)`.

@@ -358,7 +358,7 @@ impl RemoteDevice {
 
     /// A built-in driver's commands, run there: `dev.edu.factorial(10)`.
     fn __getattr__(slf: Bound<'_, Self>, name: &str) -> PyResult<RemoteCommands> {
-        match drivers::DRIVERS.iter().find(|d| !d.commands().is_empty() && py_name(d.name()) == name) {
+        match drivers::installed().iter().find(|d| !d.commands().is_empty() && py_name(d.name()) == name) {
             Some(d) => Ok(RemoteCommands { device: slf.unbind(), path: d.name().to_string(), level: d.commands() }),
             None => Err(PyAttributeError::new_err(format!("'RemoteDevice' object has no attribute '{name}'"))),
         }

@@ -1,9 +1,6 @@
 //! Interrupt delivery, common to the backends that have it (VFIO, UIO).
 
-use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
-
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use serde::{Deserialize, Serialize};
 
@@ -144,38 +141,6 @@ pub trait Interrupts: Send {
             seen.push(event);
         }
         Ok(seen)
-    }
-}
-
-/// Wait until one of `fds` is readable (its index), `deadline` passes or a
-/// stop is requested ([`crate::stop`]; both None: the caller checks
-/// `stop::check()` before calling it a timeout). Interrupted polls are
-/// retried with the time left.
-pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::Result<Option<usize>> {
-    let stop = crate::stop::fd();
-    loop {
-        if crate::stop::requested().is_some() {
-            return Ok(None);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
-        let mut pfds: Vec<PollFd> =
-            fds.iter().chain(stop.as_ref()).map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
-        match poll(&mut pfds, ms) {
-            Ok(_) => {
-                let ready = pfds.iter().position(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)));
-                match ready {
-                    Some(i) if i < fds.len() => return Ok(Some(i)),
-                    Some(_) => return Ok(None),
-                    None => {}
-                }
-            }
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
     }
 }
 

@@ -14,7 +14,6 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::backend::irq::wait_readable;
 use crate::backend::sysfs::SysfsBackend;
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqEvent, IrqKind};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -22,6 +21,7 @@ use crate::mmio::RegisterIo;
 use crate::pci::config::{command, off};
 use crate::pci::sysfs::tripwire;
 use crate::pci::{ConfigSpace, SysfsDevice};
+use crate::stop::wait_readable;
 
 /// A device bound to uio_pci_generic.
 pub struct UioBackend {

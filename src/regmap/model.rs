@@ -247,6 +247,7 @@ impl Field {
     }
 
     /// The field's value inside a register value.
+    #[inline]
     pub const fn extract(&self, register_value: u64) -> u64 {
         (register_value >> self.lsb) & self.max_value()
     }
@@ -266,8 +267,15 @@ impl Field {
     }
 
     /// The name of a value, if the map gives one.
+    #[inline]
     pub fn meaning(&self, value: u64) -> Option<&str> {
         self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_ref())
+    }
+
+    /// The value named `name` (without regard to case; the first of two
+    /// with one name), if the map names one so.
+    pub fn value_named(&self, name: &str) -> Option<u64> {
+        self.values.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(v, _)| *v)
     }
 
     /// Its bits, shown `31:24` or `7`.
