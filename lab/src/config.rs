@@ -51,6 +51,13 @@ pub struct LabConfig {
     pub python: bool,
     /// Built by `lab/prepare.sh` (`lab/guest-python.sh`); used when `python` is on.
     pub python_initramfs: PathBuf,
+    /// An SSH server in the guest, reached at 127.0.0.1:PORT on the host: the
+    /// e1000 at 00:07.0 gets QEMU's user network (`restrict=on`: the guest
+    /// reaches nothing outside it) with this host port forwarded to the
+    /// guest's port 22, where dropbear serves root with the public keys of
+    /// the guest file `/etc/lab/authorized_keys` (put it in `extra_files`).
+    /// Off (`None`) by default: the NIC then has no peer.
+    pub ssh_port: Option<u16>,
 }
 
 /// Static `mmiodrv` as built by `lab/run`.
@@ -84,6 +91,7 @@ impl Default for LabConfig {
             more_devices: false,
             python: false,
             python_initramfs: cache.join("python.cpio"),
+            ssh_port: None,
         }
     }
 }
