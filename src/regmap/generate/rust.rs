@@ -337,6 +337,8 @@ pub fn declaration(map: &RegisterMap, origin: &str) -> Result<String> {
 /// `spec` names (`FILE` or `FILE@OFFSET`, any format; `block` one block)
 /// into `OUT_DIR/out_name`, and have cargo rebuild when the map changes.
 /// The crate then has `include!(concat!(env!("OUT_DIR"), "/regs.rs"));`.
+/// The build dependency needs the library feature of the map's format
+/// (`toml`, `svd`, `ipxact`, `systemrdl`, `litex`).
 ///
 /// ```no_run
 /// // build.rs (with mmiodrv in [build-dependencies]), its main:
