@@ -45,6 +45,13 @@ pub struct LabConfig {
     /// `virtio-net-pci` (no network peer) at 00:0c.0. Implies `pcie_hotplug`, so
     /// bus numbers never depend on which options are on. Off by default.
     pub more_devices: bool,
+    /// A second e1000 NIC at 00:0d.0 ([`crate::E1000_PEER_BDF`], MAC
+    /// [`crate::E1000_PEER_MAC`]) and both e1000s on one QEMU hub (`-netdev
+    /// hubport`): what one sends the other receives, and nothing leaves the
+    /// guest. The NIC at 00:07.0 keeps its address and MAC
+    /// ([`crate::E1000_MAC`]). Off by default (the default guest's device
+    /// list stays as documentation shows it).
+    pub e1000_pair: bool,
     /// The host's python3 with its standard library in the guest (`python3` on
     /// PATH): [`LabConfig::python_initramfs`] is appended to the initramfs.
     /// Costs boot time (see lab/README.md), so off by default.
@@ -82,6 +89,7 @@ impl Default for LabConfig {
             shm_size: 1 << 20,
             pcie_hotplug: false,
             more_devices: false,
+            e1000_pair: false,
             python: false,
             python_initramfs: cache.join("python.cpio"),
         }
