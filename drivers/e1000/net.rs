@@ -369,11 +369,11 @@ const STOPPED: &str = "the device was stopped and reset before its rings were un
 
 /// A run's outcome: finished, stopped by a signal or release (the partial
 /// result is reported, then the stop's error), or failed.
-fn settle<T>(run: Result<T>) -> Result<std::result::Result<T, Error>> {
+fn settle<T>(run: Result<T>, device: &DeviceRef) -> Result<std::result::Result<T, Error>> {
     match run {
         Ok(v) => Ok(Ok(v)),
         Err(e) => match crate::stop::requested() {
-            Some(stop) => Ok(Err(stop.error(STOPPED.into()))),
+            Some(stop) => Ok(Err(stop.error(STOPPED.into()).with_device(device.clone()))),
             None => Err(e),
         },
     }
@@ -386,6 +386,7 @@ fn send(nic: &mut Nic<'_>, count: u32, size: usize, deadline: Instant) -> Result
     let mut queued: u64 = 0;
     let mut last_sent = start;
     while nic.counters().sent < u64::from(count) {
+        crate::stop::check()?;
         // Polling: free what the device finished at every turn. Interrupts:
         // only after the device said so (below).
         if nic.mode() == Mode::Poll && nic.reap()? > 0 {
@@ -428,7 +429,7 @@ fn tx(call: &mut Call<'_>) -> Result<()> {
     let c = nic.counters();
     let device = nic.device().clone();
     drop(nic);
-    let run = settle(run)?;
+    let run = settle(run, &device)?;
     let elapsed = run.as_ref().map_or(start.elapsed(), |last| last.saturating_duration_since(start));
     let dropped = u64::from(count) - c.sent;
     let (pps, bps) = (per_second(c.sent, elapsed), per_second(c.sent_bytes, elapsed));
@@ -478,6 +479,7 @@ fn receive(
     let mut times: Option<(Instant, Instant)> = None;
     let mut dump = dump;
     while nic.counters().received < u64::from(count) {
+        crate::stop::check()?;
         let want = (u64::from(count) - nic.counters().received).min(BATCH as u64) as usize;
         let mut index = nic.counters().received;
         let taken = nic.receive_with(want, |f| {
@@ -543,7 +545,7 @@ fn rx(call: &mut Call<'_>) -> Result<()> {
     let c = nic.counters();
     let device = nic.device().clone();
     drop(nic);
-    let run = settle(run)?;
+    let run = settle(run, &device)?;
     let missed = missed?;
     let elapsed = match run {
         Ok(Some((first, last))) => last - first,
