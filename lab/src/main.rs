@@ -26,6 +26,7 @@ options:
                    and virtio-net at 00:0c.0 (implies --pcie-hotplug)
   --python         the host's python3 and its standard library in the guest
   --e1000-pair     a second e1000 at 00:0d.0, on one QEMU hub with the one at 00:07.0
+  --qemu ARG       one more QEMU argument (LabConfig::extra_qemu_args); repeatable
 
 Prepare the host first with `lab/prepare.sh` (or use `lab/run`).";
 
@@ -69,6 +70,7 @@ fn real_main() -> Result<ExitCode, String> {
             "--more-devices" => cfg.more_devices = true,
             "--python" => cfg.python = true,
             "--e1000-pair" => cfg.e1000_pair = true,
+            "--qemu" => cfg.extra_qemu_args.push(args.next().ok_or("--qemu needs an argument")?),
             "--exec" => action = Action::Run(args.next().ok_or("--exec needs a command")?),
             "--" => {
                 let rest: Vec<String> = args.by_ref().collect();
