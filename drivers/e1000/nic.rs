@@ -15,7 +15,8 @@
 //! Ownership of the descriptors follows the registers:
 //! - receive: the device owns RDH up to (not including) RDT; the driver
 //!   keeps one descriptor, so RDH == RDT means "no buffers", and gives
-//!   descriptors back by moving RDT to the last one it read;
+//!   descriptors back by moving RDT to the last one it read (a batch at a
+//!   time: a doorbell per descriptor would be an MMIO write per frame);
 //! - transmit: the device owns TDH up to (not including) TDT; the driver
 //!   fills descriptors at TDT and moves it (the doorbell); descriptors carry
 //!   RS, so the device sets DD in each when it is sent and the driver frees
@@ -138,6 +139,19 @@ struct RxQueue {
     bufs: BufferPool,
     /// Next descriptor the device will complete.
     next: u32,
+    /// Descriptors taken and refilled but not yet given back (RDT not moved
+    /// past them): they go back [`RxQueue::return_batch`] at a time.
+    unreturned: u32,
+}
+
+impl RxQueue {
+    /// How many taken descriptors go back to the device per RDT write: a
+    /// doorbell is an MMIO write (a VM exit under a hypervisor, and in QEMU
+    /// the flush of every frame it queued), so it is saved up for a batch,
+    /// while the device keeps most of the ring.
+    fn return_batch(&self) -> u32 {
+        (BATCH as u32).min(self.ring.count() / 4).max(1)
+    }
 }
 
 /// An e1000 brought up for moving frames. Dropping it stops and resets the
@@ -229,7 +243,7 @@ impl<'a> Nic<'a> {
                 let ring = DescriptorRing::allocate(backend, config.ring, iovas.take(ring_bytes)?, DMA_MASK_BITS)?;
                 let bufs =
                     BufferPool::allocate(backend, config.ring, BUFFER_SIZE, iovas.take(pool_bytes)?, DMA_MASK_BITS)?;
-                Some(RxQueue { ring, bufs, next: 0 })
+                Some(RxQueue { ring, bufs, next: 0, unreturned: 0 })
             }
         };
         // Armed before the device can raise anything (the 8254x in QEMU has INTx only).
@@ -503,9 +517,10 @@ impl<'a> Nic<'a> {
     // ---- receive
 
     /// Take up to `max` frames the device completed, oldest first: `each`
-    /// sees every intact one in its buffer. Then the descriptors are given
-    /// back with fresh buffers and one doorbell (RDT). Returns how many
-    /// descriptors were taken (intact or not).
+    /// sees every intact one in its buffer. The descriptors are refilled at
+    /// once, and given back with one doorbell (RDT) once a batch of them is
+    /// (a quarter of the ring at most). Returns how many descriptors were
+    /// taken (intact or not).
     pub fn receive_with(&mut self, max: usize, mut each: impl FnMut(RxFrame<'_>) -> Result<()>) -> Result<usize> {
         let Some(rx) = self.rx.as_mut() else {
             return Err(Error::invalid("rx", "the receive ring was not brought up"));
@@ -546,10 +561,14 @@ impl<'a> Nic<'a> {
             last = index;
             rx.next = rx.ring.next(index);
         }
-        // The refilled descriptors must be in memory before RDT moves past them.
-        barrier::before_doorbell();
-        RDT.write(self.dev.bar.as_ref(), last)?;
-        self.counters.doorbells += 1;
+        rx.unreturned += k as u32;
+        if rx.unreturned >= rx.return_batch() {
+            // The refilled descriptors must be in memory before RDT moves past them.
+            barrier::before_doorbell();
+            RDT.write(self.dev.bar.as_ref(), last)?;
+            rx.unreturned = 0;
+            self.counters.doorbells += 1;
+        }
         Ok(k)
     }
 }
