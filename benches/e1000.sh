@@ -6,7 +6,7 @@
 #   benches/e1000.sh            ROUNDS interleaved rounds (default 5), medians
 #
 # One boot of the lab with LabConfig::e1000_pair: e1000s at 00:07.0 and
-# 00:0d.0 on hub 0, one vCPU (QEMU TCG). Frames of 60 and 1514 bytes (64
+# 00:0d.0 on hub 0, two vCPUs (QEMU TCG, -smp 2). Frames of 60 and 1514 bytes (64
 # and 1518 on the wire with the CRC). In each round, for each size:
 #
 #   tx, mmiodrv   00:0d.0 through VFIO: e1000 tx --count TX_N, polling and --irq
@@ -19,13 +19,12 @@
 #                 frames with recvmmsg (each copied to the process, as
 #                 mmiodrv copies each out of its ring)
 #       The sender is the same for all: mmiodrv e1000 tx on 00:07.0 (bound
-#       to vfio-pci for it), sending until the receiver has its frames, at
-#       nice 19 for the kernel and for mmiodrv --irq: the one vCPU is the
-#       receiver's whenever it can use it (the kernel's receive path runs in
-#       softirq context, ahead of any process), and the sender gets the
-#       rest. A polling receiver is always runnable, so against it the
-#       sender keeps nice 0 and they share the vCPU (polling is meant for a
-#       CPU of its own; the lab's guest has one).
+#       to vfio-pci for it), sending until the receiver has its frames. The
+#       guest has two vCPUs: the receiver runs on CPU 0 with every interrupt
+#       handler (taskset, /proc/irq/default_smp_affinity), the sender on CPU
+#       1, so the receiver has a CPU of its own, as a polling driver wants.
+#       (The host has two cores, shared: a polling receiver's vCPU spins and
+#       takes host time the sender's vCPU then lacks.)
 #       Rates run from the first frame received to the last. Frames QEMU
 #       queued for a receiver that was off are drained before each run.
 #
@@ -122,7 +121,7 @@ for line in open(sys.argv[1]):
         except ValueError:
             pass
 rounds = len(t.get("tx-poll-60", []))
-print(f"guest (TCG, one vCPU), {rounds} interleaved rounds, medians, frames per second:")
+print(f"guest (TCG, two vCPUs), {rounds} interleaved rounds, medians, frames per second:")
 print(f"  {'':40s} {'polling':>9s} {'interrupts':>10s} {'kernel':>9s}  ratio (best mmiodrv / kernel)")
 for way in ("tx", "rx"):
     for size in (60, 1514):

@@ -16,7 +16,8 @@
 //! One line of key=value each, as the C program prints. The device must be
 //! bound to vfio-pci.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mmiodrv::backend::Backend;
@@ -26,6 +27,7 @@ use mmiodrv::drivers::edu::Edu;
 use mmiodrv::drivers::ivshmem::Ivshmem;
 use mmiodrv::ring::{BufferPool, PAGE};
 use mmiodrv::{Error, Result};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -53,12 +55,7 @@ fn main() {
 fn report(what: &str, mut lat: Vec<f64>) {
     lat.sort_by(f64::total_cmp);
     let n = lat.len();
-    println!(
-        "{what} count={n} min_us={:.2} median_us={:.2} p90_us={:.2}",
-        lat[0],
-        lat[n / 2],
-        lat[n * 9 / 10]
-    );
+    println!("{what} count={n} min_us={:.2} median_us={:.2} p90_us={:.2}", lat[0], lat[n / 2], lat[n * 9 / 10]);
 }
 
 fn micros(d: Duration) -> f64 {
@@ -67,39 +64,54 @@ fn micros(d: Duration) -> f64 {
 
 /// edu's interrupt: the main thread raises, a second thread sleeps in
 /// `Interrupts::wait` (poll(2) on the MSI's eventfd), wakes, acknowledges
-/// and tells the main thread when it woke.
+/// and tells the main thread when it woke (through an eventfd, as the C
+/// program does: a channel that spins before it sleeps would keep the one
+/// vCPU from the waiting thread).
 fn irq(address: &str, count: u64) -> Result<()> {
     let device = Device::open(address, OpenOptions::default())?;
     let backend = device.backend();
     let edu = Edu::open(backend)?;
     let mut irqs = backend.interrupts(None)?;
     let bar = edu.bar();
-    let (woke_tx, woke_rx) = mpsc::channel::<Instant>();
+    let sys = |e: nix::Error| Error::invalid("eventfd", e.to_string());
+    let back = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC).map_err(sys)?;
+    let woke: Mutex<Vec<Instant>> = Mutex::new(Vec::with_capacity(count as usize));
+    let mut raised = Vec::with_capacity(count as usize);
+    let failed = AtomicBool::new(false);
     std::thread::scope(|s| -> Result<()> {
+        let (back, woke) = (&back, &woke);
+        let failed = &failed;
         let waiter = s.spawn(move || -> Result<()> {
-            for _ in 0..count {
-                irqs.wait(WAIT)?;
-                let woke = Instant::now();
-                IRQ_ACK.write(bar, 1)?;
-                if woke_tx.send(woke).is_err() {
-                    break;
+            let run = (|| -> Result<()> {
+                for _ in 0..count {
+                    irqs.wait(WAIT)?;
+                    let t = Instant::now();
+                    IRQ_ACK.write(bar, 1)?;
+                    woke.lock().unwrap_or_else(|p| p.into_inner()).push(t);
+                    back.write(1).map_err(sys)?;
                 }
+                Ok(())
+            })();
+            if run.is_err() {
+                // Wake the main thread, which then stops.
+                failed.store(true, Ordering::SeqCst);
+                let _ = back.write(1);
             }
-            Ok(())
+            run
         });
-        let mut lat = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            let raised = Instant::now();
+            raised.push(Instant::now());
             IRQ_RAISE.write(bar, 1)?;
-            match woke_rx.recv() {
-                Ok(woke) => lat.push(micros(woke - raised)),
-                Err(_) => break,
+            back.read().map_err(sys)?;
+            if failed.load(Ordering::SeqCst) {
+                break;
             }
         }
-        waiter.join().unwrap_or_else(|_| Err(Error::invalid("waiter", "the waiting thread panicked")))?;
-        report("irq", lat);
-        Ok(())
-    })
+        waiter.join().unwrap_or_else(|_| Err(Error::invalid("waiter", "the waiting thread panicked")))
+    })?;
+    let woke = woke.into_inner().unwrap_or_else(|p| p.into_inner());
+    report("irq", woke.iter().zip(&raised).map(|(w, r)| micros(*w - *r)).collect());
+    Ok(())
 }
 
 /// ivshmem-doorbell between two processes, one device each.
@@ -137,9 +149,8 @@ fn dmamap(address: &str, count: u64, size: u64) -> Result<()> {
     let stride = size.div_ceil(PAGE) * PAGE;
     let iova = 0x10_0000;
     let t0 = Instant::now();
-    let bufs = (0..count)
-        .map(|i| backend.dma_buffer(size as usize, iova + i * stride, 48))
-        .collect::<Result<Vec<_>>>()?;
+    let bufs =
+        (0..count).map(|i| backend.dma_buffer(size as usize, iova + i * stride, 48)).collect::<Result<Vec<_>>>()?;
     let t1 = Instant::now();
     drop(bufs);
     let t2 = Instant::now();
