@@ -331,6 +331,12 @@ impl<D: Descriptor> DescriptorRing<D> {
         D::load(self.slot(index))
     }
 
+    /// The ring's memory, for a device model or a check that reads it as
+    /// the device would.
+    pub fn memory(&self) -> &DmaMemory {
+        &self.memory
+    }
+
     /// Zero every descriptor.
     pub fn clear(&self) -> Result<()> {
         self.memory.memory().fill(0, self.bytes(), 0)

@@ -128,6 +128,25 @@ crate::register_map! {
             /// Start a read
             START [0],
         }
+        // ---- data path (issue 27): the PHY's registers (loopback, in the descriptor-ring lab)
+        /// MDI Control: one PHY register read or written per write here; READY when done
+        MDIC @ 0x0020: u32, RW {
+            /// Error (no such PHY register)
+            E [30],
+            /// Interrupt when done
+            I [29],
+            /// Ready: the operation is done
+            READY [28],
+            /// Operation
+            OP [27:26] = { 1: "write", 2: "read" },
+            /// PHY address (1 for the internal PHY)
+            PHYADD [25:21],
+            /// PHY register (0: control, with loopback at bit 14)
+            REGADD [20:16],
+            /// The data written, or read
+            DATA [15:0],
+        }
+        // ---- end of data path
         /// Interrupt Cause Read: reading clears every cause
         ICR @ 0x00c0: u32, RW1C + ReadClears {
             /// Receiver timer interrupt
