@@ -6,16 +6,16 @@
 #   benches/e1000.sh            ROUNDS interleaved rounds (default 5), medians
 #
 # One boot of the lab with LabConfig::e1000_pair: e1000s at 00:07.0 and
-# 00:0d.0 on hub 0, two vCPUs (QEMU TCG, -smp 2). Frames of 60 and 1514 bytes (64
+# 00:0e.0 on hub 0, two vCPUs (QEMU TCG, -smp 2). Frames of 60 and 1514 bytes (64
 # and 1518 on the wire with the CRC). In each round, for each size:
 #
-#   tx, mmiodrv   00:0d.0 through VFIO: e1000 tx --count TX_N, polling and --irq
+#   tx, mmiodrv   00:0e.0 through VFIO: e1000 tx --count TX_N, polling and --irq
 #   tx, kernel    eth0 (00:07.0, the kernel's e1000): af_packet send, TX_N
 #                 frames with sendmmsg in batches of 32 (benches/baseline/af_packet.c)
 #       Both to an address nobody has, with the other NIC's receiver off: the
 #       frames die in QEMU's model, so the figure is the sender's alone.
-#   rx, mmiodrv   00:0d.0 through VFIO: e1000 rx --count RX_N, polling and --irq
-#   rx, kernel    00:0d.0 under the kernel's e1000: af_packet recv, RX_N
+#   rx, mmiodrv   00:0e.0 through VFIO: e1000 rx --count RX_N, polling and --irq
+#   rx, kernel    00:0e.0 under the kernel's e1000: af_packet recv, RX_N
 #                 frames with recvmmsg (each copied to the process, as
 #                 mmiodrv copies each out of its ring)
 #       The sender is the same for all: mmiodrv e1000 tx on 00:07.0 (bound
@@ -45,7 +45,7 @@ CARGO_TARGET_DIR=$REPO/target/static RUSTFLAGS="$(cat lab/guest-rustflags)" \
 
 cat >"$OUT/e1000-guest.sh" <<GUEST
 set -u
-A=0000:00:07.0 B=0000:00:0d.0 MAC_A=52:54:00:12:34:56 MAC_B=52:54:00:12:34:57 NOBODY=02:00:00:00:00:01
+A=0000:00:07.0 B=0000:00:0e.0 MAC_A=52:54:00:12:34:56 MAC_B=52:54:00:12:34:57 NOBODY=02:00:00:00:00:01
 AFP=/root/af_packet
 # Two vCPUs: what is measured runs on CPU 0 (taskset 1), with every
 # interrupt handler there too (default_smp_affinity: the NICs' are set up later); the receive runs' sender (00:07.0 through VFIO) on CPU 1.
@@ -64,7 +64,7 @@ field() { # KEY JSON: a number from mmiodrv's JSON
 kv() { echo "\$2" | tr ' ' '\n' | sed -n "s/^\$1=//p"; }
 mmiodrv --device \$B bind vfio-pci >/dev/null
 for round in \$(seq $ROUNDS); do
-    # ---- 00:07.0 under the kernel (eth0), 00:0d.0 through VFIO
+    # ---- 00:07.0 under the kernel (eth0), 00:0e.0 through VFIO
     E=\$(iface \$A)
     for size in 60 1514; do
         ip link set \$E down
@@ -77,11 +77,11 @@ for round in \$(seq $ROUNDS); do
         echo "tx-kernel-\$size \$(kv pps "\$k")"
     done
     ip link set \$E down
-    # ---- 00:07.0 through VFIO (the sender), 00:0d.0 the receiver
+    # ---- 00:07.0 through VFIO (the sender), 00:0e.0 the receiver
     mmiodrv --device \$A bind vfio-pci >/dev/null
     for size in 60 1514; do
         for mode in poll irq; do
-            # Frames QEMU queued for 00:0d.0 while its receiver was off (the
+            # Frames QEMU queued for 00:0e.0 while its receiver was off (the
             # last sender's tail) arrive a second after RCTL is written: take them first.
             mmiodrv --device \$B e1000 rx --count 100000000 --timeout 1300 >/dev/null 2>&1
             \$ON0 mmiodrv --device \$B --json e1000 rx --count $RX_N --timeout 60000 --\$mode > /tmp/rx.json & rx=\$!

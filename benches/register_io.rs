@@ -69,7 +69,7 @@ fn typed(r: &MmioRegion, n: u64) -> mmiodrv::Result<u64> {
     let mut sum = 0u64;
     for i in 0..n {
         let reg: Reg<u32, RO> = Reg::new((i * 4) & (SPAN - 4), "R");
-        sum = sum.wrapping_add(u64::from(reg.read(r)?));
+        sum = sum.wrapping_add(u64::from(reg.read(r)?.bits()));
     }
     Ok(sum)
 }
@@ -90,7 +90,7 @@ const STATUS: Reg<u32, RO> = Reg::new(0x20, "STATUS");
 fn typed_poll(r: &MmioRegion, n: u64) -> mmiodrv::Result<u64> {
     let mut sum = 0u64;
     for _ in 0..n {
-        sum = sum.wrapping_add(u64::from(STATUS.read(r)?));
+        sum = sum.wrapping_add(u64::from(STATUS.read(r)?.bits()));
     }
     Ok(sum)
 }
@@ -99,7 +99,7 @@ fn typed_poll(r: &MmioRegion, n: u64) -> mmiodrv::Result<u64> {
 fn dyn_poll(r: &dyn RegisterIo, n: u64) -> mmiodrv::Result<u64> {
     let mut sum = 0u64;
     for _ in 0..n {
-        sum = sum.wrapping_add(u64::from(STATUS.read(r)?));
+        sum = sum.wrapping_add(u64::from(STATUS.read(r)?.bits()));
     }
     Ok(sum)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mmiodrv::backend::BackendKind;
 use mmiodrv::device::{Device, OpenOptions};
-use mmiodrv::drivers::edu::{DmaOptions, Edu};
+use mmiodrv_drivers::edu::{DmaOptions, Edu};
 
 fn main() {
     let address = std::env::args().nth(1).unwrap_or_else(|| "0000:00:04.0".into());

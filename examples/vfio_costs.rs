@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 
 use mmiodrv::backend::Backend;
 use mmiodrv::device::{Device, OpenOptions};
-use mmiodrv::drivers::edu::regs::{IRQ_ACK, IRQ_RAISE};
-use mmiodrv::drivers::edu::Edu;
-use mmiodrv::drivers::ivshmem::Ivshmem;
 use mmiodrv::ring::{BufferPool, PAGE};
 use mmiodrv::{Error, Result};
+use mmiodrv_drivers::edu::regs::{IRQ_ACK, IRQ_RAISE};
+use mmiodrv_drivers::edu::Edu;
+use mmiodrv_drivers::ivshmem::Ivshmem;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 const WAIT: Duration = Duration::from_secs(5);

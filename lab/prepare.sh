@@ -39,14 +39,16 @@ trap 'die "prepare.sh failed at line $LINENO (exit $?)"' ERR
 # e1000 and virtio_blk drive the lab's "in use" devices: a NIC that is up and a
 # swap disk, which mmiodrv must refuse to unbind. A module the kernel has built in
 # (modules.builtin) is skipped.
-MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci e1000 virtio_pci virtio_blk)
+# nvme and virtio-gpu drive the PCIe guest's NVMe (a namespace behind native
+# multipath) and GPU (a framebuffer console), the in-use refusals of issue 23.
+MODULES=(uio uio_pci_generic vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci e1000 virtio_pci virtio_blk nvme virtio-gpu)
 # Modules that newer kernels no longer have (vfio_virqfd is part of vfio since 6.2).
 OPTIONAL_MODULES=(vfio_virqfd)
 # Host binaries copied into the guest together with every shared library ldd lists:
 # a name is looked up in PATH (and /usr/sbin, /sbin) and goes to the guest's
 # /usr/bin, a path is copied to the same path. To add a tool append it here;
 # extra data files go in DATA_FILES.
-HOST_BINARIES=(lspci setpci)
+HOST_BINARIES=(lspci setpci flock)
 DATA_FILES=()
 # pci.ids for lspci, wherever the distribution keeps it (same path in the guest).
 PCI_IDS_PATHS=(/usr/share/misc/pci.ids /usr/share/hwdata/pci.ids /usr/share/pci.ids)

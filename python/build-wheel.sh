@@ -13,6 +13,12 @@
 #   python/build-wheel.sh --dev      the dev profile (what the tests use: it
 #                                    reuses the debug build of `cargo test` and
 #                                    takes half the time; a wheel to ship is --release)
+#   python/build-wheel.sh --dev --crate examples/blinky/python
+#                                    the same module built by a driver crate with
+#                                    its driver (mmiodrv_python::init): its wheel in
+#                                    target/wheels/CRATE/, unpacked in
+#                                    target/python-CRATE/ (import it with PYTHONPATH
+#                                    there), not installed in the venv
 set -euo pipefail
 
 MATURIN_VERSION=1.16.0
@@ -47,19 +53,35 @@ if [ "$("$VENV/bin/maturin" --version 2>/dev/null)" != "maturin $MATURIN_VERSION
 fi
 
 PROFILE=(--release)
-[ "${1:-}" = --dev ] && PROFILE=(--profile dev --strip)
-mkdir -p "$REPO/target/wheels"
-rm -f "$REPO"/target/wheels/mmiodrv-*.whl
-log "maturin build ${PROFILE[*]}"
-(cd "$REPO" && "$VENV/bin/maturin" build "${PROFILE[@]}" --locked -m python/Cargo.toml --out target/wheels >&2)
-wheels=("$REPO"/target/wheels/mmiodrv-*.whl)
+CRATE=python
+while [ $# -gt 0 ]; do
+    case $1 in
+    --dev) PROFILE=(--profile dev --strip) ;;
+    --crate) CRATE=${2:?--crate needs a directory}; shift ;;
+    *) echo "[wheel] ERROR: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+if [ "$CRATE" = python ]; then
+    OUT=$REPO/target/wheels UNPACK=$REPO/target/python-guest
+else
+    name=$(basename "$(dirname "$REPO/$CRATE")")
+    OUT=$REPO/target/wheels/$name UNPACK=$REPO/target/python-$name
+fi
+mkdir -p "$OUT"
+rm -f "$OUT"/mmiodrv*.whl
+log "maturin build ${PROFILE[*]} -m $CRATE/Cargo.toml"
+(cd "$REPO" && "$VENV/bin/maturin" build "${PROFILE[@]}" --locked -m "$CRATE/Cargo.toml" --out "$OUT" >&2)
+wheels=("$OUT"/mmiodrv*.whl)
 [ "${#wheels[@]}" = 1 ] && [ -f "${wheels[0]}" ] || {
-    echo "[wheel] ERROR: expected one wheel in target/wheels, found: ${wheels[*]}" >&2
+    echo "[wheel] ERROR: expected one wheel in $OUT, found: ${wheels[*]}" >&2
     exit 1
 }
 wheel=${wheels[0]}
-"$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --force-reinstall "$wheel" >&2
-rm -rf "$REPO/target/python-guest"
-"$VENV/bin/python" -m zipfile -e "$wheel" "$REPO/target/python-guest"
-log "$(basename "$wheel"): $(du -h "$wheel" | cut -f1), installed in the venv, unpacked in target/python-guest"
+if [ "$CRATE" = python ]; then
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --force-reinstall "$wheel" >&2
+fi
+rm -rf "$UNPACK"
+"$VENV/bin/python" -m zipfile -e "$wheel" "$UNPACK"
+log "$(basename "$wheel"): $(du -h "$wheel" | cut -f1), unpacked in ${UNPACK#"$REPO"/}"
 echo "$wheel"

@@ -21,6 +21,26 @@ use crate::backend::{BackendKind, IrqKind};
 use crate::mmio::Width;
 use crate::pci::PciAddress;
 
+/// What a VFIO ioctl returns on failure (`vfio_ioctls::VfioError`; a build
+/// without the library's `vfio` feature makes no VFIO call, and has none).
+#[cfg(feature = "vfio")]
+pub type VfioError = vfio_ioctls::VfioError;
+
+/// What a VFIO ioctl returns on failure: none in a build without the
+/// library's `vfio` feature.
+#[cfg(not(feature = "vfio"))]
+#[derive(Debug)]
+pub enum VfioError {}
+
+#[cfg(not(feature = "vfio"))]
+impl std::fmt::Display for VfioError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "vfio"))]
+impl std::error::Error for VfioError {}
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -423,6 +443,18 @@ pub enum InUse {
         /// The devices behind it.
         children: Vec<PciAddress>,
     },
+    /// SR-IOV virtual functions of it are bound to drivers (unbinding the
+    /// physical function removes them).
+    VirtualFunctions {
+        /// Each virtual function and its driver.
+        vfs: Vec<(PciAddress, String)>,
+    },
+    /// A console is on it (a framebuffer console, or the VGA console of the
+    /// boot VGA device).
+    Console {
+        /// Which console.
+        what: String,
+    },
     /// Another process holds it open through VFIO or UIO.
     OpenBy {
         /// The device node.
@@ -432,8 +464,21 @@ pub enum InUse {
     },
     /// Another mmiodrv process holds its lock.
     Locked {
-        /// The process holding it.
+        /// The process holding it (one that has the locked file open, not
+        /// merely the pid that took the lock).
         pid: Option<u32>,
+        /// Its user, when it is not the one asking.
+        user: Option<String>,
+    },
+    /// The lock is held only by processes whose user cannot use the device
+    /// (no write access to its node): squatted, not shared.
+    LockSquatted {
+        /// The process holding it.
+        pid: u32,
+        /// Its user.
+        user: String,
+        /// The node it cannot write.
+        node: PathBuf,
     },
 }
 
@@ -445,12 +490,27 @@ impl fmt::Display for InUse {
             InUse::Held { block, holders } => write!(f, "block device {block} is held by {}", holders.join(", ")),
             InUse::InterfaceUp { interface } => write!(f, "network interface {interface} is up"),
             InUse::Bridge { children } => write!(f, "it is a bridge to {}", join(children)),
+            InUse::VirtualFunctions { vfs } => write!(
+                f,
+                "its SR-IOV virtual functions {} are in use (unbinding it removes them)",
+                vfs.iter().map(|(a, d)| format!("{a} (bound to {d})")).collect::<Vec<_>>().join(", ")
+            ),
+            InUse::Console { what } => write!(f, "{what} is on it"),
             InUse::OpenBy { node, pids } if pids.is_empty() => {
                 write!(f, "{} is open in another process", node.display())
             }
             InUse::OpenBy { node, pids } => write!(f, "{} is open in process {}", node.display(), join(pids)),
-            InUse::Locked { pid: Some(pid) } => write!(f, "mmiodrv process {pid} is using it"),
-            InUse::Locked { pid: None } => f.write_str("another mmiodrv process is using it"),
+            InUse::Locked { pid: Some(pid), user: None } => write!(f, "mmiodrv process {pid} is using it"),
+            InUse::Locked { pid: Some(pid), user: Some(user) } => {
+                write!(f, "mmiodrv process {pid} of user {user} is using it")
+            }
+            InUse::Locked { pid: None, .. } => f.write_str("another mmiodrv process is using it"),
+            InUse::LockSquatted { pid, user, node } => write!(
+                f,
+                "its lock is held by process {pid} of user {user}, who cannot use the device (no write access to {}): \
+                 the lock is squatted, not shared",
+                node.display()
+            ),
         }
     }
 }
@@ -644,6 +704,17 @@ pub enum ErrorKind {
         field: String,
         /// Its fields.
         fields: Vec<String>,
+    },
+
+    /// A value given by name that the target does not name.
+    #[error("'{name}' is not a named value of {target}{}", if names.is_empty() { ": give a number".to_string() } else { format!(" (names: {})", names.join(", ")) })]
+    ValueNameNotFound {
+        /// The name given.
+        name: String,
+        /// The register, field or offset it was given for.
+        target: String,
+        /// The target's named values.
+        names: Vec<String>,
     },
 
     /// No block by that name in a map file.
@@ -972,7 +1043,7 @@ pub enum ErrorKind {
         what: &'static str,
         /// The underlying error.
         #[source]
-        source: vfio_ioctls::VfioError,
+        source: VfioError,
         /// The fix.
         remedy: Option<Remedy>,
     },
@@ -1083,6 +1154,19 @@ pub enum ErrorKind {
         why: String,
     },
 
+    /// The directory of the device locks is not one only root and the
+    /// `mmiodrv` group can write (or a lock file in it is not a lock file):
+    /// a lock there could be taken or removed by anyone.
+    #[error("unsafe lock {}: {why}", path.display())]
+    UnsafeLock {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+        /// The fix.
+        remedy: Remedy,
+    },
+
     // ---- udev grants
     /// The device list of the udev rules (`/etc/mmiodrv/devices`) is refused:
     /// unsafe to trust, or not in its format. The rules grant nothing while
@@ -1130,6 +1214,16 @@ pub enum ErrorKind {
     },
 
     // ---- ecosystem: config registers by name
+    /// setpci's own refusal, in its words (the `setpci` command): the
+    /// command line renders it as setpci does, and exits 1 as setpci does.
+    #[error("{message}")]
+    Setpci {
+        /// setpci's message, as it prints it after `setpci: `.
+        message: String,
+        /// Found while reading the arguments: setpci then adds a line on `--help`.
+        usage: bool,
+    },
+
     /// A capability the device does not have (`CAP_EXP+2.w` on a PCI device).
     #[error("the device has no {capability} capability ({target})")]
     CapabilityNotFound {
@@ -1192,6 +1286,7 @@ impl ErrorKind {
         match self {
             InvalidAddress { .. }
             | InvalidSelector { .. }
+            | Setpci { .. }
             | MissingDevice
             | Syntax { .. }
             | InvalidValue { .. }
@@ -1203,6 +1298,7 @@ impl ErrorKind {
             | NotARegularFile { .. }
             | FileTooLarge { .. }
             | FieldNotFound { .. }
+            | ValueNameNotFound { .. }
             | ReadOnly { .. }
             | WriteOnly { .. }
             | ReadSideEffect { .. }
@@ -1265,6 +1361,7 @@ impl ErrorKind {
             | Changed { .. }
             | TraceFromOtherDevice { .. }
             | ReplayMismatch { .. }
+            | UnsafeLock { .. }
             | ToolMissing { .. } => ErrorClass::Refused,
         }
     }
@@ -1327,6 +1424,7 @@ impl Error {
             Permission { remedy, .. }
             | Busy { remedy, .. }
             | BackendCannot { remedy, .. }
+            | UnsafeLock { remedy, .. }
             | ToolMissing { remedy, .. } => Some(remedy.clone()),
             BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
             DeviceList { path, problem } => Some(problem.remedy(path)),
@@ -1344,6 +1442,14 @@ impl Error {
                     .all(|r| matches!(r, crate::error::InUse::OpenBy { .. } | crate::error::InUse::Locked { .. })) =>
             {
                 Some(Remedy::WaitForHolders)
+            }
+            InUse { reasons, .. } if reasons.iter().any(|r| matches!(r, crate::error::InUse::LockSquatted { .. })) => {
+                reasons.iter().find_map(|r| match r {
+                    crate::error::InUse::LockSquatted { pid, .. } => Some(Remedy::Text(format!(
+                        "stop process {pid} (kill {pid}), which has no business with the device; remove its user from group mmiodrv if it keeps doing so"
+                    ))),
+                    _ => None,
+                })
             }
             InUse { .. } => Some(Remedy::StopUsing),
             GroupInUse { .. } | GroupNotViable { .. } => Some(Remedy::FreeIommuGroup),
@@ -1367,6 +1473,8 @@ impl Error {
     /// (SIGINT 130, SIGTERM 143, SIGHUP 129).
     pub fn exit_status(&self) -> i32 {
         match self.kind() {
+            // setpci exits 1 on every error, and so does its twin.
+            ErrorKind::Setpci { .. } => 1,
             ErrorKind::Interrupted { signal, .. } => {
                 signal.parse::<nix::sys::signal::Signal>().map_or(self.class().exit_code(), |s| 128 + s as i32)
             }
@@ -1382,6 +1490,7 @@ impl Error {
                 self.0.kind,
                 ErrorKind::InvalidAddress { .. }
                     | ErrorKind::InvalidSelector { .. }
+                    | ErrorKind::Setpci { .. }
                     | ErrorKind::MissingDevice
                     | ErrorKind::Syntax { .. }
                     | ErrorKind::DeviceNotFound { .. }

@@ -398,11 +398,11 @@ impl Paths {
         db_entries(&self.group_file).into_iter().find(|(n, _)| n == name).map(|(_, id)| id)
     }
 
-    fn group_name(&self, gid: u32) -> String {
+    pub(crate) fn group_name(&self, gid: u32) -> String {
         db_entries(&self.group_file).into_iter().find(|(_, id)| *id == gid).map_or_else(|| gid.to_string(), |(n, _)| n)
     }
 
-    fn user_name(&self, uid: u32) -> String {
+    pub(crate) fn user_name(&self, uid: u32) -> String {
         db_entries(&self.passwd_file).into_iter().find(|(_, id)| *id == uid).map_or_else(|| uid.to_string(), |(n, _)| n)
     }
 }

@@ -17,7 +17,9 @@
 //! - [`command`]: driver subcommands as data, for every front end;
 //! - [`session`]: many operations on one opened device (batch scripts, the
 //!   REPL, the pipe protocol), all checked before the first one runs;
-//! - [`drivers`]: per-device drivers (the top-level `drivers/` folder);
+//! - [`drivers`]: what a driver declares ([`drivers::DriverInfo`]) and the
+//!   drivers a program installed (the built-in ones are crates in the
+//!   top-level `drivers/` folder, an outside driver is a crate like them);
 //! - [`grant`] and [`doctor`]: what the udev rules grant the `mmiodrv` group,
 //!   and what is in the way of access;
 //! - [`outcome`]: every result as a typed value, and (feature `schema`)
@@ -26,9 +28,10 @@
 //! Errors are values ([`Error`], [`ErrorKind`]) with the device, a class and a
 //! remedy; the library never prints, exits or names a command-line flag.
 //!
-//! With `default-features = false` the crate is the library alone: the `cli`
-//! feature only adds what the `mmiodrv` binary needs (clap, env_logger,
-//! indicatif, and the `schema` feature: schemars).
+//! The library has no command-line dependency: the command line is the
+//! `mmiodrv-cli` crate (`mmiodrv_cli::run(DRIVERS)`), the `mmiodrv` binary
+//! is that with the built-in drivers. The `schema` feature adds the JSON
+//! Schema of every object (schemars).
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -37,6 +40,7 @@ pub mod backend;
 pub mod command;
 pub mod device;
 pub mod doctor;
+pub mod drivers;
 pub mod error;
 pub mod grant;
 pub mod lock;
@@ -55,8 +59,5 @@ pub mod text;
 pub mod unix;
 pub mod value;
 pub mod window;
-
-#[path = "../drivers/mod.rs"]
-pub mod drivers;
 
 pub use error::{DeviceRef, Error, ErrorClass, ErrorKind, Remedy, Result};

@@ -249,7 +249,9 @@ pub struct Slept {
 pub struct Dump {
     /// The device.
     pub device: DeviceRef,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::pci::config_map::bar_json::Bar"))]
     pub bar: u8,
     /// The map's name.
     pub map: String,
@@ -268,7 +270,9 @@ pub struct Dump {
 pub struct Hexdump {
     /// The device.
     pub device: DeviceRef,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::pci::config_map::bar_json::Bar"))]
     pub bar: u8,
     /// Offset of the first word.
     pub offset: u64,

@@ -203,7 +203,7 @@ impl Slot<'_> {
 /// A descriptor layout: its size and how it is written to and read from a
 /// [`Slot`]. Implement it with the accesses the device's manual defines
 /// (the e1000's legacy descriptors are two 64-bit words; see
-/// `drivers/e1000/desc.rs`).
+/// `drivers/e1000/src/desc.rs`).
 pub trait Descriptor: Sized {
     /// Bytes per descriptor: a multiple of 8, at most one page.
     const SIZE: u64;

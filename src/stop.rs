@@ -140,6 +140,32 @@ pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::R
     }
 }
 
+/// Wait until `fd` can be read (`write` false) or written without blocking,
+/// or has hung up or failed (the read or write then says so), or until a
+/// stop is requested while it cannot: then the stop's error (a descriptor
+/// that is ready is ready, stop or not). A read or write that blocks
+/// (a pipe nobody writes or reads) is restarted after a signal
+/// (`SA_RESTART`), so one that may wait for another process waits here first:
+/// a second signal is never needed.
+pub fn wait_ready(fd: BorrowedFd<'_>, write: bool) -> Result<()> {
+    let events = if write { PollFlags::POLLOUT } else { PollFlags::POLLIN };
+    loop {
+        let stop = self::fd();
+        let mut fds: Vec<PollFd> =
+            std::iter::once(PollFd::new(fd, events)).chain(stop.map(|s| PollFd::new(s, PollFlags::POLLIN))).collect();
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {
+                if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                    return Ok(());
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(Error::io("cannot poll", "a descriptor", e.into())),
+        }
+        check()?;
+    }
+}
+
 fn wake() {
     if let Some(fd) = WAKE.get().and_then(Option::as_ref) {
         // Async-signal-safe: one write(2). A full counter is still readable.
@@ -150,6 +176,7 @@ fn wake() {
 /// The kernel asked for `device` back: request a stop, wake every wait, and
 /// unless the process lets go within [`RELEASE_GRACE`] (`released` returns
 /// true), run the release handler. Called by the VFIO backend's watcher.
+#[cfg_attr(not(feature = "vfio"), allow(dead_code))]
 pub(crate) fn request_release(device: DeviceRef, released: impl Fn(Duration) -> bool) {
     let _ = RELEASED.set(device.clone());
     let _ = STATE.compare_exchange(NONE, RELEASE, Ordering::SeqCst, Ordering::SeqCst);

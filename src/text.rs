@@ -31,6 +31,28 @@ pub fn one_line(text: &str) -> String {
     text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
+/// Text from a file made safe to print on a terminal: tabs, CRs and line
+/// breaks become spaces, other control characters (ESC starts a terminal
+/// escape sequence) and the Unicode bidirectional controls (which reorder
+/// what a reader sees) are escaped as Rust writes them (`\u{1b}`).
+/// Borrowed back when there is nothing to change.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let bidi =
+        |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
+    if !text.chars().any(|c| c.is_control() || bidi(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if c.is_control() || bidi(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +64,14 @@ mod tests {
         assert_eq!(size_string(4096), "4K");
         assert_eq!(size_string(0x1800), "6K");
         assert_eq!(size_string(0x100000000), "4G");
+    }
+
+    #[test]
+    fn printable_escapes_terminal_controls() {
+        assert!(matches!(printable("plain text"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(printable("a\nb\tc"), "a b c");
+        assert_eq!(printable("\x1b[2J\x1b]0;owned\x07"), "\\u{1b}[2J\\u{1b}]0;owned\\u{7}");
+        assert_eq!(printable("x\u{202e}y\u{9b}"), "x\\u{202e}y\\u{9b}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 use crate::regmap::{self, plan_field_write, Access, BitRange, Register, RegisterMap, Target, Text};
+use crate::value::Operand;
 
 /// Where a window's map came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,7 +206,9 @@ impl DumpedRegister {
 pub struct AccessReport {
     /// The device.
     pub device: DeviceRef,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::pci::config_map::bar_json::Bar"))]
     pub bar: u8,
     /// Offset of the access (the register's, for names).
     pub offset: u64,
@@ -380,6 +383,29 @@ impl Layout {
         Ok(())
     }
 
+    /// The number `operand` stands for at `r`: a number as it is; a name,
+    /// the value of the field that the map names so (without regard to
+    /// case). A register or an offset has no named values.
+    pub fn operand(&self, r: &Resolved<'_>, operand: &Operand) -> Result<u64> {
+        let name = match operand {
+            Operand::Number(n) => return Ok(*n),
+            Operand::Name(name) => name,
+        };
+        let (target, names) = match r.target {
+            Target::Field(reg, field) => match field.value_named(name) {
+                Some(v) => return Ok(v),
+                None => {
+                    (format!("{}.{}", reg.name, field.name), field.values.iter().map(|(_, n)| n.to_string()).collect())
+                }
+            },
+            Target::Register(reg) => {
+                (format!("{} (a whole register: a name is a value of one of its fields)", reg.name), Vec::new())
+            }
+            Target::Offset(o) => (format!("the offset {o:#x}"), Vec::new()),
+        };
+        Err(ErrorKind::ValueNameNotFound { name: name.clone(), target, names }.into())
+    }
+
     /// Check a read before it is made: write-only registers have nothing to read.
     pub fn check_read(&self, r: &Resolved<'_>) -> Result<()> {
         match r.target.register() {
@@ -515,16 +541,8 @@ impl Window {
     /// After an access: the mapping took no bus error, and a read of all
     /// ones came from a device still there.
     fn check_present(&self, read: Option<(u64, Width)>) -> Result<()> {
-        let gone = |why: &str| Error::on(self.layout.device.clone(), ErrorKind::Gone { why: why.into() });
-        if self.io.faulted() {
-            return Err(gone("a bus error on its BAR mapping: removed, reset, or taken over through VFIO"));
-        }
-        if let (Some((value, width)), DeviceRef::Pci(address)) = (read, &self.layout.device) {
-            if value == width.max_value() && !crate::pci::sysfs::present(*address) {
-                return Err(gone("it reads all-ones and its config space is gone: removed or powered off"));
-            }
-        }
-        Ok(())
+        // The one fault check of every access path (mmio::fault).
+        crate::mmio::fault::check(&self.layout.device, self.io.faulted(), read)
     }
 
     /// A report of an access of `value` at `r` (fields decoded for whole registers).

@@ -428,8 +428,11 @@ fn a_simulated_device_is_observed_like_any_other() {
     assert_eq!(out, format!("STATUS  0x00000000 -> 0x00000080  IRQ_FACT 0x0 -> 0x1\n1 register differs between {snap} and {device} now\n"));
     let out = expect(&sim(&["watch", "STATUS", "--until", "STATUS.IRQ_FACT=1"]), 0);
     assert!(out.ends_with("STATUS.IRQ_FACT  0x1\n"), "{out}");
-    // The trace names the map's registers; replayed on a fresh state, the write lands again.
-    let shown = expect(&run(&["trace", "show", &trace], None), 0);
+    // The trace names the map's file: read (as data) only when asked, its
+    // registers then named; replayed on a fresh state, the write lands again.
+    let unasked = expect(&run(&["trace", "show", &trace], None), 0);
+    assert!(unasked.lines().any(|l| l.trim_end().ends_with("write  0x00000080")), "shown by offset: {unasked}");
+    let shown = expect(&run(&["trace", "show", &trace, "--recorded-map"], None), 0);
     assert!(
         shown.lines().any(|l| l.ends_with("write  0x00000080          STATUS  IRQ_FACT=0x1 COMPUTING=0x0 (idle)")),
         "{shown}"

@@ -13,14 +13,14 @@ use std::process::{Command, Stdio};
 /// signal to land in it, with the first touch of every page to pay.
 const SIZE: u64 = 2 << 30;
 
-/// Run `mmiodrv -vv --device file:PATH ARGS`, send SIGINT once it logged the
+/// Run `mmiodrv --log debug --device file:PATH ARGS`, send SIGINT once it logged the
 /// mapping of the file (the copy starts right after), and return its exit
 /// status and the error line.
 fn interrupted(path: &Path, args: &[&str]) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
         .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
         .env("MMIODRV_SYSFS_ROOT", "/nonexistent")
-        .arg("-vv")
+        .args(["--log", "debug"])
         .arg("--device")
         .arg(format!("file:{}", path.display()))
         .args(args)

@@ -11,7 +11,7 @@
 //! run tries exactly the cases a developer's run tries (a few seconds in all).
 //! `PROPTEST_CASES` does not apply; change the budgets here. The command
 //! line's parsers (argument vectors and batch lines) are tested beside them in
-//! the binary: src/bin/mmiodrv/batch.rs and args.rs.
+//! the command line: cli/script/ and cli/cli/.
 
 use std::path::Path;
 
@@ -222,7 +222,7 @@ fn edu_layout(force: bool) -> mmiodrv::window::Layout {
         device: mmiodrv::error::DeviceRef::Ram,
         bar: 0,
         len: 0x100000,
-        map: Some(mmiodrv::window::MapRef::Static(mmiodrv::drivers::edu::DRIVER.maps[0])),
+        map: Some(mmiodrv::window::MapRef::Static(mmiodrv_drivers::edu::DRIVER.maps[0])),
         source: mmiodrv::window::MapSource::Builtin,
         force,
     }
@@ -231,7 +231,7 @@ fn edu_layout(force: bool) -> mmiodrv::window::Layout {
 /// Targets: names of the map (right, wrong case, with fields, mangled),
 /// offsets, and anything.
 fn target_text() -> impl Strategy<Value = String> {
-    let map = mmiodrv::drivers::edu::DRIVER.maps[0];
+    let map = mmiodrv_drivers::edu::DRIVER.maps[0];
     let mut names: Vec<String> = Vec::new();
     for r in map.registers.iter() {
         names.push(r.name.to_string());
@@ -310,7 +310,7 @@ fn seed_maps() -> Vec<(String, String)> {
             }
         }
     }
-    let edu = mmiodrv::drivers::edu::DRIVER.maps[0];
+    let edu = mmiodrv_drivers::edu::DRIVER.maps[0];
     out.push(("edu.toml".into(), toml_out::to_toml(edu, "built-in")));
     out.sort();
     out
@@ -511,10 +511,10 @@ mod ivshmem {
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::time::{Duration, Instant};
 
-    use mmiodrv::drivers::ivshmem::client::Client;
-    use mmiodrv::drivers::ivshmem::protocol;
-    use mmiodrv::drivers::ivshmem::server::{Server, ServerConfig};
     use mmiodrv::error::ErrorClass;
+    use mmiodrv_drivers::ivshmem::client::Client;
+    use mmiodrv_drivers::ivshmem::protocol;
+    use mmiodrv_drivers::ivshmem::server::{Server, ServerConfig};
     use nix::sys::eventfd::{EfdFlags, EventFd};
     use proptest::prelude::*;
 
@@ -667,12 +667,7 @@ mod ivshmem {
 
     fn start() -> Running {
         let dir = tempfile::tempdir().expect("temp dir");
-        let cfg = ServerConfig {
-            socket: dir.path().join("ivshmem.sock"),
-            shm: dir.path().join("shm"),
-            size: 64 << 10,
-            vectors: 2,
-        };
+        let cfg = ServerConfig::new(dir.path().join("ivshmem.sock"), dir.path().join("shm"), 64 << 10, 2);
         let mut server = Server::bind(&cfg).expect("server");
         let stop = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).expect("eventfd");
         let stop_fd = stop.as_fd().try_clone_to_owned().expect("dup");
@@ -713,5 +708,101 @@ mod ivshmem {
             let mut srv = srv;
             srv.thread.take().expect("thread").join().expect("the server thread did not panic");
         }
+    }
+}
+
+// ---------------------------------------------------------------- setpci, config space, lspci's printers
+
+/// Text a setpci user would type: names, offsets, widths, instances, values.
+fn setpci_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[A-Za-z_]{0,12}[0-9a-fA-F]{0,4}(\\+[0-9a-fA-FxX]{0,5})?(\\.[bBwWlLq]{0,2})?(@[0-9a-fA-F+\\-x]{0,4})?(=[0-9a-fA-F:,\\-x]{0,20})?",
+        "(CAP|ECAP)_?[A-Z0-9_]{0,8}(\\+[0-9a-f]{1,3})?\\.[bwl](@[0-9]{1,2})?",
+        "(EXP|PM|MSI|AER|VNDR@1)\\.[A-Z0-9_]{0,8}(\\.[A-Z0-9_]{0,8})?",
+    ]
+}
+
+/// A config space: random bytes with a capability list more often than not.
+fn config_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (prop::collection::vec(any::<u8>(), 0..4097), any::<bool>(), any::<u8>()).prop_map(|(mut b, list, at)| {
+        if list && b.len() > 0x40 {
+            b[6] |= 0x10;
+            b[0x34] = at;
+        }
+        b
+    })
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// setpci's parser: an operation, or setpci's words for what is wrong;
+    /// an operation resolves on any config space to an address inside 4 KiB
+    /// or to setpci's words.
+    #[test]
+    fn setpci_operations_parse_or_say_why(text in setpci_text(), bytes in config_bytes()) {
+        let config = mmiodrv::pci::ConfigSpace::new(bytes);
+        match mmiodrv::pci::setpci::parse_operation(&text) {
+            Ok(op) => {
+                prop_assert!(matches!(op.width, 1 | 2 | 4), "{text:?}");
+                if let Ok(addr) = op.address(&config) {
+                    prop_assert!(addr + u32::from(op.width) <= 0x1000 && addr % u32::from(op.width) == 0, "{text:?}");
+                }
+            }
+            Err(p) => prop_assert!(!p.to_string().is_empty() && p.when_parsing()),
+        }
+    }
+
+    /// The config register map of any bytes, and any target on it: a place
+    /// inside what was read, or a documented error.
+    #[test]
+    fn config_targets_resolve_or_are_refused(text in setpci_text(), bytes in config_bytes()) {
+        let config = mmiodrv::pci::ConfigSpace::new(bytes);
+        let map = mmiodrv::pci::config_map::map(&config);
+        for r in map.registers.iter() {
+            prop_assert!(r.end() as usize <= config.len(), "{} past {}", r.name, config.len());
+        }
+        match mmiodrv::pci::config_target::ConfigTarget::resolve(&text, &config, &map) {
+            Ok(t) => {
+                if t.width.is_none() {
+                    prop_assert!(t.in_map(&map).is_ok(), "{text:?} -> {}", t.target);
+                }
+            }
+            Err(e) => prop_assert!(
+                matches!(e.class(), ErrorClass::Usage | ErrorClass::NotFound | ErrorClass::Refused),
+                "{text:?}: {e} ({:?})", e.class()
+            ),
+        }
+    }
+
+    /// lspci's printers on any bytes: every option set prints without a
+    /// panic, the title first; the tree of any set of functions draws.
+    #[test]
+    fn lspci_prints_any_config_space(bytes in config_bytes(), verbosity in 0u8..4, hex in 0u8..5, numeric in 0u8..3) {
+        use mmiodrv::pci::lspci::show::{show, Facts, Function, ShowOptions};
+        let ids = mmiodrv::pci::ids::PciIds::default();
+        let facts = Facts::default();
+        let f = Function { domain: 0, bus: 1, device: 2, function: 3, config: &bytes, facts: &facts };
+        let opt = ShowOptions {
+            verbosity,
+            numeric: mmiodrv::pci::ids::Numeric::from_count(numeric),
+            kernel: true,
+            hex,
+            domain: false,
+            ids: &ids,
+            vpd: None,
+        };
+        let shown = show(&f, &opt);
+        prop_assert!(shown.lines.first().is_some_and(|l| l.starts_with("01:02.3 ")));
+        let node = mmiodrv::pci::lspci::tree::Node {
+            bus: 1,
+            device: 2,
+            class: 0x0604,
+            config: bytes.iter().copied().take(64).collect(),
+            selected: true,
+            ..Default::default()
+        };
+        prop_assert!(!mmiodrv::pci::lspci::tree::draw(&[node.clone(), node], true, None).is_empty());
     }
 }

@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         ("edu::bad_input_then_device_still_works", edu::bad_input_then_works),
         ("edu::json_output", edu::json_output),
         ("edu::library_example_drives_edu", edu::library_example_drives_edu),
+        ("edu::names_are_values", edu::names_are_values),
         ("batch::vfio_script_raises_waits_and_acks", batch::vfio_script_raises_waits_and_acks),
         ("batch::dma_round_trip_from_a_script", batch::dma_round_trip_from_a_script),
         ("batch::a_bad_last_line_touches_nothing", batch::a_bad_last_line_touches_nothing),
@@ -92,6 +93,10 @@ fn main() -> ExitCode {
         ("faults::concurrent_users_take_turns", faults::concurrent_users_take_turns),
         ("faults::binding_respects_other_holders", faults::binding_respects_other_holders),
         ("faults::a_signal_during_dma_waits_for_the_transfer", faults::a_signal_during_dma_waits_for_the_transfer),
+        (
+            "faults::removal_under_poll_watch_and_copies_on_every_backend",
+            faults::removal_under_poll_watch_and_copies_on_every_backend,
+        ),
         ("e1000::mac_and_link_match_the_kernel", e1000::mac_and_link_match_the_kernel),
         ("e1000::writing_a_driver_runs_as_written", e1000::writing_a_driver_runs_as_written),
         ("observe::watch_sees_a_factorial_from_another_process", observe::watch_sees_a_factorial_from_another_process),

@@ -1,5 +1,5 @@
 //! The e1000 data path on a real topology (issue 27): the lab guest with two
-//! e1000 NICs on one QEMU hub (`LabConfig::e1000_pair`), 00:0d.0 driven by
+//! e1000 NICs on one QEMU hub (`LabConfig::e1000_pair`), 00:0e.0 driven by
 //! mmiodrv through VFIO, 00:07.0 by the kernel's e1000 driver (eth0).
 //!
 //! - mmiodrv transmits N frames and eth0's `rx_packets` grows by exactly N;
@@ -21,7 +21,7 @@ use common::vm::{check, driver_of, fails, ok, run_suite, sh, skip_suite, TestFn}
 use libtest_mimic::Failed;
 use mmiodrv_lab::{Lab, LabConfig, E1000_MAC, E1000_PEER_BDF, E1000_PEER_MAC};
 
-const NIC: &str = "mmiodrv -s 00:0d.0";
+const NIC: &str = "mmiodrv -s 00:0e.0";
 /// The kernel's interface on 00:07.0 (the first e1000 the kernel probes).
 const KERNEL_IF: &str = "eth0";
 /// Where the kernel's side is built (host) and put (guest).
@@ -72,7 +72,7 @@ fn configure(cfg: &mut LabConfig) {
     cfg.extra_files.push((AF_PACKET.into(), mmiodrv_lab::repo_root().join(AF_PACKET_HOST)));
 }
 
-/// 00:0d.0 bound to vfio-pci, eth0 up with its link, and QEMU's model ready
+/// 00:0e.0 bound to vfio-pci, eth0 up with its link, and QEMU's model ready
 /// to deliver to it (it holds frames back for a second after RCTL is written).
 fn ready(lab: &mut Lab) -> Result<(), Failed> {
     if driver_of(lab, E1000_PEER_BDF)? != "vfio-pci" {
@@ -119,7 +119,7 @@ fn json_of(what: &str, text: &str) -> Result<serde_json::Value, Failed> {
     serde_json::from_str(text.trim()).map_err(|e| format!("{what}: {e}: {text}").into())
 }
 
-/// The frame `e1000 tx` and `af_packet send` make (drivers/e1000/net.rs,
+/// The frame `e1000 tx` and `af_packet send` make (drivers/e1000/src/net.rs,
 /// test_frame), written out again here as the check's own reading of it.
 fn expected_frame(dst: &str, src: &str, len: usize, seq: u32) -> String {
     let mut f: Vec<u8> = (0..len).map(|i| i as u8).collect();
@@ -133,7 +133,7 @@ fn expected_frame(dst: &str, src: &str, len: usize, seq: u32) -> String {
 
 fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
     // Owned by the kernel's driver: refused, whatever the arguments.
-    check(driver_of(lab, E1000_PEER_BDF)? == "e1000", "00:0d.0 starts under the kernel's e1000")?;
+    check(driver_of(lab, E1000_PEER_BDF)? == "e1000", "00:0e.0 starts under the kernel's e1000")?;
     fails(lab, &format!("{NIC} e1000 tx --count 1"), 6, "bound to kernel driver 'e1000'")?;
     fails(lab, &format!("{NIC} e1000 rx --count 1"), 6, "bound to kernel driver 'e1000'")?;
     ready(lab)?;
@@ -152,11 +152,14 @@ fn bad_input(lab: &mut Lab) -> Result<(), Failed> {
         fails(lab, &format!("{NIC} e1000 {args}"), 2, msg)?;
     }
     // Rings that cannot be allocated: a user whose locked-memory limit is
-    // too small for them (root has CAP_IPC_LOCK), given the VFIO group.
+    // too small for them (root has CAP_IPC_LOCK), given the VFIO group and
+    // a lock directory of its own (the guest has no group mmiodrv).
     let group = ok(lab, &format!("basename $(readlink /sys/bus/pci/devices/{E1000_PEER_BDF}/iommu_group)"))?;
     ok(lab, &format!("chmod 0666 /dev/vfio/{}", group.trim()))?;
-    let r =
-        fails(lab, &format!("ulimit -l 64 && su lab -c '{NIC} e1000 tx --count 1 --ring 4096'"), 6, "RLIMIT_MEMLOCK");
+    ok(lab, "mkdir -p /tmp/lab-locks && chown lab /tmp/lab-locks && chmod 0700 /tmp/lab-locks")?;
+    let user =
+        format!("ulimit -l 64 && su lab -c 'MMIODRV_LOCK_DIR=/tmp/lab-locks {NIC} e1000 tx --count 1 --ring 4096'");
+    let r = fails(lab, &user, 6, "RLIMIT_MEMLOCK");
     ok(lab, &format!("chmod 0600 /dev/vfio/{}", group.trim()))?;
     r?;
     let script = "read TDBAL --quiet\\nread RDBAL --quiet\\nread TCTL --quiet\\n";
@@ -196,7 +199,7 @@ fn tx_reaches_the_kernel(lab: &mut Lab) -> Result<(), Failed> {
     // The text form: packets, bytes, drops, rate.
     let out = ok(lab, &format!("{NIC} e1000 tx --count 8 --dst {E1000_MAC}"))?;
     check(
-        out.starts_with("0000:00:0d.0: sent 8 frames of 60 bytes (480 bytes) to 52:54:00:12:34:56 in ")
+        out.starts_with("0000:00:0e.0: sent 8 frames of 60 bytes (480 bytes) to 52:54:00:12:34:56 in ")
             && out.contains(" frames/s, ")
             && out.trim_end().ends_with("; 0 dropped (polling)"),
         out,
@@ -255,7 +258,7 @@ fn rx_from_the_kernel(lab: &mut Lab) -> Result<(), Failed> {
         lines.len() == 6
             && lines[0] == "frame 0: 60 bytes 52:54:00:12:34:56 > 52:54:00:12:34:57 type 0x88b5"
             && lines[1].starts_with("  00000000  52 54 00 12 34 57 52 54 00 12 34 56 88 b5 00 00")
-            && lines[5].starts_with("0000:00:0d.0: received 1 frames (60 bytes) in ")
+            && lines[5].starts_with("0000:00:0e.0: received 1 frames (60 bytes) in ")
             && lines[5].ends_with("; 0 dropped (interrupts)"),
         out.clone(),
     )?;
@@ -279,9 +282,9 @@ fn sigint_mid_run(lab: &mut Lab) -> Result<(), Failed> {
         let rest: Vec<&str> = lines.collect();
         check(
             rest.len() == 2
-                && rest[0].starts_with("0000:00:0d.0: ")
+                && rest[0].starts_with("0000:00:0e.0: ")
                 && rest[1]
-                    == "mmiodrv: error: 0000:00:0d.0: interrupted by SIGINT; \
+                    == "mmiodrv: error: 0000:00:0e.0: interrupted by SIGINT; \
                         the device was stopped and reset before its rings were unmapped",
             format!("e1000 {run}, SIGINT: the partial report, then one error line: {out}"),
         )?;
@@ -289,7 +292,7 @@ fn sigint_mid_run(lab: &mut Lab) -> Result<(), Failed> {
     }
     // The kernel's driver takes it back and it works: frames from it reach eth0.
     ok(lab, &format!("{NIC} bind --restore"))?;
-    check(driver_of(lab, E1000_PEER_BDF)? == "e1000", "00:0d.0 back under e1000")?;
+    check(driver_of(lab, E1000_PEER_BDF)? == "e1000", "00:0e.0 back under e1000")?;
     let iface = ok(lab, &format!("ls /sys/bus/pci/devices/{E1000_PEER_BDF}/net"))?.trim().to_string();
     ok(
         lab,

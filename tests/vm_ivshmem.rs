@@ -567,7 +567,10 @@ fn ring(qemu: u16, vector: u16) -> Result<(), Failed> {
 /// vector the device lacks is its own error.
 fn wait_irq_msix_from_a_peer(lab: &mut Lab) -> Result<(), Failed> {
     let qemu = qemu_peer(lab)?;
-    start_in_guest(lab, &format!("{DOORBELL} -v --json wait-irq --index msix --vector 1 --count 2 --timeout 30000"))?;
+    start_in_guest(
+        lab,
+        &format!("{DOORBELL} --log info --json wait-irq --index msix --vector 1 --count 2 --timeout 30000"),
+    )?;
     let lspci = ok(lab, "lspci -vv -s 00:06.0")?;
     check(lspci.contains(&format!("MSI-X: Enable+ Count={VECTORS}")), lspci)?;
     ring(qemu, 0)?;

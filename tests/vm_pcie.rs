@@ -94,15 +94,19 @@ fn hot_unplug_of_a_held_device(lab: &mut Lab) -> Result<(), Failed> {
     plug_edu_back(lab)
 }
 
-/// `list --tree` puts the NVMe and the second edu behind their root ports,
-/// as `lspci -t` does.
+/// `list -t` draws the tree exactly as `lspci -t` does (the NVMe and the
+/// second edu behind their root ports), with names as `-tv`, numbers as
+/// `-tvnn`, filtered as `-t -s`/`-d`.
 fn list_tree_shows_devices_behind_bridges(lab: &mut Lab) -> Result<(), Failed> {
-    let tree = ok(lab, "mmiodrv list --tree -n")?;
-    let lines: Vec<&str> = tree.lines().collect();
-    for (port, child) in [("0000:00:0a.0", "0000:02:00.0"), ("0000:00:09.0", "0000:01:00.0")] {
-        let at = lines.iter().position(|l| l.starts_with(port)).ok_or(format!("no {port} in\n{tree}"))?;
-        let next = lines.get(at + 1).copied().unwrap_or("");
-        check(next.starts_with(&format!("`-- {child} ")), format!("{child} not under {port}:\n{tree}"))?;
+    for (ours, theirs) in [
+        ("list -t", "-t"),
+        ("list -tv", "-tv"),
+        ("list -tvnn", "-tvnn"),
+        ("-s 02: list -t", "-t -s 02:"),
+        ("-d 1234: list -tv", "-tv -d 1234:"),
+    ] {
+        let (a, b) = (ok(lab, &format!("mmiodrv {ours}"))?, ok(lab, &format!("lspci {theirs}"))?);
+        check(a == b, format!("mmiodrv {ours}:\n{a}\nlspci {theirs}:\n{b}"))?;
     }
     let lspci = ok(lab, "lspci -t")?;
     check(lspci.contains("+-0a.0-[02]----00.0"), format!("lspci -t:\n{lspci}"))?;
@@ -125,6 +129,118 @@ fn extended_capability_targets_against_setpci(lab: &mut Lab) -> Result<(), Faile
     Ok(())
 }
 
+/// Every register the setpci table writes, per device: reset before each
+/// run to what it read at the start.
+const WRITTEN: &[(&str, &[&str])] = &[
+    ("00:04.0", &["0d.b", "0c.b", "04.w", "CAP_MSI+4.l", "CAP_MSI+c.w", "3c.b"]),
+    ("01:00.0", &["0d.b", "3c.b"]),
+    ("02:00.0", &["CAP_MSIX+2.w", "0d.b", "0c.b"]),
+    ("00:0b.0", &["0d.b"]),
+];
+
+/// setpci's table (tests/setpci/table.txt): each line run by setpci and by
+/// `mmiodrv setpci` from the same state; the same stdout, stderr and exit
+/// status. The guest runs the table as one script and sends back only the
+/// lines that differ.
+fn setpci_table_against_setpci(lab: &mut Lab) -> Result<(), Failed> {
+    let table = include_str!("setpci/table.txt");
+    let rows: Vec<&str> = table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    check(rows.len() >= 50, format!("only {} operations in the table", rows.len()))?;
+    let mut reset = String::new();
+    for (dev, regs) in WRITTEN {
+        let values = ok(lab, &format!("setpci -s {dev} {}", regs.join(" ")))?;
+        let writes: Vec<String> = regs.iter().zip(values.lines()).map(|(r, v)| format!("{r}={}", v.trim())).collect();
+        check(writes.len() == regs.len(), format!("{dev}: {values}"))?;
+        reset.push_str(&format!("setpci -s {dev} {}; ", writes.join(" ")));
+    }
+    let mut script = format!(
+        "reset() {{ {reset}}}\nn=0; bad=0\n\
+         row() {{\n\
+           reset; setpci \"$@\" >/tmp/a.out 2>/tmp/a.err; echo $? >/tmp/a.rc\n\
+           reset; mmiodrv setpci \"$@\" >/tmp/b.out 2>/tmp/b.err; echo $? >/tmp/b.rc\n\
+           n=$((n+1))\n\
+           if ! cmp -s /tmp/a.out /tmp/b.out || ! cmp -s /tmp/a.err /tmp/b.err || ! cmp -s /tmp/a.rc /tmp/b.rc; then\n\
+             bad=$((bad+1)); echo \"DIFFERS: setpci $*\"\n\
+             for f in out err rc; do echo \"  setpci $f:\"; sed 's/^/    /' /tmp/a.$f; echo \"  mmiodrv $f:\"; sed 's/^/    /' /tmp/b.$f; done\n\
+           fi\n\
+         }}\n"
+    );
+    for row in &rows {
+        script.push_str(&format!("row {row}\n"));
+    }
+    script.push_str("reset\necho \"RAN $n DIFFER $bad\"\n");
+    lab.put_file("/tmp/setpci-table.sh", script.as_bytes()).map_err(|e| e.to_string())?;
+    let run = lab
+        .run_with_timeout("sh /tmp/setpci-table.sh", std::time::Duration::from_secs(900))
+        .map_err(|e| e.to_string())?;
+    let out = run.stdout_str();
+    check(run.status == 0, format!("the table's script exited {}: {}", run.status, run.stderr_str()))?;
+    eprintln!("setpci table: {}", out.lines().last().unwrap_or(""));
+    let summary = out.lines().last().unwrap_or("").to_string();
+    check(summary == format!("RAN {} DIFFER 0", rows.len()), out)
+}
+
+/// The whole machine as lspci prints it: `info` (all devices), with -v/-vv,
+/// -k, -nn, -x; `config` as `lspci -xxxx`; the figures of identical
+/// capability blocks and lines.
+fn whole_machine_as_lspci(lab: &mut Lab) -> Result<(), Failed> {
+    for (ours, theirs) in [
+        ("info", "-vvv"),
+        ("info -v", "-v"),
+        ("info -vv", "-vv"),
+        ("info -v -k -nn", "-vknn"),
+        ("info -x", "-vvvx"),
+        ("info -vv -xxx", "-vvxxx"),
+        ("config", "-xxxx"),
+        ("-d 1af4: info -v", "-v -d 1af4:"),
+        ("-s 0a.0 info -D", "-vvv -D -s 0a.0"),
+    ] {
+        let (a, b) = (ok(lab, &format!("mmiodrv {ours}"))?, ok(lab, &format!("lspci {theirs} 2>/dev/null"))?);
+        let (lines, of, blocks, all) = common::lspci::figures(&a, &b);
+        eprintln!("mmiodrv {ours} = lspci {theirs}: {lines}/{of} lines, {blocks}/{all} capability blocks identical");
+        let problems = common::lspci::line_for_line(&a, &b);
+        check(problems.is_empty(), format!("mmiodrv {ours} / lspci {theirs}:\n{}", problems.join("\n")))?;
+    }
+    Ok(())
+}
+
+/// The in-use refusals of real setups (issue 23) on QEMU's devices: the
+/// NVMe namespace sits behind native multipath (under the nvme-subsystem
+/// device, not the PCI function): swap on it, and the disk opened raw by a
+/// process, refuse unbinding the controller; the virtio GPU carries the
+/// framebuffer console, and a process holding its DRM node open refuses it
+/// too. Each refusal names the reason (exit 6); nothing is unbound; once the
+/// use ends, the unbind goes through (and the driver is put back).
+fn in_use_refusals_of_real_setups(lab: &mut Lab) -> Result<(), Failed> {
+    let nvme = mmiodrv_lab::NVME_BDF;
+    let layout = ok(lab, "ls /sys/class/nvme-subsystem/*/ && ls /sys/bus/pci/devices/0000:02:00.0/nvme/nvme0/")?;
+    check(layout.contains("nvme0n1") && layout.contains("nvme0c0n1"), format!("no multipath layout:\n{layout}"))?;
+    ok(lab, "mkswap /dev/nvme0n1 >/dev/null && swapon /dev/nvme0n1")?;
+    let refused =
+        common::vm::fails(lab, &format!("mmiodrv -s {nvme} unbind"), 6, "block device nvme0n1 is in use as swap");
+    ok(lab, "swapoff /dev/nvme0n1")?;
+    refused?;
+    check(common::vm::driver_of(lab, nvme)? == "nvme", "the NVMe is still bound to nvme")?;
+    ok(lab, "sleep 30 < /dev/nvme0n1 >/dev/null 2>&1 & echo $! > /tmp/holder.pid")?;
+    let refused = common::vm::fails(lab, &format!("mmiodrv -s {nvme} unbind"), 6, "/dev/nvme0n1 is open in process");
+    ok(lab, "kill $(cat /tmp/holder.pid); true")?;
+    refused?;
+
+    let gpu = mmiodrv_lab::VIRTIO_GPU_BDF;
+    let fb = ok(lab, "cat /sys/class/graphics/fb0/name; grep -l 1 /sys/class/vtconsole/*/bind | xargs -n1 dirname | xargs -I{} cat {}/name")?;
+    check(fb.contains("frame buffer"), format!("no framebuffer console on the GPU:\n{fb}"))?;
+    common::vm::fails(lab, &format!("mmiodrv -s {gpu} unbind"), 6, "the framebuffer console on fb0 is on it")?;
+    ok(lab, "for v in /sys/class/vtconsole/*; do grep -q 'frame buffer' $v/name && echo 0 > $v/bind; done; true")?;
+    ok(lab, "sleep 30 < /dev/dri/card0 >/dev/null 2>&1 & echo $! > /tmp/holder.pid")?;
+    let refused = common::vm::fails(lab, &format!("mmiodrv -s {gpu} unbind"), 6, "/dev/dri/card0 is open in process");
+    ok(lab, "kill $(cat /tmp/holder.pid); true")?;
+    refused?;
+    check(common::vm::driver_of(lab, gpu)? == "virtio-pci", "the GPU is still bound")?;
+    // Nothing in use any more: the unbind goes through, and bind --restore puts it back.
+    ok(lab, &format!("mmiodrv -s {nvme} unbind && mmiodrv -s {nvme} bind --restore"))?;
+    check(common::vm::driver_of(lab, nvme)? == "nvme", "the NVMe is back with nvme")
+}
+
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
         ("pcie::config_of_pcie_devices_matches_lspci", config_of_pcie_devices_matches_lspci),
@@ -132,6 +248,9 @@ fn main() -> ExitCode {
         ("pcie::info_line_for_line_on_every_device", ecosystem::info_line_for_line_on_every_device),
         ("pcie::list_tree_shows_devices_behind_bridges", list_tree_shows_devices_behind_bridges),
         ("pcie::extended_capability_targets_against_setpci", extended_capability_targets_against_setpci),
+        ("pcie::whole_machine_as_lspci", whole_machine_as_lspci),
+        ("pcie::setpci_table_against_setpci", setpci_table_against_setpci),
+        ("pcie::in_use_refusals_of_real_setups", in_use_refusals_of_real_setups),
     ];
     run_suite("vm_pcie", tests, |cfg| cfg.more_devices = true)
 }

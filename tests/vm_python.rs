@@ -140,6 +140,10 @@ fn dma_round_trip_under_vfio(lab: &mut Lab) -> Result<(), Failed> {
     with_vfio(lab, |lab| guest_check(lab, "dma_round_trip_under_vfio", ""))
 }
 
+fn a_forked_child_leaves_the_device_alone(lab: &mut Lab) -> Result<(), Failed> {
+    with_vfio(lab, |lab| guest_check(lab, "a_forked_child_leaves_the_device_alone", ""))
+}
+
 fn close_releases_vfio(lab: &mut Lab) -> Result<(), Failed> {
     with_vfio(lab, |lab| {
         guest_check(lab, "close_releases_vfio", "")?;
@@ -388,8 +392,52 @@ fn host_list_matches_the_command_line(_: &mut Lab) -> Result<(), Failed> {
     check(status == 0 && stdout.trim() == "True", format!("{stdout}{stderr}"))
 }
 
+/// An outside driver's Python: examples/blinky/python builds mmiodrv's
+/// module with blinky's driver (`mmiodrv_python::init`), as blinky's binary
+/// is the command line with it; on a simulated blinky its commands are
+/// methods, names are values, and errors are mmiodrv's classes.
+fn host_an_outside_driver_joins_python(_: &mut Lab) -> Result<(), Failed> {
+    let out = Command::new("bash")
+        .arg(root().join("python/build-wheel.sh"))
+        .args(["--dev", "--crate", "examples/blinky/python"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run python/build-wheel.sh: {e}"))?;
+    check(
+        out.status.success(),
+        format!("python/build-wheel.sh --crate examples/blinky/python failed ({})", out.status),
+    )?;
+    let code = r#"
+import mmiodrv
+with mmiodrv.open("sim:blinky") as dev:
+    assert "blinky" in dir(dev), dir(dev)
+    assert dev.blinky.mode("fast") == {"device": "sim:blinky", "mode": "Fast"}
+    dev.write("CTRL.MODE", "slow")
+    assert dev.read("CTRL.MODE") == 1
+    dev.regs.CTRL.MODE = "Medium"
+    assert dev.blinky.status()["mode"] == "Medium"
+    assert [r["op"] for r in dev.run("blinky ack")] == ["blinky ack"]
+    try:
+        dev.write("CTRL.MODE", "ludicrous")
+        raise SystemExit("a name the field does not have was taken")
+    except mmiodrv.UsageError as e:
+        assert "names: Off, Slow, Medium, Fast" in str(e), e
+print("ok")
+"#;
+    let run = Command::new(venv_python())
+        .args(["-c", code])
+        .current_dir(std::env::temp_dir())
+        .env("PYTHONPATH", root().join("target/python-blinky"))
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", venv_python().display()))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    check(run.status.success() && stdout.trim() == "ok", format!("{stdout}{stderr}"))
+}
+
 fn main() -> ExitCode {
     let tests: &[(&'static str, TestFn)] = &[
+        ("host::an_outside_driver_joins_python", host_an_outside_driver_joins_python),
         ("host::stubs_match_the_declarations", host_stubs_match_the_declarations),
         ("host::stubs_type_check", host_stubs_type_check),
         ("host::errors_match_the_command_line", host_errors_match_the_command_line),
@@ -400,6 +448,7 @@ fn main() -> ExitCode {
         ("python::factorial_by_msi_under_vfio", factorial_by_msi_under_vfio),
         ("python::dma_round_trip_under_vfio", dma_round_trip_under_vfio),
         ("python::close_releases_vfio", close_releases_vfio),
+        ("python::a_forked_child_leaves_the_device_alone", a_forked_child_leaves_the_device_alone),
         ("python::dump_skips_read_side_effects", dump_skips_read_side_effects),
         ("python::bar_bulk_copies", bar_bulk_copies),
         ("python::drivers_commands", drivers_commands),

@@ -424,8 +424,29 @@ fn foreign_grant(lab: &mut Lab) -> Result<(), Failed> {
     let doc = doctor(lab, &as_lab("mmiodrv doctor", None))?;
     let want = format!("FAIL  grant: {node} (root:mmiodrv 0660) gives group mmiodrv access, but {LIST} does not name {IVSHMEM}: a stale or foreign grant; fix: as root, re-apply the udev rules, which revoke it");
     check(doc.contains(&want), format!("{want:?} not in\n{doc}"))?;
+    // `mmiodrv udev` (issue 23) shows the named device granted and the stray grant, exit 10.
+    let edu_node = format!("/dev/vfio/{}", iommu_group(lab, EDU)?);
+    let o = sh(lab, &as_lab("mmiodrv udev", None))?;
+    let out = o.stdout_str();
+    check(o.status == 10, format!("udev exited {}:\n{out}{}", o.status, o.stderr_str()))?;
+    check(
+        out.contains(&format!("{EDU} [1234:11e8]  line "))
+            && out.contains(&format!("{edu_node} root:mmiodrv 0660  granted\n")),
+        format!("edu's grant not in:\n{out}"),
+    )?;
+    check(
+        out.contains(&format!(
+            "STRAY {node} root:mmiodrv 0660: group mmiodrv has it, but the list does not name {IVSHMEM}"
+        )),
+        format!("the stray grant not in:\n{out}"),
+    )?;
     ok(lab, RETRIGGER)?;
     owner_is(lab, &node, ROOT_ONLY, "the foreign grant after the rules ran")?;
+    let o = sh(lab, "mmiodrv udev")?;
+    check(
+        o.status == 0 && o.stdout_str().ends_with("no stray grants\n"),
+        format!("udev after the re-trigger: {}", o.stdout_str()),
+    )?;
     lab_cannot_open(lab, &node)
 }
 

@@ -193,6 +193,17 @@ else
     say "$named device entr$([ "$named" = 1 ] && echo y || echo ies) in $list"
 fi
 
+# ---------------------------------------------------------------- device locks
+# The device locks live in a directory only root and the group can write
+# (setgid: lock files belong to the group; sticky: a member cannot remove
+# another's). /run is emptied at boot: tmpfiles.d makes it again.
+TMPFILES_DIR=${TMPFILES_DIR:-/etc/tmpfiles.d}
+LOCK_DIR=/run/lock/mmiodrv
+printf 'd %s 3770 root %s -\n' "$LOCK_DIR" "$GROUP" >"${TMPDIR:-/tmp}/mmiodrv-tmpfiles.$$"
+put "${TMPDIR:-/tmp}/mmiodrv-tmpfiles.$$" "$DESTDIR$TMPFILES_DIR" mmiodrv.conf 0644
+rm -f "${TMPDIR:-/tmp}/mmiodrv-tmpfiles.$$"
+say "installed $DESTDIR$TMPFILES_DIR/mmiodrv.conf (the lock directory $LOCK_DIR at boot)"
+
 if [ -n "$DESTDIR" ]; then
     say "staged into $DESTDIR; on the target: groupadd --system $GROUP && udevadm control --reload"
     exit 0
@@ -232,6 +243,14 @@ else
     fi
     say "created group $GROUP"
 fi
+
+if [ -L "$LOCK_DIR" ] || { [ -e "$LOCK_DIR" ] && [ ! -d "$LOCK_DIR" ]; }; then
+    die "$LOCK_DIR is not a directory: remove it, then run this again"
+fi
+mkdir -p "$LOCK_DIR"
+chown "root:$GROUP" "$LOCK_DIR"
+chmod 3770 "$LOCK_DIR"
+say "lock directory $LOCK_DIR: root:$GROUP 3770"
 
 if [ -n "$user" ]; then
     id "$user" >/dev/null 2>&1 || die "no user $user"

@@ -48,7 +48,7 @@ if [ -z "$DESTDIR" ] && [ "$(id -u)" != 0 ]; then
 fi
 
 for f in "$RULES_DIR/70-mmiodrv.rules" "$RULES_DIR/71-mmiodrv-autobind.rules" \
-    /usr/local/libexec/mmiodrv-udev-allowed; do
+    /usr/local/libexec/mmiodrv-udev-allowed "${TMPFILES_DIR:-/etc/tmpfiles.d}/mmiodrv.conf"; do
     if [ -e "$DESTDIR$f" ] || [ -L "$DESTDIR$f" ]; then
         rm -f "$DESTDIR$f"
         say "removed $DESTDIR$f"

@@ -1,7 +1,7 @@
 /* The kernel's side of the e1000 data path, for the lab's tests and
  * benches/e1000.sh: test frames sent or received through an AF_PACKET
  * socket on an interface the kernel's e1000 driver owns. The frames are the
- * ones `mmiodrv e1000 tx` sends (drivers/e1000/net.rs, test_frame):
+ * ones `mmiodrv e1000 tx` sends (drivers/e1000/src/net.rs, test_frame):
  * destination, source (the interface's address), EtherType 0x88b5, the
  * sequence number big-endian at byte 14, then byte i of the frame is i % 256.
  *

@@ -45,7 +45,7 @@ pub struct LabConfig {
     /// `virtio-net-pci` (no network peer) at 00:0c.0. Implies `pcie_hotplug`, so
     /// bus numbers never depend on which options are on. Off by default.
     pub more_devices: bool,
-    /// A second e1000 NIC at 00:0d.0 ([`crate::E1000_PEER_BDF`], MAC
+    /// A second e1000 NIC at 00:0e.0 ([`crate::E1000_PEER_BDF`], MAC
     /// [`crate::E1000_PEER_MAC`]) and both e1000s on one QEMU hub (`-netdev
     /// hubport`): what one sends the other receives, and nothing leaves the
     /// guest. The NIC at 00:07.0 keeps its address and MAC

@@ -55,15 +55,18 @@ pub const HOTPLUG_EDU_ID: &str = "hotplug-edu";
 pub const NVME_PORT_BDF: &str = "0000:00:0a.0";
 /// QEMU id of that root port.
 pub const NVME_PORT_ID: &str = "lab-rp2";
-/// NVMe controller behind [`NVME_PORT_BDF`] (QEMU id `lab-nvme`, 1 MiB namespace).
+/// NVMe controller behind [`NVME_PORT_BDF`] (QEMU id `lab-nvme`, in the NVMe
+/// subsystem `lab-nvme-subsys`: its 1 MiB namespace is behind native multipath).
 pub const NVME_BDF: &str = "0000:02:00.0";
 /// `qemu-xhci` USB controller (QEMU id `lab-xhci`, no USB devices).
 pub const XHCI_BDF: &str = "0000:00:0b.0";
 /// `virtio-net-pci` NIC without a netdev (QEMU id `lab-vnet`).
 pub const VIRTIO_NET_BDF: &str = "0000:00:0c.0";
+/// `virtio-gpu-pci` (QEMU id `lab-gpu`): the guest's framebuffer console.
+pub const VIRTIO_GPU_BDF: &str = "0000:00:0d.0";
 
 /// The second e1000 of [`LabConfig::e1000_pair`], on one hub with [`E1000_BDF`].
-pub const E1000_PEER_BDF: &str = "0000:00:0d.0";
+pub const E1000_PEER_BDF: &str = "0000:00:0e.0";
 /// QEMU id of that NIC.
 pub const E1000_PEER_ID: &str = "lab-e1000b";
 /// Its MAC address.

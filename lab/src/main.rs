@@ -25,7 +25,7 @@ options:
   --more-devices   also NVMe at 02:00.0 (behind a root port at 00:0a.0), qemu-xhci at 00:0b.0
                    and virtio-net at 00:0c.0 (implies --pcie-hotplug)
   --python         the host's python3 and its standard library in the guest
-  --e1000-pair     a second e1000 at 00:0d.0, on one QEMU hub with the one at 00:07.0
+  --e1000-pair     a second e1000 at 00:0e.0, on one QEMU hub with the one at 00:07.0
   --qemu ARG       one more QEMU argument (LabConfig::extra_qemu_args); repeatable
 
 Prepare the host first with `lab/prepare.sh` (or use `lab/run`).";

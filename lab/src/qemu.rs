@@ -180,7 +180,7 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     c.args(["-device", "edu,addr=04.0"]);
     c.args(["-object", &shm_obj, "-device", "ivshmem-plain,memdev=shm0,addr=05.0"]);
     if cfg.e1000_pair {
-        // Both e1000s on hub 0: the NIC at 07.0 as always, the second at 0d.0.
+        // Both e1000s on hub 0: the NIC at 07.0 as always, the second at 0e.0.
         c.args(["-netdev", &format!("hubport,id={E1000_HUBPORT},hubid={E1000_HUB}")]);
         c.args(["-device", &format!("e1000,addr=07.0,netdev={E1000_HUBPORT},mac={E1000_MAC}")]);
     } else {
@@ -215,9 +215,12 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
 /// - `pcie_hotplug` (also implied by `more_devices`): `pcie-root-port` at 00:09.0
 ///   (chassis 1, slot 1) with an `edu` behind it at 01:00.0;
 /// - `more_devices`: `pcie-root-port` at 00:0a.0 (chassis 2, slot 2) with an NVMe
-///   controller at 02:00.0 (1 MiB namespace in the run dir), `qemu-xhci` at 00:0b.0,
-///   `virtio-net-pci` at 00:0c.0 without a netdev (no peer: nothing leaves the guest);
-/// - `e1000_pair`: a second e1000 at 00:0d.0, on hub 0 with the one at 07.0.
+///   controller at 02:00.0 in an NVMe subsystem (so the guest's kernel puts its
+///   1 MiB namespace behind native multipath, under the subsystem device),
+///   `qemu-xhci` at 00:0b.0, `virtio-net-pci` at 00:0c.0 without a netdev (no
+///   peer: nothing leaves the guest), `virtio-gpu-pci` at 00:0d.0 (the guest's
+///   framebuffer console goes to it);
+/// - `e1000_pair`: a second e1000 at 00:0e.0, on hub 0 with the one at 07.0.
 pub fn opt_in_devices(cfg: &LabConfig, run: &RunDir) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let mut dev = |spec: String| a.extend(["-device".to_string(), spec]);
@@ -227,15 +230,18 @@ pub fn opt_in_devices(cfg: &LabConfig, run: &RunDir) -> Vec<String> {
     }
     if cfg.more_devices {
         dev(format!("pcie-root-port,id={NVME_PORT_ID},bus=pcie.0,addr=0a.0,chassis=2,slot=2"));
-        dev(format!("nvme,id=lab-nvme,serial=lab-nvme-1,drive=nvme0,bus={NVME_PORT_ID},addr=00.0"));
+        dev("nvme-subsys,id=lab-nvme-subsys,nqn=lab-nvme-subsys".into());
+        dev(format!("nvme,id=lab-nvme,serial=lab-nvme-1,subsys=lab-nvme-subsys,bus={NVME_PORT_ID},addr=00.0"));
+        dev("nvme-ns,drive=nvme0,bus=lab-nvme,nsid=1".into());
         dev("qemu-xhci,id=lab-xhci,addr=0b.0".into());
         dev("virtio-net-pci,id=lab-vnet,addr=0c.0".into());
+        dev("virtio-gpu-pci,id=lab-gpu,addr=0d.0".into());
         a.push("-drive".into());
         a.push(format!("file={},if=none,id=nvme0,format=raw", run.nvme_image().display()));
     }
     if cfg.e1000_pair {
         a.extend(["-netdev".to_string(), format!("hubport,id={E1000_PEER_HUBPORT},hubid={E1000_HUB}")]);
-        let spec = format!("e1000,id={E1000_PEER_ID},addr=0d.0,netdev={E1000_PEER_HUBPORT},mac={E1000_PEER_MAC}");
+        let spec = format!("e1000,id={E1000_PEER_ID},addr=0e.0,netdev={E1000_PEER_HUBPORT},mac={E1000_PEER_MAC}");
         a.extend(["-device".to_string(), spec]);
     }
     a

@@ -16,7 +16,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use mmiodrv_lab::serde_json::{json, Value};
 use mmiodrv_lab::{
     hotplug_edu_device, Lab, LabConfig, LabError, E1000_BDF, EDU_BDF, HOTPLUG_EDU_BDF, HOTPLUG_EDU_ID,
-    HOTPLUG_PORT_BDF, IVSHMEM_BDF, NVME_BDF, NVME_PORT_BDF, VIRTIO_BLK_BDF, VIRTIO_NET_BDF, XHCI_BDF,
+    HOTPLUG_PORT_BDF, IVSHMEM_BDF, NVME_BDF, NVME_PORT_BDF, VIRTIO_BLK_BDF, VIRTIO_GPU_BDF, VIRTIO_NET_BDF, XHCI_BDF,
 };
 
 type TestFn = fn(LabConfig);
@@ -370,6 +370,7 @@ fn more_devices_at_fixed_addresses(lab: &mut Lab) {
         (NVME_BDF, "0x1b36:0x0010"),
         (XHCI_BDF, "0x1b36:0x000d"),
         (VIRTIO_NET_BDF, "0x1af4:0x1000"),
+        (VIRTIO_GPU_BDF, "0x1af4:0x1050"),
     ] {
         assert_eq!(pci_id(lab, bdf), id, "{bdf}");
     }

@@ -81,9 +81,11 @@ class Device(_DriverCommands):
     def read(self, target: str | int, width: Width | None = None, bar: int | None = None) -> int:
         """Read a register ("ID"), a field ("ID.MAJOR") or an offset (0x0;
         width in bits, default 32): exactly one access of the declared width."""
-    def write(self, target: str | int, value: int, width: Width | None = None, bar: int | None = None) -> None:
+    def write(self, target: str | int, value: int | str, width: Width | None = None, bar: int | None = None) -> None:
         """Write a register, a field (read-modify-write that changes no other
-        field) or an offset; checked before anything is written."""
+        field) or an offset; checked before anything is written. A str value
+        is a number as the command line writes it ("0x10") or the name of one
+        of the field's values ("fast")."""
     def dump(self, all: bool = False, bar: int | None = None) -> builtins.list[dict[str, Any]]:
         """Every register of the map, decoded. Write-only registers and those
         whose read has side effects are not read (value None, skipped says
@@ -135,12 +137,12 @@ class Register:
     fields: builtins.list[str]
     value: int
     def read(self) -> int: ...
-    def write(self, value: int) -> None: ...
+    def write(self, value: int | str) -> None: ...
     def decode(self) -> dict[str, int]:
         """Read once and decode every field."""
     def __int__(self) -> int: ...
     def __getattr__(self, field: str) -> int: ...
-    def __setattr__(self, name: str, value: int) -> None: ...
+    def __setattr__(self, name: str, value: int | str) -> None: ...
 
 class Bar:
     """One BAR of an opened device."""

@@ -20,6 +20,16 @@ pub fn uint(obj: &Bound<'_, PyAny>, what: &str) -> Result<u64> {
         .map_err(|_| Error::invalid(repr(obj), format!("{what} must be an unsigned integer of at most 64 bits")))
 }
 
+/// A value to write or compare: an int, or a str that is a number as the
+/// command line writes it (`"0x10"`) or the name of one of the field's
+/// values (`"fast"`), as `write CTRL.MODE fast` takes it.
+pub fn operand(obj: &Bound<'_, PyAny>, what: &str) -> Result<mmiodrv::value::Operand> {
+    match obj.cast::<PyString>() {
+        Ok(s) => mmiodrv::value::Operand::parse(&s.to_string(), 64, what),
+        Err(_) => uint(obj, what).map(mmiodrv::value::Operand::Number),
+    }
+}
+
 /// [`uint`] that must fit `T` (a BAR index in a u8, a vector in a u32).
 pub fn small<T: TryFrom<u64>>(obj: &Bound<'_, PyAny>, what: &str, max: u64) -> Result<T> {
     let v = uint(obj, what)?;

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use mmiodrv::command::{Arg, ArgKind, Args, Call, Collect, Command, Needs, Parsed, Run, Subject, Value};
-use mmiodrv::drivers::DRIVERS;
+use mmiodrv::drivers::installed;
 use mmiodrv::error::{Error, Result};
 use mmiodrv::lock::LockMode;
 use mmiodrv::outcome::Outcome;
@@ -116,7 +116,7 @@ fn value(arg: &Arg, obj: &Bound<'_, PyAny>) -> Result<Parsed> {
                 _ => Err(Error::invalid(obj.to_string(), format!("{name} must be a path (str or os.PathLike)"))),
             }
         }
-        (_, Value::Bits(_) | Value::Size | Value::Width | Value::Bar | Value::Float) => {
+        (_, Value::Bits(_) | Value::BitsOrName(_) | Value::Size | Value::Width | Value::Bar | Value::Float) => {
             let text = match obj.cast::<PyString>() {
                 Ok(s) => s.to_string(),
                 Err(_) => args::uint(obj, &name)?.to_string(),
@@ -184,7 +184,7 @@ impl CommandFn {
             .detach(|| match command.needs {
                 // As on the command line: a command that needs no device
                 // (the ivshmem client) runs by itself and takes no lock.
-                Needs::Nothing => self.shared.with(|_| {
+                Needs::Nothing | Needs::Selection => self.shared.with(|_| {
                     let mut out = Collect::default();
                     run(&mut Call { command, path: &path, subject: Subject::Nothing, args: &parsed, out: &mut out })?;
                     Ok(out.0)
@@ -227,7 +227,7 @@ fn py_type(arg: &Arg) -> String {
         (ArgKind::Count, _) => "int".into(),
         (_, Value::Width | Value::Bar) => "int".into(),
         (_, Value::Float) => "float".into(),
-        (_, Value::Bits(_)) => "int | str".into(),
+        (_, Value::Bits(_) | Value::BitsOrName(_)) => "int | str".into(),
         (_, Value::Size) => "int | str".into(),
         (_, Value::Millis) => "float".into(),
         (_, Value::Path) => "str | os.PathLike[str]".into(),
@@ -339,11 +339,11 @@ fn stub_class(out: &mut String, path: &[&str], level: &[Command]) {
 #[pyfunction]
 pub fn _command_stubs() -> String {
     let mut out = String::new();
-    for d in DRIVERS.iter().filter(|d| !d.commands().is_empty()) {
+    for d in installed().iter().filter(|d| !d.commands().is_empty()) {
         stub_class(&mut out, &[d.name()], d.commands());
     }
     out.push_str("class _DriverCommands:\n");
-    for d in DRIVERS.iter().filter(|d| !d.commands().is_empty()) {
+    for d in installed().iter().filter(|d| !d.commands().is_empty()) {
         let _ = writeln!(out, "    {}: {}", py_name(d.name()), class_name(&[d.name()]));
     }
     out

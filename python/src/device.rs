@@ -229,7 +229,7 @@ impl Device {
         let (target, value, width, bar) = (|| {
             Ok((
                 args::target(target)?,
-                args::uint(value, "value")?,
+                args::operand(value, "value")?,
                 args::width(width)?,
                 args::opt_small(bar, "bar", u8::MAX as u64)?,
             ))
@@ -372,11 +372,11 @@ impl Device {
 
     /// A built-in driver's commands: `dev.edu.factorial(10)`, `dev.e1000.mac()`.
     fn __getattr__(&self, name: &str) -> PyResult<Commands> {
-        match drivers::DRIVERS.iter().find(|d| !d.commands().is_empty() && py_name(d.name()) == name) {
+        match drivers::installed().iter().find(|d| !d.commands().is_empty() && py_name(d.name()) == name) {
             Some(d) => Ok(Commands::new(self.shared.clone(), d.name().to_string(), d.commands())),
             None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
                 "'Device' object has no attribute '{name}' (built-in drivers: {})",
-                drivers::DRIVERS
+                drivers::installed()
                     .iter()
                     .filter(|d| !d.commands().is_empty())
                     .map(|d| d.name())

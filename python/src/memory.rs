@@ -95,7 +95,7 @@ impl Bar {
         let (at, value, width) = (|| Ok((args::target(offset)?, args::uint(value, "value")?, args::width(width)?)))()
             .or_raise(py, self.on())?;
         let bar = Some(self.index);
-        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.write(bar, &at, width, value)))
+        py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.write(bar, &at, width, value.into())))
             .or_raise(py, self.on())
     }
 

@@ -165,7 +165,7 @@ impl Register {
     }
 
     fn write_target(&self, py: Python<'_>, target: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let value = args::uint(value, "value").or_raise(py, Some(&self.shared.name))?;
+        let value = args::operand(value, "value").or_raise(py, Some(&self.shared.name))?;
         let bar = self.bar;
         py.detach(|| self.shared.with_lock(LockMode::Shared, |o| o.write(bar, target, None, value)))
             .or_raise(py, Some(&self.shared.name))

@@ -22,6 +22,7 @@ use mmiodrv::lock::LockMode;
 use mmiodrv::mmio::Width;
 use mmiodrv::outcome::Outcome;
 use mmiodrv::session::{At, Op, PlacedMap, Session, SessionOptions};
+use mmiodrv::value::Operand;
 use mmiodrv::window::{AccessReport, DumpedRegister, Layout, Window};
 
 self_cell::self_cell!(
@@ -123,6 +124,9 @@ impl Shared {
 
     /// Run `f` on the open device; the error for a closed one otherwise.
     pub fn with<T>(&self, f: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
+        // A handler Python installed for SIGBUS since (faulthandler.enable())
+        // goes behind ours again: a device fault stays an exception.
+        mmiodrv::mmio::fault::reassert();
         let guard = self.state.read().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             Some(open) => f(open),
@@ -217,7 +221,7 @@ impl Open {
     }
 
     /// Write `value` to `target` as `write` does.
-    pub fn write(&self, bar: Option<u8>, target: &str, width: Option<Width>, value: u64) -> Result<()> {
+    pub fn write(&self, bar: Option<u8>, target: &str, width: Option<Width>, value: Operand) -> Result<()> {
         let op = Op::Write { at: At { target: target.to_string(), width, bar }, value, verify: false, irq: None };
         self.execute(op).map(drop)
     }

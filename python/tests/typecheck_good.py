@@ -10,6 +10,7 @@ def main() -> None:
         major: int = dev.regs.ID.MAJOR
         dev.regs.LIVENESS.value = 5
         dev.write("DMA_CMD.DIRECTION", 1)
+        dev.write("DMA_CMD.DIRECTION", "device to RAM")
         fields: dict[str, int] = dev.regs.STATUS.decode()
         irq = dev.wait_irq(timeout=1.0)
         kind: str = irq.kind

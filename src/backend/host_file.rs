@@ -29,11 +29,34 @@ pub fn open_regular(path: &Path, writable: bool, what: &'static str) -> Result<(
     if !meta.is_file() {
         return Err(Error::on(name, ErrorKind::NotARegularFile { what, path: path.to_path_buf() }));
     }
+    if let Some(fs) = kernel_filesystem(&file) {
+        let why = format!(
+            "it is a {fs} file, not shared memory (a PCI BAR's sysfs resourceN is the device itself): name the device by \
+             its address, which checks its driver and takes its lock"
+        );
+        return Err(Error::on(name, ErrorKind::NotSupported { what: "this file", why }));
+    }
     if meta.len() == 0 {
         let why = format!("the file is empty: it is not (yet) {what}");
         return Err(Error::on(name, ErrorKind::NotSupported { what: "this file", why }));
     }
     Ok((file, meta.len()))
+}
+
+/// The kernel's own filesystem `file` lies on (sysfs, procfs, debugfs...),
+/// whose regular files are views of the kernel and its devices, if it does.
+fn kernel_filesystem(file: &File) -> Option<&'static str> {
+    use nix::sys::statfs::{fstatfs, FsType};
+    let kind = fstatfs(file).ok()?.filesystem_type();
+    const KNOWN: [(i64, &str); 6] = [
+        (0x6265_6572, "sysfs"),
+        (0x9fa0, "procfs"),
+        (0x6462_6720, "debugfs"),
+        (0x7472_6163, "tracefs"),
+        (0x7363_6673, "securityfs"),
+        (0x6e73_6673, "nsfs"),
+    ];
+    KNOWN.iter().find(|(magic, _)| kind == FsType(*magic as _)).map(|(_, n)| *n)
 }
 
 /// Map all `len` bytes of an open file, shared.

@@ -2,12 +2,14 @@
 //! reached. Every command works through the [`Backend`] trait, whatever is behind
 //! it: sysfs `resourceN` files, VFIO, or UIO.
 
+pub mod dump;
 pub mod file_region;
 pub mod host_file;
 pub mod irq;
 pub mod select;
 pub mod sim;
 pub mod sysfs;
+#[cfg(feature = "uio")]
 pub mod uio;
 pub mod vfio;
 
@@ -40,6 +42,8 @@ pub enum BackendKind {
     File,
     /// A simulated device built from a register map (`sim:FILE`); never chosen by `auto`.
     Sim,
+    /// A function of an lspci dump (`-F FILE`): config space only, read-only.
+    Dump,
 }
 
 impl BackendKind {
@@ -55,6 +59,7 @@ impl BackendKind {
             BackendKind::Sysfs => "sysfs",
             BackendKind::File => "file",
             BackendKind::Sim => "sim",
+            BackendKind::Dump => "dump",
         }
     }
 
@@ -67,6 +72,7 @@ impl BackendKind {
             BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
             BackendKind::File => "a host file mapped as one memory region (file:PATH)",
             BackendKind::Sim => "a simulated device built from a register map (sim:FILE)",
+            BackendKind::Dump => "a function of an lspci -x dump (-F FILE): config space, read-only",
         }
     }
 

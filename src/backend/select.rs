@@ -1,7 +1,9 @@
 //! Choosing and opening a backend for a device.
 
 use crate::backend::sysfs::SysfsBackend;
+#[cfg(feature = "uio")]
 use crate::backend::uio::UioBackend;
+#[cfg(feature = "vfio")]
 use crate::backend::vfio::VfioBackend;
 use crate::backend::{Backend, BackendKind};
 use crate::error::{Error, ErrorKind, Result, UserspaceDriver};
@@ -31,8 +33,19 @@ pub fn open(dev: SysfsDevice, kind: BackendKind, force: bool) -> Result<Box<dyn 
     }
     log::debug!("{}: opening with the {kind} backend (driver {driver:?})", dev.name());
     Ok(match kind {
+        #[cfg(feature = "vfio")]
         BackendKind::Vfio => Box::new(VfioBackend::open(dev)?),
+        #[cfg(feature = "uio")]
         BackendKind::Uio => Box::new(UioBackend::open(dev)?),
+        #[allow(unreachable_patterns)]
+        BackendKind::Vfio | BackendKind::Uio => return Err(not_built(dev, kind)),
         _ => Box::new(SysfsBackend::new(dev, force)),
     })
+}
+
+/// A backend this build of the library does not have (its feature is off).
+#[allow(dead_code)]
+fn not_built(dev: SysfsDevice, kind: BackendKind) -> Error {
+    let why = format!("this build of mmiodrv has no {kind} backend (the library's feature {kind})");
+    Error::on(dev.address, ErrorKind::NotSupported { what: "the backend asked for", why })
 }

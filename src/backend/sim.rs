@@ -11,8 +11,11 @@
 //! 0. Bytes no register covers behave as RAM. The state lives in memory, or
 //! in [`SimOptions::state`], a JSON file read at open and rewritten after
 //! every access that changes it, so a sequence of commands sees its own
-//! writes. Config space is synthesized: vendor `ffff`, device `ffff`, class
-//! `ff0000`, memory decoding on, the BARs at made-up addresses.
+//! writes. Config space is synthesized from an [`Identity`]: vendor `ffff`,
+//! device `ffff`, class `ff0000` for a map file, a driver's IDs and class
+//! for a driver's maps ([`SimBackend::from_maps`], `sim:DRIVER`, so the
+//! driver's `expect` accepts it); memory decoding on, the BARs at made-up
+//! addresses.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,33 @@ const MIN_BAR: u64 = 0x1000;
 /// Largest simulated BAR (a map stating a larger size gets what its registers need).
 const MAX_BAR: u64 = 1 << 32;
 
+/// What a simulated device says it is in its config space header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Vendor ID.
+    pub vendor: u16,
+    /// Device ID.
+    pub device: u16,
+    /// Class code: class, subclass and programming interface (`0x020000`).
+    pub class: u32,
+    /// Revision ID.
+    pub revision: u8,
+    /// Subsystem vendor and device IDs.
+    pub subsystem: (u16, u16),
+}
+
+impl Identity {
+    /// A device no driver claims: `ffff:ffff`, class `ff0000` (unassigned).
+    pub const UNKNOWN: Identity =
+        Identity { vendor: SIM_VENDOR, device: SIM_DEVICE, class: 0xff_0000, revision: 0, subsystem: (0, 0) };
+
+    /// What `driver` declares: its first IDs and its class.
+    pub fn of(driver: &crate::drivers::DriverInfo) -> Identity {
+        let (vendor, device) = driver.ids.first().copied().unwrap_or((SIM_VENDOR, SIM_DEVICE));
+        Identity { vendor, device, class: driver.class, ..Identity::UNKNOWN }
+    }
+}
+
 /// How to build a simulated device.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SimOptions {
@@ -61,6 +91,7 @@ struct SimBar {
 struct State {
     bars: Vec<SimBar>,
     file: Option<PathBuf>,
+    identity: Identity,
 }
 
 /// The state file's contents.
@@ -93,7 +124,7 @@ impl SimBackend {
             Some(name) => vec![file.block(Some(name))?.clone()],
             None => file.blocks.clone(),
         };
-        let mut bars = Vec::new();
+        let mut placed = Vec::new();
         for (i, mut map) in maps.into_iter().enumerate() {
             let index = if file.format == Format::Toml { map.bar } else { i as u8 };
             if index > 5 {
@@ -101,18 +132,69 @@ impl SimBackend {
                 return Err(Error::on(device, ErrorKind::BlockAmbiguous { file: file.source.clone(), blocks }));
             }
             map.bar = index;
+            placed.push(map);
+        }
+        SimBackend::build(device, placed, Identity::UNKNOWN, options)
+    }
+
+    /// A simulated device with these maps, each as the BAR it names
+    /// (`register_map!`'s maps, a driver's), saying it is `identity`:
+    /// `SimBackend::from_maps(DRIVER.maps, Identity::of(&DRIVER), &SimOptions::default())`
+    /// is the device a driver's tests run against. Two maps for one BAR
+    /// are refused.
+    pub fn from_maps(maps: &[&RegisterMap], identity: Identity, options: &SimOptions) -> Result<SimBackend> {
+        let name = maps.first().map_or("device", |m| m.name.as_ref());
+        let device = DeviceRef::Sim(PathBuf::from(name));
+        for (i, m) in maps.iter().enumerate() {
+            if maps[..i].iter().any(|o| o.bar == m.bar) || m.bar > 5 {
+                let why = format!("two maps for BAR{} (or no such BAR): one map per BAR", m.bar);
+                return Err(Error::on(device, ErrorKind::InvalidValue { input: m.name.to_string(), reason: why }));
+            }
+        }
+        SimBackend::build(device, maps.iter().map(|m| (*m).clone()).collect(), identity, options)
+    }
+
+    /// The simulated device of `driver` (its maps, IDs and class), in
+    /// memory, named `sim:NAME`: the hardware's side of a driver's test
+    /// (`crate::device::Device::simulating`).
+    pub fn for_driver(driver: &crate::drivers::DriverInfo) -> Result<SimBackend> {
+        let mut sim = SimBackend::from_maps(driver.maps, Identity::of(driver), &SimOptions::default())?;
+        sim.rename(driver.name());
+        Ok(sim)
+    }
+
+    /// The device `device` of `maps` (each at its `bar`), reset, then
+    /// loaded from the state file if one is given.
+    fn build(
+        device: DeviceRef,
+        maps: Vec<RegisterMap>,
+        identity: Identity,
+        options: &SimOptions,
+    ) -> Result<SimBackend> {
+        let mut bars = Vec::new();
+        for map in maps {
             let end = map.registers.iter().map(Register::end).max().unwrap_or(0);
             let need = end.max(MIN_BAR).next_power_of_two();
             let size = map.size.filter(|s| *s >= end && *s <= MAX_BAR).unwrap_or(need).max(1);
-            let mut bar = SimBar { index, size, map, words: BTreeMap::new() };
+            let mut bar = SimBar { index: map.bar, size, map, words: BTreeMap::new() };
             bar.reset();
             bars.push(bar);
         }
-        let mut state = State { bars, file: options.state.clone() };
+        let mut state = State { bars, file: options.state.clone(), identity };
         if let Some(p) = &options.state {
             state.load(p, &device)?;
         }
         Ok(SimBackend { device, state: Arc::new(Mutex::new(state)) })
+    }
+
+    /// The same device, named `sim:NAME` in messages.
+    pub fn rename(&mut self, name: &str) {
+        self.device = DeviceRef::Sim(PathBuf::from(name));
+    }
+
+    /// What it says it is.
+    pub fn identity(&self) -> Identity {
+        self.lock().identity
     }
 
     /// Open `sim:PATH`: load the map (any format) and build the device.
@@ -329,10 +411,14 @@ impl State {
     fn load(&mut self, path: &Path, device: &DeviceRef) -> Result<()> {
         // A missing file is a fresh state; anything else must be a regular
         // file of bounded size (a FIFO or /dev/zero is refused, not read).
-        if let Err(e) = std::fs::symlink_metadata(path) {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                return Ok(());
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            // It is written back: another user's link is refused before it is read.
+            Ok(m) if m.file_type().is_symlink() => {
+                crate::value::check_output_path(path, "a simulated device's state file")
+                    .map_err(|e| e.with_device(device.clone()))?;
             }
+            _ => {}
         }
         let bytes = crate::value::read_regular_file(path, "a simulated device's state file", MAX_STATE_FILE)
             .map_err(|e| e.with_device(device.clone()))?;
@@ -373,10 +459,12 @@ impl State {
                 .collect(),
         };
         let text = serde_json::to_string_pretty(&file).unwrap_or_default();
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| Error::io_on(device.clone(), "cannot write", path, e))
+        // A new file beside it, renamed over it (never FILE.tmp written
+        // through whatever link may sit there).
+        let mut out = crate::value::create_output_file(path).map_err(|e| e.with_device(device.clone()))?;
+        std::io::Write::write_all(&mut out, (text + "\n").as_bytes())
+            .map_err(|e| Error::io_on(device.clone(), "cannot write", path, e))?;
+        out.commit().map_err(|e| e.with_device(device.clone()))
     }
 }
 
@@ -390,11 +478,15 @@ impl Backend for SimBackend {
     }
 
     fn read_config(&self) -> Result<ConfigSpace> {
+        let id = self.identity();
         let mut c = vec![0u8; 256];
-        c[0..2].copy_from_slice(&SIM_VENDOR.to_le_bytes());
-        c[2..4].copy_from_slice(&SIM_DEVICE.to_le_bytes());
+        c[0..2].copy_from_slice(&id.vendor.to_le_bytes());
+        c[2..4].copy_from_slice(&id.device.to_le_bytes());
         c[4..6].copy_from_slice(&0x0002u16.to_le_bytes()); // memory decoding on
-        c[9..12].copy_from_slice(&[0x00, 0x00, 0xff]); // class ff0000: unassigned
+        c[8] = id.revision;
+        c[9..12].copy_from_slice(&id.class.to_le_bytes()[..3]); // programming interface, subclass, class
+        c[0x2c..0x2e].copy_from_slice(&id.subsystem.0.to_le_bytes());
+        c[0x2e..0x30].copy_from_slice(&id.subsystem.1.to_le_bytes());
         for b in self.bars()? {
             let at = 0x10 + 4 * b.index as usize;
             c[at..at + 4].copy_from_slice(&(b.address as u32).to_le_bytes());

@@ -72,6 +72,15 @@ impl Args {
         self.opt_int(name).ok_or_else(|| Self::missing(name))
     }
 
+    /// A value argument ([`super::Value::BitsOrName`]): a number or a name.
+    pub fn operand(&self, name: &str) -> Result<crate::value::Operand> {
+        match self.get(name) {
+            Some(Parsed::Int(v)) => Ok(crate::value::Operand::Number(*v)),
+            Some(Parsed::Text(t)) => Ok(crate::value::Operand::Name(t.clone())),
+            _ => Err(Self::missing(name)),
+        }
+    }
+
     /// A number argument that may be absent.
     pub fn opt_int(&self, name: &str) -> Option<u64> {
         match self.get(name) {

@@ -39,6 +39,10 @@ pub enum Needs {
     DeviceOrFile,
     /// No device (or one the command opens itself).
     Nothing,
+    /// Every device the selection names, as lspci and setpci take them:
+    /// those `-s`/`-d` (or `--device`) select, all of them when none is
+    /// given, or a dump's (`-F`). The command opens them itself.
+    Selection,
 }
 
 /// How a command runs.
@@ -234,13 +238,16 @@ pub enum Scope {
 pub enum Value {
     /// An unsigned number of at most this many bits (`0x..`, `0b..`, decimal).
     Bits(u32),
+    /// A number of at most this many bits, or a name of a field's value
+    /// (`fast`): [`crate::value::Operand`].
+    BitsOrName(u32),
     /// A size or offset with optional K/M/G suffix.
     Size,
     /// Milliseconds.
     Millis,
     /// An access width in bits: 8, 16, 32 or 64.
     Width,
-    /// A BAR index, 0 to 5.
+    /// A BAR index, 0 to 5, or `config`: config space, as a window of its own.
     Bar,
     /// A decimal number with a fraction (a rate).
     Float,
@@ -265,6 +272,10 @@ impl Value {
     pub fn parse(&self, text: &str, what: &str) -> Result<Parsed> {
         Ok(match self {
             Value::Bits(bits) => Parsed::Int(crate::value::parse_bits(text, *bits, what)?),
+            Value::BitsOrName(bits) => match crate::value::Operand::parse(text, *bits, what)? {
+                crate::value::Operand::Number(n) => Parsed::Int(n),
+                crate::value::Operand::Name(name) => Parsed::Text(name),
+            },
             Value::Size => Parsed::Int(parse_size(text)?),
             Value::Millis => Parsed::Int(parse_u64(text)?),
             Value::Width => {
@@ -276,7 +287,8 @@ impl Value {
             }
             Value::Bar => match text.parse::<u8>() {
                 Ok(b) if b <= 5 => Parsed::Int(u64::from(b)),
-                _ => return Err(Error::invalid(text, "not a BAR index: expected 0 to 5")),
+                _ if text.eq_ignore_ascii_case("config") => Parsed::Int(u64::from(crate::pci::config_map::CONFIG_BAR)),
+                _ => return Err(Error::invalid(text, "not a BAR: expected 0 to 5, or config (config space)")),
             },
             Value::Float => match text.parse::<f64>() {
                 Ok(f) if f.is_finite() => Parsed::Text(text.to_string()),
@@ -304,6 +316,7 @@ impl Value {
     pub fn placeholder(&self) -> &'static str {
         match self {
             Value::Bits(_) => "N",
+            Value::BitsOrName(_) => "VALUE",
             Value::Size => "BYTES",
             Value::Millis => "MS",
             Value::Width => "BITS",

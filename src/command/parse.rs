@@ -135,10 +135,37 @@ impl Parser<'_, '_> {
         self.positionals().get(self.next_positional).is_some()
     }
 
-    /// When the next positional takes the rest verbatim, `word` starts it.
+    /// When the next positional takes the rest verbatim, `word` starts it
+    /// (unless it is one of the command's own options: `setpci -v -D -s ...`
+    /// takes `-v` and `-D` as its flags and the rest verbatim).
     fn trailing_rest<'w>(&self, word: &'w str) -> Option<&'w str> {
         let arg = self.positionals().get(self.next_positional).copied()?;
-        (arg.trailing && self.args.get(arg.name).is_none()).then_some(word)
+        (arg.trailing && self.args.get(arg.name).is_none() && !self.own_option(word)).then_some(word)
+    }
+
+    /// Whether `word` is an option of the command named last (not a global
+    /// or a group's): `--name[=..]`, or `-abc` with every letter its own.
+    fn own_option(&self, word: &str) -> bool {
+        let Some(command) = self.path.last() else { return false };
+        let own = || command.args.iter().filter(|a| !a.is_positional());
+        // A command with options of its own takes help as one of them.
+        if matches!(word, "-h" | "--help") {
+            return own().next().is_some();
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            return !name.is_empty() && own().any(|a| a.name == name);
+        }
+        let Some(cluster) = word.strip_prefix('-').filter(|c| !c.is_empty()) else { return false };
+        for (at, c) in cluster.char_indices() {
+            match own().find(|a| a.short == Some(c)) {
+                // An option with a value takes the rest of the word (or the next).
+                Some(a) if a.takes_value() => return at < cluster.len(),
+                Some(_) => {}
+                None => return false,
+            }
+        }
+        true
     }
 
     /// An option by its long name: the leaf's, its groups', the globals.

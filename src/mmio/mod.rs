@@ -4,7 +4,7 @@
 
 pub mod barrier;
 pub mod bulk;
-mod fault;
+pub mod fault;
 pub mod io;
 pub mod mapping;
 pub mod region;

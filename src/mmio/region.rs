@@ -151,7 +151,8 @@ impl MmioRegion {
             // (check_span); `data` is RAM of at least head + body bytes, never overlapping the mapping.
             unsafe { bulk::copy_in(self.body_ptr(offset, head), data[head..].as_ptr(), body, Lanes::detect()) };
         }
-        put(head + body, head + body + tail)
+        put(head + body, head + body + tail)?;
+        self.check_fault()
     }
 
     /// Copy from the region at `offset` into `out`, as [`Self::copy_from_slice`].
@@ -175,7 +176,9 @@ impl MmioRegion {
             // SAFETY: as in copy_from_slice, with `out` as the RAM side.
             unsafe { bulk::copy_out(self.body_ptr(offset, head), out[head..].as_mut_ptr(), body, Lanes::detect()) };
         }
-        get(out, head + body, head + body + tail)
+        get(out, head + body, head + body + tail)?;
+        // The bytes copied are the device's only if no bus error replaced them with zeros.
+        self.check_fault()
     }
 
     /// Set `len` bytes at `offset` to `byte`, with the widest aligned volatile
@@ -201,7 +204,18 @@ impl MmioRegion {
             // SAFETY: as in copy_from_slice, for the region side only.
             unsafe { bulk::fill(self.body_ptr(offset, head), pattern, body, Lanes::detect()) };
         }
-        put(head + body, head + body + tail)
+        put(head + body, head + body + tail)?;
+        self.check_fault()
+    }
+
+    /// After a bulk copy: a bus error during it is an error (the copy read
+    /// zeros or wrote nothing from then on), as every access path checks.
+    #[inline]
+    fn check_fault(&self) -> Result<()> {
+        if self.faulted() {
+            return Err(crate::mmio::fault::bus_error());
+        }
+        Ok(())
     }
 
     /// Split a checked span into narrow head accesses up to the first 8-byte

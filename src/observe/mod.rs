@@ -77,13 +77,15 @@ impl std::fmt::Display for DeviceIds {
 /// The built-in map named `name` for `bar` (snapshots and traces name the
 /// map they were made with).
 pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::RegisterMap> {
-    crate::drivers::DRIVERS.iter().flat_map(|d| d.maps.iter().copied()).find(|m| m.name == name && m.bar == bar)
+    crate::drivers::installed().iter().flat_map(|d| d.maps.iter().copied()).find(|m| m.name == name && m.bar == bar)
 }
 
 /// The map called `name` in the map file `path` (a snapshot or trace names
-/// the block it was made with), or the file's only block.
+/// the block it was made with), or the file's only block. A file a snapshot
+/// or trace names is read as data only: SystemRDL, whose compiler is another
+/// program, is refused (give such a map with `--regmap`).
 pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regmap::RegisterMap> {
-    let file = crate::regmap::load_file(path)?;
+    let file = crate::regmap::formats::load_file_as_data(path)?;
     let block = file.block(Some(name)).or_else(|_| file.block(None))?;
     Ok(block.clone())
 }
@@ -126,13 +128,23 @@ pub fn millis(d: Duration) -> u64 {
 /// descriptor is polled in whole milliseconds and the rest slept, so short
 /// sampling periods stay accurate; past `until` it is only checked.
 pub(crate) fn pause(stop: Option<BorrowedFd<'_>>, until: Instant) -> crate::Result<bool> {
+    // The kernel asking for the device back is no way to end an observation
+    // quietly: it is the device-gone error.
+    match crate::stop::requested() {
+        Some(release @ crate::stop::Reason::Release(_)) => return Err(release.error(String::new())),
+        Some(crate::stop::Reason::Signal(_)) if stop.is_some() => return Ok(true),
+        _ => {}
+    }
     if let Some(fd) = stop {
         let left = until.saturating_duration_since(Instant::now());
         let whole = Instant::now() + Duration::from_millis(left.as_millis() as u64);
         let ready = crate::stop::wait_readable(&[fd], whole)
             .map_err(|e| crate::Error::io("cannot poll", "the stop descriptor", e.into()))?;
-        if ready.is_some() {
-            return Ok(true);
+        match crate::stop::requested() {
+            Some(release @ crate::stop::Reason::Release(_)) => return Err(release.error(String::new())),
+            Some(_) => return Ok(true),
+            None if ready.is_some() => return Ok(true),
+            None => {}
         }
     }
     let left = until.saturating_duration_since(Instant::now());

@@ -327,19 +327,4 @@ mod tests {
         assert!(run(&Plan::new(&t, &Names::default(), false), &device, Duration::ZERO, |_, _| ()).is_err());
         assert!(std::fs::read(&shm).unwrap().iter().all(|b| *b == 0));
     }
-
-    #[test]
-    fn a_trace_from_a_pci_device_is_refused_on_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let shm = dir.path().join("shm");
-        std::fs::write(&shm, [0u8; 64]).unwrap();
-        let device = Device::open(&format!("file:{}", shm.display()), Default::default()).unwrap();
-        let mut t = trace(vec![]);
-        t.header.ids = Some(DeviceIds { vendor: 0x1234, device: 0x11e8, revision: Some(0x10), subsystem: None });
-        t.header.device = "0000:00:04.0".into();
-        let e = check_device(&t, &device).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::TraceFromOtherDevice { .. }));
-        assert!(e.to_string().contains("was recorded on 0000:00:04.0 (IDs 1234:11e8 rev 10, edu)"), "{e}");
-        assert_eq!(e.class(), crate::ErrorClass::Refused);
-    }
 }

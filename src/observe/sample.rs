@@ -173,6 +173,7 @@ impl Sampler {
         let mut next = self.start;
         let mut shown = self.start;
         let mut checked = self.start;
+        let live = crate::mmio::fault::Liveness::new(self.window.layout().device.clone());
         while count.is_none_or(|n| self.samples < n) {
             self.sample()?;
             let now = Instant::now();
@@ -189,6 +190,8 @@ impl Sampler {
             let long = next.duration_since(now) >= Duration::from_millis(1);
             if long || now.duration_since(checked) >= Duration::from_millis(50) {
                 checked = now;
+                // A device gone (a bus error, or removed from sysfs) ends the sampling.
+                live.check(self.window.io().faulted(), None)?;
                 if super::pause(stop, if long { next } else { now })? {
                     break;
                 }

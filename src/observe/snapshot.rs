@@ -27,6 +27,10 @@ pub const FORMAT: u32 = 1;
 /// The most bytes one raw snapshot holds (as hex in JSON, twice that).
 pub const MAX_RAW_LEN: u64 = 16 << 20;
 
+/// Largest snapshot file read (a raw snapshot of [`MAX_RAW_LEN`] bytes is
+/// about twice that as hex).
+pub const MAX_SNAPSHOT_FILE: u64 = 64 << 20;
+
 /// The map a snapshot was taken with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MapRef {
@@ -117,7 +121,8 @@ pub struct Snapshot {
     pub ids: Option<DeviceIds>,
     /// When it was taken (RFC 3339, UTC).
     pub time: String,
-    /// The BAR.
+    /// The BAR (`"config"` for config space).
+    #[serde(with = "crate::pci::config_map::bar_json")]
     pub bar: u8,
     /// The BAR's length.
     pub bar_len: u64,
@@ -190,12 +195,24 @@ impl Snapshot {
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        std::fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
+        let mut out = crate::value::create_output_file(path)?;
+        std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
+        out.commit()
     }
 
-    /// Read and check a snapshot file.
+    /// Read and check a snapshot file: a regular file (a FIFO or a device
+    /// is refused, never waited on) of at most [`MAX_SNAPSHOT_FILE`] bytes.
     pub fn load(path: &Path) -> Result<Snapshot> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let bytes = crate::value::read_regular_file(path, "a snapshot", MAX_SNAPSHOT_FILE)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            Error::new(ErrorKind::InvalidFile {
+                what: "mmiodrv snapshot",
+                file: path.to_path_buf(),
+                line,
+                message: "not UTF-8 text".into(),
+            })
+        })?;
         Snapshot::parse(&text, path)
     }
 
@@ -273,8 +290,16 @@ fn capture_raw(window: &Window, offset: u64, len: Option<u64>, all: bool) -> Res
     // The plan first: which words are read, each allowed by the map's rules.
     let mut plan = Vec::new();
     let mut skipped: Vec<SkippedSpan> = Vec::new();
+    // The skipped registers by offset, swept once with the words (not
+    // searched again for every word).
+    let mut skips = skips;
+    skips.sort_by_key(|(r, _)| r.offset);
+    let mut next = 0;
     for o in (offset..offset + len).step_by(4) {
-        match skips.iter().find(|(r, _)| r.offset < o + 4 && o < r.end()) {
+        while next < skips.len() && skips[next].0.end() <= o {
+            next += 1;
+        }
+        match skips[next..].iter().take_while(|(r, _)| r.offset < o + 4).find(|(r, _)| o < r.end()) {
             Some((reg, why)) => match skipped.last_mut() {
                 Some(s) if s.register == reg.name && s.offset + s.len == o => s.len += 4,
                 _ => skipped.push(SkippedSpan { offset: o, len: 4, register: reg.name.to_string(), why: *why }),

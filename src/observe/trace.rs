@@ -39,6 +39,9 @@ use crate::window::{decode_fields, FieldValue};
 /// The trace format's version (the header's `trace`).
 pub const FORMAT: u32 = 1;
 
+/// Largest trace file read (about two million accesses).
+pub const MAX_TRACE_FILE: u64 = 128 << 20;
+
 /// The first line of a trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Header {
@@ -150,7 +153,7 @@ impl std::fmt::Debug for Recorder {
 }
 
 impl Recorder {
-    /// Create (or truncate) `path` and write the header for the device
+    /// Create (or empty) `path` ([`crate::value::create_stream_file`]) and write the header for the device
     /// behind `backend`; `command` is what is being run.
     pub fn create(path: &Path, backend: &dyn Backend, command: Vec<String>) -> Result<Arc<Recorder>> {
         let header = Header {
@@ -161,7 +164,9 @@ impl Recorder {
             time: super::rfc3339(SystemTime::now()),
             command,
         };
-        let mut file = File::create(path).map_err(|e| Error::io("cannot create", path, e))?;
+        // In place (it is read while it is written), never through another
+        // user's link nor into another file's second name.
+        let mut file = crate::value::create_stream_file(path)?;
         let line = json_line(&header);
         file.write_all(&line).map_err(|e| Error::io("cannot write", path, e))?;
         Ok(Arc::new(Recorder {
@@ -237,6 +242,14 @@ impl Backend for TracingBackend {
 
     fn bars(&self) -> Result<Vec<BarInfo>> {
         self.inner.bars()
+    }
+
+    fn read_config_at(&self, offset: u16, width: crate::mmio::Width) -> Result<u64> {
+        self.inner.read_config_at(offset, width)
+    }
+
+    fn write_config_at(&self, offset: u16, width: crate::mmio::Width, value: u64) -> Result<()> {
+        self.inner.write_config_at(offset, width, value)
     }
 
     fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
@@ -334,9 +347,19 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Read and check a trace file.
+    /// Read and check a trace file: a regular file (a FIFO or a device is
+    /// refused, never waited on) of at most [`MAX_TRACE_FILE`] bytes.
     pub fn load(path: &Path) -> Result<Trace> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let bytes = crate::value::read_regular_file(path, "a trace", MAX_TRACE_FILE)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            Error::new(ErrorKind::InvalidFile {
+                what: "mmiodrv trace",
+                file: path.to_path_buf(),
+                line,
+                message: "not UTF-8 text".into(),
+            })
+        })?;
         Trace::parse(&text, path)
     }
 
@@ -379,8 +402,11 @@ pub struct Named {
 }
 
 impl Names {
-    /// Names for `trace`, with `user` (a map and the BAR it applies to) first.
-    pub fn for_trace(trace: &Trace, user: Option<(u8, RegisterMap)>) -> Names {
+    /// Names for `trace`, with `user` (a map and the BAR it applies to)
+    /// first. The map files the trace names are loaded only when `recorded`
+    /// says so (a trace is someone's file: the path it names is not opened
+    /// unasked), and even then never through another program (SystemRDL).
+    pub fn for_trace(trace: &Trace, user: Option<(u8, RegisterMap)>, recorded: bool) -> Names {
         let mut names = Names::default();
         if let Some((bar, map)) = user {
             names.maps.push((bar, Cow::Owned(map)));
@@ -392,6 +418,14 @@ impl Names {
             }
             let map = match file {
                 None => super::builtin_map(name, *bar).map(Cow::Borrowed),
+                Some(f) if !recorded => {
+                    log::info!(
+                        "{}: BAR{bar} was read with the map {}, which is not loaded unless asked for; BAR{bar} is shown by offset",
+                        trace.path.display(),
+                        f.display()
+                    );
+                    None
+                }
                 Some(f) => match super::load_map(f, name) {
                     Ok(m) => Some(Cow::Owned(m)),
                     Err(e) => {
@@ -515,25 +549,5 @@ mod tests {
         let e = Trace::parse(r#"{"trace":9,"device":"x","ids":null,"backend":"file","time":"t"}"#, p).unwrap_err();
         assert!(e.to_string().contains("format version 9"), "{e}");
         assert_eq!(Trace::parse(header, p).unwrap().entries.len(), 0);
-    }
-
-    #[test]
-    fn names_come_from_the_map_with_halves_and_fields() {
-        let header = Header {
-            trace: FORMAT,
-            device: "0000:00:04.0".into(),
-            ids: Some(DeviceIds { vendor: 0x1234, device: 0x11e8, revision: Some(0x10), subsystem: None }),
-            backend: "sysfs".into(),
-            time: String::new(),
-            command: vec![],
-        };
-        let t = Trace { path: "t".into(), header, entries: vec![] };
-        let names = Names::for_trace(&t, None);
-        let n = names.name(0, 0x20, Width::W32, Some(1)).unwrap();
-        assert_eq!(n.register, "STATUS");
-        assert_eq!(n.fields.iter().find(|f| f.name == "COMPUTING").unwrap().meaning.as_deref(), Some("busy"));
-        assert_eq!(names.name(0, 0x84, Width::W32, None).unwrap().register, "DMA_SRC+0x4");
-        assert_eq!(names.name(0, 0x40, Width::W32, None), None);
-        assert_eq!(names.name(1, 0, Width::W32, None), None);
     }
 }

@@ -213,12 +213,16 @@ impl Watch {
         let deadline = options.timeout.map(|t| self.start + t);
         let mut changes = 0u64;
         let mut next = self.start;
+        let live = crate::mmio::fault::Liveness::new(self.window.layout().device.clone());
         let ending = loop {
             let first = self.last.is_none();
             for c in self.poll()? {
                 report(&c);
                 changes += u64::from(!first);
             }
+            // A device gone (a bus error, or removed from sysfs while its
+            // stale mapping still reads) ends the watch with its error.
+            live.check(self.window.io().faulted(), None)?;
             if options.until.is_some_and(|u| self.holds(u)) {
                 break Ending::Until;
             }

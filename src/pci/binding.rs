@@ -161,11 +161,20 @@ pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
     let Some(wanted) = UserspaceDriver::from_name(driver) else {
         return Err(Error::on(dev.address, ErrorKind::NotBindable { driver: driver.to_string() }));
     };
+    if dev.driver().as_deref() == Some(driver) {
+        return Ok(Outcome {
+            device: dev.address,
+            previous: Some(driver.to_string()),
+            current: Some(driver.to_string()),
+        });
+    }
+    // The lock first, then the state and the checks, then the steps: nothing
+    // another mmiodrv process does can come between the check and the unbind.
+    let _lock = lock_for_binding(dev, force)?;
     let previous = dev.driver();
     if previous.as_deref() == Some(driver) {
         return Ok(Outcome { device: dev.address, previous: previous.clone(), current: previous });
     }
-    let _lock = lock_for_binding(dev, force)?;
     // Refuse before touching anything (even loading a module).
     check_idle(dev, if previous.is_some() { "unbind" } else { "bind" }, force)?;
     if wanted == UserspaceDriver::VfioPci {
@@ -206,11 +215,15 @@ fn rollback(dev: &SysfsDevice, previous: Option<&str>) {
 
 /// Detach from whatever driver has the device.
 pub fn unbind(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
+    if dev.driver().is_none() {
+        return Ok(Outcome { device: dev.address, previous: None, current: None });
+    }
+    // Under the lock: the driver as it is now, checked, then unbound.
+    let _lock = lock_for_binding(dev, force)?;
     let previous = dev.driver();
     if previous.is_none() {
         return Ok(Outcome { device: dev.address, previous: None, current: None });
     }
-    let _lock = lock_for_binding(dev, force)?;
     check_idle(dev, "unbind", force)?;
     let fresh = !state_file(dev).exists();
     remember(dev, previous.as_deref())?;
@@ -242,6 +255,8 @@ pub fn restore(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
         return Ok(Outcome { device: dev.address, previous: previous.clone(), current: previous });
     }
     let _lock = lock_for_binding(dev, force)?;
+    // The driver as it is under the lock (another process may have bound it meanwhile).
+    let previous = dev.driver();
     check_idle(dev, if previous.is_some() { "unbind" } else { "bind" }, force)?;
     write_attr(dev.address, &dev.attr_path("driver_override"), "\n")?;
     unbind_current(dev)?;

@@ -51,40 +51,106 @@ fn bad(input: &str, reason: &'static str) -> Error {
     Error::from(ErrorKind::InvalidSelector { input: input.to_string(), reason })
 }
 
-/// A hex part of at most `max`; empty or `*` is "any".
+/// libpci's `parse_hex_field`: empty or `*` is "any"; otherwise hex digits
+/// whose value is at most `max` (no limit on their number, as libpci).
 fn part(text: &str, max: u32) -> std::result::Result<Option<u32>, ()> {
     if text.is_empty() || text == "*" {
         return Ok(None);
     }
-    if text.len() > 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(());
+    let mut v: u64 = 0;
+    for c in text.chars() {
+        let d = c.to_digit(16).ok_or(())?;
+        v = (v << 4) | u64::from(d);
+        if v > u64::from(max) {
+            return Err(());
+        }
     }
-    u32::from_str_radix(text, 16).ok().filter(|v| *v <= max).map(Some).ok_or(())
+    Ok(Some(v as u32))
+}
+
+/// libpci's `split_to_fields`: at most `n` fields separated by `sep`
+/// (missing ones `None`), the whole shorter than 64 characters.
+fn fields(text: &str, sep: char, n: usize, limit: bool) -> std::result::Result<Vec<Option<&str>>, &'static str> {
+    if limit && text.len() >= 64 {
+        return Err("Expression too long");
+    }
+    let parts: Vec<&str> = text.split(sep).collect();
+    if parts.len() > n {
+        return Err("Too many fields");
+    }
+    let mut out: Vec<Option<&str>> = parts.into_iter().map(Some).collect();
+    out.resize(n, None);
+    Ok(out)
+}
+
+/// A libpci reason with the syntax it expects (for mmiodrv's messages).
+fn hinted(why: &'static str) -> &'static str {
+    const SLOT: &str = "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *";
+    macro_rules! with {
+        ($($why:literal => $syntax:literal),* $(,)?) => {
+            match why { $($why => concat!($why, ": ", $syntax),)* _ => SLOT }
+        };
+    }
+    with!(
+        "Expression too long" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+        "Too many fields" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+        "Invalid domain number" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+        "Invalid bus number" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+        "Invalid slot/function number" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+        "Invalid slot number" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+        "Invalid function number" => "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *",
+    )
+}
+
+/// An ID filter's libpci reason with the syntax it expects.
+fn hinted_ids(why: &'static str) -> &'static str {
+    macro_rules! with {
+        ($($why:literal),* $(,)?) => {
+            match why {
+                $($why => concat!($why, ": expected [VENDOR]:[DEVICE][:CLASS[:PROGIF]] in hex, parts omitted or * (a device address goes to -s or --device)"),)*
+                _ => "expected [VENDOR]:[DEVICE][:CLASS[:PROGIF]] in hex, parts omitted or * (a device address goes to -s or --device)",
+            }
+        };
+    }
+    with!(
+        "Expression too long",
+        "Too many fields",
+        "At least two fields must be given",
+        "Invalid vendor ID",
+        "Invalid device ID",
+        "Invalid class code",
+        "Invalid programming interface code",
+    )
 }
 
 impl SlotFilter {
     /// Parse lspci's `-s` syntax: `00:05.0`, `0000:00:05.0`, `05.0`, `05`,
     /// `00:`, `*:05.*`, `.1`.
     pub fn parse(input: &str) -> Result<Self> {
-        const WHY: &str = "expected [[DOMAIN:]BUS:][DEV][.[FUNC]] in hex, parts omitted or *";
-        let mut f = SlotFilter::default();
-        let colons: Vec<&str> = input.split(':').collect();
-        let (domain, bus, rest) = match colons.as_slice() {
-            [rest] => (None, None, *rest),
-            [bus, rest] => (None, Some(*bus), *rest),
-            [domain, bus, rest] => (Some(*domain), Some(*bus), *rest),
-            _ => return Err(bad(input, WHY)),
-        };
-        let (dev, func) = match rest.split_once('.') {
-            Some((d, f)) => (d, Some(f)),
-            None => (rest, None),
-        };
-        let err = |_| bad(input, WHY);
-        f.domain = domain.map(|d| part(d, 0xffff)).transpose().map_err(err)?.flatten().map(|v| v as u16);
-        f.bus = bus.map(|b| part(b, 0xff)).transpose().map_err(err)?.flatten().map(|v| v as u8);
-        f.device = part(dev, 0x1f).map_err(err)?.map(|v| v as u8);
-        f.function = func.map(|x| part(x, 7)).transpose().map_err(err)?.flatten().map(|v| v as u8);
-        Ok(f)
+        SlotFilter::parse_as_libpci(input).map_err(|why| bad(input, hinted(why)))
+    }
+
+    /// The one parser of `-s`, as libpci's `pci_filter_parse_slot`: on
+    /// failure, its reason in libpci's words (`Invalid bus number`), which
+    /// setpci prints.
+    pub fn parse_as_libpci(input: &str) -> std::result::Result<Self, &'static str> {
+        let f = fields(input, ':', 3, true)?;
+        let mut out = SlotFilter::default();
+        let mut i = 0;
+        if f[2].is_some() {
+            out.domain = part(f[0].unwrap_or(""), 0xffff).map_err(|_| "Invalid domain number")?.map(|v| v as u16);
+            i += 1;
+        }
+        if f[i + 1].is_some() {
+            out.bus = part(f[i].unwrap_or(""), 0xff).map_err(|_| "Invalid bus number")?.map(|v| v as u8);
+            i += 1;
+        }
+        if let Some(dev) = f[i].filter(|d| !d.is_empty() && *d != "*") {
+            let sf = fields(dev, '.', 2, false).map_err(|_| "Invalid slot/function number")?;
+            out.device = part(sf[0].unwrap_or(""), 0x1f).map_err(|_| "Invalid slot number")?.map(|v| v as u8);
+            out.function = part(sf[1].unwrap_or(""), 7).map_err(|_| "Invalid function number")?.map(|v| v as u8);
+        }
+        Ok(out)
     }
 
     /// Whether `a` matches.
@@ -100,19 +166,22 @@ impl IdFilter {
     /// Parse lspci's `-d` syntax: `1af4:`, `:1041`, `1af4:1041`, `::0200`,
     /// `*:*:0c03:30`.
     pub fn parse(input: &str) -> Result<Self> {
-        const WHY: &str = "expected [VENDOR]:[DEVICE][:CLASS[:PROGIF]] in hex, parts omitted or * \
-                           (a device address goes to -s or --device)";
-        let parts: Vec<&str> = input.split(':').collect();
-        if parts.len() < 2 || parts.len() > 4 {
-            return Err(bad(input, WHY));
+        IdFilter::parse_as_libpci(input).map_err(|why| bad(input, hinted_ids(why)))
+    }
+
+    /// The one parser of `-d`, as libpci's `pci_filter_parse_id` (without
+    /// its `x` digits of a class): on failure, libpci's reason.
+    pub fn parse_as_libpci(input: &str) -> std::result::Result<Self, &'static str> {
+        let f = fields(input, ':', 4, true)?;
+        if f[1].is_none() {
+            return Err("At least two fields must be given");
         }
-        let err = |_| bad(input, WHY);
-        let get = |i: usize, max: u32| parts.get(i).map(|p| part(p, max)).transpose().map(Option::flatten);
+        let get = |i: usize, max: u32, why: &'static str| part(f[i].unwrap_or(""), max).map_err(|_| why);
         Ok(IdFilter {
-            vendor: get(0, 0xffff).map_err(err)?.map(|v| v as u16),
-            device: get(1, 0xffff).map_err(err)?.map(|v| v as u16),
-            class: get(2, 0xffff).map_err(err)?.map(|v| v as u16),
-            prog_if: get(3, 0xff).map_err(err)?.map(|v| v as u8),
+            vendor: get(0, 0xffff, "Invalid vendor ID")?.map(|v| v as u16),
+            device: get(1, 0xffff, "Invalid device ID")?.map(|v| v as u16),
+            class: get(2, 0xffff, "Invalid class code")?.map(|v| v as u16),
+            prog_if: get(3, 0xff, "Invalid programming interface code")?.map(|v| v as u8),
         })
     }
 

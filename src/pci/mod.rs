@@ -4,6 +4,7 @@ pub mod address;
 pub mod binding;
 pub mod capabilities;
 pub mod config;
+pub mod config_map;
 pub mod config_target;
 pub mod filter;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod listing;
 pub mod lspci;
 pub mod report;
 pub mod resource;
+pub mod setpci;
 pub mod sysfs;
 
 pub use address::{DeviceSelector, PciAddress};

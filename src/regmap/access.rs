@@ -27,7 +27,8 @@ impl Target<'_> {
     }
 }
 
-/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` or a number against an optional map.
+/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` (or `CAP.REG.FIELD`, the
+/// register named `CAP.REG`) or a number against an optional map.
 pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a>> {
     if text.starts_with(|c: char| c.is_ascii_digit()) {
         return parse_u64(text).map(Target::Offset);
@@ -35,7 +36,12 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
     let Some(map) = map else {
         return Err(ErrorKind::NoMap { name: text.to_string() }.into());
     };
-    match text.split_once('.') {
+    // A register's name may hold dots itself (config space's `EXP.LNKSTA`):
+    // a whole name first, then the field after the last dot.
+    if let Some(reg) = map.registers.iter().find(|r| r.name.eq_ignore_ascii_case(text)) {
+        return Ok(Target::Register(reg));
+    }
+    match text.rsplit_once('.') {
         Some((reg, field)) => {
             let reg = map.register(reg)?;
             Ok(Target::Field(reg, reg.field(field)?))
@@ -104,8 +110,9 @@ pub fn write_register(io: &dyn RegisterIo, reg: &Register, value: u64) -> Result
     Ok(())
 }
 
-/// How a write to one field is made up: whether the register is read first,
-/// and what every other bit of the written word holds.
+/// How a write to some bits of a register (one field, or several: the
+/// `mask`) is made up: whether the register is read first, and what every
+/// other bit of the written word holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldWritePlan {
     /// Read the register first (some other bits must keep their value).
@@ -116,22 +123,42 @@ pub struct FieldWritePlan {
     pub ones_mask: u64,
 }
 
-/// Plan a write of `field` that leaves every other field as it is: a field
-/// that takes the value written keeps what was read; a write-1-to-clear (or
-/// -set, -toggle) field gets 0s, a write-0-to-clear field 1s; write-only and
-/// read-only fields (and bits no field names, for registers without side
-/// effects) keep what was read. Refused when no written value leaves another
-/// field unchanged (a field any write clears or sets), or when the register
-/// would have to be read and reading it has side effects.
-pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan> {
-    if !reg.access.writable() || !reg.field_access(field).writable() {
-        let name = format!("{}.{}", reg.name, field.name);
-        return Err(ErrorKind::ReadOnly { register: name }.into());
+impl FieldWritePlan {
+    /// The word to write: `value`'s bits under `mask`, every other bit as
+    /// the plan says (from `current`, the value read when
+    /// [`Self::read_first`], else ignored).
+    pub const fn word(&self, current: u64, mask: u64, value: u64) -> u64 {
+        let others = (current & self.keep_mask) | self.ones_mask;
+        (others & !mask) | (value & mask)
     }
+}
+
+/// Plan a write of `field` that leaves every other field as it is (see
+/// [`plan_write`]).
+pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan> {
+    plan_write(reg, field.mask())
+}
+
+/// Plan a write of the bits under `mask` (whole fields: one field written
+/// by name, or the fields a typed `modify` changes) that leaves every other
+/// field as it is: a field that takes the value written keeps what was
+/// read; a write-1-to-clear (or -set, -toggle) field gets 0s, a
+/// write-0-to-clear field 1s, so a write never acknowledges or sets
+/// anything by accident; write-only and read-only fields (and bits no field
+/// names, for registers without side effects) keep what was read. Refused
+/// when a field under `mask` cannot be written, when no written value leaves
+/// another field unchanged (a field any write clears or sets), or when the
+/// register would have to be read and reading it has side effects.
+///
+/// Every read-modify-write goes through it: `write REG.FIELD VALUE` on the
+/// command line, in scripts and in Python, and a typed register's `modify`
+/// ([`crate::regmap::typed`]).
+pub fn plan_write(reg: &Register, mask: u64) -> Result<FieldWritePlan> {
+    check_writable(reg, mask)?;
     let mut keep = 0u64;
     let mut ones = 0u64;
     let readable = reg.access.readable();
-    for other in reg.fields.iter().filter(|f| f.name != field.name) {
+    for other in reg.fields.iter().filter(|f| f.mask() & mask == 0) {
         let semantics = reg.field_write(other);
         let Some(neutral) = semantics.neutral(1, other.max_value()) else {
             return Err(ErrorKind::NotSupported {
@@ -151,7 +178,7 @@ pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan>
     }
     // Bits no field names keep their value too, where they can be read.
     if readable && reg.access != Access::RW1C {
-        keep |= reg.unnamed_bits() & !field.mask();
+        keep |= reg.unnamed_bits() & !mask;
     }
     if keep != 0 && reg.read_side_effects {
         return Err(ErrorKind::ReadSideEffect {
@@ -163,15 +190,49 @@ pub fn plan_field_write(reg: &Register, field: &Field) -> Result<FieldWritePlan>
     Ok(FieldWritePlan { read_first: keep != 0, keep_mask: keep, ones_mask: ones })
 }
 
-/// Write one field (see [`plan_field_write`]): range-checked before anything
+/// Plan a write of the fields under `mask` that is not a read-modify-write
+/// (a typed register's `write` of field values): nothing is read, fields
+/// that take the value written and are not under `mask` are written 0, and
+/// fields with write semantics are written their "no effect" value (0 for
+/// write-1-to-clear, 1s for write-0-to-clear). Refused when a field under
+/// `mask` cannot be written.
+pub fn plan_fresh_write(reg: &Register, mask: u64) -> Result<FieldWritePlan> {
+    check_writable(reg, mask)?;
+    let ones = reg
+        .fields
+        .iter()
+        .filter(|f| f.mask() & mask == 0)
+        .filter(|f| reg.field_write(f).neutral(0, f.max_value()) == Some(f.max_value()))
+        .fold(0, |m, f| m | f.mask());
+    Ok(FieldWritePlan { read_first: false, keep_mask: 0, ones_mask: ones })
+}
+
+/// The register, and every field under `mask`, can be written.
+fn check_writable(reg: &Register, mask: u64) -> Result<()> {
+    if !reg.access.writable() {
+        return Err(ErrorKind::ReadOnly { register: reg.name.to_string() }.into());
+    }
+    if let Some(field) = reg.fields.iter().find(|f| f.mask() & mask != 0 && !reg.field_access(f).writable()) {
+        let name = format!("{}.{}", reg.name, field.name);
+        return Err(ErrorKind::ReadOnly { register: name }.into());
+    }
+    Ok(())
+}
+
+/// Write one field (see [`plan_write`]): range-checked before anything
 /// is touched, one read when other bits must keep their value, one write.
 /// Returns the register value written.
 pub fn write_field(io: &dyn RegisterIo, reg: &Register, field: &Field, value: u64) -> Result<u64> {
-    field.insert(0, value)?;
-    let plan = plan_field_write(reg, field)?;
+    let shifted = field.insert(0, value)?;
+    write_masked(io, reg, field.mask(), shifted)
+}
+
+/// Write the bits of `value` under `mask` (fields in place), leaving every
+/// other field as it is ([`plan_write`]). Returns the register value written.
+pub fn write_masked(io: &dyn RegisterIo, reg: &Register, mask: u64, value: u64) -> Result<u64> {
+    let plan = plan_write(reg, mask)?;
     let current = if plan.read_first { read_register(io, reg)? } else { 0 };
-    let base = (current & plan.keep_mask) | plan.ones_mask;
-    let new = field.insert(base, value)?;
+    let new = plan.word(current, mask, value);
     write_register(io, reg, new)?;
     Ok(new)
 }

@@ -5,11 +5,16 @@
 //! TOML problems are reported as `FILE:LINE: problem`; the format is documented
 //! in docs/regmap-format.md.
 
+// What only the TOML reader (feature `toml`) uses.
+#![cfg_attr(not(feature = "toml"), allow(unused_imports, dead_code))]
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+#[cfg(feature = "toml")]
 use serde::Deserialize;
+#[cfg(feature = "toml")]
 use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -25,7 +30,11 @@ pub const MAX_DESCRIPTION: usize = 4096;
 pub const MAX_REGISTERS: usize = 1 << 16;
 /// Largest map file read.
 pub const MAX_FILE: u64 = 64 << 20;
+/// Most `[[access]]` ranges in one map (every register is checked against
+/// them).
+pub const MAX_ACCESS_RULES: usize = 256;
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSchema {
@@ -36,6 +45,7 @@ struct FileSchema {
     register: Vec<Spanned<RegisterSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceSchema {
@@ -51,6 +61,7 @@ struct DeviceSchema {
     size: Option<u64>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessRuleSchema {
@@ -58,6 +69,7 @@ struct AccessRuleSchema {
     widths: Vec<u32>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterSchema {
@@ -76,6 +88,7 @@ struct RegisterSchema {
     field: Vec<Spanned<FieldSchema>>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldSchema {
@@ -93,6 +106,7 @@ struct FieldSchema {
 
 /// `values = { 0 = "off", 2 = "fast" }`, or a list
 /// `values = [{ value = 0, name = "off" }, ...]` (where one value has several names).
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Values {
@@ -100,12 +114,14 @@ enum Values {
     List(Vec<ValueSchema>),
 }
 
+#[cfg(feature = "toml")]
 impl Default for Values {
     fn default() -> Self {
         Values::Table(BTreeMap::new())
     }
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValueSchema {
@@ -114,6 +130,7 @@ struct ValueSchema {
 }
 
 /// `bits = 7` or `bits = "31:24"`.
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Bits {
@@ -150,6 +167,15 @@ impl Invalid {
     }
 }
 
+/// The problem (its message names the register and field it is about).
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// Read a map file with the checks every map file gets: a regular file, at
 /// most [`MAX_FILE`] bytes, UTF-8 (the first bad byte's line is named).
 pub fn read_map_text(path: &Path) -> Result<String> {
@@ -161,6 +187,7 @@ pub fn read_map_text(path: &Path) -> Result<String> {
     })
 }
 
+#[cfg(feature = "toml")]
 /// Parse and validate TOML map text; `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     let err = |offset: usize, message: String| -> Error {
@@ -230,9 +257,34 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
     for reg in map.registers.to_mut() {
         reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
     }
+    make_printable(&mut map);
     Ok(map)
 }
 
+/// A map file's free text (descriptions, value names) made safe to print:
+/// line breaks and tabs become spaces, other control characters and the
+/// bidirectional-text controls are escaped (`\u{1b}`), so a map cannot
+/// send escape sequences to a terminal through any front end. (Names of
+/// maps, registers and fields are letters, digits, `_` and `-` already.)
+pub(crate) fn make_printable(map: &mut RegisterMap) {
+    fn fix(t: &mut crate::regmap::model::Text) {
+        if let std::borrow::Cow::Owned(s) = crate::text::printable(t) {
+            *t = s.into();
+        }
+    }
+    fix(&mut map.description);
+    for reg in map.registers.to_mut() {
+        fix(&mut reg.description);
+        for f in reg.fields.to_mut() {
+            fix(&mut f.description);
+            for (_, name) in f.values.to_mut() {
+                fix(name);
+            }
+        }
+    }
+}
+
+#[cfg(feature = "toml")]
 fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     match text.to_ascii_uppercase().as_str() {
         "RO" => Ok(Access::RO),
@@ -246,6 +298,7 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
     }
 }
 
+#[cfg(feature = "toml")]
 fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
     super::formats::write_from_name(text).ok_or_else(|| {
         format!(
@@ -256,11 +309,13 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
     })
 }
 
+#[cfg(feature = "toml")]
 fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
     super::formats::read_from_name(text)
         .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 
+#[cfg(feature = "toml")]
 /// Build one register from its TOML; errors carry the index of the field at fault.
 fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<usize>, String)> {
     let here = |m: String| (None, m);
@@ -341,6 +396,9 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
     if map.registers.len() > MAX_REGISTERS {
         return Err(Invalid::map(format!("more than {MAX_REGISTERS} registers")));
     }
+    if map.rules.len() > MAX_ACCESS_RULES {
+        return Err(Invalid::rule(MAX_ACCESS_RULES, format!("more than {MAX_ACCESS_RULES} access ranges")));
+    }
     for (i, r) in map.rules.iter().enumerate() {
         if r.start >= r.end {
             return Err(Invalid::rule(i, format!("access range [{:#x}, {:#x}) is empty", r.start, r.end)));
@@ -356,6 +414,9 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
         }
     }
     let mut names = HashSet::new();
+    // Registers are sorted by offset: one overlaps an earlier one exactly when
+    // it starts before the furthest end so far (linear, not every pair).
+    let mut furthest: Option<&Register> = None;
     for (i, reg) in map.registers.iter().enumerate() {
         check_register(map, reg).map_err(|(f, m)| match f {
             Some(f) => Invalid::field(i, f, m),
@@ -367,8 +428,11 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
         if i > 0 && map.registers[i - 1].offset > reg.offset {
             return Err(Invalid::register(i, format!("register {} is listed out of offset order", reg.name)));
         }
-        let overlapping = map.registers[..i].iter().find(|o| reg.offset < o.end() && o.offset < reg.end());
-        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
+        let overlapping = furthest.filter(|o| !map.overlaps && reg.offset < o.end());
+        if furthest.is_none_or(|f| reg.end() > f.end()) {
+            furthest = Some(reg);
+        }
+        if let Some(other) = overlapping {
             return Err(Invalid::register(
                 i,
                 format!(
@@ -465,18 +529,23 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
                 f.bits()
             )));
         }
+        // Skipped where overlaps are allowed (SVD): fields may be many there.
+        if map.overlaps {
+            continue;
+        }
         let same_name = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name));
-        if let Some(other) = same_name.filter(|_| !map.overlaps) {
+        if let Some(other) = same_name {
             return Err(at(format!("duplicate field name '{}' in register {}", other.name, r.name)));
         }
         let overlapping = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0);
-        if let Some(other) = overlapping.filter(|_| !map.overlaps) {
+        if let Some(other) = overlapping {
             return Err(at(format!("field {}.{} overlaps field {}", r.name, f.name, other.name)));
         }
     }
     Ok(())
 }
 
+#[cfg(feature = "toml")]
 fn parse_bit_range(text: &str) -> Option<(u32, u32)> {
     let (m, l) = text.split_once(':')?;
     let (msb, lsb) = (m.trim().parse().ok()?, l.trim().parse().ok()?);

@@ -10,9 +10,14 @@ pub mod macros;
 pub mod model;
 pub mod typed;
 
-pub use access::{plan_field_write, read_register, resolve, write_field, write_register, FieldWritePlan, Target};
+pub use access::{
+    plan_field_write, plan_fresh_write, plan_write, read_register, resolve, write_field, write_masked, write_register,
+    FieldWritePlan, Target,
+};
 pub use formats::{load_file, Format, MapFile};
-pub use loader::{parse, validate, Invalid};
+#[cfg(feature = "toml")]
+pub use loader::parse;
+pub use loader::{validate, Invalid};
 pub use model::{
     Access, AccessRule, BitRange, Field, ReadAction, Register, RegisterMap, Text, WordOrder, WriteSemantics,
 };

@@ -272,6 +272,12 @@ impl Field {
         self.values.iter().find(|(v, _)| *v == value).map(|(_, n)| n.as_ref())
     }
 
+    /// The value named `name` (without regard to case; the first of two
+    /// with one name), if the map names one so.
+    pub fn value_named(&self, name: &str) -> Option<u64> {
+        self.values.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(v, _)| *v)
+    }
+
     /// Its bits, shown `31:24` or `7`.
     pub const fn bit_range(&self) -> BitRange {
         BitRange { msb: self.msb, lsb: self.lsb }

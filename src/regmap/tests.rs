@@ -368,3 +368,192 @@ fn deep_xml_is_refused_before_it_is_parsed() {
         .unwrap_err();
     assert!(e.to_string().contains("neither CMSIS-SVD"), "self-closing tags do not nest: {e}");
 }
+
+/// The read-modify-write table: for every write semantic a field can have,
+/// a write of another field by name (`write R.EN 1`: the command line,
+/// scripts, Python) and a typed `modify` (`R.modify(io, R::EN::SET)`) write
+/// the same word, or are refused alike; a typed `write` of field values
+/// writes each semantic's "no effect" value; and a simulated device ends in
+/// the same state through either path.
+mod rmw_table {
+    use super::*;
+    use crate::regmap::typed::{Reg, RegisterSpec, RW};
+
+    crate::register_map! {
+        /// One register per write semantic of PEND (bit 1), next to EN (bit 0).
+        pub mod regs {
+            map MAP { name: "rmw", description: "every write semantic", bar: 0, size: Some(0x1000), access: [] }
+            NORMAL @ 0x00: u32, RW { PEND [1], EN [0] }
+            ONE_TO_CLEAR @ 0x04: u32, RW { PEND [1] write OneToClear, EN [0] }
+            ONE_TO_SET @ 0x08: u32, RW { PEND [1] write OneToSet, EN [0] }
+            ONE_TO_TOGGLE @ 0x0c: u32, RW { PEND [1] write OneToToggle, EN [0] }
+            ZERO_TO_CLEAR @ 0x10: u32, RW { PEND [1] write ZeroToClear, EN [0] }
+            ZERO_TO_SET @ 0x14: u32, RW { PEND [1] write ZeroToSet, EN [0] }
+            ZERO_TO_TOGGLE @ 0x18: u32, RW { PEND [1] write ZeroToToggle, EN [0] }
+            CLEAR @ 0x1c: u32, RW { PEND [1] write Clear, EN [0] }
+            SET @ 0x20: u32, RW { PEND [1] write Set, EN [0] }
+            MODIFY @ 0x24: u32, RW { PEND [1] write Modify, EN [0] }
+            READ_ONLY_FIELD @ 0x28: u32, RW { PEND [1] access RO, EN [0] }
+            UNNAMED_BITS @ 0x2c: u32, RW { EN [0] }
+        }
+    }
+
+    /// What a write of EN = 1 writes when the register holds `before`: the
+    /// word, or the error's kind.
+    type Outcome = std::result::Result<u64, String>;
+
+    fn by_name(name: &str, before: u64) -> (Outcome, Vec<(char, u64, u32)>) {
+        let io = recorder();
+        let reg = regs::MAP.register(name).unwrap();
+        io.inner.write(reg.offset, Width::W32, before).unwrap();
+        let r = write_field(&io, reg, reg.field("EN").unwrap(), 1);
+        let out = r.map(|_| io.inner.read(reg.offset, Width::W32).unwrap()).map_err(|e| kind::<()>(Err(e)));
+        let log = io.log.lock().unwrap().clone();
+        (out, log)
+    }
+
+    fn typed<R: RegisterSpec>(
+        reg: Reg<u32, RW, crate::regmap::typed::Pure, R>,
+        en: crate::regmap::typed::FieldValue<u32, R>,
+        before: u64,
+    ) -> (Outcome, Vec<(char, u64, u32)>) {
+        let io = recorder();
+        io.inner.write(reg.offset(), Width::W32, before).unwrap();
+        let r = reg.modify(&io, en);
+        let out = r.map(|_| io.inner.read(reg.offset(), Width::W32).unwrap()).map_err(|e| kind::<()>(Err(e)));
+        let log = io.log.lock().unwrap().clone();
+        (out, log)
+    }
+
+    #[test]
+    fn name_path_and_typed_modify_write_the_same_word_for_every_semantic() {
+        use regs::*;
+        let ok = |v: u64| -> Outcome { Ok(v) };
+        let refused = |k: &str| -> Outcome { Err(k.to_string()) };
+        // (register, typed, [(before, expected)]): PEND pending (0b10) or not.
+        #[allow(clippy::type_complexity)]
+        let table: Vec<(&str, Box<dyn Fn(u64) -> (Outcome, Vec<(char, u64, u32)>)>, [(u64, Outcome); 2])> = vec![
+            ("NORMAL", Box::new(|b| typed(NORMAL, NORMAL::EN::SET, b)), [(0b10, ok(0b11)), (0b00, ok(0b01))]),
+            (
+                "ONE_TO_CLEAR",
+                Box::new(|b| typed(ONE_TO_CLEAR, ONE_TO_CLEAR::EN::SET, b)),
+                [(0b10, ok(0b01)), (0b00, ok(0b01))],
+            ),
+            (
+                "ONE_TO_SET",
+                Box::new(|b| typed(ONE_TO_SET, ONE_TO_SET::EN::SET, b)),
+                [(0b10, ok(0b01)), (0b00, ok(0b01))],
+            ),
+            (
+                "ONE_TO_TOGGLE",
+                Box::new(|b| typed(ONE_TO_TOGGLE, ONE_TO_TOGGLE::EN::SET, b)),
+                [(0b10, ok(0b01)), (0b00, ok(0b01))],
+            ),
+            (
+                "ZERO_TO_CLEAR",
+                Box::new(|b| typed(ZERO_TO_CLEAR, ZERO_TO_CLEAR::EN::SET, b)),
+                [(0b10, ok(0b11)), (0b00, ok(0b11))],
+            ),
+            (
+                "ZERO_TO_SET",
+                Box::new(|b| typed(ZERO_TO_SET, ZERO_TO_SET::EN::SET, b)),
+                [(0b10, ok(0b11)), (0b00, ok(0b11))],
+            ),
+            (
+                "ZERO_TO_TOGGLE",
+                Box::new(|b| typed(ZERO_TO_TOGGLE, ZERO_TO_TOGGLE::EN::SET, b)),
+                [(0b10, ok(0b11)), (0b00, ok(0b11))],
+            ),
+            (
+                "CLEAR",
+                Box::new(|b| typed(CLEAR, CLEAR::EN::SET, b)),
+                [(0b10, refused("NotSupported")), (0, refused("NotSupported"))],
+            ),
+            (
+                "SET",
+                Box::new(|b| typed(SET, SET::EN::SET, b)),
+                [(0b10, refused("NotSupported")), (0, refused("NotSupported"))],
+            ),
+            (
+                "MODIFY",
+                Box::new(|b| typed(MODIFY, MODIFY::EN::SET, b)),
+                [(0b10, refused("NotSupported")), (0, refused("NotSupported"))],
+            ),
+            (
+                "READ_ONLY_FIELD",
+                Box::new(|b| typed(READ_ONLY_FIELD, READ_ONLY_FIELD::EN::SET, b)),
+                [(0b10, ok(0b11)), (0b00, ok(0b01))],
+            ),
+            (
+                "UNNAMED_BITS",
+                Box::new(|b| typed(UNNAMED_BITS, UNNAMED_BITS::EN::SET, b)),
+                [(0xf0, ok(0xf1)), (0b00, ok(0b01))],
+            ),
+        ];
+        for (name, modify, cases) in &table {
+            for (before, want) in cases {
+                let (named, named_log) = by_name(name, *before);
+                let (modified, typed_log) = modify(*before);
+                assert_eq!(&named, want, "{name} from {before:#x}: write {name}.EN 1");
+                assert_eq!(&modified, want, "{name} from {before:#x}: {name}.modify(EN::SET)");
+                assert_eq!(named_log, typed_log, "{name}: the same accesses");
+                if want.is_err() {
+                    assert!(named_log.is_empty(), "{name}: refused before any access");
+                }
+            }
+        }
+        // A write-1-to-clear field written on purpose is written 1 (both paths).
+        let (named, _) = {
+            let io = recorder();
+            let reg = regs::MAP.register("ONE_TO_CLEAR").unwrap();
+            io.inner.write(reg.offset, Width::W32, 0b11).unwrap();
+            (write_field(&io, reg, reg.field("PEND").unwrap(), 1).unwrap(), ())
+        };
+        let (modified, _) = typed(ONE_TO_CLEAR, ONE_TO_CLEAR::PEND::SET, 0b11);
+        assert_eq!((named, modified), (0b11, Ok(0b11)));
+        // A read-only field is refused in both paths.
+        let reg = regs::MAP.register("READ_ONLY_FIELD").unwrap();
+        assert_eq!(kind(write_field(&recorder(), reg, reg.field("PEND").unwrap(), 1)), "ReadOnly");
+        assert_eq!(typed(READ_ONLY_FIELD, READ_ONLY_FIELD::PEND::SET, 0).0, Err("ReadOnly".to_string()));
+    }
+
+    #[test]
+    fn a_typed_write_of_fields_writes_each_semantic_no_effect_value() {
+        use regs::*;
+        let io = recorder();
+        ONE_TO_CLEAR.write(&io, ONE_TO_CLEAR::EN::SET).unwrap();
+        ZERO_TO_CLEAR.write(&io, ZERO_TO_CLEAR::EN::SET).unwrap();
+        NORMAL.write(&io, NORMAL::EN::SET).unwrap();
+        assert_eq!(io.inner.read(0x04, Width::W32).unwrap(), 0b01, "write-1-to-clear: 0, nothing acknowledged");
+        assert_eq!(io.inner.read(0x10, Width::W32).unwrap(), 0b11, "write-0-to-clear: 1, nothing cleared");
+        assert_eq!(io.inner.read(0x00, Width::W32).unwrap(), 0b01, "a plain field not named: 0");
+        assert!(io.log.lock().unwrap().iter().all(|(op, _, _)| *op == 'w'), "a write reads nothing");
+        assert_eq!(kind(READ_ONLY_FIELD.write(&io, READ_ONLY_FIELD::PEND::SET)), "ReadOnly");
+    }
+
+    #[test]
+    fn on_a_simulated_device_a_modify_leaves_a_pending_event_pending() {
+        use crate::backend::sim::{Identity, SimBackend};
+        use crate::backend::{Backend, BarOptions};
+        use regs::*;
+        let hw = SimBackend::from_maps(&[&regs::MAP], Identity::UNKNOWN, &Default::default()).unwrap();
+        let bar = hw.open_bar(0, BarOptions::RW).unwrap();
+        let reg = regs::MAP.register("ONE_TO_CLEAR").unwrap();
+        // The device raises PEND; each path enables EN and leaves PEND pending.
+        hw.set_register(0, "ONE_TO_CLEAR", 0b10).unwrap();
+        ONE_TO_CLEAR.modify(&*bar, ONE_TO_CLEAR::EN::SET).unwrap();
+        assert_eq!(hw.register_value(0, "ONE_TO_CLEAR").unwrap(), 0b11, "typed modify");
+        hw.set_register(0, "ONE_TO_CLEAR", 0b10).unwrap();
+        write_field(&*bar, reg, reg.field("EN").unwrap(), 1).unwrap();
+        assert_eq!(hw.register_value(0, "ONE_TO_CLEAR").unwrap(), 0b11, "write ONE_TO_CLEAR.EN 1");
+        // What a read-modify-write blind to write semantics does: the event is gone.
+        hw.set_register(0, "ONE_TO_CLEAR", 0b10).unwrap();
+        let read = ONE_TO_CLEAR.read(&*bar).unwrap();
+        ONE_TO_CLEAR.write(&*bar, read.bits() | 1).unwrap();
+        assert_eq!(
+            hw.register_value(0, "ONE_TO_CLEAR").unwrap(),
+            0b01,
+            "the simulated device honours write-1-to-clear"
+        );
+    }
+}

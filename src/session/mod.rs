@@ -33,6 +33,7 @@ use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::mmio::Width;
 use crate::outcome::{self, MapEntry, Outcome};
 use crate::regmap::{RegisterMap, Target};
+use crate::value::Operand;
 use crate::window::{AccessReport, Layout, Resolved, Window, DEFAULT_HEXDUMP_LEN};
 
 /// The lowest IOVA a session gives a DMA buffer when none is asked for.
@@ -245,7 +246,7 @@ impl<'d> Session<'d> {
             Op::Write { at, value, verify, irq } => {
                 let layout = self.layout(at.bar)?;
                 let r = layout.resolve(&at.target, at.width)?;
-                layout.check_write(&r, *value)?;
+                layout.check_write(&r, layout.operand(&r, value)?)?;
                 if *verify {
                     layout.check_read(&r)?;
                 }
@@ -255,7 +256,7 @@ impl<'d> Session<'d> {
                 let layout = self.layout(at.bar)?;
                 let r = layout.resolve(&at.target, at.width)?;
                 layout.check_read(&r)?;
-                check_compare(*expected, *mask)
+                check_compare(layout.operand(&r, expected)?, *mask)
             }
             Op::Dump { bar, registers, .. } => {
                 let layout = self.layout(*bar)?;
@@ -310,9 +311,17 @@ impl<'d> Session<'d> {
         self.prepare_op(op).map_err(|e| e.with_device(self.device.device()))
     }
 
-    fn prepare_op(&self, op: Op) -> Result<Prepared> {
+    fn prepare_op(&self, mut op: Op) -> Result<Prepared> {
         self.check(&op)?;
         self.check_armed(&op)?;
+        // A value given by name becomes its number, once.
+        if let Op::Write { at, value: operand, .. }
+        | Op::Poll { at, expected: operand, .. }
+        | Op::Expect { at, expected: operand, .. } = &mut op
+        {
+            let layout = self.layout(at.bar)?;
+            *operand = Operand::Number(layout.operand(&layout.resolve(&at.target, at.width)?, operand)?);
+        }
         let place = match &op {
             Op::Read(at) | Op::Write { at, .. } | Op::Poll { at, .. } | Op::Expect { at, .. } => Some(self.place(at)?),
             _ => None,
@@ -369,6 +378,7 @@ impl<'d> Session<'d> {
         match &prepared.op {
             Op::Read(_) => out.emit(Outcome::Read(self.read_at(&placed()?)?)),
             Op::Write { value, verify, irq, .. } => {
+                let value = &number(value)?;
                 let place = placed()?;
                 // Armed before the write, so an interrupt it causes cannot be missed.
                 if let Some(wait) = irq {
@@ -395,9 +405,11 @@ impl<'d> Session<'d> {
                 }
             }
             Op::Poll { at, expected, mask, timeout } => {
+                let expected = &number(expected)?;
                 let place = placed()?;
                 let start = Instant::now();
                 let mut reads = 0;
+                let live = crate::mmio::fault::Liveness::new(self.device.device());
                 loop {
                     let access = self.read_at(&place)?;
                     reads += 1;
@@ -406,6 +418,8 @@ impl<'d> Session<'d> {
                         out.emit(Outcome::Poll(outcome::Polled { access, reads, elapsed_us }));
                         break;
                     }
+                    // Removed while polled (a stale mapping reads on): gone, not a timeout.
+                    live.check(false, None)?;
                     if start.elapsed() >= *timeout {
                         let what = format!("{} to read {}", at.target, compare_text(*expected, *mask));
                         let kind = ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 };
@@ -415,6 +429,7 @@ impl<'d> Session<'d> {
                 }
             }
             Op::Expect { at, expected, mask } => {
+                let expected = &number(expected)?;
                 let access = self.read_at(&placed()?)?;
                 if !matches(access.value, *expected, *mask) {
                     return Err(Error::on(
@@ -651,6 +666,11 @@ impl<'d> Session<'d> {
 fn hexdump_span(layout: &Layout, offset: Option<u64>, len: Option<u64>) -> (u64, u64) {
     let offset = offset.unwrap_or(0);
     (offset, len.unwrap_or_else(|| DEFAULT_HEXDUMP_LEN.min(layout.len.saturating_sub(offset))))
+}
+
+/// The number a prepared operation's value is ([`Session::prepare`] made it one).
+fn number(operand: &Operand) -> Result<u64> {
+    operand.number().ok_or_else(|| Error::invalid(operand.to_string(), "a value by name that was not prepared"))
 }
 
 fn check_wait(wait: &IrqWait) -> Result<()> {

@@ -7,6 +7,7 @@ use crate::backend::IrqKind;
 use crate::command::{Arg, Args, Command, Run, Value};
 use crate::error::{Error, Result};
 use crate::mmio::Width;
+use crate::value::Operand;
 
 /// Where a register operation goes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,8 +43,9 @@ pub enum Op {
     Write {
         /// Where.
         at: At,
-        /// The value.
-        value: u64,
+        /// The value: a number, or a name of the field's values
+        /// ([`crate::session::Session::prepare`] makes it a number).
+        value: Operand,
         /// Read back and fail if it did not stick.
         verify: bool,
         /// Arm interrupts before the write and wait for them after it.
@@ -53,8 +55,8 @@ pub enum Op {
     Poll {
         /// Where.
         at: At,
-        /// The value waited for.
-        expected: u64,
+        /// The value waited for (a number or a name, as for `Write`).
+        expected: Operand,
         /// Bits compared (default: all).
         mask: Option<u64>,
         /// Give up after this long.
@@ -64,8 +66,8 @@ pub enum Op {
     Expect {
         /// Where.
         at: At,
-        /// The value required.
-        expected: u64,
+        /// The value required (a number or a name, as for `Write`).
+        expected: Operand,
         /// Bits compared (default: all).
         mask: Option<u64>,
     },
@@ -169,6 +171,16 @@ impl Op {
                 bar: args.opt_bar("bar"),
             })
         };
+        // A name is a value of a field: a raw offset takes numbers only.
+        let operand = || -> Result<Operand> {
+            let value = args.operand("VALUE")?;
+            let target = args.text("TARGET")?;
+            if let (Operand::Name(name), true) = (&value, target.starts_with(|c: char| c.is_ascii_digit())) {
+                let why = format!("{target} is a raw offset: give a number (names are values of a map's fields)");
+                return Err(Error::invalid(name.as_str(), why));
+            }
+            Ok(value)
+        };
         let wait = |timeout: &str| -> Result<IrqWait> {
             Ok(IrqWait {
                 kind: irq_kind(args)?,
@@ -181,23 +193,29 @@ impl Op {
             ["read"] => Op::Read(at()?),
             ["write"] => Op::Write {
                 at: at()?,
-                value: args.int("VALUE")?,
+                value: operand()?,
                 verify: args.flag("verify"),
                 irq: args.flag("wait-irq").then(|| wait("timeout")).transpose()?,
             },
             ["poll"] => Op::Poll {
                 at: at()?,
-                expected: args.int("VALUE")?,
+                expected: operand()?,
                 mask: args.opt_int("mask"),
                 timeout: args.millis("timeout")?,
             },
-            ["expect"] => Op::Expect { at: at()?, expected: args.int("VALUE")?, mask: args.opt_int("mask") },
+            ["expect"] => Op::Expect { at: at()?, expected: operand()?, mask: args.opt_int("mask") },
             ["arm"] => Op::Arm { kind: irq_kind(args)? },
             ["wait-irq"] => Op::WaitIrq(wait("timeout")?),
             ["sleep"] => Op::Sleep(args.millis("MS")?),
             ["dump-regs"] if args.given("offset") || args.given("len") => {
                 if !args.list("REGISTER").is_empty() {
                     return Err(Error::syntax("--offset and --len hexdump the BAR: name no registers with them"));
+                }
+                if let Some(len) = args.opt_int("len").filter(|l| *l > MAX_HEXDUMP_LEN) {
+                    return Err(Error::invalid(
+                        format!("{len:#x} bytes"),
+                        format!("a hexdump shows at most {MAX_HEXDUMP_LEN:#x} bytes (16 MiB): dump a smaller span, or several"),
+                    ));
                 }
                 Op::Hexdump { bar: args.opt_bar("bar"), offset: args.opt_int("offset"), len: args.opt_int("len") }
             }
@@ -259,14 +277,25 @@ fn irq_kind(args: &Args) -> Result<Option<IrqKind>> {
 /// How long a wait lasts by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
 
+/// Most bytes one hexdump (`dump-regs --len`) reads: its words are held
+/// and printed whole.
+pub const MAX_HEXDUMP_LEN: u64 = 16 << 20;
+
 // ---- the grammar of the operations
 
 const TARGET: Arg = Arg::positional("TARGET", Value::Text, "REG, REG.FIELD or an offset (0x.., 0b.., decimal)");
 const WIDTH: Arg = Arg::option("width", Value::Width, "Access width in bits for a raw offset (default 32)");
-const BAR: Arg = Arg::option("bar", Value::Bar, "BAR to access (default: the map's BAR, else 0)");
+const BAR: Arg = Arg::option(
+    "bar",
+    Value::Bar,
+    "BAR to access, or config: config space by register and field name (EXP.LNKSTA.CLS) or offset (default: the map's BAR, else 0)",
+);
 const QUIET: Arg = Arg::flag("quiet", "Print only the value").short('q');
-const VALUE: Arg =
-    Arg::positional("VALUE", Value::Bits(64), "Value: 0x.., 0b.. or decimal; range-checked against the width or field");
+const VALUE: Arg = Arg::positional(
+    "VALUE",
+    Value::BitsOrName(64),
+    "Value: 0x.., 0b.. or decimal, range-checked against the width or field; or the name of one of the field's values (fast)",
+);
 const MASK: Arg = Arg::option("mask", Value::Bits(64), "Compare only these bits");
 const TIMEOUT: Arg =
     Arg::option("timeout", Value::Millis, "Give up after this many milliseconds (exit status 8)").default("5000");
@@ -336,11 +365,15 @@ pub static COMMANDS: [Command; 11] = [
         .examples(&[
             ("mmiodrv -s 00:04.0 write LIVENESS 0x12345678 --verify", "write, read back, fail if it did not stick"),
             ("mmiodrv -s 00:04.0 write STATUS.IRQ_FACT 1", "read-modify-write of one field"),
+            ("mmiodrv -s 00:04.0 write DMA_CMD.DIRECTION 'device to RAM'", "a field's value by its name in the map"),
             ("mmiodrv -s 00:04.0 write IRQ_RAISE 1 --wait-irq --timeout 500", "write, then wait for the interrupt"),
         ]),
     Command::new("poll", "Read until TARGET reads VALUE (under --mask), or time out (exit status 8)", Run::Op)
         .args(&[TARGET, VALUE, MASK, TIMEOUT, WIDTH, BAR, QUIET, MAP_ARGS[0], MAP_ARGS[1], MAP_ARGS[2]])
-        .examples(&[("mmiodrv -s 00:04.0 poll STATUS.COMPUTING 0 --timeout 100", "wait for a field to clear")]),
+        .examples(&[
+            ("mmiodrv -s 00:04.0 poll STATUS.COMPUTING 0 --timeout 100", "wait for a field to clear"),
+            ("mmiodrv -s 00:04.0 poll STATUS.COMPUTING idle --timeout 100", "the same, by the value's name"),
+        ]),
     Command::new("expect", "Fail (exit status 6) unless TARGET reads VALUE (under --mask)", Run::Op)
         .args(&[TARGET, VALUE, MASK, WIDTH, BAR, QUIET, MAP_ARGS[0], MAP_ARGS[1], MAP_ARGS[2]])
         .examples(&[("mmiodrv -s 00:04.0 expect ID 0x010000ed", "exit 6 unless ID reads that")]),

@@ -63,6 +63,9 @@ impl FakeSysfs {
         fs::write(dir.join("vendor"), format!("0x{:04x}\n", d.vendor)).unwrap();
         fs::write(dir.join("device"), format!("0x{:04x}\n", d.device)).unwrap();
         fs::write(dir.join("class"), format!("0x{:06x}\n", d.class)).unwrap();
+        fs::write(dir.join("revision"), "0x10\n").unwrap();
+        fs::write(dir.join("subsystem_vendor"), "0x1af4\n").unwrap();
+        fs::write(dir.join("subsystem_device"), "0x1100\n").unwrap();
 
         let mut config = vec![0u8; 256];
         config[0..2].copy_from_slice(&d.vendor.to_le_bytes());

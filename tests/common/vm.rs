@@ -28,7 +28,7 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
             "--target",
             "x86_64-unknown-linux-gnu",
             "-p",
-            "mmiodrv",
+            "mmiodrv-cli",
             "-p",
             "edu-skeleton",
             "--bin",

@@ -113,7 +113,7 @@ pub fn info_agrees_with_lspci(lab: &mut Lab) -> Result<(), Failed> {
     for dev in ["00:04.0", "00:05.0", "00:07.0", "00:08.0", "00:00.0", "00:1f.0", "00:1f.2"] {
         let info = ok(lab, &format!("mmiodrv --device {dev} info"))?;
         let lspci = ok(lab, &format!("lspci -vvv -s {dev}"))?;
-        let problems = common::lspci::disagreements(&info, &lspci);
+        let problems = common::lspci::line_for_line(&info, &lspci);
         check(
             problems.is_empty(),
             format!("{dev}:\n{}\n--- mmiodrv\n{info}\n--- lspci\n{lspci}", problems.join("\n")),
@@ -122,7 +122,9 @@ pub fn info_agrees_with_lspci(lab: &mut Lab) -> Result<(), Failed> {
     let info = ok(lab, &format!("{EDU} info"))?;
     check(info.contains("Region 0: Memory at") && info.contains("(32-bit, non-prefetchable) [size=1M]"), info.clone())?;
     check(info.contains("Capabilities: [40] MSI: Enable- Count=1/1 Maskable- 64bit+"), info.clone())?;
-    check(info.contains("mmiodrv driver: edu"), info.clone())?;
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(lab, &format!("{EDU} info --json"))?).map_err(|e| e.to_string())?;
+    check(json["mmiodrv_driver"] == "edu", json.to_string())?;
     let iv = ok(lab, &format!("{IVSHMEM} info"))?;
     check(iv.contains("Region 2: Memory at") && iv.contains("(64-bit, prefetchable) [size=1M]"), iv)
 }

@@ -39,8 +39,12 @@ pub fn selection_as_lspci(lab: &mut Lab) -> Result<(), Failed> {
     check(lspci == "00:05.0\n00:08.0\n", format!("lspci -d 1af4: {lspci}"))?;
     let nic = ok(lab, "mmiodrv -d ::0200 list -nn")?;
     check(nic.contains("Ethernet controller [0200]") && nic.contains("[8086:100e]"), nic.clone())?;
-    fails(lab, "mmiodrv -d 8086: info", 2, "matches")?;
-    fails(lab, "mmiodrv -s 1e.0 info", 3, "no PCI device matches")?;
+    fails(lab, "mmiodrv -d 8086: read 0x0", 2, "matches")?;
+    fails(lab, "mmiodrv -s 1e.0 read 0x0", 3, "no PCI device matches")?;
+    // info and config take every device selected, as lspci.
+    let (a, b) = (ok(lab, "mmiodrv -d 8086: info")?, ok(lab, "lspci -vvv -d 8086: 2>/dev/null")?);
+    check(a == b, format!("mmiodrv -d 8086: info:\n{a}\nlspci:\n{b}"))?;
+    check(ok(lab, "mmiodrv -s 1e.0 info")?.is_empty(), "a selection of nothing prints nothing")?;
     Ok(())
 }
 

@@ -156,6 +156,8 @@ pub fn an_interrupted_bind_is_complete_or_not_started(lab: &mut Lab) -> Result<(
         &format!(
             r#"for d in 0 1 2 3 4 5 6 8 10 15; do
   for cmd in "bind vfio-pci" "unbind"; do
+    # Emptied first: a signal may land before the child opens it.
+    : >/tmp/b.err
     {EDU} $cmd >/dev/null 2>/tmp/b.err &
     P=$!
     usleep $((d * 1000))
@@ -319,4 +321,83 @@ pub fn a_signal_during_dma_waits_for_the_transfer(lab: &mut Lab) -> Result<(), F
     )?;
     check(round.trim_end().ends_with("same"), format!("round trip after the interrupted one: {round}"))?;
     bind(lab, DEV, "none")
+}
+
+/// `echo 1 > .../remove` of `dev` while `holder` runs (started a second
+/// before): the holder's exit status, its stderr, and how long from the
+/// removal to its end (the removal itself included: under VFIO it waits for
+/// the holder to let go). The device is put back (rescan) before returning.
+fn removed_while(lab: &mut Lab, dev: &str, holder: &str) -> Result<(String, String, u64), Failed> {
+    let out = script(
+        lab,
+        "removed-while",
+        &format!(
+            r#"{holder} >/tmp/rm.out 2>/tmp/rm.err &
+P=$!
+sleep 1
+t0=$(cut -d' ' -f1 /proc/uptime)
+echo 1 > /sys/bus/pci/devices/{dev}/remove
+wait $P; s=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "exit $s"
+echo "took $t0 $t1"
+cat /tmp/rm.err
+echo 1 > /sys/bus/pci/rescan
+for i in $(seq 50); do test -e /sys/bus/pci/devices/{dev}/config && break; sleep 0.1; done
+"#
+        ),
+    )?;
+    let status = out.lines().find_map(|l| l.strip_prefix("exit ")).unwrap_or("?").to_string();
+    let took = out
+        .lines()
+        .find_map(|l| l.strip_prefix("took "))
+        .and_then(elapsed_ms)
+        .ok_or_else(|| format!("no timing in:\n{out}"))?;
+    let err = out.lines().filter(|l| l.starts_with("mmiodrv: error:")).collect::<Vec<_>>().join("\n");
+    ok(lab, &format!("test -e /sys/bus/pci/devices/{dev}/config"))?;
+    Ok((status, err, took))
+}
+
+/// Removal through sysfs `remove` under a running poll, watch and bulk copy
+/// (ivshmem bench: copies in and out of BAR2 for as long as it runs), on
+/// sysfs, UIO and VFIO: each ends within 1 s with the device-gone error,
+/// exit 9. Before issue 23, a poll through sysfs polled on until its
+/// timeout (exit 8: a removed device's stale mapping still reads in QEMU), a
+/// watch until its timeout, and a copy until its end.
+pub fn removal_under_poll_watch_and_copies_on_every_backend(lab: &mut Lab) -> Result<(), Failed> {
+    const IVSHMEM_DEV: &str = "0000:00:05.0";
+    let mut report = Vec::new();
+    for (driver, backend) in [("none", "sysfs"), ("uio_pci_generic", "uio"), ("vfio-pci", "vfio")] {
+        let holders = [
+            ("poll", DEV, format!("{EDU} --backend {backend} poll STATUS 0x1 --timeout 20000")),
+            ("watch", DEV, format!("{EDU} --backend {backend} watch STATUS --interval 20 --timeout 20000")),
+            (
+                "bulk copy",
+                IVSHMEM_DEV,
+                format!(
+                    "mmiodrv --device {IVSHMEM_DEV} --backend {backend} ivshmem bench --size 1M --rounds 100000 --live"
+                ),
+            ),
+        ];
+        for (what, dev, holder) in holders {
+            if dev == DEV {
+                reset_edu(lab)?;
+            }
+            bind(lab, dev, driver)?;
+            let (status, err, took) = removed_while(lab, dev, &holder)?;
+            let gone = err.contains("the device is gone") || err.contains("the kernel asked for the device back");
+            check(
+                status == "9" && gone && !err.contains("panicked"),
+                format!("{what} through {backend}: exit {status}: {err}"),
+            )?;
+            check(took < 1000, format!("{what} through {backend}: ended {took} ms after the removal: {err}"))?;
+            report.push(format!("{what}/{backend} {took} ms"));
+            // Back from the rescan unbound: the next trial binds what it needs.
+            if driver_of(lab, dev)? != "none" {
+                bind(lab, dev, "none")?;
+            }
+        }
+    }
+    eprintln!("removal under a running operation, ended after: {}", report.join(", "));
+    Ok(())
 }

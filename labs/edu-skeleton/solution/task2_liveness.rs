@@ -1,8 +1,8 @@
 //! Task 2, solved: is the device alive?
 
-use mmiodrv::drivers::edu::regs::LIVENESS;
 use mmiodrv::error::Result;
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::LIVENESS;
 
 /// Two patterns, each with its inverse checked. Neither is 0 nor all ones,
 /// whose inverses are what a device that does not answer reads (all ones on

@@ -2,15 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use mmiodrv::drivers::edu::regs::{FACTORIAL, STATUS};
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, STATUS};
 
 /// Write N, poll STATUS.COMPUTING with a deadline, read the result.
 pub fn factorial(bar: &dyn RegisterIo, n: u32, timeout: Duration) -> Result<u32> {
     FACTORIAL.write(bar, n)?;
     let deadline = Instant::now() + timeout;
-    while STATUS::COMPUTING.is_set(STATUS.read(bar)?) {
+    while STATUS.read(bar)?.matches(STATUS::COMPUTING::Busy) {
         if Instant::now() >= deadline {
             let what = format!("{n}! (STATUS.COMPUTING still set)");
             return Err(ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }.into());
@@ -18,5 +18,5 @@ pub fn factorial(bar: &dyn RegisterIo, n: u32, timeout: Duration) -> Result<u32>
         // Each read is a trip into QEMU; a short sleep leaves the CPU to others.
         std::thread::sleep(Duration::from_micros(100));
     }
-    FACTORIAL.read(bar)
+    Ok(FACTORIAL.read(bar)?.bits())
 }

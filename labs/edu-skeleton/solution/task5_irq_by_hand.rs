@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use mmiodrv::backend::Interrupts;
-use mmiodrv::drivers::edu::regs::{IRQ_ACK, IRQ_RAISE, IRQ_STATUS};
 use mmiodrv::error::Result;
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{IRQ_ACK, IRQ_RAISE, IRQ_STATUS};
 
 /// Write IRQ_RAISE.
 pub fn raise(bar: &dyn RegisterIo, value: u32) -> Result<()> {
@@ -14,7 +14,7 @@ pub fn raise(bar: &dyn RegisterIo, value: u32) -> Result<()> {
 
 /// Read IRQ_STATUS.
 pub fn pending(bar: &dyn RegisterIo) -> Result<u32> {
-    IRQ_STATUS.read(bar)
+    Ok(IRQ_STATUS.read(bar)?.bits())
 }
 
 /// Write IRQ_ACK.

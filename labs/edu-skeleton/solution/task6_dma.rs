@@ -3,10 +3,10 @@
 use std::time::{Duration, Instant};
 
 use mmiodrv::backend::{Backend, DmaBuffer};
-use mmiodrv::drivers::edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
-use mmiodrv::drivers::edu::{DMA_BUFFER_ADDR, DMA_MASK_BITS, DMA_MAX_END};
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::{barrier, RegisterIo};
+use mmiodrv_edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
+use mmiodrv_edu::{DMA_BUFFER_ADDR, DMA_MASK_BITS, DMA_MAX_END};
 
 /// 2 MiB: page-aligned, far under 1 << 28 (256 MiB), and not the library's
 /// default (1 MiB), to show the choice is yours.
@@ -34,7 +34,7 @@ pub fn to_device(
     DMA_SRC.write(bar, buf.iova() + buf_offset)?;
     DMA_DST.write(bar, DMA_BUFFER_ADDR + edu_offset)?;
     DMA_COUNT.write(bar, len)?;
-    DMA_CMD.write(bar, DMA_CMD::START.val(1))?;
+    DMA_CMD.write(bar, DMA_CMD::START::SET | DMA_CMD::DIRECTION::ToDevice)?;
     wait(bar, timeout)
 }
 
@@ -51,7 +51,7 @@ pub fn from_device(
     DMA_SRC.write(bar, DMA_BUFFER_ADDR + edu_offset)?;
     DMA_DST.write(bar, buf.iova() + buf_offset)?;
     DMA_COUNT.write(bar, len)?;
-    DMA_CMD.write(bar, DMA_CMD::START.val(1) | DMA_CMD::DIRECTION.val(1))?;
+    DMA_CMD.write(bar, DMA_CMD::START::SET | DMA_CMD::DIRECTION::FromDevice)?;
     wait(bar, timeout)?;
     // The device's writes must be visible before the CPU reads the buffer.
     barrier::after_completion();
@@ -78,7 +78,7 @@ fn check(buf: &DmaBuffer, buf_offset: u64, edu_offset: u64, len: u64) -> Result<
 /// Poll DMA_CMD.START until the engine clears it.
 fn wait(bar: &dyn RegisterIo, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
-    while DMA_CMD::START.is_set(DMA_CMD.read(bar)?) {
+    while DMA_CMD.read(bar)?.is_set(DMA_CMD::START) {
         if Instant::now() >= deadline {
             let what = "the DMA transfer (DMA_CMD.START still set)".to_string();
             return Err(ErrorKind::Timeout { what, ms: timeout.as_millis() as u64 }.into());

@@ -3,10 +3,10 @@
 use std::time::{Duration, Instant};
 
 use mmiodrv::backend::{Backend, DmaBuffer};
-use mmiodrv::drivers::edu::regs::{FACTORIAL, STATUS};
-use mmiodrv::drivers::edu::DMA_MASK_BITS;
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, STATUS};
+use mmiodrv_edu::DMA_MASK_BITS;
 
 use super::task6_dma::{alloc, choose_iova, from_device, to_device};
 use crate::BIG;
@@ -34,14 +34,14 @@ pub fn dma_beyond_the_mask(backend: &dyn Backend, bar: &dyn RegisterIo) -> Resul
 /// edu ignores a write to FACTORIAL while it computes.
 pub fn factorial_while_busy(bar: &dyn RegisterIo) -> Result<(bool, u32)> {
     FACTORIAL.write(bar, BIG)?;
-    let busy = STATUS::COMPUTING.is_set(STATUS.read(bar)?);
+    let busy = STATUS.read(bar)?.matches(STATUS::COMPUTING::Busy);
     FACTORIAL.write(bar, 5)?;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while STATUS::COMPUTING.is_set(STATUS.read(bar)?) {
+    while STATUS.read(bar)?.matches(STATUS::COMPUTING::Busy) {
         if Instant::now() >= deadline {
             return Err(ErrorKind::Timeout { what: format!("{BIG}!"), ms: 30_000 }.into());
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    Ok((busy, FACTORIAL.read(bar)?))
+    Ok((busy, FACTORIAL.read(bar)?.bits()))
 }

@@ -1,10 +1,10 @@
 //! Task 8, solved: a descriptor ring.
 
-use mmiodrv::drivers::e1000::desc::{tx_status, RxDesc, TxDesc};
-use mmiodrv::drivers::e1000::regs::{RDT, TDT};
 use mmiodrv::error::Result;
 use mmiodrv::mmio::{barrier, RegisterIo};
 use mmiodrv::ring::{BufferPool, DescriptorRing};
+use mmiodrv_e1000::desc::{tx_status, RxDesc, TxDesc};
+use mmiodrv_e1000::regs::{RDT, TDT};
 
 /// Frame, descriptor, barrier, doorbell: in that order.
 pub fn transmit(

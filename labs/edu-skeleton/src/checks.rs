@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mmiodrv::backend::{Backend, BackendKind, BarOptions, Interrupts, IrqKind};
 use mmiodrv::device::{Device, OpenOptions};
-use mmiodrv::drivers::edu::regs::{DMA_CMD, IRQ_ACK, IRQ_STATUS, STATUS};
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::{MmioRegion, RegisterIo, Width};
+use mmiodrv_edu::regs::{DMA_CMD, IRQ_ACK, IRQ_STATUS, STATUS};
 
 use crate::guard::Guarded;
 
@@ -148,8 +148,8 @@ macro_rules! checks {
         use $crate::checks::*;
         use $crate::$imp::*;
         use mmiodrv::backend::IrqKind;
-        use mmiodrv::drivers::edu::regs::{STATUS, DMA_CMD};
-        use mmiodrv::drivers::edu::DMA_MASK_BITS;
+        use mmiodrv_edu::regs::{STATUS, DMA_CMD};
+        use mmiodrv_edu::DMA_MASK_BITS;
         use mmiodrv::error::ErrorKind;
         use mmiodrv::mmio::RegisterIo;
         const TASK8: $crate::ring_checks::RingTask = $crate::ring_checks::RingTask {

@@ -11,10 +11,11 @@
 
 use std::sync::Mutex;
 
-use mmiodrv::drivers::edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
-use mmiodrv::drivers::edu::{DMA_BUFFER_ADDR, DMA_MAX_END};
 use mmiodrv::error::{Error, Result};
 use mmiodrv::mmio::{MmioRegion, RegisterIo, Width};
+use mmiodrv::regmap::typed::Bits;
+use mmiodrv_edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
+use mmiodrv_edu::{DMA_BUFFER_ADDR, DMA_MAX_END};
 
 /// BAR0 with the DMA range checked at the start of every transfer.
 pub struct Guarded {
@@ -44,11 +45,12 @@ impl Guarded {
 
     /// A DMA_CMD write that starts a transfer edu cannot do without aborting QEMU.
     fn check_start(&self, offset: u64, value: u64) -> Result<()> {
-        if offset != DMA_CMD.offset() || !DMA_CMD::START.is_set(value) {
+        let value = Bits::<u64, DMA_CMD::Register>::new(value);
+        if offset != DMA_CMD.offset() || !value.is_set(DMA_CMD::START) {
             return Ok(());
         }
         let [src, dst, count] = *self.shadow.lock().unwrap_or_else(|p| p.into_inner());
-        let to_ram = DMA_CMD::DIRECTION.is_set(value);
+        let to_ram = value.matches(DMA_CMD::DIRECTION::FromDevice);
         let device_side = if to_ram { src } else { dst };
         let (register, end) =
             if to_ram { ("DMA_SRC", src.checked_add(count)) } else { ("DMA_DST", dst.checked_add(count)) };

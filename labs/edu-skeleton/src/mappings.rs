@@ -15,10 +15,11 @@ use mmiodrv::procmaps;
 
 const PAGE: u64 = 4096;
 
-/// Minor page faults of this process so far.
+/// Minor page faults of this thread so far (not the process's: the library
+/// may run a thread of its own, such as VFIO's release-request watcher).
 pub fn minor_faults() -> u64 {
     use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_SELF).map(|u| u.minor_page_faults() as u64).unwrap_or(0)
+    getrusage(UsageWho::RUSAGE_THREAD).map(|u| u.minor_page_faults() as u64).unwrap_or(0)
 }
 
 /// Read 32 bits at the start of every page of `io`: returns the minor faults

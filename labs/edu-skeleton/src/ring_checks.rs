@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use libtest_mimic::Failed;
 use mmiodrv::backend::{BackendKind, BarOptions};
 use mmiodrv::device::{Device, OpenOptions};
-use mmiodrv::drivers::e1000::desc::{rx_status, tx_cmd, tx_status, RxDesc, TxDesc};
-use mmiodrv::drivers::e1000::regs::*;
 use mmiodrv::error::Result;
+use mmiodrv::field_value;
 use mmiodrv::mmio::{MmioRegion, RegisterIo, Width};
 use mmiodrv::ring::{BufferPool, DescriptorRing, DmaMemory, IovaSpace};
+use mmiodrv_e1000::desc::{rx_status, tx_cmd, tx_status, RxDesc, TxDesc};
+use mmiodrv_e1000::regs::*;
 
 use crate::checks::ensure;
 
@@ -309,8 +310,11 @@ pub fn loopback_on_the_real_e1000(t: &RingTask) -> Outcome {
         IMC.write(io, u32::MAX)?;
         RCTL.write(io, 0)?;
         TCTL.write(io, 0)?;
-        for reg in [RDBAL, RDBAH, RDLEN, RDH, RDT, TDBAL, TDBAH, TDLEN, TDH, TDT] {
-            reg.write(io, 0)?;
+        for reg in [RDBAL.offset(), RDBAH.offset(), RDLEN.offset(), RDH.offset(), RDT.offset()] {
+            io.write(reg, Width::W32, 0)?;
+        }
+        for reg in [TDBAL.offset(), TDBAH.offset(), TDLEN.offset(), TDH.offset(), TDT.offset()] {
+            io.write(reg, Width::W32, 0)?;
         }
         Ok(())
     };
@@ -319,7 +323,7 @@ pub fn loopback_on_the_real_e1000(t: &RingTask) -> Outcome {
     let result = (|| -> Outcome {
         // The PHY's control register, bit 14: what is sent comes back in.
         phy(io, Some(bmcr | 1 << 14))?;
-        CTRL.modify(io, |c| c | CTRL::SLU.mask())?;
+        CTRL.modify(io, CTRL::SLU::SET)?;
         let deadline = Instant::now() + Duration::from_secs(3);
         while !STATUS::LU.is_set(STATUS.read(io)?) {
             ensure(Instant::now() < deadline, "the link did not come up (STATUS.LU) in 3 s")?;
@@ -332,11 +336,11 @@ pub fn loopback_on_the_real_e1000(t: &RingTask) -> Outcome {
         RDBAH.write(io, (rx.iova() >> 32) as u32)?;
         RDLEN.write(io, rx.bytes() as u32)?;
         RDT.write(io, RING - 1)?;
-        RCTL.write(io, RCTL::EN.val(1) | RCTL::BAM.val(1) | RCTL::SECRC.val(1))?;
+        RCTL.write(io, RCTL::EN::SET | RCTL::BAM::SET | RCTL::SECRC::SET)?;
         TDBAL.write(io, tx.iova() as u32)?;
         TDBAH.write(io, (tx.iova() >> 32) as u32)?;
         TDLEN.write(io, tx.bytes() as u32)?;
-        TCTL.write(io, TCTL::EN.val(1) | TCTL::PSP.val(1))?;
+        TCTL.write(io, TCTL::EN::SET | TCTL::PSP::SET)?;
         // QEMU's model holds received frames back for a second after RCTL is written.
         std::thread::sleep(Duration::from_millis(1100));
         let f = frame(1000, 5);
@@ -356,7 +360,7 @@ pub fn loopback_on_the_real_e1000(t: &RingTask) -> Outcome {
         )?;
         let clean = (t.reap)(&tx, 0, tail)?;
         ensure(clean == 1, format!("the device sent descriptor 0 (DD): reap reaches 1, got {clean}"))?;
-        let tdh = TDH.read(io)?;
+        let tdh = TDH.read(io)?.bits();
         ensure(tdh == 1, format!("TDH is {tdh}: the device took descriptor 0"))
     })();
     // Put the device back before the rings are unmapped, whatever happened.
@@ -368,8 +372,8 @@ pub fn loopback_on_the_real_e1000(t: &RingTask) -> Outcome {
 
 /// Read (None) or write the PHY's control register (PHY 1, register 0) through MDIC.
 fn phy(io: &dyn RegisterIo, write: Option<u32>) -> Result<u32> {
-    let op = if write.is_some() { 1 } else { 2 };
-    MDIC.write(io, MDIC::OP.val(op) | MDIC::PHYADD.val(1) | MDIC::DATA.val(write.unwrap_or(0)))?;
+    let op = if write.is_some() { MDIC::OP::Write } else { MDIC::OP::Read };
+    MDIC.write(io, op | field_value!(MDIC::PHYADD, 1) | MDIC::DATA.val(write.unwrap_or(0))?)?;
     let deadline = Instant::now() + Duration::from_millis(100);
     loop {
         let v = MDIC.read(io)?;

@@ -4,12 +4,12 @@ use super::*;
 use crate::device::Device;
 use crate::regmap;
 
-const W1C: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/w1c/w1c.svd");
-const EDU: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/edu/edu.ipxact-2014.xml");
-const IVSHMEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ivshmem/ivshmem.ipxact-2014.xml");
+const W1C: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/w1c/w1c.svd");
+const EDU: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/edu/edu.ipxact-2014.xml");
+const IVSHMEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/ivshmem/ivshmem.ipxact-2014.xml");
 
 fn sim(path: &str, options: &SimOptions) -> Device {
-    Device::sim(SimBackend::open(Path::new(path), options).unwrap(), false)
+    Device::from_sim(SimBackend::open(Path::new(path), options).unwrap(), false)
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn registers_start_at_reset_and_read_only_ignores_writes() {
 #[test]
 fn write_one_to_clear_and_field_writes_change_nothing_else() {
     let hw = SimBackend::open(Path::new(W1C), &SimOptions::default()).unwrap();
-    let dev = Device::sim(hw.clone(), false);
+    let dev = Device::from_sim(hw.clone(), false);
     let w = dev.window(None, None, true).unwrap();
     let map = w.map().unwrap().clone();
     let status = map.register("STATUS").unwrap();
@@ -94,7 +94,7 @@ fn read_to_clear_clears_on_read_and_write_only_reads_zero() {
     let status = map.register("INTR_STATUS").unwrap();
     assert!(status.read_side_effects);
     let hw = SimBackend::open(Path::new(IVSHMEM), &SimOptions::default()).unwrap();
-    let dev = Device::sim(hw.clone(), false);
+    let dev = Device::from_sim(hw.clone(), false);
     let w = dev.window(None, None, true).unwrap();
     hw.set_register(0, "INTR_STATUS", 1).unwrap();
     assert_eq!(w.io().read(status.offset, status.width).unwrap(), 1, "first read sees the bit");
@@ -133,7 +133,7 @@ fn state_file_keeps_writes_across_opens() {
 
 #[test]
 fn blocks_are_bars_and_split_registers_keep_their_word_order() {
-    let nested = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/nested/nested.svd");
+    let nested = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/nested/nested.svd");
     let dev = sim(nested, &SimOptions::default());
     let bars: Vec<u8> = dev.backend().bars().unwrap().iter().map(|b| b.index).collect();
     assert_eq!(bars, [0, 1], "two peripherals, two BARs");
@@ -147,7 +147,7 @@ fn blocks_are_bars_and_split_registers_keep_their_word_order() {
 
     // A LiteX CSR of two words: most significant word at the lower address.
     let file = regmap::formats::parse("csr_base,demo,0x0,,\ncsr_register,demo_counter,0x0,2,rw\n", "csr.csv").unwrap();
-    let dev = Device::sim(SimBackend::new(Path::new("csr.csv"), &file, &SimOptions::default()).unwrap(), false);
+    let dev = Device::from_sim(SimBackend::new(Path::new("csr.csv"), &file, &SimOptions::default()).unwrap(), false);
     let w = dev.window(None, None, true).unwrap();
     w.write(&w.resolve("counter", None).unwrap(), 0x1111_2222_3333_4444).unwrap();
     assert_eq!(w.io().read(0, Width::W32).unwrap(), 0x1111_2222);

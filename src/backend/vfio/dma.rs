@@ -2,8 +2,10 @@
 //! VFIO container, unmapped on drop. The CPU side is reached only through
 //! volatile accesses (the device may write it at any time), via [`MmioRegion`].
 
+#[cfg(feature = "vfio")]
 use std::sync::Arc;
 
+#[cfg(feature = "vfio")]
 use vfio_ioctls::{VfioContainer, VfioError};
 
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
@@ -11,18 +13,25 @@ use crate::mmio::MmioRegion;
 
 const PAGE: u64 = 4096;
 
-/// RAM the device may read and write at an IOVA, through the IOMMU.
+/// RAM the device may read and write at an IOVA, through the IOMMU (made
+/// by the VFIO backend: none without the library's `vfio` feature).
+#[cfg_attr(not(feature = "vfio"), allow(dead_code))]
 pub struct DmaBuffer {
     // Field order matters only for readability: Drop unmaps the IOVA before
     // the memory (owned by `region`) is released.
     region: MmioRegion,
     iova: u64,
     len: usize,
+    #[cfg(feature = "vfio")]
     container: Arc<VfioContainer>,
     device: DeviceRef,
+    /// The process that mapped it: a child made by fork(2) shares the
+    /// container and must not unmap its parent's IOVA (see Drop).
+    pid: u32,
 }
 
 impl DmaBuffer {
+    #[cfg(feature = "vfio")]
     pub(crate) fn map(
         container: Arc<VfioContainer>,
         device: DeviceRef,
@@ -39,7 +48,7 @@ impl DmaBuffer {
         let mapped = unsafe { container.vfio_dma_map(iova, mapped_len as usize, ptr) };
         mapped.map_err(|e| map_error(device.clone(), e, mapped_len))?;
         log::debug!("{device}: DMA buffer {mapped_len:#x} bytes at IOVA {iova:#x}");
-        Ok(DmaBuffer { region, iova, len, container, device })
+        Ok(DmaBuffer { region, iova, len, container, device, pid: std::process::id() })
     }
 
     /// The address the device uses for it.
@@ -80,6 +89,7 @@ pub fn check_request(len: usize, iova: u64, mask_bits: u32) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "vfio")]
 /// ENOMEM from VFIO_IOMMU_MAP_DMA: VFIO charges pinned pages to the process's
 /// locked memory (RLIMIT_MEMLOCK) unless it has CAP_IPC_LOCK. When that limit is
 /// what stopped us, say how much is needed and how to raise it; otherwise it is
@@ -108,6 +118,7 @@ fn map_error(device: DeviceRef, e: VfioError, len: u64) -> Error {
     )
 }
 
+#[cfg(feature = "vfio")]
 /// What VFIO's type1 IOMMU checks before pinning: the soft RLIMIT_MEMLOCK
 /// against the process's locked memory (`VmLck`, which VFIO's pins count in),
 /// unless the process has CAP_IPC_LOCK.
@@ -118,6 +129,7 @@ struct MemlockState {
     ipc_lock: bool,
 }
 
+#[cfg(feature = "vfio")]
 impl MemlockState {
     fn current() -> Self {
         use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
@@ -140,8 +152,14 @@ impl MemlockState {
     }
 }
 
+#[cfg(feature = "vfio")]
 impl Drop for DmaBuffer {
     fn drop(&mut self) {
+        // In a child made by fork(2) (a Python script's), the container is
+        // the parent's: unmapping would pull the buffer from under its DMA.
+        if std::process::id() != self.pid {
+            return;
+        }
         let len = (self.len as u64).div_ceil(PAGE) * PAGE;
         if let Err(e) = self.container.vfio_dma_unmap(self.iova, len as usize) {
             log::warn!("{}: unmapping DMA IOVA {:#x}: {e}", self.device, self.iova);

@@ -34,6 +34,8 @@ pub struct VfioInterrupts {
     /// INTx fired and VFIO masked it; unmask at the next wait, after the caller
     /// had the chance to acknowledge the device (else it would fire again at once).
     intx_masked: bool,
+    /// The process that armed them (a forked child must not disarm its parent's).
+    pid: u32,
 }
 
 impl VfioInterrupts {
@@ -69,14 +71,14 @@ impl VfioInterrupts {
             return Err(Error::on(address, ErrorKind::NoInterrupt { kind: Some(kind), available: has }));
         }
         let fds = (0..count)
-            .map(|_| EventFd::new(EFD_NONBLOCK))
+            .map(|_| EventFd::new(EFD_NONBLOCK | nix::libc::EFD_CLOEXEC))
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|e| Error::io_on(address, "cannot create an eventfd for", "interrupts", e))?;
         device.enable_irq(vfio_index(kind), fds.iter().collect()).map_err(|source| {
             Error::on(address, ErrorKind::Vfio { what: "cannot enable interrupts", source, remedy: None })
         })?;
         log::info!("{name}: {count} {kind} vector(s) armed");
-        Ok(VfioInterrupts { device, name, kind, fds, intx_masked: false })
+        Ok(VfioInterrupts { device, name, kind, fds, intx_masked: false, pid: std::process::id() })
     }
 }
 
@@ -120,6 +122,11 @@ impl Interrupts for VfioInterrupts {
 
 impl Drop for VfioInterrupts {
     fn drop(&mut self) {
+        // A child made by fork(2) shares the device fd: disarming would
+        // disarm the parent's interrupts.
+        if std::process::id() != self.pid {
+            return;
+        }
         if let Err(e) = self.device.disable_irq(vfio_index(self.kind)) {
             log::warn!("{}: disabling {}: {e}", self.name, self.kind);
         }

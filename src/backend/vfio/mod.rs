@@ -8,30 +8,50 @@
 //! the user.
 
 pub mod dma;
+#[cfg(feature = "vfio")]
 mod errors;
+#[cfg(feature = "vfio")]
 pub mod irq;
+#[cfg(feature = "vfio")]
 mod region;
+#[cfg(feature = "vfio")]
 mod request;
+#[cfg(feature = "vfio")]
 mod sys;
 
+#[cfg(feature = "vfio")]
 use std::fs::File;
+#[cfg(feature = "vfio")]
 use std::os::fd::{AsRawFd, FromRawFd};
+#[cfg(feature = "vfio")]
 use std::os::unix::fs::FileExt;
+#[cfg(feature = "vfio")]
 use std::path::Path;
+#[cfg(feature = "vfio")]
 use std::sync::Arc;
 
+#[cfg(feature = "vfio")]
 use vfio_bindings::bindings::vfio::VFIO_PCI_CONFIG_REGION_INDEX;
+#[cfg(feature = "vfio")]
 use vfio_ioctls::{VfioContainer, VfioDevice};
 
+#[cfg(feature = "vfio")]
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
+#[cfg(feature = "vfio")]
 use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+#[cfg(feature = "vfio")]
 use crate::mmio::RegisterIo;
+#[cfg(feature = "vfio")]
 use crate::pci::config::{command, off};
+#[cfg(feature = "vfio")]
 use crate::pci::sysfs::tripwire;
+#[cfg(feature = "vfio")]
 use crate::pci::{binding, ConfigSpace, SysfsDevice};
 
+#[cfg(feature = "vfio")]
 pub use errors::vfio_error;
 
+#[cfg(feature = "vfio")]
 /// A device bound to vfio-pci, opened through its IOMMU group.
 pub struct VfioBackend {
     dev: SysfsDevice,
@@ -40,11 +60,15 @@ pub struct VfioBackend {
     file: File,
     /// Always Some until dropped (see the Drop impl).
     device: Option<Arc<VfioDevice>>,
-    container: Arc<VfioContainer>,
+    /// Always Some until dropped (see the Drop impl).
+    container: Option<Arc<VfioContainer>>,
     /// Watches the kernel's request for the device back.
     watch: Option<request::ReleaseWatch>,
+    /// The process that opened it (see the Drop impl about fork(2)).
+    pid: u32,
 }
 
+#[cfg(feature = "vfio")]
 impl VfioBackend {
     /// Open a device bound to vfio-pci.
     pub fn open(dev: SysfsDevice) -> Result<Self> {
@@ -58,20 +82,27 @@ impl VfioBackend {
         tripwire(Path::new("/dev/vfio"), "opening a VFIO group through")?;
         let container = Arc::new(VfioContainer::new(None).map_err(|e| vfio_error(address, group, e))?);
         let device = VfioDevice::new(&dev.path, container.clone(), false).map_err(|e| vfio_error(address, group, e))?;
-        let raw = nix::unistd::dup(device.as_raw_fd())
+        // Close-on-exec, as the kernel made the fd it duplicates: a program a
+        // script runs must not inherit the device.
+        let raw = nix::fcntl::fcntl(device.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(0))
             .map_err(|e| Error::io_on(address, "cannot duplicate the VFIO device fd of", &dev.path, e.into()))?;
-        // SAFETY: `raw` is a fresh descriptor from dup(2) that nothing else owns;
-        // the File takes sole ownership and closes it once.
+        // SAFETY: `raw` is a fresh descriptor from fcntl(F_DUPFD_CLOEXEC) that
+        // nothing else owns; the File takes sole ownership and closes it once.
         let file = unsafe { File::from_raw_fd(raw) };
         log::info!("{name}: VFIO group {group} open");
         let device = Arc::new(device);
         let watch = request::ReleaseWatch::start(device.clone(), DeviceRef::Pci(address));
-        Ok(VfioBackend { dev, file, device: Some(device), container, watch })
+        Ok(VfioBackend { dev, file, device: Some(device), container: Some(container), watch, pid: std::process::id() })
     }
 
     fn vfio(&self) -> &Arc<VfioDevice> {
         // Some from open() until drop().
         self.device.as_ref().unwrap_or_else(|| unreachable!("VFIO device used after drop"))
+    }
+
+    fn container(&self) -> Arc<VfioContainer> {
+        // Some from open() until drop().
+        self.container.clone().unwrap_or_else(|| unreachable!("VFIO container used after drop"))
     }
 
     fn region_len(&self, index: u32) -> u64 {
@@ -113,6 +144,7 @@ impl VfioBackend {
     }
 }
 
+#[cfg(feature = "vfio")]
 /// A group is viable when every member is bound to vfio-pci (or a driver VFIO
 /// tolerates) or to nothing. Name the members that are not.
 fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
@@ -123,6 +155,7 @@ fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
     Err(Error::on(dev.address, ErrorKind::GroupNotViable { group, members }))
 }
 
+#[cfg(feature = "vfio")]
 impl Drop for VfioBackend {
     /// vfio-ioctls' Drop of the device closes its fd, then looks the IOMMU
     /// group up again through the device's sysfs entry and panics when that
@@ -131,7 +164,19 @@ impl Drop for VfioBackend {
     /// sysfs, the device fd is closed here (what lets the removal proceed) and
     /// the rest is left to the process's exit (the group and container stay
     /// open until then).
+    ///
+    /// In a child made by fork(2) (a Python script's), the group, container
+    /// and device fds are the parent's too: vfio-ioctls' drops would take the
+    /// group out of the container and the watcher's stop would stop the
+    /// parent's watcher. The child lets them all be (its copies of the fds
+    /// close when it exits), so the parent keeps its device.
     fn drop(&mut self) {
+        if std::process::id() != self.pid {
+            std::mem::forget(self.watch.take());
+            std::mem::forget(self.device.take());
+            std::mem::forget(self.container.take());
+            return;
+        }
         let asked = self.watch.take().is_some_and(request::ReleaseWatch::stop);
         let gone = !self.dev.path.join("iommu_group").exists();
         let Some(device) = self.device.take() else { return };
@@ -159,6 +204,7 @@ impl Drop for VfioBackend {
     }
 }
 
+#[cfg(feature = "vfio")]
 impl Backend for VfioBackend {
     fn kind(&self) -> BackendKind {
         BackendKind::Vfio
@@ -234,7 +280,7 @@ impl Backend for VfioBackend {
     }
 
     fn dma_buffer(&self, len: usize, iova: u64, mask_bits: u32) -> Result<DmaBuffer> {
-        let buffer = DmaBuffer::map(self.container.clone(), self.device(), len, iova, mask_bits)?;
+        let buffer = DmaBuffer::map(self.container(), self.device(), len, iova, mask_bits)?;
         self.enable_bus_master()?;
         Ok(buffer)
     }

@@ -36,7 +36,7 @@ impl ReleaseWatch {
             return None;
         }
         let setup = || -> std::io::Result<(EventFd, QuitFd)> {
-            let req = EventFd::new(EFD_NONBLOCK)?;
+            let req = EventFd::new(EFD_NONBLOCK | nix::libc::EFD_CLOEXEC)?;
             let quit = QuitFd::from_value_and_flags(0, EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)?;
             Ok((req, quit))
         };

@@ -99,9 +99,9 @@ pub struct DeviceSys {
 impl DeviceSys {
     /// A duplicate of the device fd `file` of `device`.
     pub fn new(device: Arc<VfioDevice>, file: &File) -> io::Result<Self> {
-        let raw = nix::unistd::dup(file.as_raw_fd())?;
-        // SAFETY: `raw` is a fresh descriptor from dup(2) that nothing else owns;
-        // the File takes sole ownership and closes it once.
+        let raw = nix::fcntl::fcntl(file.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(0))?;
+        // SAFETY: `raw` is a fresh descriptor from fcntl(F_DUPFD_CLOEXEC) that
+        // nothing else owns; the File takes sole ownership and closes it once.
         let file = unsafe { File::from_raw_fd(raw) };
         Ok(DeviceSys { file, device })
     }

@@ -379,7 +379,7 @@ fn ssvid(o: &mut Out, d: &Dev, at: usize) {
     let sd = d.cfg.w(at + 6);
     let empty = PciIds::default();
     let ids = d.opt.ids.unwrap_or(&empty);
-    let name = ids.describe_subsystem(d.cfg.w(0), d.cfg.w(2), sv, sd);
+    let name = ids.subsystem_text(d.cfg.w(0), d.cfg.w(2), sv, sd, d.opt.numeric);
     o.n("SubsystemVendor", sv);
     o.n("SubsystemDevice", sd);
     w!(o, "Subsystem: {name}\n");

@@ -7,7 +7,9 @@
 //! Allocation), `vpd` (Vital Product Data), `ecaps` (extended list: AER, ACS,
 //! ARI, ATS, SR-IOV, LTR, L1 PM Substates, PTM, DOE...), `vc` (Virtual
 //! Channel, Root Complex Link, RCEC), `cxl` (Designated Vendor-Specific and
-//! CXL); [`dump`] reads `lspci -x`/`-xxx`/`-xxxx` dumps.
+//! CXL); [`dump`] reads `lspci -x`/`-xxx`/`-xxxx` dumps; [`show`] prints a
+//! whole device as lspci does (title, header lines, BARs, bridge windows,
+//! these blocks, `-k`, `-x`), [`tree`] the bus tree as `lspci -t`.
 //!
 //! Everything here is pure: no I/O, no printing, and no panic on any input.
 //! Every read is bounds-checked, a read outside the bytes given prints what
@@ -73,6 +75,8 @@ mod ecaps;
 mod express;
 mod ht;
 mod out;
+pub mod show;
+pub mod tree;
 mod vc;
 mod vpd;
 
@@ -81,7 +85,7 @@ mod tests;
 
 pub use out::{Block, Field, Kind, List, Value};
 
-use crate::pci::ids::PciIds;
+use crate::pci::ids::{Numeric, PciIds};
 
 /// What the decoder needs besides config space, all optional.
 #[derive(Clone, Copy, Debug)]
@@ -104,11 +108,21 @@ pub struct Options<'a> {
     /// the config header (sysfs `resource` lists unassigned BARs too); by
     /// default the BARs of the header decide, as lspci on a dump.
     pub memory_bar: Option<bool>,
+    /// How IDs are named (`-n`, `-nn`): the bridge `Subsystem:` capability.
+    pub numeric: Numeric,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { verbosity: 3, ids: None, device: 0, function: 0, vpd: None, memory_bar: None }
+        Options {
+            verbosity: 3,
+            ids: None,
+            device: 0,
+            function: 0,
+            vpd: None,
+            memory_bar: None,
+            numeric: Numeric::Names,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// Which capability list a block comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum List {
     /// The standard list (from the pointer at 0x34, or 0x14 for CardBus).
@@ -19,6 +20,7 @@ pub enum List {
 
 /// What a block is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Kind {
     /// A capability, decoded (or named as unknown) as lspci does.
@@ -38,6 +40,7 @@ pub enum Kind {
 
 /// A decoded value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Value {
     /// A flag lspci prints as `Name+` / `Name-`.
@@ -54,6 +57,7 @@ pub enum Value {
 
 /// One named value of a block: `DevCap.MaxPayload = 256`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Field {
     /// The register (as lspci labels it: `DevCap`, `LnkSta`, `UESta`) and
     /// the field, joined by a dot.
@@ -64,6 +68,7 @@ pub struct Field {
 
 /// One capability as lspci -v/-vv/-vvv prints it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Block {
     /// The list it is in.
     pub list: List,

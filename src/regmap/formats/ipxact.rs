@@ -10,7 +10,7 @@ use roxmltree::{Document, Node};
 use crate::error::Result;
 use crate::regmap::formats::{
     derive_access, field_reset, finish, implicit_field, invalid, line, read_from_name, width, write_from_name, Format,
-    MapFile, RawBlock, RawRegister,
+    MapFile, RawBlock, RawRegister, Tally,
 };
 use crate::regmap::model::{Access, Field, ReadAction, Register, WordOrder, WriteSemantics};
 
@@ -29,6 +29,8 @@ struct Reader<'a, 'input> {
     ns: &'a str,
     v2022: bool,
     field_resets: bool,
+    /// What the blocks read so far expand to (arrays counted before they are unrolled).
+    expanded: std::cell::Cell<Tally>,
 }
 
 /// Parse an IP-XACT component whose root element is in namespace `ns`.
@@ -45,6 +47,7 @@ pub fn parse(doc: &Document<'_>, ns: &str, source: &str) -> Result<MapFile> {
         ns,
         v2022: format == Format::IpXact2022,
         field_resets: matches!(format, Format::IpXact2014 | Format::IpXact2022),
+        expanded: std::cell::Cell::new(Tally::default()),
     };
     let blocks = r.component(doc.root_element()).map_err(|(l, m)| invalid(source, l, m))?;
     finish(source, format, blocks)
@@ -249,8 +252,43 @@ impl<'a, 'input> Reader<'a, 'input> {
             line: self.line(ab),
             registers: Vec::new(),
         };
+        // Counted before anything is unrolled: nested arrays multiply.
+        let total = self.expanded.get().plus(self.tally(ab)?);
+        if let Some(why) = total.too_many() {
+            return Err((self.line(ab), format!("addressBlock {}: {why}", block.name)));
+        }
+        self.expanded.set(total);
         self.container(ab, "", 0, aub, block_access, &mut block.registers)?;
         Ok(block)
+    }
+
+    /// What the registers and register files under `el` unroll to.
+    fn tally(&self, el: Node<'a, 'input>) -> Res<Tally> {
+        let mut t = Tally::default();
+        for child in el.children().filter(|c| c.is_element() && c.tag_name().namespace() == Some(self.ns)) {
+            let tag = child.tag_name().name();
+            if !matches!(tag, "register" | "registerFile") || !self.present(child)? {
+                continue;
+            }
+            let (dims, _) = self.dims(child, tag)?;
+            let n = dims.iter().fold(1u64, |a, d| a.saturating_mul(*d));
+            let one = if tag == "register" {
+                let fields = self.children(child, "field").count() as u64;
+                let values: usize = self
+                    .children(child, "field")
+                    .filter_map(|f| self.child(f, "enumeratedValues"))
+                    .map(|evs| self.children(evs, "enumeratedValue").count())
+                    .sum();
+                Tally { registers: 1, elements: 1 + fields + values as u64 }
+            } else {
+                self.tally(child)?
+            };
+            t = t.plus(one.times(n));
+            if t.too_many().is_some() {
+                return Ok(t);
+            }
+        }
+        Ok(t)
     }
 
     fn container(
@@ -449,23 +487,20 @@ impl<'a, 'input> Reader<'a, 'input> {
 }
 
 /// Every element of an array of `dims` (empty: one, not an array): its flat
-/// index (last index fastest) and its `[i][j]` suffix.
-pub(crate) fn indexes(dims: &[u64]) -> Vec<(u64, String)> {
-    if dims.is_empty() {
-        return vec![(0, String::new())];
-    }
-    let total = dims.iter().try_fold(1u64, |a, d| a.checked_mul(*d)).unwrap_or(u64::MAX);
-    (0..total.min(1 << 20))
-        .map(|flat| {
-            let mut rest = flat;
-            let mut idx = Vec::new();
-            for d in dims.iter().rev() {
-                idx.push(rest % d);
-                rest /= d;
-            }
-            (flat, idx.iter().rev().map(|i| format!("[{i}]")).collect())
-        })
-        .collect()
+/// index (last index fastest) and its `[i][j]` suffix, made one at a time
+/// (the caller counted the elements first).
+pub(crate) fn indexes(dims: &[u64]) -> impl Iterator<Item = (u64, String)> + '_ {
+    let total =
+        if dims.is_empty() { 1 } else { dims.iter().try_fold(1u64, |a, d| a.checked_mul(*d)).unwrap_or(u64::MAX) };
+    (0..total).map(move |flat| {
+        let mut rest = flat;
+        let mut idx = Vec::with_capacity(dims.len());
+        for d in dims.iter().rev() {
+            idx.push(rest % d);
+            rest /= d;
+        }
+        (flat, idx.iter().rev().map(|i| format!("[{i}]")).collect())
+    })
 }
 
 #[cfg(test)]
@@ -489,9 +524,9 @@ mod tests {
 
     #[test]
     fn array_indexes_last_fastest() {
-        let i = indexes(&[2, 3]);
+        let i: Vec<_> = indexes(&[2, 3]).collect();
         assert_eq!(i.len(), 6);
         assert_eq!(i[4], (4, "[1][1]".to_string()));
-        assert_eq!(indexes(&[]), [(0, String::new())]);
+        assert_eq!(indexes(&[]).collect::<Vec<_>>(), [(0, String::new())]);
     }
 }

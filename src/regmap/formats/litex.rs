@@ -62,10 +62,8 @@ pub fn parse_csv(text: &str, source: &str) -> Result<MapFile> {
 pub fn parse_json(text: &str, source: &str) -> Result<MapFile> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| invalid(source, e.line(), format!("not JSON: {e}")))?;
-    let line_of = |key: &str| {
-        let quoted = format!("\"{key}\"");
-        text.lines().position(|l| l.contains(&quoted)).map_or(1, |i| i + 1)
-    };
+    let lines = KeyLines::new(text);
+    let line_of = |key: &str| lines.line(key);
     if v.get("csr_registers").is_none() {
         return Err(invalid(source, 1, "JSON without csr_registers is not a LiteX csr.json"));
     }
@@ -93,6 +91,56 @@ pub fn parse_json(text: &str, source: &str) -> Result<MapFile> {
         p.constants.insert(k.clone(), text);
     }
     build(p, Format::LitexJson, source)
+}
+
+/// The line where each quoted key of JSON text is first written, found in
+/// one pass over the text (looking each key up by scanning the whole text
+/// again made 20,000 registers take 20 s).
+struct KeyLines<'t> {
+    lines: std::collections::HashMap<&'t str, usize>,
+}
+
+impl<'t> KeyLines<'t> {
+    fn new(text: &'t str) -> Self {
+        let mut lines = std::collections::HashMap::new();
+        let b = text.as_bytes();
+        let (mut i, mut line) = (0, 1);
+        while i < b.len() {
+            match b[i] {
+                b'\n' => line += 1,
+                b'"' => {
+                    // A string: to its closing quote (escapes skipped); a key
+                    // when a ':' follows.
+                    let start = i + 1;
+                    let mut j = start;
+                    while j < b.len() && b[j] != b'"' {
+                        if b[j] == b'\\' {
+                            j += 1;
+                        } else if b[j] == b'\n' {
+                            line += 1;
+                        }
+                        j += 1;
+                    }
+                    let key = text.get(start..j.min(b.len()));
+                    let mut k = j + 1;
+                    while k < b.len() && b[k].is_ascii_whitespace() && b[k] != b'\n' {
+                        k += 1;
+                    }
+                    if let (Some(key), Some(b':')) = (key, b.get(k)) {
+                        lines.entry(key).or_insert(line);
+                    }
+                    i = j;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        KeyLines { lines }
+    }
+
+    fn line(&self, key: &str) -> usize {
+        self.lines.get(key).copied().unwrap_or(1)
+    }
 }
 
 fn parse_num(text: &str) -> Option<u64> {
@@ -131,21 +179,35 @@ fn build(p: Parsed, format: Format, source: &str) -> Result<MapFile> {
             )
         })
         .collect();
+    if p.csrs.len() as u64 > super::MAX_FILE_REGISTERS {
+        let line = p.csrs.get(super::MAX_FILE_REGISTERS as usize).map_or(1, |c| c.line);
+        return Err(invalid(
+            source,
+            line,
+            format!("more than {} registers in one map file", super::MAX_FILE_REGISTERS),
+        ));
+    }
+    // Blocks by base, for the block at or below an address: one binary
+    // search per register, not a scan of every block.
+    let mut by_base: Vec<(u64, &str)> = p.bases.iter().map(|(n, (base, _))| (*base, n.as_str())).collect();
+    by_base.sort();
     for c in &p.csrs {
-        let prefixed = p
-            .bases
-            .iter()
-            .filter(|(b, (base, _))| c.name.starts_with(&format!("{b}_")) && *base <= c.addr)
-            .max_by_key(|(b, _)| b.len());
+        // The longest block name that prefixes it with '_' (each '_' of the
+        // name is one candidate, looked up), whose base is at or below it.
+        let prefixed = c
+            .name
+            .match_indices('_')
+            .map(|(at, _)| &c.name[..at])
+            .filter(|b| p.bases.get(*b).is_some_and(|(base, _)| *base <= c.addr))
+            .max_by_key(|b| b.len());
         let (block, short) = match prefixed {
-            Some((b, _)) => (b.as_str(), c.name[b.len() + 1..].to_string()),
+            Some(b) => (b, c.name[b.len() + 1..].to_string()),
             None => {
-                let below =
-                    p.bases.iter().filter(|(_, (base, _))| *base <= c.addr).max_by_key(|(n, (base, _))| (*base, *n));
-                let Some((b, _)) = below else {
+                let below = by_base.partition_point(|(base, _)| *base <= c.addr);
+                let Some((_, b)) = below.checked_sub(1).map(|i| by_base[i]) else {
                     return Err(invalid(source, c.line, format!("register {} lies below every csr_base", c.name)));
                 };
-                (b.as_str(), c.name.clone())
+                (b, c.name.clone())
             }
         };
         let access = match c.mode.as_str() {

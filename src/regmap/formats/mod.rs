@@ -9,10 +9,22 @@
 //! [`crate::regmap::validate`]; its complaints are reported as `FILE:LINE`.
 //! docs/regmap-format.md says what each format keeps and what it loses.
 
+//!
+//! Each format is a feature of the library (`toml`, `svd`, `ipxact`,
+//! `systemrdl`, `litex`; `formats` is all of them, on by default): a build
+//! without one names the feature when it meets such a file.
+
+// The helpers the importers share, when a build has none of them.
+#![cfg_attr(not(feature = "formats"), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "ipxact")]
 pub mod ipxact;
+#[cfg(feature = "litex")]
 pub mod litex;
 pub mod reading;
+#[cfg(feature = "svd")]
 pub mod svd;
+#[cfg(feature = "systemrdl")]
 pub mod systemrdl;
 pub mod toml_out;
 
@@ -148,7 +160,33 @@ pub fn load_file(path: &Path) -> Result<MapFile> {
     let text = read_map_text(path)?;
     let source = path.display().to_string();
     match kind_of(&text) {
-        Kind::SystemRdl => systemrdl::load(path, &source),
+        // The compiler is another program (python3): run only on a file
+        // that says it is SystemRDL, never on any text that is not TOML.
+        #[cfg(feature = "systemrdl")]
+        Kind::SystemRdl if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("rdl")) => {
+            systemrdl::load(path, &source)
+        }
+        Kind::SystemRdl => Err(invalid(
+            &source,
+            1,
+            "not a register map mmiodrv reads: not TOML, XML (IP-XACT, CMSIS-SVD) or LiteX CSV/JSON \
+             (SystemRDL is compiled only from a file named *.rdl)",
+        )),
+        _ => parse(&text, &source),
+    }
+}
+
+/// Load a map file a snapshot or trace names (someone else's file): any
+/// format read as data, never SystemRDL, whose compiler is another program.
+pub fn load_file_as_data(path: &Path) -> Result<MapFile> {
+    let text = read_map_text(path)?;
+    let source = path.display().to_string();
+    match kind_of(&text) {
+        Kind::SystemRdl => Err(invalid(
+            &source,
+            1,
+            "a map a snapshot or trace names is read only as data, never compiled (SystemRDL): give it with --regmap",
+        )),
         _ => parse(&text, &source),
     }
 }
@@ -157,20 +195,100 @@ pub fn load_file(path: &Path) -> Result<MapFile> {
 /// a file); `source` names it in errors.
 pub fn parse(text: &str, source: &str) -> Result<MapFile> {
     match kind_of(text) {
+        #[cfg(feature = "toml")]
         Kind::Toml => {
             let map = loader::parse(text, source)?;
             Ok(MapFile { source: source.into(), format: Format::Toml, blocks: vec![map] })
         }
+        #[cfg(feature = "xml")]
         Kind::Xml => xml(text, source),
+        #[cfg(feature = "litex")]
         Kind::Json => litex::parse_json(text, source),
+        #[cfg(feature = "litex")]
         Kind::LitexCsv => litex::parse_csv(text, source),
-        Kind::SystemRdl => Err(ErrorKind::RegMap {
+        Kind::SystemRdl if cfg!(feature = "systemrdl") => Err(ErrorKind::RegMap {
             file: source.into(),
             line: 1,
             message: "SystemRDL is read from a file by its compiler".into(),
         }
         .into()),
+        #[allow(unreachable_patterns)]
+        kind => Err(not_built(source, kind)),
     }
+}
+
+/// Most registers one map file may expand to, over all its blocks (each
+/// block holds at most [`loader::MAX_REGISTERS`]). Arrays (`dim`, nested
+/// register files, SystemRDL arrays) are counted against it before anything
+/// is expanded, so a 700-byte file cannot ask for ten million registers.
+pub const MAX_FILE_REGISTERS: u64 = 4 * loader::MAX_REGISTERS as u64;
+
+/// Most registers, fields and enumerated values together one map file may
+/// expand to (counted before expanding, as [`MAX_FILE_REGISTERS`]).
+pub const MAX_FILE_ELEMENTS: u64 = 1 << 20;
+
+/// What an array expansion would make, counted before it is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Registers.
+    pub registers: u64,
+    /// Registers, fields and enumerated values.
+    pub elements: u64,
+}
+
+impl Tally {
+    pub(crate) const ONE_REGISTER: Tally = Tally { registers: 1, elements: 1 };
+
+    /// `self` repeated `n` times (saturating: a count past the limits is refused anyway).
+    pub(crate) fn times(self, n: u64) -> Tally {
+        Tally { registers: self.registers.saturating_mul(n), elements: self.elements.saturating_mul(n) }
+    }
+
+    /// `self` and `other`.
+    pub(crate) fn plus(self, other: Tally) -> Tally {
+        Tally {
+            registers: self.registers.saturating_add(other.registers),
+            elements: self.elements.saturating_add(other.elements),
+        }
+    }
+
+    /// Why a file that expands to this is refused, if it is.
+    pub(crate) fn too_many(self) -> Option<String> {
+        if self.registers > MAX_FILE_REGISTERS {
+            Some(format!(
+                "its arrays expand to {} registers; a map file may hold at most {MAX_FILE_REGISTERS} (counted before expanding)",
+                big(self.registers)
+            ))
+        } else if self.elements > MAX_FILE_ELEMENTS {
+            Some(format!(
+                "its arrays expand to {} registers, fields and enumerated values; a map file may hold at most {MAX_FILE_ELEMENTS} (counted before expanding)",
+                big(self.elements)
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// A count as text (`more than 2^64` when it saturated).
+fn big(n: u64) -> String {
+    if n == u64::MAX {
+        "more than 2^64".into()
+    } else {
+        n.to_string()
+    }
+}
+
+/// A file of a format this build of the library does not read.
+fn not_built(source: &str, kind: Kind) -> Error {
+    let (what, feature) = match kind {
+        Kind::Toml => ("mmiodrv TOML", "toml"),
+        Kind::Xml => ("IP-XACT or CMSIS-SVD", "ipxact, svd"),
+        Kind::Json | Kind::LitexCsv => ("LiteX", "litex"),
+        Kind::SystemRdl => ("SystemRDL", "systemrdl"),
+    };
+    let message = format!("this build of mmiodrv reads no {what} maps (the library's feature {feature})");
+    ErrorKind::RegMap { file: source.into(), line: 1, message }.into()
 }
 
 /// Deepest element nesting read from XML. Register maps nest a dozen levels
@@ -183,6 +301,7 @@ pub const MAX_XML_DEPTH: usize = 100;
 /// elements, if it does. A scan of tags only (comments, CDATA, processing
 /// instructions and declarations are skipped; quoted attribute values may
 /// hold '>'); well-formedness is the parser's to judge.
+#[cfg(feature = "xml")]
 fn too_deep(text: &str) -> Option<usize> {
     let b = text.as_bytes();
     let (mut i, mut depth) = (0usize, 0usize);
@@ -226,6 +345,7 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
+#[cfg(feature = "xml")]
 fn xml(text: &str, source: &str) -> Result<MapFile> {
     if let Some(line) = too_deep(text) {
         return Err(invalid(source, line, format!("XML nested deeper than {MAX_XML_DEPTH} elements")));
@@ -238,8 +358,19 @@ fn xml(text: &str, source: &str) -> Result<MapFile> {
     let root = doc.root_element();
     let ns = root.tag_name().namespace();
     match (root.tag_name().name(), ns) {
-        ("device", None) => svd::parse(text, source),
+        #[cfg(feature = "svd")]
+        ("device", None) => {
+            if let Some((line, message)) = svd::too_large(&doc) {
+                return Err(invalid(source, line, message));
+            }
+            svd::parse(text, source)
+        }
+        #[cfg(feature = "ipxact")]
         ("component", Some(ns)) => ipxact::parse(&doc, ns, source),
+        #[cfg(not(feature = "svd"))]
+        ("device", None) => Err(not_built(source, Kind::Xml)),
+        #[cfg(not(feature = "ipxact"))]
+        ("component", Some(_)) => Err(not_built(source, Kind::Xml)),
         (name, ns) => Err(invalid(
             source,
             line(&doc, root),
@@ -252,6 +383,7 @@ fn xml(text: &str, source: &str) -> Result<MapFile> {
 }
 
 /// The line of an XML node.
+#[cfg(feature = "xml")]
 pub(crate) fn line(doc: &roxmltree::Document<'_>, node: roxmltree::Node<'_, '_>) -> usize {
     doc.text_pos_at(node.range().start).row as usize
 }
@@ -381,6 +513,7 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
         for reg in map.registers.to_mut() {
             reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
         }
+        loader::make_printable(&mut map);
         blocks.push(map);
     }
     blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));

@@ -8,11 +8,14 @@
 
 use std::collections::HashMap;
 
+use roxmltree::{Document, Node, NodeId};
+
 use svd_parser::svd;
 
 use crate::error::Result;
 use crate::regmap::formats::{
-    field_reset, finish, implicit_field, invalid, width, Format, MapFile, RawBlock, RawRegister,
+    field_reset, finish, implicit_field, invalid, line, width, Format, MapFile, RawBlock, RawRegister, Tally,
+    MAX_FILE_REGISTERS,
 };
 use crate::regmap::model::{Access, Field, ReadAction, Register, WordOrder, WriteSemantics};
 
@@ -58,6 +61,171 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
         });
     }
     finish(source, Format::Svd, blocks)
+}
+
+/// What the file's arrays and derivations would expand to, counted on the
+/// XML before svd-parser reads it (it expands `dimIndex` ranges while
+/// parsing, and `dim` arrays and `derivedFrom` copies when expanding): the
+/// line and the reason when that is more than a map file may hold.
+/// `derivedFrom` is followed by name (a path's last part; every element of
+/// that kind and name counts, the largest taken), so the count is an upper
+/// bound; a derivation that reaches itself is refused.
+pub(crate) fn too_large(doc: &Document<'_>) -> Option<(usize, String)> {
+    let mut c = Counter { doc, memo: HashMap::new(), busy: Vec::new(), index: HashMap::new(), problem: None };
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        if let Some(name) = child_text(n, "name") {
+            c.index.entry((n.tag_name().name(), name)).or_default().push(n.id());
+        }
+    }
+    let peripherals = doc.root_element().children().filter(|n| n.has_tag_name("peripherals"));
+    let mut total = Tally::default();
+    for p in peripherals.flat_map(|ps| ps.children().filter(|n| n.has_tag_name("peripheral"))) {
+        total = total.plus(c.count(p));
+        if let Some(p) = c.problem.take() {
+            return Some(p);
+        }
+        if let Some(why) = total.too_many() {
+            return Some((line(doc, p), why));
+        }
+    }
+    None
+}
+
+fn child<'a, 'i>(n: Node<'a, 'i>, tag: &str) -> Option<Node<'a, 'i>> {
+    n.children().find(|c| c.has_tag_name(tag))
+}
+
+fn child_text<'a>(n: Node<'a, '_>, tag: &str) -> Option<&'a str> {
+    child(n, tag).and_then(|c| c.text()).map(str::trim)
+}
+
+/// An SVD scaledNonNegativeInteger (`16`, `0x10`, `#10`, `4k`), saturating.
+fn svd_int(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (t, scale) = match t.chars().last().map(|c| c.to_ascii_lowercase()) {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).or_else(|| t.strip_prefix('#')) {
+        u64::from_str_radix(h, 16).ok()
+    } else {
+        t.parse::<u64>().ok()
+    };
+    v.map(|v| v.saturating_mul(scale))
+}
+
+struct Counter<'a, 'i> {
+    doc: &'a Document<'i>,
+    memo: HashMap<NodeId, Tally>,
+    busy: Vec<NodeId>,
+    /// Elements by (tag, name), for `derivedFrom`.
+    index: HashMap<(&'a str, &'a str), Vec<NodeId>>,
+    problem: Option<(usize, String)>,
+}
+
+impl<'a, 'i> Counter<'a, 'i> {
+    fn refuse(&mut self, n: Node<'a, 'i>, why: String) -> Tally {
+        if self.problem.is_none() {
+            self.problem = Some((line(self.doc, n), why));
+        }
+        Tally::default()
+    }
+
+    /// How many elements `n`'s `dim` makes (1 without), and its `dimIndex`
+    /// checked: a range svd-parser would spell out element by element must
+    /// not be larger than a map may hold.
+    fn dim(&mut self, n: Node<'a, 'i>) -> u64 {
+        if let Some(index) = child_text(n, "dimIndex") {
+            if let Some((a, b)) = index.split_once('-') {
+                if let (Ok(a), Ok(b)) = (a.trim().parse::<u64>(), b.trim().parse::<u64>()) {
+                    let count = b.saturating_sub(a).saturating_add(1);
+                    if count > MAX_FILE_REGISTERS {
+                        self.refuse(n, format!("dimIndex {index} names {count} elements; a map file may hold at most {MAX_FILE_REGISTERS} registers"));
+                        return 0;
+                    }
+                }
+            }
+        }
+        child_text(n, "dim").and_then(svd_int).unwrap_or(1)
+    }
+
+    /// What `n` (a peripheral, cluster, register, field or enumeratedValues)
+    /// expands to, its `dim` and what it derives included.
+    fn count(&mut self, n: Node<'a, 'i>) -> Tally {
+        if let Some(t) = self.memo.get(&n.id()) {
+            return *t;
+        }
+        if self.busy.contains(&n.id()) {
+            return self.refuse(n, "derivedFrom leads back to this element".into());
+        }
+        if self.problem.is_some() || self.busy.len() > 64 {
+            return self.refuse(n, "derivedFrom chains deeper than 64 elements".into());
+        }
+        self.busy.push(n.id());
+        let tag = n.tag_name().name();
+        let own = match tag {
+            "peripheral" => self.children(child(n, "registers")),
+            "cluster" => self.children(Some(n)),
+            "register" => Tally::ONE_REGISTER.plus(self.children(child(n, "fields"))),
+            "field" => Tally { registers: 0, elements: 1 }.plus(self.children_tagged(n, "enumeratedValues")),
+            "enumeratedValues" => Tally {
+                registers: 0,
+                elements: n.children().filter(|c| c.has_tag_name("enumeratedValue")).count() as u64,
+            },
+            _ => Tally::default(),
+        };
+        let derived = match n.attribute("derivedFrom") {
+            Some(path) => {
+                let name = path.rsplit('.').next().unwrap_or(path).trim();
+                let ids = self.index.get(&(tag, name)).cloned().unwrap_or_default();
+                let mut most = Tally::default();
+                for id in ids.into_iter().filter(|id| *id != n.id()) {
+                    if let Some(base) = self.doc.get_node(id) {
+                        let t = self.count(base);
+                        most = Tally {
+                            registers: most.registers.max(t.registers),
+                            elements: most.elements.max(t.elements),
+                        };
+                    }
+                }
+                most
+            }
+            None => Tally::default(),
+        };
+        let dim = if matches!(tag, "enumeratedValues") { 1 } else { self.dim(n) };
+        let t = own.plus(derived).times(dim);
+        self.busy.pop();
+        if self.problem.is_none() {
+            if let Some(why) = t.too_many() {
+                return self.refuse(n, why);
+            }
+        }
+        self.memo.insert(n.id(), t);
+        t
+    }
+
+    /// The registers and clusters (or fields) under `parent`.
+    fn children(&mut self, parent: Option<Node<'a, 'i>>) -> Tally {
+        let Some(parent) = parent else { return Tally::default() };
+        let mut t = Tally::default();
+        for c in parent.children().filter(|c| c.is_element()) {
+            if matches!(c.tag_name().name(), "register" | "cluster" | "field") {
+                t = t.plus(self.count(c));
+            }
+        }
+        t
+    }
+
+    fn children_tagged(&mut self, parent: Node<'a, 'i>, tag: &str) -> Tally {
+        let mut t = Tally::default();
+        for c in parent.children().filter(|c| c.has_tag_name(tag)) {
+            t = t.plus(self.count(c));
+        }
+        t
+    }
 }
 
 fn clean(text: Option<&str>) -> String {

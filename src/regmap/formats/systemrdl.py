@@ -18,6 +18,10 @@ except ImportError as e:
 
 SEP = "_"
 path = sys.argv[1]
+# What a map file may expand to (mmiodrv's MAX_FILE_REGISTERS and
+# MAX_FILE_ELEMENTS), counted before any array is unrolled.
+MAX_REGISTERS = int(sys.argv[2]) if len(sys.argv) > 2 else 1 << 18
+MAX_ELEMENTS = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
 problems = []
 
 
@@ -56,6 +60,30 @@ def big_endian(node):
     while n is not None and not isinstance(n, AddrmapNode):
         n = n.parent
     return bool(n is not None and n.get_property("bigendian"))
+
+
+def count(node):
+    """(registers, elements) `node` unrolls to, without unrolling it."""
+    n = 1
+    if getattr(node, "is_array", False):
+        for d in node.array_dimensions or []:
+            n *= d
+    if isinstance(node, RegNode):
+        fields = list(node.fields())
+        enums = 0
+        for f in fields:
+            enc = f.get_property("encode")
+            enums += len(list(enc)) if enc is not None else 0
+        return n, n * (1 + len(fields) + enums)
+    regs = elems = 0
+    for c in node.children(unroll=False):
+        if isinstance(c, AddressableNode):
+            r, e = count(c)
+            regs += r
+            elems += e
+            if regs > MAX_REGISTERS or elems > MAX_ELEMENTS:
+                break
+    return n * regs, n * elems
 
 
 def read(top):
@@ -111,7 +139,13 @@ rdlc = RDLCompiler(message_printer=Printer())
 try:
     rdlc.compile_file(path)
     root = rdlc.elaborate()
-    out = {"blocks": read(root.top)}
+    regs, elems = count(root.top)
+    if regs > MAX_REGISTERS:
+        out = {"error": {"line": line_of(root.top), "message": "its arrays expand to %d registers; a map file may hold at most %d (counted before expanding)" % (regs, MAX_REGISTERS)}}
+    elif elems > MAX_ELEMENTS:
+        out = {"error": {"line": line_of(root.top), "message": "its arrays expand to %d registers, fields and enumerated values; a map file may hold at most %d (counted before expanding)" % (elems, MAX_ELEMENTS)}}
+    else:
+        out = {"blocks": read(root.top)}
 except RDLCompileError:
     p = problems[0] if problems else {"line": 1, "message": "compilation failed"}
     if p.get("file") and p["file"] != path:

@@ -91,15 +91,12 @@ fn missing(python: &str, why: String) -> Error {
 /// Compile a SystemRDL file and read every block of it.
 pub fn load(path: &Path, source: &str) -> Result<MapFile> {
     let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(HELPER)
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| missing(&python, format!("cannot run {python}: {e}")))?;
+    let out = run_helper(&python, path)?;
     if out.status.code() == Some(3) {
         return Err(missing(&python, format!("{python} cannot import it")));
+    }
+    if out.stdout.len() as u64 > MAX_OUTPUT {
+        return Err(invalid(source, 1, format!("the SystemRDL compiler's reading is larger than {MAX_OUTPUT} bytes")));
     }
     let parsed: Out = serde_json::from_slice(&out.stdout).map_err(|e| {
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -125,6 +122,43 @@ pub fn load(path: &Path, source: &str) -> Result<MapFile> {
         });
     }
     finish(source, Format::SystemRdl, blocks)
+}
+
+/// Most bytes of the helper's reading read (and of its error output).
+const MAX_OUTPUT: u64 = 256 << 20;
+
+/// Run the helper on `path` with the expansion limits; its output read up to
+/// [`MAX_OUTPUT`] bytes (one more tells it was larger).
+fn run_helper(python: &str, path: &Path) -> Result<std::process::Output> {
+    use std::io::Read;
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(HELPER)
+        .arg(path)
+        .arg(super::MAX_FILE_REGISTERS.to_string())
+        .arg(super::MAX_FILE_ELEMENTS.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| missing(python, format!("cannot run {python}: {e}")))?;
+    let err_reader = child.stderr.take().map(|e| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = e.take(1 << 20).read_to_end(&mut buf);
+            buf
+        })
+    });
+    let mut stdout = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = out.take(MAX_OUTPUT + 1).read_to_end(&mut stdout);
+    }
+    if stdout.len() as u64 > MAX_OUTPUT {
+        let _ = child.kill();
+    }
+    let stderr = err_reader.map(|t| t.join().unwrap_or_default()).unwrap_or_default();
+    let status = child.wait().map_err(|e| missing(python, format!("cannot wait for {python}: {e}")))?;
+    Ok(std::process::Output { status, stdout, stderr })
 }
 
 fn register(r: RegJ) -> std::result::Result<RawRegister, (usize, String)> {

@@ -38,7 +38,7 @@ fn problems_name_the_line() {
 
 #[test]
 fn blocks_are_chosen_by_name() {
-    let nested = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/nested/nested.ipxact-2014.xml");
+    let nested = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/nested/nested.ipxact-2014.xml");
     let file = load_file(std::path::Path::new(nested)).unwrap();
     let names: Vec<_> = file.blocks.iter().map(|b| b.name.to_string()).collect();
     assert_eq!(names, ["DMA0", "DMA1"]);
@@ -55,7 +55,7 @@ fn blocks_are_chosen_by_name() {
 
 #[test]
 fn implicit_fields_collapse_only_when_nothing_is_lost() {
-    let edu = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/edu/edu.ipxact-2014.xml");
+    let edu = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/edu/edu.ipxact-2014.xml");
     let file = load_file(std::path::Path::new(edu)).unwrap();
     let map = file.block(None).unwrap();
     assert!(map.register("LIVENESS").unwrap().fields.is_empty(), "LIVENESS.LIVENESS is the register itself");

@@ -7,9 +7,9 @@
 //!
 //! Checks: `lab/test-skeleton 1`.
 
-use mmiodrv::drivers::edu::regs::ID;
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::ID;
 
 use crate::Version;
 

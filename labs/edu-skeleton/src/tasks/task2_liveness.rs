@@ -8,9 +8,9 @@
 //! Checks: `lab/test-skeleton 2`. One of them plays devices that read
 //! 0xffffffff and 0: choose your value(s) so that neither is taken for alive.
 
-use mmiodrv::drivers::edu::regs::LIVENESS;
 use mmiodrv::error::Result;
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::LIVENESS;
 
 /// Write a value to LIVENESS and read it back: true when it reads the
 /// inverse (`!value`).

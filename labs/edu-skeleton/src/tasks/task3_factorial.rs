@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use mmiodrv::drivers::edu::regs::{FACTORIAL, STATUS};
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, STATUS};
 
 /// N! as edu computes it: write N, poll STATUS until COMPUTING clears, read
 /// the result. If it is still computing after `timeout`, fail with

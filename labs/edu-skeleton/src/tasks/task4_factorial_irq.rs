@@ -16,10 +16,10 @@
 use std::time::Duration;
 
 use mmiodrv::backend::{Backend, IrqEvent, IrqKind};
-use mmiodrv::drivers::edu::regs::{FACTORIAL, IRQ_ACK, IRQ_STATUS, STATUS};
-use mmiodrv::drivers::edu::IRQ_FACTORIAL;
 use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, IRQ_ACK, IRQ_STATUS, STATUS};
+use mmiodrv_edu::IRQ_FACTORIAL;
 
 /// N! signalled by an interrupt of `kind`: arm, ask for the interrupt
 /// (STATUS.IRQ_FACT), start, wait (at most `timeout`), check IRQ_STATUS has

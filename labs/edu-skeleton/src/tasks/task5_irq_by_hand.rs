@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 use mmiodrv::backend::Interrupts;
-use mmiodrv::drivers::edu::regs::{IRQ_ACK, IRQ_RAISE, IRQ_STATUS};
 use mmiodrv::error::Result;
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{IRQ_ACK, IRQ_RAISE, IRQ_STATUS};
 
 /// Raise interrupt `value` (write it to IRQ_RAISE).
 pub fn raise(bar: &dyn RegisterIo, value: u32) -> Result<()> {

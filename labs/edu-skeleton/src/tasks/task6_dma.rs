@@ -22,10 +22,10 @@
 use std::time::{Duration, Instant};
 
 use mmiodrv::backend::{Backend, DmaBuffer};
-use mmiodrv::drivers::edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
-use mmiodrv::drivers::edu::{DMA_BUFFER_ADDR, DMA_MASK_BITS, DMA_MAX_END};
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::mmio::{barrier, RegisterIo};
+use mmiodrv_edu::regs::{DMA_CMD, DMA_COUNT, DMA_DST, DMA_SRC};
+use mmiodrv_edu::{DMA_BUFFER_ADDR, DMA_MASK_BITS, DMA_MAX_END};
 
 /// The IOVA where your buffers go: your choice, page-aligned (a multiple of
 /// 4096) and with room under edu's 28-bit mask.

@@ -10,10 +10,10 @@
 use std::time::{Duration, Instant};
 
 use mmiodrv::backend::{Backend, DmaBuffer};
-use mmiodrv::drivers::edu::regs::{FACTORIAL, STATUS};
-use mmiodrv::drivers::edu::DMA_MASK_BITS;
 use mmiodrv::error::Result;
 use mmiodrv::mmio::RegisterIo;
+use mmiodrv_edu::regs::{FACTORIAL, STATUS};
+use mmiodrv_edu::DMA_MASK_BITS;
 
 use super::task6_dma::{alloc, choose_iova, from_device, to_device};
 use crate::BIG;

@@ -9,23 +9,23 @@
 //! sends comes back into its own receive ring).
 //!
 //! The e1000's legacy descriptors are declared in the library's driver
-//! (`mmiodrv::drivers::e1000::desc`): `TxDesc::frame(addr, len)` is a
+//! (`mmiodrv_e1000::desc`): `TxDesc::frame(addr, len)` is a
 //! transmit descriptor for one whole frame (EOP, IFCS and RS set);
 //! `RxDesc::empty(addr)` a receive descriptor handed to the device;
 //! `RxDesc::load_writeback(ring.slot(i))` reads what the device wrote back
 //! (length, status, errors: one 64-bit load) and `.done()` says whether DD
 //! is set; `TxDesc::load_status(ring.slot(i))` is a transmit descriptor's
 //! status (`tx_status::DD`). The doorbells are TDT and RDT
-//! (`mmiodrv::drivers::e1000::regs`), and `mmiodrv::mmio::barrier` has the
+//! (`mmiodrv_e1000::regs`), and `mmiodrv::mmio::barrier` has the
 //! two barriers a ring needs: which goes where is the point of the task.
 //!
 //! Checks: `lab/test-skeleton 8`.
 
-use mmiodrv::drivers::e1000::desc::{tx_status, RxDesc, TxDesc};
-use mmiodrv::drivers::e1000::regs::{RDT, TDT};
 use mmiodrv::error::Result;
 use mmiodrv::mmio::{barrier, RegisterIo};
 use mmiodrv::ring::{BufferPool, DescriptorRing};
+use mmiodrv_e1000::desc::{tx_status, RxDesc, TxDesc};
+use mmiodrv_e1000::regs::{RDT, TDT};
 
 /// Hand `frame` to the device in descriptor `tail`: copy it into buffer
 /// `tail`, fill the descriptor, and ring the doorbell (TDT = the index after

@@ -1,0 +1,188 @@
+//! The `mmiodrv` command line as a library: [`run`] parses arguments with
+//! the library's one grammar, runs the command, prints its results and
+//! errors, with the drivers it is given. The `mmiodrv` binary is
+//! `run(mmiodrv_drivers::BUILTIN)`; a driver crate's binary is
+//! `run(&[&mydriver::DRIVER])`, and gets the whole command line (help,
+//! completions, man pages, batch, shell, the pipe protocol, JSON, `list`'s
+//! MMIODRV column) with its driver in it (docs/writing-a-driver.md).
+//!
+//! Layout: `cli/` the grammar of the command line (global options, the tree
+//! of commands) and the help drawn from it; `commands/` the program's own
+//! commands, one module per family; `oneshot.rs`, `script/` the front ends
+//! that run operations through the library's executor (one operation from
+//! the command line; a script, the pipe protocol, the shell); `output/` how
+//! results and errors look; `context.rs` the device and session the global
+//! options name.
+
+#[macro_use]
+mod output;
+// The grammar of the command line (the module keeps its old name).
+#[allow(clippy::module_inception)]
+mod cli;
+mod commands;
+mod context;
+#[cfg(test)]
+mod fuzz_tests;
+mod oneshot;
+mod script;
+
+use std::process::ExitCode;
+
+use cli::Global;
+use mmiodrv::drivers::DriverInfo;
+use mmiodrv::error::Error;
+use output::errors;
+
+/// The whole command line with `drivers`: their commands, their maps for
+/// the devices they claim, their rows in `list`. Reads the process's
+/// arguments and returns the exit status (docs/commands.md lists them).
+///
+/// ```no_run
+/// # static DRIVER: mmiodrv::drivers::DriverInfo = mmiodrv::drivers::DriverInfo::new("blinky", "A made-up device");
+/// fn main() -> std::process::ExitCode {
+///     mmiodrv_cli::run(&[&DRIVER])
+/// }
+/// ```
+pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
+    cli::set_program(std::env::args_os().next().as_deref());
+    if let Err(e) = install(drivers) {
+        eprintln!("{}", errors::error_line(&e, None));
+        return ExitCode::from(errors::exit_status(&e) as u8);
+    }
+    let argv: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
+        Ok(argv) => argv,
+        Err(_) => return usage_error(&Error::syntax("an argument that is not UTF-8 text"), false),
+    };
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    // --version (or -V) anywhere before `--`, as clap treats it.
+    if words.iter().take_while(|w| **w != "--").any(|w| matches!(*w, "--version" | "-V")) {
+        println!("mmiodrv {}", cli::VERSION);
+        return ExitCode::SUCCESS;
+    }
+    let tree = cli::tree_with(&commands::PROGRAM);
+    let parsed = match cli::parse(&words, tree) {
+        Ok(parsed) => parsed,
+        Err(e) => return usage_error(&e, json_asked(&words)),
+    };
+    if parsed.help || words.is_empty() {
+        let path: Vec<&str> = parsed.path.iter().map(|c| c.name).collect();
+        let text = cli::help::help_text(tree, &path);
+        // A bare `mmiodrv` is not a request for help: show it, as an error.
+        if words.is_empty() {
+            eprint!("{text}");
+            return ExitCode::from(2);
+        }
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    let mut g = match Global::from_args(&parsed.args) {
+        Ok(g) => g,
+        Err(e) => return usage_error(&e, json_asked(&words)),
+    };
+    init_logging(g.log.as_deref());
+    // The operation a command line names is built with the arguments: an
+    // error there is the command line's, as a parse error is.
+    let request = match oneshot::on_device(&parsed, &g) {
+        true => match mmiodrv::session::Op::from_args(&parsed.path, &parsed.args) {
+            Ok(request) => Some(request),
+            Err(e) => return usage_error(&e, g.json),
+        },
+        false => None,
+    };
+    let mut parsed = parsed;
+    let result = run_parsed(&mut parsed, request, &mut g);
+    // A trace that could not be written in full is an error, after the command's own.
+    let result = result.and_then(|()| context::finish_trace());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !errors::reported() {
+                eprintln!("{}", errors::error_line(&e, g.device.as_deref()));
+                if g.json {
+                    errors::print_error_json(&e, g.device.as_deref(), None, Vec::new());
+                }
+            }
+            output::flush();
+            ExitCode::from(errors::exit_status(&e) as u8)
+        }
+    }
+}
+
+/// Install `drivers` for the process: refused when one's name is a
+/// command of the program (its group would hide it).
+fn install(drivers: &[&'static DriverInfo]) -> mmiodrv::error::Result<()> {
+    let taken = commands::PROGRAM.iter().chain(mmiodrv::session::COMMANDS.iter());
+    for c in taken {
+        if let Some(d) = drivers.iter().find(|d| d.name() == c.name || d.top_level.iter().any(|t| t.name == c.name)) {
+            let why =
+                format!("the driver {} declares a command named {}, which is a command of mmiodrv", d.name(), c.name);
+            return Err(Error::invalid(d.name(), why));
+        }
+    }
+    mmiodrv::drivers::install(drivers)
+}
+
+fn run_parsed(
+    parsed: &mut mmiodrv::command::Invocation,
+    request: Option<mmiodrv::session::Request>,
+    g: &mut Global,
+) -> mmiodrv::error::Result<()> {
+    // -s/-d select the device of every command but those that take every
+    // device they select (list, info, config, setpci), as lspci and setpci.
+    let selection = parsed.command().is_some_and(|c| c.needs == mmiodrv::command::Needs::Selection);
+    if g.dump_file.is_some() && !selection {
+        return Err(mmiodrv::Error::syntax(
+            "--dump-file (-F) reads a dump for list, info, config, config read and setpci; this command needs a device",
+        ));
+    }
+    if !selection && !g.filter().is_empty() {
+        let dev = g.filter().resolve(&mmiodrv::pci::Sysfs::from_env())?;
+        g.device = Some(dev.address.to_string());
+        parsed.args.set("device", mmiodrv::command::Parsed::Text(dev.address.to_string()));
+    }
+    mmiodrv::stop::set_release_handler(release_not_honoured);
+    if let Some(request) = request {
+        return oneshot::run(parsed, request, g);
+    }
+    // A driver's command that runs by itself waits (a server, a client):
+    // signals stop it cleanly. The program's own commands say so themselves.
+    let top = parsed.path.first().copied();
+    if !top.is_some_and(|t| commands::PROGRAM.iter().any(|p| std::ptr::eq(p, t))) {
+        context::stoppable()?;
+    }
+    oneshot::run_direct(parsed, g)
+}
+
+/// Whether `--json` was given (for a command line that does not parse).
+fn json_asked(words: &[&str]) -> bool {
+    words.contains(&"--json")
+}
+
+/// A command line that does not parse: one line, and with `--json` an
+/// error object too.
+fn usage_error(e: &Error, json: bool) -> ExitCode {
+    eprintln!("{} (see mmiodrv --help)", errors::error_line(e, None));
+    if json {
+        errors::print_error_json(e, None, None, Vec::new());
+        output::flush();
+    }
+    ExitCode::from(errors::exit_status(e) as u8)
+}
+
+/// The kernel asked for a device this process holds and the command did
+/// not let go within the grace time (it is busy in a step that does not wait):
+/// say so and exit, which closes the device and lets the removal proceed.
+fn release_not_honoured(device: &mmiodrv::error::DeviceRef) {
+    let e = Error::on(device.clone(), mmiodrv::ErrorKind::ReleaseRequested);
+    eprintln!("{}", errors::error_line(&e, None));
+    std::process::exit(errors::exit_status(&e));
+}
+
+/// `--log LEVEL` (default warn); `RUST_LOG` wins when set.
+fn init_logging(level: Option<&str>) {
+    let level = level.unwrap_or("warn");
+    // vfio-ioctls warns about absent optional IRQ indexes (e.g. "index 3") on
+    // every open; keep its noise out of normal output.
+    let filter = format!("{level},vfio_ioctls=error");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(filter)).format_timestamp(None).init();
+}

@@ -1,0 +1,10 @@
+// STATUS's field values are not written to CTRL.
+use blinky_map::regs::{CTRL, IRQ_STATUS, STATUS};
+
+fn main() -> mmiodrv::Result<()> {
+    let dev = mmiodrv::device::Device::sim(&blinky_map::regs::MAP)?;
+    let bar = dev.backend().open_bar(0, mmiodrv::backend::BarOptions::RW)?;
+    CTRL.write(&*bar, STATUS::READY::SET)?;
+    let _ = (&CTRL, &IRQ_STATUS, &STATUS);
+    Ok(())
+}

@@ -1,0 +1,10 @@
+// A 32-bit register does not take a u64.
+use blinky_map::regs::{CTRL, IRQ_STATUS, STATUS};
+
+fn main() -> mmiodrv::Result<()> {
+    let dev = mmiodrv::device::Device::sim(&blinky_map::regs::MAP)?;
+    let bar = dev.backend().open_bar(0, mmiodrv::backend::BarOptions::RW)?;
+    CTRL.write(&*bar, 5u64)?;
+    let _ = (&CTRL, &IRQ_STATUS, &STATUS);
+    Ok(())
+}

@@ -1,0 +1,1 @@
+../../../../python/mmiodrv/__init__.py

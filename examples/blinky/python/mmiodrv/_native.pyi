@@ -1,0 +1,1 @@
+../../../../python/mmiodrv/_native.pyi
