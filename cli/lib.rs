@@ -24,6 +24,7 @@ mod context;
 #[cfg(test)]
 mod fuzz_tests;
 mod oneshot;
+mod remote;
 mod script;
 
 use std::process::ExitCode;
@@ -44,10 +45,20 @@ use output::errors;
 /// }
 /// ```
 pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
+    // A far side of a remote run sets its channel up before anything prints.
+    remote::agent::start();
+    let status = run_main(drivers);
+    remote::agent::exit(i32::from(status));
+    ExitCode::from(status)
+}
+
+/// The whole run: its exit status.
+fn run_main(drivers: &[&'static DriverInfo]) -> u8 {
     cli::set_program(std::env::args_os().next().as_deref());
     if let Err(e) = install(drivers) {
-        eprintln!("{}", errors::error_line(&e, None));
-        return ExitCode::from(errors::exit_status(&e) as u8);
+        output::err_line(&errors::error_line(&e, None));
+        output::flush();
+        return errors::exit_status(&e) as u8;
     }
     let argv: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
         Ok(argv) => argv,
@@ -57,7 +68,7 @@ pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
     // --version (or -V) anywhere before `--`, as clap treats it.
     if words.iter().take_while(|w| **w != "--").any(|w| matches!(*w, "--version" | "-V")) {
         println!("mmiodrv {}", cli::VERSION);
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let tree = cli::tree_with(&commands::PROGRAM);
     let parsed = match cli::parse(&words, tree) {
@@ -70,16 +81,20 @@ pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
         // A bare `mmiodrv` is not a request for help: show it, as an error.
         if words.is_empty() {
             eprint!("{text}");
-            return ExitCode::from(2);
+            return 2;
         }
         print!("{text}");
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let mut g = match Global::from_args(&parsed.args) {
         Ok(g) => g,
         Err(e) => return usage_error(&e, json_asked(&words)),
     };
     init_logging(g.log.as_deref());
+    let hosts = match remote::near::hosts(&parsed.args) {
+        Ok(hosts) => hosts,
+        Err(e) => return usage_error(&e, g.json),
+    };
     // The operation a command line names is built with the arguments: an
     // error there is the command line's, as a parse error is.
     let request = match oneshot::on_device(&parsed, &g) {
@@ -89,21 +104,35 @@ pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
         },
         false => None,
     };
+    if !hosts.is_empty() {
+        // The command runs on those hosts, with these words.
+        return match remote::near::run(&words, &parsed, &g, hosts) {
+            Ok(status) => status.clamp(0, 255) as u8,
+            Err(e) => {
+                output::err_line(&errors::error_line(&e, None));
+                if g.json {
+                    errors::print_error_json(&e, None, None, Vec::new());
+                }
+                output::flush();
+                errors::exit_status(&e) as u8
+            }
+        };
+    }
     let mut parsed = parsed;
     let result = run_parsed(&mut parsed, request, &mut g);
     // A trace that could not be written in full is an error, after the command's own.
     let result = result.and_then(|()| context::finish_trace());
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             if !errors::reported() {
-                eprintln!("{}", errors::error_line(&e, g.device.as_deref()));
+                output::err_line(&errors::error_line(&e, g.device.as_deref()));
                 if g.json {
                     errors::print_error_json(&e, g.device.as_deref(), None, Vec::new());
                 }
             }
             output::flush();
-            ExitCode::from(errors::exit_status(&e) as u8)
+            errors::exit_status(&e) as u8
         }
     }
 }
@@ -160,13 +189,13 @@ fn json_asked(words: &[&str]) -> bool {
 
 /// A command line that does not parse: one line, and with `--json` an
 /// error object too.
-fn usage_error(e: &Error, json: bool) -> ExitCode {
-    eprintln!("{} (see mmiodrv --help)", errors::error_line(e, None));
+fn usage_error(e: &Error, json: bool) -> u8 {
+    output::err_line(&format!("{} (see mmiodrv --help)", errors::error_line(e, None)));
     if json {
         errors::print_error_json(e, None, None, Vec::new());
         output::flush();
     }
-    ExitCode::from(errors::exit_status(e) as u8)
+    errors::exit_status(e) as u8
 }
 
 /// The kernel asked for a device this process holds and the command did
@@ -174,7 +203,9 @@ fn usage_error(e: &Error, json: bool) -> ExitCode {
 /// say so and exit, which closes the device and lets the removal proceed.
 fn release_not_honoured(device: &mmiodrv::error::DeviceRef) {
     let e = Error::on(device.clone(), mmiodrv::ErrorKind::ReleaseRequested);
-    eprintln!("{}", errors::error_line(&e, None));
+    output::err_line(&errors::error_line(&e, None));
+    output::flush();
+    remote::agent::exit(errors::exit_status(&e));
     std::process::exit(errors::exit_status(&e));
 }
 

@@ -19,6 +19,9 @@ fn main() {
 }
 
 fn run(address: &str) -> mmiodrv::Result<()> {
+    // The built-in drivers, as the mmiodrv binary has them: a device they
+    // claim comes with its map (edu's registers by name).
+    mmiodrv::drivers::install(mmiodrv_drivers::BUILTIN)?;
     let dev = Device::open(address, OpenOptions::default())?;
     // BAR0 with the map the built-in driver declares (no --regmap needed).
     let bar = dev.window(None, None, true)?;

@@ -48,12 +48,16 @@ OPTIONAL_MODULES=(vfio_virqfd)
 # a name is looked up in PATH (and /usr/sbin, /sbin) and goes to the guest's
 # /usr/bin, a path is copied to the same path. To add a tool append it here;
 # extra data files go in DATA_FILES.
-HOST_BINARIES=(lspci setpci flock)
+# dropbear: the SSH server of guests booted with lab.ssh=1 (LabConfig::ssh_port),
+# which the remote tests (--host) reach through QEMU's forwarded port.
+HOST_BINARIES=(lspci setpci flock dropbear)
 DATA_FILES=()
 # pci.ids for lspci, wherever the distribution keeps it (same path in the guest).
 PCI_IDS_PATHS=(/usr/share/misc/pci.ids /usr/share/hwdata/pci.ids /usr/share/pci.ids)
 # Debian packages; other distributions: see lab/README.md (checked as commands there).
-PACKAGES=(qemu-system-x86 busybox-static cpio pciutils pci.ids gzip xz-utils python3)
+# dropbear-bin, libnss-wrapper, openssh-client: the remote tests' SSH server
+# (in the guest, and unprivileged on the host's loopback) and client.
+PACKAGES=(qemu-system-x86 busybox-static cpio pciutils pci.ids gzip xz-utils python3 dropbear-bin libnss-wrapper openssh-client)
 # systemd-udevd for guests booted with lab.udev=1 (see guest/init): Debian's `udev`
 # package is downloaded and unpacked into the cache like the kernel, NOT installed on
 # the host (its postinst would start udevd on the host). Only its libraries come from

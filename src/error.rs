@@ -132,12 +132,18 @@ pub enum ErrorClass {
     /// A check ran and found what it looks for: problems (doctor, regmap
     /// check) or differences (diff). Not a failure to run.
     Findings,
+    /// The connection to a remote host was lost while a command ran there:
+    /// it may have run in part (the message names the last line done).
+    Disconnected,
+    /// A remote host could not be reached or logged into, or has no
+    /// mmiodrv of this version that can run: nothing ran there.
+    Unreachable,
 }
 
 // ---- python: exit statuses and class names shared by the CLI and the Python module
 impl ErrorClass {
     /// Every class.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Usage,
         ErrorClass::NotFound,
         ErrorClass::Permission,
@@ -148,7 +154,14 @@ impl ErrorClass {
         ErrorClass::Released,
         ErrorClass::Interrupted,
         ErrorClass::Findings,
+        ErrorClass::Disconnected,
+        ErrorClass::Unreachable,
     ];
+
+    /// The class named `name` ([`ErrorClass::name`]).
+    pub fn from_name(name: &str) -> Option<ErrorClass> {
+        ErrorClass::ALL.into_iter().find(|c| c.name() == name)
+    }
 
     /// Its name, as in this enum (the Python exception classes are named after it).
     pub const fn name(self) -> &'static str {
@@ -163,6 +176,8 @@ impl ErrorClass {
             ErrorClass::Released => "Released",
             ErrorClass::Interrupted => "Interrupted",
             ErrorClass::Findings => "Findings",
+            ErrorClass::Disconnected => "Disconnected",
+            ErrorClass::Unreachable => "Unreachable",
         }
     }
 
@@ -180,6 +195,8 @@ impl ErrorClass {
             ErrorClass::Released => 9,
             ErrorClass::Interrupted => 130,
             ErrorClass::Findings => 10,
+            ErrorClass::Disconnected => 11,
+            ErrorClass::Unreachable => 12,
         }
     }
 }
@@ -357,6 +374,12 @@ pub enum Remedy {
         /// The package.
         package: &'static str,
     },
+    /// Let this front end copy its own build to a remote host that has no
+    /// mmiodrv of its version (or install that version there).
+    AllowCopy {
+        /// The host.
+        host: String,
+    },
     /// Free text, for fixes that name no front-end option.
     Text(String),
 }
@@ -406,6 +429,9 @@ impl fmt::Display for Remedy {
             Remedy::Smaller => f.write_str("use a smaller request"),
             Remedy::ChooseBlock => f.write_str("name one of the blocks"),
             Remedy::PipInstall { python, package } => write!(f, "{python} -m pip install {package}"),
+            Remedy::AllowCopy { host } => {
+                write!(f, "let mmiodrv copy this build to {host}, or install mmiodrv {} there", crate::remote::VERSION)
+            }
             Remedy::Text(t) => f.write_str(t),
         }
     }
@@ -1261,6 +1287,56 @@ pub enum ErrorKind {
         why: String,
     },
 
+    // ------------------------------------------------------------ remote hosts
+    /// A remote host could not be reached, or its mmiodrv did not start.
+    #[error("cannot reach {host}: {why}")]
+    Unreachable {
+        /// The host, as given.
+        host: String,
+        /// What ssh or the far side said.
+        why: String,
+    },
+
+    /// The connection to a remote host was lost while a command ran there.
+    #[error("the connection to {host} was lost {after}")]
+    Disconnected {
+        /// The host, as given.
+        host: String,
+        /// How far the command got (`after line 12 of s.txt was done`).
+        after: String,
+    },
+
+    /// A remote host has no mmiodrv of this version, and none was copied there.
+    #[error("{host} has no mmiodrv {version} ({why})")]
+    NoRemoteMmiodrv {
+        /// The host, as given.
+        host: String,
+        /// The version needed.
+        version: &'static str,
+        /// Why none was copied.
+        why: String,
+        /// What would fix it.
+        remedy: Remedy,
+    },
+
+    /// An error of a command that ran on a remote host, as it reported it
+    /// (its message names the host).
+    #[error("{message}")]
+    Remote {
+        /// The host, as given.
+        host: String,
+        /// The far side's message (without its fix).
+        message: String,
+        /// Its class there.
+        class: ErrorClass,
+        /// Its exit status there.
+        exit: i32,
+        /// The device it names, if any.
+        device: Option<String>,
+        /// Its fix, as the far side worded it.
+        fix: Option<String>,
+    },
+
     /// A signal stopped the operation.
     #[error("interrupted by {signal}{}", if done.is_empty() { String::new() } else { format!("; {done}") })]
     Interrupted {
@@ -1323,6 +1399,10 @@ impl ErrorKind {
             ReleaseRequested | Gone { .. } => ErrorClass::Released,
             Interrupted { .. } => ErrorClass::Interrupted,
             Findings { .. } => ErrorClass::Findings,
+            Disconnected { .. } => ErrorClass::Disconnected,
+            Unreachable { .. } => ErrorClass::Unreachable,
+            NoRemoteMmiodrv { .. } => ErrorClass::Unreachable,
+            Remote { class, .. } => *class,
             WidthNotSupported { .. }
             | IoBarUnsupported { .. }
             | NoWriteCombining { .. }
@@ -1425,7 +1505,9 @@ impl Error {
             | Busy { remedy, .. }
             | BackendCannot { remedy, .. }
             | UnsafeLock { remedy, .. }
-            | ToolMissing { remedy, .. } => Some(remedy.clone()),
+            | ToolMissing { remedy, .. }
+            | NoRemoteMmiodrv { remedy, .. } => Some(remedy.clone()),
+            Remote { fix, .. } => fix.clone().map(Remedy::Text),
             BlockAmbiguous { .. } => Some(Remedy::ChooseBlock),
             DeviceList { path, problem } => Some(problem.remedy(path)),
             Vfio { remedy, .. } => remedy.clone(),
@@ -1478,6 +1560,7 @@ impl Error {
             ErrorKind::Interrupted { signal, .. } => {
                 signal.parse::<nix::sys::signal::Signal>().map_or(self.class().exit_code(), |s| 128 + s as i32)
             }
+            ErrorKind::Remote { exit, .. } => *exit,
             _ => self.class().exit_code(),
         }
     }
@@ -1497,6 +1580,7 @@ impl Error {
                     | ErrorKind::AmbiguousDevice { .. }
                     | ErrorKind::RegMap { .. }
                     | ErrorKind::InvalidFile { .. }
+                    | ErrorKind::Remote { .. }
             )
     }
 

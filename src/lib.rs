@@ -22,6 +22,7 @@
 //!   top-level `drivers/` folder, an outside driver is a crate like them);
 //! - [`grant`] and [`doctor`]: what the udev rules grant the `mmiodrv` group,
 //!   and what is in the way of access;
+//! - [`remote`]: the same commands on a device in another machine, over SSH;
 //! - [`outcome`]: every result as a typed value, and (feature `schema`)
 //!   `schema`: the JSON Schema of them all.
 //!
@@ -50,6 +51,7 @@ pub mod outcome;
 pub mod pci;
 pub mod procmaps;
 pub mod regmap;
+pub mod remote;
 pub mod ring;
 #[cfg(feature = "schema")]
 pub mod schema;

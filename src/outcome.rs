@@ -71,6 +71,9 @@ pub struct ErrorReport {
     pub device: Option<String>,
     /// How to fix it, if the cause is known.
     pub fix: Option<String>,
+    /// The remote host it happened on or concerns (`--host`), as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The script it happened in (`-`: standard input), for a script's line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,

@@ -119,6 +119,7 @@ impl Results {
                 "properties": {
                     "schema": { "const": SCHEMA_VERSION },
                     "op": { "const": op },
+                    "host": host(),
                 },
                 "required": ["schema", "op"],
                 "unevaluatedProperties": false,
@@ -144,6 +145,7 @@ impl Results {
                 "properties": {
                     "schema": { "const": SCHEMA_VERSION },
                     "op": { "enum": ops },
+                    "host": host(),
                     "results": { "type": "array", "minItems": 2, "items": { "oneOf": results_items } },
                 },
                 "required": ["schema", "op", "results"],
@@ -162,6 +164,12 @@ impl Results {
         doc.sort_all_objects();
         doc
     }
+}
+
+/// The `host` every object has when several hosts ran the command
+/// (`--host`, docs/remote.md).
+fn host() -> Value {
+    json!({ "type": "string", "description": "The remote host that made it, when several hosts ran the command (--host): as given" })
 }
 
 /// The whole document: the register operations' results and errors, every

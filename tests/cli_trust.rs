@@ -772,7 +772,7 @@ fn ivshmem_server_backs_off_when_out_of_descriptors() {
 /// Point 4: a `file:` device truncated during `ivshmem dump` (its mapping
 /// takes bus errors from then on) ends with the device-gone error, exit 9
 /// (before: exit 0 and a file of zeros). The file is truncated once the
-/// mapping is logged (-vv), while the dump copies 2 GiB.
+/// mapping is logged (--log debug), while the dump copies 2 GiB.
 #[test]
 fn a_bulk_copy_sees_a_bus_error() {
     use std::io::{BufRead, BufReader};
@@ -780,7 +780,16 @@ fn a_bulk_copy_sees_a_bus_error() {
     let shm = dir.path().join("shm");
     sparse(&shm, 2 << 30);
     let mut child = plain()
-        .args(["-vv", "--device", &format!("file:{}", shm.display()), "ivshmem", "dump", "--out", "/dev/null"])
+        .args([
+            "--log",
+            "debug",
+            "--device",
+            &format!("file:{}", shm.display()),
+            "ivshmem",
+            "dump",
+            "--out",
+            "/dev/null",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -103,6 +103,12 @@ pub fn class_meaning(class: ErrorClass) -> &'static str {
         ErrorClass::Released => "the kernel took the device back (removal, unbind) while in use",
         ErrorClass::Interrupted => "interrupted by a signal (143 for SIGTERM); stopped safely",
         ErrorClass::Findings => "a check found problems or differences (doctor, diff)",
+        ErrorClass::Disconnected => {
+            "--host: the connection was lost while the command ran there (the message names the last line done)"
+        }
+        ErrorClass::Unreachable => {
+            "--host: the host could not be reached or logged into, or has no mmiodrv of this version (nothing ran)"
+        }
     }
 }
 

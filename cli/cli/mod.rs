@@ -24,6 +24,10 @@ fn check_ids(s: &str) -> Result<()> {
     IdFilter::parse(s).map(drop)
 }
 
+fn check_host(s: &str) -> Result<()> {
+    mmiodrv::remote::Host::parse(s).map(drop)
+}
+
 /// Options every command takes, anywhere on the command line.
 pub const GLOBALS: &[Arg] = &[
     Arg::option(
@@ -96,6 +100,23 @@ pub const GLOBALS: &[Arg] = &[
          it, `mmiodrv replay FILE` replays it)",
     ),
     Arg::flag("version", "Print the version").short('V'),
+    Arg::option(
+        "host",
+        Value::Checked(check_host, "HOST"),
+        "Run the command on this machine over ssh ([USER@]HOST[:PORT]: a name of your ssh config, a host name or \
+         an address), with the same output; repeated, on each in parallel, every result labelled with its host \
+         (docs/remote.md)",
+    )
+    .many()
+    .env("MMIODRV_HOST")
+    .value_name("HOST"),
+    Arg::option("hosts", Value::Path, "Run the command on every host of FILE (one [USER@]HOST[:PORT] a line), in parallel")
+        .value_name("FILE"),
+    Arg::flag("no-copy", "With --host: fail on a host that has no mmiodrv of this version, rather than copy this one there"),
+    Arg::flag(
+        "write-to-all-hosts",
+        "With several hosts: let a command or script that writes (registers, bindings, drivers' commands) run on every one",
+    ),
 ];
 
 /// The global options, typed.
@@ -204,11 +225,18 @@ pub fn parse(words: &[&str], tree: &[&'static Command]) -> Result<Invocation> {
 }
 
 /// `mmiodrv --version`: the crate version and the git commit it was built from.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MMIODRV_GIT_COMMIT"), ")");
+pub const VERSION: &str = mmiodrv::remote::VERSION;
 
 /// Environment variables the program reads, for help and man pages.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("MMIODRV_DEVICE", "the device when --device, -s and -d are not given"),
+    ("MMIODRV_HOST", "the host when --host is not given (docs/remote.md)"),
+    ("MMIODRV_SSH", "the ssh command for --host (default ssh; e.g. `ssh -F FILE`)"),
+    ("MMIODRV_REMOTE_BINARY", "the static build --host copies to a host with no mmiodrv of this version"),
+    ("MMIODRV_REMOTE_HOST", "set by --host for the far side: the host its errors name (not for users)"),
+    ("MMIODRV_REMOTE_FRAMED", "set by --host for the far side: output as frames on the channel (not for users)"),
+    ("MMIODRV_REMOTE_TTY", "set by --host for the far side: the near side's output is a terminal (not for users)"),
+    ("MMIODRV_REMOTE_SCRIPT", "set by --host for the far side: batch FILE's script comes on stdin (not for users)"),
     ("MMIODRV_SYSFS_ROOT", "another sysfs tree (tests use fake ones)"),
     ("MMIODRV_PCI_IDS", "another pci.ids file"),
     ("MMIODRV_STATE_DIR", "where bind remembers previous drivers (default /run/mmiodrv)"),

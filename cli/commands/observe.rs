@@ -1,7 +1,6 @@
 //! `watch`, `top`, `snapshot`, `decode`, `diff`, `trace show` and `replay`:
 //! the library's observation engine (`mmiodrv::observe`), printed.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -315,7 +314,7 @@ pub fn top(call: &mut Call<'_>) -> Result<()> {
     stoppable()?;
     let window = session.window(Some(bar), false)?;
     let mut sampler = Sampler::new(window, probe, rate)?;
-    let tty = !g.json && std::io::stdout().is_terminal();
+    let tty = !g.json && crate::output::stdout_is_terminal();
     let every = args.opt_millis("refresh").unwrap_or(Duration::from_millis(if tty { 500 } else { 1000 }));
     let term = Terminal::new(g.json);
     let mut shown = 0usize;
@@ -325,7 +324,7 @@ pub fn top(call: &mut Call<'_>) -> Result<()> {
         } else if tty {
             // Redrawn in place: back to the table's first line, cleared to the end.
             if shown > 0 {
-                print!("\x1b[{shown}A\x1b[J");
+                crate::output::raw(format!("\x1b[{shown}A\x1b[J").as_bytes());
             }
             let lines = table(s, bar);
             for l in &lines {

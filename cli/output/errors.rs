@@ -78,6 +78,10 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
         Remedy::PipInstall { python, package } => format!(
             "{python} -m pip install {package} (or set MMIODRV_PYTHON to a Python that has it, e.g. a venv's bin/python)"
         ),
+        Remedy::AllowCopy { host } => format!(
+            "drop --no-copy to let mmiodrv copy itself to {host} (docs/remote.md), or install mmiodrv {} there",
+            mmiodrv::remote::VERSION
+        ),
         Remedy::Text(t) => t.clone(),
         other => other.to_string(),
     }
@@ -97,10 +101,15 @@ pub fn error_line(e: &Error, device: Option<&str>) -> String {
     if let ErrorKind::MissingDevice = e.kind() {
         return "mmiodrv: error: this command needs --device DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (or MMIODRV_DEVICE); fix: mmiodrv list shows the devices".into();
     }
-    let on = match (device, e.names_device()) {
+    let mut on = match (device, e.names_device()) {
         (Some(d), false) => format!("{d}: "),
         _ => String::new(),
     };
+    // On a remote run's far side, the host it is (the near side's own
+    // errors about a host name it themselves).
+    if let Some(host) = crate::remote::agent::label() {
+        on.insert_str(0, &format!("{host}: "));
+    }
     let line = match e.remedy() {
         Some(r) => format!("mmiodrv: error: {on}{e}; fix: {}", remedy(&r, Some(e.kind()))),
         None => format!("mmiodrv: error: {on}{e}"),
@@ -123,11 +132,23 @@ pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize
         exit: exit_status(e),
         device: e.device().map(|d| d.to_string()).or_else(|| device.map(str::to_string)),
         fix: e.remedy().map(|r| remedy(&r, Some(e.kind()))),
+        host: crate::remote::agent::label().map(str::to_string).or_else(|| remote_host(e)),
         file: at.map(|(file, _)| file.to_string()),
         line: at.map(|(_, n)| n),
         results,
     };
     super::print_json(mmiodrv::outcome::op::ERROR, &report);
+}
+
+/// The remote host an error of the near side concerns.
+fn remote_host(e: &Error) -> Option<String> {
+    match e.kind() {
+        ErrorKind::Unreachable { host, .. }
+        | ErrorKind::Disconnected { host, .. }
+        | ErrorKind::NoRemoteMmiodrv { host, .. }
+        | ErrorKind::Remote { host, .. } => Some(host.clone()),
+        _ => None,
+    }
 }
 
 thread_local! {

@@ -63,6 +63,9 @@ fn stdout_may_block() -> bool {
 }
 
 fn emit(bytes: &[u8]) {
+    if crate::remote::agent::framed() {
+        return crate::remote::agent::out(bytes);
+    }
     let mut out = std::io::stdout().lock();
     if stdout_may_block() {
         // A reader that stops reading must not keep the process past a stop
@@ -96,9 +99,42 @@ fn emit(bytes: &[u8]) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("mmiodrv: error: cannot write to stdout: {e}");
+        err_line(&format!("mmiodrv: error: cannot write to stdout: {e}"));
         std::process::exit(errors::exit_code(mmiodrv::ErrorClass::Io));
     }
+}
+
+/// One line on stderr (an error line): on a remote run's far side, a frame
+/// in order with the output.
+pub fn err_line(text: &str) {
+    if crate::remote::agent::framed() {
+        return crate::remote::agent::err(format!("{text}\n").as_bytes());
+    }
+    eprintln!("{text}");
+}
+
+/// Bytes of output that end no line (a terminal's cursor moves).
+pub fn raw(bytes: &[u8]) {
+    HELD.with_borrow_mut(|held| match held {
+        Some(buf) => buf.extend_from_slice(bytes),
+        None => emit(bytes),
+    })
+}
+
+/// Every line of a script or of the pipe protocol up to `line` is done:
+/// on a remote run's far side, the near side learns it with the output.
+pub fn done(line: usize) {
+    if !crate::remote::agent::framed() {
+        return;
+    }
+    let held = HELD.with_borrow(|h| h.is_some());
+    crate::remote::agent::done(line as u64, held);
+}
+
+/// Whether standard output is a terminal (on a remote run's far side: the
+/// near side's).
+pub fn stdout_is_terminal() -> bool {
+    crate::remote::agent::stdout_is_terminal()
 }
 
 pub fn write_line(args: std::fmt::Arguments<'_>) {
@@ -171,7 +207,7 @@ pub fn print_json<T: Serialize>(op: &str, value: &T) {
         }),
         Ok(text) => outln!("{text}"),
         // Serialization of our own plain structs cannot fail; say so if it ever does.
-        Err(e) => eprintln!("mmiodrv: error: cannot encode JSON: {e}"),
+        Err(e) => err_line(&format!("mmiodrv: error: cannot encode JSON: {e}")),
     }
 }
 
@@ -209,7 +245,7 @@ impl Frontend for Terminal {
     }
 
     fn progress(&mut self, total: u64, what: &str) -> Box<dyn Progress> {
-        if total < PROGRESS_FROM || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
+        if total < PROGRESS_FROM || !stdout_is_terminal() || !std::io::stderr().is_terminal() {
             return Box::new(mmiodrv::command::NoProgress);
         }
         let bar = ProgressBar::new(total);

@@ -15,7 +15,7 @@ use crate::output::render::{access_head, access_value, digits_of, push_hex, Arro
 use crate::output::{self, print_json};
 
 /// Longest script file read.
-const MAX_SCRIPT: u64 = 16 << 20;
+pub const MAX_SCRIPT: u64 = 16 << 20;
 
 /// FNV-1a: the lines of a script are short keys, hashed once each; nothing
 /// an attacker could choose collisions for would gain them anything.
@@ -112,7 +112,11 @@ fn parse(g: &Global, text: &str, file: &str) -> Result<(Vec<(usize, Request)>, P
 
 /// `batch FILE`.
 pub fn run(g: &Global, choice: &MapChoice, path: &Path, check: bool, keep_going: bool) -> Result<()> {
-    let bytes = mmiodrv::value::read_regular_file(path, "a batch script", MAX_SCRIPT)?;
+    let bytes = match crate::remote::agent::script_on_stdin() {
+        // A remote run: the near side read the script and sent it.
+        true => super::read_stdin(MAX_SCRIPT)?,
+        false => mmiodrv::value::read_regular_file(path, "a batch script", MAX_SCRIPT)?,
+    };
     let text = String::from_utf8(bytes).map_err(|_| Error::invalid(path.display().to_string(), "not UTF-8 text"))?;
     let file = path.display().to_string();
     let (unique, program) = parse(g, &text, &file)?;
@@ -244,6 +248,11 @@ impl Runner<'_, '_> {
                     self.failed(e, line)?;
                     line += 1;
                 }
+                // The far side of a remote run says how far it got (the
+                // last line done).
+                if line > first {
+                    output::done(line - 1);
+                }
                 continue;
             }
             // A signal or the kernel's request for the device stops the run
@@ -259,6 +268,7 @@ impl Runner<'_, '_> {
             if let Err(e) = run_line(self.session, self.g, p, quiet) {
                 self.failed(e, line)?;
             }
+            output::done(line);
             line += 1;
         }
         Ok(())

@@ -19,6 +19,8 @@ mod file;
 mod pipe;
 mod shell;
 
+pub use file::MAX_SCRIPT;
+
 use std::io::IsTerminal;
 
 use mmiodrv::command::{Call, Command, Frontend};
@@ -148,12 +150,26 @@ fn report_error(g: &Global, e: &Error, file: &str, line: usize) {
     crate::output::flush();
     let text = errors::error_line(e, None);
     let text = text.strip_prefix("mmiodrv: error: ").unwrap_or(&text);
-    eprintln!("mmiodrv: error: {file}:{line}: {text}");
+    crate::output::err_line(&format!("mmiodrv: error: {file}:{line}: {text}"));
     let partial = PARTIAL.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if g.json {
         errors::print_error_json(e, None, Some((file, line)), partial);
     }
     errors::mark_reported();
+}
+
+/// All of standard input, up to `limit` bytes (a remote run's script).
+fn read_stdin(limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", "standard input", e))?;
+    if bytes.len() as u64 > limit {
+        return Err(mmiodrv::ErrorKind::FileTooLarge { what: "a batch script", path: "-".into(), limit }.into());
+    }
+    Ok(bytes)
 }
 
 /// Help on a line's command, as the shell and the pipe protocol print it.

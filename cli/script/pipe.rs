@@ -98,12 +98,15 @@ pub fn run(g: &Global, choice: &MapChoice, check: bool, keep_going: bool) -> Res
         crate::output::flush();
         if let Err(e) = result {
             report_error(g, &e, "-", i);
+            crate::output::done(i);
             let stop = matches!(e.kind(), ErrorKind::Interrupted { .. } | ErrorKind::ReleaseRequested);
             first.get_or_insert(e);
             if stop || !keep_going {
                 break;
             }
+            continue;
         }
+        crate::output::done(i);
     }
     match first {
         Some(e) => Err(e),

@@ -58,6 +58,13 @@ pub struct LabConfig {
     pub python: bool,
     /// Built by `lab/prepare.sh` (`lab/guest-python.sh`); used when `python` is on.
     pub python_initramfs: PathBuf,
+    /// An SSH server in the guest, reached at 127.0.0.1:PORT on the host: the
+    /// e1000 at 00:07.0 gets QEMU's user network (`restrict=on`: the guest
+    /// reaches nothing outside it) with this host port forwarded to the
+    /// guest's port 22, where dropbear serves root with the public keys of
+    /// the guest file `/etc/lab/authorized_keys` (put it in `extra_files`).
+    /// Off (`None`) by default: the NIC then has no peer.
+    pub ssh_port: Option<u16>,
 }
 
 /// Static `mmiodrv` as built by `lab/run`.
@@ -92,6 +99,7 @@ impl Default for LabConfig {
             e1000_pair: false,
             python: false,
             python_initramfs: cache.join("python.cpio"),
+            ssh_port: None,
         }
     }
 }
@@ -100,6 +108,15 @@ impl LabConfig {
     /// Default config with no `mmiodrv` binary (for testing the lab itself).
     pub fn without_mmiodrv() -> Self {
         LabConfig { mmiodrv_binary: None, ..Default::default() }
+    }
+
+    /// Options that cannot be on together: `ssh_port` and `e1000_pair` each
+    /// give the e1000 at 00:07.0 its network (QEMU's user network, hub 0).
+    pub fn check(&self) -> Result<(), String> {
+        if self.ssh_port.is_some() && self.e1000_pair {
+            return Err("ssh_port and e1000_pair both choose the network of the e1000 at 00:07.0: use one".into());
+        }
+        Ok(())
     }
 
     /// Checks what `lab/prepare.sh` and the host packages provide.
@@ -149,4 +166,18 @@ pub fn find_in_path(prog: &Path) -> Option<PathBuf> {
         return prog.is_file().then(|| prog.to_path_buf());
     }
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LabConfig;
+
+    #[test]
+    fn one_network_for_the_e1000_at_07() {
+        let both = LabConfig { ssh_port: Some(2222), e1000_pair: true, ..LabConfig::without_mmiodrv() };
+        assert!(both.check().unwrap_err().contains("use one"));
+        for (ssh_port, e1000_pair) in [(None, false), (Some(2222), false), (None, true)] {
+            assert_eq!(LabConfig { ssh_port, e1000_pair, ..LabConfig::without_mmiodrv() }.check(), Ok(()));
+        }
+    }
 }

@@ -133,7 +133,8 @@ impl RunDir {
 
 /// The QEMU command for `mode`. Fixed PCI addresses so documentation can name them:
 /// 00:04.0 edu, 00:05.0 ivshmem-plain (BAR2 = the shm file); 00:06.0 is kept free;
-/// 00:07.0 an e1000 NIC with no peer (nothing leaves the guest) and 00:08.0 a 1 MiB
+/// 00:07.0 an e1000 NIC with no peer (nothing leaves the guest; with
+/// `ssh_port`, QEMU's restricted user network with that port forwarded) and 00:08.0 a 1 MiB
 /// virtio disk: devices the guest can put in use (interface up, swap), which
 /// mmiodrv must then refuse to unbind. Opt-in devices: see [`opt_in_devices`].
 pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
@@ -160,6 +161,9 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
         Mode::Shell => (vec!["stdio,id=con,mux=on,signal=off".into(), "null,id=ctl".into()], "lab.mode=shell"),
     };
     cmdline.push(mode_arg);
+    if cfg.ssh_port.is_some() {
+        cmdline.push("lab.ssh=1");
+    }
     if mode == Mode::Shell {
         cmdline.push("quiet");
     }
@@ -179,12 +183,21 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     }
     c.args(["-device", "edu,addr=04.0"]);
     c.args(["-object", &shm_obj, "-device", "ivshmem-plain,memdev=shm0,addr=05.0"]);
-    if cfg.e1000_pair {
-        // Both e1000s on hub 0: the NIC at 07.0 as always, the second at 0e.0.
-        c.args(["-netdev", &format!("hubport,id={E1000_HUBPORT},hubid={E1000_HUB}")]);
-        c.args(["-device", &format!("e1000,addr=07.0,netdev={E1000_HUBPORT},mac={E1000_MAC}")]);
-    } else {
-        c.args(["-device", "e1000,addr=07.0"]);
+    match (cfg.ssh_port, cfg.e1000_pair) {
+        (Some(port), _) => {
+            // restrict=on: the guest reaches nothing; only the forwarded port reaches it.
+            // (LabConfig::check refuses ssh_port with e1000_pair.)
+            let net = format!("user,id=lab-net,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22");
+            c.args(["-netdev", &net, "-device", "e1000,addr=07.0,netdev=lab-net"]);
+        }
+        (None, true) => {
+            // Both e1000s on hub 0: the NIC at 07.0 as always, the second at 0e.0.
+            c.args(["-netdev", &format!("hubport,id={E1000_HUBPORT},hubid={E1000_HUB}")]);
+            c.args(["-device", &format!("e1000,addr=07.0,netdev={E1000_HUBPORT},mac={E1000_MAC}")]);
+        }
+        (None, false) => {
+            c.args(["-device", "e1000,addr=07.0"]);
+        }
     }
     let drive = format!("file={},if=none,id=disk0,format=raw", run.disk().display());
     c.args(["-drive", &drive, "-device", "virtio-blk-pci,drive=disk0,addr=08.0"]);

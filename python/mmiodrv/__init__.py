@@ -30,6 +30,10 @@ from ._native import (
     Interrupt,
     Register,
     Registers,
+    RemoteCommandFn,
+    RemoteCommands,
+    RemoteDevice,
+    RemoteDmaBuffer,
     __version__,
     list,
     open,
@@ -93,6 +97,16 @@ class FindingsError(Error):
     """A check found what it looks for: problems (doctor) or differences (diff)."""
 
 
+class DisconnectedError(Error, _builtins.ConnectionError):
+    """The connection to a remote host (open(..., host=...)) was lost while a
+    call ran there: it may have run in part."""
+
+
+class UnreachableError(Error, _builtins.ConnectionError):
+    """A remote host could not be reached or logged into, or has no mmiodrv
+    of this version that can run: nothing ran there."""
+
+
 def _check_error_classes() -> None:
     # One class per ErrorClass of the library, with the command line's exit status.
     for name, code in _native._error_classes():
@@ -107,6 +121,12 @@ _check_error_classes()
 __all__ = [
     "FindingsError",
     "Bar",
+    "DisconnectedError",
+    "RemoteCommandFn",
+    "RemoteCommands",
+    "RemoteDevice",
+    "RemoteDmaBuffer",
+    "UnreachableError",
     "CommandFn",
     "Commands",
     "Device",

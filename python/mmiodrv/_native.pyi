@@ -8,7 +8,7 @@ tests/vm_python.rs check that this file has them as generated.
 import builtins
 import os
 from types import TracebackType
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, overload
 
 __version__: str
 
@@ -17,13 +17,27 @@ IrqKind = Literal["intx", "msi", "msix"]
 Width = Literal[8, 16, 32, 64]
 BytesLike = bytes | bytearray | memoryview
 
+@overload
 def open(
     device: str,
     backend: Backend = "auto",
     regmap: str | os.PathLike[str] | None = None,
     force: bool = False,
     block: str | None = None,
-) -> Device:
+    host: None = None,
+    copy: bool = True,
+) -> Device: ...
+@overload
+def open(
+    device: str,
+    backend: Backend = "auto",
+    regmap: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    block: str | None = None,
+    *,
+    host: str,
+    copy: bool = True,
+) -> RemoteDevice:
     """Open a device: a PCI address ("0000:00:04.0", "00:04.0") or IDs
     ("1234:11e8") matching exactly one device. backend "auto" follows the bound
     kernel driver (vfio-pci: "vfio", uio_pci_generic: "uio", none: "sysfs").
@@ -34,7 +48,11 @@ def open(
     Each access and each driver command holds the device's lock between
     processes for its own duration, as one mmiodrv command does (an access
     shares it, a driver command has the device to itself; a holder that keeps
-    it over 2 s raises RefusedError naming its pid); force=True skips it."""
+    it over 2 s raises RefusedError naming its pid); force=True skips it.
+
+    host="[USER@]HOST[:PORT]" opens it on that machine over ssh: a RemoteDevice
+    (docs/remote.md); copy=False refuses to copy a static mmiodrv there when it
+    has none of this version."""
 
 def list() -> builtins.list[dict[str, Any]]:
     """Every PCI function, with the fields of `mmiodrv list --json`: device,
@@ -114,6 +132,48 @@ class Device(_DriverCommands):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool: ...
+
+class RemoteDevice(_DriverCommands):
+    """A device on another machine, reached over ssh: each call is a line of
+    the pipe protocol there (the session holds the device until close())."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def run(self, line: str) -> builtins.list[dict[str, Any]]: ...
+    def run_many(self, lines: builtins.list[str]) -> builtins.list[builtins.list[dict[str, Any]]]:
+        """Send every line before reading the replies (pipelining)."""
+    def read(self, target: str | int, width: Width | None = None, bar: int | None = None) -> int: ...
+    def write(self, target: str | int, value: int, width: Width | None = None, bar: int | None = None) -> None: ...
+    def dump(self, all: bool = False, bar: int | None = None) -> builtins.list[dict[str, Any]]: ...
+    def arm_irq(self, kind: IrqKind | None = None) -> tuple[str, int]: ...
+    def wait_irq(self, timeout: float | None = None, vector: int | None = None, kind: IrqKind | None = None) -> Interrupt: ...
+    def dma_buffer(self, size: int, iova: int | None = None, mask_bits: int | None = None) -> RemoteDmaBuffer: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> RemoteDevice: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
+class RemoteDmaBuffer:
+    @property
+    def iova(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    def read_bytes(self, offset: int, n: int) -> bytes: ...
+    def write_bytes(self, offset: int, data: bytes) -> None: ...
+
+class RemoteCommands:
+    def __getattr__(self, name: str) -> Any: ...
+
+class RemoteCommandFn:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
 class Registers:
     """The registers of a map, by attribute or name (never reads the device)."""

@@ -132,7 +132,11 @@ fn value(arg: &Arg, obj: &Bound<'_, PyAny>) -> Result<Parsed> {
 
 /// Python's positional and keyword arguments as the command's [`Args`],
 /// defaults filled in and required ones checked, before the device is touched.
-fn collect(command: &Command, positional: &Bound<'_, PyTuple>, keywords: Option<&Bound<'_, PyDict>>) -> Result<Args> {
+pub(crate) fn collect(
+    command: &Command,
+    positional: &Bound<'_, PyTuple>,
+    keywords: Option<&Bound<'_, PyDict>>,
+) -> Result<Args> {
     let mut out = Args::default();
     let mut given: Vec<&str> = Vec::new();
     let mut positionals = command.args.iter().filter(|a| matches!(a.kind, ArgKind::Positional { .. }));

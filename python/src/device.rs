@@ -18,6 +18,7 @@ use pyo3::types::PyList;
 use crate::args;
 use crate::commands::{py_name, Commands};
 use crate::errors::OrRaise;
+pub use crate::interrupt::Interrupt;
 use crate::json;
 use crate::memory::{Bar, DmaBuffer};
 use crate::regs::Registers;
@@ -36,8 +37,14 @@ const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// it is loaded and checked before the device is opened. `force` overrides the
 /// refusals (another kernel driver bound, decoding off, the map's width rules
 /// for raw offsets).
+///
+/// `host` (`[USER@]HOST[:PORT]`) opens the device on that machine over ssh
+/// instead: a `RemoteDevice` (docs/remote.md), its paths (`regmap`, `sim:`)
+/// the far side's; `copy=False` refuses to copy a static mmiodrv there
+/// (`MMIODRV_REMOTE_BINARY`) when it has none of this version.
 #[pyfunction]
-#[pyo3(signature = (device, backend = "auto", regmap = None, force = false, block = None))]
+#[pyo3(signature = (device, backend = "auto", regmap = None, force = false, block = None, host = None, copy = true))]
+#[allow(clippy::too_many_arguments)]
 pub fn open(
     py: Python<'_>,
     device: &str,
@@ -45,8 +52,14 @@ pub fn open(
     regmap: Option<std::path::PathBuf>,
     force: bool,
     block: Option<&str>,
-) -> PyResult<Device> {
+    host: Option<&str>,
+    copy: bool,
+) -> PyResult<Py<PyAny>> {
     let kind: BackendKind = backend.parse().or_raise(py, None)?;
+    if let Some(host) = host {
+        let remote = crate::remote::open(py, device, host, kind.name(), regmap, force, block, copy)?;
+        return Ok(Py::new(py, remote)?.into_any());
+    }
     let map = match regmap {
         Some(path) => {
             let file = mmiodrv::regmap::load_file(&path).or_raise(py, None)?;
@@ -59,7 +72,7 @@ pub fn open(
     // and driver command takes it for its own duration (Shared::with_lock).
     let options = OpenOptions { backend: kind, force, lock: None };
     let shared = py.detach(|| Shared::open(device, options, map)).or_raise(py, Some(device))?;
-    Ok(Device { shared: Arc::new(shared) })
+    Ok(Py::new(py, Device { shared: Arc::new(shared) })?.into_any())
 }
 
 /// Every PCI function, as dicts with the fields of `mmiodrv list --json`:
@@ -70,31 +83,6 @@ pub fn open(
 pub fn list_devices(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let rows = py.detach(|| listing::list(&Sysfs::from_env(), &PciIds::load())).or_raise(py, None)?;
     json::serialize(py, &rows)
-}
-
-/// One interrupt as `wait_irq` returns it.
-#[pyclass(module = "mmiodrv", frozen, get_all)]
-pub struct Interrupt {
-    /// "intx", "msi" or "msix".
-    pub kind: String,
-    /// The vector that fired (0 for INTx).
-    pub vector: u32,
-    /// How many times it fired since the previous wait returned it.
-    pub count: u64,
-}
-
-#[pymethods]
-impl Interrupt {
-    fn __repr__(&self) -> String {
-        format!("Interrupt(kind='{}', vector={}, count={})", self.kind, self.vector, self.count)
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<Interrupt>().is_ok_and(|o| {
-            let o = o.get();
-            (o.kind.as_str(), o.vector, o.count) == (self.kind.as_str(), self.vector, self.count)
-        })
-    }
 }
 
 /// An opened device. Close it with `close()` or a `with` block: that

@@ -46,6 +46,10 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             hard.map(|h| format!("{} KiB", h / 1024)).unwrap_or_else(|| "unlimited".into()),
             n = need_kib * 1024,
         ),
+        Remedy::AllowCopy { host } => format!(
+            "pass copy=True to mmiodrv.open() to let it copy a static mmiodrv there (MMIODRV_REMOTE_BINARY; docs/remote.md), or install mmiodrv {} on {host}",
+            mmiodrv::remote::VERSION
+        ),
         other => other.to_string(),
     }
 }

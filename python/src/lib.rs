@@ -23,9 +23,11 @@ mod args;
 mod commands;
 mod device;
 mod errors;
+mod interrupt;
 mod json;
 mod memory;
 mod regs;
+mod remote;
 mod state;
 
 use mmiodrv::error::ErrorClass;
@@ -73,5 +75,9 @@ pub fn init(m: &Bound<'_, PyModule>, drivers: &[&'static mmiodrv::drivers::Drive
     m.add_class::<memory::DmaBuffer>()?;
     m.add_class::<commands::Commands>()?;
     m.add_class::<commands::CommandFn>()?;
+    m.add_class::<remote::RemoteDevice>()?;
+    m.add_class::<remote::RemoteDmaBuffer>()?;
+    m.add_class::<remote::RemoteCommands>()?;
+    m.add_class::<remote::RemoteCommandFn>()?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 import mmiodrv
 
-dev = mmiodrv.open("0000:00:04.0", backend="dpdk")  # error: arg-type
+dev: mmiodrv.Device = mmiodrv.open("0000:00:04.0", backend="dpdk")  # error: call-overload
 x: str = dev.read("ID")  # error: assignment
 dev.edu.factorial(10, irq="yes")  # error: arg-type
 dev.edu.irq.raise_(0x40, index="msx")  # error: arg-type

@@ -28,3 +28,15 @@ def main() -> None:
     except mmiodrv.UsageError as e:
         code: int = e.exit_code
         print(code, e.device, e.remedy)
+    with mmiodrv.open("0000:00:04.0", host="root@lab1:2222", copy=False) as far:
+        value: int = far.read("ID.MAGIC")
+        far.write("LIVENESS", 1)
+        replies: list[list[dict[str, object]]] = far.run_many(["read ID", "read STATUS"])
+        far_buf = far.dma_buffer(4096, mask_bits=28)
+        far_buf.write_bytes(0, b"x")
+        far_data: bytes = far_buf.read_bytes(0, 1)
+        print(value, replies, far_data, far.host, far.edu.factorial(5))
+    try:
+        mmiodrv.open("0000:00:04.0", host="lab9")
+    except (mmiodrv.UnreachableError, mmiodrv.DisconnectedError) as e:
+        print(e.exit_code, isinstance(e, ConnectionError))

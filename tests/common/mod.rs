@@ -5,4 +5,5 @@ pub mod docs;
 pub mod fake_sysfs;
 pub mod lspci;
 pub mod schema;
+pub mod sshd;
 pub mod vm;

@@ -21,6 +21,11 @@ fn main() -> ExitCode {
     if let Err(e) = nix::sys::mman::mlockall(nix::sys::mman::MlockAllFlags::MCL_CURRENT) {
         eprintln!("lab-mappings: mlockall: {e} (counts may include this program's own first-run pages)");
     }
+    // The drivers whose devices `bar` knows (by name, as mmiodrv does).
+    if let Err(e) = mmiodrv::drivers::install(&[&mmiodrv_edu::DRIVER, &mmiodrv_ivshmem::DRIVER]) {
+        eprintln!("lab-mappings: {e}");
+        return ExitCode::FAILURE;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let size = |s: &str| parse_size(s).ok().and_then(|n| usize::try_from(n).ok());

@@ -1,0 +1,495 @@
+//! The near side of a remote run: `ssh` started with the far side's
+//! launcher, the frames it sends read on a thread of their own (so input
+//! can be written without waiting for replies: pipelining), and what they
+//! say handed out as [`Event`]s.
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::frame::Frame;
+use super::{ssh, Host, FRAMED_ENV, HOST_ENV, TTY_ENV, VERSION};
+use crate::error::{Error, ErrorKind, Result};
+
+/// What to run on a far side.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The machine.
+    pub host: Host,
+    /// `mmiodrv`'s arguments there.
+    pub args: Vec<String>,
+    /// More of its environment (`MMIODRV_DEVICE`).
+    pub env: Vec<(&'static str, String)>,
+    /// Its output goes to a terminal here.
+    pub tty: bool,
+    /// The name of the script its input is (for a lost connection's
+    /// message: "after line 12 of s.txt"), when it reads one.
+    pub script: Option<String>,
+    /// The cached copy's name ([`super::cache_key`]).
+    pub key: String,
+}
+
+impl Call {
+    /// The far side's command: the launcher of `mmiodrv ARGS` there.
+    pub fn remote_command(&self, framed: bool) -> String {
+        let mut env = vec![(HOST_ENV, self.host.label.clone())];
+        if framed {
+            env.push((FRAMED_ENV, "1".into()));
+        }
+        if self.tty {
+            env.push((TTY_ENV, "1".into()));
+        }
+        env.extend(self.env.iter().cloned());
+        ssh::launcher(VERSION, &self.key, &env, &self.args)
+    }
+
+    /// The `ssh` command that runs it with a terminal, its input and output
+    /// the caller's own (the interactive shell): no frames.
+    pub fn terminal_command(&self) -> Result<std::process::Command> {
+        let mut c = ssh::command(&self.host, true, true)?;
+        // Not "Connection to HOST closed." at the end of the shell.
+        c.arg(self.remote_command(false));
+        Ok(c)
+    }
+}
+
+/// What a far side said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Bytes of its standard output.
+    Out(Vec<u8>),
+    /// Its error lines.
+    Err(Vec<u8>),
+    /// Other bytes on its standard error (logs) and ssh's messages.
+    Log(Vec<u8>),
+    /// Every line of its input up to this one is done.
+    Done(u64),
+    /// It ended with this exit status: the last event.
+    Exit(i32),
+}
+
+enum Msg {
+    Frame(Frame),
+    Broken(std::io::Error),
+    Eof,
+    Stderr(Vec<u8>),
+}
+
+/// The input side of a run, for any thread: bytes for the far side's
+/// standard input, its end, a stop.
+#[derive(Clone)]
+pub struct Input {
+    host: String,
+    stdin: Arc<Mutex<Option<ChildStdin>>>,
+}
+
+impl Input {
+    fn send(&self, frame: &Frame) -> Result<()> {
+        let mut guard = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(stdin) = guard.as_mut() else { return Ok(()) };
+        frame.write_to(stdin).and_then(|()| stdin.flush()).map_err(|_| {
+            Error::new(ErrorKind::Disconnected { host: self.host.clone(), after: "while sending input".into() })
+        })
+    }
+
+    /// Bytes of the far side's standard input.
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        self.send(&Frame::Input(bytes.to_vec()))
+    }
+
+    /// The end of the far side's standard input.
+    pub fn end(&self) -> Result<()> {
+        self.send(&Frame::EndOfInput)
+    }
+
+    /// Ask the far side to stop as `signal` (its number) would there.
+    pub fn stop(&self, signal: i32) -> Result<()> {
+        self.send(&Frame::Stop(signal))
+    }
+}
+
+/// How a start went.
+pub enum Start {
+    /// The far side runs.
+    Running(Running),
+    /// It has no `mmiodrv` of this version; its machine is this `arch` (`uname -m`).
+    Missing {
+        /// `uname -m` there.
+        arch: String,
+    },
+}
+
+enum Attempt {
+    Started(Start),
+    Silent,
+}
+
+/// A far side running `mmiodrv`.
+pub struct Running {
+    host: Host,
+    script: Option<String>,
+    child: Child,
+    input: Input,
+    rx: Receiver<Msg>,
+    done: Option<u64>,
+    exited: bool,
+}
+
+/// How long a far side that ended is given to deliver what it sent.
+const DRAIN: Duration = Duration::from_millis(500);
+
+impl Running {
+    /// Start `call` on its host and wait until the far side says it runs.
+    ///
+    /// ssh that ends and says nothing before the far side said a word
+    /// opened no session there (a shared connection refuses a burst of
+    /// sessions that way, and one closing as it is asked for one): tried
+    /// again, the last time on a connection of its own. Nothing ran: the far
+    /// side says hello before it does anything, and ends if it cannot.
+    pub fn start(call: &Call) -> Result<Start> {
+        let mut pause = Duration::from_millis(20);
+        for attempt in 0..4 {
+            match Running::start_once(call, attempt < 3)? {
+                Attempt::Started(s) => return Ok(s),
+                Attempt::Silent => {
+                    std::thread::sleep(pause);
+                    pause *= 3;
+                }
+            }
+        }
+        let why = "ssh ended before mmiodrv started there, and said nothing, four times".to_string();
+        Err(Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why }))
+    }
+
+    fn start_once(call: &Call, shared: bool) -> Result<Attempt> {
+        let mut c = ssh::command(&call.host, false, shared)?;
+        c.arg(call.remote_command(true));
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C here is for this process to pass on
+        // as a stop, not for ssh to die of.
+        c.process_group(0);
+        let mut child = c.spawn().map_err(|e| {
+            let why = format!("cannot run ssh: {e}");
+            Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why })
+        })?;
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let input = Input { host: call.host.label.clone(), stdin: Arc::new(Mutex::new(child.stdin.take())) };
+        if let Some(out) = stdout {
+            let tx = tx.clone();
+            std::thread::spawn(move || read_frames(out, tx));
+        }
+        if let Some(err) = stderr {
+            std::thread::spawn(move || read_stderr(err, tx));
+        }
+        let mut running = Running {
+            host: call.host.clone(),
+            script: call.script.clone(),
+            child,
+            input,
+            rx,
+            done: None,
+            exited: false,
+        };
+        let mut said: Vec<u8> = Vec::new();
+        loop {
+            match running.rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Msg::Frame(Frame::Hello(version))) if version == format!("mmiodrv {VERSION}") => {
+                    if !said.is_empty() {
+                        // Said before it started (a login banner): not an error.
+                        log::info!("{}: {}", running.host, String::from_utf8_lossy(&said).trim_end());
+                    }
+                    return Ok(Attempt::Started(Start::Running(running)));
+                }
+                Ok(Msg::Frame(Frame::Hello(version))) => {
+                    let why = format!("it runs {version}, not mmiodrv {VERSION}");
+                    return Err(Error::new(ErrorKind::Unreachable { host: running.host.label.clone(), why }));
+                }
+                Ok(Msg::Stderr(bytes)) => {
+                    if said.len() < 64 << 10 {
+                        said.extend_from_slice(&bytes);
+                    }
+                }
+                Ok(Msg::Frame(_)) | Ok(Msg::Broken(_)) | Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    return running.failed_start(said)
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(_)) = running.child.try_wait() {
+                        // What it wrote last may still be in the pipe.
+                        while let Ok(Msg::Stderr(bytes)) = running.rx.recv_timeout(Duration::from_millis(100)) {
+                            said.extend_from_slice(&bytes);
+                        }
+                        return running.failed_start(said);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The far side ended or was never reached before it said it runs.
+    fn failed_start(mut self, mut said: Vec<u8>) -> Result<Attempt> {
+        let status = wait_bounded(&mut self.child, Duration::from_secs(5));
+        self.exited = true;
+        // ssh's last words may come after the end of its output.
+        while let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(200)) {
+            if let Msg::Stderr(bytes) = msg {
+                said.extend_from_slice(&bytes);
+            }
+        }
+        let text = String::from_utf8_lossy(&said);
+        if status == Some(ssh::MISSING_STATUS) {
+            if let Some(arch) = text.lines().find_map(|l| l.strip_prefix(ssh::MISSING_MARK)) {
+                return Ok(Attempt::Started(Start::Missing { arch: arch.trim().to_string() }));
+            }
+        }
+        // Nothing said, nothing run (the far side says hello before anything
+        // else, and ends if it cannot): a session that did not open.
+        if said.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Attempt::Silent);
+        }
+        let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
+        let why = match (last, status) {
+            (Some(line), _) => crate::text::one_line(line),
+            (None, Some(s)) => format!("ssh ended with status {s} before mmiodrv started there"),
+            (None, None) => "ssh ended before mmiodrv started there".into(),
+        };
+        Err(Error::new(ErrorKind::Unreachable { host: self.host.label.clone(), why }))
+    }
+
+    /// The host.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The input side, for any thread.
+    pub fn input(&self) -> Input {
+        self.input.clone()
+    }
+
+    /// The last line of input the far side said it has done.
+    pub fn done(&self) -> Option<u64> {
+        self.done
+    }
+
+    /// The next event, waiting at most `timeout` (`None`: nothing yet). A
+    /// connection that ends before the far side's exit status arrived is
+    /// [`ErrorKind::Disconnected`], naming the last line done.
+    pub fn next(&mut self, timeout: Duration) -> Result<Option<Event>> {
+        if self.exited {
+            return Err(Error::invalid("next", "the far side has ended"));
+        }
+        let msg = match self.rx.recv_timeout(timeout) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => {
+                // ssh ended (the connection went, or the far side was killed)
+                // without an exit status: whatever it sent first, then the loss.
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return match self.rx.recv_timeout(DRAIN) {
+                        Ok(msg) => self.event(msg),
+                        Err(_) => Err(self.lost()),
+                    };
+                }
+                return Ok(None);
+            }
+            Err(RecvTimeoutError::Disconnected) => return Err(self.lost()),
+        };
+        self.event(msg)
+    }
+
+    fn event(&mut self, msg: Msg) -> Result<Option<Event>> {
+        Ok(Some(match msg {
+            Msg::Frame(Frame::Out(b)) => Event::Out(b),
+            Msg::Frame(Frame::Err(b)) => Event::Err(b),
+            Msg::Frame(Frame::Done(n)) => {
+                self.done = Some(n);
+                Event::Done(n)
+            }
+            Msg::Frame(Frame::Exit(status)) => {
+                self.exited = true;
+                self.input.stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
+                Event::Exit(status)
+            }
+            Msg::Stderr(b) => Event::Log(b),
+            Msg::Frame(_) => return Ok(None),
+            Msg::Broken(e) => {
+                log::debug!("{}: the remote channel broke: {e}", self.host);
+                return Err(self.lost());
+            }
+            Msg::Eof => {
+                // The frames ended; ssh's own last words may follow on stderr.
+                return Err(self.lost());
+            }
+        }))
+    }
+
+    /// The connection was lost: the error, with the last line done.
+    fn lost(&mut self) -> Error {
+        self.exited = true;
+        let _ = self.child.kill();
+        let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
+        let after = match (self.done, &self.script) {
+            (Some(n), Some(s)) => format!("after line {n} of {s} was done (later lines may have run)"),
+            (None, Some(s)) => format!("before line 1 of {s} was done (it may have run)"),
+            (Some(n), None) => format!("after line {n} was done"),
+            (None, None) => "before the command ended (it may have run)".into(),
+        };
+        Error::new(ErrorKind::Disconnected { host: self.host.label.clone(), after })
+    }
+
+    /// Wait for the far side's exit status, relaying every event to `each`.
+    pub fn finish(&mut self, each: &mut dyn FnMut(&Event)) -> Result<i32> {
+        loop {
+            if let Some(event) = self.next(Duration::from_millis(100))? {
+                each(&event);
+                if let Event::Exit(status) = event {
+                    return Ok(status);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.exited {
+            // Ending ssh ends the channel: the far side lets the device go.
+            let _ = self.child.kill();
+            let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
+        }
+    }
+}
+
+/// The child's exit status, waiting at most `limit` (then killing it).
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
+    let until = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code(),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                return child.wait().ok().and_then(|s| s.code());
+            }
+        }
+    }
+}
+
+fn read_frames(out: impl Read, tx: Sender<Msg>) {
+    let mut out = std::io::BufReader::with_capacity(256 << 10, out);
+    loop {
+        let msg = match Frame::read_from(&mut out) {
+            Ok(Some(f)) => Msg::Frame(f),
+            Ok(None) => Msg::Eof,
+            Err(e) => Msg::Broken(e),
+        };
+        let end = !matches!(msg, Msg::Frame(_));
+        let exit = matches!(msg, Msg::Frame(Frame::Exit(_)));
+        if tx.send(msg).is_err() || end || exit {
+            return;
+        }
+    }
+}
+
+fn read_stderr(mut err: impl Read, tx: Sender<Msg>) {
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        match err.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if tx.send(Msg::Stderr(buf[..n].to_vec())).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Put `binary` on `host` as the cached copy `key` (see [`super::ssh::copier`]):
+/// the bytes stored.
+pub fn copy_to(host: &Host, binary: &Path, key: &str) -> Result<u64> {
+    let file = std::fs::File::open(binary).map_err(|e| Error::io("cannot open", binary, e))?;
+    let len = file.metadata().map_err(|e| Error::io("cannot inspect", binary, e))?.len();
+    let mut c = ssh::command(host, false, true)?;
+    c.arg(ssh::copier(key));
+    c.stdin(Stdio::from(file)).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let unreachable = |why: String| Error::new(ErrorKind::Unreachable { host: host.label.clone(), why });
+    let out = c.output().map_err(|e| unreachable(format!("cannot run ssh: {e}")))?;
+    let stored = String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().ok();
+    if !out.status.success() || stored != Some(len) {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let last = said.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        return Err(unreachable(format!(
+            "copying {} there failed ({} of {len} bytes stored){}{}",
+            binary.display(),
+            stored.unwrap_or(0),
+            if last.is_empty() { "" } else { ": " },
+            crate::text::one_line(last)
+        )));
+    }
+    Ok(len)
+}
+
+/// Start `call`, first copying `binary` (a build of this version) to its
+/// host when the host has none: unless `copy` is false, and only a build
+/// the far side can run (its architecture; statically linked, unless the
+/// caller chose it with [`super::BINARY_ENV`]). `announce` is told before a
+/// copy is made (the host, where the copy goes), so the front end can say so.
+pub fn connect(
+    call: &Call,
+    copy: bool,
+    binary: Option<&Path>,
+    announce: &mut dyn FnMut(&Host, &str),
+) -> Result<Running> {
+    let arch = match Running::start(call)? {
+        Start::Running(r) => return Ok(r),
+        Start::Missing { arch } => arch,
+    };
+    let host = call.host.label.clone();
+    let missing = |why: String, remedy: crate::error::Remedy| {
+        Error::new(ErrorKind::NoRemoteMmiodrv { host: host.clone(), version: VERSION, why, remedy })
+    };
+    let install = |what: &str| crate::error::Remedy::Text(format!("install mmiodrv {VERSION}{what} there"));
+    if !copy {
+        return Err(missing(
+            "copying this one there was refused".into(),
+            crate::error::Remedy::AllowCopy { host: host.clone() },
+        ));
+    }
+    let Some(binary) = binary else {
+        return Err(missing(
+            "and there is no static build of it here to copy".into(),
+            crate::error::Remedy::Text(format!(
+                "set {} to a static build of this version (docs/remote.md), or install mmiodrv {VERSION} there",
+                super::BINARY_ENV
+            )),
+        ));
+    };
+    if arch != std::env::consts::ARCH {
+        return Err(missing(
+            format!("it is {arch}, this build is {}", std::env::consts::ARCH),
+            install(&format!(" for {arch}")),
+        ));
+    }
+    let chosen = std::env::var_os(super::BINARY_ENV).is_some_and(|v| !v.is_empty());
+    if !chosen && !super::is_static(binary)? {
+        return Err(missing(
+            format!("and {} is linked dynamically: another machine may not run it", binary.display()),
+            crate::error::Remedy::Text(format!(
+                "set {} to a static build of this version (docs/remote.md), or install mmiodrv {VERSION} there",
+                super::BINARY_ENV
+            )),
+        ));
+    }
+    announce(&call.host, &format!("~/.cache/mmiodrv/{}/mmiodrv", call.key));
+    copy_to(&call.host, binary, &call.key)?;
+    match Running::start(call)? {
+        Start::Running(r) => Ok(r),
+        Start::Missing { .. } => Err(missing("the copy made there does not run".into(), install(""))),
+    }
+}

@@ -1,0 +1,344 @@
+//! `--host` against an SSH server on this machine (tests/common/sshd.rs:
+//! dropbear, unprivileged, loopback) and a simulated device: the same
+//! output, errors and exit statuses as a local run, with the host named in
+//! errors; the copy of this build to a far side that has none; several
+//! hosts at once; a connection lost mid-script; Ctrl-C passed on as a stop.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::sshd::Sshd;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A server of each test's own (stopped and removed when the test ends),
+/// with edu's map where the far side's user can read it.
+struct World {
+    sshd: Sshd,
+    map: String,
+}
+
+/// The build the far side gets: this one without its debug information
+/// (dynamically linked, which is fine: the far side is this machine).
+fn copied() -> &'static PathBuf {
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mmiodrv-remote-copy");
+        let tmp = p.with_extension("tmp");
+        let o = Command::new("strip").arg("-o").arg(&tmp).arg(env!("CARGO_BIN_EXE_mmiodrv")).output().unwrap();
+        assert!(o.status.success(), "strip: {}", String::from_utf8_lossy(&o.stderr));
+        std::fs::rename(&tmp, &p).unwrap();
+        p
+    })
+}
+
+fn start() -> World {
+    if let Some(m) = common::sshd::missing() {
+        panic!("the remote tests need {m}: run lab/prepare.sh (it installs it)");
+    }
+    let sshd = Sshd::start();
+    let map = sshd.put("edu.svd", &std::fs::read(repo().join("tests/data/edu/edu.svd")).unwrap());
+    // The far side gets its copy of this build now, once.
+    let o = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(["--host", &sshd.host("127.0.0.1"), "--device", &format!("sim:{map}"), "read", "ID"])
+        .env("MMIODRV_SSH", sshd.ssh())
+        .env("MMIODRV_REMOTE_BINARY", copied())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    World { sshd, map }
+}
+
+thread_local! {
+    /// The test's server (each test runs on a thread of its own).
+    static WORLD: std::cell::OnceCell<&'static World> = const { std::cell::OnceCell::new() };
+}
+
+/// The server of the test running (stopped by [`stop`]).
+fn world() -> &'static World {
+    WORLD.with(|w| *w.get_or_init(|| Box::leak(Box::new(start()))))
+}
+
+/// Stop the test's server and remove its files (the end of every test).
+fn stop() {
+    WORLD.with(|w| {
+        if let Some(world) = w.get() {
+            // Its processes and files go; the leaked box itself is a few bytes.
+            world.sshd.stop();
+        }
+    });
+}
+
+/// Stops the test's server when the test ends, passed or failed.
+struct Stop;
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        stop();
+    }
+}
+
+fn mmiodrv() -> Command {
+    let w = world();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mmiodrv"));
+    c.env_remove("MMIODRV_DEVICE")
+        .env_remove("MMIODRV_HOST")
+        .env("MMIODRV_SSH", w.sshd.ssh())
+        // A build of this version to copy.
+        .env("MMIODRV_REMOTE_BINARY", copied())
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .env("MMIODRV_SYSFS_ROOT", "/nonexistent");
+    c
+}
+
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child =
+        mmiodrv().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let bytes = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `args` run here and on the server: the same stdout and exit status, and
+/// the same stderr but for the host named after `mmiodrv: error: `
+/// (and FILE:LINE: before it).
+fn same(args: &[&str], stdin: &[u8]) -> Output {
+    let w = world();
+    let host = w.sshd.host("127.0.0.1");
+    let local = run(args, stdin);
+    let mut remote_args = vec!["--host", &host];
+    remote_args.extend_from_slice(args);
+    let remote = run(&remote_args, stdin);
+    let quiet =
+        |s: &str| s.lines().filter(|l| !l.contains(" has no mmiodrv ")).map(|l| format!("{l}\n")).collect::<String>();
+    let stdout = text(&remote.stdout)
+        .replace(&format!(",\"host\":\"{host}\""), "")
+        .replace(&format!("\"error\":\"{host}: "), "\"error\":\"");
+    assert_eq!(stdout, text(&local.stdout), "{args:?} stdout");
+    let labelled = quiet(&text(&remote.stderr)).replace(&format!("{host}: "), "");
+    assert_eq!(labelled, text(&local.stderr), "{args:?} stderr");
+    assert_eq!(remote.status.code(), local.status.code(), "{args:?}: {}", text(&remote.stderr));
+    // (A command line that does not parse is this side's error, as locally.)
+    if !local.stderr.is_empty() && !text(&local.stderr).contains("(see mmiodrv --help)") {
+        assert!(text(&remote.stderr).contains(&format!("{host}: ")), "{args:?}: errors name the host");
+    }
+    remote
+}
+
+fn dev() -> String {
+    format!("sim:{}", world().map)
+}
+
+#[test]
+fn one_shot_commands_and_their_errors_are_the_same_remotely() {
+    let _stop = Stop;
+    let d = dev();
+    let d = d.as_str();
+    same(&["--device", d, "read", "ID"], b"");
+    same(&["--device", d, "read", "ID.MAGIC", "--quiet"], b"");
+    same(&["--device", d, "--json", "read", "ID"], b"");
+    same(&["--device", d, "dump-regs"], b"");
+    same(&["--device", d, "write", "ID", "1"], b"");
+    same(&["--device", d, "read", "0x0", "--width", "16"], b"");
+    let o = same(&["--device", d, "--json", "read", "NOPE"], b"");
+    common::schema::check_lines(&common::schema::validator(), "a remote error", &text(&o.stdout)).unwrap();
+    let err: serde_json::Value = serde_json::from_slice(o.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(err["host"], world().sshd.host("127.0.0.1"));
+    assert_eq!(err["class"], "NotFound");
+    // A usage error of the command line is this side's, as locally.
+    same(&["--device", d, "read"], b"");
+    // Observing: watch, and a snapshot the far side writes and diffs against.
+    same(&["--device", d, "watch", "LIVENESS", "--timeout", "300"], b"");
+    let host = world().sshd.host("127.0.0.1");
+    let snap = world().sshd.home().join("snap.json").display().to_string();
+    let o = run(&["--host", &host, "--device", d, "snapshot", "--out", &snap], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).ends_with(&format!("-> {snap}\n")), "{}", text(&o.stdout));
+    let o = run(&["--host", &host, "--device", d, "diff", &snap], b"");
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), format!("no differences between {snap} and {d} now\n")));
+    // MMIODRV_HOST is --host's default.
+    let o = mmiodrv().env("MMIODRV_HOST", &host).args(["--device", d, "read", "ID.MAGIC", "--quiet"]).output().unwrap();
+    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "0xed\n"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn scripts_and_the_pipe_protocol_are_the_same_remotely() {
+    let _stop = Stop;
+    let d = dev();
+    let script = world().sshd.put("ok.mmio", b"read ID\nwrite LIVENESS 0x1 --verify\nexpect LIVENESS 0x1\ndump-regs\n");
+    same(&["--device", &d, "batch", &script], b"");
+    same(&["--device", &d, "--json", "batch", &script], b"");
+    // Checked before anything runs: the error names FILE:LINE, nothing is printed before it.
+    let bad = world().sshd.put("bad.mmio", b"read ID\nread NOPE\n");
+    let o = same(&["--device", &d, "batch", &bad], b"");
+    assert!(o.stdout.is_empty());
+    same(&["--device", &d, "batch", &bad, "--check"], b"");
+    let input = b"read ID.MAGIC\nread FOO\nwrite LIVENESS 7\nread LIVENESS\n";
+    same(&["--device", &d, "--json", "batch", "-", "--keep-going"], input);
+    same(&["--device", &d, "batch", "-"], input);
+}
+
+#[test]
+fn a_far_side_without_mmiodrv_gets_a_copy_or_a_clear_refusal() {
+    // A server of its own: its user's cache is empty.
+    let sshd = Sshd::start();
+    let host = sshd.host("localhost");
+    let map = sshd.put("edu.svd", &std::fs::read(repo().join("tests/data/edu/edu.svd")).unwrap());
+    let d = format!("sim:{map}");
+    let args = ["--host", host.as_str(), "--device", d.as_str(), "read", "ID.MAGIC", "--quiet"];
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+            .args(args)
+            .args(extra)
+            .env("MMIODRV_SSH", sshd.ssh())
+            .env("MMIODRV_REMOTE_BINARY", copied())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--no-copy"]);
+    assert_eq!(o.status.code(), Some(12), "{}", text(&o.stderr));
+    let e = text(&o.stderr);
+    assert!(e.starts_with(&format!("mmiodrv: error: {host} has no mmiodrv ")), "{e}");
+    assert!(e.contains("fix: drop --no-copy"), "{e}");
+    let o = run(&[]);
+    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "0xed\n"), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(&format!("mmiodrv: {host} has no mmiodrv ")), "said so: {}", text(&o.stderr));
+    let o = run(&[]);
+    assert_eq!((o.status.code(), text(&o.stderr).as_str()), (Some(0), ""), "copied once");
+    let copies = std::fs::read_dir(sshd.home().join(".cache/mmiodrv")).unwrap().count();
+    assert_eq!(copies, 1, "one copy in the far side's cache");
+}
+
+#[test]
+fn several_hosts_run_in_parallel_labelled_and_write_only_when_told() {
+    let _stop = Stop;
+    let w = world();
+    let (a, b) = (w.sshd.host("127.0.0.1"), w.sshd.host("localhost"));
+    let d = dev();
+    let o = mmiodrv().args(["--host", &a, "--host", &b, "--device", &d, "read", "ID.MAGIC"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut lines: Vec<String> = text(&o.stdout).lines().map(str::to_string).collect();
+    lines.sort();
+    let line = format!("{d} BAR0 0x0000 ID.MAGIC = 0xed");
+    assert_eq!(lines, [format!("{a}: {line}"), format!("{b}: {line}")]);
+    // JSON: every object names its host; a hosts file names them too.
+    let file = w.sshd.put("hosts", format!("# two\n{a}\n{b}\n").as_bytes());
+    let o = mmiodrv().args(["--hosts", &file, "--device", &d, "--json", "read", "ID"]).output().unwrap();
+    let schema = common::schema::validator();
+    common::schema::check_lines(&schema, "several hosts' objects", &text(&o.stdout)).unwrap();
+    let mut hosts: Vec<String> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["host"].as_str().unwrap().to_string())
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts, [a.clone(), b.clone()]);
+    // Writes need the explicit flag; a script with a write too.
+    let o = mmiodrv().args(["--host", &a, "--host", &b, "--device", &d, "write", "LIVENESS", "1"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--write-to-all-hosts"), "{}", text(&o.stderr));
+    let script = w.sshd.put("w.mmio", b"read ID\nwrite LIVENESS 1\n");
+    let o = mmiodrv().args(["--host", &a, "--host", &b, "--device", &d, "batch", &script]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = mmiodrv()
+        .args(["--host", &a, "--host", &b, "--device", &d, "write", "LIVENESS", "1", "--write-to-all-hosts"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // One host unreachable: its error names it; the others' results stand; the first failure's status.
+    let closed = format!(
+        "{}@127.0.0.1:{}",
+        common::sshd::USER,
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    let o = mmiodrv().args(["--host", &a, "--host", &closed, "--device", &d, "read", "ID.MAGIC"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(12));
+    assert_eq!(text(&o.stdout), format!("{a}: {line}\n"));
+    let e = text(&o.stderr);
+    assert!(e.contains(&format!("mmiodrv: error: cannot reach {closed}: ")), "{e}");
+    assert!(e.contains("1 of 2 hosts failed"), "{e}");
+}
+
+#[test]
+fn a_lost_connection_names_the_last_line_done_and_the_far_side_lets_go() {
+    let _stop = Stop;
+    // A server of its own: every connection to it is dropped.
+    let sshd = Sshd::start();
+    let host = sshd.host("127.0.0.1");
+    let d = dev();
+    let marker = format!("mmiodrv-drop-{}", std::process::id());
+    let script = sshd.put(&format!("{marker}.mmio"), b"read ID\nread ID\nsleep 60000\nread ID\n");
+    let child = mmiodrv()
+        .env("MMIODRV_SSH", sshd.ssh())
+        .args(["--host", &host, "--device", &d, "batch", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until the far side (its copy in the cache there) runs the script.
+    let far = format!("{}/.cache/mmiodrv/.* batch {script}", sshd.home().display());
+    let until = Instant::now() + Duration::from_secs(60);
+    while !Sshd::running(&far) {
+        assert!(Instant::now() < until, "the far side never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // The connection drops: the server's processes serving it die.
+    for pid in sshd.sessions() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(11), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).lines().count(), 2);
+    let e = text(&o.stderr);
+    assert!(
+        e.contains(&format!("mmiodrv: error: the connection to {host} was lost after line 2 of {script} was done")),
+        "{e}"
+    );
+    // The far side ends by itself (and so lets its device go).
+    let until = Instant::now() + Duration::from_secs(10);
+    while Sshd::running(&far) {
+        assert!(Instant::now() < until, "the far side still runs after the connection went");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ctrl_c_reaches_the_far_side_as_a_stop() {
+    let _stop = Stop;
+    let w = world();
+    let host = w.sshd.host("127.0.0.1");
+    let d = dev();
+    let child = mmiodrv()
+        .args(["--host", &host, "--device", &d, "poll", "STATUS", "1", "--timeout", "60000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let far = format!("{}/.cache/mmiodrv/.* poll STATUS 1 --timeout 60000", w.sshd.home().display());
+    let until = Instant::now() + Duration::from_secs(20);
+    while !Sshd::running(&far) {
+        assert!(Instant::now() < until, "the far side never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stderr), format!("mmiodrv: error: {host}: {d}: interrupted by SIGINT\n"));
+}
