@@ -7,6 +7,8 @@
 //!   the declared width per call), bulk copies and barriers;
 //! - [`backend`]: how a device is reached (sysfs `resourceN`, VFIO, UIO)
 //!   behind one trait, with interrupts and DMA;
+//! - [`ring`]: descriptor rings and packet buffers in DMA memory, with the
+//!   IOVA of each entry and the barriers a ring needs;
 //! - [`regmap`]: register maps (one model for built-in and user maps, loaded
 //!   and checked), access by name, and typed registers declared with
 //!   [`register_map!`];
@@ -50,6 +52,7 @@ pub mod pci;
 pub mod procmaps;
 pub mod regmap;
 pub mod remote;
+pub mod ring;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod session;

@@ -375,7 +375,7 @@ fn a_signal_in_a_run_of_repeated_reads_names_its_line() {
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let o = child.wait_with_output().unwrap();
     let printed = 1 + rest.lines().count();
-    assert!(rest.lines().all(|l| l == "0x010000ed"), "only values");
+    assert!(rest.lines().all(|l| l == "0x010000ed"), "only values: {:?}", rest.lines().find(|l| *l != "0x010000ed"));
     assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
     let want = format!("mmiodrv: error: {}:{}: {}: interrupted by SIGINT\n", path.display(), printed + 1, edu_sim());
     assert!(printed < lines, "the run finished before the signal");

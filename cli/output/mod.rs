@@ -70,28 +70,38 @@ fn emit(bytes: &[u8]) {
     if stdout_may_block() {
         // A reader that stops reading must not keep the process past a stop
         // (a blocked write is restarted by the signal): wait for room, then
-        // write at most a page, which room for one page always takes.
+        // write at most a page, which room for one page always takes. Pieces
+        // end at a line's end, so output never stops inside a line. A stop
+        // while the pipe is full gives the reader a grace period to drain
+        // what was printed (the run then ends at its line, as any stop);
+        // a reader that reads nothing in it is left behind.
         use std::os::fd::AsFd;
-        for chunk in bytes.chunks(4096) {
-            let written = mmiodrv::stop::wait_ready(out.as_fd(), true).map_err(Some).and_then(|_| {
-                out.write_all(chunk).and_then(|_| out.flush()).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        std::process::exit(0);
+        let mut rest = bytes;
+        let mut stopped: Option<(mmiodrv::Error, std::time::Instant)> = None;
+        while !rest.is_empty() {
+            let room = match &stopped {
+                None => match mmiodrv::stop::wait_ready(out.as_fd(), true) {
+                    Ok(()) => true,
+                    Err(stop) => {
+                        stopped = Some((stop, std::time::Instant::now() + STOP_GRACE));
+                        continue;
                     }
-                    None
-                })
-            });
-            match written {
-                Ok(()) => {}
-                Err(Some(stop)) => {
-                    eprintln!("{}", errors::error_line(&stop, None));
-                    std::process::exit(stop.exit_status());
-                }
-                Err(None) => {
-                    eprintln!("mmiodrv: error: cannot write to stdout");
-                    std::process::exit(errors::exit_code(mmiodrv::ErrorClass::Io));
-                }
+                },
+                Some((_, deadline)) => writable_before(out.as_fd(), *deadline),
+            };
+            if let (false, Some((stop, _))) = (room, &stopped) {
+                eprintln!("{}", errors::error_line(stop, None));
+                std::process::exit(stop.exit_status());
             }
+            let n = piece(rest);
+            if let Err(e) = out.write_all(&rest[..n]).and_then(|_| out.flush()) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    std::process::exit(0);
+                }
+                eprintln!("mmiodrv: error: cannot write to stdout: {e}");
+                std::process::exit(errors::exit_code(mmiodrv::ErrorClass::Io));
+            }
+            rest = &rest[n..];
         }
         return;
     }
@@ -101,6 +111,35 @@ fn emit(bytes: &[u8]) {
         }
         err_line(&format!("mmiodrv: error: cannot write to stdout: {e}"));
         std::process::exit(errors::exit_code(mmiodrv::ErrorClass::Io));
+    }
+}
+
+/// How long a stop waits for a reader to drain output already printed.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The first piece of `bytes` to write at once: at most a page, ending after
+/// its last line break when it has one.
+fn piece(bytes: &[u8]) -> usize {
+    const PAGE: usize = 4096;
+    if bytes.len() <= PAGE {
+        return bytes.len();
+    }
+    bytes[..PAGE].iter().rposition(|&b| b == b'\n').map_or(PAGE, |i| i + 1)
+}
+
+/// Whether `fd` takes a write before `deadline` (signals retried).
+fn writable_before(fd: std::os::fd::BorrowedFd<'_>, deadline: std::time::Instant) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+        match poll(&mut fds, ms) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return true, // the write then says what is wrong
+        }
     }
 }
 

@@ -45,6 +45,13 @@ pub struct LabConfig {
     /// `virtio-net-pci` (no network peer) at 00:0c.0. Implies `pcie_hotplug`, so
     /// bus numbers never depend on which options are on. Off by default.
     pub more_devices: bool,
+    /// A second e1000 NIC at 00:0e.0 ([`crate::E1000_PEER_BDF`], MAC
+    /// [`crate::E1000_PEER_MAC`]) and both e1000s on one QEMU hub (`-netdev
+    /// hubport`): what one sends the other receives, and nothing leaves the
+    /// guest. The NIC at 00:07.0 keeps its address and MAC
+    /// ([`crate::E1000_MAC`]). Off by default (the default guest's device
+    /// list stays as documentation shows it).
+    pub e1000_pair: bool,
     /// The host's python3 with its standard library in the guest (`python3` on
     /// PATH): [`LabConfig::python_initramfs`] is appended to the initramfs.
     /// Costs boot time (see lab/README.md), so off by default.
@@ -89,6 +96,7 @@ impl Default for LabConfig {
             shm_size: 1 << 20,
             pcie_hotplug: false,
             more_devices: false,
+            e1000_pair: false,
             python: false,
             python_initramfs: cache.join("python.cpio"),
             ssh_port: None,
@@ -100,6 +108,15 @@ impl LabConfig {
     /// Default config with no `mmiodrv` binary (for testing the lab itself).
     pub fn without_mmiodrv() -> Self {
         LabConfig { mmiodrv_binary: None, ..Default::default() }
+    }
+
+    /// Options that cannot be on together: `ssh_port` and `e1000_pair` each
+    /// give the e1000 at 00:07.0 its network (QEMU's user network, hub 0).
+    pub fn check(&self) -> Result<(), String> {
+        if self.ssh_port.is_some() && self.e1000_pair {
+            return Err("ssh_port and e1000_pair both choose the network of the e1000 at 00:07.0: use one".into());
+        }
+        Ok(())
     }
 
     /// Checks what `lab/prepare.sh` and the host packages provide.
@@ -149,4 +166,18 @@ pub fn find_in_path(prog: &Path) -> Option<PathBuf> {
         return prog.is_file().then(|| prog.to_path_buf());
     }
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LabConfig;
+
+    #[test]
+    fn one_network_for_the_e1000_at_07() {
+        let both = LabConfig { ssh_port: Some(2222), e1000_pair: true, ..LabConfig::without_mmiodrv() };
+        assert!(both.check().unwrap_err().contains("use one"));
+        for (ssh_port, e1000_pair) in [(None, false), (Some(2222), false), (None, true)] {
+            assert_eq!(LabConfig { ssh_port, e1000_pair, ..LabConfig::without_mmiodrv() }.check(), Ok(()));
+        }
+    }
 }

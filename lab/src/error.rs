@@ -10,6 +10,8 @@ use crate::CmdOutput;
 pub enum LabError {
     /// Kernel/initramfs/QEMU missing: run `lab/prepare.sh`.
     NotPrepared(String),
+    /// The configuration asks for options that cannot be on together.
+    Config(String),
     /// A host-side I/O operation failed.
     Io { context: String, source: std::io::Error },
     /// QEMU exited or the agent never said READY.
@@ -47,6 +49,7 @@ impl fmt::Display for LabError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LabError::NotPrepared(m) => write!(f, "lab not prepared: {m}"),
+            LabError::Config(m) => write!(f, "lab configuration: {m}"),
             LabError::Io { context, source } => write!(f, "{context}: {source}"),
             LabError::Boot { message, console_tail } => {
                 write!(f, "guest boot failed: {message}")?;

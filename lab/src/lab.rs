@@ -71,6 +71,7 @@ pub struct Lab {
 impl Lab {
     /// Boots a guest and waits (at most `cfg.boot_timeout`) until its agent is READY.
     pub fn boot(cfg: LabConfig) -> Result<Lab, LabError> {
+        cfg.check().map_err(LabError::Config)?;
         cfg.check_prepared().map_err(LabError::NotPrepared)?;
         let start = Instant::now();
         let deadline = start + cfg.boot_timeout;

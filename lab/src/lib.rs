@@ -1,7 +1,8 @@
 //! QEMU lab for mmiodrv: boots a TCG q35 guest (intel-iommu, `edu` at 00:04.0,
-//! `ivshmem-plain` at 00:05.0, opt-in hotplug root port, NVMe, xHCI, virtio-net
-//! and python) from a busybox initramfs and runs commands in it through a
-//! line-based agent on the guest's second serial port; QEMU itself through QMP.
+//! `ivshmem-plain` at 00:05.0, opt-in hotplug root port, NVMe, xHCI,
+//! virtio-net, a second e1000 on a hub with the first, and python) from a
+//! busybox initramfs and runs commands in it through a line-based agent on
+//! the guest's second serial port; QEMU itself through QMP.
 //!
 //! Prepare once with `lab/prepare.sh` (root only if it has packages to install), then:
 //! ```no_run
@@ -37,7 +38,7 @@ pub const EDU_BDF: &str = "0000:00:04.0";
 pub const IVSHMEM_BDF: &str = "0000:00:05.0";
 /// Free slot reserved for an `ivshmem-doorbell` added via `extra_qemu_args`.
 pub const RESERVED_SLOT: &str = "06.0";
-/// The `e1000` NIC (no network peer).
+/// The `e1000` NIC (no network peer, unless [`LabConfig::e1000_pair`]).
 pub const E1000_BDF: &str = "0000:00:07.0";
 /// The `virtio-blk` disk (1 MiB scratch image).
 pub const VIRTIO_BLK_BDF: &str = "0000:00:08.0";
@@ -63,6 +64,23 @@ pub const XHCI_BDF: &str = "0000:00:0b.0";
 pub const VIRTIO_NET_BDF: &str = "0000:00:0c.0";
 /// `virtio-gpu-pci` (QEMU id `lab-gpu`): the guest's framebuffer console.
 pub const VIRTIO_GPU_BDF: &str = "0000:00:0d.0";
+
+/// The second e1000 of [`LabConfig::e1000_pair`], on one hub with [`E1000_BDF`].
+pub const E1000_PEER_BDF: &str = "0000:00:0e.0";
+/// QEMU id of that NIC.
+pub const E1000_PEER_ID: &str = "lab-e1000b";
+/// Its MAC address.
+pub const E1000_PEER_MAC: &str = "52:54:00:12:34:57";
+/// The MAC address of the NIC at [`E1000_BDF`] (QEMU's first default, set
+/// explicitly with [`LabConfig::e1000_pair`]).
+pub const E1000_MAC: &str = "52:54:00:12:34:56";
+/// The QEMU hub both e1000s are on (`hubid`), for a further `-netdev hubport`
+/// in `extra_qemu_args` (e.g. a socket backend bringing host traffic in).
+pub const E1000_HUB: u32 = 0;
+/// The hub port of the NIC at [`E1000_BDF`].
+pub const E1000_HUBPORT: &str = "lab-hp0";
+/// The hub port of the NIC at [`E1000_PEER_BDF`].
+pub const E1000_PEER_HUBPORT: &str = "lab-hp1";
 
 /// `device_add` arguments that plug the hotplug `edu` back in after
 /// `lab.device_del(HOTPLUG_EDU_ID)`.

@@ -25,6 +25,8 @@ options:
   --more-devices   also NVMe at 02:00.0 (behind a root port at 00:0a.0), qemu-xhci at 00:0b.0
                    and virtio-net at 00:0c.0 (implies --pcie-hotplug)
   --python         the host's python3 and its standard library in the guest
+  --e1000-pair     a second e1000 at 00:0e.0, on one QEMU hub with the one at 00:07.0
+  --qemu ARG       one more QEMU argument (LabConfig::extra_qemu_args); repeatable
 
 Prepare the host first with `lab/prepare.sh` (or use `lab/run`).";
 
@@ -67,6 +69,8 @@ fn real_main() -> Result<ExitCode, String> {
             "--pcie-hotplug" => cfg.pcie_hotplug = true,
             "--more-devices" => cfg.more_devices = true,
             "--python" => cfg.python = true,
+            "--e1000-pair" => cfg.e1000_pair = true,
+            "--qemu" => cfg.extra_qemu_args.push(args.next().ok_or("--qemu needs an argument")?),
             "--exec" => action = Action::Run(args.next().ok_or("--exec needs a command")?),
             "--" => {
                 let rest: Vec<String> = args.by_ref().collect();

@@ -9,7 +9,10 @@ use std::process::Command;
 use tempfile::{NamedTempFile, TempDir};
 
 use crate::cpio::CpioWriter;
-use crate::{LabConfig, LabError, HOTPLUG_EDU_ID, HOTPLUG_PORT_ID, NVME_PORT_ID};
+use crate::{
+    LabConfig, LabError, E1000_HUB, E1000_HUBPORT, E1000_MAC, E1000_PEER_HUBPORT, E1000_PEER_ID, E1000_PEER_MAC,
+    HOTPLUG_EDU_ID, HOTPLUG_PORT_ID, NVME_PORT_ID,
+};
 
 /// Where the guest finds the caller's binary (first in the guest PATH).
 pub const GUEST_MMIODRV: &str = "/usr/local/bin/mmiodrv";
@@ -180,13 +183,19 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
     }
     c.args(["-device", "edu,addr=04.0"]);
     c.args(["-object", &shm_obj, "-device", "ivshmem-plain,memdev=shm0,addr=05.0"]);
-    match cfg.ssh_port {
-        Some(port) => {
+    match (cfg.ssh_port, cfg.e1000_pair) {
+        (Some(port), _) => {
             // restrict=on: the guest reaches nothing; only the forwarded port reaches it.
+            // (LabConfig::check refuses ssh_port with e1000_pair.)
             let net = format!("user,id=lab-net,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22");
             c.args(["-netdev", &net, "-device", "e1000,addr=07.0,netdev=lab-net"]);
         }
-        None => {
+        (None, true) => {
+            // Both e1000s on hub 0: the NIC at 07.0 as always, the second at 0e.0.
+            c.args(["-netdev", &format!("hubport,id={E1000_HUBPORT},hubid={E1000_HUB}")]);
+            c.args(["-device", &format!("e1000,addr=07.0,netdev={E1000_HUBPORT},mac={E1000_MAC}")]);
+        }
+        (None, false) => {
             c.args(["-device", "e1000,addr=07.0"]);
         }
     }
@@ -223,7 +232,8 @@ pub fn command(cfg: &LabConfig, run: &RunDir, mode: Mode) -> Command {
 ///   1 MiB namespace behind native multipath, under the subsystem device),
 ///   `qemu-xhci` at 00:0b.0, `virtio-net-pci` at 00:0c.0 without a netdev (no
 ///   peer: nothing leaves the guest), `virtio-gpu-pci` at 00:0d.0 (the guest's
-///   framebuffer console goes to it).
+///   framebuffer console goes to it);
+/// - `e1000_pair`: a second e1000 at 00:0e.0, on hub 0 with the one at 07.0.
 pub fn opt_in_devices(cfg: &LabConfig, run: &RunDir) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let mut dev = |spec: String| a.extend(["-device".to_string(), spec]);
@@ -241,6 +251,11 @@ pub fn opt_in_devices(cfg: &LabConfig, run: &RunDir) -> Vec<String> {
         dev("virtio-gpu-pci,id=lab-gpu,addr=0d.0".into());
         a.push("-drive".into());
         a.push(format!("file={},if=none,id=nvme0,format=raw", run.nvme_image().display()));
+    }
+    if cfg.e1000_pair {
+        a.extend(["-netdev".to_string(), format!("hubport,id={E1000_PEER_HUBPORT},hubid={E1000_HUB}")]);
+        let spec = format!("e1000,id={E1000_PEER_ID},addr=0e.0,netdev={E1000_PEER_HUBPORT},mac={E1000_PEER_MAC}");
+        a.extend(["-device".to_string(), spec]);
     }
     a
 }

@@ -10,6 +10,7 @@ use crate::{LabConfig, LabError};
 /// returns when the user leaves the shell (the guest powers off) or presses
 /// Ctrl-A x. The terminal settings are restored even if QEMU dies abruptly.
 pub fn run_shell(cfg: &LabConfig) -> Result<ExitStatus, LabError> {
+    cfg.check().map_err(LabError::Config)?;
     cfg.check_prepared().map_err(LabError::NotPrepared)?;
     let run = RunDir::create(cfg)?;
     run.write_initrd(cfg)?;

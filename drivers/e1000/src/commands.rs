@@ -33,12 +33,13 @@ const LINK: Command = Command {
 };
 
 /// e1000's subcommands.
-pub const COMMANDS: &[Command] = &[MAC, LINK];
+pub const COMMANDS: &[Command] = &[MAC, LINK, super::net::TX, super::net::RX, super::net::STATS];
 
 /// The JSON each command reports, declared with the command.
 pub fn results(r: &mut mmiodrv::schema::Results) {
     let e1000 = &super::DRIVER.command;
     r.add::<MacReport>(&[e1000, &MAC]).add::<EepromMacReport>(&[e1000, &MAC]).add::<LinkReport>(&[e1000, &LINK]);
+    super::net::results(r);
 }
 
 /// Where `e1000 mac` read the address.

@@ -1,13 +1,21 @@
 //! Intel 8254x gigabit Ethernet (e1000; QEMU's default `e1000` is an 82540EM,
 //! 8086:100e): enough of its register set to read the MAC address and the
 //! link state from userspace, as the PCI/PCI-X Family of Gigabit Ethernet
-//! Controllers Software Developer's Manual (8254x SDM) tables them.
+//! Controllers Software Developer's Manual (8254x SDM) tables them, and a
+//! data path ([`nic`]): frames sent and received through descriptor rings in
+//! DMA memory, polling or on interrupts.
 //!
 //! The device must not be driven by the kernel's e1000 driver at the same
 //! time: unbind it (or bind it to vfio-pci) first.
 #![deny(unsafe_code)]
 
 mod commands;
+// ---- data path (issue 27)
+pub mod desc;
+mod net;
+pub mod nic;
+pub use net::{test_frame, Statistics, ETHERTYPE, SEQ_OFFSET};
+// ---- end of data path
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -122,6 +130,25 @@ mmiodrv::register_map! {
             /// Start a read
             START [0],
         }
+        // ---- data path (issue 27): the PHY's registers (loopback, in the descriptor-ring lab)
+        /// MDI Control: one PHY register read or written per write here; READY when done
+        MDIC @ 0x0020: u32, RW {
+            /// Error (no such PHY register)
+            E [30],
+            /// Interrupt when done
+            I [29],
+            /// Ready: the operation is done
+            READY [28],
+            /// Operation
+            OP [27:26] = { 1: Write "write", 2: Read "read" },
+            /// PHY address (1 for the internal PHY)
+            PHYADD [25:21],
+            /// PHY register (0: control, with loopback at bit 14)
+            REGADD [20:16],
+            /// The data written, or read
+            DATA [15:0],
+        }
+        // ---- end of data path
         /// Interrupt Cause Read: reading clears every cause
         ICR @ 0x00c0: u32, RW1C + ReadClears {
             /// Receiver timer interrupt
@@ -139,6 +166,15 @@ mmiodrv::register_map! {
             /// Transmit descriptor written back
             TXDW [0],
         }
+        // ---- data path (issue 27): interrupt throttling and cause set
+        /// Interrupt Throttling: minimum interval between interrupts, in 256 ns units (0: off)
+        ITR @ 0x00c4: u32, RW {
+            /// Interval
+            INTERVAL [15:0],
+        }
+        /// Interrupt Cause Set: writing 1 raises a cause (for tests)
+        ICS @ 0x00c8: u32, WO {}
+        // ---- end of data path
         /// Interrupt Mask Set/Read: writing 1 enables a cause, reading shows the mask
         IMS @ 0x00d0: u32, RW {
             /// Receiver timer interrupt
@@ -217,6 +253,113 @@ mmiodrv::register_map! {
             /// Transmit enable
             EN [1],
         }
+        // ---- data path (issue 27): transmit timing, descriptor rings, statistics, multicast table
+        /// Transmit Inter Packet Gap (the SDM's values for IEEE 802.3: 10, 8, 6)
+        TIPG @ 0x0410: u32, RW {
+            /// IPG receive time 2
+            IPGR2 [29:20],
+            /// IPG receive time 1
+            IPGR1 [19:10],
+            /// IPG transmit time
+            IPGT [9:0],
+        }
+        /// Receive Descriptor Base Address Low (16-byte aligned)
+        RDBAL @ 0x2800: u32, RW {}
+        /// Receive Descriptor Base Address High
+        RDBAH @ 0x2804: u32, RW {}
+        /// Receive Descriptor Length: bytes, a multiple of 128 (8 descriptors)
+        RDLEN @ 0x2808: u32, RW {
+            /// Length
+            LEN [19:7],
+        }
+        /// Receive Descriptor Head: the next descriptor the device fills
+        RDH @ 0x2810: u32, RW {
+            /// Index
+            RDH [15:0],
+        }
+        /// Receive Descriptor Tail: the device owns the descriptors from head up to (not including) tail
+        RDT @ 0x2818: u32, RW {
+            /// Index
+            RDT [15:0],
+        }
+        /// Receive Delay Timer: delay of the receive interrupt, in 1.024 us units (0: none)
+        RDTR @ 0x2820: u32, RW {
+            /// Flush partial descriptor block
+            FPD [31],
+            /// Delay
+            DELAY [15:0],
+        }
+        /// Receive Interrupt Absolute Delay Timer, in 1.024 us units
+        RADV @ 0x282c: u32, RW {
+            /// Delay
+            DELAY [15:0],
+        }
+        /// Transmit Descriptor Base Address Low (16-byte aligned)
+        TDBAL @ 0x3800: u32, RW {}
+        /// Transmit Descriptor Base Address High
+        TDBAH @ 0x3804: u32, RW {}
+        /// Transmit Descriptor Length: bytes, a multiple of 128 (8 descriptors)
+        TDLEN @ 0x3808: u32, RW {
+            /// Length
+            LEN [19:7],
+        }
+        /// Transmit Descriptor Head: the next descriptor the device sends
+        TDH @ 0x3810: u32, RW {
+            /// Index
+            TDH [15:0],
+        }
+        /// Transmit Descriptor Tail: one past the last descriptor handed to the device (the doorbell)
+        TDT @ 0x3818: u32, RW {
+            /// Index
+            TDT [15:0],
+        }
+        /// Transmit Interrupt Delay Value, in 1.024 us units
+        TIDV @ 0x3820: u32, RW {
+            /// Delay
+            IDV [15:0],
+        }
+        /// Transmit Absolute Interrupt Delay Value, in 1.024 us units
+        TADV @ 0x382c: u32, RW {
+            /// Delay
+            IDV [15:0],
+        }
+        /// CRC Error Count (statistics clear when read)
+        CRCERRS @ 0x4000: u32, RO + ReadClears {}
+        /// Missed Packets Count: frames dropped for lack of room (receive FIFO or no descriptors)
+        MPC @ 0x4010: u32, RO + ReadClears {}
+        /// Good Packets Received Count
+        GPRC @ 0x4074: u32, RO + ReadClears {}
+        /// Broadcast Packets Received Count
+        BPRC @ 0x4078: u32, RO + ReadClears {}
+        /// Multicast Packets Received Count
+        MPRC @ 0x407c: u32, RO + ReadClears {}
+        /// Good Packets Transmitted Count
+        GPTC @ 0x4080: u32, RO + ReadClears {}
+        /// Good Octets Received Count, low 32 bits (read before GORCH)
+        GORCL @ 0x4088: u32, RO + ReadClears {}
+        /// Good Octets Received Count, high 32 bits (reading it clears both halves)
+        GORCH @ 0x408c: u32, RO + ReadClears {}
+        /// Good Octets Transmitted Count, low 32 bits (read before GOTCH)
+        GOTCL @ 0x4090: u32, RO + ReadClears {}
+        /// Good Octets Transmitted Count, high 32 bits (reading it clears both halves)
+        GOTCH @ 0x4094: u32, RO + ReadClears {}
+        /// Receive No Buffers Count: frames that found no free receive descriptor
+        RNBC @ 0x40a0: u32, RO + ReadClears {}
+        /// Receive Undersize Count
+        RUC @ 0x40a4: u32, RO + ReadClears {}
+        /// Receive Oversize Count
+        ROC @ 0x40ac: u32, RO + ReadClears {}
+        /// Total Packets Received
+        TPR @ 0x40d0: u32, RO + ReadClears {}
+        /// Total Packets Transmitted
+        TPT @ 0x40d4: u32, RO + ReadClears {}
+        /// Multicast Packets Transmitted Count
+        MPTC @ 0x40f0: u32, RO + ReadClears {}
+        /// Broadcast Packets Transmitted Count
+        BPTC @ 0x40f4: u32, RO + ReadClears {}
+        /// Multicast Table Array, entry 0 of 128 (MTA_ENTRIES, 32 bits each): a hash bit per multicast group
+        MTA0 @ 0x5200: u32, RW {}
+        // ---- end of data path
         /// Receive Address Low 0: the first four bytes of the MAC address
         RAL0 @ 0x5400: u32, RW {}
         /// Receive Address High 0: the last two bytes and the valid bit
@@ -232,12 +375,13 @@ mmiodrv::register_map! {
 }
 
 /// The driver's description, commands and map, for the driver list.
-pub static DRIVER: DriverInfo = DriverInfo::new("e1000", "Intel 8254x Ethernet (e1000): MAC address, link state")
-    .ids(IDS)
-    .maps(&[&regs::MAP])
-    .subcommands(commands::COMMANDS)
-    .class(0x020000)
-    .results(commands::results);
+pub static DRIVER: DriverInfo =
+    DriverInfo::new("e1000", "Intel 8254x Ethernet (e1000): MAC address, link state, frames through descriptor rings")
+        .ids(IDS)
+        .maps(&[&regs::MAP])
+        .subcommands(commands::COMMANDS)
+        .class(0x020000)
+        .results(commands::results);
 
 /// EEPROM words 0..=2 hold the MAC address, low byte first.
 const EEPROM_MAC_WORDS: [u8; 3] = [0, 1, 2];

@@ -9,3 +9,4 @@ pub mod task4_factorial_irq;
 pub mod task5_irq_by_hand;
 pub mod task6_dma;
 pub mod task7_mistakes;
+pub mod task8_rings;

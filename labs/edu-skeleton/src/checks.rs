@@ -152,6 +152,11 @@ macro_rules! checks {
         use mmiodrv_edu::DMA_MASK_BITS;
         use mmiodrv::error::ErrorKind;
         use mmiodrv::mmio::RegisterIo;
+        const TASK8: $crate::ring_checks::RingTask = $crate::ring_checks::RingTask {
+            transmit: task8_rings::transmit,
+            reap: task8_rings::reap,
+            receive: task8_rings::receive,
+        };
         let checks: Vec<(&'static str, Check)> = vec![
             // ---- task 1
             ("task1_identify::reads_version_1_0", |lab| {
@@ -345,6 +350,21 @@ macro_rules! checks {
                 ensure(busy, "STATUS.COMPUTING right after writing BIG: expected 1 (busy)")?;
                 ensure(got == 0, format!("expected BIG! mod 2^32 = 0 (the write of 5 was ignored), got {got}"))
             }),
+            // ---- task 8 (the e1000; src/ring_checks.rs)
+            ("task8_rings::transmit_fills_the_descriptor_before_the_doorbell", |_| {
+                $crate::ring_checks::transmit_fills_the_descriptor_before_the_doorbell(&TASK8)
+            }),
+            ("task8_rings::the_tail_wraps_around", |_| $crate::ring_checks::the_tail_wraps_around(&TASK8)),
+            ("task8_rings::reap_stops_at_the_first_not_done", |_| {
+                $crate::ring_checks::reap_stops_at_the_first_not_done(&TASK8)
+            }),
+            ("task8_rings::receive_takes_what_the_device_completed", |_| {
+                $crate::ring_checks::receive_takes_what_the_device_completed(&TASK8)
+            }),
+            ("task8_rings::a_descriptor_without_dd_is_not_taken", |_| {
+                $crate::ring_checks::a_descriptor_without_dd_is_not_taken(&TASK8)
+            }),
+            ("task8_rings::loopback_on_the_real_e1000", |_| $crate::ring_checks::loopback_on_the_real_e1000(&TASK8)),
         ];
         checks
     }};
