@@ -4,6 +4,7 @@
 //! say handed out as [`Event`]s.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
@@ -366,18 +367,54 @@ impl Drop for Running {
 }
 
 /// The child's exit status, waiting at most `limit` (then killing it).
+///
+/// Woken the moment it ends (poll(2) on a pidfd), not at the next tick of
+/// a sleep: after the far side's exit status, ssh's own end is the last
+/// thing a one-shot command waits for, and a tick of a few milliseconds
+/// was a good part of what a remote call cost beyond ssh's round trip.
+/// Where there are no pidfds (Linux before 5.3), short sleeps that grow.
 fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
     let until = Instant::now() + limit;
+    let pidfd = pidfd_open(child.id());
+    let mut pause = Duration::from_micros(200);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return status.code(),
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                return child.wait().ok().and_then(|s| s.code());
+            Ok(None) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match &pidfd {
+                    Some(fd) => {
+                        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+                        let ms = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
+                        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                        let _ = poll(&mut fds, ms);
+                    }
+                    None => {
+                        std::thread::sleep(pause.min(left));
+                        pause = (pause * 2).min(Duration::from_millis(5));
+                    }
+                }
             }
+            Err(_) => break,
         }
     }
+    let _ = child.kill();
+    child.wait().ok().and_then(|s| s.code())
+}
+
+/// A pidfd of the child `pid` (not yet waited for, so the pid is still
+/// its): readable once it ended. `None` where the kernel has none.
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    let pid = nix::libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new file
+    // descriptor or -1; it touches no memory of this process.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    let fd = std::os::fd::RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: the descriptor was just made for this process, and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn read_frames(out: impl Read, tx: Sender<Msg>) {

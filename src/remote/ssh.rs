@@ -119,7 +119,10 @@ pub fn launcher(version: &str, key: &str, env: &[(&str, String)], args: &[String
         v = quote(&format!("mmiodrv {version}")),
         exports = if exports.is_empty() { String::new() } else { format!("export{exports}; ") },
     );
-    let mut words = vec!["sh".to_string(), "-c".to_string(), quote(&script), "mmiodrv".to_string()];
+    // `exec`: the login shell that runs this line becomes the launcher's sh
+    // rather than waiting for it (one fork less per call; every shell
+    // ssh may start has `exec`: sh, bash, zsh, fish, csh).
+    let mut words = vec!["exec".to_string(), "sh".to_string(), "-c".to_string(), quote(&script), "mmiodrv".to_string()];
     words.extend(args.iter().map(|a| quote(a)));
     words.join(" ")
 }
