@@ -11,7 +11,6 @@ use mmiodrv::error::{ErrorKind, Result};
 use mmiodrv::lock::LockMode;
 use mmiodrv::observe::trace::Recorder;
 use mmiodrv::pci::{DeviceSelector, Sysfs, SysfsDevice};
-use mmiodrv::regmap;
 use mmiodrv::session::{PlacedMap, SessionOptions};
 
 use crate::cli::Global;
@@ -58,14 +57,7 @@ impl MapChoice {
         let map = self
             .regmap
             .as_deref()
-            .map(|p| {
-                let file = regmap::load_file(p)?;
-                Ok::<_, mmiodrv::Error>(PlacedMap {
-                    map: file.block(self.block.as_deref())?.clone(),
-                    path: p.to_path_buf(),
-                    bar: self.bar,
-                })
-            })
+            .map(|p| PlacedMap::load(&p.to_string_lossy(), self.block.as_deref(), self.bar))
             .transpose()?;
         Ok(SessionOptions { map, write_combining: self.wc })
     }

@@ -34,8 +34,19 @@ pub fn run(parsed: &Invocation, request: Request, g: &Global) -> Result<()> {
     let session = Session::new(&device, options);
     let prepared = session.prepare(request.op)?;
     let wait_irq = matches!(prepared.op(), Op::Write { irq: Some(_), .. });
+    let writes = matches!(prepared.op(), Op::Write { .. });
     let mut term = Terminal { style: Style { json: g.json, quiet: request.quiet, wait_irq } };
-    session.run(&prepared, &mut term)
+    session.run(&prepared, &mut term)?;
+    // A simulated device without --state lives as long as this process.
+    if writes && g.state.is_none() && matches!(device.device(), mmiodrv::error::DeviceRef::Sim(_)) {
+        crate::output::flush();
+        eprintln!(
+            "mmiodrv: note: {}: the write is not kept: a simulated device starts from reset in every command \
+             (--state FILE keeps its registers between commands)",
+            device.device()
+        );
+    }
+    Ok(())
 }
 
 /// Whether `parsed` runs through a session on the device (rather than by

@@ -574,6 +574,14 @@ fn suggestion_text(suggestions: &[String]) -> String {
     }
 }
 
+fn problems_text(file: &str, problems: &[(usize, String)]) -> String {
+    match problems {
+        [] => format!("{file}: invalid"),
+        [(line, message)] => format!("{file}:{line}: {message}"),
+        [(line, message), rest @ ..] => format!("{file}:{line}: {message} (and {} more problem(s))", rest.len()),
+    }
+}
+
 /// Every way an operation can fail, with the facts of each case.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -730,6 +738,26 @@ pub enum ErrorKind {
         field: String,
         /// Its fields.
         fields: Vec<String>,
+    },
+
+    /// A register name more than one block of a map has.
+    #[error("register '{name}' is in several blocks of the {map} map ({}): name one as BLOCK.REGISTER", names.join(", "))]
+    RegisterAmbiguous {
+        /// The name given.
+        name: String,
+        /// The map.
+        map: String,
+        /// The registers of that name, qualified by their blocks.
+        names: Vec<String>,
+    },
+
+    /// A register-map file with several problems (one [`ErrorKind::RegMap`] each).
+    #[error("{}", problems_text(file, problems))]
+    RegMapProblems {
+        /// The map file.
+        file: String,
+        /// Every problem found: (1-based line, problem), in line order.
+        problems: Vec<(usize, String)>,
     },
 
     /// A value given by name that the target does not name.
@@ -1384,6 +1412,7 @@ impl ErrorKind {
             | IovaBeyondMask { .. }
             | NoSuchVector { .. }
             | InvalidFile { .. }
+            | RegisterAmbiguous { .. }
             | BlockAmbiguous { .. } => ErrorClass::Usage,
             DeviceList { problem, .. } if problem.is_syntax() => ErrorClass::Usage,
             DeviceList { .. } => ErrorClass::Refused,
@@ -1394,7 +1423,7 @@ impl ErrorKind {
             | CapabilityNotFound { .. } => ErrorClass::NotFound,
             Permission { .. } => ErrorClass::Permission,
             Io { .. } => ErrorClass::Io,
-            RegMap { .. } => ErrorClass::InvalidMap,
+            RegMap { .. } | RegMapProblems { .. } => ErrorClass::InvalidMap,
             Timeout { .. } => ErrorClass::Timeout,
             ReleaseRequested | Gone { .. } => ErrorClass::Released,
             Interrupted { .. } => ErrorClass::Interrupted,
@@ -1579,6 +1608,7 @@ impl Error {
                     | ErrorKind::DeviceNotFound { .. }
                     | ErrorKind::AmbiguousDevice { .. }
                     | ErrorKind::RegMap { .. }
+                    | ErrorKind::RegMapProblems { .. }
                     | ErrorKind::InvalidFile { .. }
                     | ErrorKind::Remote { .. }
             )

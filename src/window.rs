@@ -124,6 +124,16 @@ pub fn decode_fields(reg: &Register, value: u64) -> Vec<FieldValue> {
         .collect()
 }
 
+/// Why a dump skips `reg` (None: it reads it), `all` reading every one.
+fn skip(reg: &Register, all: bool) -> Option<Skipped> {
+    match (reg.access, reg.read_side_effects) {
+        _ if all => None,
+        (a, _) if !a.readable() => Some(Skipped::WriteOnly),
+        (_, true) => Some(Skipped::ReadSideEffects),
+        _ => None,
+    }
+}
+
 /// Why `dump` did not read a register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -436,18 +446,23 @@ impl Layout {
     /// side-effect registers are skipped unless `all`.
     pub fn dump_plan(&self, all: bool) -> Vec<(&Register, Option<Skipped>)> {
         let Some(map) = self.map() else { return Vec::new() };
-        map.registers
-            .iter()
-            .map(|reg| {
-                let skipped = match (reg.access, reg.read_side_effects) {
-                    _ if all => None,
-                    (a, _) if !a.readable() => Some(Skipped::WriteOnly),
-                    (_, true) => Some(Skipped::ReadSideEffects),
-                    _ => None,
-                };
-                (reg, skipped)
-            })
-            .collect()
+        map.registers.iter().map(|reg| (reg, skip(reg, all))).collect()
+    }
+
+    /// The registers `dump` reads for `names`: a register named is read
+    /// even where a dump would skip it (naming it asks for it); a block
+    /// named (of a map placed with blocks) is its registers, skipped as
+    /// [`Layout::dump_plan`] skips them.
+    pub fn dump_named_plan(&self, names: &[String], all: bool) -> Result<Vec<(&Register, Option<Skipped>)>> {
+        let map = self.map().ok_or_else(|| ErrorKind::NoMap { name: names.join(" ") })?;
+        let mut out = Vec::new();
+        for n in names {
+            match map.block_registers(n).filter(|_| map.register(n).is_err()) {
+                Some(regs) => out.extend(regs.iter().map(|r| (r, skip(r, all)))),
+                None => out.push((map.register(n)?, None)),
+            }
+        }
+        Ok(out)
     }
 
     /// Check a raw hexdump span of 32-bit words before reading it.
@@ -575,11 +590,11 @@ impl Window {
         self.layout.dump_plan(all).into_iter().map(|(reg, skipped)| self.dump_one(reg, skipped)).collect()
     }
 
-    /// The registers named, each read (even one a dump would skip: naming it
-    /// asks for it), in the order given.
-    pub fn dump_named(&self, names: &[String]) -> Result<Vec<DumpedRegister>> {
-        let map = self.layout.map().ok_or_else(|| ErrorKind::NoMap { name: names.join(" ") })?;
-        names.iter().map(|n| self.dump_one(map.register(n)?, None)).collect()
+    /// The registers and blocks named, in the order given (see
+    /// [`Layout::dump_named_plan`]).
+    pub fn dump_named(&self, names: &[String], all: bool) -> Result<Vec<DumpedRegister>> {
+        let plan = self.layout.dump_named_plan(names, all)?;
+        plan.into_iter().map(|(reg, skipped)| self.dump_one(reg, skipped)).collect()
     }
 
     fn dump_one(&self, reg: &Register, skipped: Option<Skipped>) -> Result<DumpedRegister> {

@@ -489,11 +489,21 @@ fn every_json_output_matches_the_schema() {
         &["regmap", "check", "tests/data/edu/edu.svd", "--json"],
         &["regmap", "convert", "tests/data/edu/edu.svd", "--to", "toml", "-o", &converted, "--json"],
         &["regmap", "convert", "tests/data/edu/edu.svd", "--to", "toml", "--json"],
+        &["regmap", "convert", "tests/data/nested/nested.svd", "--to", "ipxact", "--json"],
+        &["regmap", "generate", "tests/data/edu/edu.svd", "--lang", "python", "--json"],
         &["man", "--dir", &man, "--json"],
     ];
     for args in files {
         c.run(&e, args, 0);
     }
+    // A map that fails its checks: every problem in the object, exit status 7.
+    let bad_map = path("bad.toml");
+    fs::write(
+        &bad_map,
+        "[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 2\nwidth = 32\naccess = \"XX\"\n",
+    )
+    .unwrap();
+    c.run(&e, &["regmap", "check", &bad_map, "--json"], 7);
     // ivshmem's commands on the host side of a shared memory (a file).
     let shm = path("shm");
     fs::write(&shm, vec![0u8; 64 << 10]).unwrap();

@@ -398,7 +398,7 @@ fn regmap_files_load_through_the_same_loader() {
     fs::write(&map, "[device]\nname = \"mine\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n\n[[register]]\nname = \"B\"\noffset = 2\nwidth = 16\naccess = \"RW\"\n").unwrap();
     let o = mmiodrv(&t, &["--device", "ffff:00:07.0", "dump-regs", "--regmap", m]);
     expect(&o, 7);
-    assert!(stderr(&o).contains("my.toml:9: register B [0x2..0x4) overlaps A"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("my.toml:11: register B [0x2..0x4) overlaps A"), "the offset of B: {}", stderr(&o));
 }
 
 #[test]

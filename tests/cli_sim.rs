@@ -82,16 +82,29 @@ fn a_sequence_of_commands_sees_its_own_writes() {
 fn blocks_write_one_to_clear_and_read_side_effects() {
     let nested = data("nested/nested.svd");
     let dev = format!("sim:{nested}");
-    fails(
-        &["--device", &dev, "dump-regs", "--regmap", &nested],
-        2,
-        "has several blocks (DMA0, DMA1): name one; fix: pass --block NAME",
-    );
+    // Every block at its address, sim: and --regmap alike (issue 25).
+    for args in [vec!["--device", &dev, "dump-regs"], vec!["--device", &dev, "dump-regs", "--regmap", &nested]] {
+        let out = ok(&args);
+        assert!(out.contains("\n0x0040  DMA0.CH[3]_SRC ") && out.contains("\n0x1040  DMA1.CH[3]_SRC "), "{out}");
+    }
     fails(&["--device", &dev, "dump-regs", "--regmap", &nested, "--block", "DMA7"], 3, "no block 'DMA7'");
-    let out = ok(&["--device", &dev, "read", "CH[3]_SRC", "--bar", "1"]);
-    assert!(out.starts_with(&format!("{dev} BAR1 0x0040 CH[3]_SRC = 0x00000000  ADDR=0x0")), "{out}");
+    fails(
+        &["--device", &dev, "read", "CH[3]_SRC"],
+        2,
+        "is in several blocks of the nested map (DMA0.CH[3]_SRC, DMA1.CH[3]_SRC)",
+    );
+    let out = ok(&["--device", &dev, "read", "DMA1.CH[3]_SRC"]);
+    assert!(out.starts_with(&format!("{dev} BAR0 0x1040 DMA1.CH[3]_SRC = 0x00000000  ADDR=0x0")), "{out}");
+    // --block keeps the block's base: CH[1]_SRC of DMA1 is 0x1020, not DMA0's 0x0020.
+    let out = ok(&["--device", &dev, "read", "CH[1]_SRC", "--block", "DMA1"]);
+    assert!(out.starts_with(&format!("{dev} BAR0 0x1020 CH[1]_SRC = ")), "{out}");
     let out = ok(&["--device", &dev, "dump-regs", "--block", "DMA1"]);
-    assert!(out.starts_with(&format!("DMA1 {dev} BAR0")), "{out}");
+    assert!(out.starts_with(&format!("DMA1 {dev} BAR0")) && out.contains("\n0x1000  TIMESTAMP"), "{out}");
+    let out = ok(&["--device", &dev, "dump-regs", "DMA1"]);
+    assert!(out.contains("\n0x1000  DMA1.TIMESTAMP") && !out.contains("DMA0."), "{out}");
+    // Placed: the file's address 0 at BAR offset 0x4000.
+    let out = ok(&["--device", &format!("{dev}@0x4000"), "read", "DMA1.CH[1]_SRC.ADDR"]);
+    assert!(out.contains(" BAR0 0x5020 DMA1.CH[1]_SRC.ADDR = 0x0"), "{out}");
     // ivshmem: INTR_STATUS clears on read, so dump-regs leaves it alone.
     let iv = format!("sim:{}", data("ivshmem/ivshmem.svd"));
     let out = ok(&["--device", &iv, "dump-regs"]);
@@ -108,8 +121,21 @@ fn check_convert_and_errors() {
         .unwrap()
         .replace("<addressOffset>0x04</addressOffset>", "<addressOffset>0x02</addressOffset>");
     std::fs::write(&bad, text).unwrap();
-    let e = fails(&["regmap", "check", bad.to_str().unwrap()], 7, "is not aligned to its width");
-    assert!(e.contains(&format!("{}:", bad.display())), "{e}");
+    // Every problem, one error line each.
+    let o = run(&["regmap", "check", bad.to_str().unwrap()]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(7), "{e}");
+    assert_eq!(
+        e.lines().collect::<Vec<_>>(),
+        [format!(
+            "mmiodrv: error: {}:66: block edu: register LIVENESS at 0x2 is not aligned to its width (32-bit)",
+            bad.display()
+        )],
+        "{e}"
+    );
+    // SVD to TOML: no overlaps flag where the source has none (edu).
+    let toml = ok(&["regmap", "convert", &data("edu/edu.svd"), "--to", "toml"]);
+    assert!(!toml.contains("overlaps"), "{toml}");
     // Convert to TOML, then use the TOML: the same registers and fields.
     let toml = dir.path().join("w1c.toml");
     ok(&["regmap", "convert", &data("w1c/w1c.svd"), "--to", "toml", "-o", toml.to_str().unwrap()]);

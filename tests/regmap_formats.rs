@@ -47,6 +47,11 @@ fn main() -> ExitCode {
             "every_block_converts_to_toml_and_reads_back_the_same",
             every_block_converts_to_toml_and_reads_back_the_same,
         ),
+        trial(
+            "every_format_converts_and_the_reference_tools_read_it_back",
+            every_format_converts_and_the_reference_tools_read_it_back,
+        )
+        .with_ignored_flag(!fetched),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }
@@ -257,4 +262,164 @@ fn every_block_converts_to_toml_and_reads_back_the_same() {
         }
     }
     assert!(blocks >= 20, "only {blocks} blocks converted");
+}
+
+/// `regmap convert --to svd|ipxact|systemrdl|toml|json` of our maps (every
+/// block): the reference tools read each output back (cmsis-svd, reference.py's
+/// IP-XACT reader and peakrdl-ipxact's importer, systemrdl-compiler) as the
+/// same registers, fields, access, resets and enums as mmiodrv reads the
+/// source, except what `convert` said the format cannot express (names made
+/// identifiers, access widths). TOML reads back the same through mmiodrv;
+/// JSON is `regmap show --json`.
+fn every_format_converts_and_the_reference_tools_read_it_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for sub in ["tests/data/edu", "tests/data/ivshmem", "tests/data/w1c", "tests/data/nested", "examples/maps"] {
+        for e in std::fs::read_dir(repo().join(sub)).expect("a map directory") {
+            let file = e.expect("entry").path();
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let source = match show(&file) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            for (to, ext) in
+                [("svd", "svd"), ("ipxact", "xml"), ("systemrdl", "rdl"), ("toml", "toml"), ("json", "json")]
+            {
+                let out = dir.path().join(format!("{name}.{ext}"));
+                match convert(&file, to, &out) {
+                    Err(e) => failures.push(format!("{name} --to {to}: {e}")),
+                    Ok(lost) => {
+                        n += 1;
+                        if let Err(e) = read_back(&source, &out, to, &lost) {
+                            failures.push(format!("{name} --to {to}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(n >= 120, "only {n} conversions");
+    assert!(failures.is_empty(), "{} of {n} conversions differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// `regmap convert FILE --to TO -o OUT --json`: what it said was lost.
+fn convert(file: &Path, to: &str, out: &Path) -> Result<Vec<String>, String> {
+    let o = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(["--json", "regmap", "convert", "--to", to, "-o"])
+        .arg(out)
+        .arg(file)
+        .env("MMIODRV_PYTHON", venv_python())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).trim().to_string());
+    }
+    let v: Value = serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())?;
+    Ok(v["lost"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(str::to_string)).collect())
+}
+
+/// What the tools read `out` as must be `source` but for what was said lost.
+fn read_back(source: &Value, out: &Path, to: &str, lost: &[String]) -> Result<(), String> {
+    let mut want = source.clone();
+    let mut got = match to {
+        "toml" => show(out)?,
+        "json" => serde_json::from_str(&std::fs::read_to_string(out).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?,
+        _ => reference(out)?,
+    };
+    for v in [&mut want, &mut got] {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("format");
+        }
+    }
+    if lost.iter().any(|l| l.contains("names are identifiers")) {
+        rename(&mut want);
+    }
+    if lost.iter().any(|l| l.contains("has no access width")) {
+        for r in registers(&mut want) {
+            r["access_width"] = r["width"].clone();
+            r["word_order"] = Value::Null;
+        }
+    }
+    // The BAR and access ranges are not in the reading.
+    let explained = ["names are identifiers", "has no access width", "the BAR and the access ranges"];
+    let unexplained: Vec<&String> = lost.iter().filter(|l| !explained.iter().any(|e| l.contains(e))).collect();
+    if !unexplained.is_empty() {
+        return Err(format!("lost what our maps all have: {unexplained:?}"));
+    }
+    if to == "ipxact" {
+        import_ipxact(out, &got)?;
+    }
+    match first_difference("", &got, &want) {
+        None => Ok(()),
+        Some(d) => Err(format!("read back differs: {d} (lost: {lost:?})")),
+    }
+}
+
+fn registers(v: &mut Value) -> impl Iterator<Item = &mut Value> {
+    v["blocks"].as_array_mut().into_iter().flatten().flat_map(|b| b["registers"].as_array_mut().into_iter().flatten())
+}
+
+/// Names as the writers make them identifiers (`CH[1]_SRC` → `CH_1__SRC`).
+fn rename(v: &mut Value) {
+    let id = |v: &mut Value| {
+        if let Some(s) = v.as_str() {
+            *v = Value::from(mmiodrv::regmap::formats::write::identifier(s));
+        }
+    };
+    for b in v["blocks"].as_array_mut().into_iter().flatten() {
+        id(&mut b["name"]);
+    }
+    for r in registers(v) {
+        id(&mut r["name"]);
+        for f in r["fields"].as_array_mut().into_iter().flatten() {
+            id(&mut f["name"]);
+            for e in f["enums"].as_array_mut().into_iter().flatten() {
+                id(&mut e["name"]);
+            }
+        }
+    }
+    // Registers by (offset, name): renamed, the order may change.
+    for b in v["blocks"].as_array_mut().into_iter().flatten() {
+        if let Some(regs) = b["registers"].as_array_mut() {
+            regs.sort_by_key(|r| (r["offset"].as_u64(), r["name"].as_str().map(str::to_string)));
+        }
+    }
+}
+
+/// The reference reading of a file (tests/data/reference.py).
+fn reference(file: &Path) -> Result<Value, String> {
+    let o = Command::new(venv_python())
+        .arg(repo().join("tests/data/reference.py"))
+        .arg("auto")
+        .arg(file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(format!("the reference tool refused it: {}", String::from_utf8_lossy(&o.stderr).trim()));
+    }
+    serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())
+}
+
+/// peakrdl-ipxact's importer takes an IP-XACT file mmiodrv wrote, with as
+/// many registers as the reading.
+fn import_ipxact(file: &Path, reading: &Value) -> Result<(), String> {
+    const IMPORT: &str = "import sys\nfrom systemrdl import RDLCompiler\nfrom systemrdl.node import RegNode\n\
+        from peakrdl_ipxact import IPXACTImporter\nc = RDLCompiler()\nIPXACTImporter(c).import_file(sys.argv[1])\n\
+        print(sum(1 for n in c.elaborate().descendants(unroll=True) if isinstance(n, RegNode)))\n";
+    let o = Command::new(venv_python()).arg("-c").arg(IMPORT).arg(file).output().map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(format!("peakrdl-ipxact cannot import it: {}", String::from_utf8_lossy(&o.stderr).trim()));
+    }
+    let count: usize = String::from_utf8_lossy(&o.stdout).trim().parse().map_err(|e| format!("{e}"))?;
+    let mut reading = reading.clone();
+    let ours = registers(&mut reading).count();
+    if count != ours {
+        return Err(format!("peakrdl-ipxact reads {count} registers, the reading {ours}"));
+    }
+    Ok(())
 }

@@ -117,6 +117,7 @@ fn main() -> ExitCode {
             "regmap::every_format_reads_and_writes_like_the_builtin_map",
             regmap::every_format_reads_and_writes_like_the_builtin_map,
         ),
+        ("regmap::generated_rust_drives_edu", regmap::generated_rust_drives_edu),
         ("hostile::vector_checked_before_the_write", hostile::vector_checked_before_the_write),
         // Last: it binds and unbinds the guest's devices (and puts them back).
         ("hostile::corpus_of_hostile_command_lines", hostile::corpus),

@@ -153,6 +153,7 @@ fn main() -> ExitCode {
         ("ivshmem::info_of_both_variants", info_of_both_variants),
         ("ivshmem::guest_writes_host_reads", guest_writes_host_reads),
         ("ivshmem::host_writes_guest_reads", host_writes_guest_reads),
+        ("ivshmem::two_blocks_placed_in_shared_memory", two_blocks_placed_in_shared_memory),
         ("ivshmem::bench_reports_and_restores_the_memory", bench_reports_and_restores_the_memory),
         ("ivshmem::bench_is_safe_under_signals_and_live_peers", bench_is_safe_under_signals_and_live_peers),
         ("ivshmem::doorbell_host_to_guest", doorbell_host_to_guest),
@@ -208,6 +209,7 @@ fn main() -> ExitCode {
         ]);
         cfg.extra_files.push(("/root/pattern.bin".into(), h.pattern.clone()));
         cfg.extra_files.push(("/root/pattern2.bin".into(), h.pattern2.clone()));
+        cfg.extra_files.push(("/root/dma.toml".into(), mmiodrv_lab::repo_root().join("examples/maps/dma.toml")));
     });
     // QEMU is gone now: the server must have noticed and must still serve.
     let after = server_outlived_qemu(&mut server);
@@ -398,6 +400,60 @@ fn host_writes_guest_reads(lab: &mut Lab) -> Result<(), Failed> {
         let dump = ok(lab, &format!("{dev} ivshmem read --offset 0x100 --len 16"))?;
         check(dump.trim() == "00000100  68 6f 73 74 20 73 61 79 73 20 68 69 00 00 00 00  |host says hi....|", dump)?;
     }
+    Ok(())
+}
+
+/// Where the two-block map lies in the shared memory (issue 25): past every
+/// other trial's bytes.
+const DMA_AT: &str = "0xd0000";
+
+/// A map of several blocks placed in shared memory (examples/maps/dma.toml,
+/// GLOBAL, CH0 and CH1, at 0xd0000 of BAR2): the guest writes registers of
+/// every block by `BLOCK.REG` and `BLOCK.REG.FIELD`, and the host, a
+/// `file:` peer, reads them back by name with the same map and placement,
+/// and by offset where they must be.
+fn two_blocks_placed_in_shared_memory(lab: &mut Lab) -> Result<(), Failed> {
+    let shm = lab.shm_path().to_path_buf();
+    let guest =
+        |reg: &str, value: &str| format!("{PLAIN} write --bar 2 --regmap /root/dma.toml@{DMA_AT} {reg} {value}");
+    for (reg, value) in [
+        ("GLOBAL.CTRL.ENABLE", "1"),
+        ("CH0.LEN", "0x100"),
+        ("CH1.SRC", "0x1122334455667788"),
+        ("CH1.CMD.DIRECTION", "1"),
+        ("CH1.CMD.IRQ", "1"),
+    ] {
+        let out = ok(lab, &guest(reg, value))?;
+        check(out.contains(&format!(" {reg} <- ")), format!("guest write {reg}: {out}"))?;
+    }
+    let host_map = format!("{}@{DMA_AT}", mmiodrv_lab::repo_root().join("examples/maps/dma.toml").display());
+    let dev = file_device(&shm);
+    let read = |target: &str| host_ok(&["--device", &dev, "read", "--regmap", &host_map, target, "--quiet"]);
+    for (target, want) in [
+        ("GLOBAL.CTRL", "0x00000001"),
+        ("CH0.LEN", "0x00000100"),
+        ("CH1.SRC", "0x1122334455667788"),
+        ("CH1.CMD", "0x00000006"),
+        ("CH1.CMD.DIRECTION", "0x1"),
+        ("CH0.CMD", "0x00000000"),
+    ] {
+        let got = read(target)?;
+        check(got.trim() == want, format!("host read {target}: {got:?}, wanted {want}"))?;
+    }
+    // By offset: CH1 at 0x2000 of the map, the map at 0xd0000; SRC in two 32-bit halves, low first.
+    let raw = host_ok(&["--device", &dev, "read", "0xd2000", "--quiet"])?;
+    check(raw.trim() == "0x55667788", format!("0xd2000: {raw}"))?;
+    let raw = host_ok(&["--device", &dev, "read", "0xd2014", "--quiet"])?;
+    check(raw.trim() == "0x00000006", format!("0xd2014 (CH1.CMD): {raw}"))?;
+    // dump-regs of one block names its registers with the block.
+    let dump = host_ok(&["--device", &dev, "dump-regs", "--regmap", &host_map, "CH1"])?;
+    let src = dump.lines().find(|l| l.starts_with("0xd2000 ")).unwrap_or("");
+    check(
+        src.contains(" CH1.SRC ") && src.contains(" 0x1122334455667788 ") && !dump.contains("CH0."),
+        format!("dump-regs CH1:\n{dump}"),
+    )?;
+    // Leave the memory as it was.
+    host_ok(&["--device", &dev, "ivshmem", "fill", "--offset", DMA_AT, "--len", "0x3000", "--byte", "0"]).map(drop)?;
     Ok(())
 }
 

@@ -100,6 +100,11 @@ fn configure(cfg: &mut LabConfig) {
     for f in ["check.py", "table.txt"] {
         cfg.extra_files.push((format!("{GUEST_FRONTENDS}/{f}"), root().join("tests/frontends").join(f)));
     }
+    for (module, py) in generated_modules() {
+        for ext in ["py", "pyi"] {
+            cfg.extra_files.push((format!("/root/{module}.{ext}"), py.with_extension(ext)));
+        }
+    }
     // Sourced by the guest's init before the agent starts: every command sees it.
     let rc = root().join("target/python-guest.rc");
     if std::fs::write(&rc, format!("export PYTHONPATH={GUEST_SITE}\n")).is_ok() {
@@ -288,6 +293,120 @@ fn front_ends_agree_on_edu(lab: &mut Lab) -> Result<(), Failed> {
     check(driver_of(lab, EDU)? == "none", "the table leaves edu unbound")
 }
 
+/// edu's map in every format of examples/maps, as Python modules
+/// (`regmap generate --lang python`, on the host: SystemRDL needs the
+/// compiler): (module name, its .py).
+fn generated_modules() -> Vec<(String, PathBuf)> {
+    static MODULES: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    MODULES
+        .get_or_init(|| {
+            let dir = root().join("target/tmp/generated-python");
+            let _ = std::fs::create_dir_all(&dir);
+            let mut out = Vec::new();
+            for map in ["edu.toml", "edu.svd", "edu.ipxact.xml", "edu.rdl"] {
+                let module = format!("edu_{}", map.replace('.', "_"));
+                let py = dir.join(format!("{module}.py"));
+                let status = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+                    .args(["regmap", "generate", "--lang", "python", "-o"])
+                    .arg(&py)
+                    .arg(root().join("examples/maps").join(map))
+                    .env("MMIODRV_PYTHON", root().join("target/regmap-data/venv/bin/python"))
+                    .stdout(std::process::Stdio::null())
+                    .status();
+                match status {
+                    Ok(s) if s.success() => out.push((module, py)),
+                    _ => eprintln!(
+                        "!!!!! generated Python: {map} could not be generated (tests/data/fetch.sh's venv?) !!!!!"
+                    ),
+                }
+            }
+            out
+        })
+        .clone()
+}
+
+/// What a generated module must do on edu (`live`: LIVENESS reads back the
+/// inverse and a DMA_CMD write without START changes nothing) or on a
+/// simulated one.
+fn generated_script(module: &str, device: &str, live: bool) -> String {
+    // edu keeps DMA_CMD as its last transfer left it (it latches it only with START).
+    let (liveness, cmd) = if live { ("0xffffedcb", "before") } else { ("0x1234", "2") };
+    [
+        format!("import {module} as m"),
+        format!("with m.open('{device}') as dev:"),
+        "    assert dev.regs.ID.MAGIC == 0xed and dev.regs.ID.MAJOR == 1, dev.regs.ID.value".into(),
+        "    dev.regs.LIVENESS.value = 0x1234".into(),
+        format!("    assert dev.regs.LIVENESS.value == {liveness}, hex(dev.regs.LIVENESS.value)"),
+        "    before = dev.regs.DMA_CMD.value".into(),
+        "    dev.regs.DMA_CMD.DIRECTION = 1".into(),
+        format!("    assert dev.regs.DMA_CMD.value == {cmd}, dev.regs.DMA_CMD.value"),
+        "    assert dev.regs.STATUS.OFFSET == 0x20 and dev.regs.STATUS.COMPUTING == 0".into(),
+        "    try:".into(),
+        "        dev.regs.DMA_CMD.DIRECTON = 1".into(),
+        "        raise SystemExit('a misspelt field was accepted')".into(),
+        "    except AttributeError:".into(),
+        "        pass".into(),
+        "    dev.regs.DMA_CMD.value = 0".into(),
+        format!("print('{module}: ok')"),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// `regmap generate --lang python` of edu's map in every format: each module
+/// drives a simulated edu through the wheel, and mypy --strict accepts code
+/// using its stubs.
+fn host_generated_python_on_sim(_: &mut Lab) -> Result<(), Failed> {
+    let modules = generated_modules();
+    check(modules.len() == 4, format!("generated {} of 4 modules", modules.len()))?;
+    let sim = root().join("examples/maps/edu.toml");
+    for (module, py) in &modules {
+        let dir = py.parent().ok_or("no directory")?;
+        let out = Command::new(venv_python())
+            .args(["-c", &generated_script(module, &format!("sim:{}", sim.display()), false)])
+            .current_dir(dir)
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        check(out.status.success() && text.contains(&format!("{module}: ok")), text)?;
+        let user = dir.join(format!("use_{module}.py"));
+        let code = format!(
+            "import {module} as m\n\n\ndef f(dev: m.Device) -> int:\n    dev.regs.DMA_CMD.DIRECTION = 1\n    \
+             return int(dev.regs.ID.MAGIC) + dev.regs.LIVENESS.value\n"
+        );
+        std::fs::write(&user, code).map_err(|e| e.to_string())?;
+        let mypy = Command::new(venv_python())
+            .args(["-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null"])
+            .arg(&user)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| e.to_string())?;
+        check(
+            mypy.status.success(),
+            format!(
+                "mypy --strict {}:
+{}",
+                user.display(),
+                String::from_utf8_lossy(&mypy.stdout)
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// The same modules on the lab's edu (through sysfs).
+fn generated_python_on_edu(lab: &mut Lab) -> Result<(), Failed> {
+    let modules = generated_modules();
+    check(modules.len() == 4, format!("generated {} of 4 modules", modules.len()))?;
+    for (module, _) in &modules {
+        let script = format!("/root/run_{module}.py");
+        lab.put_file(&script, generated_script(module, EDU, true).as_bytes()).map_err(|e| e.to_string())?;
+        let out = ok(lab, &format!("cd /root && python3 {script} 2>&1"))?;
+        check(out.trim_end().ends_with(&format!("{module}: ok")), out)?;
+    }
+    Ok(())
+}
+
 /// Run the venv's python on the host with `code`; (status, stdout, stderr).
 fn host_python(code: &str) -> Result<(i32, String, String), Failed> {
     let out = Command::new(venv_python())
@@ -443,6 +562,7 @@ fn main() -> ExitCode {
         ("host::errors_match_the_command_line", host_errors_match_the_command_line),
         ("host::list_matches_the_command_line", host_list_matches_the_command_line),
         ("host::five_front_ends_agree_on_a_simulated_edu", host_front_ends_agree),
+        ("host::generated_python_drives_a_simulated_edu", host_generated_python_on_sim),
         ("python::identify_and_liveness", identify_and_liveness),
         ("python::factorial_by_polling", factorial_by_polling),
         ("python::factorial_by_msi_under_vfio", factorial_by_msi_under_vfio),
@@ -457,6 +577,7 @@ fn main() -> ExitCode {
         ("python::locks_like_the_command_line", locks_like_the_command_line),
         ("python::one_lock_per_process", one_lock_per_process),
         ("python::five_front_ends_agree_on_edu", front_ends_agree_on_edu),
+        ("python::generated_python_drives_edu", generated_python_on_edu),
         ("docs::python_lab_runs_as_written", python_lab_runs_as_written),
         ("docs::python_page_runs_as_written", python_page_runs_as_written),
     ];

@@ -364,21 +364,46 @@ const REGMAP_CHECK: Command =
 
 const REGMAP_CONVERT: Command = program(
     "convert",
-    "Convert one block of a map file to mmiodrv TOML (printed, or written to --output)",
+    "Convert a map file (every block, or --block) to TOML, CMSIS-SVD, IP-XACT, SystemRDL or JSON; what the format cannot express is said",
     regmap::convert,
 )
 .args(&[
     Arg::positional("FILE", Value::Path, "The map file"),
-    Arg::option("to", Value::Choice(&["toml"]), "Target format").required().value_name("FORMAT"),
-    Arg::option("block", Value::Text, "The block to convert (needed when the file has several)").value_name("NAME"),
+    Arg::option("to", Value::Choice(&["toml", "svd", "ipxact", "systemrdl", "json"]), "Target format")
+        .required()
+        .value_name("FORMAT"),
+    Arg::option("block", Value::Text, "Only this block (at its base)").value_name("NAME"),
     Arg::option("output", Value::Path, "Write here instead of stdout").short('o'),
 ])
-.examples(&[("mmiodrv regmap convert soc.xml --block UART --to toml -o uart.toml", "one block as TOML")]);
+.examples(&[
+    ("mmiodrv regmap convert soc.xml --to toml -o soc.toml", "every block as TOML ([[block]]s)"),
+    ("mmiodrv regmap convert soc.xml --block UART --to systemrdl", "one block as SystemRDL"),
+]);
+
+const REGMAP_GENERATE: Command = program(
+    "generate",
+    "Generate code from a map: Rust (register_map!), Python (typed classes and stubs) or a C header",
+    regmap::generate,
+)
+.args(&[
+    Arg::positional("FILE", Value::Path, "The map file (FILE@OFFSET places it in the BAR)"),
+    Arg::option("lang", Value::Choice(&["rust", "python", "c"]), "The language").required().value_name("LANG"),
+    Arg::option("block", Value::Text, "Only this block (at its base)").value_name("NAME"),
+    Arg::option("output", Value::Path, "Write here (Python: FILE.py and FILE.pyi) instead of stdout").short('o'),
+    Arg::option("module", Value::Text, "Rust: the module's name (default regs)").value_name("NAME"),
+    Arg::option("crate-path", Value::Text, "Rust: the path of the mmiodrv crate (default mmiodrv; crate inside it)")
+        .value_name("PATH"),
+])
+.examples(&[
+    ("mmiodrv regmap generate dma.rdl --lang rust -o src/regs.rs", "a driver's typed registers"),
+    ("mmiodrv regmap generate edu.svd --lang python -o edu_regs.py", "edu_regs.py and edu_regs.pyi"),
+    ("mmiodrv regmap generate soc.rdl --lang c -o soc_regs.h", "offsets, masks and shifts"),
+]);
 
 const REGMAP: Command = Command::group(
     "regmap",
-    "Show, check or convert a register map (TOML, IP-XACT, SVD, SystemRDL, LiteX)",
-    &[REGMAP_SHOW, REGMAP_CHECK, REGMAP_CONVERT],
+    "Show, check, convert a register map (TOML, IP-XACT, SVD, SystemRDL, LiteX) or generate code from it",
+    &[REGMAP_SHOW, REGMAP_CHECK, REGMAP_CONVERT, REGMAP_GENERATE],
 );
 
 const COMPLETIONS: Command = program(
@@ -473,6 +498,7 @@ pub fn results(r: &mut Results) {
         .add::<regmap::Checked>(&[&REGMAP, &REGMAP_CHECK])
         .add::<regmap::ConvertedTo>(&[&REGMAP, &REGMAP_CONVERT])
         .add::<regmap::Converted>(&[&REGMAP, &REGMAP_CONVERT])
+        .add::<regmap::GeneratedCode>(&[&REGMAP, &REGMAP_GENERATE])
         .add::<ecosystem::ManPages>(&[&MAN]);
 }
 

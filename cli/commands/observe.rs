@@ -16,7 +16,7 @@ use mmiodrv::observe::watch::{Change, Until, Watch, WatchOptions};
 use mmiodrv::observe::{ids_text, Expand, Probe};
 use mmiodrv::outcome::Outcome;
 use mmiodrv::pci::config_map::bar_name;
-use mmiodrv::regmap::{self, RegisterMap};
+use mmiodrv::regmap::RegisterMap;
 use mmiodrv::text::size_string;
 
 use mmiodrv::command::Call;
@@ -431,7 +431,7 @@ pub fn snapshot(call: &mut Call<'_>) -> Result<()> {
 
 /// `--regmap MAP` of decode, diff and trace show (checked before anything else).
 fn user_map(path: Option<&Path>) -> Result<Option<RegisterMap>> {
-    path.map(|p| regmap::load_file(p).and_then(|f| f.block(None).cloned())).transpose()
+    path.map(|p| mmiodrv::session::PlacedMap::load(&p.to_string_lossy(), None, None).map(|m| m.map)).transpose()
 }
 
 /// `decode FILE`.

@@ -401,6 +401,32 @@ class _E1000Commands:
     def link(self) -> Any:
         """Print link state, speed and duplex (STATUS)"""
         ...
+    def tx(self, *, count: str, size: str = "60", dst: str = "ff:ff:ff:ff:ff:ff", poll: bool = False, irq: bool = False, ring: str = "256", timeout: float = 10.0) -> Any:
+        """Send frames through the transmit ring (VFIO): count, bytes, drops and rate
+
+        count: Number of frames (at least 1)
+        size: Frame length in bytes, 60 to 1514 (the device adds the 4-byte CRC)
+        dst: Destination MAC address (default: broadcast)
+        poll: Polling mode: read the descriptors' DD bits in a loop (the default)
+        irq: Interrupt mode: sleep until the device's interrupt (INTx through VFIO), then read ICR
+        ring: Descriptors per ring: a power of two, 8 to 4096
+        timeout: Give up after this many seconds (raises mmiodrv.TimeoutError)
+        """
+        ...
+    def rx(self, *, count: str, timeout: float = 10.0, poll: bool = False, irq: bool = False, dump: bool = False, ring: str = "256") -> Any:
+        """Receive frames through the receive ring (VFIO): count, bytes, drops and rate; --dump prints them
+
+        count: Number of frames (at least 1)
+        timeout: Give up after this many seconds (raises mmiodrv.TimeoutError)
+        poll: Polling mode: read the descriptors' DD bits in a loop (the default)
+        irq: Interrupt mode: sleep until the device's interrupt (INTx through VFIO), then read ICR
+        dump: Print every frame: addresses, EtherType and a hexdump (in JSON: hex)
+        ring: Descriptors per ring: a power of two, 8 to 4096
+        """
+        ...
+    def stats(self) -> Any:
+        """Print the statistics registers (frames and octets sent and received, missed, errors); reading clears them"""
+        ...
 
 class _DriverCommands:
     edu: _EduCommands

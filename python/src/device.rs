@@ -61,10 +61,7 @@ pub fn open(
         return Ok(Py::new(py, remote)?.into_any());
     }
     let map = match regmap {
-        Some(path) => {
-            let file = mmiodrv::regmap::load_file(&path).or_raise(py, None)?;
-            Some(mmiodrv::session::PlacedMap { map: file.block(block).or_raise(py, None)?.clone(), path, bar: None })
-        }
+        Some(path) => Some(mmiodrv::session::PlacedMap::load(&path.to_string_lossy(), block, None).or_raise(py, None)?),
         None => None,
     };
     // No lock held for the session's lifetime (an interactive session would

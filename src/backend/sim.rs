@@ -1,9 +1,10 @@
 //! A simulated device built from a register map (`sim:FILE`), for testing
 //! scripts, maps and drivers with no hardware.
 //!
-//! Each block of the map is a memory BAR (a TOML map: its `bar`; other
-//! formats: the blocks in order as BAR0, BAR1, ..., or only the block
-//! [`SimOptions::block`] names, as BAR0). Registers start at their reset
+//! The map is one memory BAR (a TOML map's `bar`, else BAR0) laid out as
+//! `--regmap` lays it out ([`MapFile::place`]): every block at its address
+//! (moved by a placement, `sim:FILE@0x4000`), or only the block
+//! [`SimOptions::block`] names, at its address too. Registers start at their reset
 //! values (0 where the map gives none) and every access applies the map's
 //! semantics: read-only registers and fields ignore writes, write-1-to-clear
 //! (and the other `modifiedWriteValue`s) act on the bits written,
@@ -75,8 +76,7 @@ impl Identity {
 pub struct SimOptions {
     /// Keep the registers' state in this file (else in memory).
     pub state: Option<PathBuf>,
-    /// Simulate only this block of the map, as BAR0 (needed when the map has
-    /// more blocks than a device has BARs).
+    /// Simulate only this block of the map (at its address).
     pub block: Option<String>,
 }
 
@@ -119,22 +119,19 @@ pub struct SimBackend {
 impl SimBackend {
     /// A simulated device for the blocks of `file` (loaded from `path`).
     pub fn new(path: &Path, file: &MapFile, options: &SimOptions) -> Result<SimBackend> {
+        SimBackend::placed(path, file, options, None)
+    }
+
+    /// [`SimBackend::new`] with the file's address 0 at BAR offset `at`
+    /// (else where the file places it).
+    pub fn placed(path: &Path, file: &MapFile, options: &SimOptions, at: Option<i64>) -> Result<SimBackend> {
         let device = DeviceRef::Sim(path.to_path_buf());
-        let maps: Vec<RegisterMap> = match &options.block {
-            Some(name) => vec![file.block(Some(name))?.clone()],
-            None => file.blocks.clone(),
-        };
-        let mut placed = Vec::new();
-        for (i, mut map) in maps.into_iter().enumerate() {
-            let index = if file.format == Format::Toml { map.bar } else { i as u8 };
-            if index > 5 {
-                let blocks = file.blocks.iter().map(|b| b.name.to_string()).collect();
-                return Err(Error::on(device, ErrorKind::BlockAmbiguous { file: file.source.clone(), blocks }));
-            }
-            map.bar = index;
-            placed.push(map);
+        let mut map = file.place(options.block.as_deref(), at).map_err(|e| e.with_device(device.clone()))?;
+        // A TOML map names its BAR; the other formats' maps are BAR0's.
+        if file.format != Format::Toml {
+            map.bar = 0;
         }
-        SimBackend::build(device, placed, Identity::UNKNOWN, options)
+        SimBackend::build(device, vec![map], Identity::UNKNOWN, options)
     }
 
     /// A simulated device with these maps, each as the BAR it names
@@ -197,10 +194,12 @@ impl SimBackend {
         self.lock().identity
     }
 
-    /// Open `sim:PATH`: load the map (any format) and build the device.
+    /// Open `sim:PATH` or `sim:PATH@OFFSET` ([`crate::regmap::MapSpec`]):
+    /// load the map (any format) and build the device.
     pub fn open(path: &Path, options: &SimOptions) -> Result<SimBackend> {
-        let file = crate::regmap::load_file(path)?;
-        SimBackend::new(path, &file, options)
+        let spec = crate::regmap::MapSpec::parse(&path.to_string_lossy())?;
+        let file = crate::regmap::load_file(&spec.path)?;
+        SimBackend::placed(path, &file, options, spec.at)
     }
 
     /// The maps of the simulated BARs.

@@ -355,7 +355,9 @@ mod tests {
             "stray" => {
                 install_counting();
                 let (file, region) = shrinking();
-                nix::sys::signal::kill(nix::unistd::Pid::this(), Signal::SIGBUS).unwrap();
+                // To this thread (raise): a signal to the process may be handled
+                // by another of the harness's threads after the check below.
+                nix::sys::signal::raise(Signal::SIGBUS).unwrap();
                 assert_eq!(COUNT.load(Ordering::SeqCst), 1, "the previous handler got the stray signal");
                 file.set_len(0).unwrap();
                 assert_eq!(region.read(0, Width::W32).unwrap(), 0);
@@ -369,7 +371,8 @@ mod tests {
                 install_counting();
                 let (_file, region) = shrinking();
                 // SAFETY: a zeroed siginfo_t is valid; the fields set are those
-                // rt_sigqueueinfo(2) reads for a signal sent to ourselves.
+                // rt_tgsigqueueinfo(2) reads for a signal sent to ourselves
+                // (this thread, so it is handled before the checks below).
                 let rc = unsafe {
                     let mut si: libc::siginfo_t = std::mem::zeroed();
                     si.si_signo = libc::SIGBUS;
@@ -377,7 +380,7 @@ mod tests {
                     // si_addr sits where the kernel puts a fault's address (after signo, errno, code).
                     let at = (&mut si as *mut libc::siginfo_t).cast::<u8>().add(16).cast::<usize>();
                     at.write_unaligned(region.base_ptr() as usize);
-                    libc::syscall(libc::SYS_rt_sigqueueinfo, libc::getpid(), libc::SIGBUS, &si)
+                    libc::syscall(libc::SYS_rt_tgsigqueueinfo, libc::getpid(), libc::gettid(), libc::SIGBUS, &si)
                 };
                 assert_eq!(rc, 0);
                 assert!(!region.faulted(), "a sent signal is no fault");
@@ -398,7 +401,9 @@ mod tests {
                 // And reassert() alone does it too.
                 install_counting();
                 reassert();
-                nix::sys::signal::kill(nix::unistd::Pid::this(), Signal::SIGBUS).unwrap();
+                // To this thread (raise): a signal to the process may be handled
+                // by another of the harness's threads after the check below.
+                nix::sys::signal::raise(Signal::SIGBUS).unwrap();
                 assert_eq!(COUNT.load(Ordering::SeqCst), 1, "chained to the replacing handler");
             }
             other => panic!("unknown case {other}"),

@@ -81,13 +81,16 @@ pub fn builtin_map(name: &str, bar: u8) -> Option<&'static crate::regmap::Regist
 }
 
 /// The map called `name` in the map file `path` (a snapshot or trace names
-/// the block it was made with), or the file's only block. A file a snapshot
-/// or trace names is read as data only: SystemRDL, whose compiler is another
-/// program, is refused (give such a map with `--regmap`).
+/// the block it was made with, or the file's name for all its blocks), at
+/// the file's own placement. A file a snapshot or trace names is read as
+/// data only: SystemRDL, whose compiler is another program, is refused
+/// (give such a map with `--regmap`).
 pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regmap::RegisterMap> {
     let file = crate::regmap::formats::load_file_as_data(path)?;
-    let block = file.block(Some(name)).or_else(|_| file.block(None))?;
-    Ok(block.clone())
+    match file.blocks.iter().any(|b| b.name.eq_ignore_ascii_case(name)) && file.blocks.len() > 1 {
+        true => file.place(Some(name), None),
+        false => file.place(None, None),
+    }
 }
 
 /// `ids` for messages: the IDs, or what has none.

@@ -1292,6 +1292,7 @@ pub fn map(config: &ConfigSpace) -> RegisterMap {
         }]),
         registers: Cow::Owned(registers),
         overlaps,
+        blocks: Cow::Borrowed(&[]),
     }
 }
 

@@ -27,8 +27,11 @@ impl Target<'_> {
     }
 }
 
-/// Resolve `REG`, `REG.FIELD`, `REG[3].FIELD` (or `CAP.REG.FIELD`, the
-/// register named `CAP.REG`) or a number against an optional map.
+/// Resolve a number, `REG`, `REG.FIELD`, `REG[3].FIELD`, with a block
+/// `BLOCK.REG`, `BLOCK.REG.FIELD`, or `CAP.REG.FIELD` (the register named
+/// `CAP.REG` of config space), against an optional map (see
+/// [`RegisterMap::register`] for how a register is found: a whole name
+/// first, then the field after the last dot).
 pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a>> {
     if text.starts_with(|c: char| c.is_ascii_digit()) {
         return parse_u64(text).map(Target::Offset);
@@ -36,17 +39,18 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
     let Some(map) = map else {
         return Err(ErrorKind::NoMap { name: text.to_string() }.into());
     };
-    // A register's name may hold dots itself (config space's `EXP.LNKSTA`):
-    // a whole name first, then the field after the last dot.
-    if let Some(reg) = map.registers.iter().find(|r| r.name.eq_ignore_ascii_case(text)) {
-        return Ok(Target::Register(reg));
-    }
-    match text.rsplit_once('.') {
-        Some((reg, field)) => {
-            let reg = map.register(reg)?;
-            Ok(Target::Field(reg, reg.field(field)?))
-        }
-        None => Ok(Target::Register(map.register(text)?)),
+    let whole = match map.register(text) {
+        Ok(reg) => return Ok(Target::Register(reg)),
+        Err(e) => e,
+    };
+    let Some((reg, field)) = text.rsplit_once('.') else { return Err(whole) };
+    // `BLOCK.REG` that is not a register of BLOCK: that error says it.
+    let first = text.split('.').next().unwrap_or_default();
+    let names_block = map.block(first).is_some() && !reg.contains('.');
+    match map.register(reg) {
+        Ok(reg) => Ok(Target::Field(reg, reg.field(field)?)),
+        Err(_) if names_block => Err(whole),
+        Err(e) => Err(e),
     }
 }
 

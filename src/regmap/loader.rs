@@ -43,13 +43,15 @@ struct FileSchema {
     access: Vec<Spanned<AccessRuleSchema>>,
     #[serde(default)]
     register: Vec<Spanned<RegisterSchema>>,
+    #[serde(default)]
+    block: Vec<Spanned<BlockSchema>>,
 }
 
 #[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceSchema {
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -59,6 +61,23 @@ struct DeviceSchema {
     #[serde(default)]
     overlaps: bool,
     size: Option<u64>,
+    /// Where the map's address 0 lies in the BAR.
+    at: Option<i64>,
+}
+
+/// `[[block]]`: one block of a map of several, with its own registers.
+#[cfg(feature = "toml")]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockSchema {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    base: Option<Spanned<u64>>,
+    #[serde(default)]
+    access: Vec<Spanned<AccessRuleSchema>>,
+    #[serde(default)]
+    register: Vec<Spanned<RegisterSchema>>,
 }
 
 #[cfg(feature = "toml")]
@@ -66,22 +85,22 @@ struct DeviceSchema {
 #[serde(deny_unknown_fields)]
 struct AccessRuleSchema {
     range: [u64; 2],
-    widths: Vec<u32>,
+    widths: Spanned<Vec<u32>>,
 }
 
 #[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterSchema {
-    name: String,
-    offset: u64,
-    width: u32,
-    access: String,
-    access_width: Option<u32>,
-    word_order: Option<String>,
+    name: Spanned<String>,
+    offset: Spanned<u64>,
+    width: Spanned<u32>,
+    access: Spanned<String>,
+    access_width: Option<Spanned<u32>>,
+    word_order: Option<Spanned<String>>,
     #[serde(default)]
     read_side_effects: bool,
-    reset: Option<u64>,
+    reset: Option<Spanned<u64>>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -89,19 +108,53 @@ struct RegisterSchema {
 }
 
 #[cfg(feature = "toml")]
+impl RegisterSchema {
+    /// Where the value of `key` is written, if it is.
+    fn span(&self, key: &str) -> Option<std::ops::Range<usize>> {
+        Some(match key {
+            "name" => self.name.span(),
+            "offset" => self.offset.span(),
+            "width" => self.width.span(),
+            "access" => self.access.span(),
+            "access_width" => self.access_width.as_ref()?.span(),
+            "word_order" => self.word_order.as_ref()?.span(),
+            "reset" => self.reset.as_ref()?.span(),
+            _ => return None,
+        })
+        .filter(|s| s.end > 0)
+    }
+}
+
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldSchema {
-    name: String,
-    bits: Bits,
+    name: Spanned<String>,
+    bits: Spanned<Bits>,
     #[serde(default)]
     description: String,
-    access: Option<String>,
-    write: Option<String>,
-    read: Option<String>,
-    reset: Option<u64>,
-    #[serde(default)]
-    values: Values,
+    access: Option<Spanned<String>>,
+    write: Option<Spanned<String>>,
+    read: Option<Spanned<String>>,
+    reset: Option<Spanned<u64>>,
+    values: Option<Spanned<Values>>,
+}
+
+#[cfg(feature = "toml")]
+impl FieldSchema {
+    fn span(&self, key: &str) -> Option<std::ops::Range<usize>> {
+        Some(match key {
+            "name" => self.name.span(),
+            "bits" => self.bits.span(),
+            "access" => self.access.as_ref()?.span(),
+            "write" => self.write.as_ref()?.span(),
+            "read" => self.read.as_ref()?.span(),
+            "reset" => self.reset.as_ref()?.span(),
+            "values" => self.values.as_ref()?.span(),
+            _ => return None,
+        })
+        .filter(|s| s.end > 0)
+    }
 }
 
 /// `values = { 0 = "off", 2 = "fast" }`, or a list
@@ -139,7 +192,8 @@ enum Bits {
 }
 
 /// What [`validate`] found wrong, and where: the index of the register and
-/// field in the map, for the loader to turn into a line number.
+/// field in the map, and the key at fault, for the loader to turn into a
+/// line number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid {
     /// Index in `map.registers` (None: the map itself or an access rule).
@@ -148,24 +202,30 @@ pub struct Invalid {
     pub field: Option<usize>,
     /// Index in `map.rules`.
     pub rule: Option<usize>,
+    /// The key of the register or field at fault (`offset`, `bits`...), when one is.
+    pub key: Option<&'static str>,
     /// The problem.
     pub message: String,
 }
 
 impl Invalid {
     fn map(message: String) -> Self {
-        Invalid { register: None, field: None, rule: None, message }
+        Invalid { register: None, field: None, rule: None, key: None, message }
     }
     fn rule(i: usize, message: String) -> Self {
-        Invalid { register: None, field: None, rule: Some(i), message }
+        Invalid { register: None, field: None, rule: Some(i), key: None, message }
     }
-    fn register(i: usize, message: String) -> Self {
-        Invalid { register: Some(i), field: None, rule: None, message }
+    fn register(i: usize, key: &'static str, message: String) -> Self {
+        Invalid { register: Some(i), field: None, rule: None, key: Some(key), message }
     }
-    fn field(i: usize, f: usize, message: String) -> Self {
-        Invalid { register: Some(i), field: Some(f), rule: None, message }
+    fn field(i: usize, f: usize, key: &'static str, message: String) -> Self {
+        Invalid { register: Some(i), field: Some(f), rule: None, key: Some(key), message }
     }
 }
+
+/// Most problems one map reports (a file of a thousand mistakes is fixed in
+/// more than one pass).
+pub const MAX_PROBLEMS: usize = 1000;
 
 /// The problem (its message names the register and field it is about).
 impl std::fmt::Display for Invalid {
@@ -188,69 +248,219 @@ pub fn read_map_text(path: &Path) -> Result<String> {
 }
 
 #[cfg(feature = "toml")]
-/// Parse and validate TOML map text; `source` names it in errors.
+/// Parse and validate TOML map text of one block; `source` names it in
+/// errors. A file of several `[[block]]`s is read by [`parse_file`].
 pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
-    let err = |offset: usize, message: String| -> Error {
-        ErrorKind::RegMap { file: source.to_string(), line: line_of(text, offset), message: clip_message(message) }
-            .into()
-    };
+    parse_file(text, source)?.block(None).cloned()
+}
+
+/// The problems found in a TOML file: (byte offset, message).
+#[derive(Default)]
+struct Problems(Vec<(usize, String)>);
+
+impl Problems {
+    fn add(&mut self, at: usize, message: String) {
+        if self.0.len() < MAX_PROBLEMS {
+            self.0.push((at, message));
+        }
+    }
+
+    /// The error listing them all, by line (None: there are none).
+    fn error(self, text: &str, source: &str) -> Option<Error> {
+        let mut lines: Vec<(usize, String)> =
+            self.0.into_iter().map(|(at, m)| (line_of(text, at), clip_message(m))).collect();
+        lines.sort_by_key(|(l, _)| *l);
+        match lines.len() {
+            0 => None,
+            1 => {
+                let (line, message) = lines.remove(0);
+                Some(ErrorKind::RegMap { file: source.to_string(), line, message }.into())
+            }
+            _ => Some(ErrorKind::RegMapProblems { file: source.to_string(), problems: lines }.into()),
+        }
+    }
+}
+
+/// A problem message of the TOML reader on one line (it breaks its own
+/// messages in lines: `invalid string` / `expected ...`).
+fn one_line(message: &str) -> String {
+    let parts: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    parts.join(": ")
+}
+
+/// One block of a TOML file as read, with where its parts are written.
+#[cfg(feature = "toml")]
+struct BlockText<'a> {
+    name: String,
+    description: String,
+    base: u64,
+    at: usize,
+    rules: &'a [Spanned<AccessRuleSchema>],
+    registers: &'a [Spanned<RegisterSchema>],
+}
+
+/// Parse and validate a TOML map file: one block (`[[register]]`s at the
+/// top), or several (`[[block]]`s, each with its `[[block.register]]`s).
+/// Every problem is reported, each at the line of the key at fault, as one
+/// error ([`ErrorKind::RegMapProblems`] when there are several); a syntax
+/// error stops the reading where it is.
+#[cfg(feature = "toml")]
+pub fn parse_file(text: &str, source: &str) -> Result<crate::regmap::MapFile> {
     let schema: FileSchema = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start).unwrap_or(0);
-        let message = e.message().trim();
         // The TOML reader stops at a nesting depth (of arrays and inline tables) it will not recurse past.
-        let message = match message {
+        let message = match e.message().trim() {
             "recursion limit exceeded" => "nested too deeply (recursion limit exceeded)".to_string(),
-            m => m.to_string(),
+            m => one_line(m),
         };
-        err(at, message)
+        let mut p = Problems::default();
+        p.add(at, message);
+        p.error(text, source).unwrap_or_else(|| Error::invalid(source, "not a map"))
     })?;
-    if schema.register.len() > MAX_REGISTERS {
-        return Err(err(0, format!("more than {MAX_REGISTERS} registers")));
+    let mut problems = Problems::default();
+    let total = schema.register.len() + schema.block.iter().map(|b| b.get_ref().register.len()).sum::<usize>();
+    if total > MAX_REGISTERS {
+        problems.add(0, format!("more than {MAX_REGISTERS} registers"));
+        return Err(problems.error(text, source).unwrap_or_else(|| Error::invalid(source, "too large")));
     }
-
-    let mut rules = Vec::new();
-    for rule in &schema.access {
-        let r = rule.get_ref();
-        let widths = r
-            .widths
+    let d = &schema.device;
+    let mut texts = Vec::new();
+    if schema.block.is_empty() {
+        texts.push(BlockText {
+            name: d.name.get_ref().clone(),
+            description: d.description.clone(),
+            base: d.base,
+            at: d.name.span().start,
+            rules: &schema.access,
+            registers: &schema.register,
+        });
+    } else {
+        if let Some(r) = schema.register.first() {
+            problems.add(r.span().start, "a file of [[block]]s has its registers in them ([[block.register]])".into());
+        }
+        if let Some(r) = schema.access.first() {
+            problems
+                .add(r.span().start, "a file of [[block]]s has its access ranges in them ([[block.access]])".into());
+        }
+        for b in &schema.block {
+            let bs = b.get_ref();
+            texts.push(BlockText {
+                name: bs.name.get_ref().clone(),
+                description: bs.description.clone(),
+                base: bs.base.as_ref().map_or(0, |b| *b.get_ref()),
+                at: bs.name.span().start,
+                rules: &bs.access,
+                registers: &bs.register,
+            });
+        }
+    }
+    let mut blocks = Vec::new();
+    // Names seen, by lookup (a file may hold many blocks: not every pair).
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, b) in texts.iter().enumerate() {
+        if let Some(other) = seen.get(&b.name.to_ascii_lowercase()) {
+            problems.add(b.at, format!("duplicate block name '{}'", clip(&texts[*other].name)));
+        } else {
+            seen.insert(b.name.to_ascii_lowercase(), i);
+        }
+        if let Some(map) = read_block(b, d, &mut problems) {
+            blocks.push(map);
+        }
+    }
+    // Blocks must not share addresses (unless the map says registers may).
+    if !d.overlaps && problems.0.is_empty() {
+        let mut spans: Vec<(u64, u64, usize)> = blocks
             .iter()
-            .map(|b| Width::from_bits(*b))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| err(rule.span().start, e.to_string()))?;
-        rules.push(AccessRule { start: r.range[0], end: r.range[1], widths: widths.into() });
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let start = m.registers.iter().map(|r| r.offset).min()?;
+                let end = m.registers.iter().map(Register::end).max()?;
+                Some((m.base.saturating_add(start), m.base.saturating_add(end), i))
+            })
+            .collect();
+        spans.sort();
+        for w in spans.windows(2) {
+            if w[1].0 < w[0].1 {
+                let (a, b) = (&blocks[w[0].2], &blocks[w[1].2]);
+                problems.add(
+                    texts[w[1].2].at,
+                    format!(
+                        "block {} [{:#x}..{:#x}) overlaps block {} at {:#x}",
+                        b.name, w[1].0, w[1].1, a.name, w[0].0
+                    ),
+                );
+            }
+        }
     }
+    if let Some(e) = problems.error(text, source) {
+        return Err(e);
+    }
+    blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));
+    Ok(crate::regmap::MapFile {
+        source: source.into(),
+        format: crate::regmap::Format::Toml,
+        name: d.name.get_ref().clone(),
+        at: d.at.unwrap_or(0),
+        blocks,
+    })
+}
 
+/// One block of a TOML file, its problems added to `problems`.
+#[cfg(feature = "toml")]
+fn read_block(b: &BlockText<'_>, d: &DeviceSchema, problems: &mut Problems) -> Option<RegisterMap> {
+    let before = problems.0.len();
+    let mut rules = Vec::new();
+    for rule in b.rules {
+        let r = rule.get_ref();
+        match r.widths.get_ref().iter().map(|b| Width::from_bits(*b)).collect::<Result<Vec<_>>>() {
+            Ok(widths) => rules.push(AccessRule { start: r.range[0], end: r.range[1], widths: widths.into() }),
+            Err(e) => problems.add(r.widths.span().start, e.to_string()),
+        }
+    }
+    // Registers that could not be built are left out of the checks below
+    // (their problems are reported already); `index` maps back.
     let mut registers = Vec::new();
-    for spanned in &schema.register {
-        registers.push(build_register(spanned.get_ref()).map_err(|(f, m)| {
-            let at = f.and_then(|f| spanned.get_ref().field.get(f)).map(|f| f.span().start);
-            err(at.unwrap_or(spanned.span().start), m)
-        })?);
+    let mut index = Vec::new();
+    for (i, spanned) in b.registers.iter().enumerate() {
+        let s = spanned.get_ref();
+        match build_register(s) {
+            Ok(reg) => {
+                registers.push(reg);
+                index.push(i);
+            }
+            Err(list) => {
+                for (f, key, m) in list {
+                    problems.add(span_of(spanned, f, key), m);
+                }
+            }
+        }
     }
     // Sort by offset, remembering where each register was written.
     let mut order: Vec<usize> = (0..registers.len()).collect();
     order.sort_by_key(|i| registers[*i].offset);
     let registers: Vec<Register> = order.iter().map(|i| registers[*i].clone()).collect();
-
     let map = RegisterMap {
-        name: schema.device.name.into(),
-        description: schema.device.description.into(),
-        bar: schema.device.bar,
-        base: schema.device.base,
-        overlaps: schema.device.overlaps,
-        size: schema.device.size,
+        name: b.name.clone().into(),
+        description: b.description.clone().into(),
+        bar: d.bar,
+        base: b.base,
+        overlaps: d.overlaps,
+        size: d.size,
         rules: rules.into(),
         registers: registers.into(),
+        blocks: Default::default(),
     };
-    validate(&map).map_err(|inv| {
-        let at = match (inv.rule, inv.register, inv.field) {
-            (Some(r), _, _) => schema.access[r].span().start,
-            (_, Some(r), Some(f)) => schema.register[order[r]].get_ref().field[f].span().start,
-            (_, Some(r), None) => schema.register[order[r]].span().start,
-            _ => 0,
+    for inv in problems_of(&map) {
+        let at = match (inv.rule, inv.register) {
+            (Some(r), _) => b.rules.get(r).map_or(b.at, |r| r.span().start),
+            (_, Some(r)) => span_of(&b.registers[index[order[r]]], inv.field, inv.key),
+            _ => b.at,
         };
-        err(at, inv.message)
-    })?;
+        problems.add(at, inv.message);
+    }
+    if problems.0.len() > before {
+        return None;
+    }
     // Most significant field first, as a datasheet draws them (after the
     // checks, whose field indexes are the file's order).
     let mut map = map;
@@ -258,7 +468,19 @@ pub fn parse(text: &str, source: &str) -> Result<RegisterMap> {
         reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
     }
     make_printable(&mut map);
-    Ok(map)
+    Some(map)
+}
+
+/// Where a register's problem is written: the key at fault, else its field,
+/// else the register.
+#[cfg(feature = "toml")]
+fn span_of(reg: &Spanned<RegisterSchema>, field: Option<usize>, key: Option<&str>) -> usize {
+    let s = reg.get_ref();
+    let spanned = match field.and_then(|f| s.field.get(f)) {
+        Some(f) => key.and_then(|k| f.get_ref().span(k)).unwrap_or(f.span()),
+        None => key.and_then(|k| s.span(k)).unwrap_or(reg.span()),
+    };
+    spanned.start
 }
 
 /// A map file's free text (descriptions, value names) made safe to print:
@@ -315,60 +537,84 @@ fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String>
         .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 
+/// A problem of one register as read: the field (index), the key at fault, the message.
 #[cfg(feature = "toml")]
-/// Build one register from its TOML; errors carry the index of the field at fault.
-fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<usize>, String)> {
-    let here = |m: String| (None, m);
-    let name = clip(&s.name);
-    let width = Width::from_bits(s.width).map_err(|e| here(format!("register {name}: {e}")))?;
-    let access = parse_access(&s.access, &format!("register {name}")).map_err(here)?;
-    let access_width = match s.access_width {
+type KeyProblem = (Option<usize>, Option<&'static str>, String);
+
+/// Build one register from its TOML; problems carry the field and the key at fault.
+#[cfg(feature = "toml")]
+fn build_register(s: &RegisterSchema) -> std::result::Result<Register, Vec<KeyProblem>> {
+    let mut problems: Vec<KeyProblem> = Vec::new();
+    let name = clip(s.name.get_ref());
+    let mut here = |key: &'static str, m: String| problems.push((None, Some(key), m));
+    let width = Width::from_bits(*s.width.get_ref()).map_err(|e| here("width", format!("register {name}: {e}"))).ok();
+    let access = parse_access(s.access.get_ref(), &format!("register {name}")).map_err(|m| here("access", m)).ok();
+    let access_width = match &s.access_width {
         None => width,
-        Some(bits) => Width::from_bits(bits).map_err(|e| here(format!("register {name}: {e}")))?,
+        Some(bits) => {
+            Width::from_bits(*bits.get_ref()).map_err(|e| here("access_width", format!("register {name}: {e}"))).ok()
+        }
     };
-    let word_order = match s.word_order.as_deref() {
+    let word_order = match s.word_order.as_ref().map(|w| w.get_ref().as_str()) {
         None | Some("little") => WordOrder::Little,
         Some("big") => WordOrder::Big,
-        Some(other) => return Err(here(format!("register {name}: word_order '{}' is not little or big", clip(other)))),
+        Some(other) => {
+            here("word_order", format!("register {name}: word_order '{}' is not little or big", clip(other)));
+            WordOrder::Little
+        }
     };
     let mut fields = Vec::new();
     for (i, spanned) in s.field.iter().enumerate() {
         let f = spanned.get_ref();
-        let at = |m: String| (Some(i), m);
-        let what = format!("field {name}.{}", clip(&f.name));
-        let (msb, lsb) = match &f.bits {
+        let mut at = |key: &'static str, m: String| problems.push((Some(i), Some(key), m));
+        let what = format!("field {name}.{}", clip(f.name.get_ref()));
+        let (msb, lsb) = match f.bits.get_ref() {
             Bits::One(b) => (*b, *b),
-            Bits::Range(text) => parse_bit_range(text)
-                .ok_or_else(|| at(format!("{what}: bits '{}' is not 'MSB:LSB' or a bit number", clip(text))))?,
+            Bits::Range(text) => parse_bit_range(text).unwrap_or_else(|| {
+                at("bits", format!("{what}: bits '{}' is not 'MSB:LSB' or a bit number", clip(text)));
+                (0, 0)
+            }),
         };
         let mut values = Vec::new();
-        match &f.values {
-            Values::Table(table) => {
+        match f.values.as_ref().map(|v| v.get_ref()) {
+            None => {}
+            Some(Values::Table(table)) => {
                 for (k, v) in table {
-                    let value =
-                        parse_u64(k).map_err(|_| at(format!("{what}: value key '{}' is not a number", clip(k))))?;
-                    values.push((value, Cow::Owned(v.clone())));
+                    match parse_u64(k) {
+                        Ok(value) => values.push((value, Cow::Owned(v.clone()))),
+                        Err(_) => at("values", format!("{what}: value key '{}' is not a number", clip(k))),
+                    }
                 }
             }
-            Values::List(list) => values.extend(list.iter().map(|v| (v.value, Cow::Owned(v.name.clone())))),
+            Some(Values::List(list)) => values.extend(list.iter().map(|v| (v.value, Cow::Owned(v.name.clone())))),
         }
         values.sort();
+        let field_access = f.access.as_ref().map(|a| parse_access(a.get_ref(), &what)).transpose();
+        let write = f.write.as_ref().map(|w| parse_write(w.get_ref(), &what)).transpose();
+        let read = f.read.as_ref().map(|r| parse_read(r.get_ref(), &what)).transpose();
+        let field_access = field_access.map_err(|m| at("access", m)).unwrap_or_default();
+        let write = write.map_err(|m| at("write", m)).unwrap_or_default().unwrap_or_default();
+        let read_action = read.map_err(|m| at("read", m)).unwrap_or_default().unwrap_or_default();
         fields.push(Field {
-            name: f.name.clone().into(),
+            name: f.name.get_ref().clone().into(),
             msb,
             lsb,
             description: f.description.clone().into(),
             values: values.into(),
-            access: f.access.as_deref().map(|a| parse_access(a, &what)).transpose().map_err(at)?,
-            write: f.write.as_deref().map(|w| parse_write(w, &what)).transpose().map_err(at)?.unwrap_or_default(),
-            read_action: f.read.as_deref().map(|r| parse_read(r, &what)).transpose().map_err(at)?.unwrap_or_default(),
-            reset: f.reset,
+            access: field_access,
+            write,
+            read_action,
+            reset: f.reset.as_ref().map(|r| *r.get_ref()),
         });
     }
+    let (Some(width), Some(access), Some(access_width), true) = (width, access, access_width, problems.is_empty())
+    else {
+        return Err(problems);
+    };
     let read_side_effects = s.read_side_effects || fields.iter().any(|f| f.read_action != ReadAction::None);
     Ok(Register {
-        name: s.name.clone().into(),
-        offset: s.offset,
+        name: s.name.get_ref().clone().into(),
+        offset: *s.offset.get_ref(),
         width,
         access_width,
         word_order,
@@ -376,38 +622,56 @@ fn build_register(s: &RegisterSchema) -> std::result::Result<Register, (Option<u
         read_side_effects,
         description: s.description.clone().into(),
         fields: fields.into(),
-        reset: s.reset,
+        reset: s.reset.as_ref().map(|r| *r.get_ref()),
     })
 }
 
 /// Every rule a map must follow, whatever it was read from: names, access
 /// ranges, register alignment, widths and overlaps, fields inside their
 /// register, values and resets that fit. Registers must be sorted by offset.
+/// The first problem; [`problems_of`] lists them all.
 pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
+    match problems_of(map).into_iter().next() {
+        Some(p) => Err(p),
+        None => Ok(()),
+    }
+}
+
+/// Every problem [`validate`] finds in `map` (at most [`MAX_PROBLEMS`]), in
+/// the map's order.
+pub fn problems_of(map: &RegisterMap) -> Vec<Invalid> {
+    let mut out = Vec::new();
+    let mut add = |p: Invalid| {
+        if out.len() < MAX_PROBLEMS {
+            out.push(p);
+        }
+    };
     if !is_name(&map.name) {
-        return Err(Invalid::map(format!("device name '{}' must be letters, digits, '_' or '-'", clip(&map.name))));
+        add(Invalid::map(format!("device name '{}' must be letters, digits, '_' or '-'", clip(&map.name))));
     }
     if map.description.len() > MAX_DESCRIPTION {
-        return Err(Invalid::map(format!("the description is longer than {MAX_DESCRIPTION} bytes")));
+        add(Invalid::map(format!("the description is longer than {MAX_DESCRIPTION} bytes")));
     }
     if map.bar > 5 {
-        return Err(Invalid::map(format!("bar = {} is not a BAR index (0..=5)", map.bar)));
+        add(Invalid::map(format!("bar = {} is not a BAR index (0..=5)", map.bar)));
     }
     if map.registers.len() > MAX_REGISTERS {
-        return Err(Invalid::map(format!("more than {MAX_REGISTERS} registers")));
+        add(Invalid::map(format!("more than {MAX_REGISTERS} registers")));
+        return out;
     }
     if map.rules.len() > MAX_ACCESS_RULES {
-        return Err(Invalid::rule(MAX_ACCESS_RULES, format!("more than {MAX_ACCESS_RULES} access ranges")));
+        add(Invalid::rule(MAX_ACCESS_RULES, format!("more than {MAX_ACCESS_RULES} access ranges")));
+        return out;
     }
     for (i, r) in map.rules.iter().enumerate() {
         if r.start >= r.end {
-            return Err(Invalid::rule(i, format!("access range [{:#x}, {:#x}) is empty", r.start, r.end)));
+            add(Invalid::rule(i, format!("access range [{:#x}, {:#x}) is empty", r.start, r.end)));
         }
         if r.widths.is_empty() {
-            return Err(Invalid::rule(i, "an access range needs at least one width".into()));
+            add(Invalid::rule(i, "an access range needs at least one width".into()));
         }
         if let Some(p) = map.rules[..i].iter().find(|p| r.start < p.end && p.start < r.end) {
-            return Err(Invalid::rule(
+            add(Invalid::rule(
                 i,
                 format!("access range [{:#x}, {:#x}) overlaps [{:#x}, {:#x})", r.start, r.end, p.start, p.end),
             ));
@@ -418,23 +682,24 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
     // it starts before the furthest end so far (linear, not every pair).
     let mut furthest: Option<&Register> = None;
     for (i, reg) in map.registers.iter().enumerate() {
-        check_register(map, reg).map_err(|(f, m)| match f {
-            Some(f) => Invalid::field(i, f, m),
-            None => Invalid::register(i, m),
-        })?;
+        check_register(map, reg, &mut |f, key, m| match f {
+            Some(f) => add(Invalid::field(i, f, key, m)),
+            None => add(Invalid::register(i, key, m)),
+        });
         if !names.insert(reg.name.to_ascii_lowercase()) {
-            return Err(Invalid::register(i, format!("duplicate register name '{}'", reg.name)));
+            add(Invalid::register(i, "name", format!("duplicate register name '{}'", reg.name)));
         }
         if i > 0 && map.registers[i - 1].offset > reg.offset {
-            return Err(Invalid::register(i, format!("register {} is listed out of offset order", reg.name)));
+            add(Invalid::register(i, "offset", format!("register {} is listed out of offset order", reg.name)));
         }
         let overlapping = furthest.filter(|o| !map.overlaps && reg.offset < o.end());
         if furthest.is_none_or(|f| reg.end() > f.end()) {
             furthest = Some(reg);
         }
         if let Some(other) = overlapping {
-            return Err(Invalid::register(
+            add(Invalid::register(
                 i,
+                "offset",
                 format!(
                     "register {} [{:#x}..{:#x}) overlaps {} [{:#x}..{:#x})",
                     reg.name,
@@ -447,87 +712,94 @@ pub fn validate(map: &RegisterMap) -> std::result::Result<(), Invalid> {
             ));
         }
     }
-    Ok(())
+    out
 }
 
-fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (Option<usize>, String)> {
-    let here = |m: String| (None, m);
+fn check_register(map: &RegisterMap, r: &Register, add: &mut dyn FnMut(Option<usize>, &'static str, String)) {
+    let mut here = |key: &'static str, m: String| add(None, key, m);
     if !is_register_name(&r.name) {
-        return Err(here(format!(
-            "register name '{}' must be letters, digits, '_' or '-' (an array element may end in [N]; no '.')",
-            clip(&r.name)
-        )));
+        here(
+            "name",
+            format!(
+                "register name '{}' must be letters, digits, '_' or '-' (an array element may end in [N]; no '.')",
+                clip(&r.name)
+            ),
+        );
     }
     if r.description.len() > MAX_DESCRIPTION {
-        return Err(here(format!("register {}: the description is longer than {MAX_DESCRIPTION} bytes", r.name)));
+        here("description", format!("register {}: the description is longer than {MAX_DESCRIPTION} bytes", r.name));
     }
     if r.access_width.bits() > r.width.bits() {
-        return Err(here(format!(
-            "register {}: access_width = {} is wider than the {}-bit register",
-            r.name,
-            r.access_width.bits(),
-            r.width.bits()
-        )));
-    }
-    if r.offset % r.access_width.bytes() != 0 {
-        return Err(here(format!("register {} at {:#x} is not aligned to its width ({})", r.name, r.offset, r.width)));
-    }
-    if r.offset.checked_add(r.width.bytes()).is_none() {
-        return Err(here(format!("register {}: offset {:#x} overflows", r.name, r.offset)));
-    }
-    // Every bus access this register needs must be one the device takes.
-    let mut part = r.offset;
-    while part < r.end() {
-        map.check_raw_access(part, r.access_width).map_err(|_| {
-            here(format!(
-                "register {} at {:#x}: the device takes no {} access there (see [[access]])",
-                r.name, part, r.access_width
-            ))
-        })?;
-        part += r.access_width.bytes();
-    }
-    if let Some(size) = map.size {
-        if r.end() > size {
-            return Err(here(format!("register {} at {:#x} lies outside the {size:#x}-byte BAR", r.name, r.offset)));
+        here(
+            "access_width",
+            format!(
+                "register {}: access_width = {} is wider than the {}-bit register",
+                r.name,
+                r.access_width.bits(),
+                r.width.bits()
+            ),
+        );
+    } else if r.offset % r.access_width.bytes() != 0 {
+        here("offset", format!("register {} at {:#x} is not aligned to its width ({})", r.name, r.offset, r.width));
+    } else if r.offset.checked_add(r.width.bytes()).is_none() {
+        here("offset", format!("register {}: offset {:#x} overflows", r.name, r.offset));
+    } else {
+        // Every bus access this register needs must be one the device takes.
+        let mut part = r.offset;
+        while part < r.end() {
+            if map.check_raw_access(part, r.access_width).is_err() {
+                here(
+                    "offset",
+                    format!(
+                        "register {} at {:#x}: the device takes no {} access there (see [[access]])",
+                        r.name, part, r.access_width
+                    ),
+                );
+                break;
+            }
+            part += r.access_width.bytes();
+        }
+        if let Some(size) = map.size.filter(|size| r.end() > *size) {
+            here("offset", format!("register {} at {:#x} lies outside the {size:#x}-byte BAR", r.name, r.offset));
         }
     }
     if let Some(reset) = r.reset.filter(|v| *v > r.width.max_value()) {
-        return Err(here(format!("register {}: reset value {reset:#x} does not fit in {}", r.name, r.width)));
+        here("reset", format!("register {}: reset value {reset:#x} does not fit in {}", r.name, r.width));
     }
     for (i, f) in r.fields.iter().enumerate() {
-        let at = |m: String| (Some(i), m);
+        let mut at = |key: &'static str, m: String| add(Some(i), key, m);
         if !is_register_name(&f.name) {
-            return Err(at(format!(
-                "field name '{}' must be letters, digits, '_' or '-' (or [N] indexes)",
-                clip(&f.name)
-            )));
+            at("name", format!("field name '{}' must be letters, digits, '_' or '-' (or [N] indexes)", clip(&f.name)));
         }
         if f.msb < f.lsb {
-            return Err(at(format!("field {}.{}: bits {}:{} run backwards", r.name, f.name, f.msb, f.lsb)));
+            at("bits", format!("field {}.{}: bits {}:{} run backwards", r.name, f.name, f.msb, f.lsb));
+            continue;
         }
         if f.msb >= r.width.bits() {
-            return Err(at(format!(
-                "field {}.{} (bits {}:{}) lies outside the {}-bit register",
-                r.name,
-                f.name,
-                f.msb,
-                f.lsb,
-                r.width.bits()
-            )));
+            at(
+                "bits",
+                format!(
+                    "field {}.{} (bits {}:{}) lies outside the {}-bit register",
+                    r.name,
+                    f.name,
+                    f.msb,
+                    f.lsb,
+                    r.width.bits()
+                ),
+            );
+            continue;
         }
         if let Some((v, _)) = f.values.iter().find(|(v, _)| *v > f.max_value()) {
-            return Err(at(format!("field {}.{}: value {v:#x} does not fit in {} bits", r.name, f.name, f.bits())));
+            at("values", format!("field {}.{}: value {v:#x} does not fit in {} bits", r.name, f.name, f.bits()));
         }
         if let Some((_, n)) = f.values.iter().find(|(_, n)| n.len() > MAX_NAME) {
-            return Err(at(format!("field {}.{}: value name '{}' is too long", r.name, f.name, clip(n))));
+            at("values", format!("field {}.{}: value name '{}' is too long", r.name, f.name, clip(n)));
         }
         if let Some(reset) = f.reset.filter(|v| *v > f.max_value()) {
-            return Err(at(format!(
-                "field {}.{}: reset value {reset:#x} does not fit in {} bits",
-                r.name,
-                f.name,
-                f.bits()
-            )));
+            at(
+                "reset",
+                format!("field {}.{}: reset value {reset:#x} does not fit in {} bits", r.name, f.name, f.bits()),
+            );
         }
         // Skipped where overlaps are allowed (SVD): fields may be many there.
         if map.overlaps {
@@ -535,14 +807,13 @@ fn check_register(map: &RegisterMap, r: &Register) -> std::result::Result<(), (O
         }
         let same_name = r.fields[..i].iter().find(|o| o.name.eq_ignore_ascii_case(&f.name));
         if let Some(other) = same_name {
-            return Err(at(format!("duplicate field name '{}' in register {}", other.name, r.name)));
+            at("name", format!("duplicate field name '{}' in register {}", other.name, r.name));
         }
-        let overlapping = r.fields[..i].iter().find(|o| o.mask() & f.mask() != 0);
+        let overlapping = r.fields[..i].iter().find(|o| o.msb >= o.lsb && o.msb < 64 && o.mask() & f.mask() != 0);
         if let Some(other) = overlapping {
-            return Err(at(format!("field {}.{} overlaps field {}", r.name, f.name, other.name)));
+            at("bits", format!("field {}.{} overlaps field {}", r.name, f.name, other.name));
         }
     }
-    Ok(())
 }
 
 #[cfg(feature = "toml")]

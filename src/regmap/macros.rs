@@ -240,6 +240,7 @@ macro_rules! register_map {
                 bar: $bar,
                 base: 0,
                 overlaps: false,
+                blocks: ::std::borrow::Cow::Borrowed(&[]),
                 size: $size,
                 rules: ::std::borrow::Cow::Borrowed(&[$(
                     $crate::regmap::AccessRule {

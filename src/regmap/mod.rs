@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod formats;
+pub mod generate;
 pub mod loader;
 #[doc(hidden)]
 pub mod macros;
@@ -14,12 +15,13 @@ pub use access::{
     plan_field_write, plan_fresh_write, plan_write, read_register, resolve, write_field, write_masked, write_register,
     FieldWritePlan, Target,
 };
-pub use formats::{load_file, Format, MapFile};
+pub use formats::{load_file, Format, MapFile, MapSpec};
 #[cfg(feature = "toml")]
-pub use loader::parse;
-pub use loader::{validate, Invalid};
+pub use loader::{parse, parse_file};
+pub use loader::{problems_of, validate, Invalid};
 pub use model::{
-    Access, AccessRule, BitRange, Field, ReadAction, Register, RegisterMap, Text, WordOrder, WriteSemantics,
+    short_name, Access, AccessRule, BitRange, Block, Field, ReadAction, Register, RegisterMap, Text, WordOrder,
+    WriteSemantics,
 };
 
 #[cfg(test)]

@@ -312,7 +312,9 @@ impl std::fmt::Display for BitRange {
 pub struct Register {
     /// Name, unique within the map (arrays: `NAME[i]`).
     pub name: Text,
-    /// Offset from the start of the map's block.
+    /// Offset in the BAR (a placed map, [`crate::regmap::MapFile::place`],
+    /// and the built-in maps), or from its block's base (a block as a map
+    /// file holds it, [`crate::regmap::MapFile::blocks`]).
     pub offset: u64,
     /// Register width.
     pub width: Width,
@@ -381,6 +383,25 @@ impl Register {
     }
 }
 
+/// One block of a map as it lies in a BAR (an SVD peripheral, an IP-XACT
+/// address block, a SystemRDL sub-addrmap, a LiteX CSR bank, a TOML
+/// `[[block]]`): its registers are a contiguous run of the map's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Block {
+    /// Its name, unique within the map.
+    pub name: Text,
+    /// What it is.
+    pub description: Text,
+    /// Its address in the map file's own address space.
+    pub base: u64,
+    /// Where it starts in the BAR: its base moved by the map's placement.
+    pub offset: u64,
+    /// Its registers: `registers[first..end]` of the map.
+    pub first: usize,
+    /// One past its last register.
+    pub end: usize,
+}
+
 /// A device's register map for one BAR (or one block of a larger map).
 #[derive(Clone, Debug, Serialize)]
 pub struct RegisterMap {
@@ -390,9 +411,11 @@ pub struct RegisterMap {
     pub description: Text,
     /// The BAR it describes.
     pub bar: u8,
-    /// Where the block starts in the address space its source file uses
-    /// (0 for mmiodrv's own maps; a peripheral's base address in an SVD file).
-    /// Register offsets are relative to it; BAR offset 0 is the block's start.
+    /// Where the block starts in the address space its source file uses (a
+    /// peripheral's base address in an SVD file), for a block as a map file
+    /// holds it: its register offsets are from it, and placed in a BAR it
+    /// lies at this address (moved by the placement). 0 for a placed map
+    /// (its blocks say theirs) and mmiodrv's own maps.
     pub base: u64,
     /// Expected BAR size, if the map states it.
     pub size: Option<u64>,
@@ -405,24 +428,77 @@ pub struct RegisterMap {
     /// names) and vendors' mistakes that cmsis-svd reads as they are. A name
     /// then finds the first. Never set for mmiodrv's own maps.
     pub overlaps: bool,
+    /// The blocks of a map placed in a BAR ([`crate::regmap::MapFile::place`]),
+    /// in BAR order; empty for one block as a file holds it and for the
+    /// built-in maps. With more than one, register names are qualified
+    /// `BLOCK.REG`.
+    pub blocks: List<Block>,
+}
+
+/// A register's name without its block (`CTRL` of `DMA1.CTRL`).
+pub fn short_name(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(_, r)| r)
 }
 
 impl RegisterMap {
-    /// Case-insensitive lookup; the error suggests names that share a prefix.
+    /// A register by name, case-insensitive: its full name (`DMA1.CTRL` in a
+    /// map of several blocks), `BLOCK.REG` (also where one block is placed),
+    /// or its name in its block when only one block has it. The error
+    /// suggests names that share a prefix, or names the blocks of an
+    /// ambiguous name.
     pub fn register(&self, name: &str) -> Result<&Register> {
         if let Some(r) = self.registers.iter().find(|r| r.name.eq_ignore_ascii_case(name)) {
             return Ok(r);
         }
-        let lower = name.to_ascii_lowercase();
+        if let Some((block, rest)) = name.split_once('.') {
+            if let Some(b) = self.block(block) {
+                let regs = self.registers.get(b.first..b.end).unwrap_or(&[]);
+                return regs.iter().find(|r| short_name(&r.name).eq_ignore_ascii_case(rest)).ok_or_else(|| {
+                    let regs = regs.iter().map(|r| short_name(&r.name)).collect::<Vec<_>>();
+                    self.not_found(name, &format!("{} block", b.name), regs.iter().copied(), rest)
+                });
+            }
+        }
+        if self.blocks.len() > 1 && !name.contains('.') {
+            let mut found = self.registers.iter().filter(|r| short_name(&r.name).eq_ignore_ascii_case(name));
+            if let Some(first) = found.next() {
+                let others: Vec<String> = found.map(|r| r.name.to_string()).collect();
+                if others.is_empty() {
+                    return Ok(first);
+                }
+                let mut names = vec![first.name.to_string()];
+                names.extend(others);
+                return Err(
+                    ErrorKind::RegisterAmbiguous { name: name.to_string(), map: self.name.to_string(), names }.into()
+                );
+            }
+        }
+        let names = self.registers.iter().map(|r| r.name.as_ref());
+        Err(self.not_found(name, &self.name, names, name))
+    }
+
+    fn not_found<'a>(&self, name: &str, map: &str, names: impl Iterator<Item = &'a str>, short: &str) -> crate::Error {
+        let lower = short.to_ascii_lowercase();
         let prefix: String = lower.chars().take(3).collect();
-        let suggestions = self
-            .registers
-            .iter()
-            .filter(|r| r.name.to_ascii_lowercase().starts_with(&prefix))
+        let suggestions = names
+            .filter(|n| {
+                let n = n.to_ascii_lowercase();
+                n.starts_with(&prefix) || short_name(&n).starts_with(&prefix)
+            })
             .take(8)
-            .map(|r| r.name.to_string())
+            .map(str::to_string)
             .collect();
-        Err(ErrorKind::RegisterNotFound { name: name.to_string(), map: self.name.to_string(), suggestions }.into())
+        ErrorKind::RegisterNotFound { name: name.to_string(), map: map.to_string(), suggestions }.into()
+    }
+
+    /// A block by name (case-insensitive), for a placed map.
+    pub fn block(&self, name: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The registers of block `name`, for a placed map.
+    pub fn block_registers(&self, name: &str) -> Option<&[Register]> {
+        self.block(name).and_then(|b| self.registers.get(b.first..b.end))
     }
 
     /// Is a raw access of `width` at `offset` one the device takes? With no rules,

@@ -94,8 +94,60 @@ fn bad(text: &str) -> (usize, String) {
             assert_eq!(file, "t.toml");
             (*line, message.clone())
         }
+        ErrorKind::RegMapProblems { file, problems } => {
+            assert_eq!(file, "t.toml");
+            problems[0].clone()
+        }
         other => panic!("expected a regmap error, got {other:?}"),
     }
+}
+
+fn every(text: &str) -> Vec<(usize, String)> {
+    match parse(text, "t.toml").expect_err("a regmap error").kind() {
+        ErrorKind::RegMap { line, message, .. } => vec![(*line, message.clone())],
+        ErrorKind::RegMapProblems { problems, .. } => problems.clone(),
+        other => panic!("expected a regmap error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_the_key_at_fault() {
+    let text = "[device]\nname = \"x\"\n\
+        [[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n\
+        field = [{ name = \"F\", bits = \"40:0\" }]\n\
+        [[register]]\nname = \"a\"\noffset = 2\nwidth = 32\naccess = \"XX\"\n\
+        [[register]]\nname = \"B\"\noffset = 8\nwidth = 32\naccess = \"RW\"\nreset = 0x1_0000_0000\n";
+    let lines: Vec<usize> = every(text).iter().map(|(l, _)| *l).collect();
+    // field bits (8), access XX (13: the register is not built), reset (19).
+    assert_eq!(lines, [8, 13, 19], "{:?}", every(text));
+    let (_, msg) = &every(text)[1];
+    assert!(msg.contains("access 'XX'"), "{msg}");
+    // Once A2 reads, its name and offset are at fault too.
+    let fixed = text.replace("\"XX\"", "\"RW\"");
+    let problems = every(&fixed);
+    let lines: Vec<usize> = problems.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [8, 10, 11, 11, 19], "{problems:?}");
+    // A syntax error is one line, not the reader's two.
+    let (_, msg) = bad("[device]\nname = \"x\n");
+    assert!(!msg.contains('\n'), "{msg}");
+}
+
+#[test]
+fn blocks_in_toml() {
+    let text = "[device]\nname = \"soc\"\nat = 0x4000\n\
+        [[block]]\nname = \"DMA0\"\n[[block.register]]\nname = \"CTRL\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n\
+        [[block]]\nname = \"DMA1\"\nbase = 0x100\n[[block.register]]\nname = \"CTRL\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n";
+    let file = crate::regmap::parse_file(text, "t.toml").unwrap();
+    assert_eq!(file.blocks.len(), 2);
+    let map = file.place(None, None).unwrap();
+    assert_eq!(map.register("DMA1.CTRL").unwrap().offset, 0x4100);
+    assert_eq!(map.register("dma0.ctrl").unwrap().offset, 0x4000);
+    assert_eq!(kind(map.register("CTRL")), "RegisterAmbiguous");
+    assert_eq!(file.place(Some("DMA1"), Some(0)).unwrap().register("CTRL").unwrap().offset, 0x100);
+    // Blocks that share addresses are refused.
+    let (line, msg) = bad(&text.replace("base = 0x100", "base = 0x0"));
+    assert_eq!(line, 12, "the name of DMA1: {msg}");
+    assert!(msg.contains("overlaps block DMA0"), "{msg}");
 }
 
 fn kind<T: std::fmt::Debug>(r: Result<T>) -> String {
@@ -119,7 +171,7 @@ fn loads_and_sorts() {
 fn reports_overlapping_registers_with_line() {
     let text = "[device]\nname = \"x\"\n\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n\n[[register]]\nname = \"B\"\noffset = 2\nwidth = 16\naccess = \"RW\"\n";
     let (line, msg) = bad(text);
-    assert_eq!(line, 10, "{msg}");
+    assert_eq!(line, 12, "the offset of B: {msg}");
     assert!(msg.contains("overlaps A"), "{msg}");
 }
 
@@ -135,17 +187,17 @@ fn reports_field_outside_register() {
 fn reports_duplicates_widths_and_syntax() {
     let dup = "[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n[[register]]\nname = \"a\"\noffset = 4\nwidth = 32\naccess = \"RW\"\n";
     let (line, msg) = bad(dup);
-    assert_eq!(line, 8);
+    assert_eq!(line, 9, "the second name");
     assert!(msg.contains("duplicate register name"), "{msg}");
 
     let narrow = "[device]\nname = \"x\"\n[[access]]\nrange = [0, 0x10]\nwidths = [32]\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 16\naccess = \"RW\"\n";
     let (line, msg) = bad(narrow);
-    assert_eq!(line, 6);
+    assert_eq!(line, 8, "its offset");
     assert!(msg.contains("takes no 16-bit access"), "{msg}");
 
     let (line, msg) =
         bad("[device]\nname = \"x\"\n[[register]]\nname = \"A\"\noffset = 0\nwidth = 24\naccess = \"RW\"\n");
-    assert_eq!(line, 3);
+    assert_eq!(line, 6, "its width");
     assert!(msg.contains("invalid access width 24"), "{msg}");
 
     let (line, msg) = bad("[device]\nname = \"x\"\n\n[[register]]\nname = \"A\"\noffset = = 0\n");
@@ -311,7 +363,7 @@ fn one_validation_for_every_source() {
     assert!(inv.message.contains("out of offset order"), "{}", inv.message);
     let long = format!("[device]\nname = \"{}\"\n", "x".repeat(65536));
     let (line, msg) = bad(&long);
-    assert_eq!(line, 1);
+    assert_eq!(line, 2, "the name");
     assert!(msg.contains("must be letters") && msg.len() < 200, "{msg}");
 }
 
@@ -325,13 +377,13 @@ fn hostile_maps_are_invalid_maps_with_a_line_and_a_short_message() {
             format!(
                 "[device]\nname = \"x\"\n[[register]]\nname = \"{huge}\"\noffset = 0\nwidth = 32\naccess = \"RW\"\n"
             ),
-            3,
+            4,
         ),
         (
             format!(
                 "[device]\nname = \"x\"\n[[register]]\nname = \"R\"\noffset = 0\nwidth = 32\naccess = \"{huge}\"\n"
             ),
-            3,
+            7,
         ),
         (
             format!(

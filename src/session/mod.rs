@@ -55,6 +55,17 @@ pub struct PlacedMap {
     pub bar: Option<u8>,
 }
 
+impl PlacedMap {
+    /// Load `--regmap FILE` or `FILE@OFFSET` (any format, see
+    /// [`crate::regmap::MapSpec`]): every block of the file at its address
+    /// (moved by OFFSET), or only `block`, at its address too.
+    pub fn load(spec: &str, block: Option<&str>, bar: Option<u8>) -> Result<PlacedMap> {
+        let spec = crate::regmap::MapSpec::parse(spec)?;
+        let file = crate::regmap::load_file(&spec.path)?;
+        Ok(PlacedMap { map: file.place(block, spec.at)?, path: spec.path, bar })
+    }
+}
+
 /// How a session opens the device's BARs.
 #[derive(Clone, Debug, Default)]
 pub struct SessionOptions {
@@ -258,18 +269,12 @@ impl<'d> Session<'d> {
                 layout.check_read(&r)?;
                 check_compare(layout.operand(&r, expected)?, *mask)
             }
-            Op::Dump { bar, registers, .. } => {
+            Op::Dump { bar, registers, all, .. } => {
                 let layout = self.layout(*bar)?;
                 if registers.is_empty() {
                     return Ok(());
                 }
-                let map = layout
-                    .map()
-                    .ok_or_else(|| Error::on(layout.device.clone(), ErrorKind::NoMap { name: registers.join(" ") }))?;
-                for name in registers {
-                    map.register(name)?;
-                }
-                Ok(())
+                layout.dump_named_plan(registers, *all).map_err(|e| e.with_device(layout.device.clone())).map(drop)
             }
             Op::Hexdump { bar, offset, len } => {
                 let layout = self.layout(*bar)?;
@@ -459,7 +464,7 @@ impl<'d> Session<'d> {
                 }
                 let w = self.window(*bar, false)?;
                 let map = w.map().map(|m| m.name.to_string()).unwrap_or_default();
-                let mut regs = if registers.is_empty() { w.dump(*all)? } else { w.dump_named(registers)? };
+                let mut regs = if registers.is_empty() { w.dump(*all)? } else { w.dump_named(registers, *all)? };
                 if *diff_reset {
                     for r in &mut regs {
                         r.reset_differs = r.differs_from_reset();

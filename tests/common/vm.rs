@@ -31,6 +31,10 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
             "mmiodrv-cli",
             "-p",
             "edu-skeleton",
+            "-p",
+            "generated-edu",
+            "--bin",
+            "edu-generated",
             "--bin",
             "mmiodrv",
             "--example",
@@ -103,6 +107,8 @@ pub fn run_suite(name: &str, tests: &[(&'static str, TestFn)], configure: fn(&mu
                 let path = bin.with_file_name("examples").join(example);
                 cfg.extra_files.push((format!("/usr/local/bin/{example}"), path));
             }
+            // examples/generated-edu: edu's registers generated from its map in every format.
+            cfg.extra_files.push(("/usr/local/bin/edu-generated".into(), bin.with_file_name("edu-generated")));
             cfg.mmiodrv_binary = Some(bin);
         }
         Err(e) => {

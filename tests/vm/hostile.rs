@@ -116,7 +116,8 @@ while IFS= read -r line; do
   if grep -q -e panicked -e TRIPWIRE err; then why="$why; panicked/tripwire on stderr"; fi
   if [ "$s" = 0 ] && [ "$lines" != 0 ]; then why="$why; success with $lines stderr line(s)"; fi
   # A batch run with --keep-going reports each failing line (one line each).
-  case "$line" in *--keep-going*) many=1;; *) many=;; esac
+  # So does regmap check, one line per problem of the map.
+  case "$line" in *--keep-going*|'regmap check '*) many=1;; *) many=;; esac
   # Exit 10 is a check's finding: printed on stdout, nothing on stderr.
   if [ "$s" = 10 ] && [ "$lines" = 0 ]; then many=1; fi
   if [ "$s" != 0 ] && [ "$lines" != 1 ] && [ -z "$many" ]; then why="$why; $lines stderr lines"; fi

@@ -151,3 +151,23 @@ pub fn every_format_reads_and_writes_like_the_builtin_map(lab: &mut Lab) -> Resu
     }
     reset_edu(lab)
 }
+
+/// examples/generated-edu's `edu-generated` (registers generated from edu's
+/// map in TOML at build time, and from its SVD, IP-XACT and SystemRDL
+/// files): through each, on the real edu, ID reads 0x010000ed, LIVENESS
+/// reads back the inverse of what was written, and setting DMA_CMD.DIRECTION
+/// (a read-modify-write of the 64-bit register) leaves DMA_CMD as it was
+/// (edu latches DMA_CMD only with START: it keeps the last transfer's).
+pub fn generated_rust_drives_edu(lab: &mut Lab) -> Result<(), Failed> {
+    reset_edu(lab)?;
+    let before = ok(lab, &format!("{EDU} read DMA_CMD --quiet"))?;
+    let cmd = u64::from_str_radix(before.trim().trim_start_matches("0x"), 16).map_err(|e| format!("{before}: {e}"))?;
+    let out = ok(lab, "edu-generated 0000:00:04.0")?;
+    let lines: Vec<&str> = out.lines().collect();
+    check(lines.len() == 4, format!("edu-generated: 4 lines, got:\n{out}"))?;
+    for (line, format) in lines.iter().zip(["toml", "svd", "ipxact", "rdl"]) {
+        let want = format!("{format}: ID 0x010000ed MAGIC 0xed LIVENESS 0xedcba987 DMA_CMD {cmd:#x}");
+        check(*line == want, format!("edu-generated:\n{out}\nwanted: {want}"))?;
+    }
+    reset_edu(lab)
+}

@@ -24,70 +24,10 @@ pub const VENDOR_ID: u16 = 0x1234;
 /// PCI device ID of edu.
 pub const DEVICE_ID: u16 = 0x11e8;
 
-mmiodrv::register_map! {
-    /// edu's BAR0, as edu.rst's table has it.
-    pub mod regs {
-        map MAP {
-            name: "edu",
-            description: "QEMU edu device (PCI 1234:11e8)",
-            bar: 0,
-            size: Some(0x100000),
-            // edu.rst: only 4-byte accesses below 0x80, 4 or 8 bytes from 0x80.
-            // QEMU 7.2 answers others without an error: a 1- or 2-byte access
-            // is refused by QEMU's memory core (edu's ops take 4 to 8 bytes),
-            // so a read returns 0 and a write is dropped; an 8-byte access
-            // below 0x80 reaches edu_mmio_read/write, which return all ones
-            // or ignore it (docs/labs/01-identify.md shows each).
-            access: [(0x00, 0x80, [W32]), (0x80, 0x100000, [W32, W64])],
-        }
-        /// Identification: 0xRRrr00ed (major, minor, magic)
-        ID @ 0x00: u32, RO, reset 0x010000ed {
-            /// Major version
-            MAJOR [31:24],
-            /// Minor version
-            MINOR [23:16],
-            /// 0xed for edu
-            MAGIC [7:0] = { 0xed: Edu "edu" },
-        }
-        /// Liveness check: reads back the bitwise inverse of the last value written
-        LIVENESS @ 0x04: u32, RW, reset 0 {}
-        /// Write N to compute N! (32-bit, wrapping); ignored while STATUS.COMPUTING is set
-        FACTORIAL @ 0x08: u32, RW, reset 0 {}
-        /// Status
-        STATUS @ 0x20: u32, RW, reset 0 {
-            /// Raise interrupt 0x1 when a factorial completes
-            IRQ_FACT [7],
-            /// A factorial is being computed (read-only)
-            COMPUTING [0] access RO = { 0: Idle "idle", 1: Busy "busy" },
-        }
-        /// Pending interrupt values (OR of every raise since the last acknowledge)
-        IRQ_STATUS @ 0x24: u32, RO, reset 0 {
-            /// DMA transfer finished
-            DMA [8],
-            /// Factorial finished
-            FACT [0],
-        }
-        /// Write a value: ORs it into IRQ_STATUS and raises the interrupt
-        IRQ_RAISE @ 0x60: u32, WO {}
-        /// Write a value: clears those bits of IRQ_STATUS; the line drops at zero
-        IRQ_ACK @ 0x64: u32, WO {}
-        /// DMA source address (bus address in RAM, or 0x40000.. in the device buffer)
-        DMA_SRC @ 0x80: u64, RW, reset 0 {}
-        /// DMA destination address
-        DMA_DST @ 0x88: u64, RW, reset 0 {}
-        /// DMA transfer length in bytes
-        DMA_COUNT @ 0x90: u64, RW, reset 0 {}
-        /// DMA command; writes ignored while a transfer runs
-        DMA_CMD @ 0x98: u64, RW, reset 0 {
-            /// Raise interrupt 0x100 when done
-            IRQ [2],
-            /// Which way the transfer goes
-            DIRECTION [1] = { 0: ToDevice "RAM to device", 1: FromDevice "device to RAM" },
-            /// Start (reads 1 while running)
-            START [0],
-        }
-    }
-}
+// edu's BAR0, generated from its map (drivers/edu/regmap.toml, the one
+// source): `pub mod regs` with `MAP` and the typed registers. A test fails
+// when src/regs.rs is not what the map generates.
+include!("regs.rs");
 
 /// The device-side DMA buffer: edu.c accepts transfers only inside it.
 pub const DMA_BUFFER_ADDR: u64 = 0x40000;
@@ -371,8 +311,8 @@ impl<'a> Edu<'a> {
         }
         let device_addr = DMA_BUFFER_ADDR + offset;
         let (src, dst, direction) = match dir {
-            Direction::ToDevice => (buf.iova(), device_addr, DMA_CMD::DIRECTION::ToDevice),
-            Direction::FromDevice => (device_addr, buf.iova(), DMA_CMD::DIRECTION::FromDevice),
+            Direction::ToDevice => (buf.iova(), device_addr, DMA_CMD::DIRECTION::RamToDevice),
+            Direction::FromDevice => (device_addr, buf.iova(), DMA_CMD::DIRECTION::DeviceToRam),
         };
         let irq = if irq { DMA_CMD::IRQ::SET } else { DMA_CMD::IRQ::CLEAR };
         let cmd = DMA_CMD::START::SET | direction | irq;
@@ -428,6 +368,23 @@ impl<'a> Edu<'a> {
 mod tests {
     use super::*;
     use mmiodrv::mmio::Width;
+
+    /// The map file is the one source: src/regs.rs is what it generates,
+    /// and the map loaded from it is the built-in one. (Tests run in this
+    /// crate's directory, drivers/edu.)
+    #[test]
+    fn regs_rs_is_what_the_map_generates() {
+        let opts = mmiodrv::regmap::generate::rust::Options::default();
+        let committed = std::path::Path::new("src/regs.rs");
+        mmiodrv::regmap::generate::rust::check_fresh("regmap.toml", None, committed, &opts).unwrap_or_else(|e| {
+            panic!("{e}: in drivers/edu, mmiodrv regmap generate regmap.toml --lang rust -o src/regs.rs")
+        });
+        let file = mmiodrv::regmap::load_file(std::path::Path::new("regmap.toml")).unwrap();
+        let loaded = file.place(None, None).unwrap();
+        assert_eq!(loaded.registers, MAP.registers);
+        assert_eq!(loaded.rules, MAP.rules);
+        assert_eq!((loaded.size, loaded.bar), (MAP.size, MAP.bar));
+    }
 
     #[test]
     fn the_one_declaration_matches_the_spec() {

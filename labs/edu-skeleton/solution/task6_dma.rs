@@ -34,7 +34,7 @@ pub fn to_device(
     DMA_SRC.write(bar, buf.iova() + buf_offset)?;
     DMA_DST.write(bar, DMA_BUFFER_ADDR + edu_offset)?;
     DMA_COUNT.write(bar, len)?;
-    DMA_CMD.write(bar, DMA_CMD::START::SET | DMA_CMD::DIRECTION::ToDevice)?;
+    DMA_CMD.write(bar, DMA_CMD::START::SET | DMA_CMD::DIRECTION::RamToDevice)?;
     wait(bar, timeout)
 }
 
@@ -51,7 +51,7 @@ pub fn from_device(
     DMA_SRC.write(bar, DMA_BUFFER_ADDR + edu_offset)?;
     DMA_DST.write(bar, buf.iova() + buf_offset)?;
     DMA_COUNT.write(bar, len)?;
-    DMA_CMD.write(bar, DMA_CMD::START::SET | DMA_CMD::DIRECTION::FromDevice)?;
+    DMA_CMD.write(bar, DMA_CMD::START::SET | DMA_CMD::DIRECTION::DeviceToRam)?;
     wait(bar, timeout)?;
     // The device's writes must be visible before the CPU reads the buffer.
     barrier::after_completion();

@@ -50,7 +50,7 @@ impl Guarded {
             return Ok(());
         }
         let [src, dst, count] = *self.shadow.lock().unwrap_or_else(|p| p.into_inner());
-        let to_ram = value.matches(DMA_CMD::DIRECTION::FromDevice);
+        let to_ram = value.matches(DMA_CMD::DIRECTION::DeviceToRam);
         let device_side = if to_ram { src } else { dst };
         let (register, end) =
             if to_ram { ("DMA_SRC", src.checked_add(count)) } else { ("DMA_DST", dst.checked_add(count)) };

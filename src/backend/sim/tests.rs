@@ -132,18 +132,31 @@ fn state_file_keeps_writes_across_opens() {
 }
 
 #[test]
-fn blocks_are_bars_and_split_registers_keep_their_word_order() {
+fn blocks_lie_at_their_addresses_and_split_registers_keep_their_word_order() {
     let nested = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/nested/nested.svd");
     let dev = sim(nested, &SimOptions::default());
     let bars: Vec<u8> = dev.backend().bars().unwrap().iter().map(|b| b.index).collect();
-    assert_eq!(bars, [0, 1], "two peripherals, two BARs");
-    let w = dev.window(Some(1), None, true).unwrap();
-    assert_eq!(w.map().unwrap().name, "DMA1");
-    let r = w.resolve("CH[2]_SRC", None).unwrap();
+    assert_eq!(bars, [0], "two peripherals, one BAR");
+    let w = dev.window(None, None, true).unwrap();
+    assert_eq!(w.map().unwrap().name, "nested");
+    let r = w.resolve("DMA1.CH[2]_SRC", None).unwrap();
+    assert_eq!(r.target.register().unwrap().offset, 0x1030, "DMA1 at 0x1000, CH[2]_SRC at 0x30 in it");
     w.write(&r, 0x1234).unwrap();
     assert_eq!(w.read(&r).unwrap(), 0x1234);
+    assert_eq!(w.io().read(0x1030, Width::W32).unwrap(), 0x1234);
+    assert_eq!(w.io().read(0x0030, Width::W32).unwrap(), 0, "DMA0's register is another");
+    let e = w.resolve("CH[2]_SRC", None).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::RegisterAmbiguous { .. }), "{e}");
+    // One block: the base is kept (issue 25: --block DMA1 read CH[1]_SRC is 0x1020).
     let only = sim(nested, &SimOptions { state: None, block: Some("dma1".into()) });
-    assert_eq!(only.window(None, None, false).unwrap().map().unwrap().name, "DMA1");
+    let w = only.window(None, None, false).unwrap();
+    assert_eq!(w.map().unwrap().name, "DMA1");
+    assert_eq!(w.resolve("CH[1]_SRC", None).unwrap().target.register().unwrap().offset, 0x1020);
+    assert_eq!(w.resolve("dma1.ch[1]_src", None).unwrap().target.register().unwrap().offset, 0x1020);
+    // Placed: sim:FILE@0x4000.
+    let placed = Device::open(&format!("sim:{nested}@0x4000"), crate::device::OpenOptions::default()).unwrap();
+    let w = placed.window(None, None, false).unwrap();
+    assert_eq!(w.resolve("DMA1.CH[1]_SRC.ADDR", None).unwrap().target.register().unwrap().offset, 0x5020);
 
     // A LiteX CSR of two words: most significant word at the lower address.
     let file = regmap::formats::parse("csr_base,demo,0x0,,\ncsr_register,demo_counter,0x0,2,rw\n", "csr.csv").unwrap();

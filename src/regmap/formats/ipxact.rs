@@ -50,7 +50,8 @@ pub fn parse(doc: &Document<'_>, ns: &str, source: &str) -> Result<MapFile> {
         expanded: std::cell::Cell::new(Tally::default()),
     };
     let blocks = r.component(doc.root_element()).map_err(|(l, m)| invalid(source, l, m))?;
-    finish(source, format, blocks)
+    let name = r.text(doc.root_element(), &["name"]).unwrap_or_default();
+    finish(source, format, &name, blocks)
 }
 
 /// An IP-XACT literal: SystemVerilog (`8'hed`, `'d5`), `0x`/`#` hex with an

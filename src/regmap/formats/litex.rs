@@ -233,5 +233,8 @@ fn build(p: Parsed, format: Format, source: &str) -> Result<MapFile> {
         reg.fields = vec![implicit_field(&reg, None, ReadAction::None, WriteSemantics::Normal)].into();
         b.registers.push(RawRegister { reg, line: c.line, field_lines: vec![c.line] });
     }
-    finish(source, format, blocks.into_values().collect())
+    // LiteX files do not name the SoC: the file's name does.
+    let name = std::path::Path::new(source).file_stem().and_then(|s| s.to_str()).unwrap_or("litex");
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    finish(source, format, &name, blocks.into_values().collect())
 }

@@ -27,6 +27,7 @@ pub mod svd;
 #[cfg(feature = "systemrdl")]
 pub mod systemrdl;
 pub mod toml_out;
+pub mod write;
 
 use std::path::Path;
 
@@ -134,11 +135,180 @@ pub struct MapFile {
     pub source: String,
     /// Its format.
     pub format: Format,
-    /// Its blocks, in (base, name) order.
+    /// The name of the whole map (the SVD device, the IP-XACT component,
+    /// the SystemRDL top addrmap, the TOML `[device]`), what a placed map of
+    /// several blocks is called.
+    pub name: String,
+    /// Where the file's address 0 lies in the BAR unless placed otherwise
+    /// (TOML `[device] at`; 0 for the other formats).
+    pub at: i64,
+    /// Its blocks, in (base, name) order, each with register offsets from
+    /// its base.
     pub blocks: Vec<RegisterMap>,
 }
 
+/// A map file as `--regmap` and `sim:` name it: `FILE`, or `FILE@OFFSET`
+/// to place the file's address 0 at BAR offset OFFSET (`@-0x40000000` for a
+/// file of system addresses whose 0x40000000 is the BAR's start).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapSpec {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Where its address 0 lies in the BAR, when given.
+    pub at: Option<i64>,
+}
+
+impl MapSpec {
+    /// `FILE` or `FILE@OFFSET` (a file whose own name ends in `@NUMBER` is
+    /// taken whole when it exists).
+    pub fn parse(text: &str) -> Result<MapSpec> {
+        let whole = MapSpec { path: text.into(), at: None };
+        let Some((file, at)) = text.rsplit_once('@') else { return Ok(whole) };
+        if Path::new(text).exists() || file.is_empty() {
+            return Ok(whole);
+        }
+        let (negative, digits) = match at.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, at),
+        };
+        let value = crate::value::parse_u64(digits).map_err(|_| {
+            crate::Error::invalid(text, "a map is placed as FILE@OFFSET, OFFSET a number (0x4000, or -0x40000000)")
+        })?;
+        let at = i64::try_from(value)
+            .map(|v| if negative { -v } else { v })
+            .map_err(|_| crate::Error::invalid(text, "the placement offset is too large"))?;
+        Ok(MapSpec { path: file.into(), at: Some(at) })
+    }
+}
+
+impl std::fmt::Display for MapSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            None => write!(f, "{}", self.path.display()),
+            Some(at) if at < 0 => write!(f, "{}@-{:#x}", self.path.display(), at.unsigned_abs()),
+            Some(at) => write!(f, "{}@{at:#x}", self.path.display()),
+        }
+    }
+}
+
 impl MapFile {
+    /// The map of a BAR this file describes: every block (or only `block`)
+    /// at its base address moved by `at` (default: the file's own
+    /// [`MapFile::at`]). Register offsets are BAR offsets; with several
+    /// blocks their names are qualified `BLOCK.REG`, and `BLOCK.REG` finds
+    /// a register of a single block too. Blocks that share addresses make a
+    /// map with [`RegisterMap::overlaps`].
+    pub fn place(&self, block: Option<&str>, at: Option<i64>) -> Result<RegisterMap> {
+        let chosen: Vec<&RegisterMap> = match block {
+            Some(name) => vec![self.block(Some(name))?],
+            None => self.blocks.iter().collect(),
+        };
+        let at = at.unwrap_or(self.at);
+        let mut placed = Vec::with_capacity(chosen.len());
+        for b in chosen {
+            let offset = i128::from(b.base) + i128::from(at);
+            let offset = u64::try_from(offset).map_err(|_| {
+                invalid(
+                    &self.source,
+                    1,
+                    format!(
+                        "block {} at address {:#x} placed {at:+#x} would start at BAR offset {offset:#x}, outside the BAR",
+                        b.name, b.base
+                    ),
+                )
+            })?;
+            placed.push((b, offset));
+        }
+        placed.sort_by(|(x, xo), (y, yo)| (*xo, &x.name).cmp(&(*yo, &y.name)));
+        let qualify = placed.len() > 1;
+        let mut registers = Vec::with_capacity(placed.iter().map(|(b, _)| b.registers.len()).sum());
+        let mut blocks = Vec::with_capacity(placed.len());
+        let with_rules = placed.iter().any(|(b, _)| !b.rules.is_empty());
+        let mut rules = Vec::new();
+        let (mut overlaps, mut furthest, mut size) = (false, 0u64, None::<u64>);
+        for (b, offset) in &placed {
+            let first = registers.len();
+            for r in b.registers.iter() {
+                let mut reg = r.clone();
+                reg.offset = offset
+                    .checked_add(r.offset)
+                    .filter(|o| o.checked_add(r.width.bytes()).is_some())
+                    .ok_or_else(|| {
+                        invalid(
+                            &self.source,
+                            1,
+                            format!("register {}.{} lies beyond the end of the BAR", b.name, r.name),
+                        )
+                    })?;
+                if qualify {
+                    reg.name = format!("{}.{}", b.name, r.name).into();
+                }
+                overlaps |= reg.offset < furthest && first > 0;
+                registers.push(reg);
+            }
+            furthest = furthest.max(registers[first..].iter().map(Register::end).max().unwrap_or(0));
+            overlaps |= b.overlaps;
+            if with_rules {
+                if b.rules.is_empty() {
+                    if let Some(end) = registers[first..].iter().map(Register::end).max() {
+                        let all = [
+                            crate::mmio::Width::W8,
+                            crate::mmio::Width::W16,
+                            crate::mmio::Width::W32,
+                            crate::mmio::Width::W64,
+                        ];
+                        rules.push(crate::regmap::model::AccessRule {
+                            start: *offset,
+                            end,
+                            widths: all.to_vec().into(),
+                        });
+                    }
+                } else {
+                    for rule in b.rules.iter() {
+                        let (Some(start), Some(end)) = (offset.checked_add(rule.start), offset.checked_add(rule.end))
+                        else {
+                            continue;
+                        };
+                        rules.push(crate::regmap::model::AccessRule { start, end, widths: rule.widths.clone() });
+                    }
+                }
+            }
+            // A TOML map's size is the BAR's; another format's, its block's.
+            let end = if self.format == Format::Toml { b.size } else { b.size.and_then(|s| offset.checked_add(s)) };
+            if let Some(s) = end {
+                size = Some(size.map_or(s, |m: u64| m.max(s)));
+            }
+            blocks.push(crate::regmap::model::Block {
+                name: b.name.clone(),
+                description: b.description.clone(),
+                base: b.base,
+                offset: *offset,
+                first,
+                end: registers.len(),
+            });
+        }
+        // Rules of blocks that share addresses would overlap: keep the first.
+        rules.sort_by_key(|r| r.start);
+        let mut kept: Vec<crate::regmap::model::AccessRule> = Vec::with_capacity(rules.len());
+        for r in rules {
+            if kept.last().is_none_or(|k| k.end <= r.start) {
+                kept.push(r);
+            }
+        }
+        let one = (placed.len() == 1).then(|| placed[0].0);
+        Ok(RegisterMap {
+            name: one.map_or_else(|| self.name.clone().into(), |b| b.name.clone()),
+            description: one.map(|b| b.description.clone()).unwrap_or_default(),
+            bar: placed.first().map_or(0, |(b, _)| b.bar),
+            base: 0,
+            size,
+            rules: kept.into(),
+            registers: registers.into(),
+            overlaps,
+            blocks: blocks.into(),
+        })
+    }
+
     /// The block called `name` (case-insensitive), or the only block when
     /// no name is given. A file of several blocks needs a name; the error
     /// lists them.
@@ -196,10 +366,7 @@ pub fn load_file_as_data(path: &Path) -> Result<MapFile> {
 pub fn parse(text: &str, source: &str) -> Result<MapFile> {
     match kind_of(text) {
         #[cfg(feature = "toml")]
-        Kind::Toml => {
-            let map = loader::parse(text, source)?;
-            Ok(MapFile { source: source.into(), format: Format::Toml, blocks: vec![map] })
-        }
+        Kind::Toml => loader::parse_file(text, source),
         #[cfg(feature = "xml")]
         Kind::Xml => xml(text, source),
         #[cfg(feature = "litex")]
@@ -479,9 +646,31 @@ fn collapse_implicit(reg: &mut Register) {
     reg.fields = Default::default();
 }
 
-/// Sort, simplify and validate the blocks an importer built.
-pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result<MapFile> {
+/// Whether registers of `map` (sorted by offset) share addresses, or
+/// fields of one register share bits or names.
+pub(crate) fn has_overlaps(map: &RegisterMap) -> bool {
+    let mut furthest = 0u64;
+    for (i, r) in map.registers.iter().enumerate() {
+        if i > 0 && r.offset < furthest {
+            return true;
+        }
+        furthest = furthest.max(r.end());
+        let mut bits = 0u64;
+        for (j, f) in r.fields.iter().enumerate() {
+            if bits & f.mask() != 0 || r.fields[..j].iter().any(|o| o.name.eq_ignore_ascii_case(&f.name)) {
+                return true;
+            }
+            bits |= f.mask();
+        }
+    }
+    false
+}
+
+/// Sort, simplify and validate the blocks an importer built; `name` is
+/// the whole map's.
+pub(crate) fn finish(source: &str, format: Format, name: &str, raw: Vec<RawBlock>) -> Result<MapFile> {
     let mut blocks = Vec::new();
+    let mut problems: Vec<(usize, String)> = Vec::new();
     for mut b in raw {
         b.registers.sort_by(|x, y| (x.reg.offset, &x.reg.name).cmp(&(y.reg.offset, &y.reg.name)));
         let mut registers = Vec::with_capacity(b.registers.len());
@@ -499,16 +688,22 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
             size: b.size,
             rules: Default::default(),
             registers: registers.into(),
-            overlaps: format == Format::Svd,
+            overlaps: false,
+            blocks: Default::default(),
         };
-        crate::regmap::validate(&map).map_err(|inv| {
+        // CMSIS-SVD files may have aliases (cmsis-svd reads them as they
+        // are): allowed in a block that has some, checked in the others.
+        let map = RegisterMap { overlaps: format == Format::Svd && has_overlaps(&map), ..map };
+        for inv in crate::regmap::problems_of(&map) {
             let at = match (inv.register, inv.field) {
                 (Some(r), Some(f)) => b.registers[r].field_lines.get(f).copied().unwrap_or(b.registers[r].line),
                 (Some(r), None) => b.registers[r].line,
                 _ => b.line,
             };
-            invalid(source, at, format!("block {}: {}", b.name, inv.message))
-        })?;
+            if problems.len() < loader::MAX_PROBLEMS {
+                problems.push((at, loader::clip_message(format!("block {}: {}", b.name, inv.message))));
+            }
+        }
         let mut map = map;
         for reg in map.registers.to_mut() {
             reg.fields.to_mut().sort_by_key(|f| std::cmp::Reverse(f.lsb));
@@ -516,8 +711,14 @@ pub(crate) fn finish(source: &str, format: Format, raw: Vec<RawBlock>) -> Result
         loader::make_printable(&mut map);
         blocks.push(map);
     }
+    problems.sort_by_key(|(line, _)| *line);
+    match problems.len() {
+        0 => {}
+        1 => return Err(invalid(source, problems[0].0, problems.remove(0).1)),
+        _ => return Err(ErrorKind::RegMapProblems { file: source.into(), problems }.into()),
+    }
     blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));
-    Ok(MapFile { source: source.into(), format, blocks })
+    Ok(MapFile { source: source.into(), format, name: name.into(), at: 0, blocks })
 }
 
 /// Access from the reading's words (`RO`, `RW`, `WO`, `RW1`, `W1`, `NA`).

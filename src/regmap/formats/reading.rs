@@ -91,17 +91,24 @@ pub struct EnumReading {
 pub fn reading(file: &MapFile) -> Reading {
     let mut blocks: Vec<&RegisterMap> = file.blocks.iter().collect();
     blocks.sort_by(|a, b| (a.base, &a.name).cmp(&(b.base, &b.name)));
-    Reading { format: file.format, blocks: blocks.iter().map(|b| block(b)).collect() }
+    let whole = file.format == Format::Toml;
+    Reading { format: file.format, blocks: blocks.iter().map(|b| block_of(b, whole)).collect() }
 }
 
 /// The reading of one block.
 pub fn block(map: &RegisterMap) -> BlockReading {
+    block_of(map, false)
+}
+
+/// `whole`: a register's reset defines every bit (TOML's), so fields
+/// without a reset of their own have the register's.
+fn block_of(map: &RegisterMap, whole: bool) -> BlockReading {
     let mut regs: Vec<&Register> = map.registers.iter().collect();
     regs.sort_by(|a, b| (a.offset, &a.name).cmp(&(b.offset, &b.name)));
     BlockReading {
         name: map.name.to_string(),
         base: map.base,
-        registers: regs.iter().map(|r| register(map, r)).collect(),
+        registers: regs.iter().map(|r| register(map, r, whole)).collect(),
     }
 }
 
@@ -113,7 +120,7 @@ pub fn register_reset(reg: &Register) -> Option<u64> {
     })
 }
 
-fn register(map: &RegisterMap, reg: &Register) -> RegisterReading {
+fn register(map: &RegisterMap, reg: &Register, whole: bool) -> RegisterReading {
     let split = reg.access_width != reg.width;
     let fields: Vec<FieldReading> = if reg.fields.is_empty() {
         let write =
@@ -134,6 +141,7 @@ fn register(map: &RegisterMap, reg: &Register) -> RegisterReading {
         fields.sort_by(|a, b| (a.lsb, &a.name).cmp(&(b.lsb, &b.name)));
         // A register marked read_side_effects whose fields say nothing: every field clears on read.
         let implied_clear = reg.read_side_effects && reg.fields.iter().all(|f| f.read_action == ReadAction::None);
+        let whole_reset = reg.reset.filter(|_| whole && reg.fields.iter().all(|f| f.reset.is_none()));
         fields
             .iter()
             .map(|f| {
@@ -145,7 +153,8 @@ fn register(map: &RegisterMap, reg: &Register) -> RegisterReading {
                     lsb: f.lsb,
                     msb: f.msb,
                     access: reg.field_access(f).reading_name(),
-                    reset: f.reset,
+                    // A reset the register gives whole (no field gives one) gives every field one.
+                    reset: f.reset.or_else(|| whole_reset.map(|r| f.extract(r))),
                     read_action: read.reading_name(),
                     write_semantics: reg.field_write(f).reading_name(),
                     enums: enums.iter().map(|(v, n)| EnumReading { value: *v, name: n.to_string() }).collect(),

@@ -60,7 +60,7 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
             registers: regs,
         });
     }
-    finish(source, Format::Svd, blocks)
+    finish(source, Format::Svd, &device.name, blocks)
 }
 
 /// What the file's arrays and derivations would expand to, counted on the

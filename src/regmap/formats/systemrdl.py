@@ -145,7 +145,7 @@ try:
     elif elems > MAX_ELEMENTS:
         out = {"error": {"line": line_of(root.top), "message": "its arrays expand to %d registers, fields and enumerated values; a map file may hold at most %d (counted before expanding)" % (elems, MAX_ELEMENTS)}}
     else:
-        out = {"blocks": read(root.top)}
+        out = {"name": root.top.inst_name, "blocks": read(root.top)}
 except RDLCompileError:
     p = problems[0] if problems else {"line": 1, "message": "compilation failed"}
     if p.get("file") and p["file"] != path:

@@ -28,6 +28,8 @@ pub const PYTHON_ENV: &str = "MMIODRV_PYTHON";
 
 #[derive(Deserialize)]
 struct Out {
+    #[serde(default)]
+    name: String,
     blocks: Option<Vec<BlockJ>>,
     error: Option<ErrorJ>,
 }
@@ -121,7 +123,7 @@ pub fn load(path: &Path, source: &str) -> Result<MapFile> {
             registers,
         });
     }
-    finish(source, Format::SystemRdl, blocks)
+    finish(source, Format::SystemRdl, &parsed.name, blocks)
 }
 
 /// Most bytes of the helper's reading read (and of its error output).

@@ -25,7 +25,12 @@ fn problems_name_the_line() {
         "m.xml:7: register C: 'BASE+8' is not a literal number (expressions and parameters are not supported)"
     );
     let e = parse(&xml.replace("BASE+8", "8"), "m.xml").unwrap_err();
-    assert_eq!(e.to_string(), "m.xml:6: block b: register B at 0x2 is not aligned to its width (32-bit)");
+    assert_eq!(
+        e.to_string(),
+        "m.xml:6: block b: register B at 0x2 is not aligned to its width (32-bit) (and 1 more problem(s))"
+    );
+    let ErrorKind::RegMapProblems { problems, .. } = e.kind() else { panic!("{e:?}") };
+    assert_eq!(problems[1], (6, "block b: register B [0x2..0x6) overlaps A [0x0..0x4)".to_string()));
     assert_eq!(e.class(), crate::error::ErrorClass::InvalidMap);
 
     let csv = "csr_base,a,0x0,,\ncsr_register,a_x,0x0,1,rw\ncsr_register,a_y,0x0,1,ro\n";

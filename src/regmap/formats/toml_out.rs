@@ -1,5 +1,6 @@
-//! `regmap convert --to toml`: one block of any map written as mmiodrv's
-//! TOML, so an imported map can be edited by hand. Everything the model
+//! `regmap convert --to toml`: a map file (every block, `[[block]]`s when
+//! there are several) written as mmiodrv's TOML, so an imported map can be
+//! edited by hand. Everything the model
 //! holds is written (resets, per-field access, write semantics and read
 //! actions, access width and word order, the block's base), so the TOML
 //! reads back as the same map.
@@ -41,31 +42,71 @@ fn access_word(a: Access) -> &'static str {
 
 /// The TOML text of `map`; `origin` is said in a comment at the top.
 pub fn to_toml(map: &RegisterMap, origin: &str) -> String {
+    file_to_toml(&map.name, 0, &[map], origin)
+}
+
+/// The TOML text of a map file's `blocks` (the `[[block]]` form for more
+/// than one), called `name`, placed `at`.
+pub fn file_to_toml(name: &str, at: i64, blocks: &[&RegisterMap], origin: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Converted by mmiodrv from {origin}");
-    let _ = writeln!(s, "[device]\nname = {}", quote(&map.name));
-    if !map.description.is_empty() {
-        let _ = writeln!(s, "description = {}", quote(&map.description));
+    let one = match blocks {
+        [b] => Some(*b),
+        _ => None,
+    };
+    let _ = writeln!(s, "[device]\nname = {}", quote(one.map_or(name, |b| &b.name)));
+    if let Some(b) = one.filter(|b| !b.description.is_empty()) {
+        let _ = writeln!(s, "description = {}", quote(&b.description));
     }
-    let _ = writeln!(s, "bar = {}", map.bar);
-    if map.base != 0 {
-        let _ = writeln!(s, "base = {:#x}", map.base);
+    let first = blocks.first();
+    let _ = writeln!(s, "bar = {}", first.map_or(0, |b| b.bar));
+    if let Some(b) = one.filter(|b| b.base != 0) {
+        let _ = writeln!(s, "base = {:#x}", b.base);
     }
-    if map.overlaps {
+    if at != 0 {
+        // TOML has no negative hexadecimal.
+        let _ = writeln!(s, "at = {}", if at < 0 { at.to_string() } else { format!("{at:#x}") });
+    }
+    if blocks.iter().any(|b| b.overlaps) {
         let _ = writeln!(s, "overlaps = true   # registers may share addresses, fields names (as in the source)");
     }
-    if let Some(size) = map.size {
+    if let Some(size) = one.and_then(|b| b.size) {
         let _ = writeln!(s, "size = {size:#x}");
     }
+    match one {
+        Some(b) => registers(&mut s, b, ""),
+        None => {
+            for b in blocks {
+                let _ = writeln!(s, "\n[[block]]\nname = {}", quote(&b.name));
+                if !b.description.is_empty() {
+                    let _ = writeln!(s, "description = {}", quote(&b.description));
+                }
+                if b.base != 0 {
+                    let _ = writeln!(s, "base = {:#x}", b.base);
+                }
+                registers(&mut s, b, "block.");
+            }
+        }
+    }
+    s
+}
+
+/// A block's access ranges and registers, as `[[PREFIXaccess]]` and `[[PREFIXregister]]`.
+fn registers(s: &mut String, map: &RegisterMap, prefix: &str) {
     for rule in map.rules.iter() {
         let widths: Vec<String> = rule.widths.iter().map(|w| w.bits().to_string()).collect();
-        let _ =
-            writeln!(s, "\n[[access]]\nrange = [{:#x}, {:#x}]\nwidths = [{}]", rule.start, rule.end, widths.join(", "));
+        let _ = writeln!(
+            s,
+            "\n[[{prefix}access]]\nrange = [{:#x}, {:#x}]\nwidths = [{}]",
+            rule.start,
+            rule.end,
+            widths.join(", ")
+        );
     }
     for r in map.registers.iter() {
         let _ = writeln!(
             s,
-            "\n[[register]]\nname = {}\noffset = {:#x}\nwidth = {}",
+            "\n[[{prefix}register]]\nname = {}\noffset = {:#x}\nwidth = {}",
             quote(&r.name),
             r.offset,
             r.width.bits()
@@ -87,7 +128,7 @@ pub fn to_toml(map: &RegisterMap, origin: &str) -> String {
             let _ = writeln!(s, "description = {}", quote(&r.description));
         }
         for f in r.fields.iter() {
-            let _ = writeln!(s, "\n[[register.field]]\nname = {}", quote(&f.name));
+            let _ = writeln!(s, "\n[[{prefix}register.field]]\nname = {}", quote(&f.name));
             if f.msb == f.lsb {
                 let _ = writeln!(s, "bits = {}", f.lsb);
             } else {
@@ -119,5 +160,4 @@ pub fn to_toml(map: &RegisterMap, origin: &str) -> String {
             }
         }
     }
-    s
 }
