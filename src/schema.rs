@@ -172,16 +172,16 @@ fn host() -> Value {
     json!({ "type": "string", "description": "The remote host that made it, when several hosts ran the command (--host): as given" })
 }
 
-/// The whole document: the register operations' results and errors, every
-/// built-in driver's, and `front_end`'s own commands' (declared by it on
-/// the [`Results`] it is given). A script's line runs the first two kinds:
-/// only they can make a line of several results.
-pub fn document(front_end: impl FnOnce(&mut Results)) -> Value {
+/// The whole document: the register operations' results and errors, the
+/// drivers' (`drivers` declares them: each installed driver's
+/// [`crate::drivers::DriverInfo::results`]), and `front_end`'s own
+/// commands' (declared by it on the [`Results`] it is given). A script's
+/// line runs the first two kinds: only they can make a line of several
+/// results.
+pub fn document(drivers: impl FnOnce(&mut Results), front_end: impl FnOnce(&mut Results)) -> Value {
     let mut r = Results::new();
     register_ops(&mut r);
-    for d in crate::drivers::installed() {
-        (d.results)(&mut r);
-    }
+    drivers(&mut r);
     let lines = r.ops.len();
     front_end(&mut r);
     r.document(lines)
@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        document(|_| {})
+        document(|_| {}, |_| {})
     }
 
     /// Every register operation of the grammar has its results declared,

@@ -29,7 +29,12 @@ pub struct ManPages {
 /// docs/json-schema.json holds), the program's commands' objects with the
 /// library's and the drivers'.
 pub fn json_schema(_call: &mut Call<'_>) -> Result<()> {
-    let doc = mmiodrv::schema::document(super::results);
+    let drivers = |r: &mut mmiodrv::schema::Results| {
+        for d in mmiodrv::drivers::installed() {
+            (d.results)(r);
+        }
+    };
+    let doc = mmiodrv::schema::document(drivers, super::results);
     let text = serde_json::to_string_pretty(&doc).map_err(|e| mmiodrv::Error::invalid("", e.to_string()))?;
     outln!("{text}");
     Ok(())

@@ -522,7 +522,7 @@ fn parse_access(text: &str, what: &str) -> std::result::Result<Access, String> {
 
 #[cfg(feature = "toml")]
 fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, String> {
-    super::formats::write_from_name(text).ok_or_else(|| {
+    WriteSemantics::from_reading_name(text).ok_or_else(|| {
         format!(
             "{what}: write '{}' is not one of normal, oneToClear, oneToSet, oneToToggle, \
              zeroToClear, zeroToSet, zeroToToggle, clear, set, modify",
@@ -533,7 +533,7 @@ fn parse_write(text: &str, what: &str) -> std::result::Result<WriteSemantics, St
 
 #[cfg(feature = "toml")]
 fn parse_read(text: &str, what: &str) -> std::result::Result<ReadAction, String> {
-    super::formats::read_from_name(text)
+    ReadAction::from_reading_name(text)
         .ok_or_else(|| format!("{what}: read '{}' is not one of none, clear, set, modify, modifyExternal", clip(text)))
 }
 

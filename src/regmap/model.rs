@@ -103,6 +103,25 @@ pub enum WriteSemantics {
 }
 
 impl WriteSemantics {
+    /// Every kind, in declaration order.
+    pub const ALL: [WriteSemantics; 10] = [
+        WriteSemantics::Normal,
+        WriteSemantics::OneToClear,
+        WriteSemantics::OneToSet,
+        WriteSemantics::OneToToggle,
+        WriteSemantics::ZeroToClear,
+        WriteSemantics::ZeroToSet,
+        WriteSemantics::ZeroToToggle,
+        WriteSemantics::Clear,
+        WriteSemantics::Set,
+        WriteSemantics::Modify,
+    ];
+
+    /// The kind named `word` in the normalized reading ([`Self::reading_name`]).
+    pub fn from_reading_name(word: &str) -> Option<WriteSemantics> {
+        Self::ALL.into_iter().find(|w| w.reading_name() == word)
+    }
+
     /// The bits to write into a field with these semantics so that a write
     /// meant for *another* field of the register leaves this one as it is.
     /// `current` is the field's value as read (used only by [`Self::Normal`]);
@@ -168,6 +187,15 @@ pub enum ReadAction {
 }
 
 impl ReadAction {
+    /// Every kind, in declaration order.
+    pub const ALL: [ReadAction; 5] =
+        [ReadAction::None, ReadAction::Clear, ReadAction::Set, ReadAction::Modify, ReadAction::ModifyExternal];
+
+    /// The kind named `word` in the normalized reading ([`Self::reading_name`]).
+    pub fn from_reading_name(word: &str) -> Option<ReadAction> {
+        Self::ALL.into_iter().find(|r| r.reading_name() == word)
+    }
+
     /// The name in the normalized reading (IP-XACT's `readAction`, or `none`).
     pub const fn reading_name(self) -> &'static str {
         match self {

@@ -9,8 +9,8 @@ use roxmltree::{Document, Node};
 
 use crate::error::Result;
 use crate::regmap::formats::{
-    derive_access, field_reset, finish, implicit_field, invalid, line, read_from_name, width, write_from_name, Format,
-    MapFile, RawBlock, RawRegister, Tally,
+    derive_access, field_reset, finish, implicit_field, invalid, line, width, Format, MapFile, RawBlock, RawRegister,
+    Tally,
 };
 use crate::regmap::model::{Access, Field, ReadAction, Register, WordOrder, WriteSemantics};
 
@@ -433,14 +433,15 @@ impl<'a, 'input> Reader<'a, 'input> {
             None => WriteSemantics::Normal,
             Some(n) => {
                 let t = n.text().unwrap_or("").trim();
-                write_from_name(t).ok_or_else(|| (self.line(n), format!("{what}: modifiedWriteValue '{t}'")))?
+                WriteSemantics::from_reading_name(t)
+                    .ok_or_else(|| (self.line(n), format!("{what}: modifiedWriteValue '{t}'")))?
             }
         };
         let read_action = match word("readAction") {
             None => ReadAction::None,
             Some(n) => {
                 let t = n.text().unwrap_or("").trim();
-                read_from_name(t)
+                ReadAction::from_reading_name(t)
                     .filter(|r| *r != ReadAction::ModifyExternal)
                     .ok_or_else(|| (self.line(n), format!("{what}: readAction '{t}'")))?
             }

@@ -734,35 +734,6 @@ pub(crate) fn access_from_reading(word: &str) -> Option<Access> {
     })
 }
 
-/// Write semantics from IP-XACT's `modifiedWriteValue` words.
-pub(crate) fn write_from_name(word: &str) -> Option<WriteSemantics> {
-    Some(match word {
-        "normal" => WriteSemantics::Normal,
-        "oneToClear" => WriteSemantics::OneToClear,
-        "oneToSet" => WriteSemantics::OneToSet,
-        "oneToToggle" => WriteSemantics::OneToToggle,
-        "zeroToClear" => WriteSemantics::ZeroToClear,
-        "zeroToSet" => WriteSemantics::ZeroToSet,
-        "zeroToToggle" => WriteSemantics::ZeroToToggle,
-        "clear" => WriteSemantics::Clear,
-        "set" => WriteSemantics::Set,
-        "modify" => WriteSemantics::Modify,
-        _ => return None,
-    })
-}
-
-/// Read actions from IP-XACT's `readAction` words.
-pub(crate) fn read_from_name(word: &str) -> Option<ReadAction> {
-    Some(match word {
-        "none" => ReadAction::None,
-        "clear" => ReadAction::Clear,
-        "set" => ReadAction::Set,
-        "modify" => ReadAction::Modify,
-        "modifyExternal" => ReadAction::ModifyExternal,
-        _ => return None,
-    })
-}
-
 /// A register width the model takes (8, 16, 32, 64), or the error saying which it is not.
 pub(crate) fn width(bits: u64, what: &str) -> std::result::Result<crate::mmio::Width, String> {
     u32::try_from(bits)

@@ -16,10 +16,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::regmap::formats::{
-    access_from_reading, derive_access, finish, invalid, read_from_name, width, write_from_name, Format, MapFile,
-    RawBlock, RawRegister,
+    access_from_reading, derive_access, finish, invalid, width, Format, MapFile, RawBlock, RawRegister,
 };
-use crate::regmap::model::{Field, Register, WordOrder};
+use crate::regmap::model::{Field, ReadAction, Register, WordOrder, WriteSemantics};
 
 const HELPER: &str = include_str!("systemrdl.py");
 
@@ -172,8 +171,9 @@ fn register(r: RegJ) -> std::result::Result<RawRegister, (usize, String)> {
     for f in r.fields {
         let bad = |m: String| (f.line, format!("field {}.{}: {m}", r.name, f.name));
         let access = access_from_reading(&f.access).ok_or_else(|| bad(format!("access {}", f.access)))?;
-        let write = write_from_name(&f.write_semantics).ok_or_else(|| bad(f.write_semantics.clone()))?;
-        let read = read_from_name(&f.read_action).ok_or_else(|| bad(f.read_action.clone()))?;
+        let write =
+            WriteSemantics::from_reading_name(&f.write_semantics).ok_or_else(|| bad(f.write_semantics.clone()))?;
+        let read = ReadAction::from_reading_name(&f.read_action).ok_or_else(|| bad(f.read_action.clone()))?;
         let mut values: Vec<_> = f.enums.into_iter().map(|e| (e.value, e.name.into())).collect();
         values.sort();
         fields.push(Field {
