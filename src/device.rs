@@ -23,7 +23,7 @@ use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::lock::{DeviceLock, LockMode};
 use crate::mmio::{RegisterIo, Width};
-use crate::observe::trace::{Event, Recorder, TracingBackend};
+use crate::backend::trace::{Event, Recorder, TracingBackend};
 use crate::pci::config_map::{self, CONFIG_BAR};
 use crate::pci::{ConfigSpace, DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
@@ -227,7 +227,7 @@ impl Device {
     }
 
     /// This device with every access to its BARs recorded by `recorder`
-    /// (see [`crate::observe::trace`]): windows, drivers and interrupts all
+    /// (see [`crate::backend::trace`]): windows, drivers and interrupts all
     /// go through the tracing backend, which makes exactly the same accesses.
     pub fn with_trace(self, recorder: Arc<Recorder>) -> Device {
         let inner: Box<dyn Backend> = Box::new(Shared(self.backend));

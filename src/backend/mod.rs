@@ -9,6 +9,7 @@ pub mod irq;
 pub mod select;
 pub mod sim;
 pub mod sysfs;
+pub mod trace;
 #[cfg(feature = "uio")]
 pub mod uio;
 pub mod vfio;

@@ -23,56 +23,12 @@ pub mod trace;
 pub mod watch;
 
 use std::os::fd::BorrowedFd;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::backend::Backend;
+pub use crate::backend::trace::DeviceIds;
+pub use crate::value::rfc3339;
 
 pub use probe::{Expand, Probe};
-
-/// A PCI device's identity, as config space gives it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct DeviceIds {
-    /// Vendor ID.
-    pub vendor: u16,
-    /// Device ID.
-    pub device: u16,
-    /// Revision.
-    pub revision: Option<u8>,
-    /// Subsystem vendor and ID.
-    pub subsystem: Option<(u16, u16)>,
-}
-
-impl DeviceIds {
-    /// The IDs of the device behind `backend` (None without config space: a
-    /// host file).
-    pub fn of(backend: &dyn Backend) -> Option<DeviceIds> {
-        let config = backend.read_config().ok()?;
-        Some(DeviceIds {
-            vendor: config.vendor_id()?,
-            device: config.device_id()?,
-            revision: config.revision(),
-            subsystem: config.subsystem(),
-        })
-    }
-
-    /// Whether `other` is the same kind of device (vendor and device ID).
-    pub fn same_device(&self, other: &DeviceIds) -> bool {
-        (self.vendor, self.device) == (other.vendor, other.device)
-    }
-}
-
-impl std::fmt::Display for DeviceIds {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04x}:{:04x}", self.vendor, self.device)?;
-        if let Some(r) = self.revision {
-            write!(f, " rev {r:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// The built-in map named `name` for `bar` (snapshots and traces name the
 /// map they were made with).
@@ -96,30 +52,6 @@ pub fn load_map(path: &std::path::Path, name: &str) -> crate::Result<crate::regm
 /// `ids` for messages: the IDs, or what has none.
 pub fn ids_text(ids: Option<&DeviceIds>) -> String {
     ids.map(|i| format!("IDs {i}")).unwrap_or_else(|| "no PCI IDs".into())
-}
-
-/// `time` as RFC 3339 in UTC with milliseconds (`2025-01-31T12:34:56.789Z`).
-pub fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    let secs = since.as_secs();
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        since.subsec_millis()
-    )
 }
 
 /// Whole milliseconds, for JSON (`"elapsed_ms": 1234`).
@@ -159,6 +91,8 @@ pub(crate) fn pause(stop: Option<BorrowedFd<'_>>, until: Instant) -> crate::Resu
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     use crate::error::DeviceRef;
