@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use crate::backend::host_file::HostFileBackend;
 use crate::backend::sim::{Identity, SimBackend, SimOptions};
+use crate::backend::trace::{Event, Recorder, TracingBackend};
 use crate::backend::{select, Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
 use crate::error::{DeviceRef, Error, ErrorKind, Result};
 use crate::lock::{DeviceLock, LockMode};
 use crate::mmio::{RegisterIo, Width};
-use crate::backend::trace::{Event, Recorder, TracingBackend};
 use crate::pci::config_map::{self, CONFIG_BAR};
 use crate::pci::{ConfigSpace, DeviceSelector, PciAddress, Sysfs, SysfsDevice};
 use crate::regmap::RegisterMap;
