@@ -257,9 +257,10 @@ fn make_vpd(rng: &mut Rng) -> Vec<u8> {
     v
 }
 
-/// A fake sysfs tree with one device whose only capability is VPD.
+/// A fake sysfs tree with one device whose only capability is VPD, in
+/// domain ffff (no machine has it, so no real device is named).
 fn fake_sysfs(root: &std::path::Path, vpd: &[u8]) {
-    let dev = root.join("devices/0000:00:01.0");
+    let dev = root.join("devices/ffff:00:01.0");
     std::fs::create_dir_all(&dev).expect("fake sysfs");
     let mut config = vec![0u8; 256];
     config[..4].copy_from_slice(&[0x86, 0x80, 0x34, 0x12]);
