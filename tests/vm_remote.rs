@@ -335,6 +335,13 @@ with mmiodrv.open(edu, host=host) as dev:
     assert (dev.read("ID"), dev.read("ID.MAJOR"), dev.read(0x0, width=32)) == (0x10000ED, 1, 0x10000ED)
     dev.write("LIVENESS", 0x1234)
     assert dev.read("LIVENESS") == 0xFFFFEDCB
+    # A field's value by name, as locally (edu drops a DMA_CMD without START).
+    dev.write("DMA_CMD.DIRECTION", "device to RAM")
+    try:
+        dev.write("DMA_CMD.DIRECTION", "sideways")
+        raise SystemExit("a value that is no name of the field was not refused")
+    except mmiodrv.UsageError as e:
+        assert str(e).startswith(f"{host}: {edu}: ") and "names: RAM to device, device to RAM" in str(e), str(e)
     assert dev.edu.factorial(10) == {"device": edu, "factorial": 3628800, "interrupt": None, "n": 10}
     replies = dev.run_many(["read ID.MAGIC"] * 1000)
     assert len(replies) == 1000 and all(r[0]["value"] == 0xED for r in replies)

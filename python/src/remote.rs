@@ -256,13 +256,15 @@ impl RemoteDevice {
         let (t, v, w, b) = (|| {
             Ok((
                 args::target(target)?,
-                args::uint(value, "value")?,
+                args::operand(value, "value")?,
                 args::width(width)?,
                 args::opt_small::<u8>(bar, "bar", 255)?,
             ))
         })()
         .or_raise(py, Some(&self.name))?;
-        self.line(py, &format!("write {} {v:#x}{}{}", word(&t), opt("width", w.map(|w| w.bits())), opt("bar", b)))?;
+        // A number as hex, a name of one of the field's values as one word.
+        let v = word(&v.to_string());
+        self.line(py, &format!("write {} {v}{}{}", word(&t), opt("width", w.map(|w| w.bits())), opt("bar", b)))?;
         Ok(())
     }
 

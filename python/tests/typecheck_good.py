@@ -31,6 +31,7 @@ def main() -> None:
     with mmiodrv.open("0000:00:04.0", host="root@lab1:2222", copy=False) as far:
         value: int = far.read("ID.MAGIC")
         far.write("LIVENESS", 1)
+        far.write("DMA_CMD.DIRECTION", "device to RAM")
         replies: list[list[dict[str, object]]] = far.run_many(["read ID", "read STATUS"])
         far_buf = far.dma_buffer(4096, mask_bits=28)
         far_buf.write_bytes(0, b"x")
