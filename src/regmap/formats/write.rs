@@ -177,7 +177,9 @@ fn split(w: &mut Written, format: &str, b: &RegisterMap, r: &Register) {
     }
 }
 
-fn svd_access(a: Access) -> Option<&'static str> {
+/// An access as CMSIS-SVD and IP-XACT both spell it (`None`: no access, which
+/// neither file says with this word).
+fn xml_access(a: Access) -> Option<&'static str> {
     Some(match a {
         Access::RO => "read-only",
         Access::WO => "write-only",
@@ -224,7 +226,7 @@ fn svd(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str) {
                 r.offset,
                 r.width.bits()
             );
-            match svd_access(r.access) {
+            match xml_access(r.access) {
                 Some(a) => {
                     let _ = writeln!(s, "          <access>{a}</access>");
                 }
@@ -252,7 +254,7 @@ fn svd(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str) {
                 }
                 let _ = writeln!(s, "              <bitRange>[{}:{}]</bitRange>", f.msb, f.lsb);
                 let access = f.access.unwrap_or(r.access);
-                match svd_access(access) {
+                match xml_access(access) {
                     Some(a) => {
                         let _ = writeln!(s, "              <access>{a}</access>");
                     }
@@ -293,17 +295,6 @@ fn svd(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str) {
     }
     let _ = writeln!(s, "  </peripherals>\n</device>");
     w.text = s;
-}
-
-fn ipxact_access(a: Access) -> Option<&'static str> {
-    Some(match a {
-        Access::RO => "read-only",
-        Access::WO => "write-only",
-        Access::RW | Access::RW1C => "read-write",
-        Access::W1 => "writeOnce",
-        Access::RW1 => "read-writeOnce",
-        Access::NA => return None,
-    })
 }
 
 fn ipxact(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str) {
@@ -347,7 +338,7 @@ fn ipxact(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str) {
                 r.offset,
                 r.width.bits()
             );
-            match ipxact_access(r.access) {
+            match xml_access(r.access) {
                 Some(a) => {
                     let _ = writeln!(s, "          <ipxact:access>{a}</ipxact:access>");
                 }
@@ -377,7 +368,7 @@ fn ipxact(w: &mut Written, name: &str, blocks: &[&RegisterMap], origin: &str) {
                 }
                 let _ = writeln!(s, "            <ipxact:bitWidth>{}</ipxact:bitWidth>", f.bits());
                 let access = f.access.unwrap_or(r.access);
-                match ipxact_access(access) {
+                match xml_access(access) {
                     Some(a) => {
                         let _ = writeln!(s, "            <ipxact:access>{a}</ipxact:access>");
                     }
