@@ -1,5 +1,6 @@
 //! From the global options to an opened device and a session on it.
 
+use mmiodrv::error::PciError;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -183,7 +184,7 @@ pub fn nothing_named(g: &Global, found: usize) -> Result<()> {
     match (&g.device, found, g.slot.is_none() && g.ids.is_none()) {
         (Some(d), 0, true) => {
             let selector = DeviceSelector::parse(d).map_or_else(|_| d.clone(), |s| s.to_string());
-            Err(ErrorKind::DeviceNotFound { selector }.into())
+            Err(PciError::DeviceNotFound { selector }.into())
         }
         _ => Ok(()),
     }
@@ -211,6 +212,6 @@ pub fn open_inspected(
             };
             traced(g, Device::open_pci(dev, OpenOptions { backend, force: g.force, lock: None })?)
         }
-        (Devices::Machine(_), None) => Err(ErrorKind::DeviceNotFound { selector: f.name() }.into()),
+        (Devices::Machine(_), None) => Err(PciError::DeviceNotFound { selector: f.name() }.into()),
     }
 }

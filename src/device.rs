@@ -12,6 +12,7 @@
 //! # Ok::<(), mmiodrv::Error>(())
 //! ```
 
+use crate::error::{BackendError, PciError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use crate::backend::sim::{Identity, SimBackend, SimOptions};
 use crate::backend::trace::{Event, Recorder, TracingBackend};
 use crate::backend::{select, Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 use crate::drivers::{self, DriverInfo};
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, Result};
 use crate::lock::{DeviceLock, LockMode};
 use crate::mmio::{RegisterIo, Width};
 use crate::pci::config_map::{self, CONFIG_BAR};
@@ -50,14 +51,14 @@ impl DeviceSpec {
         if let Some(path) = text.strip_prefix("sim:") {
             return nonempty(path, text).map(DeviceSpec::Sim);
         }
-        DeviceSelector::parse(text).map(DeviceSpec::Pci)
+        Ok(DeviceSpec::Pci(DeviceSelector::parse(text)?))
     }
 }
 
 fn nonempty(path: &str, text: &str) -> Result<PathBuf> {
     if path.is_empty() {
         let reason = "a path must follow the prefix (file:PATH, sim:PATH)";
-        return Err(ErrorKind::InvalidSelector { input: text.to_string(), reason }.into());
+        return Err(PciError::InvalidSelector { input: text.to_string(), reason }.into());
     }
     Ok(PathBuf::from(path))
 }
@@ -315,7 +316,7 @@ impl Device {
             .iter()
             .find(|b| b.index == bar)
             .map(|b| b.size)
-            .ok_or_else(|| Error::on(self.device(), ErrorKind::BarNotPresent { bar }))?;
+            .ok_or_else(|| Error::on(self.device(), BackendError::BarNotPresent { bar }))?;
         if let Some(size) = map.as_ref().and_then(|m| m.size).filter(|s| *s > len) {
             log::warn!("{}: BAR{bar} is {len:#x} bytes, smaller than the map's {size:#x}", self.device());
         }
@@ -328,7 +329,7 @@ impl Device {
     pub fn config_layout(&self) -> Result<Layout> {
         let config = self.backend.read_config()?;
         if config.is_empty() {
-            let e = crate::error::ErrorKind::ConfigTooShort { len: 0, need: 64 };
+            let e = crate::error::PciError::ConfigTooShort { len: 0, need: 64 };
             return Err(Error::on(self.device(), e));
         }
         let map = config_map::map(&config);
@@ -447,6 +448,7 @@ impl Backend for Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn specs() {
@@ -454,6 +456,9 @@ mod tests {
         assert_eq!(DeviceSpec::parse("sim:map.toml").unwrap(), DeviceSpec::Sim("map.toml".into()));
         assert!(matches!(DeviceSpec::parse("ffff:00:04.0").unwrap(), DeviceSpec::Pci(_)));
         assert!(DeviceSpec::parse("file:").is_err());
-        assert!(matches!(DeviceSpec::parse("00:04").unwrap_err().kind(), ErrorKind::InvalidAddress { .. }));
+        assert!(matches!(
+            DeviceSpec::parse("00:04").unwrap_err().kind(),
+            ErrorKind::Pci(PciError::InvalidAddress { .. })
+        ));
     }
 }

@@ -16,14 +16,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Remedy, Space, UserspaceDriver};
-use crate::grant::{self, Access, NamedDevice, NodeKind, StrayGrant};
+use crate::error::Remedy;
+
+use crate::pci::space::Space;
+
+use crate::backend::kind::UserspaceDriver;
+use crate::grant::{self, Access, NamedDevice, NodeKind, StrayGrant, UDEV_GROUP};
 use crate::pci::config::{command, ConfigSpace};
 use crate::pci::sysfs::VFIO_VIABLE_DRIVERS;
 use crate::pci::{BarKind, Sysfs, SysfsDevice};
-
-/// The group the udev rules give device nodes to (udev/install.sh).
-pub const UDEV_GROUP: &str = "mmiodrv";
 
 /// The locked memory DMA buffers of a typical session need: VFIO pins
 /// buffers against RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK.

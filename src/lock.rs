@@ -2,7 +2,7 @@
 //! (and programs on the library). Single accesses take the device's lock
 //! shared; multi-step operations (a factorial, a DMA transfer, a batch run,
 //! a bind) take it exclusive, so neither runs in the middle of another. A conflicting request waits up to
-//! [`DEFAULT_WAIT`], then fails with [`ErrorKind::InUse`] naming the
+//! [`DEFAULT_WAIT`], then fails with [`PciError::InUse`] naming the
 //! holder. The kernel drops a lock when its holder exits, however it exits.
 //!
 //! # Who can hold a lock
@@ -34,6 +34,7 @@
 //! the pid `/proc/locks` remembers taking it, which may have exited and left
 //! the lock to a child.
 
+use crate::error::PciError;
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,11 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::error::{Error, ErrorKind, InUse, Remedy, Result, UserspaceDriver};
+use crate::error::{Error, ErrorKind, Remedy, Result};
+
+use crate::pci::error::InUse;
+
+use crate::backend::kind::UserspaceDriver;
 use crate::pci::PciAddress;
 
 /// Environment variable naming the lock directory.
@@ -103,7 +108,7 @@ fn unsafe_lock(path: &Path, why: String, remedy: String) -> Error {
 
 /// The gid of group `mmiodrv`, if the group database has one.
 fn group_gid() -> Option<u32> {
-    crate::grant::Paths::system(crate::pci::Sysfs::from_env()).gid_of(crate::doctor::UDEV_GROUP)
+    crate::grant::Paths::system(crate::pci::Sysfs::from_env()).gid_of(crate::grant::UDEV_GROUP)
 }
 
 fn user_name(uid: u32) -> String {
@@ -293,7 +298,7 @@ pub fn acquire(address: PciAddress, mode: LockMode, wait: Duration) -> Result<De
                 if first {
                     first = false;
                     if let Some(squat) = squatter(address, &f) {
-                        return Err(Error::on(address, ErrorKind::InUse { action: "use", reasons: vec![squat] }));
+                        return Err(Error::on(address, PciError::InUse { action: "use", reasons: vec![squat] }));
                     }
                 }
                 if Instant::now() >= deadline {
@@ -303,7 +308,7 @@ pub fn acquire(address: PciAddress, mode: LockMode, wait: Duration) -> Result<De
                         pid: holder.map(|h| h.pid),
                         user: holder.filter(|h| h.uid != me).map(|h| user_name(h.uid)),
                     };
-                    return Err(Error::on(address, ErrorKind::InUse { action: "use", reasons: vec![reason] }));
+                    return Err(Error::on(address, PciError::InUse { action: "use", reasons: vec![reason] }));
                 }
                 file = f;
                 crate::stop::sleep(Duration::from_millis(20))?;
@@ -477,7 +482,7 @@ mod tests {
             let start = Instant::now();
             let e = acquire(a, LockMode::Exclusive, Duration::from_millis(100)).unwrap_err();
             assert!(start.elapsed() >= Duration::from_millis(100), "it waited");
-            assert!(matches!(e.kind(), ErrorKind::InUse { .. }), "{e}");
+            assert!(matches!(e.kind(), ErrorKind::Pci(PciError::InUse { .. })), "{e}");
             assert_eq!(e.exit_status(), 6);
             drop((r1, r2));
             let w = acquire(a, LockMode::Exclusive, Duration::ZERO).unwrap();

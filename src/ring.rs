@@ -62,10 +62,11 @@
 //! IOMMU mapping, and a [`DmaBuffer`] stays mapped until it is dropped (so a
 //! driver stops the device before dropping its rings).
 
+use crate::error::AccessError;
 use std::marker::PhantomData;
 
 use crate::backend::{Backend, DmaBuffer};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::mmio::{MmioRegion, RegisterIo, Width};
 
 #[allow(unused_imports)] // for the documentation's links
@@ -146,7 +147,7 @@ impl Slot<'_> {
     #[inline]
     fn at(&self, offset: u64, width: Width) -> Result<u64> {
         if offset.checked_add(width.bytes()).is_none_or(|end| end > self.size) {
-            return Err(ErrorKind::OutOfRange { offset, width: width.bytes(), len: self.size }.into());
+            return Err(AccessError::OutOfRange { offset, width: width.bytes(), len: self.size }.into());
         }
         Ok(self.base + offset)
     }

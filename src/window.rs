@@ -6,12 +6,13 @@
 //! and writes checked against it, so a script can be checked in full before
 //! anything is accessed. A [`Window`] is a layout with the BAR opened.
 
+use crate::error::{AccessError, MapError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 use crate::regmap::{self, plan_field_write, Access, BitRange, Register, RegisterMap, Target, Text};
@@ -413,13 +414,13 @@ impl Layout {
             }
             Target::Offset(o) => (format!("the offset {o:#x}"), Vec::new()),
         };
-        Err(ErrorKind::ValueNameNotFound { name: name.clone(), target, names }.into())
+        Err(MapError::ValueNameNotFound { name: name.clone(), target, names }.into())
     }
 
     /// Check a read before it is made: write-only registers have nothing to read.
     pub fn check_read(&self, r: &Resolved<'_>) -> Result<()> {
         match r.target.register() {
-            Some(reg) if !reg.access.readable() => Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into()),
+            Some(reg) if !reg.access.readable() => Err(MapError::WriteOnly { register: reg.name.to_string() }.into()),
             _ => Ok(()),
         }
     }
@@ -431,7 +432,7 @@ impl Layout {
             Target::Offset(_) => r.width.check_value(value, "write").map(drop),
             Target::Register(reg) => {
                 if !reg.access.writable() {
-                    return Err(ErrorKind::ReadOnly { register: reg.name.to_string() }.into());
+                    return Err(MapError::ReadOnly { register: reg.name.to_string() }.into());
                 }
                 reg.width.check_value(value, &format!("write of {}", reg.name)).map(drop)
             }
@@ -454,7 +455,7 @@ impl Layout {
     /// named (of a map placed with blocks) is its registers, skipped as
     /// [`Layout::dump_plan`] skips them.
     pub fn dump_named_plan(&self, names: &[String], all: bool) -> Result<Vec<(&Register, Option<Skipped>)>> {
-        let map = self.map().ok_or_else(|| ErrorKind::NoMap { name: names.join(" ") })?;
+        let map = self.map().ok_or_else(|| MapError::NoMap { name: names.join(" ") })?;
         let mut out = Vec::new();
         for n in names {
             match map.block_registers(n).filter(|_| map.register(n).is_err()) {
@@ -468,7 +469,7 @@ impl Layout {
     /// Check a raw hexdump span of 32-bit words before reading it.
     pub fn check_hexdump(&self, offset: u64, len: u64) -> Result<()> {
         if offset >= self.len || offset.checked_add(len).is_none_or(|end| end > self.len) {
-            return Err(ErrorKind::OutOfRange { offset, width: len, len: self.len }.into());
+            return Err(AccessError::OutOfRange { offset, width: len, len: self.len }.into());
         }
         if len == 0 {
             return Err(Error::invalid("0", "a hexdump needs a length of at least 4 bytes"));
@@ -526,7 +527,7 @@ impl Window {
     }
 
     /// Read what `r` names: one raw access, a whole register, or one field.
-    /// A device that went away is an error ([`ErrorKind::Gone`]), not a
+    /// A device that went away is an error ([`ErrorKind::Gone`](crate::error::ErrorKind::Gone)), not a
     /// value: a bus error on the mapping, or all-ones from a device no
     /// longer present.
     pub fn read(&self, r: &Resolved<'_>) -> Result<u64> {
@@ -624,6 +625,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::mmio::MmioRegion;
 
     fn window(map: &str) -> Window {
@@ -649,16 +651,22 @@ mod tests {
     fn everything_is_checked_before_any_access() {
         let w = window(MAP);
         let l = w.layout();
-        assert!(matches!(l.resolve("0x0", Some(Width::W8)).unwrap_err().kind(), ErrorKind::WidthNotAllowed { .. }));
-        assert!(matches!(l.resolve("0x1000", None).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
+        assert!(matches!(
+            l.resolve("0x0", Some(Width::W8)).unwrap_err().kind(),
+            ErrorKind::Map(MapError::WidthNotAllowed { .. })
+        ));
+        assert!(matches!(
+            l.resolve("0x1000", None).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::OutOfRange { .. })
+        ));
         let e = l.resolve("ID", Some(Width::W16)).unwrap_err();
         assert!(e.to_string().contains("a width applies to raw offsets only"), "{e}");
         let id = l.resolve("ID", Some(Width::W32)).unwrap();
-        assert!(matches!(l.check_write(&id, 1).unwrap_err().kind(), ErrorKind::ReadOnly { .. }));
+        assert!(matches!(l.check_write(&id, 1).unwrap_err().kind(), ErrorKind::Map(MapError::ReadOnly { .. })));
         let en = l.resolve("CTRL.EN", None).unwrap();
         assert!(matches!(l.check_write(&en, 2).unwrap_err().kind(), ErrorKind::ValueTooLarge { .. }));
         let kick = l.resolve("KICK", None).unwrap();
-        assert!(matches!(l.check_read(&kick).unwrap_err().kind(), ErrorKind::WriteOnly { .. }));
+        assert!(matches!(l.check_read(&kick).unwrap_err().kind(), ErrorKind::Map(MapError::WriteOnly { .. })));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use mmiodrv::device::Device;
 use mmiodrv::drivers::{self, DriverInfo};
 use mmiodrv::error::ErrorKind;
+use mmiodrv::error::ObserveError;
 use mmiodrv::mmio::Width;
 use mmiodrv::observe::trace::{Header, Names, Trace, FORMAT};
 use mmiodrv::observe::DeviceIds;
@@ -67,7 +68,7 @@ fn a_trace_from_a_pci_device_is_refused_on_a_file() {
     };
     let t = Trace { path: "t.jsonl".into(), header, entries: vec![] };
     let e = mmiodrv::observe::replay::check_device(&t, &device).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::TraceFromOtherDevice { .. }));
+    assert!(matches!(e.kind(), ErrorKind::Observe(ObserveError::TraceFromOtherDevice { .. })));
     assert!(e.to_string().contains("was recorded on 0000:00:04.0 (IDs 1234:11e8 rev 10, edu)"), "{e}");
     assert_eq!(e.class(), mmiodrv::ErrorClass::Refused);
 }

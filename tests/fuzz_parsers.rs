@@ -61,7 +61,7 @@ proptest! {
     fn selectors_parse_or_are_usage_errors(text in hostile_text()) {
         for r in [PciAddress::parse(&text).map(|_| ()), DeviceSelector::parse(&text).map(|_| ())] {
             if let Err(e) = r {
-                assert_usage(&e, &text);
+                assert_usage(&mmiodrv::Error::from(e), &text);
             }
         }
         match mmiodrv::device::DeviceSpec::parse(&text) {

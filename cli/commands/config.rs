@@ -193,10 +193,10 @@ pub fn write(call: &mut Call<'_>) -> Result<()> {
     }
     let mut found = inspect(&devices.source(), &filter, Gather { config: true, ..Gather::default() })?;
     let f = match found.len() {
-        0 => return Err(mmiodrv::ErrorKind::DeviceNotFound { selector: selector_text(&g) }.into()),
+        0 => return Err(mmiodrv::error::PciError::DeviceNotFound { selector: selector_text(&g) }.into()),
         1 => found.remove(0),
         _ => {
-            return Err(mmiodrv::ErrorKind::AmbiguousDevice {
+            return Err(mmiodrv::error::PciError::AmbiguousDevice {
                 selector: selector_text(&g),
                 matches: found.iter().filter_map(Inspected::address).collect(),
             }

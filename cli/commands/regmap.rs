@@ -1,6 +1,7 @@
 //! `mmiodrv regmap show|check|convert FILE`: a register map of any format,
 //! as the library reads it.
 
+use mmiodrv::error::MapError;
 use mmiodrv::error::{Error, ErrorKind, Result};
 use std::path::Path;
 
@@ -181,8 +182,10 @@ pub fn check(call: &mut Call<'_>) -> Result<()> {
         Ok(map) => map,
         Err(e) => {
             let (file, problems) = match e.kind() {
-                ErrorKind::RegMap { file, line, message } => (file.clone(), vec![(*line, message.clone())]),
-                ErrorKind::RegMapProblems { file, problems } => (file.clone(), problems.clone()),
+                ErrorKind::Map(MapError::Invalid { file, line, message }) => {
+                    (file.clone(), vec![(*line, message.clone())])
+                }
+                ErrorKind::Map(MapError::Problems { file, problems }) => (file.clone(), problems.clone()),
                 _ => return Err(e),
             };
             if g.json {

@@ -13,7 +13,8 @@
 //! config space of a device a kernel driver owns, unless `--force`.
 
 use mmiodrv::command::{Call, Collect};
-use mmiodrv::error::{Error, ErrorKind, Result};
+use mmiodrv::error::PciError;
+use mmiodrv::error::{Error, Result};
 use mmiodrv::mmio::Width;
 use mmiodrv::outcome::Outcome;
 use mmiodrv::pci::capabilities::List;
@@ -51,11 +52,11 @@ struct Group {
 }
 
 fn usage(problem: impl ToString) -> Error {
-    ErrorKind::Setpci { message: problem.to_string(), usage: true }.into()
+    PciError::Setpci { message: problem.to_string(), usage: true }.into()
 }
 
 fn fatal(message: String) -> Error {
-    ErrorKind::Setpci { message, usage: false }.into()
+    PciError::Setpci { message, usage: false }.into()
 }
 
 /// setpci's `parse_ops`: selections and operations, in order.

@@ -161,7 +161,7 @@ fn report(paths: &Paths) -> UdevReport {
                 present: true,
                 refused: Some(mmiodrv::text::one_line(&e.to_string())),
                 fix: e.remedy().map(|r| remedy(&r, Some(e.kind()))),
-                gid: paths.gid_of(mmiodrv::doctor::UDEV_GROUP),
+                gid: paths.gid_of(mmiodrv::grant::UDEV_GROUP),
                 devices: Vec::new(),
                 unmatched: Vec::new(),
                 problems: stray.len() + 1,
@@ -173,7 +173,7 @@ fn report(paths: &Paths) -> UdevReport {
 
 fn text(r: &UdevReport) {
     let list = r.list.display();
-    let group = mmiodrv::doctor::UDEV_GROUP;
+    let group = mmiodrv::grant::UDEV_GROUP;
     match (&r.refused, r.present) {
         (Some(why), _) => {
             outln!("REFUSED {why}: the udev rules grant group {group} nothing");

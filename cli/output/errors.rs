@@ -1,6 +1,7 @@
 //! Errors as the command line shows them: one line on stderr (what, on which
 //! device, the fix in this program's own options) and a documented exit status.
 
+use mmiodrv::error::{BackendError, PciError, RemoteError};
 use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
 use mmiodrv::outcome::ErrorReport;
 
@@ -24,11 +25,11 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
         ),
         Remedy::MatchBackend { device, driver } => format!("mmiodrv --device {device} bind {driver}, or --backend auto"),
         Remedy::EnableDecoding { device, space } => {
-            let bit = if *space == mmiodrv::error::Space::Memory { "0x2" } else { "0x1" };
+            let bit = if *space == mmiodrv::pci::space::Space::Memory { "0x2" } else { "0x1" };
             format!("enable it (setpci -s {device} COMMAND={bit}:{bit}) or pass --force to read anyway")
         }
         Remedy::Force => match kind {
-            Some(ErrorKind::OwnedByVfio { .. }) => "use --backend vfio (or auto), or pass --force if you are sure".into(),
+            Some(ErrorKind::Backend(BackendError::OwnedByVfio { .. })) => "use --backend vfio (or auto), or pass --force if you are sure".into(),
             _ => "pass --force if you are sure".into(),
         },
         Remedy::ReadAll => "pass --all to read it anyway".into(),
@@ -52,7 +53,7 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
         }
         Remedy::WaitForHolder { node: None } => "wait for that process to finish".into(),
         Remedy::FreeIommuGroup => match kind {
-            Some(ErrorKind::GroupInUse { .. }) => "VFIO needs the whole group; unbind those first, or pass --force".into(),
+            Some(ErrorKind::Pci(PciError::GroupInUse { .. })) => "VFIO needs the whole group; unbind those first, or pass --force".into(),
             _ => "bind every device of the group to vfio-pci (or unbind them), then retry".into(),
         },
         Remedy::EnableIommu { device } => format!(
@@ -78,9 +79,8 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
         Remedy::PipInstall { python, package } => format!(
             "{python} -m pip install {package} (or set MMIODRV_PYTHON to a Python that has it, e.g. a venv's bin/python)"
         ),
-        Remedy::AllowCopy { host } => format!(
-            "drop --no-copy to let mmiodrv copy itself to {host} (docs/remote.md), or install mmiodrv {} there",
-            mmiodrv::remote::VERSION
+        Remedy::AllowCopy { host, version } => format!(
+            "drop --no-copy to let mmiodrv copy itself to {host} (docs/remote.md), or install mmiodrv {version} there"
         ),
         Remedy::Text(t) => t.clone(),
         other => other.to_string(),
@@ -92,7 +92,7 @@ pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
 pub fn error_line(e: &Error, device: Option<&str>) -> String {
     // setpci's errors as setpci words them: its usage errors end with a dot
     // and a line on --help.
-    if let ErrorKind::Setpci { message, usage } = e.kind() {
+    if let ErrorKind::Pci(PciError::Setpci { message, usage }) = e.kind() {
         return match usage {
             true => format!("setpci: {message}.\nTry `setpci --help' for more information."),
             false => format!("setpci: {message}"),
@@ -143,10 +143,10 @@ pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize
 /// The remote host an error of the near side concerns.
 fn remote_host(e: &Error) -> Option<String> {
     match e.kind() {
-        ErrorKind::Unreachable { host, .. }
-        | ErrorKind::Disconnected { host, .. }
-        | ErrorKind::NoRemoteMmiodrv { host, .. }
-        | ErrorKind::Remote { host, .. } => Some(host.clone()),
+        ErrorKind::Remote(RemoteError::Unreachable { host, .. })
+        | ErrorKind::Remote(RemoteError::Disconnected { host, .. })
+        | ErrorKind::Remote(RemoteError::NoRemoteMmiodrv { host, .. })
+        | ErrorKind::Remote(RemoteError::Reported { host, .. }) => Some(host.clone()),
         _ => None,
     }
 }

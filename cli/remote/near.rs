@@ -5,6 +5,7 @@
 //! and relays what it prints: as it is for one host; each line labelled
 //! with its host for several, run in parallel.
 
+use mmiodrv::error::RemoteError;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::sync::Mutex;
@@ -252,12 +253,13 @@ fn terminal(call: &Call, copy: bool, binary: Option<&Path>) -> Result<i32> {
     let mut running = connect(&probe, copy, binary)?;
     running.finish(&mut |_| {})?;
     let status = call.terminal_command()?.status().map_err(|e| {
-        Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why: format!("cannot run ssh: {e}") })
+        Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why: format!("cannot run ssh: {e}") })
     })?;
     match status.code() {
-        Some(255) => {
-            Err(Error::new(ErrorKind::Disconnected { host: call.host.label.clone(), after: "during the shell".into() }))
-        }
+        Some(255) => Err(Error::new(RemoteError::Disconnected {
+            host: call.host.label.clone(),
+            after: "during the shell".into(),
+        })),
         Some(code) => Ok(code),
         None => Ok(128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(1)),
     }

@@ -4,6 +4,7 @@
 //! remedies worded in this module's own terms (`force=True`, `all=True`,
 //! `mmiodrv.list()`), where the command line names its options.
 
+use mmiodrv::error::BackendError;
 use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
 use mmiodrv::text::one_line;
 use pyo3::exceptions::PyRuntimeError;
@@ -26,11 +27,11 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             format!("bind {device} to {driver} (mmiodrv --device {device} bind {driver}), or pass backend=\"auto\"")
         }
         Remedy::EnableDecoding { device, space } => {
-            let bit = if *space == mmiodrv::error::Space::Memory { "0x2" } else { "0x1" };
+            let bit = if *space == mmiodrv::pci::space::Space::Memory { "0x2" } else { "0x1" };
             format!("enable it (setpci -s {device} COMMAND={bit}:{bit}) or pass force=True to mmiodrv.open()")
         }
         Remedy::Force => match e.kind() {
-            ErrorKind::OwnedByVfio { .. } => {
+            ErrorKind::Backend(BackendError::OwnedByVfio { .. }) => {
                 "pass backend=\"vfio\" (or \"auto\"), or force=True to mmiodrv.open() if you are sure".into()
             }
             _ => "pass force=True to mmiodrv.open() if you are sure".into(),
@@ -46,9 +47,8 @@ pub fn remedy(r: &Remedy, e: &Error) -> String {
             hard.map(|h| format!("{} KiB", h / 1024)).unwrap_or_else(|| "unlimited".into()),
             n = need_kib * 1024,
         ),
-        Remedy::AllowCopy { host } => format!(
-            "pass copy=True to mmiodrv.open() to let it copy a static mmiodrv there (MMIODRV_REMOTE_BINARY; docs/remote.md), or install mmiodrv {} on {host}",
-            mmiodrv::remote::VERSION
+        Remedy::AllowCopy { host, version } => format!(
+            "pass copy=True to mmiodrv.open() to let it copy a static mmiodrv there (MMIODRV_REMOTE_BINARY; docs/remote.md), or install mmiodrv {version} on {host}"
         ),
         other => other.to_string(),
     }

@@ -3,6 +3,7 @@
 //! never memcpy or a byte loop on device memory); single accesses are one
 //! access of the width asked for.
 
+use mmiodrv::error::{AccessError, BackendError};
 use std::sync::Arc;
 
 use mmiodrv::backend::DmaBuffer as LibDma;
@@ -37,7 +38,7 @@ fn bulk_region(w: &Window) -> Result<&MmioRegion> {
     w.io().as_mmio().ok_or_else(|| {
         Error::on(
             layout.device.clone(),
-            ErrorKind::NotMapped { bar: layout.bar, why: "the backend offers no mapping of it" },
+            BackendError::NotMapped { bar: layout.bar, why: "the backend offers no mapping of it" },
         )
     })
 }
@@ -171,7 +172,7 @@ impl DmaBuffer {
 
     fn check(&self, offset: u64, n: u64) -> Result<()> {
         if offset.checked_add(n).is_none_or(|end| end > self.size as u64) {
-            return Err(ErrorKind::OutOfRange { offset, width: n, len: self.size as u64 }.into());
+            return Err(AccessError::OutOfRange { offset, width: n, len: self.size as u64 }.into());
         }
         Ok(())
     }

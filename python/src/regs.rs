@@ -3,6 +3,7 @@
 //! or a field is one read of the register, assigning them one write (a field:
 //! read-modify-write), exactly as `dev.read`/`dev.write` by name.
 
+use mmiodrv::error::MapError;
 use std::sync::Arc;
 
 use mmiodrv::error::{ErrorKind, Result};
@@ -19,7 +20,7 @@ use crate::state::{Open, Shared};
 /// The register named `name` in the map of `bar`, found without opening it.
 fn with_register<T>(o: &Open, bar: Option<u8>, name: &str, f: impl FnOnce(&Reg) -> T) -> Result<T> {
     let layout = o.layout(bar)?;
-    let map = layout.map().ok_or_else(|| ErrorKind::NoMap { name: name.to_string() })?;
+    let map = layout.map().ok_or_else(|| MapError::NoMap { name: name.to_string() })?;
     Ok(f(map.register(name)?))
 }
 
@@ -77,7 +78,7 @@ impl Registers {
         // with a default work), with the library's message; anything else
         // (a closed device) raises as usual.
         self.get(py, name).map_err(|e| match e.kind() {
-            ErrorKind::RegisterNotFound { .. } | ErrorKind::NoMap { .. } => {
+            ErrorKind::Map(MapError::RegisterNotFound { .. }) | ErrorKind::Map(MapError::NoMap { .. }) => {
                 PyAttributeError::new_err(crate::errors::message(&e, None).0)
             }
             _ => to_py(py, &e, Some(&self.shared.name)),
@@ -86,7 +87,7 @@ impl Registers {
 
     fn __getitem__(&self, py: Python<'_>, name: &str) -> PyResult<Register> {
         self.get(py, name).map_err(|e| match e.kind() {
-            ErrorKind::RegisterNotFound { .. } | ErrorKind::NoMap { .. } => {
+            ErrorKind::Map(MapError::RegisterNotFound { .. }) | ErrorKind::Map(MapError::NoMap { .. }) => {
                 PyKeyError::new_err(crate::errors::message(&e, None).0)
             }
             _ => to_py(py, &e, Some(&self.shared.name)),
@@ -96,7 +97,14 @@ impl Registers {
     fn __contains__(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
         match self.get(py, name) {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.kind(), ErrorKind::RegisterNotFound { .. } | ErrorKind::NoMap { .. }) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Map(MapError::RegisterNotFound { .. }) | ErrorKind::Map(MapError::NoMap { .. })
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(to_py(py, &e, Some(&self.shared.name))),
         }
     }

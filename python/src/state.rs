@@ -9,6 +9,7 @@
 //! and then drops everything at once: windows, DMA buffers (unmapped), armed
 //! interrupts (disarmed) and the device (for VFIO, the group is released).
 
+use mmiodrv::error::MapError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -230,11 +231,11 @@ impl Open {
     pub fn dump(&self, bar: Option<u8>, all: bool) -> Result<Vec<DumpedRegister>> {
         let layout = self.layout(bar)?;
         if layout.map().is_none() {
-            return Err(ErrorKind::NoMap { name: format!("BAR{}", layout.bar) }.into());
+            return Err(MapError::NoMap { name: format!("BAR{}", layout.bar) }.into());
         }
         match self.execute(Op::Dump { bar, all, registers: Vec::new(), diff_reset: false })?.pop() {
             Some(Outcome::DumpRegs(d)) => Ok(d.registers),
-            _ => Err(ErrorKind::NoMap { name: format!("BAR{}", layout.bar) }.into()),
+            _ => Err(MapError::NoMap { name: format!("BAR{}", layout.bar) }.into()),
         }
     }
 

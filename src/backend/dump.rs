@@ -3,10 +3,11 @@
 //! interrupts). `config read` and the config window (`--bar config`) read
 //! it as they read a device.
 
+use crate::error::BackendError;
 use std::path::Path;
 
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions};
-use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+use crate::error::{DeviceRef, Error, Remedy, Result};
 use crate::mmio::RegisterIo;
 use crate::pci::{ConfigSpace, PciAddress};
 
@@ -31,7 +32,7 @@ impl DumpBackend {
 
     fn read_only(&self, what: &'static str) -> Error {
         let remedy = Remedy::Text("a dump is read-only: run it on the machine the dump comes from".into());
-        Error::on(self.device(), ErrorKind::BackendCannot { backend: BackendKind::Dump, what, remedy })
+        Error::on(self.device(), BackendError::BackendCannot { backend: BackendKind::Dump, what, remedy })
     }
 }
 

@@ -6,11 +6,12 @@
 //! into one access (`inb`/`inw`/`inl` for I/O BARs). A short transfer is an error,
 //! never retried byte by byte.
 
+use crate::error::AccessError;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 
@@ -46,11 +47,11 @@ impl<F: FileExt> FileRegion<F> {
         check_access(offset, width, self.len)?;
         if !self.widths.contains(&width) {
             let window = self.path.display().to_string();
-            return Err(Error::on(self.device.clone(), ErrorKind::WidthNotSupported { window, width }));
+            return Err(Error::on(self.device.clone(), AccessError::WidthNotSupported { window, bits: width.bits() }));
         }
         self.base
             .checked_add(offset)
-            .ok_or_else(|| ErrorKind::OutOfRange { offset, width: width.bytes(), len: self.len }.into())
+            .ok_or_else(|| AccessError::OutOfRange { offset, width: width.bytes(), len: self.len }.into())
     }
 
     fn short(&self, what: &'static str, done: usize, width: Width) -> Error {
@@ -81,7 +82,7 @@ impl<F: FileExt + Send + Sync> RegisterIo for FileRegion<F> {
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
         width.check_value(value, "access")?;
         if !self.writable {
-            return Err(Error::on(self.device.clone(), ErrorKind::NotWritable));
+            return Err(Error::on(self.device.clone(), AccessError::NotWritable));
         }
         let at = self.check(offset, width)?;
         let n = width.bytes() as usize;
@@ -100,6 +101,7 @@ impl<F: FileExt + Send + Sync> RegisterIo for FileRegion<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn region(writable: bool) -> (tempfile::NamedTempFile, FileRegion) {
         let tmp = tempfile::NamedTempFile::new().unwrap();
@@ -117,14 +119,17 @@ mod tests {
         assert_eq!(&bytes[20..24], &0xdead_beefu32.to_le_bytes(), "window starts at base 16");
         assert_eq!(r.read(4, Width::W32).unwrap(), 0xdead_beef);
         assert_eq!(r.read(7, Width::W8).unwrap(), 0xde);
-        assert!(matches!(r.read(4, Width::W16).unwrap_err().kind(), ErrorKind::WidthNotSupported { .. }));
-        assert!(matches!(r.read(32, Width::W8).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
+        assert!(matches!(
+            r.read(4, Width::W16).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::WidthNotSupported { .. })
+        ));
+        assert!(matches!(r.read(32, Width::W8).unwrap_err().kind(), ErrorKind::Access(AccessError::OutOfRange { .. })));
     }
 
     #[test]
     fn a_read_only_window_refuses_writes() {
         let (tmp, r) = region(false);
-        assert!(matches!(r.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::NotWritable));
+        assert!(matches!(r.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::Access(AccessError::NotWritable)));
         assert!(std::fs::read(tmp.path()).unwrap().iter().all(|b| *b == 0), "nothing written");
     }
 }

@@ -5,6 +5,7 @@
 //! the file whatever BAR it names. There is no config space, so no IDs, no
 //! built-in driver, no interrupts and no DMA.
 
+use crate::error::BackendError;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -114,7 +115,7 @@ impl Backend for HostFileBackend {
 
     fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
         if bar != 0 {
-            return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar }));
+            return Err(Error::on(self.device(), BackendError::BarNotPresent { bar }));
         }
         let (file, len) = open_regular(&self.path, options.writable, WHAT)?;
         if len != self.len {
@@ -128,6 +129,7 @@ impl Backend for HostFileBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AccessError;
     use crate::mmio::Width;
 
     #[test]
@@ -140,9 +142,12 @@ mod tests {
         let io = b.open_bar(0, BarOptions::RW).unwrap();
         io.write(8, Width::W32, 0xdead_beef).unwrap();
         assert_eq!(&std::fs::read(tmp.path()).unwrap()[8..12], &0xdead_beefu32.to_le_bytes());
-        assert!(matches!(b.open_bar(2, BarOptions::RO).err().unwrap().kind(), ErrorKind::BarNotPresent { bar: 2 }));
+        assert!(matches!(
+            b.open_bar(2, BarOptions::RO).err().unwrap().kind(),
+            ErrorKind::Backend(BackendError::BarNotPresent { bar: 2 })
+        ));
         let ro = b.open_bar(0, BarOptions::RO).unwrap();
-        assert!(matches!(ro.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::NotWritable));
+        assert!(matches!(ro.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::Access(AccessError::NotWritable)));
     }
 
     #[test]

@@ -1,52 +1,18 @@
 //! Interrupt delivery, common to the backends that have it (VFIO, UIO).
 
+use crate::error::BackendError;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Which interrupt mechanism.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum IrqKind {
-    /// Legacy INTx (level-triggered, shared).
-    Intx,
-    /// MSI.
-    Msi,
-    /// MSI-X.
-    Msix,
-}
-
-impl IrqKind {
-    /// Every kind, in the order the command line lists them.
-    pub const ALL: [IrqKind; 3] = [IrqKind::Intx, IrqKind::Msi, IrqKind::Msix];
-
-    /// Its lowercase name (`intx`, `msi`, `msix`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            IrqKind::Intx => "intx",
-            IrqKind::Msi => "msi",
-            IrqKind::Msix => "msix",
-        }
-    }
-}
+pub use super::kind::IrqKind;
 
 impl std::str::FromStr for IrqKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| Error::invalid(s, "expected intx, msi or msix"))
-    }
-}
-
-impl std::fmt::Display for IrqKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            IrqKind::Intx => "INTx",
-            IrqKind::Msi => "MSI",
-            IrqKind::Msix => "MSI-X",
-        })
     }
 }
 
@@ -81,7 +47,7 @@ pub trait Interrupts: Send {
     /// is refused before waiting.
     fn wait_for(&mut self, vector: Option<u32>, timeout: Duration) -> Result<IrqEvent> {
         if let Some(v) = vector.filter(|v| *v >= self.vectors()) {
-            return Err(ErrorKind::NoSuchVector { kind: self.kind(), vectors: self.vectors(), vector: v }.into());
+            return Err(BackendError::NoSuchVector { kind: self.kind(), vectors: self.vectors(), vector: v }.into());
         }
         let deadline = Instant::now() + timeout;
         loop {
@@ -210,7 +176,10 @@ mod tests {
         assert_eq!(e.to_string(), "timed out after 30 ms waiting for MSI-X (2 vector(s))");
         let mut irqs = scripted(&[(0, 1)]);
         let e = irqs.wait_count(Some(2), 1, Duration::from_secs(1), &mut |_| {}).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::NoSuchVector { vector: 2, vectors: 2, .. }), "{e}");
+        assert!(
+            matches!(e.kind(), ErrorKind::Backend(BackendError::NoSuchVector { vector: 2, vectors: 2, .. })),
+            "{e}"
+        );
         assert_eq!(irqs.waits, 0, "refused before waiting");
         assert!(matches!(
             irqs.wait_count(None, 0, Duration::ZERO, &mut |_| {}).unwrap_err().kind(),

@@ -3,9 +3,11 @@
 //! it: sysfs `resourceN` files, VFIO, or UIO.
 
 pub mod dump;
+pub mod error;
 pub mod file_region;
 pub mod host_file;
 pub mod irq;
+pub mod kind;
 pub mod select;
 pub mod sim;
 pub mod sysfs;
@@ -14,78 +16,18 @@ pub mod trace;
 pub mod uio;
 pub mod vfio;
 
+use crate::error::{BackendError, PciError};
 use serde::Serialize;
 
-use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result, UserspaceDriver};
+use crate::error::{DeviceRef, Error, Remedy, Result};
+
 use crate::mmio::RegisterIo;
 use crate::pci::{BarKind, ConfigSpace, PciAddress};
 
 pub use irq::{Interrupts, IrqEvent, IrqKind};
 pub use vfio::dma::DmaBuffer;
 
-/// Which backend is in use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// Choose by the bound kernel driver: vfio-pci → vfio, uio_pci_generic → uio,
-    /// none → sysfs.
-    #[default]
-    Auto,
-    /// VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU.
-    Vfio,
-    /// UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx.
-    Uio,
-    /// The kernel's sysfs `resourceN` files (root only; no interrupts or DMA).
-    Sysfs,
-    /// A file on the host mapped as the device's one memory region
-    /// (`file:PATH`; not a `--backend` choice).
-    File,
-    /// A simulated device built from a register map (`sim:FILE`); never chosen by `auto`.
-    Sim,
-    /// A function of an lspci dump (`-F FILE`): config space only, read-only.
-    Dump,
-}
-
-impl BackendKind {
-    /// Every kind, as the command line lists them.
-    pub const ALL: [BackendKind; 4] = [BackendKind::Auto, BackendKind::Vfio, BackendKind::Uio, BackendKind::Sysfs];
-
-    /// Its name (`auto`, `vfio`, `uio`, `sysfs`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            BackendKind::Auto => "auto",
-            BackendKind::Vfio => "vfio",
-            BackendKind::Uio => "uio",
-            BackendKind::Sysfs => "sysfs",
-            BackendKind::File => "file",
-            BackendKind::Sim => "sim",
-            BackendKind::Dump => "dump",
-        }
-    }
-
-    /// One line on what it is.
-    pub const fn about(self) -> &'static str {
-        match self {
-            BackendKind::Auto => "by the bound driver: vfio-pci -> vfio, uio_pci_generic -> uio, none -> sysfs",
-            BackendKind::Vfio => "VFIO (/dev/vfio): BARs, config, INTx/MSI/MSI-X, DMA through the IOMMU",
-            BackendKind::Uio => "UIO (/dev/uioN, uio_pci_generic): BARs through sysfs, INTx",
-            BackendKind::Sysfs => "sysfs resourceN files (root only; no interrupts or DMA)",
-            BackendKind::File => "a host file mapped as one memory region (file:PATH)",
-            BackendKind::Sim => "a simulated device built from a register map (sim:FILE)",
-            BackendKind::Dump => "a function of an lspci -x dump (-F FILE): config space, read-only",
-        }
-    }
-
-    /// The userspace driver this backend needs the device bound to.
-    pub const fn driver(self) -> Option<UserspaceDriver> {
-        match self {
-            BackendKind::Vfio => Some(UserspaceDriver::VfioPci),
-            BackendKind::Uio => Some(UserspaceDriver::UioPciGeneric),
-            _ => None,
-        }
-    }
-}
+pub use kind::{BackendKind, UserspaceDriver};
 
 impl std::str::FromStr for BackendKind {
     type Err = Error;
@@ -94,12 +36,6 @@ impl std::str::FromStr for BackendKind {
             .into_iter()
             .find(|k| k.name() == s)
             .ok_or_else(|| Error::invalid(s, "expected auto, vfio, uio or sysfs"))
-    }
-}
-
-impl std::fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -169,7 +105,7 @@ pub trait Backend: Send + Sync {
         let config = self.read_config()?;
         let at = usize::from(offset);
         let bytes = config.bytes().get(at..at + width.bytes() as usize).ok_or_else(|| {
-            Error::on(self.device(), ErrorKind::ConfigTooShort { len: config.len(), need: at + width.bytes() as usize })
+            Error::on(self.device(), PciError::ConfigTooShort { len: config.len(), need: at + width.bytes() as usize })
         })?;
         Ok(bytes.iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b)))
     }
@@ -204,6 +140,6 @@ pub trait Backend: Send + Sync {
             Some(device) => Remedy::Bind { device, driver: UserspaceDriver::VfioPci },
             None => Remedy::Text("use a PCI device bound to vfio-pci".into()),
         };
-        Error::on(self.device(), ErrorKind::BackendCannot { backend: self.kind(), what, remedy })
+        Error::on(self.device(), BackendError::BackendCannot { backend: self.kind(), what, remedy })
     }
 }

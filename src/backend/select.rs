@@ -1,12 +1,14 @@
 //! Choosing and opening a backend for a device.
 
+use crate::backend::kind::UserspaceDriver;
 use crate::backend::sysfs::SysfsBackend;
 #[cfg(feature = "uio")]
 use crate::backend::uio::UioBackend;
 #[cfg(feature = "vfio")]
 use crate::backend::vfio::VfioBackend;
 use crate::backend::{Backend, BackendKind};
-use crate::error::{Error, ErrorKind, Result, UserspaceDriver};
+use crate::error::BackendError;
+use crate::error::{Error, ErrorKind, Result};
 use crate::pci::SysfsDevice;
 
 /// The backend `auto` picks for a bound driver.
@@ -29,7 +31,10 @@ pub fn open(dev: SysfsDevice, kind: BackendKind, force: bool) -> Result<Box<dyn 
     };
     let bound = driver.as_deref().and_then(UserspaceDriver::from_name);
     if let Some(want) = kind.driver().filter(|want| bound != Some(*want)) {
-        return Err(Error::on(dev.address, ErrorKind::BackendMismatch { backend: kind, driver: want, bound: driver }));
+        return Err(Error::on(
+            dev.address,
+            BackendError::BackendMismatch { backend: kind, driver: want, bound: driver },
+        ));
     }
     log::debug!("{}: opening with the {kind} backend (driver {driver:?})", dev.name());
     Ok(match kind {

@@ -18,6 +18,7 @@
 //! driver's `expect` accepts it); memory decoding on, the BARs at made-up
 //! addresses.
 
+use crate::error::{AccessError, BackendError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -212,7 +213,7 @@ impl SimBackend {
     /// raises, a counter that moved).
     pub fn set_register(&self, bar: u8, name: &str, value: u64) -> Result<()> {
         let mut state = self.lock();
-        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), BackendError::BarNotPresent { bar })) };
         let reg = b.map.register(name)?.clone();
         reg.width.check_value(value, &format!("register {}", reg.name))?;
         b.set_register(&reg, value);
@@ -223,7 +224,7 @@ impl SimBackend {
     /// read side effects.
     pub fn register_value(&self, bar: u8, name: &str) -> Result<u64> {
         let mut state = self.lock();
-        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let Some(b) = state.bar(bar) else { return Err(Error::on(self.device(), BackendError::BarNotPresent { bar })) };
         let reg = b.map.register(name)?.clone();
         Ok(b.register_value(&reg))
     }
@@ -516,7 +517,7 @@ impl Backend for SimBackend {
 
     fn open_bar(&self, bar: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
         let len = self.lock().bar(bar).map(|b| b.size);
-        let Some(len) = len else { return Err(Error::on(self.device(), ErrorKind::BarNotPresent { bar })) };
+        let Some(len) = len else { return Err(Error::on(self.device(), BackendError::BarNotPresent { bar })) };
         Ok(Box::new(SimWindow {
             device: self.device(),
             state: Arc::clone(&self.state),
@@ -540,7 +541,7 @@ impl SimWindow {
     fn with<T>(&self, f: impl FnOnce(&mut SimBar) -> (T, bool)) -> Result<T> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(bar) = state.bar(self.bar) else {
-            return Err(Error::on(self.device.clone(), ErrorKind::BarNotPresent { bar: self.bar }));
+            return Err(Error::on(self.device.clone(), BackendError::BarNotPresent { bar: self.bar }));
         };
         let (out, changed) = f(bar);
         if changed {
@@ -563,7 +564,7 @@ impl RegisterIo for SimWindow {
     fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
         width.check_value(value, "access")?;
         if !self.writable {
-            return Err(Error::on(self.device.clone(), ErrorKind::NotWritable));
+            return Err(Error::on(self.device.clone(), AccessError::NotWritable));
         }
         check_access(offset, width, self.len)?;
         self.with(|bar| {

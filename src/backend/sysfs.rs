@@ -2,14 +2,17 @@
 //! `resourceN` (or `resourceN_wc` when asked), I/O BARs through pread/pwrite of
 //! `resourceN`. Root only (the kernel requires CAP_SYS_ADMIN), and no interrupts.
 
+use crate::error::BackendError;
 use std::fs::OpenOptions;
 use std::sync::OnceLock;
 
 use crate::backend::file_region::FileRegion;
+use crate::backend::kind::UserspaceDriver;
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions};
-use crate::error::{DeviceRef, Error, ErrorKind, Result, Space, UserspaceDriver};
+use crate::error::{DeviceRef, Error, Result};
 use crate::mmio::{Mapping, MmioRegion, RegisterIo, Width};
 use crate::pci::config::command;
+use crate::pci::space::Space;
 use crate::pci::sysfs::tripwire;
 use crate::pci::{BarKind, ConfigSpace, SysfsDevice};
 
@@ -37,10 +40,10 @@ impl SysfsBackend {
             return Ok(());
         }
         match self.dev.driver().map(|d| (UserspaceDriver::from_name(&d), d)) {
-            Some((None, driver)) => return Err(Error::on(self.dev.address, ErrorKind::DriverBound { driver })),
+            Some((None, driver)) => return Err(Error::on(self.dev.address, BackendError::DriverBound { driver })),
             // The BARs of a vfio-pci device belong to whoever holds its group.
             Some((Some(UserspaceDriver::VfioPci), _)) => {
-                return Err(Error::on(self.dev.address, ErrorKind::OwnedByVfio { backend: BackendKind::Sysfs }))
+                return Err(Error::on(self.dev.address, BackendError::OwnedByVfio { backend: BackendKind::Sysfs }))
             }
             _ => {}
         }
@@ -49,7 +52,7 @@ impl SysfsBackend {
             BarKind::Io => (command::IO, Space::Io),
         };
         if self.dev.read_config_u16(crate::pci::config::off::COMMAND as u64)? & bit == 0 {
-            return Err(Error::on(self.dev.address, ErrorKind::DecodingDisabled { space }));
+            return Err(Error::on(self.dev.address, BackendError::DecodingDisabled { space }));
         }
         Ok(())
     }
@@ -61,9 +64,9 @@ impl SysfsBackend {
             return Ok(());
         }
         match self.dev.driver().map(|d| (UserspaceDriver::from_name(&d), d)) {
-            Some((None, driver)) => Err(Error::on(self.dev.address, ErrorKind::DriverBound { driver })),
+            Some((None, driver)) => Err(Error::on(self.dev.address, BackendError::DriverBound { driver })),
             Some((Some(UserspaceDriver::VfioPci), _)) => {
-                Err(Error::on(self.dev.address, ErrorKind::OwnedByVfio { backend: BackendKind::Sysfs }))
+                Err(Error::on(self.dev.address, BackendError::OwnedByVfio { backend: BackendKind::Sysfs }))
             }
             _ => Ok(()),
         }
@@ -101,7 +104,7 @@ impl SysfsBackend {
         self.bars()?
             .into_iter()
             .find(|b| b.index == index)
-            .ok_or_else(|| Error::on(self.dev.address, ErrorKind::BarNotPresent { bar: index }))
+            .ok_or_else(|| Error::on(self.dev.address, BackendError::BarNotPresent { bar: index }))
     }
 }
 
@@ -151,13 +154,13 @@ impl Backend for SysfsBackend {
 
     fn open_bar(&self, index: u8, options: BarOptions) -> Result<Box<dyn RegisterIo>> {
         if index > 5 {
-            return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar: index }));
+            return Err(Error::on(self.dev.address, BackendError::BarNotPresent { bar: index }));
         }
         let bar = self.bar(index)?;
         self.check_may_touch(bar.kind)?;
         let name = if options.write_combining {
             if bar.kind == BarKind::Io || !bar.prefetchable {
-                return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar: index }));
+                return Err(Error::on(self.dev.address, BackendError::NoWriteCombining { bar: index }));
             }
             format!("resource{index}_wc")
         } else {
@@ -165,7 +168,7 @@ impl Backend for SysfsBackend {
         };
         let path = self.dev.attr_path(&name);
         if options.write_combining && !path.exists() {
-            return Err(Error::on(self.dev.address, ErrorKind::NoWriteCombining { bar: index }));
+            return Err(Error::on(self.dev.address, BackendError::NoWriteCombining { bar: index }));
         }
         tripwire(&path, "opening a BAR through")?;
         let file = OpenOptions::new()
@@ -179,8 +182,9 @@ impl Backend for SysfsBackend {
                 Ok(Box::new(FileRegion::new(file, path, self.device(), 0, bar.size, IO_PORT_WIDTHS, options.writable)))
             }
             BarKind::Memory => {
-                let len = usize::try_from(bar.size)
-                    .map_err(|_| Error::on(self.dev.address, ErrorKind::BarTooLarge { bar: index, size: bar.size }))?;
+                let len = usize::try_from(bar.size).map_err(|_| {
+                    Error::on(self.dev.address, BackendError::BarTooLarge { bar: index, size: bar.size })
+                })?;
                 let mapping = Mapping::map_file(&file, len, 0, options.writable)
                     .map_err(|e| Error::io_on(self.dev.address, "cannot map", &path, e.into()))?;
                 Ok(Box::new(MmioRegion::new(mapping)))

@@ -7,6 +7,7 @@
 //! config space; a 4-byte read of /dev/uioN returns the total event count
 //! (kernel UIO howto, "Generic PCI UIO driver").
 
+use crate::error::BackendError;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -57,7 +58,7 @@ fn uio_node(dev: &SysfsDevice) -> Result<PathBuf> {
         .and_then(|mut it| {
             it.find_map(|e| e.ok()?.file_name().to_str().filter(|n| n.starts_with("uio")).map(str::to_string))
         })
-        .ok_or_else(|| Error::on(dev.address, ErrorKind::NoUioNode))?;
+        .ok_or_else(|| Error::on(dev.address, BackendError::NoUioNode))?;
     Ok(PathBuf::from("/dev").join(name))
 }
 
@@ -100,7 +101,7 @@ impl Backend for UioBackend {
         if self.read_config()?.interrupt_pin().unwrap_or(0) == 0 {
             return Err(Error::on(
                 self.dev.address,
-                ErrorKind::NoInterrupt { kind: Some(IrqKind::Intx), available: vec![] },
+                BackendError::NoInterrupt { kind: Some(IrqKind::Intx), available: vec![] },
             ));
         }
         tripwire(&self.node, "opening")?;

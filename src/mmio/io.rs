@@ -39,3 +39,26 @@ pub trait RegisterIo: Send + Sync {
         self.as_mmio().is_some_and(MmioRegion::faulted)
     }
 }
+
+/// The mapped window: one volatile access per call (the accesses
+/// themselves are [`MmioRegion`]'s).
+impl RegisterIo for MmioRegion {
+    #[inline]
+    fn len(&self) -> u64 {
+        MmioRegion::len(self)
+    }
+
+    #[inline]
+    fn read(&self, offset: u64, width: Width) -> Result<u64> {
+        self.read_width(offset, width)
+    }
+
+    #[inline]
+    fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
+        self.write_width(offset, width, value)
+    }
+
+    fn as_mmio(&self) -> Option<&MmioRegion> {
+        Some(self)
+    }
+}

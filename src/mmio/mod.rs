@@ -4,6 +4,7 @@
 
 pub mod barrier;
 pub mod bulk;
+pub mod error;
 pub mod fault;
 pub mod io;
 pub mod mapping;

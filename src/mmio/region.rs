@@ -6,12 +6,12 @@
 //! memory is ever formed (a reference lets the compiler insert reads, which is
 //! wrong for clear-on-read registers; rust-embedded/volatile-register#10).
 
+use crate::error::AccessError;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, Result};
 use crate::mmio::bulk::{self, Lanes};
-use crate::mmio::io::RegisterIo;
 use crate::mmio::mapping::Mapping;
 use crate::mmio::width::{check_access, Width};
 
@@ -60,7 +60,7 @@ impl MmioRegion {
         self.len
     }
 
-    /// Whether a bus error hit the mapping (see [`RegisterIo::faulted`]).
+    /// Whether a bus error hit the mapping (see [`RegisterIo::faulted`](crate::mmio::RegisterIo::faulted)).
     pub fn faulted(&self) -> bool {
         self._mapping.faulted()
     }
@@ -127,7 +127,7 @@ impl MmioRegion {
     /// copies ([`crate::mmio::bulk`] has the loops and the numbers behind them).
     /// Never a memcpy, never a byte loop over the body. Checked before the first
     /// store. Meant for memory-like BARs (shared memory, frame buffers); drive
-    /// registers one at a time with [`RegisterIo`].
+    /// registers one at a time with [`RegisterIo`](crate::mmio::RegisterIo).
     pub fn copy_from_slice(&self, offset: u64, data: &[u8]) -> Result<()> {
         self.check_span(offset, data.len() as u64)?;
         let (head, body, tail) = self.split_span(offset, data.len());
@@ -139,7 +139,7 @@ impl MmioRegion {
                 let n = w.bytes() as usize;
                 let mut buf = [0u8; 8];
                 buf[..n].copy_from_slice(&data[done..done + n]);
-                self.write(at, w, u64::from_le_bytes(buf))?;
+                self.write_width(at, w, u64::from_le_bytes(buf))?;
                 done += n;
             }
             Ok(())
@@ -165,7 +165,7 @@ impl MmioRegion {
                 let at = offset + done as u64;
                 let w = widest(self.base_ptr() as usize, at, (to - done) as u64);
                 let n = w.bytes() as usize;
-                let v = self.read(at, w)?;
+                let v = self.read_width(at, w)?;
                 out[done..done + n].copy_from_slice(&v.to_le_bytes()[..n]);
                 done += n;
             }
@@ -193,7 +193,7 @@ impl MmioRegion {
             while done < to {
                 let at = offset + done as u64;
                 let w = widest(self.base_ptr() as usize, at, (to - done) as u64);
-                self.write(at, w, pattern & w.max_value())?;
+                self.write_width(at, w, pattern & w.max_value())?;
                 done += w.bytes() as usize;
             }
             Ok(())
@@ -244,26 +244,16 @@ impl MmioRegion {
     /// `offset + len` lies inside the region.
     pub fn check_span(&self, offset: u64, len: u64) -> Result<()> {
         if offset.checked_add(len).is_none_or(|end| end > self.len) {
-            return Err(ErrorKind::OutOfRange { offset, width: len, len: self.len }.into());
+            return Err(AccessError::OutOfRange { offset, width: len, len: self.len }.into());
         }
         Ok(())
     }
 }
 
-#[cold]
-#[inline(never)]
-fn not_writable() -> Error {
-    ErrorKind::NotWritable.into()
-}
-
-impl RegisterIo for MmioRegion {
+impl MmioRegion {
+    /// One read of `width` at `offset` ([`RegisterIo::read`](crate::mmio::RegisterIo::read)).
     #[inline]
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    #[inline]
-    fn read(&self, offset: u64, width: Width) -> Result<u64> {
+    pub(super) fn read_width(&self, offset: u64, width: Width) -> Result<u64> {
         // One arm per width, each with its checks on constants: a call through
         // `dyn RegisterIo` costs one jump on the width, not table lookups.
         match width {
@@ -274,8 +264,9 @@ impl RegisterIo for MmioRegion {
         }
     }
 
+    /// One write of `width` at `offset` ([`RegisterIo::write`](crate::mmio::RegisterIo::write)).
     #[inline]
-    fn write(&self, offset: u64, width: Width, value: u64) -> Result<()> {
+    pub(super) fn write_width(&self, offset: u64, width: Width, value: u64) -> Result<()> {
         if value > width.max_value() {
             width.check_value(value, "access")?;
         }
@@ -288,15 +279,19 @@ impl RegisterIo for MmioRegion {
             Width::W64 => self.store(offset, width, value),
         }
     }
+}
 
-    fn as_mmio(&self) -> Option<&MmioRegion> {
-        Some(self)
-    }
+#[cold]
+#[inline(never)]
+fn not_writable() -> Error {
+    AccessError::NotWritable.into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::mmio::io::RegisterIo;
 
     #[test]
     fn every_width_round_trips_little_endian() {
@@ -312,7 +307,7 @@ mod tests {
     #[test]
     fn checked_offsets_and_values() {
         let r = MmioRegion::ram(4096).unwrap();
-        let kind = |r: Result<u64>| format!("{:?}", r.unwrap_err().kind());
+        let kind = |r: Result<u64>| format!("{:?}", r.unwrap_err().kind()).trim_start_matches("Access(").to_string();
         assert!(kind(r.read(4096, Width::W8)).starts_with("OutOfRange"));
         assert!(kind(r.read(4092, Width::W64)).starts_with("OutOfRange"));
         assert!(kind(r.read(u64::MAX, Width::W32)).starts_with("OutOfRange"));
@@ -365,9 +360,12 @@ mod tests {
         let file = tempfile::tempfile().unwrap();
         file.set_len(4096).unwrap();
         let r = MmioRegion::new(Mapping::map_file(&file, 4096, 0, false).unwrap());
-        assert!(matches!(r.copy_from_slice(0, &[1u8; 64]).unwrap_err().kind(), ErrorKind::NotWritable));
-        assert!(matches!(r.fill(0, 64, 1).unwrap_err().kind(), ErrorKind::NotWritable));
-        assert!(matches!(r.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::NotWritable));
+        assert!(matches!(
+            r.copy_from_slice(0, &[1u8; 64]).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::NotWritable)
+        ));
+        assert!(matches!(r.fill(0, 64, 1).unwrap_err().kind(), ErrorKind::Access(AccessError::NotWritable)));
+        assert!(matches!(r.write(0, Width::W32, 1).unwrap_err().kind(), ErrorKind::Access(AccessError::NotWritable)));
         let mut out = [1u8; 64];
         r.copy_to_slice(0, &mut out).unwrap();
         assert_eq!(out, [0u8; 64]);

@@ -1,5 +1,6 @@
 //! Access widths.
 
+use crate::error::AccessError;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -44,7 +45,7 @@ impl Width {
             16 => Ok(Width::W16),
             32 => Ok(Width::W32),
             64 => Ok(Width::W64),
-            _ => Err(ErrorKind::InvalidWidth { bits }.into()),
+            _ => Err(AccessError::InvalidWidth { bits }.into()),
         }
     }
 
@@ -131,13 +132,13 @@ pub fn check_access(offset: u64, width: Width, len: u64) -> Result<(), Error> {
 #[cold]
 #[inline(never)]
 fn out_of_range(offset: u64, width: u64, len: u64) -> Error {
-    ErrorKind::OutOfRange { offset, width, len }.into()
+    AccessError::OutOfRange { offset, width, len }.into()
 }
 
 #[cold]
 #[inline(never)]
 fn misaligned(offset: u64, width: u64) -> Error {
-    ErrorKind::Misaligned { offset, width }.into()
+    AccessError::Misaligned { offset, width }.into()
 }
 
 #[cfg(test)]
@@ -149,19 +150,31 @@ mod tests {
         assert_eq!(Width::from_bits(32).unwrap().bytes(), 4);
         assert_eq!(Width::W16.max_value(), 0xffff);
         assert_eq!(Width::W64.max_value(), u64::MAX);
-        assert!(matches!(Width::from_bits(24).unwrap_err().kind(), ErrorKind::InvalidWidth { bits: 24 }));
+        assert!(matches!(
+            Width::from_bits(24).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::InvalidWidth { bits: 24 })
+        ));
     }
 
     #[test]
     fn access_checks() {
         assert!(check_access(0, Width::W64, 8).is_ok());
         assert!(check_access(4, Width::W32, 8).is_ok());
-        assert!(matches!(check_access(8, Width::W8, 8).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
-        assert!(matches!(check_access(2, Width::W32, 8).unwrap_err().kind(), ErrorKind::Misaligned { .. }));
+        assert!(matches!(
+            check_access(8, Width::W8, 8).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            check_access(2, Width::W32, 8).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::Misaligned { .. })
+        ));
         assert!(matches!(
             check_access(u64::MAX - 1, Width::W32, u64::MAX).unwrap_err().kind(),
-            ErrorKind::OutOfRange { .. }
+            ErrorKind::Access(AccessError::OutOfRange { .. })
         ));
-        assert!(matches!(check_access(0, Width::W8, 0).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
+        assert!(matches!(
+            check_access(0, Width::W8, 0).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::OutOfRange { .. })
+        ));
     }
 }

@@ -15,6 +15,7 @@
 //! and follows the side-effect policy of [`crate::window::Layout::dump_plan`]:
 //! a register whose read changes the device is never read unless named.
 
+pub mod error;
 pub mod probe;
 pub mod replay;
 pub mod sample;

@@ -12,13 +12,14 @@
 //! Everything is checked before the first access: the device's IDs against
 //! the trace's, and every access against the device's BARs.
 
+use crate::error::{BackendError, ObserveError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::backend::BarOptions;
 use crate::device::Device;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 use crate::observe::trace::{Event, Names, Trace};
@@ -135,7 +136,7 @@ impl Plan {
             let info = bars
                 .iter()
                 .find(|b| b.index == bar)
-                .ok_or_else(|| Error::on(device.device(), ErrorKind::BarNotPresent { bar }))?;
+                .ok_or_else(|| Error::on(device.device(), BackendError::BarNotPresent { bar }))?;
             check_access(offset, width, info.size).map_err(|e| e.with_device(device.device()))?;
         }
         Ok(())
@@ -164,7 +165,7 @@ pub fn check_device(trace: &Trace, device: &Device) -> Result<()> {
     let found_text = describe(&device.device().to_string(), found.as_ref());
     Err(Error::on(
         device.device(),
-        ErrorKind::TraceFromOtherDevice {
+        ObserveError::TraceFromOtherDevice {
             trace: trace.path.clone(),
             recorded: describe(&trace.header.device, recorded.as_ref()),
             found: found_text,
@@ -246,7 +247,7 @@ pub fn run(plan: &Plan, device: &Device, timeout: Duration, mut each: impl FnMut
 /// The error for a replay whose reads did not match; `first` describes the
 /// first mismatch.
 pub fn mismatch_error(device: &Device, outcome: &Outcome, first: String) -> Error {
-    Error::on(device.device(), ErrorKind::ReplayMismatch { mismatches: outcome.mismatches.len(), first })
+    Error::on(device.device(), ObserveError::ReplayMismatch { mismatches: outcome.mismatches.len(), first })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! skips the words they occupy the same way, and checks every word against
 //! the map's width rules before the first read.
 
+use crate::error::ObserveError;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -206,7 +207,7 @@ impl Snapshot {
         let bytes = crate::value::read_regular_file(path, "a snapshot", MAX_SNAPSHOT_FILE)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-            Error::new(ErrorKind::InvalidFile {
+            Error::new(ObserveError::InvalidFile {
                 what: "mmiodrv snapshot",
                 file: path.to_path_buf(),
                 line,
@@ -219,7 +220,7 @@ impl Snapshot {
     /// Parse snapshot text (`path` names it in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Snapshot> {
         let bad = |line: usize, message: String| {
-            Error::new(ErrorKind::InvalidFile { what: "mmiodrv snapshot", file: path.to_path_buf(), line, message })
+            Error::new(ObserveError::InvalidFile { what: "mmiodrv snapshot", file: path.to_path_buf(), line, message })
         };
         let s: Snapshot = serde_json::from_str(text).map_err(|e| bad(e.line().max(1), e.to_string()))?;
         if s.snapshot != FORMAT {

@@ -3,12 +3,13 @@
 //! [`crate::backend::trace`] (a traced device reaches its device through a
 //! [`TracingBackend`]).
 
+use crate::error::ObserveError;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::mmio::Width;
 use crate::regmap::{Register, RegisterMap};
 use crate::window::{decode_fields, FieldValue};
@@ -36,7 +37,7 @@ impl Trace {
         let bytes = crate::value::read_regular_file(path, "a trace", MAX_TRACE_FILE)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-            Error::new(ErrorKind::InvalidFile {
+            Error::new(ObserveError::InvalidFile {
                 what: "mmiodrv trace",
                 file: path.to_path_buf(),
                 line,
@@ -49,7 +50,7 @@ impl Trace {
     /// Parse trace text (`path` names it in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Trace> {
         let bad = |line: usize, message: String| {
-            Error::new(ErrorKind::InvalidFile { what: "mmiodrv trace", file: path.to_path_buf(), line, message })
+            Error::new(ObserveError::InvalidFile { what: "mmiodrv trace", file: path.to_path_buf(), line, message })
         };
         let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
         let (_, first) = lines.next().ok_or_else(|| bad(1, "the file is empty".into()))?;

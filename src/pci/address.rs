@@ -5,7 +5,15 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::error::{Error, ErrorKind};
+/// A PCI address or selector that does not parse (a
+/// [`PciError::InvalidAddress`](crate::pci::error::PciError::InvalidAddress)
+/// once it reaches an [`Error`](crate::error::Error)).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed device '{input}': expected DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD (hex)")]
+pub struct InvalidAddress {
+    /// What was given.
+    pub input: String,
+}
 
 /// A PCI function address: domain, bus, device (slot) and function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,8 +30,8 @@ pub struct PciAddress {
 
 impl PciAddress {
     /// Parse `DDDD:BB:DD.F` or the short `BB:DD.F` (domain 0).
-    pub fn parse(input: &str) -> Result<Self, Error> {
-        let bad = || Error::from(ErrorKind::InvalidAddress { input: input.to_string() });
+    pub fn parse(input: &str) -> Result<Self, InvalidAddress> {
+        let bad = || InvalidAddress { input: input.to_string() };
         let (rest, function) = input.rsplit_once('.').ok_or_else(bad)?;
         let parts: Vec<&str> = rest.split(':').collect();
         let (domain, bus, device) = match parts.as_slice() {
@@ -94,8 +102,8 @@ impl fmt::Display for PciAddress {
 }
 
 impl FromStr for PciAddress {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    type Err = InvalidAddress;
+    fn from_str(s: &str) -> Result<Self, InvalidAddress> {
         PciAddress::parse(s)
     }
 }
@@ -138,12 +146,12 @@ pub enum DeviceSelector {
 
 impl DeviceSelector {
     /// Parse any of the accepted forms; the error names them all.
-    pub fn parse(input: &str) -> Result<Self, Error> {
+    pub fn parse(input: &str) -> Result<Self, InvalidAddress> {
         let trimmed = input.trim();
         if trimmed.contains('.') {
             return PciAddress::parse(trimmed).map(DeviceSelector::Address);
         }
-        let bad = || Error::from(ErrorKind::InvalidAddress { input: input.to_string() });
+        let bad = || InvalidAddress { input: input.to_string() };
         let (v, d) = trimmed.split_once(':').ok_or_else(bad)?;
         if v.len() != 4 || d.len() != 4 {
             return Err(bad());
@@ -195,7 +203,7 @@ mod tests {
             "+0:04.0",
         ] {
             let e = PciAddress::parse(bad).expect_err(bad);
-            assert!(matches!(e.kind(), ErrorKind::InvalidAddress { .. }), "{bad:?} should be rejected");
+            assert_eq!(e, InvalidAddress { input: bad.to_string() }, "{bad:?} should be rejected");
         }
     }
 
@@ -206,7 +214,7 @@ mod tests {
         for bad in ["1234", "1234:11e", "12345:11e8", "xyzw:11e8", "1234:11e8:0"] {
             let err = DeviceSelector::parse(bad).unwrap_err();
             assert!(err.to_string().contains("DDDD:BB:DD.F, BB:DD.F or VVVV:DDDD"), "{err}");
-            assert_eq!(err.class(), crate::error::ErrorClass::Usage);
+            assert_eq!(crate::error::Error::from(err).class(), crate::error::ErrorClass::Usage);
         }
     }
 }

@@ -6,12 +6,17 @@
 //! is remembered in a state file so `bind --restore` can go back. Every step is
 //! checked, and a failed bind is rolled back so nothing is left half-bound.
 
+use crate::error::PciError;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind, GroupMember, Result, UserspaceDriver};
+use crate::error::{Error, Result};
+
+use crate::pci::error::GroupMember;
+
+use crate::backend::kind::UserspaceDriver;
 use crate::pci::in_use;
 use crate::pci::sysfs::{tripwire, write_attr, SysfsDevice, VFIO_VIABLE_DRIVERS};
 
@@ -50,7 +55,7 @@ fn check_idle(dev: &SysfsDevice, action: &'static str, force: bool) -> Result<()
     if reasons.is_empty() {
         return Ok(());
     }
-    Err(Error::on(dev.address, ErrorKind::InUse { action, reasons }))
+    Err(Error::on(dev.address, PciError::InUse { action, reasons }))
 }
 
 /// The device's lock, exclusive, for the steps of a bind (with --force,
@@ -79,7 +84,7 @@ fn check_group(dev: &SysfsDevice, force: bool) -> Result<()> {
     if force || members.is_empty() {
         return Ok(());
     }
-    Err(Error::on(dev.address, ErrorKind::GroupInUse { members }))
+    Err(Error::on(dev.address, PciError::GroupInUse { members }))
 }
 
 /// For vfio-pci: the device must be in an IOMMU group, or vfio-pci cannot take
@@ -93,7 +98,7 @@ fn check_iommu(dev: &SysfsDevice) -> Result<()> {
     if fs::read_to_string(noiommu).is_ok_and(|v| v.trim() == "Y") {
         return Ok(());
     }
-    Err(Error::on(dev.address, ErrorKind::NoIommuGroup))
+    Err(Error::on(dev.address, PciError::NoIommuGroup))
 }
 
 /// The driver's sysfs directory, loading its module first when it is missing.
@@ -113,7 +118,7 @@ fn ensure_driver(dev: &SysfsDevice, driver: &str) -> Result<PathBuf> {
         },
         Err(e) => format!("could not run ({e})"),
     };
-    Err(Error::on(dev.address, ErrorKind::ModuleLoad { driver: driver.to_string(), why }))
+    Err(Error::on(dev.address, PciError::ModuleLoad { driver: driver.to_string(), why }))
 }
 
 /// Environment variable: how long to wait for the kernel to bind or unbind,
@@ -150,7 +155,7 @@ fn unbind_current(dev: &SysfsDevice) -> Result<()> {
     if let Some(driver) = dev.driver() {
         write_attr(dev.address, &dev.attr_path("driver/unbind"), &dev.name())?;
         if !wait_for_driver(dev, None) {
-            return Err(Error::on(dev.address, ErrorKind::DidNotUnbind { driver }));
+            return Err(Error::on(dev.address, PciError::DidNotUnbind { driver }));
         }
     }
     Ok(())
@@ -159,7 +164,7 @@ fn unbind_current(dev: &SysfsDevice) -> Result<()> {
 /// Bind to `driver` (a [`UserspaceDriver`] by name).
 pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
     let Some(wanted) = UserspaceDriver::from_name(driver) else {
-        return Err(Error::on(dev.address, ErrorKind::NotBindable { driver: driver.to_string() }));
+        return Err(Error::on(dev.address, PciError::NotBindable { driver: driver.to_string() }));
     };
     if dev.driver().as_deref() == Some(driver) {
         return Ok(Outcome {
@@ -190,7 +195,7 @@ pub fn bind(dev: &SysfsDevice, driver: &str, force: bool) -> Result<Outcome> {
             if wait_for_driver(dev, Some(driver)) {
                 Ok(())
             } else {
-                Err(Error::on(dev.address, ErrorKind::DriverDidNotBind { driver: driver.to_string() }))
+                Err(Error::on(dev.address, PciError::DriverDidNotBind { driver: driver.to_string() }))
             }
         });
     if let Err(e) = result {
@@ -265,7 +270,7 @@ pub fn restore(dev: &SysfsDevice, force: bool) -> Result<Outcome> {
             ensure_driver(dev, d)?;
             write_attr(dev.address, &dev.sysfs().root().join("bus/pci/drivers").join(d).join("bind"), &dev.name())?;
             if !wait_for_driver(dev, Some(d)) {
-                return Err(Error::on(dev.address, ErrorKind::DriverDidNotBind { driver: d.clone() }));
+                return Err(Error::on(dev.address, PciError::DriverDidNotBind { driver: d.clone() }));
             }
         }
         None => {

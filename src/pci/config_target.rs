@@ -103,13 +103,13 @@ impl ConfigTarget {
                     n if n <= 256 && first.len() > 1 => format!("{t}; only {n} bytes of config space were read"),
                     _ => t.to_string(),
                 };
-                return Err(Error::new(crate::error::ErrorKind::CapabilityNotFound {
+                return Err(Error::new(crate::error::PciError::CapabilityNotFound {
                     capability: first.to_string(),
                     target,
                 }));
             }
             let kind =
-                crate::error::ErrorKind::RegisterNotFound { name: t.to_string(), map: "config".into(), suggestions };
+                crate::error::MapError::RegisterNotFound { name: t.to_string(), map: "config".into(), suggestions };
             return Err(Error::new(kind));
         }
         if t.contains('=') {
@@ -135,12 +135,12 @@ impl ConfigTarget {
                     n => format!("{n} with that ID, @0 to @{:x}", n - 1),
                 };
                 let target = format!("{text}; it has {has}");
-                Error::new(crate::error::ErrorKind::CapabilityNotFound { capability: name, target })
+                Error::new(crate::error::PciError::CapabilityNotFound { capability: name, target })
             }
             other => Error::invalid(text, other.to_string()),
         })?;
         if addr as usize + usize::from(op.width) > config.len() {
-            return Err(crate::error::ErrorKind::ConfigTooShort {
+            return Err(crate::error::PciError::ConfigTooShort {
                 len: config.len(),
                 need: addr as usize + usize::from(op.width),
             }

@@ -3,11 +3,12 @@
 //! `[VENDOR]:[DEVICE][:CLASS[:PROGIF]]` for the IDs, every part optional or
 //! `*`. They filter `list` and select the device of every other command.
 
+use crate::error::PciError;
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::pci::{PciAddress, Sysfs, SysfsDevice};
 
 /// `-s [[DOMAIN:]BUS:][DEV][.[FUNC]]`: each part that is given must match.
@@ -48,7 +49,7 @@ pub struct Filter {
 }
 
 fn bad(input: &str, reason: &'static str) -> Error {
-    Error::from(ErrorKind::InvalidSelector { input: input.to_string(), reason })
+    Error::from(PciError::InvalidSelector { input: input.to_string(), reason })
 }
 
 /// libpci's `parse_hex_field`: empty or `*` is "any"; otherwise hex digits
@@ -227,9 +228,9 @@ impl Filter {
     pub fn resolve(&self, sysfs: &Sysfs) -> Result<SysfsDevice> {
         let mut found = self.select(sysfs)?;
         match found.len() {
-            0 => Err(ErrorKind::DeviceNotFound { selector: self.to_string() }.into()),
+            0 => Err(PciError::DeviceNotFound { selector: self.to_string() }.into()),
             1 => Ok(found.remove(0)),
-            _ => Err(ErrorKind::AmbiguousDevice {
+            _ => Err(PciError::AmbiguousDevice {
                 selector: self.to_string(),
                 matches: found.iter().map(|d| d.address).collect(),
             }

@@ -27,7 +27,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::InUse;
+use crate::pci::error::InUse;
 use crate::pci::sysfs::SysfsDevice;
 use crate::pci::PciAddress;
 

@@ -6,6 +6,7 @@ pub mod capabilities;
 pub mod config;
 pub mod config_map;
 pub mod config_target;
+pub mod error;
 pub mod filter;
 pub mod ids;
 pub mod in_use;
@@ -14,6 +15,7 @@ pub mod lspci;
 pub mod report;
 pub mod resource;
 pub mod setpci;
+pub mod space;
 pub mod sysfs;
 
 pub use address::{DeviceSelector, PciAddress};

@@ -571,7 +571,7 @@ fn config_subsystem(config: &ConfigSpace) -> Option<(u16, u16)> {
 /// The error for a selection that matched nothing (`-s`, `-d`), as the
 /// commands that take several devices report it.
 pub fn nothing_selected(what: &str) -> Error {
-    crate::error::ErrorKind::DeviceNotFound { selector: what.to_string() }.into()
+    crate::error::PciError::DeviceNotFound { selector: what.to_string() }.into()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! run every parser on a fake tree they write themselves, and never need the
 //! machine's own devices.
 
+use crate::error::PciError;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -112,7 +113,7 @@ impl Sysfs {
 
     /// Find the one device a selector names.
     pub fn resolve(&self, selector: &DeviceSelector) -> Result<SysfsDevice> {
-        let not_found = || Error::from(ErrorKind::DeviceNotFound { selector: selector.to_string() });
+        let not_found = || Error::from(PciError::DeviceNotFound { selector: selector.to_string() });
         match selector {
             DeviceSelector::Address(addr) => {
                 let dev = self.device(*addr);
@@ -133,7 +134,7 @@ impl Sysfs {
                 match matches.len() {
                     0 => Err(not_found()),
                     1 => Ok(matches.remove(0)),
-                    _ => Err(ErrorKind::AmbiguousDevice {
+                    _ => Err(PciError::AmbiguousDevice {
                         selector: selector.to_string(),
                         matches: matches.iter().map(|d| d.address).collect(),
                     }

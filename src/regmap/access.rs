@@ -1,6 +1,7 @@
 //! Reading and writing registers and fields of a map by name, through any
 //! [`RegisterIo`].
 
+use crate::error::MapError;
 use crate::error::{ErrorKind, Result};
 use crate::mmio::RegisterIo;
 use crate::regmap::model::{Access, Field, Register, RegisterMap, WordOrder};
@@ -37,7 +38,7 @@ pub fn resolve<'a>(map: Option<&'a RegisterMap>, text: &str) -> Result<Target<'a
         return parse_u64(text).map(Target::Offset);
     }
     let Some(map) = map else {
-        return Err(ErrorKind::NoMap { name: text.to_string() }.into());
+        return Err(MapError::NoMap { name: text.to_string() }.into());
     };
     let whole = match map.register(text) {
         Ok(reg) => return Ok(Target::Register(reg)),
@@ -74,7 +75,7 @@ fn pieces(reg: &Register) -> impl Iterator<Item = (u64, u32)> + '_ {
 /// cannot be read (write-only: nothing meaningful to read).
 pub fn read_register(io: &dyn RegisterIo, reg: &Register) -> Result<u64> {
     if !reg.access.readable() {
-        return Err(ErrorKind::WriteOnly { register: reg.name.to_string() }.into());
+        return Err(MapError::WriteOnly { register: reg.name.to_string() }.into());
     }
     read_raw(io, reg)
 }
@@ -94,7 +95,7 @@ pub fn read_raw(io: &dyn RegisterIo, reg: &Register) -> Result<u64> {
 /// Write a whole register (split like [`read_register`]). Refuses read-only ones.
 pub fn write_register(io: &dyn RegisterIo, reg: &Register, value: u64) -> Result<()> {
     if !reg.access.writable() {
-        return Err(ErrorKind::ReadOnly { register: reg.name.to_string() }.into());
+        return Err(MapError::ReadOnly { register: reg.name.to_string() }.into());
     }
     if value > reg.width.max_value() {
         return Err(ErrorKind::ValueTooLarge {
@@ -185,7 +186,7 @@ pub fn plan_write(reg: &Register, mask: u64) -> Result<FieldWritePlan> {
         keep |= reg.unnamed_bits() & !mask;
     }
     if keep != 0 && reg.read_side_effects {
-        return Err(ErrorKind::ReadSideEffect {
+        return Err(MapError::ReadSideEffect {
             register: reg.name.to_string(),
             why: "a field write must read it first".into(),
         }
@@ -214,11 +215,11 @@ pub fn plan_fresh_write(reg: &Register, mask: u64) -> Result<FieldWritePlan> {
 /// The register, and every field under `mask`, can be written.
 fn check_writable(reg: &Register, mask: u64) -> Result<()> {
     if !reg.access.writable() {
-        return Err(ErrorKind::ReadOnly { register: reg.name.to_string() }.into());
+        return Err(MapError::ReadOnly { register: reg.name.to_string() }.into());
     }
     if let Some(field) = reg.fields.iter().find(|f| f.mask() & mask != 0 && !reg.field_access(f).writable()) {
         let name = format!("{}.{}", reg.name, field.name);
-        return Err(ErrorKind::ReadOnly { register: name }.into());
+        return Err(MapError::ReadOnly { register: name }.into());
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 // What only the TOML reader (feature `toml`) uses.
 #![cfg_attr(not(feature = "toml"), allow(unused_imports, dead_code))]
 
+use crate::error::MapError;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -17,7 +18,7 @@ use serde::Deserialize;
 #[cfg(feature = "toml")]
 use toml::Spanned;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::mmio::Width;
 use crate::regmap::model::{Access, AccessRule, Field, ReadAction, Register, RegisterMap, WordOrder, WriteSemantics};
 use crate::value::parse_u64;
@@ -243,7 +244,7 @@ pub fn read_map_text(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
-        ErrorKind::RegMap { file: path.display().to_string(), line, message: "not UTF-8 text".into() }.into()
+        MapError::Invalid { file: path.display().to_string(), line, message: "not UTF-8 text".into() }.into()
     })
 }
 
@@ -274,9 +275,9 @@ impl Problems {
             0 => None,
             1 => {
                 let (line, message) = lines.remove(0);
-                Some(ErrorKind::RegMap { file: source.to_string(), line, message }.into())
+                Some(MapError::Invalid { file: source.to_string(), line, message }.into())
             }
-            _ => Some(ErrorKind::RegMapProblems { file: source.to_string(), problems: lines }.into()),
+            _ => Some(MapError::Problems { file: source.to_string(), problems: lines }.into()),
         }
     }
 }
@@ -302,7 +303,7 @@ struct BlockText<'a> {
 /// Parse and validate a TOML map file: one block (`[[register]]`s at the
 /// top), or several (`[[block]]`s, each with its `[[block.register]]`s).
 /// Every problem is reported, each at the line of the key at fault, as one
-/// error ([`ErrorKind::RegMapProblems`] when there are several); a syntax
+/// error ([`MapError::Problems`] when there are several); a syntax
 /// error stops the reading where it is.
 #[cfg(feature = "toml")]
 pub fn parse_file(text: &str, source: &str) -> Result<crate::regmap::MapFile> {

@@ -3,6 +3,7 @@
 //! name, and typed registers for drivers.
 
 pub mod access;
+pub mod error;
 pub mod formats;
 pub mod generate;
 pub mod loader;

@@ -6,6 +6,7 @@
 //! allocated when a command starts), while maps loaded from files own their
 //! data.
 
+use crate::error::MapError;
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
@@ -367,7 +368,7 @@ impl Register {
     /// A field by name (case-insensitive).
     pub fn field(&self, name: &str) -> Result<&Field> {
         self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
-            ErrorKind::FieldNotFound {
+            MapError::FieldNotFound {
                 register: self.name.to_string(),
                 field: name.to_string(),
                 fields: self.fields.iter().map(|f| f.name.to_string()).collect(),
@@ -497,7 +498,7 @@ impl RegisterMap {
                 let mut names = vec![first.name.to_string()];
                 names.extend(others);
                 return Err(
-                    ErrorKind::RegisterAmbiguous { name: name.to_string(), map: self.name.to_string(), names }.into()
+                    MapError::RegisterAmbiguous { name: name.to_string(), map: self.name.to_string(), names }.into()
                 );
             }
         }
@@ -516,7 +517,7 @@ impl RegisterMap {
             .take(8)
             .map(str::to_string)
             .collect();
-        ErrorKind::RegisterNotFound { name: name.to_string(), map: map.to_string(), suggestions }.into()
+        MapError::RegisterNotFound { name: name.to_string(), map: map.to_string(), suggestions }.into()
     }
 
     /// A block by name (case-insensitive), for a placed map.
@@ -539,7 +540,7 @@ impl RegisterMap {
         let rule = self.rules.iter().find(|r| r.start <= offset && end <= r.end);
         match rule {
             Some(r) if r.widths.contains(&width) => Ok(()),
-            other => Err(ErrorKind::WidthNotAllowed {
+            other => Err(MapError::WidthNotAllowed {
                 map: self.name.to_string(),
                 offset,
                 bits: width.bits(),

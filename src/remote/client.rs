@@ -3,6 +3,7 @@
 //! can be written without waiting for replies: pipelining), and what they
 //! say handed out as [`Event`]s.
 
+use crate::error::RemoteError;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::frame::Frame;
 use super::{ssh, Host, FRAMED_ENV, HOST_ENV, TTY_ENV, VERSION};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// What to run on a far side.
 #[derive(Clone, Debug)]
@@ -93,7 +94,7 @@ impl Input {
         let mut guard = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
         let Some(stdin) = guard.as_mut() else { return Ok(()) };
         frame.write_to(stdin).and_then(|()| stdin.flush()).map_err(|_| {
-            Error::new(ErrorKind::Disconnected { host: self.host.clone(), after: "while sending input".into() })
+            Error::new(RemoteError::Disconnected { host: self.host.clone(), after: "while sending input".into() })
         })
     }
 
@@ -163,7 +164,7 @@ impl Running {
             }
         }
         let why = "ssh ended before mmiodrv started there, and said nothing, four times".to_string();
-        Err(Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why }))
+        Err(Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why }))
     }
 
     fn start_once(call: &Call, shared: bool) -> Result<Attempt> {
@@ -175,7 +176,7 @@ impl Running {
         c.process_group(0);
         let mut child = c.spawn().map_err(|e| {
             let why = format!("cannot run ssh: {e}");
-            Error::new(ErrorKind::Unreachable { host: call.host.label.clone(), why })
+            Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why })
         })?;
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take();
@@ -209,7 +210,7 @@ impl Running {
                 }
                 Ok(Msg::Frame(Frame::Hello(version))) => {
                     let why = format!("it runs {version}, not mmiodrv {VERSION}");
-                    return Err(Error::new(ErrorKind::Unreachable { host: running.host.label.clone(), why }));
+                    return Err(Error::new(RemoteError::Unreachable { host: running.host.label.clone(), why }));
                 }
                 Ok(Msg::Stderr(bytes)) => {
                     if said.len() < 64 << 10 {
@@ -259,7 +260,7 @@ impl Running {
             (None, Some(s)) => format!("ssh ended with status {s} before mmiodrv started there"),
             (None, None) => "ssh ended before mmiodrv started there".into(),
         };
-        Err(Error::new(ErrorKind::Unreachable { host: self.host.label.clone(), why }))
+        Err(Error::new(RemoteError::Unreachable { host: self.host.label.clone(), why }))
     }
 
     /// The host.
@@ -279,7 +280,7 @@ impl Running {
 
     /// The next event, waiting at most `timeout` (`None`: nothing yet). A
     /// connection that ends before the far side's exit status arrived is
-    /// [`ErrorKind::Disconnected`], naming the last line done.
+    /// [`RemoteError::Disconnected`], naming the last line done.
     pub fn next(&mut self, timeout: Duration) -> Result<Option<Event>> {
         if self.exited {
             return Err(Error::invalid("next", "the far side has ended"));
@@ -340,7 +341,7 @@ impl Running {
             (Some(n), None) => format!("after line {n} was done"),
             (None, None) => "before the command ended (it may have run)".into(),
         };
-        Error::new(ErrorKind::Disconnected { host: self.host.label.clone(), after })
+        Error::new(RemoteError::Disconnected { host: self.host.label.clone(), after })
     }
 
     /// Wait for the far side's exit status, relaying every event to `each`.
@@ -455,7 +456,7 @@ pub fn copy_to(host: &Host, binary: &Path, key: &str) -> Result<u64> {
     let mut c = ssh::command(host, false, true)?;
     c.arg(ssh::copier(key));
     c.stdin(Stdio::from(file)).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let unreachable = |why: String| Error::new(ErrorKind::Unreachable { host: host.label.clone(), why });
+    let unreachable = |why: String| Error::new(RemoteError::Unreachable { host: host.label.clone(), why });
     let out = c.output().map_err(|e| unreachable(format!("cannot run ssh: {e}")))?;
     let stored = String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().ok();
     if !out.status.success() || stored != Some(len) {
@@ -489,13 +490,13 @@ pub fn connect(
     };
     let host = call.host.label.clone();
     let missing = |why: String, remedy: crate::error::Remedy| {
-        Error::new(ErrorKind::NoRemoteMmiodrv { host: host.clone(), version: VERSION, why, remedy })
+        Error::new(RemoteError::NoRemoteMmiodrv { host: host.clone(), version: VERSION, why, remedy })
     };
     let install = |what: &str| crate::error::Remedy::Text(format!("install mmiodrv {VERSION}{what} there"));
     if !copy {
         return Err(missing(
             "copying this one there was refused".into(),
-            crate::error::Remedy::AllowCopy { host: host.clone() },
+            crate::error::Remedy::AllowCopy { host: host.clone(), version: super::VERSION },
         ));
     }
     let Some(binary) = binary else {

@@ -16,6 +16,7 @@
 //! command line to its stdout and stderr; Python reads the JSON lines of
 //! `batch -`).
 
+pub mod error;
 pub mod frame;
 mod host;
 pub mod ssh;

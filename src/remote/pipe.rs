@@ -4,10 +4,11 @@
 //! earlier ones arrive ([`Pipe::send`], then [`Pipe::reply`] in order):
 //! the far side runs them one after the other as they come.
 
+use crate::error::RemoteError;
 use std::time::Duration;
 
 use super::{Event, Input, Running};
-use crate::error::{Error, ErrorClass, ErrorKind, Result};
+use crate::error::{Error, ErrorClass, Result};
 
 /// A pipe protocol session on a far side.
 pub struct Pipe {
@@ -88,7 +89,7 @@ impl Pipe {
     }
 
     /// The JSON objects line `n` made (the next line not yet replied to must
-    /// be `n`): its results, or its error as [`ErrorKind::Remote`].
+    /// be `n`): its results, or its error as [`RemoteError::Reported`].
     pub fn reply(&mut self, n: u64) -> Result<Vec<serde_json::Value>> {
         if n != self.replied + 1 || n > self.sent {
             return Err(Error::invalid(n.to_string(), "not the next line sent"));
@@ -152,7 +153,7 @@ impl Pipe {
     }
 
     fn gone(&self, status: i32) -> Error {
-        Error::new(ErrorKind::Disconnected {
+        Error::new(RemoteError::Disconnected {
             host: self.host().to_string(),
             after: format!("after line {} was done (mmiodrv ended there with status {status})", self.replied),
         })
@@ -181,5 +182,5 @@ pub fn remote_error(host: &str, o: &serde_json::Value) -> Error {
         }
     }
     let exit = o.get("exit").and_then(|v| v.as_i64()).map_or(class.exit_code(), |e| e as i32);
-    Error::new(ErrorKind::Remote { host: host.to_string(), message, class, exit, device: text("device"), fix })
+    Error::new(RemoteError::Reported { host: host.to_string(), message, class, exit, device: text("device"), fix })
 }

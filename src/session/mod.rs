@@ -19,6 +19,7 @@ mod dma;
 mod line;
 pub mod ops;
 
+use crate::error::{BackendError, MapError};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -146,7 +147,7 @@ fn resolved<'w>(w: &'w Window, place: &Place) -> Result<Resolved<'w>> {
         (Spot::Offset(o), _) => Target::Offset(o),
         (Spot::Register(i), Some(m)) => Target::Register(&m.registers[i]),
         (Spot::Field(i, f), Some(m)) => Target::Field(&m.registers[i], &m.registers[i].fields[f]),
-        _ => return Err(ErrorKind::NoMap { name: String::new() }.into()),
+        _ => return Err(MapError::NoMap { name: String::new() }.into()),
     };
     Ok(Resolved { target, width: place.width })
 }
@@ -379,7 +380,7 @@ impl<'d> Session<'d> {
     }
 
     fn run_op(&self, prepared: &Prepared, out: &mut dyn Frontend) -> Result<()> {
-        let placed = || prepared.place.ok_or_else(|| Error::from(ErrorKind::NoMap { name: String::new() }));
+        let placed = || prepared.place.ok_or_else(|| Error::from(MapError::NoMap { name: String::new() }));
         match &prepared.op {
             Op::Read(_) => out.emit(Outcome::Read(self.read_at(&placed()?)?)),
             Op::Write { value, verify, irq, .. } => {
@@ -561,7 +562,7 @@ impl<'d> Session<'d> {
     fn arm_checked(&self, kind: Option<IrqKind>, vector: Option<u32>) -> Result<()> {
         let (kind, vectors) = self.arm(kind)?;
         match vector.filter(|v| *v >= vectors) {
-            Some(vector) => Err(Error::on(self.device.device(), ErrorKind::NoSuchVector { kind, vectors, vector })),
+            Some(vector) => Err(Error::on(self.device.device(), BackendError::NoSuchVector { kind, vectors, vector })),
             None => Ok(()),
         }
     }
@@ -610,7 +611,7 @@ impl<'d> Session<'d> {
             return Err(Error::invalid(k.name(), why).with_device(self.device.device()));
         }
         if let Some(v) = vector.filter(|v| *v >= irqs.vectors()) {
-            let kind = ErrorKind::NoSuchVector { kind: irqs.kind(), vectors: irqs.vectors(), vector: v };
+            let kind = BackendError::NoSuchVector { kind: irqs.kind(), vectors: irqs.vectors(), vector: v };
             return Err(Error::on(self.device.device(), kind));
         }
         Ok(())

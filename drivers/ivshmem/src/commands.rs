@@ -2,6 +2,7 @@
 //! the guest (a device) or the host (`file:PATH`), doorbells, a host-side
 //! client and a server for ivshmem-doorbell peers.
 
+use mmiodrv::error::AccessError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -628,7 +629,7 @@ fn fill(call: &mut Call<'_>) -> Result<()> {
             None => mem
                 .len()
                 .checked_sub(offset)
-                .ok_or_else(|| Error::from(ErrorKind::OutOfRange { offset, width: 0, len: mem.len() }))?,
+                .ok_or_else(|| Error::from(AccessError::OutOfRange { offset, width: 0, len: mem.len() }))?,
         };
         mem.check(offset, len)?;
         let mut progress = call.out.progress(len, "fill");

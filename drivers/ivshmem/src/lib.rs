@@ -17,6 +17,7 @@ mod commands;
 pub mod protocol;
 pub mod server;
 
+use mmiodrv::error::BackendError;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -260,7 +261,7 @@ impl<'a> Ivshmem<'a> {
         let bar2 = backend.open_bar(SHARED_MEMORY_BAR, BarOptions::RW)?;
         let region = bar2.as_mmio().cloned().ok_or_else(|| {
             let why = "the backend offers no mapping of it";
-            Error::on(name.clone(), ErrorKind::NotMapped { bar: SHARED_MEMORY_BAR, why })
+            Error::on(name.clone(), BackendError::NotMapped { bar: SHARED_MEMORY_BAR, why })
         })?;
         let memory = SharedMemory::of(region, name.clone());
         Ok(Ivshmem { backend, regs, memory, _bar2: bar2, name, variant, vectors })

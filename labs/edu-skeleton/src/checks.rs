@@ -333,7 +333,7 @@ macro_rules! checks {
             // ---- task 7
             ("task7_mistakes::the_library_refuses_an_iova_beyond_the_mask", |lab| {
                 match task7_mistakes::buffer_beyond_the_mask(lab.vfio()?) {
-                    Err(e) if matches!(e.kind(), ErrorKind::IovaBeyondMask { .. }) => Ok(()),
+                    Err(e) if matches!(e.kind(), ErrorKind::Backend(mmiodrv::error::BackendError::IovaBeyondMask { .. })) => Ok(()),
                     Err(e) => Err(format!("expected the library's IovaBeyondMask error, got: {e}").into()),
                     Ok(b) => Err(format!("the library mapped a buffer at {:#x}: was it told the 28-bit mask?", b.iova()).into()),
                 }

@@ -1,3 +1,4 @@
+use crate::error::MapError;
 use std::path::Path;
 
 use super::*;
@@ -146,7 +147,7 @@ fn blocks_lie_at_their_addresses_and_split_registers_keep_their_word_order() {
     assert_eq!(w.io().read(0x1030, Width::W32).unwrap(), 0x1234);
     assert_eq!(w.io().read(0x0030, Width::W32).unwrap(), 0, "DMA0's register is another");
     let e = w.resolve("CH[2]_SRC", None).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::RegisterAmbiguous { .. }), "{e}");
+    assert!(matches!(e.kind(), ErrorKind::Map(MapError::RegisterAmbiguous { .. })), "{e}");
     // One block: the base is kept (issue 25: --block DMA1 read CH[1]_SRC is 0x1020).
     let only = sim(nested, &SimOptions { state: None, block: Some("dma1".into()) });
     let w = only.window(None, None, false).unwrap();

@@ -2,13 +2,14 @@
 //! VFIO container, unmapped on drop. The CPU side is reached only through
 //! volatile accesses (the device may write it at any time), via [`MmioRegion`].
 
+use crate::error::BackendError;
 #[cfg(feature = "vfio")]
 use std::sync::Arc;
 
 #[cfg(feature = "vfio")]
 use vfio_ioctls::{VfioContainer, VfioError};
 
-use crate::error::{DeviceRef, Error, ErrorKind, Result};
+use crate::error::{DeviceRef, Error, Result};
 use crate::mmio::MmioRegion;
 
 const PAGE: u64 = 4096;
@@ -84,7 +85,7 @@ pub fn check_request(len: usize, iova: u64, mask_bits: u32) -> Result<()> {
     let mapped_len = (len as u64).div_ceil(PAGE) * PAGE;
     let limit = if mask_bits >= 64 { u64::MAX } else { 1u64 << mask_bits };
     if iova.checked_add(mapped_len).is_none_or(|end| end > limit) {
-        return Err(ErrorKind::IovaBeyondMask { iova, len: mapped_len, mask_bits, limit }.into());
+        return Err(BackendError::IovaBeyondMask { iova, len: mapped_len, mask_bits, limit }.into());
     }
     Ok(())
 }
@@ -100,16 +101,16 @@ fn map_error(device: DeviceRef, e: VfioError, len: u64) -> Error {
         _ => 0,
     };
     if errno != nix::libc::ENOMEM {
-        return Error::on(device, ErrorKind::Vfio { what: "DMA map failed", source: e, remedy: None });
+        return Error::on(device, BackendError::Vfio { what: "DMA map failed", source: e, remedy: None });
     }
     let memlock = MemlockState::current();
     if !memlock.exceeded_by(len) {
-        return Error::on(device, ErrorKind::DmaOutOfMemory { len });
+        return Error::on(device, BackendError::DmaOutOfMemory { len });
     }
     let unlimited = |v: u64| if v == nix::sys::resource::RLIM_INFINITY { u64::MAX } else { v };
     Error::on(
         device,
-        ErrorKind::Memlock {
+        BackendError::Memlock {
             len,
             soft: unlimited(memlock.soft),
             hard: unlimited(memlock.hard),

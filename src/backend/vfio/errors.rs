@@ -1,16 +1,21 @@
 //! vfio-ioctls errors turned into ours, with the cause and the fix.
 
+use crate::error::BackendError;
 use std::path::PathBuf;
 
 use vfio_ioctls::VfioError;
 
-use crate::error::{Error, ErrorKind, Remedy, UserspaceDriver};
+use crate::error::{Error, ErrorKind, Remedy};
+
+use crate::backend::kind::UserspaceDriver;
 use crate::pci::PciAddress;
 
 /// Our error for a failed VFIO open of `device` in `group`.
 pub fn vfio_error(device: PciAddress, group: u32, e: VfioError) -> Error {
-    let kind = match e {
-        VfioError::OpenGroup(io, _) if io.raw_os_error() == Some(nix::libc::EBUSY) => ErrorKind::GroupBusy { group },
+    let kind: ErrorKind = match e {
+        VfioError::OpenGroup(io, _) if io.raw_os_error() == Some(nix::libc::EBUSY) => {
+            BackendError::GroupBusy { group }.into()
+        }
         VfioError::OpenGroup(io, _) if io.kind() == std::io::ErrorKind::PermissionDenied => {
             let node = PathBuf::from(format!("/dev/vfio/{group}"));
             ErrorKind::Permission { remedy: group_permission_remedy(&node), path: node }
@@ -18,20 +23,25 @@ pub fn vfio_error(device: PciAddress, group: u32, e: VfioError) -> Error {
         VfioError::OpenContainer(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
             ErrorKind::Permission { path: "/dev/vfio/vfio".into(), remedy: Remedy::ChmodVfioContainer }
         }
-        e @ VfioError::OpenContainer(_) => ErrorKind::Vfio {
+        e @ VfioError::OpenContainer(_) => BackendError::Vfio {
             what: "cannot open /dev/vfio/vfio",
             source: e,
             remedy: Some(Remedy::LoadModule { module: UserspaceDriver::VfioPci.module().into() }),
-        },
-        e @ VfioError::OpenGroup(..) => ErrorKind::Vfio {
+        }
+        .into(),
+        e @ VfioError::OpenGroup(..) => BackendError::Vfio {
             what: "cannot open the IOMMU group",
             source: e,
             remedy: Some(Remedy::Bind { device, driver: UserspaceDriver::VfioPci }),
-        },
-        e @ VfioError::GroupViable => {
-            ErrorKind::Vfio { what: "the IOMMU group is not viable", source: e, remedy: Some(Remedy::FreeIommuGroup) }
         }
-        e => ErrorKind::Vfio { what: "cannot open the device", source: e, remedy: None },
+        .into(),
+        e @ VfioError::GroupViable => BackendError::Vfio {
+            what: "the IOMMU group is not viable",
+            source: e,
+            remedy: Some(Remedy::FreeIommuGroup),
+        }
+        .into(),
+        e => BackendError::Vfio { what: "cannot open the device", source: e, remedy: None }.into(),
     };
     Error::on(device, kind)
 }

@@ -3,6 +3,7 @@
 //! unmasked at the start of the next wait, once the driver has acknowledged the
 //! device.
 
+use crate::error::BackendError;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,17 +66,17 @@ impl VfioInterrupts {
         let has: Vec<IrqKind> = IrqKind::ALL.into_iter().filter(|k| available(*k) > 0).collect();
         let kind = kind
             .or_else(|| [IrqKind::Msix, IrqKind::Msi, IrqKind::Intx].into_iter().find(|k| has.contains(k)))
-            .ok_or_else(|| Error::on(address, ErrorKind::NoInterrupt { kind: None, available: vec![] }))?;
+            .ok_or_else(|| Error::on(address, BackendError::NoInterrupt { kind: None, available: vec![] }))?;
         let count = available(kind);
         if count == 0 {
-            return Err(Error::on(address, ErrorKind::NoInterrupt { kind: Some(kind), available: has }));
+            return Err(Error::on(address, BackendError::NoInterrupt { kind: Some(kind), available: has }));
         }
         let fds = (0..count)
             .map(|_| EventFd::new(EFD_NONBLOCK | nix::libc::EFD_CLOEXEC))
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|e| Error::io_on(address, "cannot create an eventfd for", "interrupts", e))?;
         device.enable_irq(vfio_index(kind), fds.iter().collect()).map_err(|source| {
-            Error::on(address, ErrorKind::Vfio { what: "cannot enable interrupts", source, remedy: None })
+            Error::on(address, BackendError::Vfio { what: "cannot enable interrupts", source, remedy: None })
         })?;
         log::info!("{name}: {count} {kind} vector(s) armed");
         Ok(VfioInterrupts { device, name, kind, fds, intx_masked: false, pid: std::process::id() })
@@ -94,7 +95,7 @@ impl Interrupts for VfioInterrupts {
     fn wait(&mut self, timeout: Duration) -> Result<IrqEvent> {
         if self.intx_masked {
             self.device.unmask_irq(VFIO_PCI_INTX_IRQ_INDEX).map_err(|source| {
-                Error::on(self.name.clone(), ErrorKind::Vfio { what: "cannot unmask INTx", source, remedy: None })
+                Error::on(self.name.clone(), BackendError::Vfio { what: "cannot unmask INTx", source, remedy: None })
             })?;
             self.intx_masked = false;
         }

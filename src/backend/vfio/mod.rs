@@ -7,6 +7,8 @@
 //! access here goes through our own pread/pwrite or mapping, and errors reach
 //! the user.
 
+#[cfg(feature = "vfio")]
+use crate::error::{BackendError, PciError};
 pub mod dma;
 #[cfg(feature = "vfio")]
 mod errors;
@@ -38,7 +40,7 @@ use vfio_ioctls::{VfioContainer, VfioDevice};
 #[cfg(feature = "vfio")]
 use crate::backend::{Backend, BackendKind, BarInfo, BarOptions, DmaBuffer, Interrupts, IrqKind};
 #[cfg(feature = "vfio")]
-use crate::error::{DeviceRef, Error, ErrorKind, Remedy, Result};
+use crate::error::{DeviceRef, Error, Remedy, Result};
 #[cfg(feature = "vfio")]
 use crate::mmio::RegisterIo;
 #[cfg(feature = "vfio")]
@@ -74,9 +76,9 @@ impl VfioBackend {
     pub fn open(dev: SysfsDevice) -> Result<Self> {
         let name = dev.name();
         let address = dev.address;
-        let group = dev.iommu_group().ok_or_else(|| Error::on(address, ErrorKind::NoIommuGroup))?;
+        let group = dev.iommu_group().ok_or_else(|| Error::on(address, PciError::NoIommuGroup))?;
         if Path::new(&format!("/dev/vfio/noiommu-{group}")).exists() {
-            return Err(Error::on(address, ErrorKind::NoIommuMode { group }));
+            return Err(Error::on(address, BackendError::NoIommuMode { group }));
         }
         check_group_viable(&dev, group)?;
         tripwire(Path::new("/dev/vfio"), "opening a VFIO group through")?;
@@ -152,7 +154,7 @@ fn check_group_viable(dev: &SysfsDevice, group: u32) -> Result<()> {
     if members.is_empty() {
         return Ok(());
     }
-    Err(Error::on(dev.address, ErrorKind::GroupNotViable { group, members }))
+    Err(Error::on(dev.address, BackendError::GroupNotViable { group, members }))
 }
 
 #[cfg(feature = "vfio")]
@@ -255,14 +257,14 @@ impl Backend for VfioBackend {
         let index = u32::from(bar);
         let len = if bar <= 5 { self.region_len(index) } else { 0 };
         if len == 0 {
-            return Err(Error::on(self.dev.address, ErrorKind::BarNotPresent { bar }));
+            return Err(Error::on(self.dev.address, BackendError::BarNotPresent { bar }));
         }
         if options.write_combining {
             let what = "write-combining mapping (vfio-pci maps BARs uncached)";
             let remedy = Remedy::Text("unbind the device: a prefetchable BAR has resourceN_wc in sysfs".into());
             return Err(Error::on(
                 self.dev.address,
-                ErrorKind::BackendCannot { backend: BackendKind::Vfio, what, remedy },
+                BackendError::BackendCannot { backend: BackendKind::Vfio, what, remedy },
             ));
         }
         let region =

@@ -19,6 +19,7 @@
 //! accesses (`vfio_pci_core_do_io_rw`), and port I/O has no 64-bit access on
 //! any kernel. Mapped areas take all four widths.
 
+use crate::error::BackendError;
 use std::fs::File;
 use std::sync::Arc;
 
@@ -72,7 +73,7 @@ impl VfioRegionIo {
         let bar = u8::try_from(index).unwrap_or(u8::MAX);
         let info = sys.region_info(index);
         if info.size == 0 {
-            return Err(Error::on(device, ErrorKind::BarNotPresent { bar }));
+            return Err(Error::on(device, BackendError::BarNotPresent { bar }));
         }
         let map_writable = writable && info.writable();
         let areas = if info.readable() { info.mmap_areas() } else { Vec::new() };
@@ -88,7 +89,7 @@ impl VfioRegionIo {
                 }
                 continue;
             }
-            let too_large = || Error::on(device.clone(), ErrorKind::BarTooLarge { bar, size });
+            let too_large = || Error::on(device.clone(), BackendError::BarTooLarge { bar, size });
             let len = usize::try_from(size).map_err(|_| too_large())?;
             let at = info.offset.checked_add(start).ok_or_else(too_large)?;
             let mapping = sys.mmap(len, at, map_writable).map_err(|e| {
@@ -183,6 +184,7 @@ mod tests {
     use super::super::sys::twin::{Call, TwinSys};
     use super::super::sys::RegionInfo;
     use super::*;
+    use crate::error::AccessError;
 
     const PAGE: u64 = 4096;
     /// Where BAR0 starts in the twin's device fd (VFIO puts region N at N << 40;
@@ -271,7 +273,7 @@ mod tests {
         let sys = two_areas_and_a_gap();
         let r = open(&sys, true);
         for e in [r.read(PAGE, Width::W64).unwrap_err(), r.write(PAGE, Width::W64, 1).unwrap_err()] {
-            assert!(matches!(e.kind(), ErrorKind::WidthNotSupported { width: Width::W64, .. }), "{e}");
+            assert!(matches!(e.kind(), ErrorKind::Access(AccessError::WidthNotSupported { bits: 64, .. })), "{e}");
         }
         assert_eq!(sys.take_calls(), [], "refused before any call");
         assert_eq!(sys.peek(BASE + PAGE, 8), [0; 8]);
@@ -292,7 +294,10 @@ mod tests {
         assert_eq!(sys.take_calls(), [pwrite(0x1004, 4), pread(0x1004, 4)]);
         // 0x1000..0x1008 straddles too: 64-bit is refused there (pread path),
         // never split into a mapped half and a pread half.
-        assert!(matches!(r.read(0x1000, Width::W64).unwrap_err().kind(), ErrorKind::WidthNotSupported { .. }));
+        assert!(matches!(
+            r.read(0x1000, Width::W64).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::WidthNotSupported { .. })
+        ));
         assert_eq!(r.read(0x1000, Width::W32).unwrap(), 0, "inside the area");
         assert_eq!(sys.take_calls(), []);
     }
@@ -309,8 +314,14 @@ mod tests {
         assert_eq!(sys.take_calls(), [pwrite(0, 4), pwrite(4, 1), pread(4, 2)]);
         assert_eq!(sys.peek(BASE, 8), [8, 0, 0, 0, 0x7f, 0, 0, 0]);
         // Bounds and alignment are checked before any call.
-        assert!(matches!(r.read(0x40, Width::W8).unwrap_err().kind(), ErrorKind::OutOfRange { .. }));
-        assert!(matches!(r.read(0x2, Width::W32).unwrap_err().kind(), ErrorKind::Misaligned { .. }));
+        assert!(matches!(
+            r.read(0x40, Width::W8).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            r.read(0x2, Width::W32).unwrap_err().kind(),
+            ErrorKind::Access(AccessError::Misaligned { .. })
+        ));
         assert_eq!(sys.take_calls(), []);
     }
 
@@ -366,7 +377,10 @@ mod tests {
         let r = VfioRegionIo::open(sys.clone(), DeviceRef::Ram, 0, false).unwrap();
         assert!(sys.take_calls().iter().all(|c| matches!(c, Call::Mmap { writable: false, .. })));
         for at in [0, PAGE] {
-            assert!(matches!(r.write(at, Width::W32, 1).unwrap_err().kind(), ErrorKind::NotWritable));
+            assert!(matches!(
+                r.write(at, Width::W32, 1).unwrap_err().kind(),
+                ErrorKind::Access(AccessError::NotWritable)
+            ));
         }
         assert_eq!(sys.take_calls(), []);
         assert_eq!(sys.peek(BASE, 2 * PAGE as usize), vec![0; 2 * PAGE as usize]);
@@ -386,7 +400,7 @@ mod tests {
     fn a_missing_region_is_a_missing_bar() {
         let sys = region(READ | WRITE | MMAP, PAGE, None);
         let e = VfioRegionIo::open(sys.clone(), DeviceRef::Ram, 3, true).err().unwrap();
-        assert!(matches!(e.kind(), ErrorKind::BarNotPresent { bar: 3 }), "{e}");
+        assert!(matches!(e.kind(), ErrorKind::Backend(BackendError::BarNotPresent { bar: 3 })), "{e}");
         assert_eq!(sys.take_calls(), []);
     }
 }

@@ -1,28 +1,13 @@
 //! The standard capability list and its small capabilities (lspci's
 //! ls-caps.c and ls-caps-vendor.c).
 
-use super::cfg::{bits, Cfg};
+use super::cfg::{bits, on, Cfg, Dev};
 use super::out::{w, Kind, List, Out};
 use super::{ea, ecaps, express, ht, vpd, Block, Options};
 use crate::pci::ids::PciIds;
 
 /// STATUS register bit: the function has a capability list.
 const STATUS_CAP_LIST: u16 = 0x10;
-
-/// The function being decoded: its bytes and the caller's options.
-pub(crate) struct Dev<'a> {
-    /// Config space.
-    pub(crate) cfg: Cfg<'a>,
-    /// Options.
-    pub(crate) opt: &'a Options<'a>,
-}
-
-impl Dev<'_> {
-    /// Verbosity (1 `-v`, 2 `-vv`, 3 `-vvv`).
-    pub(crate) fn v(&self) -> u8 {
-        self.opt.verbosity
-    }
-}
 
 /// Walk the standard list (then the extended one, when lspci would) of
 /// `config`.
@@ -109,11 +94,6 @@ pub(crate) fn show_caps(config: &[u8], opt: &Options) -> Vec<Block> {
         ecaps::show_ext_caps(&mut o, &d, port_type);
     }
     o.finish()
-}
-
-/// lspci's `FLAG` as a bool.
-pub(crate) fn on(value: u32, mask: u32) -> bool {
-    value & mask != 0
 }
 
 fn pm(o: &mut Out, d: &Dev, at: usize, cap: u32) {

@@ -48,6 +48,26 @@ pub(crate) fn bits(x: u32, at: u32, width: u32) -> u32 {
     (x >> at) & ((1u32 << width) - 1)
 }
 
+/// The function being decoded: its bytes and the caller's options.
+pub(crate) struct Dev<'a> {
+    /// Config space.
+    pub(crate) cfg: Cfg<'a>,
+    /// Options.
+    pub(crate) opt: &'a super::Options<'a>,
+}
+
+impl Dev<'_> {
+    /// Verbosity (1 `-v`, 2 `-vv`, 3 `-vvv`).
+    pub(crate) fn v(&self) -> u8 {
+        self.opt.verbosity
+    }
+}
+
+/// lspci's `FLAG` as a bool.
+pub(crate) fn on(value: u32, mask: u32) -> bool {
+    value & mask != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

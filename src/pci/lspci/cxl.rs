@@ -1,8 +1,8 @@
 //! Designated Vendor-Specific capabilities, and CXL's as pciutils 3.9.0
 //! decodes them (lspci's `cap_dvsec` and `dvsec_cxl_*`).
 
-use super::caps::Dev;
 use super::cfg::bits;
+use super::cfg::Dev;
 use super::out::{w, Out};
 
 /// DVSEC vendor ID of the CXL consortium.

@@ -1,7 +1,7 @@
 //! Enhanced Allocation (lspci's `cap_ea`).
 
-use super::caps::Dev;
 use super::cfg::bits;
+use super::cfg::Dev;
 use super::out::{w, Out};
 
 fn property(p: u32, secondary: bool) -> Option<&'static str> {

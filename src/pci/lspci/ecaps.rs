@@ -1,8 +1,8 @@
 //! The extended capability list and its capabilities (lspci's ls-ecaps.c);
 //! Virtual Channel and Root Complex ones are in `vc`, DVSEC/CXL in `cxl`.
 
-use super::caps::Dev;
 use super::cfg::bits;
+use super::cfg::Dev;
 use super::express::port::{DOWNSTREAM, ENDPOINT, ROOT_EC, ROOT_INT_EP, ROOT_PORT, UPSTREAM};
 use super::out::{w, Kind, List, Out};
 use super::{cxl, vc};

@@ -1,6 +1,6 @@
 //! The PCI Express capability (lspci's `cap_express` and its helpers).
 
-use super::caps::{on, Dev};
+use super::cfg::{on, Dev};
 use super::out::{c_g, w, Out};
 
 /// Device/port types (PCIe capability register bits 7:4).

@@ -1,6 +1,6 @@
 //! HyperTransport capabilities (lspci's `cap_ht`).
 
-use super::caps::Dev;
+use super::cfg::Dev;
 use super::out::{w, Out};
 
 fn link_width(w: u32) -> &'static str {

@@ -1,8 +1,8 @@
 //! Virtual Channel, Root Complex Link and Root Complex Event Collector
 //! Endpoint Association (from lspci's ls-ecaps.c).
 
-use super::caps::Dev;
 use super::cfg::bits;
+use super::cfg::Dev;
 use super::out::{w, Out};
 
 /// lspci's `TABLE`: the entry, or `??N` past the table's end.

@@ -2,7 +2,7 @@
 //! the data; its contents come from the device's VPD, given in
 //! [`Options::vpd`](super::Options::vpd).
 
-use super::caps::Dev;
+use super::cfg::Dev;
 use super::out::{w, Out};
 
 /// Highest VPD address (15 bits).

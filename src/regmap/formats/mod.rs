@@ -29,11 +29,12 @@ pub mod systemrdl;
 pub mod toml_out;
 pub mod write;
 
+use crate::error::MapError;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::regmap::loader::{self, read_map_text};
 use crate::regmap::model::{Access, Field, ReadAction, Register, RegisterMap, WriteSemantics};
 
@@ -316,10 +317,10 @@ impl MapFile {
         let names = || self.blocks.iter().map(|b| b.name.to_string()).collect::<Vec<_>>();
         match name {
             Some(n) => self.blocks.iter().find(|b| b.name.eq_ignore_ascii_case(n)).ok_or_else(|| {
-                ErrorKind::BlockNotFound { name: n.to_string(), file: self.source.clone(), blocks: names() }.into()
+                MapError::BlockNotFound { name: n.to_string(), file: self.source.clone(), blocks: names() }.into()
             }),
             None if self.blocks.len() == 1 => Ok(&self.blocks[0]),
-            None => Err(ErrorKind::BlockAmbiguous { file: self.source.clone(), blocks: names() }.into()),
+            None => Err(MapError::BlockAmbiguous { file: self.source.clone(), blocks: names() }.into()),
         }
     }
 }
@@ -373,7 +374,7 @@ pub fn parse(text: &str, source: &str) -> Result<MapFile> {
         Kind::Json => litex::parse_json(text, source),
         #[cfg(feature = "litex")]
         Kind::LitexCsv => litex::parse_csv(text, source),
-        Kind::SystemRdl if cfg!(feature = "systemrdl") => Err(ErrorKind::RegMap {
+        Kind::SystemRdl if cfg!(feature = "systemrdl") => Err(MapError::Invalid {
             file: source.into(),
             line: 1,
             message: "SystemRDL is read from a file by its compiler".into(),
@@ -455,7 +456,7 @@ fn not_built(source: &str, kind: Kind) -> Error {
         Kind::SystemRdl => ("SystemRDL", "systemrdl"),
     };
     let message = format!("this build of mmiodrv reads no {what} maps (the library's feature {feature})");
-    ErrorKind::RegMap { file: source.into(), line: 1, message }.into()
+    MapError::Invalid { file: source.into(), line: 1, message }.into()
 }
 
 /// Deepest element nesting read from XML. Register maps nest a dozen levels
@@ -557,7 +558,7 @@ pub(crate) fn line(doc: &roxmltree::Document<'_>, node: roxmltree::Node<'_, '_>)
 
 /// A map-file error at a line.
 pub(crate) fn invalid(source: &str, line: usize, message: impl Into<String>) -> Error {
-    ErrorKind::RegMap { file: source.into(), line, message: loader::clip_message(message.into()) }.into()
+    MapError::Invalid { file: source.into(), line, message: loader::clip_message(message.into()) }.into()
 }
 
 /// A register as an importer builds it, with the lines to name in errors.
@@ -715,7 +716,7 @@ pub(crate) fn finish(source: &str, format: Format, name: &str, raw: Vec<RawBlock
     match problems.len() {
         0 => {}
         1 => return Err(invalid(source, problems[0].0, problems.remove(0).1)),
-        _ => return Err(ErrorKind::RegMapProblems { file: source.into(), problems }.into()),
+        _ => return Err(MapError::Problems { file: source.into(), problems }.into()),
     }
     blocks.sort_by(|x, y| (x.base, &x.name).cmp(&(y.base, &y.name)));
     Ok(MapFile { source: source.into(), format, name: name.into(), at: 0, blocks })

@@ -9,12 +9,13 @@
 //! `encode` enums, `+=` strides, default properties); the reference
 //! compiler elaborates it exactly, and the tests compare against it.
 
+use crate::error::MapError;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::error::{Error, ErrorKind, Remedy, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::regmap::formats::{
     access_from_reading, derive_access, finish, invalid, width, Format, MapFile, RawBlock, RawRegister,
 };
@@ -81,7 +82,7 @@ struct EnumJ {
 }
 
 fn missing(python: &str, why: String) -> Error {
-    Error::new(ErrorKind::ToolMissing {
+    Error::new(MapError::ToolMissing {
         what: "SystemRDL",
         tool: "systemrdl-compiler",
         why,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::{ErrorKind, MapError};
 
 #[test]
 fn formats_are_recognised_by_content() {
@@ -29,7 +30,7 @@ fn problems_name_the_line() {
         e.to_string(),
         "m.xml:6: block b: register B at 0x2 is not aligned to its width (32-bit) (and 1 more problem(s))"
     );
-    let ErrorKind::RegMapProblems { problems, .. } = e.kind() else { panic!("{e:?}") };
+    let ErrorKind::Map(MapError::Problems { problems, .. }) = e.kind() else { panic!("{e:?}") };
     assert_eq!(problems[1], (6, "block b: register B [0x2..0x6) overlaps A [0x0..0x4)".to_string()));
     assert_eq!(e.class(), crate::error::ErrorClass::InvalidMap);
 
@@ -47,7 +48,7 @@ fn blocks_are_chosen_by_name() {
     let file = load_file(std::path::Path::new(nested)).unwrap();
     let names: Vec<_> = file.blocks.iter().map(|b| b.name.to_string()).collect();
     assert_eq!(names, ["DMA0", "DMA1"]);
-    assert!(matches!(file.block(None).unwrap_err().kind(), ErrorKind::BlockAmbiguous { .. }));
+    assert!(matches!(file.block(None).unwrap_err().kind(), ErrorKind::Map(MapError::BlockAmbiguous { .. })));
     assert_eq!(file.block(Some("dma1")).unwrap().base, 0x1000);
     let e = file.block(Some("DMA2")).unwrap_err();
     assert_eq!(e.to_string(), format!("no block 'DMA2' in {nested} (blocks: DMA0, DMA1)"));

@@ -19,7 +19,7 @@
 //! characters other than tab and CR, a list or directory that is a symbolic
 //! link, not owned by root, or writable by group or others: the helper then
 //! grants nothing, and [`DeviceList::load`] returns the reason
-//! ([`ErrorKind::DeviceList`]). A missing list names nothing.
+//! ([`GrantError::DeviceList`]). A missing list names nothing.
 //!
 //! # What is granted
 //!
@@ -33,17 +33,24 @@
 //! Everything here only reads: the list, sysfs, `/dev` metadata,
 //! `/etc/group` and `/etc/passwd` (read directly: a static binary has no NSS).
 
+pub mod error;
+
+pub use error::{GrantError, ListProblem};
+
 use std::fmt;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::backend::kind::UserspaceDriver;
 #[cfg(test)]
 use crate::doctor::Finding;
-use crate::doctor::UDEV_GROUP;
-use crate::error::{Error, ErrorKind, Remedy, Result, UserspaceDriver};
+use crate::error::{Error, Result};
 use crate::pci::{PciAddress, Sysfs};
+
+/// The group the udev rules give device nodes to (udev/install.sh).
+pub const UDEV_GROUP: &str = "mmiodrv";
 
 /// The device list the udev rules' helper reads.
 pub const DEVICE_LIST: &str = "/etc/mmiodrv/devices";
@@ -129,114 +136,6 @@ pub struct Entry {
     pub name: Name,
 }
 
-/// Why a device list is refused. While it is, the helper grants nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListProblem {
-    /// The list, or its directory, is a symbolic link.
-    Symlink {
-        /// The link.
-        path: PathBuf,
-    },
-    /// The list is not a regular file, or its directory not a directory.
-    WrongType {
-        /// The file.
-        path: PathBuf,
-        /// What it should be ("regular file", "directory").
-        expected: &'static str,
-    },
-    /// Owned by another user than the trusted one (root).
-    Owner {
-        /// The file or directory.
-        path: PathBuf,
-        /// Its owner.
-        uid: u32,
-    },
-    /// Writable by its group or by others.
-    Writable {
-        /// The file or directory.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// Larger than [`MAX_DEVICE_LIST`].
-    TooLarge {
-        /// The limit in bytes.
-        limit: u64,
-    },
-    /// A control character other than tab, CR or newline.
-    ControlCharacter {
-        /// 1-based line.
-        line: usize,
-    },
-    /// More than one entry on a line.
-    SeveralEntries {
-        /// 1-based line.
-        line: usize,
-    },
-    /// Text that is neither an address nor IDs.
-    BadEntry {
-        /// 1-based line.
-        line: usize,
-        /// The text, escaped and shortened.
-        text: String,
-    },
-}
-
-impl ListProblem {
-    /// Whether the problem is in the list's text (not its file's safety).
-    pub fn is_syntax(&self) -> bool {
-        matches!(
-            self,
-            ListProblem::ControlCharacter { .. } | ListProblem::SeveralEntries { .. } | ListProblem::BadEntry { .. }
-        )
-    }
-
-    /// What would fix it, for a list at `list`.
-    pub fn remedy(&self, list: &Path) -> Remedy {
-        let dir = list.parent().unwrap_or(Path::new("/")).display();
-        let list = list.display();
-        Remedy::Text(match self {
-            ListProblem::Symlink { .. }
-            | ListProblem::WrongType { .. }
-            | ListProblem::Owner { .. }
-            | ListProblem::Writable { .. } => format!(
-                "as root, make {list} a regular file owned by root, mode 0644, in a directory {dir} owned by root, mode 0755 \
-                 (udev/install.sh writes them so); until then the udev rules grant nothing"
-            ),
-            ListProblem::TooLarge { limit } => {
-                format!("keep {list} under {limit} bytes (one entry per line); until then the udev rules grant nothing")
-            }
-            ListProblem::ControlCharacter { line }
-            | ListProblem::SeveralEntries { line }
-            | ListProblem::BadEntry { line, .. } => format!(
-                "fix line {line} of {list}: one PCI address (DDDD:BB:DD.F) or vendor:device IDs (VVVV:DDDD) per line, \
-                 '#' starts a comment; until then the udev rules grant nothing"
-            ),
-        })
-    }
-}
-
-impl fmt::Display for ListProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListProblem::Symlink { path } => write!(f, "{} is a symbolic link", path.display()),
-            ListProblem::WrongType { path, expected } => write!(f, "{} is not a {expected}", path.display()),
-            ListProblem::Owner { path, uid } => write!(f, "{} is owned by uid {uid}, not root", path.display()),
-            ListProblem::Writable { path, mode } => {
-                write!(f, "{} is writable by group or others (mode {:04o})", path.display(), mode & 0o7777)
-            }
-            ListProblem::TooLarge { limit } => write!(f, "larger than {limit} bytes"),
-            ListProblem::ControlCharacter { line } => write!(f, "line {line}: a control character"),
-            ListProblem::SeveralEntries { line } => {
-                write!(f, "line {line}: more than one entry (one address or ID pair per line)")
-            }
-            ListProblem::BadEntry { line, text } => {
-                write!(f, "line {line}: '{text}' is not a PCI address (DDDD:BB:DD.F) or vendor:device IDs (VVVV:DDDD)")
-            }
-        }
-    }
-}
-
 /// The administrator's device list, read and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceList {
@@ -249,7 +148,7 @@ pub struct DeviceList {
 }
 
 fn list_error(path: &Path, problem: ListProblem) -> Error {
-    ErrorKind::DeviceList { path: path.to_path_buf(), problem }.into()
+    GrantError::DeviceList { path: path.to_path_buf(), problem }.into()
 }
 
 /// A control character the list may not hold (tab, CR and newline may).
@@ -758,6 +657,7 @@ fn dir_names(dir: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use std::os::unix::fs::{symlink, PermissionsExt};
 
     fn addr(s: &str) -> PciAddress {
@@ -766,7 +666,7 @@ mod tests {
 
     fn problem(e: &Error) -> &ListProblem {
         match e.kind() {
-            ErrorKind::DeviceList { problem, .. } => problem,
+            ErrorKind::Grant(GrantError::DeviceList { problem, .. }) => problem,
             other => panic!("not a device-list error: {other:?}"),
         }
     }
