@@ -1,7 +1,7 @@
 //! Errors as the command line shows them: one line on stderr (what, on which
 //! device, the fix in this program's own options) and a documented exit status.
 
-use mmiodrv::error::{BackendError, PciError, RemoteError};
+use mmiodrv::error::{BackendError, PciError};
 use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
 use mmiodrv::outcome::ErrorReport;
 
@@ -143,10 +143,7 @@ pub fn print_error_json(e: &Error, device: Option<&str>, at: Option<(&str, usize
 /// The remote host an error of the near side concerns.
 fn remote_host(e: &Error) -> Option<String> {
     match e.kind() {
-        ErrorKind::Remote(RemoteError::Unreachable { host, .. })
-        | ErrorKind::Remote(RemoteError::Disconnected { host, .. })
-        | ErrorKind::Remote(RemoteError::NoRemoteMmiodrv { host, .. })
-        | ErrorKind::Remote(RemoteError::Reported { host, .. }) => Some(host.clone()),
+        ErrorKind::Remote(e) => Some(e.host().to_string()),
         _ => None,
     }
 }
