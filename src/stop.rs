@@ -118,8 +118,7 @@ pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> nix::R
         if requested().is_some() {
             return Ok(None);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+        let ms = crate::unix::poll_timeout_until(deadline);
         let mut pfds: Vec<PollFd> =
             fds.iter().chain(stop.as_ref()).map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
         match poll(&mut pfds, ms) {

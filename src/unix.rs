@@ -1,12 +1,15 @@
-//! UNIX-socket helpers: receiving file descriptors passed with SCM_RIGHTS
-//! (the ivshmem server protocol hands out shared memory and eventfds that
-//! way). Taking ownership of a passed descriptor is the one unsafe step; it
-//! lives here so drivers stay safe code.
+//! UNIX helpers every layer uses: poll timeouts from durations and
+//! deadlines, and receiving file descriptors passed with SCM_RIGHTS (the
+//! ivshmem server protocol hands out shared memory and eventfds that way).
+//! Taking ownership of a passed descriptor is the one unsafe step; it lives
+//! here so drivers stay safe code.
 
 use std::io::{self, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 
 /// Receive up to `buf.len()` bytes from `sock` together with any descriptors
@@ -38,4 +41,30 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, 
         return Err(io::Error::other("file descriptors were truncated (control message too large)"));
     }
     Ok((msg.bytes, fd))
+}
+
+/// `left` as a poll(2) timeout, in whole milliseconds (rounded down; at
+/// most `i32::MAX`).
+pub fn poll_timeout(left: Duration) -> PollTimeout {
+    PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+}
+
+/// The poll(2) timeout that ends at `deadline` (zero once it has passed).
+pub fn poll_timeout_until(deadline: Instant) -> PollTimeout {
+    poll_timeout(deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Whether `fd` has one of `events` (or has hung up or failed) before
+/// `deadline`. Interrupted polls are retried with the time left; a failed
+/// poll counts as ready (the read or write then says what is wrong).
+pub fn ready_before(fd: BorrowedFd<'_>, events: PollFlags, deadline: Instant) -> bool {
+    loop {
+        let mut fds = [PollFd::new(fd, events)];
+        match poll(&mut fds, poll_timeout_until(deadline)) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(Errno::EINTR) => {}
+            Err(_) => return true,
+        }
+    }
 }

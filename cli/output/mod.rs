@@ -87,7 +87,9 @@ fn emit(bytes: &[u8]) {
                         continue;
                     }
                 },
-                Some((_, deadline)) => writable_before(out.as_fd(), *deadline),
+                Some((_, deadline)) => {
+                    mmiodrv::unix::ready_before(out.as_fd(), nix::poll::PollFlags::POLLOUT, *deadline)
+                }
             };
             if let (false, Some((stop, _))) = (room, &stopped) {
                 eprintln!("{}", errors::error_line(stop, None));
@@ -125,22 +127,6 @@ fn piece(bytes: &[u8]) -> usize {
         return bytes.len();
     }
     bytes[..PAGE].iter().rposition(|&b| b == b'\n').map_or(PAGE, |i| i + 1)
-}
-
-/// Whether `fd` takes a write before `deadline` (signals retried).
-fn writable_before(fd: std::os::fd::BorrowedFd<'_>, deadline: std::time::Instant) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
-        match poll(&mut fds, ms) {
-            Ok(0) => return false,
-            Ok(_) => return true,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return true, // the write then says what is wrong
-        }
-    }
 }
 
 /// One line on stderr (an error line): on a remote run's far side, a frame

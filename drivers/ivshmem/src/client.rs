@@ -35,10 +35,6 @@ pub struct Client {
     peers: BTreeMap<u16, Vec<File>>,
 }
 
-fn poll_ms(d: Duration) -> PollTimeout {
-    PollTimeout::try_from(d.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
-}
-
 impl Client {
     /// Connect and receive the initial messages (within `timeout`).
     pub fn connect(socket: &Path, timeout: Duration) -> Result<Client> {
@@ -126,7 +122,7 @@ impl Client {
     /// what is pending is read for at most [`DRAIN_BUDGET`] more (a server
     /// that floods is not read forever).
     fn drain(&mut self, wait: Duration) -> Result<()> {
-        let mut timeout = poll_ms(wait);
+        let mut timeout = mmiodrv::unix::poll_timeout(wait);
         let deadline = Instant::now() + wait + DRAIN_BUDGET;
         loop {
             let readable = {
@@ -246,7 +242,7 @@ impl Interrupts for Client {
             let (server, fired) = {
                 let mut fds = vec![PollFd::new(self.stream.as_fd(), PollFlags::POLLIN)];
                 fds.extend(self.own.iter().map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN)));
-                match poll(&mut fds, poll_ms(deadline.saturating_duration_since(Instant::now()))) {
+                match poll(&mut fds, mmiodrv::unix::poll_timeout(deadline.saturating_duration_since(Instant::now()))) {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(e) => return Err(Error::io_on(self.name.clone(), "cannot poll", "eventfds", e.into())),
                 }

@@ -79,10 +79,7 @@ fn readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Option<usize> 
     loop {
         let ms = match deadline {
             None => PollTimeout::NONE,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32;
-                PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
-            }
+            Some(d) => crate::unix::poll_timeout_until(d),
         };
         let mut pfds: Vec<PollFd> = fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
         match poll(&mut pfds, ms) {
