@@ -483,7 +483,7 @@ mod tests {
             let e = acquire(a, LockMode::Exclusive, Duration::from_millis(100)).unwrap_err();
             assert!(start.elapsed() >= Duration::from_millis(100), "it waited");
             assert!(matches!(e.kind(), ErrorKind::Pci(PciError::InUse { .. })), "{e}");
-            assert_eq!(e.exit_status(), 6);
+            assert_eq!(crate::outcome::exit_status(&e), 6);
             drop((r1, r2));
             let w = acquire(a, LockMode::Exclusive, Duration::ZERO).unwrap();
             assert!(acquire(a, LockMode::Shared, Duration::ZERO).is_err());
@@ -549,7 +549,7 @@ mod tests {
         let e = with_dir(&tmp_like, || acquire(addr(), LockMode::Shared, Duration::ZERO)).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::UnsafeLock { .. }), "{e}");
         assert!(e.to_string().contains("anyone can write it (mode 1777)"), "{e}");
-        assert_eq!(e.exit_status(), 6);
+        assert_eq!(crate::outcome::exit_status(&e), 6);
         assert!(e.remedy().is_some());
         assert!(std::fs::read_dir(&tmp_like).unwrap().next().is_none(), "no lock file made");
 

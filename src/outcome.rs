@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::backend::{IrqEvent, IrqKind};
 use crate::command::Report;
-use crate::error::{DeviceRef, ErrorClass};
+use crate::error::{DeviceRef, Error, ErrorClass, ErrorKind, PciError, RemoteError};
 use crate::procmaps::ProcMapping;
 use crate::window::{AccessReport, DumpedRegister};
 
@@ -53,6 +53,41 @@ pub mod op {
     pub const MAPS: &str = "maps";
     /// An error ([`super::ErrorReport`]).
     pub const ERROR: &str = "error";
+}
+
+/// The exit status a front end reports for an error of `class`
+/// (docs/commands.md, "Exit status"): the command line exits with it, an
+/// error object's `exit` says it, and so does Python's `Error.exit_code`.
+pub const fn exit_code(class: ErrorClass) -> i32 {
+    match class {
+        ErrorClass::Usage => 2,
+        ErrorClass::NotFound => 3,
+        ErrorClass::Permission => 4,
+        ErrorClass::Io => 5,
+        ErrorClass::Refused => 6,
+        ErrorClass::InvalidMap => 7,
+        ErrorClass::Timeout => 8,
+        ErrorClass::Released => 9,
+        ErrorClass::Interrupted => 130,
+        ErrorClass::Findings => 10,
+        ErrorClass::Disconnected => 11,
+        ErrorClass::Unreachable => 12,
+    }
+}
+
+/// The exit status for `e`: its class's ([`exit_code`]), except that an
+/// interruption is 128 + the signal's number, as shells report it (SIGINT
+/// 130, SIGTERM 143, SIGHUP 129), setpci's own errors are 1 as setpci's are,
+/// and a remote host's error keeps the status it had there.
+pub fn exit_status(e: &Error) -> i32 {
+    match e.kind() {
+        ErrorKind::Pci(PciError::Setpci { .. }) => 1,
+        ErrorKind::Interrupted { signal, .. } => {
+            signal.parse::<nix::sys::signal::Signal>().map_or(exit_code(e.class()), |s| 128 + s as i32)
+        }
+        ErrorKind::Remote(RemoteError::Reported { exit, .. }) => *exit,
+        _ => exit_code(e.class()),
+    }
 }
 
 /// An error as one JSON object, `op` `error`: what a front end prints on

@@ -8,12 +8,12 @@ use mmiodrv::outcome::ErrorReport;
 /// Exit statuses, documented in the README and in `mmiodrv --help` (the
 /// library holds the table: the Python module reports the same numbers).
 pub fn exit_code(class: ErrorClass) -> i32 {
-    class.exit_code()
+    mmiodrv::outcome::exit_code(class)
 }
 
 /// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
 pub fn exit_status(e: &Error) -> i32 {
-    e.exit_status()
+    mmiodrv::outcome::exit_status(e)
 }
 
 /// A remedy in this program's words (`kind`: the error it fixes, if any).

@@ -93,7 +93,7 @@ fn emit(bytes: &[u8]) {
             };
             if let (false, Some((stop, _))) = (room, &stopped) {
                 eprintln!("{}", errors::error_line(stop, None));
-                std::process::exit(stop.exit_status());
+                std::process::exit(errors::exit_status(stop));
             }
             let n = piece(rest);
             if let Err(e) = out.write_all(&rest[..n]).and_then(|_| out.flush()) {

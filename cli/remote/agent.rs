@@ -62,7 +62,7 @@ pub fn start() {
     if framed {
         if let Err(e) = frames() {
             eprintln!("mmiodrv: error: cannot set up the remote channel: {e}");
-            std::process::exit(mmiodrv::ErrorClass::Io.exit_code());
+            std::process::exit(mmiodrv::outcome::exit_code(mmiodrv::ErrorClass::Io));
         }
     }
 }

@@ -201,7 +201,7 @@ pub fn run(words: &[&str], parsed: &Invocation, g: &Global, hosts: Vec<Host>) ->
                         Ok(status) => status,
                         Err(e) => {
                             report(&e, g.json);
-                            e.exit_status()
+                            crate::output::errors::exit_status(&e)
                         }
                     }
                 })

@@ -81,7 +81,7 @@ pub fn to_py(py: Python<'_>, e: &Error, on: Option<&str>) -> PyErr {
         let cls = py.import("mmiodrv")?.getattr(class_name(e.class()))?;
         let exc = cls.call1((line.clone(),))?;
         exc.setattr("device", device.clone())?;
-        exc.setattr("exit_code", e.exit_status())?;
+        exc.setattr("exit_code", mmiodrv::outcome::exit_status(e))?;
         exc.setattr("remedy", fix.clone())?;
         Ok(PyErr::from_value(exc))
     };

@@ -37,7 +37,7 @@ use pyo3::prelude::*;
 /// exit status of the command line for the same error).
 #[pyfunction]
 fn _error_classes() -> Vec<(String, i32)> {
-    ErrorClass::ALL.iter().map(|c| (errors::class_name(*c), c.exit_code())).collect()
+    ErrorClass::ALL.iter().map(|c| (errors::class_name(*c), mmiodrv::outcome::exit_code(*c))).collect()
 }
 
 /// The built-in module: `mmiodrv._native` with drivers/'s drivers.

@@ -3,7 +3,7 @@
 //! error object's `class`).
 
 /// What kind of failure an error is. Front ends map classes to their own
-/// outcomes (the CLI: exit statuses, documented in the README).
+/// outcomes (exit statuses: [`crate::outcome::exit_code`]).
 /// In JSON (an error object's `class`), its name as [`ErrorClass::name`] gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -78,25 +78,6 @@ impl ErrorClass {
             ErrorClass::Findings => "Findings",
             ErrorClass::Disconnected => "Disconnected",
             ErrorClass::Unreachable => "Unreachable",
-        }
-    }
-
-    /// The exit status of the command line for this class (README, "Exit
-    /// codes"); the Python module's `Error.exit_code` is the same number.
-    pub const fn exit_code(self) -> i32 {
-        match self {
-            ErrorClass::Usage => 2,
-            ErrorClass::NotFound => 3,
-            ErrorClass::Permission => 4,
-            ErrorClass::Io => 5,
-            ErrorClass::Refused => 6,
-            ErrorClass::InvalidMap => 7,
-            ErrorClass::Timeout => 8,
-            ErrorClass::Released => 9,
-            ErrorClass::Interrupted => 130,
-            ErrorClass::Findings => 10,
-            ErrorClass::Disconnected => 11,
-            ErrorClass::Unreachable => 12,
         }
     }
 }

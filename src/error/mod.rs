@@ -472,21 +472,6 @@ impl Error {
         }
     }
 
-    /// The exit status for this error: its class's, except that an
-    /// interruption is 128 + the signal's number, as shells report it
-    /// (SIGINT 130, SIGTERM 143, SIGHUP 129).
-    pub fn exit_status(&self) -> i32 {
-        match self.kind() {
-            // setpci exits 1 on every error, and so does its twin.
-            ErrorKind::Pci(PciError::Setpci { .. }) => 1,
-            ErrorKind::Interrupted { signal, .. } => {
-                signal.parse::<nix::sys::signal::Signal>().map_or(self.class().exit_code(), |s| 128 + s as i32)
-            }
-            ErrorKind::Remote(RemoteError::Reported { exit, .. }) => *exit,
-            _ => self.class().exit_code(),
-        }
-    }
-
     /// Whether the device named in the message is already the error's own
     /// (front ends add the device they opened otherwise).
     pub fn names_device(&self) -> bool {

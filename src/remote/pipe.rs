@@ -181,6 +181,6 @@ pub fn remote_error(host: &str, o: &serde_json::Value) -> Error {
             message = m.to_string();
         }
     }
-    let exit = o.get("exit").and_then(|v| v.as_i64()).map_or(class.exit_code(), |e| e as i32);
+    let exit = o.get("exit").and_then(|v| v.as_i64()).map_or(crate::outcome::exit_code(class), |e| e as i32);
     Error::new(RemoteError::Reported { host: host.to_string(), message, class, exit, device: text("device"), fix })
 }
