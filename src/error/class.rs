@@ -3,7 +3,7 @@
 //! error object's `class`).
 
 /// What kind of failure an error is. Front ends map classes to their own
-/// outcomes (exit statuses: [`crate::outcome::exit_code`]).
+/// outcomes (the exit status each gives is the error object's `exit`).
 /// In JSON (an error object's `class`), its name as [`ErrorClass::name`] gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
