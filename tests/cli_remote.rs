@@ -225,6 +225,51 @@ fn a_far_side_without_mmiodrv_gets_a_copy_or_a_clear_refusal() {
     assert_eq!(copies, 1, "one copy in the far side's cache");
 }
 
+/// A far side whose login shell is not of the sh family (fish, csh) takes
+/// the launcher line when the direct one fails there: the copy, the
+/// refusal, the runs and the errors are as with sh. The "ssh" here runs the
+/// far side's line on this machine, through a shell that refuses the direct
+/// line as fish does (`c=...` is not fish).
+#[test]
+fn a_login_shell_of_another_family_gets_the_launcher_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let ssh = dir.path().join("ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nfor a; do cmd=$a; done\ncase \"$cmd\" in\n  'c='*) echo \"fish: Unsupported use of '='.\" >&2; exit 127;;\nesac\nHOME='{}' exec /bin/sh -c \"$cmd\"\n",
+            home.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = format!("sim:{}", repo().join("tests/data/edu/edu.svd").display());
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+            .args(["--host", "fishy", "--device", d.as_str()])
+            .args(extra)
+            .env("MMIODRV_SSH", &ssh)
+            .env("MMIODRV_REMOTE_BINARY", copied())
+            .env_remove("XDG_CACHE_HOME")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--no-copy", "read", "ID.MAGIC", "--quiet"]);
+    assert_eq!(o.status.code(), Some(12), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).starts_with("mmiodrv: error: fishy has no mmiodrv "), "{}", text(&o.stderr));
+    let o = run(&["read", "ID.MAGIC", "--quiet"]);
+    assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "0xed\n"), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("mmiodrv: fishy has no mmiodrv "), "said so: {}", text(&o.stderr));
+    let o = run(&["read", "ID.MAGIC", "--quiet"]);
+    assert_eq!((o.status.code(), text(&o.stdout).as_str(), text(&o.stderr).as_str()), (Some(0), "0xed\n", ""));
+    let o = run(&["read", "NOPE"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).starts_with("mmiodrv: error: fishy: "), "{}", text(&o.stderr));
+}
+
 #[test]
 fn several_hosts_run_in_parallel_labelled_and_write_only_when_told() {
     let _stop = Stop;

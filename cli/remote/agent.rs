@@ -71,7 +71,12 @@ fn frames() -> std::io::Result<()> {
     let channel = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     let input = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
     nix::unistd::dup2(2, 1)?;
+    // Room for a batch's output and script in the pipes to and from ssh's
+    // server: it reads and writes in larger pieces, this side waits less.
+    mmiodrv::remote::grow_pipe(channel.as_fd());
+    mmiodrv::remote::grow_pipe(input.as_fd());
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    mmiodrv::remote::grow_pipe(w.as_fd());
     nix::unistd::dup2(r.as_raw_fd(), 0)?;
     drop(r);
     let channel = Channel { file: channel, held: Vec::with_capacity(HOLD) };

@@ -5,7 +5,7 @@
 
 use crate::error::RemoteError;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
@@ -38,6 +38,16 @@ pub struct Call {
 impl Call {
     /// The far side's command: the launcher of `mmiodrv ARGS` there.
     pub fn remote_command(&self, framed: bool) -> String {
+        ssh::launcher(VERSION, &self.key, &self.far_env(framed), &self.args)
+    }
+
+    /// The far side's command, framed, that runs the cached copy straight
+    /// from the login shell when it is there ([`ssh::direct`]).
+    fn direct_command(&self) -> String {
+        ssh::direct(VERSION, &self.key, &self.far_env(true), &self.args)
+    }
+
+    fn far_env(&self, framed: bool) -> Vec<(&'static str, String)> {
         let mut env = vec![(HOST_ENV, self.host.label.clone())];
         if framed {
             env.push((FRAMED_ENV, "1".into()));
@@ -46,7 +56,7 @@ impl Call {
             env.push((TTY_ENV, "1".into()));
         }
         env.extend(self.env.iter().cloned());
-        ssh::launcher(VERSION, &self.key, &env, &self.args)
+        env
     }
 
     /// The `ssh` command that runs it with a terminal, its input and output
@@ -128,6 +138,10 @@ pub enum Start {
 enum Attempt {
     Started(Start),
     Silent,
+    /// The direct line failed before mmiodrv started, not for ssh's own
+    /// reasons (a login shell that is not of the sh family): the launcher
+    /// line next.
+    Fallback,
 }
 
 /// A far side running `mmiodrv`.
@@ -154,9 +168,11 @@ impl Running {
     /// side says hello before it does anything, and ends if it cannot.
     pub fn start(call: &Call) -> Result<Start> {
         let mut pause = Duration::from_millis(20);
+        let mut direct = true;
         for attempt in 0..4 {
-            match Running::start_once(call, attempt < 3)? {
+            match Running::start_once(call, attempt < 3, direct)? {
                 Attempt::Started(s) => return Ok(s),
+                Attempt::Fallback => direct = false,
                 Attempt::Silent => {
                     std::thread::sleep(pause);
                     pause *= 3;
@@ -167,9 +183,9 @@ impl Running {
         Err(Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why }))
     }
 
-    fn start_once(call: &Call, shared: bool) -> Result<Attempt> {
+    fn start_once(call: &Call, shared: bool, direct: bool) -> Result<Attempt> {
         let mut c = ssh::command(&call.host, false, shared)?;
-        c.arg(call.remote_command(true));
+        c.arg(if direct { call.direct_command() } else { call.remote_command(true) });
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Its own process group: a Ctrl-C here is for this process to pass on
         // as a stop, not for ssh to die of.
@@ -178,6 +194,14 @@ impl Running {
             let why = format!("cannot run ssh: {e}");
             Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why })
         })?;
+        // Room for a batch's output and script in the pipes: fewer, larger
+        // writes by ssh and by this side, fewer wake-ups of each.
+        if let Some(out) = &child.stdout {
+            grow_pipe(out.as_fd());
+        }
+        if let Some(input) = &child.stdin {
+            grow_pipe(input.as_fd());
+        }
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -218,7 +242,7 @@ impl Running {
                     }
                 }
                 Ok(Msg::Frame(_)) | Ok(Msg::Broken(_)) | Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => {
-                    return running.failed_start(said)
+                    return running.failed_start(said, direct)
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     if let Ok(Some(_)) = running.child.try_wait() {
@@ -226,7 +250,7 @@ impl Running {
                         while let Ok(Msg::Stderr(bytes)) = running.rx.recv_timeout(Duration::from_millis(100)) {
                             said.extend_from_slice(&bytes);
                         }
-                        return running.failed_start(said);
+                        return running.failed_start(said, direct);
                     }
                 }
             }
@@ -234,7 +258,7 @@ impl Running {
     }
 
     /// The far side ended or was never reached before it said it runs.
-    fn failed_start(mut self, mut said: Vec<u8>) -> Result<Attempt> {
+    fn failed_start(mut self, mut said: Vec<u8>, direct: bool) -> Result<Attempt> {
         let status = wait_bounded(&mut self.child, Duration::from_secs(5));
         self.exited = true;
         // ssh's last words may come after the end of its output.
@@ -253,6 +277,13 @@ impl Running {
         // else, and ends if it cannot): a session that did not open.
         if said.iter().all(u8::is_ascii_whitespace) {
             return Ok(Attempt::Silent);
+        }
+        // ssh's own failures end with 255; any other end of the direct line
+        // before mmiodrv said hello is the login shell's: the launcher line
+        // says what is wrong, if anything still is.
+        if direct && status != Some(255) {
+            log::debug!("{}: the direct line failed ({}); the launcher next", self.host, text.trim_end());
+            return Ok(Attempt::Fallback);
         }
         let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
         let why = match (last, status) {
@@ -404,6 +435,16 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
     }
     let _ = child.kill();
     child.wait().ok().and_then(|s| s.code())
+}
+
+/// The largest pipe buffer an unprivileged process may set (Linux's
+/// default `/proc/sys/fs/pipe-max-size`).
+pub const PIPE_SIZE: i32 = 1 << 20;
+
+/// Make the pipe `fd` hold [`PIPE_SIZE`] bytes where the kernel allows
+/// (not a pipe, or over the user's limit: left as it is).
+pub fn grow_pipe(fd: std::os::fd::BorrowedFd<'_>) {
+    let _ = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
 }
 
 /// A pidfd of the child `pid` (not yet waited for, so the pid is still

@@ -24,7 +24,7 @@ pub mod ssh;
 mod client;
 mod pipe;
 
-pub use client::{connect, copy_to, Call, Event, Input, Running, Start};
+pub use client::{connect, copy_to, grow_pipe, Call, Event, Input, Running, Start};
 pub use host::{check_count, Host, MAX_HOSTS};
 pub use pipe::Pipe;
 

@@ -127,6 +127,29 @@ pub fn launcher(version: &str, key: &str, env: &[(&str, String)], args: &[String
     words.join(" ")
 }
 
+/// The far side's command, as [`launcher`] but quicker when the user's
+/// cached copy of this version is there (the usual case): the login shell
+/// itself tests for it and `exec`s it, so no second shell starts; else it
+/// `exec`s the [`launcher`], which looks further. This line is POSIX sh
+/// (a login shell of the sh family: sh, dash, bash, zsh, ksh); a login
+/// shell of another syntax (fish, csh) fails on it without running
+/// anything, and the near side then runs the [`launcher`] line, which every
+/// shell takes.
+pub fn direct(version: &str, key: &str, env: &[(&str, String)], args: &[String]) -> String {
+    let mut line = format!("c={CACHE}/{key}/mmiodrv; [ -x \"$c\" ] &&");
+    for (name, value) in env {
+        line.push_str(&format!(" {name}={}", quote(value)));
+    }
+    line.push_str(" exec \"$c\"");
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    line.push_str("; ");
+    line.push_str(&launcher(version, key, env, args));
+    line
+}
+
 /// The far side's command that stores the bytes on its standard input as
 /// the cached copy `key` (a private directory; a new file, never through a
 /// link; renamed into place whole) and prints its size.
@@ -175,5 +198,44 @@ mod tests {
         std::fs::set_permissions(bin.join("mmiodrv"), std::fs::Permissions::from_mode(0o700)).unwrap();
         let out = run("/usr/bin:/bin");
         assert_eq!(String::from_utf8_lossy(&out.stdout), "h'1|a b|$x|");
+    }
+
+    #[test]
+    fn the_direct_line_runs_the_cached_copy_else_the_launcher() {
+        let home = tempfile::tempdir().unwrap();
+        let bin = home.path().join(".cache/mmiodrv/k1");
+        let args = ["a b".to_string(), "$x".to_string(), "it's".to_string()];
+        let env = [("MMIODRV_REMOTE_HOST", "h'1".to_string()), ("MMIODRV_REMOTE_FRAMED", "1".to_string())];
+        let run = |shell: &str| {
+            Command::new(shell)
+                .arg("-c")
+                .arg(direct("9.9", "k1", &env, &args))
+                .env("HOME", home.path())
+                .env_remove("XDG_CACHE_HOME")
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .unwrap()
+        };
+        let shells: Vec<&str> = ["sh", "bash", "dash", "zsh"]
+            .into_iter()
+            .filter(|s| Command::new(s).arg("-c").arg("true").status().is_ok_and(|st| st.success()))
+            .collect();
+        for shell in &shells {
+            // No copy: the launcher's answer.
+            let out = run(shell);
+            assert_eq!(out.status.code(), Some(MISSING_STATUS), "{shell}");
+            assert!(String::from_utf8_lossy(&out.stderr).starts_with(MISSING_MARK), "{shell}");
+        }
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(
+            bin.join("mmiodrv"),
+            "#!/bin/sh\nprintf '%s|' \"$MMIODRV_REMOTE_HOST\" \"$MMIODRV_REMOTE_FRAMED\" \"$@\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(bin.join("mmiodrv"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        for shell in &shells {
+            let out = run(shell);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "h'1|1|a b|$x|it's|", "{shell}");
+        }
     }
 }
