@@ -477,7 +477,14 @@ impl AccessLine {
     fn render(&mut self, value: u64) -> std::result::Result<usize, (usize, u64)> {
         let (text, buf) = (self.text.as_slice(), &mut *self.buf);
         let mut at = put(buf, 0, text, self.head);
-        at = put_digits(buf, at, value, self.digits);
+        at = match short_digits(value, self.digits) {
+            // A register's value, always (it has no more digits than its width).
+            Some(word) => {
+                buf[at..at + 8].copy_from_slice(&word.to_le_bytes());
+                at + self.digits
+            }
+            None => put_digits(buf, at, value, self.digits),
+        };
         for (i, f) in self.fields.iter().enumerate() {
             let v = (value >> f.shift) & f.mask;
             at = match f.texts.get(v as usize) {
@@ -554,8 +561,10 @@ fn put_rest(buf: &mut [u8; LINE], mut at: usize, text: &[u8], p: Piece) -> usize
     at
 }
 
-/// [`push_digits`] into `buf` at `at`; where they end.
-#[inline(always)]
+/// [`push_digits`] into `buf` at `at`; where they end. (Not inlined: the
+/// common cases, a register's value and a narrow field's, are made without
+/// it, and would otherwise pay for its second word computed in advance.)
+#[inline(never)]
 fn put_digits(buf: &mut [u8; LINE], at: usize, value: u64, digits: usize) -> usize {
     let (first, second, n) = hex_words(value, digits);
     buf[at..at + 8].copy_from_slice(&first.to_le_bytes());
@@ -618,6 +627,33 @@ fn push_hex_after(out: &mut Vec<u8>, lead: &[u8], value: u64, digits: usize) {
     out.truncate(out.len() - (text.len() - len));
 }
 
+/// A value read alone (`--quiet`), and its newline: [`push_hex`]'s text.
+#[inline]
+pub fn value_line(out: &mut Vec<u8>, value: u64, digits: usize) {
+    match short_digits(value, digits) {
+        // A register's value, always (it has no more digits than its width).
+        Some(word) => {
+            let mut text = [0u8; 16];
+            text[..2].copy_from_slice(b"0x");
+            text[2..10].copy_from_slice(&word.to_le_bytes());
+            text[2 + digits] = b'\n';
+            out.extend_from_slice(&text);
+            out.truncate(out.len() - (16 - (digits + 3)));
+        }
+        None => {
+            push_hex(out, value, digits);
+            out.push(b'\n');
+        }
+    }
+}
+
+/// `value`'s `digits` hex digits as a word of text, when that is all of
+/// them and there are 1 to 8: [`hex_words`] with no choices to make.
+#[inline(always)]
+fn short_digits(value: u64, digits: usize) -> Option<u64> {
+    ((1..=8).contains(&digits) && value >> (4 * digits) == 0).then(|| ascii(value as u32) >> (8 * (8 - digits)))
+}
+
 /// `value`'s hex digits without `0x`, at least `digits` of them (at most
 /// 16), as [`push_hex_after`] makes them.
 #[inline(always)]
@@ -676,6 +712,9 @@ mod tests {
                 super::push_hex(&mut out, v, digits);
                 let want = format!("x0x{v:0w$x}", w = digits.clamp(1, 16));
                 assert_eq!(String::from_utf8(out).unwrap(), want, "{v:#x} {digits}");
+                let mut line = b"x".to_vec();
+                super::value_line(&mut line, v, digits);
+                assert_eq!(String::from_utf8(line).unwrap(), format!("{want}\n"), "{v:#x} {digits}");
                 let mut eq = b"x".to_vec();
                 super::push_hex_after(&mut eq, b"=", v, digits);
                 assert_eq!(String::from_utf8(eq).unwrap(), format!("x={}", &want[1..]));

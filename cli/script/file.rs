@@ -10,7 +10,7 @@ use mmiodrv::session::{Op, Prepared, Reader, Request, Session};
 use super::{line_tree, open, parse_line, report_error, run_line, Line};
 use crate::cli::Global;
 use crate::context::MapChoice;
-use crate::output::render::{digits_of, push_hex, AccessLine, Arrow};
+use crate::output::render::{digits_of, value_line, AccessLine, Arrow};
 use crate::output::{self, print_json};
 
 /// Longest script file read.
@@ -307,8 +307,7 @@ fn reads(reader: &Reader, line: &mut Option<AccessLine>, quiet: bool, lines: usi
             mmiodrv::stop::check()?;
             let value = plan.read()?;
             if quiet {
-                push_hex(out, value, digits);
-                out.push(b'\n');
+                value_line(out, value, digits);
             } else {
                 let text = match line {
                     Some(text) => text,
