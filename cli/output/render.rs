@@ -500,7 +500,9 @@ impl AccessLine {
                 }
             };
         }
-        at = put(buf, at, text, self.tail);
+        if self.tail.len > 0 {
+            at = put(buf, at, text, self.tail);
+        }
         buf[at] = b'\n';
         Ok(at + 1)
     }

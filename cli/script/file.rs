@@ -301,22 +301,36 @@ fn reads(reader: &Reader, line: &mut Option<AccessLine>, quiet: bool, lines: usi
     let plan = reader.plan()?;
     let digits = digits_of(reader.width());
     output::with_held(|out| {
-        while *done < lines && out.len() < output::HELD_LIMIT {
+        // Counted here, and in `done` when the loop ends (however it ends).
+        let mut n = *done;
+        let result = loop {
+            if n >= lines || out.len() >= output::HELD_LIMIT {
+                break Ok(());
+            }
             // A signal or the kernel's request for the device stops the run
             // between lines, naming the line not run.
-            mmiodrv::stop::check()?;
-            let value = plan.read()?;
+            if let Err(e) = mmiodrv::stop::check() {
+                break Err(e);
+            }
+            let value = match plan.read() {
+                Ok(value) => value,
+                Err(e) => break Err(e),
+            };
             if quiet {
                 value_line(out, value, digits);
             } else {
                 let text = match line {
                     Some(text) => text,
-                    None => line.insert(AccessLine::new(&reader.report(value)?, Arrow::Read)),
+                    None => match reader.report(value) {
+                        Ok(r) => line.insert(AccessLine::new(&r, Arrow::Read)),
+                        Err(e) => break Err(e),
+                    },
                 };
                 text.push(out, value);
             }
-            *done += 1;
-        }
-        Ok(())
+            n += 1;
+        };
+        *done = n;
+        result
     })
 }
