@@ -728,6 +728,37 @@ mod tests {
         assert!(matches!(l.check_read(&kick).unwrap_err().kind(), ErrorKind::WriteOnly { .. }));
     }
 
+    /// A planned read is `Window::read`: the same values, the same
+    /// refusals, and a bus error on the mapping found at the access after
+    /// it (a file mapping whose file shrinks faults as a BAR's does).
+    #[test]
+    fn a_planned_read_is_the_window_read() {
+        let w = window(MAP);
+        w.io().write(0, Width::W32, 0x0100_00ed).unwrap();
+        w.io().write(4, Width::W32, 0xffff_ffff).unwrap();
+        for target in ["ID", "CTRL", "CTRL.EN", "ISR", "0x4", "0x0"] {
+            let r = w.resolve(target, None).unwrap();
+            let plan = w.plan(r);
+            assert!(plan.is_direct(), "{target}");
+            assert_eq!(plan.read().unwrap(), w.read(&r).unwrap(), "{target}");
+        }
+        // Write-only: refused at each read, as Window::read refuses it.
+        let kick = w.plan(w.resolve("KICK", None).unwrap());
+        assert!(!kick.is_direct());
+        assert!(matches!(kick.read().unwrap_err().kind(), ErrorKind::WriteOnly { .. }));
+
+        let file = tempfile::tempfile().unwrap();
+        file.set_len(4096).unwrap();
+        let region = MmioRegion::new(crate::mmio::Mapping::map_file(&file, 4096, 0, true).unwrap());
+        let layout = Layout { map: None, ..w.layout().clone() };
+        let w = Window::new(layout, Box::new(region));
+        w.io().write(8, Width::W32, 7).unwrap();
+        let plan = w.plan(w.resolve("0x8", None).unwrap());
+        assert_eq!(plan.read().unwrap(), 7);
+        file.set_len(0).unwrap();
+        assert!(matches!(plan.read().unwrap_err().kind(), ErrorKind::Gone { .. }));
+    }
+
     #[test]
     fn dump_skips_write_only_and_side_effect_registers() {
         let w = window(MAP);
