@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DeviceRef, Error, Result};
+use crate::mmio::region::Spot;
 use crate::mmio::width::check_access;
 use crate::mmio::{RegisterIo, Width};
 use crate::regmap::{self, plan_field_write, Access, BitRange, Register, RegisterMap, Target, Text};
@@ -484,6 +485,50 @@ impl Layout {
     }
 }
 
+/// A read made many times over ([`Window::plan`]). What [`Window::read`]
+/// checks that cannot change between reads is checked once, when the plan
+/// is made: that the target may be read (not write-only), and where a
+/// single access goes, its place in the mapping (inside the BAR, aligned to
+/// its width; the map's access rules were checked when the target was
+/// resolved). Each [`ReadPlan::read`] is then one volatile load there, made
+/// directly rather than through the window's `dyn RegisterIo`, followed by
+/// the checks that can: a bus error on the mapping and all-ones from a device
+/// that went away ([`crate::mmio::fault::check`]). A read of several
+/// accesses, or through a window whose accesses are not plain loads (a
+/// trace, pread/pwrite), is [`Window::read`] itself.
+pub struct ReadPlan<'w> {
+    window: &'w Window,
+    target: Resolved<'w>,
+    /// The place of the one access, when it is made directly.
+    spot: Option<Spot<'w>>,
+    /// What a device that went away reads as.
+    all_ones: u64,
+    /// A field's place in the register (none: the whole value).
+    shift: u32,
+    mask: u64,
+}
+
+impl ReadPlan<'_> {
+    /// One read, with every check [`Window::read`] makes of it.
+    #[inline]
+    pub fn read(&self) -> Result<u64> {
+        let Some(spot) = &self.spot else { return self.window.read(&self.target) };
+        let raw = spot.read();
+        let faulted = spot.faulted();
+        // The one fault check, whenever it could find something: a bus
+        // error, or all-ones (then it asks sysfs whether the device is there).
+        if faulted || raw == self.all_ones {
+            crate::mmio::fault::check(&self.window.layout.device, faulted, Some((raw, self.target.width)))?;
+        }
+        Ok((raw >> self.shift) & self.mask)
+    }
+
+    /// Whether each read is one load made directly (else [`Window::read`]).
+    pub fn is_direct(&self) -> bool {
+        self.spot.is_some()
+    }
+}
+
 /// An opened BAR with its layout.
 pub struct Window {
     layout: Layout,
@@ -541,6 +586,28 @@ impl Window {
             Target::Field(_, field) => field.extract(raw),
             _ => raw,
         })
+    }
+
+    /// A read of what `r` names, to be made many times over (a script's line
+    /// repeated): [`ReadPlan::read`] is [`Window::read`], with what cannot
+    /// change between reads checked here once. See [`ReadPlan`].
+    pub fn plan<'w>(&'w self, r: Resolved<'w>) -> ReadPlan<'w> {
+        // A read the window refuses, or one of several accesses, is left
+        // to Window::read, which says why at each read as it always does.
+        let one = match r.target {
+            _ if self.layout.check_read(&r).is_err() => None,
+            Target::Offset(offset) => Some((offset, r.width)),
+            Target::Register(reg) | Target::Field(reg, _) if reg.access_width == reg.width => {
+                Some((reg.offset, reg.width))
+            }
+            _ => None,
+        };
+        let spot = one.and_then(|(offset, width)| self.io.direct()?.spot(offset, width).ok());
+        let (shift, mask) = match r.target {
+            Target::Field(_, f) => (f.lsb, f.max_value()),
+            _ => (0, u64::MAX),
+        };
+        ReadPlan { window: self, target: r, spot, all_ones: r.width.max_value(), shift, mask }
     }
 
     /// Write `value` to what `r` names (a field write changes no other field).
@@ -667,6 +734,37 @@ mod tests {
         assert!(matches!(l.check_write(&en, 2).unwrap_err().kind(), ErrorKind::ValueTooLarge { .. }));
         let kick = l.resolve("KICK", None).unwrap();
         assert!(matches!(l.check_read(&kick).unwrap_err().kind(), ErrorKind::Map(MapError::WriteOnly { .. })));
+    }
+
+    /// A planned read is `Window::read`: the same values, the same
+    /// refusals, and a bus error on the mapping found at the access after
+    /// it (a file mapping whose file shrinks faults as a BAR's does).
+    #[test]
+    fn a_planned_read_is_the_window_read() {
+        let w = window(MAP);
+        w.io().write(0, Width::W32, 0x0100_00ed).unwrap();
+        w.io().write(4, Width::W32, 0xffff_ffff).unwrap();
+        for target in ["ID", "CTRL", "CTRL.EN", "ISR", "0x4", "0x0"] {
+            let r = w.resolve(target, None).unwrap();
+            let plan = w.plan(r);
+            assert!(plan.is_direct(), "{target}");
+            assert_eq!(plan.read().unwrap(), w.read(&r).unwrap(), "{target}");
+        }
+        // Write-only: refused at each read, as Window::read refuses it.
+        let kick = w.plan(w.resolve("KICK", None).unwrap());
+        assert!(!kick.is_direct());
+        assert!(matches!(kick.read().unwrap_err().kind(), ErrorKind::Map(MapError::WriteOnly { .. })));
+
+        let file = tempfile::tempfile().unwrap();
+        file.set_len(4096).unwrap();
+        let region = MmioRegion::new(crate::mmio::Mapping::map_file(&file, 4096, 0, true).unwrap());
+        let layout = Layout { map: None, ..w.layout().clone() };
+        let w = Window::new(layout, Box::new(region));
+        w.io().write(8, Width::W32, 7).unwrap();
+        let plan = w.plan(w.resolve("0x8", None).unwrap());
+        assert_eq!(plan.read().unwrap(), 7);
+        file.set_len(0).unwrap();
+        assert!(matches!(plan.read().unwrap_err().kind(), ErrorKind::Gone { .. }));
     }
 
     #[test]

@@ -6,12 +6,11 @@ use std::path::Path;
 
 use mmiodrv::error::{Error, ErrorKind, Result};
 use mmiodrv::session::{Op, Prepared, Reader, Request, Session};
-use mmiodrv::window::AccessReport;
 
 use super::{line_tree, open, parse_line, report_error, run_line, Line};
 use crate::cli::Global;
 use crate::context::MapChoice;
-use crate::output::render::{access_head, access_value, digits_of, push_hex, Arrow};
+use crate::output::render::{digits_of, value_line, AccessLine, Arrow};
 use crate::output::{self, print_json};
 
 /// Longest script file read.
@@ -192,21 +191,19 @@ struct Runner<'r, 's> {
 }
 
 /// A script's plain `read` printed as text (most of a generated script):
-/// its window and target found once, its report made once and given each
-/// value read, the start of its line printed from a copy. The same access,
-/// checks and text as [`Session::run`] and the renderer make of it.
+/// its window and target found once and its read planned once per run of
+/// the line ([`Reader::plan`]), its report made once and its line made ready
+/// for any value ([`AccessLine`]). The same access, checks and text as
+/// [`Session::run`] and the renderer make of it.
 enum Direct {
     /// Not tried yet (or its window could not be opened: tried again, so
     /// each line reports that as it would).
     Unknown,
     /// Not a plain read, or JSON: the line runs through [`run_line`].
     No,
-    /// A plain read, and its report once made.
-    Read(Box<(Reader, Option<Made>)>),
+    /// A plain read, and its line once made.
+    Read(Box<(Reader, Option<AccessLine>)>),
 }
-
-/// A read's report, and the start of its line.
-type Made = (AccessReport, Vec<u8>);
 
 /// Stop the run.
 struct Stop;
@@ -288,45 +285,52 @@ impl Runner<'_, '_> {
             };
         }
         let Direct::Read(read) = &mut self.direct[u] else { return None };
-        let (reader, report) = &mut **read;
+        let (reader, line) = &mut **read;
         let mut done = 0;
-        let result = reads(reader, report, quiet, lines, &mut done);
+        let result = reads(reader, line, quiet, lines, &mut done);
         Some((done, result.map_err(|e| e.with_device(self.session.device().device()))))
     }
 }
 
 /// Up to `lines` reads through `reader`, each printed as its line: the value
 /// alone when quiet, else the line [`Session::run`]'s report of it renders
-/// to (the report made at the first read, given each new value). Counts the
-/// lines done in `done`; stops at a signal or a full output buffer.
-fn reads(reader: &Reader, report: &mut Option<Made>, quiet: bool, lines: usize, done: &mut usize) -> Result<()> {
-    let (window, target) = (reader.window(), reader.target()?);
+/// to (the report made at the first read, its line made ready for any
+/// value). Counts the lines done in `done`; stops at a signal or a full
+/// output buffer.
+fn reads(reader: &Reader, line: &mut Option<AccessLine>, quiet: bool, lines: usize, done: &mut usize) -> Result<()> {
+    let plan = reader.plan()?;
     let digits = digits_of(reader.width());
     output::with_held(|out| {
-        while *done < lines && out.len() < output::HELD_LIMIT {
+        // Counted here, and in `done` when the loop ends (however it ends).
+        let mut n = *done;
+        let result = loop {
+            if n >= lines || out.len() >= output::HELD_LIMIT {
+                break Ok(());
+            }
             // A signal or the kernel's request for the device stops the run
             // between lines, naming the line not run.
-            mmiodrv::stop::check()?;
-            let value = window.read(&target)?;
-            if quiet {
-                push_hex(out, value, digits);
-            } else {
-                let (r, head) = match report {
-                    Some(made) => made,
-                    None => {
-                        let r = reader.report(value)?;
-                        let mut head = Vec::new();
-                        access_head(&mut head, &r, Arrow::Read);
-                        report.insert((r, head))
-                    }
-                };
-                r.set_value(value);
-                out.extend_from_slice(head);
-                access_value(out, r);
+            if let Err(e) = mmiodrv::stop::check() {
+                break Err(e);
             }
-            out.push(b'\n');
-            *done += 1;
-        }
-        Ok(())
+            let value = match plan.read() {
+                Ok(value) => value,
+                Err(e) => break Err(e),
+            };
+            if quiet {
+                value_line(out, value, digits);
+            } else {
+                let text = match line {
+                    Some(text) => text,
+                    None => match reader.report(value) {
+                        Ok(r) => line.insert(AccessLine::new(&r, Arrow::Read)),
+                        Err(e) => break Err(e),
+                    },
+                };
+                text.push(out, value);
+            }
+            n += 1;
+        };
+        *done = n;
+        result
     })
 }

@@ -91,6 +91,12 @@ pub(crate) fn faulted(slot: usize) -> bool {
     FAULTED[slot].load(Ordering::Relaxed)
 }
 
+/// The flag [`faulted`] reads for `slot`, for a reader that checks it after
+/// each of many accesses ([`crate::mmio::region::Spot`]).
+pub(crate) fn flag(slot: usize) -> &'static AtomicBool {
+    &FAULTED[slot]
+}
+
 /// Install the handler, or put it back in front when another replaced it
 /// (that one is then chained to for faults that are not ours). One
 /// sigaction(2) query when ours is in place.

@@ -31,6 +31,17 @@ pub trait RegisterIo: Send + Sync {
         None
     }
 
+    /// The mapping that this window's single accesses go to unchanged, when
+    /// there is one: an access of `width` at `offset` through it is exactly
+    /// [`RegisterIo::read`]'s. A read made many times over
+    /// ([`crate::window::ReadPlan`]) then checks its place once and loads
+    /// from it directly. `None` (the default) for anything else: pread/pwrite
+    /// windows, and wrappers that record or change accesses (a trace), whose
+    /// [`RegisterIo::read`] every access must go through.
+    fn direct(&self) -> Option<&MmioRegion> {
+        None
+    }
+
     /// Whether a bus error hit the mapping behind this window: the device
     /// went away, and accesses since then read zeros and wrote nothing.
     /// (Checked after each access by [`crate::window::Window`]; a program
@@ -59,6 +70,10 @@ impl RegisterIo for MmioRegion {
     }
 
     fn as_mmio(&self) -> Option<&MmioRegion> {
+        Some(self)
+    }
+
+    fn direct(&self) -> Option<&MmioRegion> {
         Some(self)
     }
 }

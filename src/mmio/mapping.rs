@@ -78,6 +78,12 @@ impl Mapping {
         self.fault_slot.is_some_and(super::fault::faulted)
     }
 
+    /// The flag a bus error on this mapping sets (None for memory no device
+    /// is behind): what [`Mapping::faulted`] reads, found once.
+    pub(crate) fn fault_flag(&self) -> Option<&'static std::sync::atomic::AtomicBool> {
+        self.fault_slot.map(super::fault::flag)
+    }
+
     /// False for a PROT_READ mapping: a store there would fault, so regions refuse it.
     pub fn is_writable(&self) -> bool {
         self.writable

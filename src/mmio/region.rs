@@ -6,11 +6,12 @@
 //! memory is ever formed (a reference lets the compiler insert reads, which is
 //! wrong for clear-on-read registers; rust-embedded/volatile-register#10).
 
-use crate::error::AccessError;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::error::{DeviceRef, Error, Result};
+use crate::error::{AccessError, DeviceRef, Error, Result};
 use crate::mmio::bulk::{self, Lanes};
 use crate::mmio::mapping::Mapping;
 use crate::mmio::width::{check_access, Width};
@@ -108,6 +109,59 @@ impl MmioRegion {
         // SAFETY: as in `load`: in bounds, aligned, exactly one volatile store.
         unsafe { p.cast::<T>().write_volatile(value) };
         Ok(())
+    }
+}
+
+/// One place in a region, checked once (inside it, aligned to its width) for
+/// many single accesses there: a read made over and over
+/// ([`crate::window::ReadPlan`]) pays the checks once, then each
+/// [`Spot::read`] is one volatile load of the width, and [`Spot::faulted`]
+/// one load of the mapping's bus-error flag.
+#[derive(Clone, Copy, Debug)]
+pub struct Spot<'r> {
+    ptr: *mut u8,
+    width: Width,
+    fault: Option<&'static AtomicBool>,
+    /// The region (and so the mapping) outlives the spot.
+    _region: PhantomData<&'r MmioRegion>,
+}
+
+impl MmioRegion {
+    /// The place of an access of `width` at `offset`, checked as every
+    /// access is ([`check_access`]: inside the region, aligned).
+    pub fn spot(&self, offset: u64, width: Width) -> Result<Spot<'_>> {
+        let ptr = self.ptr_at(offset, width)?;
+        Ok(Spot { ptr, width, fault: self._mapping.fault_flag(), _region: PhantomData })
+    }
+}
+
+impl Spot<'_> {
+    /// The access's width.
+    pub fn width(&self) -> Width {
+        self.width
+    }
+
+    /// One volatile load of the spot's width, as [`RegisterIo::read`] makes it.
+    #[inline]
+    pub fn read(&self) -> u64 {
+        let p = self.ptr;
+        match self.width {
+            // SAFETY: `p` is inside the mapping, which the borrowed region keeps
+            // mapped (`MmioRegion::spot` checked it); exactly one volatile load.
+            Width::W8 => u64::from(unsafe { p.read_volatile() }),
+            // SAFETY: as above, and `p` is aligned to 2 bytes (checked in `spot`).
+            Width::W16 => u64::from(unsafe { p.cast::<u16>().read_volatile() }),
+            // SAFETY: as above, aligned to 4 bytes.
+            Width::W32 => u64::from(unsafe { p.cast::<u32>().read_volatile() }),
+            // SAFETY: as above, aligned to 8 bytes.
+            Width::W64 => unsafe { p.cast::<u64>().read_volatile() },
+        }
+    }
+
+    /// Whether a bus error hit the mapping ([`MmioRegion::faulted`]).
+    #[inline]
+    pub fn faulted(&self) -> bool {
+        self.fault.is_some_and(|f| f.load(Ordering::Relaxed))
     }
 }
 

@@ -35,7 +35,7 @@ use crate::mmio::Width;
 use crate::outcome::{self, MapEntry, Outcome};
 use crate::regmap::{RegisterMap, Target};
 use crate::value::Operand;
-use crate::window::{AccessReport, Layout, Resolved, Window, DEFAULT_HEXDUMP_LEN};
+use crate::window::{AccessReport, Layout, ReadPlan, Resolved, Window, DEFAULT_HEXDUMP_LEN};
 
 /// The lowest IOVA a session gives a DMA buffer when none is asked for.
 /// Drivers' commands map their own buffers below it (edu's at 1 MiB).
@@ -121,6 +121,12 @@ impl Reader {
     /// reads ([`Window::read`] of it is [`Reader::read`]).
     pub fn target(&self) -> Result<Resolved<'_>> {
         resolved(&self.window, &self.place)
+    }
+
+    /// The read planned once for many ([`Window::plan`]): each
+    /// [`ReadPlan::read`] is the operation's read, with its checks.
+    pub fn plan(&self) -> Result<ReadPlan<'_>> {
+        Ok(self.window.plan(self.target()?))
     }
 
     /// The window read.
@@ -343,7 +349,9 @@ impl<'d> Session<'d> {
 
     /// A prepared `read`, to run many times in a row (a script's line
     /// repeated): the window and target found once, then each
-    /// [`Reader::read`] the access and checks of [`Window::read`].
+    /// [`Reader::read`] the access and checks of [`Window::read`] (or each
+    /// read of its [`Reader::plan`], with the checks that cannot change
+    /// between reads made once).
     /// `None` for other operations.
     pub fn reader(&self, prepared: &Prepared) -> Option<Result<Reader>> {
         let (Op::Read(_), Some(place)) = (&prepared.op, prepared.place) else { return None };

@@ -173,6 +173,12 @@ impl RegisterIo for VfioRegionIo {
             _ => None,
         }
     }
+
+    /// One mapping of the whole region takes every read (`read` goes to it),
+    /// when VFIO declares the region readable.
+    fn direct(&self) -> Option<&MmioRegion> {
+        self.as_mmio().filter(|_| self.readable)
+    }
 }
 
 #[cfg(test)]
