@@ -45,11 +45,45 @@ use output::errors;
 /// }
 /// ```
 pub fn run(drivers: &[&'static DriverInfo]) -> ExitCode {
+    ExitCode::from(run_status(drivers))
+}
+
+fn run_status(drivers: &[&'static DriverInfo]) -> u8 {
     // A far side of a remote run sets its channel up before anything prints.
     remote::agent::start();
     let status = run_main(drivers);
     remote::agent::exit(i32::from(status));
-    ExitCode::from(status)
+    status
+}
+
+/// [`run`] for a binary that starts without Rust's start-up code
+/// (`#![no_main]` and a C `main` that returns this status), as the
+/// `mmiodrv` binary does: that start-up asks glibc for the main thread's
+/// stack bounds, which a static glibc finds by reading `/proc/self/maps`
+/// with `sscanf`, a quarter of a one-shot read's instructions
+/// (docs/performance.md). What it does that matters here is done here:
+/// closed standard descriptors are opened on `/dev/null` (a device's file
+/// must never become standard output), SIGPIPE is ignored (a reader gone is
+/// an error the output reports), a panic ends with status 101 after its
+/// message, and standard output is flushed before the status is returned.
+pub fn run_without_runtime(drivers: &[&'static DriverInfo]) -> i32 {
+    open_closed_standard_fds();
+    mmiodrv::stop::ignore_broken_pipes();
+    let status = std::panic::catch_unwind(|| run_status(drivers)).map_or(101, i32::from);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    status
+}
+
+/// Each of descriptors 0, 1, 2 that is closed, opened on `/dev/null`: an
+/// open returns the lowest free descriptor.
+fn open_closed_standard_fds() {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    while let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        if null.as_raw_fd() > 2 {
+            return; // closed again: 0, 1 and 2 are open
+        }
+        let _ = null.into_raw_fd(); // it is 0, 1 or 2 from now on
+    }
 }
 
 /// The whole run: its exit status.

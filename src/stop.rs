@@ -216,6 +216,16 @@ extern "C" fn on_signal(signo: nix::libc::c_int) {
     wake();
 }
 
+/// Ignore SIGPIPE, as Rust's start-up code does (for a binary that starts
+/// without it: `#![no_main]`): a write to a pipe whose reader is gone is
+/// then an error (`EPIPE`) the writer reports, not the end of the process.
+/// Children started with `std::process::Command` still get the default.
+pub fn ignore_broken_pipes() {
+    // SAFETY: SIG_IGN runs no handler code; setting a disposition is
+    // async-signal-safe and races with nothing at start-up.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
 /// Turn SIGINT, SIGTERM and SIGHUP into stop requests (for the process, so
 /// call it once, from the front end): waits return [`ErrorKind::Interrupted`],
 /// loops stop at their next check, and a second signal ends the process

@@ -420,3 +420,41 @@ fn malformed_sysfs_contents_are_errors_not_panics() {
     fs::write(dir.join("vendor"), "nonsense").unwrap();
     expect(&mmiodrv(&t, &["list"]), 0);
 }
+
+/// The binary starts without Rust's start-up code (cli/main.rs); what that
+/// code did must still hold. With standard output closed, the first file
+/// the command opens and keeps (its lock here; a VFIO device's descriptor on
+/// a real one) must not become descriptor 1, or the output is written into
+/// it: the lock file stays empty. A reader that goes away is an error the
+/// command reports, not a silent death by SIGPIPE.
+#[test]
+fn start_up_without_the_runtime_keeps_its_guarantees() {
+    let t = edu_tree();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" --device ffff:00:04.0 read 0x0 >&-")
+        .arg(env!("CARGO_BIN_EXE_mmiodrv"))
+        .env("MMIODRV_SYSFS_ROOT", t.root())
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .output()
+        .unwrap();
+    expect(&out, 0);
+    let lock = t.root().join("mmiodrv-locks/mmiodrv-ffff:00:04.0.lock");
+    assert_eq!(fs::read(&lock).unwrap(), b"", "the output went into {}", lock.display());
+
+    // 16,384 lines, far more than a pipe holds, into a pipe whose reader goes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mmiodrv"))
+        .args(["--device", "ffff:00:04.0", "dump-regs", "--len", "0x10000"])
+        .env("MMIODRV_SYSFS_ROOT", t.root())
+        .env("MMIODRV_FAKE_SYSFS_ONLY", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), None, "ended by a signal; stderr: {}", stderr(&out));
+}
