@@ -66,6 +66,8 @@ fn run_status(drivers: &[&'static DriverInfo]) -> u8 {
 /// must never become standard output), SIGPIPE is ignored (a reader gone is
 /// an error the output reports), a panic ends with status 101 after its
 /// message, and standard output is flushed before the status is returned.
+/// Two things differ: a panic's message names the thread `<unnamed>`, not
+/// `main`, and a stack overflow is a plain SIGSEGV, without Rust's message.
 pub fn run_without_runtime(drivers: &[&'static DriverInfo]) -> i32 {
     open_closed_standard_fds();
     mmiodrv::stop::ignore_broken_pipes();
@@ -74,15 +76,29 @@ pub fn run_without_runtime(drivers: &[&'static DriverInfo]) -> i32 {
     status
 }
 
-/// Each of descriptors 0, 1, 2 that is closed, opened on `/dev/null`: an
-/// open returns the lowest free descriptor.
+/// Each of descriptors 0, 1, 2 that is closed, opened on `/dev/null` (an
+/// open returns the lowest free descriptor), inherited by children as a
+/// standard descriptor is (no close-on-exec). Where `/dev/null` cannot be
+/// opened, `/` stands in (a directory: reads and writes fail, nothing is
+/// written anywhere); where neither can, the process aborts, as Rust's
+/// start-up does, rather than run with a device's file as its output.
 fn open_closed_standard_fds() {
     use std::os::fd::{AsRawFd, IntoRawFd};
-    while let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
-        if null.as_raw_fd() > 2 {
+    loop {
+        let placeholder = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .or_else(|_| std::fs::File::open("/"))
+            .unwrap_or_else(|_| std::process::abort());
+        if placeholder.as_raw_fd() > 2 {
             return; // closed again: 0, 1 and 2 are open
         }
-        let _ = null.into_raw_fd(); // it is 0, 1 or 2 from now on
+        let flags = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty());
+        if nix::fcntl::fcntl(placeholder.as_raw_fd(), flags).is_err() {
+            std::process::abort();
+        }
+        let _ = placeholder.into_raw_fd(); // it is 0, 1 or 2 from now on
     }
 }
 

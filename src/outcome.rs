@@ -56,7 +56,7 @@ pub mod op {
 }
 
 /// The exit status a front end reports for an error of `class`
-/// (docs/commands.md, "Exit status"): the command line exits with it, an
+/// (docs/commands.md, "Exit codes"): the command line exits with it, an
 /// error object's `exit` says it, and so does Python's `Error.exit_code`.
 pub const fn exit_code(class: ErrorClass) -> i32 {
     match class {

@@ -312,9 +312,10 @@ impl Paths {
 /// nothing allocated per line.
 fn db_id(path: &Path, name: &str) -> Option<u32> {
     let bytes = crate::value::read_regular_file(path, "a user or group database", 16 << 20).ok()?;
-    let line = bytes.split(|&b| b == b'\n').find_map(|line| line.strip_prefix(name.as_bytes())?.strip_prefix(b":"))?;
-    let id = line.split(|&b| b == b':').nth(1)?;
-    std::str::from_utf8(id.trim_ascii()).ok()?.parse().ok()
+    bytes.split(|&b| b == b'\n').find_map(|line| {
+        let id = line.strip_prefix(name.as_bytes())?.strip_prefix(b":")?.split(|&b| b == b':').nth(1)?;
+        std::str::from_utf8(id.trim_ascii()).ok()?.parse().ok()
+    })
 }
 
 /// (name, id) of each line of a passwd- or group-format file; unreadable: none.

@@ -169,13 +169,17 @@ impl Running {
     pub fn start(call: &Call) -> Result<Start> {
         let mut pause = Duration::from_millis(20);
         let mut direct = true;
-        for attempt in 0..4 {
+        let mut attempt = 0;
+        while attempt < 4 {
             match Running::start_once(call, attempt < 3, direct)? {
                 Attempt::Started(s) => return Ok(s),
+                // The login shell refused the direct line: the launcher line
+                // next, in the same attempt (it happens once).
                 Attempt::Fallback => direct = false,
                 Attempt::Silent => {
                     std::thread::sleep(pause);
                     pause *= 3;
+                    attempt += 1;
                 }
             }
         }
@@ -442,10 +446,22 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
 pub const PIPE_SIZE: i32 = 1 << 20;
 
 /// Make the pipe `fd` hold [`PIPE_SIZE`] bytes where the kernel allows
-/// (not a pipe, or over the user's limit: left as it is).
+/// (not a pipe, or over the user's limit: left as it is). Only the first
+/// [`GROWN_PIPES`] pipes of a process grow: the kernel counts pipe pages per
+/// user (`pipe-user-pages-soft`, 16,384 pages by default), and a run on
+/// many hosts at once would spend it all, leaving every later pipe of the
+/// user (its other programs' too) two pages.
 pub fn grow_pipe(fd: std::os::fd::BorrowedFd<'_>) {
-    let _ = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static GROWN: AtomicUsize = AtomicUsize::new(0);
+    if GROWN.fetch_add(1, Ordering::Relaxed) < GROWN_PIPES {
+        let _ = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    }
 }
+
+/// How many pipes of a process [`grow_pipe`] grows: 16 MiB, a tenth of the
+/// default per-user budget (a one-host run uses two here, three on the far side).
+pub const GROWN_PIPES: usize = 16;
 
 /// A pidfd of the child `pid` (not yet waited for, so the pid is still
 /// its): readable once it ended. `None` where the kernel has none.
