@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -94,6 +94,47 @@ fn frames() -> std::io::Result<()> {
 /// input (through a queue, so a stop never waits behind input), stops
 /// raised, the channel's end taken as the connection gone.
 fn demux(input: File, pipe: OwnedFd) {
+    // The writer starts with the first input: a one-shot command has none,
+    // and a thread less is a call's start quicker.
+    let mut pipe = Some(pipe);
+    let mut tx: Option<SyncSender<Option<Vec<u8>>>> = None;
+    let mut feed = |chunk: Option<Vec<u8>>| {
+        if tx.is_none() {
+            match (chunk.is_some(), pipe.take()) {
+                (true, Some(p)) => tx = Some(writer(p)),
+                // The end of input before any: standard input ends here.
+                (false, p) => drop(p),
+                (true, None) => {}
+            }
+        }
+        if let Some(tx) = &tx {
+            let _ = tx.send(chunk);
+        }
+    };
+    let mut input = BufReader::with_capacity(256 << 10, input);
+    loop {
+        match Frame::read_from(&mut input) {
+            Ok(Some(Frame::Input(bytes))) => feed(Some(bytes)),
+            Ok(Some(Frame::EndOfInput)) => feed(None),
+            Ok(Some(Frame::Stop(n))) => {
+                let signal = Signal::try_from(n).unwrap_or(Signal::SIGINT);
+                let _ = nix::sys::signal::raise(signal);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    // The connection is gone: stop as a hang-up does, then for certain.
+    feed(None);
+    let _ = nix::sys::signal::raise(Signal::SIGHUP);
+    std::thread::sleep(GONE_GRACE);
+    std::process::exit(128 + Signal::SIGHUP as i32);
+}
+
+/// The thread that writes input into the pipe that is standard input
+/// (through a queue, so a stop frame never waits behind input): `None`
+/// closes it.
+fn writer(pipe: OwnedFd) -> SyncSender<Option<Vec<u8>>> {
     let (tx, rx) = sync_channel::<Option<Vec<u8>>>(256);
     std::thread::spawn(move || {
         let mut pipe = Some(File::from(pipe));
@@ -110,28 +151,7 @@ fn demux(input: File, pipe: OwnedFd) {
             }
         }
     });
-    let mut input = BufReader::with_capacity(256 << 10, input);
-    loop {
-        match Frame::read_from(&mut input) {
-            Ok(Some(Frame::Input(bytes))) => {
-                let _ = tx.send(Some(bytes));
-            }
-            Ok(Some(Frame::EndOfInput)) => {
-                let _ = tx.send(None);
-            }
-            Ok(Some(Frame::Stop(n))) => {
-                let signal = Signal::try_from(n).unwrap_or(Signal::SIGINT);
-                let _ = nix::sys::signal::raise(signal);
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => break,
-        }
-    }
-    // The connection is gone: stop as a hang-up does, then for certain.
-    let _ = tx.send(None);
-    let _ = nix::sys::signal::raise(Signal::SIGHUP);
-    std::thread::sleep(GONE_GRACE);
-    std::process::exit(128 + Signal::SIGHUP as i32);
+    tx
 }
 
 /// Wait for standard input (ssh's terminal) to hang up, then stop as the
