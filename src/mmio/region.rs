@@ -141,7 +141,7 @@ impl Spot<'_> {
         self.width
     }
 
-    /// One volatile load of the spot's width, as [`RegisterIo::read`] makes it.
+    /// One volatile load of the spot's width, as [`RegisterIo::read`](crate::mmio::RegisterIo::read) makes it.
     #[inline]
     pub fn read(&self) -> u64 {
         let p = self.ptr;

@@ -445,9 +445,9 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
 /// default `/proc/sys/fs/pipe-max-size`).
 pub const PIPE_SIZE: i32 = 1 << 20;
 
-/// Make the pipe `fd` hold [`PIPE_SIZE`] bytes where the kernel allows
+/// Make the pipe `fd` hold `PIPE_SIZE` bytes where the kernel allows
 /// (not a pipe, or over the user's limit: left as it is). Only the first
-/// [`GROWN_PIPES`] pipes of a process grow: the kernel counts pipe pages per
+/// `GROWN_PIPES` pipes of a process grow: the kernel counts pipe pages per
 /// user (`pipe-user-pages-soft`, 16,384 pages by default), and a run on
 /// many hosts at once would spend it all, leaving every later pipe of the
 /// user (its other programs' too) two pages.
@@ -459,7 +459,7 @@ pub fn grow_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     }
 }
 
-/// How many pipes of a process [`grow_pipe`] grows: 16 MiB, a tenth of the
+/// How many pipes of a process `grow_pipe` grows: 16 MiB, a tenth of the
 /// default per-user budget (a one-host run uses two here, three on the far side).
 pub const GROWN_PIPES: usize = 16;
 
