@@ -15,43 +15,15 @@ use mmiodrv_lab::{CmdOutput, Lab, LabConfig};
 pub type TestFn = fn(&mut Lab) -> Result<(), Failed>;
 
 /// Build the static guest binaries (mmiodrv, the edu examples, and the edu
-/// lab's checks and lab-mappings: [`LAB_SKELETON_BINARIES`]) into
-/// target/static (its own target dir, since RUSTFLAGS would otherwise invalidate
-/// the normal build cache). One cargo run, so the library is built once.
+/// lab's checks and lab-mappings: [`LAB_SKELETON_BINARIES`]) with
+/// `lab/build-static`, the one list of them (lab/test runs it too, beside the
+/// test build): up to date already when lab/test built them.
 fn build_static_mmiodrv() -> Result<PathBuf, String> {
     let root = mmiodrv_lab::repo_root();
-    let target_dir = root.join("target/static");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-            "-p",
-            "mmiodrv-cli",
-            "-p",
-            "edu-skeleton",
-            "-p",
-            "generated-edu",
-            "--bin",
-            "edu-generated",
-            "--bin",
-            "mmiodrv",
-            "--example",
-            "edu_driver",
-            "--example",
-            "edu_window",
-            "--bin",
-            "edu-checks",
-            "--example",
-            "lab-mappings",
-            "-q",
-        ])
+    let status = Command::new(root.join("lab/build-static"))
         .current_dir(&root)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RUSTFLAGS", include_str!("../../lab/guest-rustflags").trim())
         .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(|e| format!("cannot run lab/build-static: {e}"))?;
     if !status.success() {
         return Err("static build of mmiodrv failed".into());
     }
