@@ -16,8 +16,8 @@ pub type TestFn = fn(&mut Lab) -> Result<(), Failed>;
 
 /// Build the static guest binaries (mmiodrv, the edu examples, and the edu
 /// lab's checks and lab-mappings: [`LAB_SKELETON_BINARIES`]) with
-/// `lab/build-static`, the one list of them (lab/test runs it too, beside the
-/// test build): up to date already when lab/test built them.
+/// `lab/build-static`, the one list of them (the benches build `mmiodrv`
+/// alone the same way): up to date after the first suite built them.
 fn build_static_mmiodrv() -> Result<PathBuf, String> {
     let root = mmiodrv_lab::repo_root();
     let status = Command::new(root.join("lab/build-static"))
