@@ -298,40 +298,46 @@ impl Paths {
     }
 
     pub(crate) fn group_name(&self, gid: u32) -> String {
-        db_entries(&self.group_file).into_iter().find(|(_, id)| *id == gid).map_or_else(|| gid.to_string(), |(n, _)| n)
+        db_name(&self.group_file, gid).unwrap_or_else(|| gid.to_string())
     }
 
     pub(crate) fn user_name(&self, uid: u32) -> String {
-        db_entries(&self.passwd_file).into_iter().find(|(_, id)| *id == uid).map_or_else(|| uid.to_string(), |(n, _)| n)
+        db_name(&self.passwd_file, uid).unwrap_or_else(|| uid.to_string())
     }
 }
 
-/// The id of `name` in a passwd- or group-format file (`name:x:id:...`),
-/// its first line of that name; unreadable or absent: none. Every command
-/// that locks a device asks for group mmiodrv's: a scan of the bytes, with
-/// nothing allocated per line.
+/// The id of `name` in a passwd- or group-format file, its first line of
+/// that name; unreadable or absent: none. Every command that locks a device
+/// asks for group mmiodrv's: a scan of the bytes, nothing allocated per line.
 fn db_id(path: &Path, name: &str) -> Option<u32> {
-    let bytes = crate::value::read_regular_file(path, "a user or group database", 16 << 20).ok()?;
-    bytes.split(|&b| b == b'\n').find_map(|line| {
-        let id = line.strip_prefix(name.as_bytes())?.strip_prefix(b":")?.split(|&b| b == b':').nth(1)?;
-        std::str::from_utf8(id.trim_ascii()).ok()?.parse().ok()
-    })
+    let bytes = read_db(path)?;
+    let id = db_lines(&bytes).find(|(n, _)| *n == name.as_bytes()).map(|(_, id)| id);
+    id
 }
 
-/// (name, id) of each line of a passwd- or group-format file; unreadable: none.
-fn db_entries(path: &Path) -> Vec<(String, u32)> {
-    let Ok(bytes) = crate::value::read_regular_file(path, "a user or group database", 16 << 20) else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            let id = f.nth(1)?.parse().ok()?;
-            Some((name.to_string(), id))
-        })
-        .collect()
+/// The name of `id` in a passwd- or group-format file, its first line of
+/// that id; unreadable or absent: none.
+fn db_name(path: &Path, id: u32) -> Option<String> {
+    let bytes = read_db(path)?;
+    let name = db_lines(&bytes).find(|(_, i)| *i == id).map(|(n, _)| String::from_utf8_lossy(n).into_owned());
+    name
+}
+
+fn read_db(path: &Path) -> Option<Vec<u8>> {
+    crate::value::read_regular_file(path, "a user or group database", 16 << 20).ok()
+}
+
+/// (name, id) of each line of a passwd- or group-format text
+/// (`name:x:id:...`; a line ending in CR LF as one in LF), lines whose id
+/// does not parse left out.
+fn db_lines(bytes: &[u8]) -> impl Iterator<Item = (&[u8], u32)> {
+    bytes.split(|&b| b == b'\n').filter_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut fields = line.split(|&b| b == b':');
+        let name = fields.next()?;
+        let id = std::str::from_utf8(fields.nth(1)?).ok()?.parse().ok()?;
+        Some((name, id))
+    })
 }
 
 /// A device node's owner and permission bits.
