@@ -106,10 +106,7 @@ const CACHE: &str = r#"${XDG_CACHE_HOME:-$HOME/.cache}/mmiodrv"#;
 /// says it is `version`; else it exits [`MISSING_STATUS`] after
 /// [`MISSING_MARK`] and the machine's architecture.
 pub fn launcher(version: &str, key: &str, env: &[(&str, String)], args: &[String]) -> String {
-    let mut exports = String::new();
-    for (name, value) in env {
-        exports.push_str(&format!(" {name}={}", quote(value)));
-    }
+    let exports = assignments(env);
     let script = format!(
         "c={CACHE}/{key}/mmiodrv; \
          if [ -x \"$c\" ]; then m=$c; \
@@ -122,9 +119,7 @@ pub fn launcher(version: &str, key: &str, env: &[(&str, String)], args: &[String
     // `exec`: the login shell that runs this line becomes the launcher's sh
     // rather than waiting for it (one fork less per call; every shell
     // ssh may start has `exec`: sh, bash, zsh, fish, csh).
-    let mut words = vec!["exec".to_string(), "sh".to_string(), "-c".to_string(), quote(&script), "mmiodrv".to_string()];
-    words.extend(args.iter().map(|a| quote(a)));
-    words.join(" ")
+    format!("exec sh -c {} mmiodrv{}", quote(&script), quoted_words(args))
 }
 
 /// The far side's command, as [`launcher`] but quicker when the user's
@@ -136,18 +131,22 @@ pub fn launcher(version: &str, key: &str, env: &[(&str, String)], args: &[String
 /// anything, and the near side then runs the [`launcher`] line, which every
 /// shell takes.
 pub fn direct(version: &str, key: &str, env: &[(&str, String)], args: &[String]) -> String {
-    let mut line = format!("c={CACHE}/{key}/mmiodrv; [ -x \"$c\" ] &&");
-    for (name, value) in env {
-        line.push_str(&format!(" {name}={}", quote(value)));
-    }
-    line.push_str(" exec \"$c\"");
-    for a in args {
-        line.push(' ');
-        line.push_str(&quote(a));
-    }
-    line.push_str("; ");
-    line.push_str(&launcher(version, key, env, args));
-    line
+    format!(
+        "c={CACHE}/{key}/mmiodrv; [ -x \"$c\" ] &&{} exec \"$c\"{}; {}",
+        assignments(env),
+        quoted_words(args),
+        launcher(version, key, env, args)
+    )
+}
+
+/// ` NAME=VALUE` for each of `env`, the values quoted: shell text.
+fn assignments(env: &[(&str, String)]) -> String {
+    env.iter().map(|(name, value)| format!(" {name}={}", quote(value))).collect()
+}
+
+/// ` WORD` for each of `words`, quoted: shell text.
+fn quoted_words(words: &[String]) -> String {
+    words.iter().map(|w| format!(" {}", quote(w))).collect()
 }
 
 /// The far side's command that stores the bytes on its standard input as
