@@ -2,19 +2,13 @@
 //! device, the fix in this program's own options) and a documented exit status.
 
 use mmiodrv::error::{BackendError, PciError};
-use mmiodrv::error::{Error, ErrorClass, ErrorKind, Remedy};
+use mmiodrv::error::{Error, ErrorKind, Remedy};
 use mmiodrv::outcome::ErrorReport;
 
-/// Exit statuses, documented in the README and in `mmiodrv --help` (the
-/// library holds the table: the Python module reports the same numbers).
-pub fn exit_code(class: ErrorClass) -> i32 {
-    mmiodrv::outcome::exit_code(class)
-}
-
-/// The exit status for `e` (an interruption by SIGTERM is 143, as shells report it).
-pub fn exit_status(e: &Error) -> i32 {
-    mmiodrv::outcome::exit_status(e)
-}
+// Exit statuses, documented in docs/commands.md and in `mmiodrv --help`: the
+// output model's table (the Python module and JSON error objects report the
+// same numbers).
+pub use mmiodrv::outcome::{exit_code, exit_status};
 
 /// A remedy in this program's words (`kind`: the error it fixes, if any).
 pub fn remedy(r: &Remedy, kind: Option<&ErrorKind>) -> String {
