@@ -9,6 +9,10 @@
 #![cfg_attr(not(test), no_main)]
 
 /// The C entry point: the exit status of the whole command line.
+// SAFETY: an exported symbol named `main` must be the program's only one:
+// `#![no_main]` leaves none from Rust's start-up and no dependency defines
+// one; the C runtime calls it once with argc and argv, unused here (std reads
+// the arguments itself).
 #[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
