@@ -60,7 +60,7 @@ fn a_trace_from_a_pci_device_is_refused_on_a_file() {
     let device = Device::open(&format!("file:{}", shm.display()), Default::default()).unwrap();
     let header = Header {
         trace: FORMAT,
-        device: "0000:00:04.0".into(),
+        device: "ffff:00:04.0".into(),
         ids: Some(DeviceIds { vendor: 0x1234, device: 0x11e8, revision: Some(0x10), subsystem: None }),
         backend: "file".into(),
         time: String::new(),
@@ -69,7 +69,7 @@ fn a_trace_from_a_pci_device_is_refused_on_a_file() {
     let t = Trace { path: "t.jsonl".into(), header, entries: vec![] };
     let e = mmiodrv::observe::replay::check_device(&t, &device).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Observe(ObserveError::TraceFromOtherDevice { .. })));
-    assert!(e.to_string().contains("was recorded on 0000:00:04.0 (IDs 1234:11e8 rev 10, edu)"), "{e}");
+    assert!(e.to_string().contains("was recorded on ffff:00:04.0 (IDs 1234:11e8 rev 10, edu)"), "{e}");
     assert_eq!(e.class(), mmiodrv::ErrorClass::Refused);
 }
 
@@ -78,7 +78,7 @@ fn trace_names_come_from_the_map_with_halves_and_fields() {
     installed();
     let header = Header {
         trace: FORMAT,
-        device: "0000:00:04.0".into(),
+        device: "ffff:00:04.0".into(),
         ids: Some(DeviceIds { vendor: 0x1234, device: 0x11e8, revision: Some(0x10), subsystem: None }),
         backend: "sysfs".into(),
         time: String::new(),

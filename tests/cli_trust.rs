@@ -566,7 +566,7 @@ fn a_traces_map_is_never_run() {
     fs::write(
         &trace,
         format!(
-            "{{\"trace\":1,\"device\":\"0000:00:04.0\",\"ids\":null,\"backend\":\"sysfs\",\"time\":\"t\"}}\n\
+            "{{\"trace\":1,\"device\":\"ffff:00:04.0\",\"ids\":null,\"backend\":\"sysfs\",\"time\":\"t\"}}\n\
              {{\"us\":1,\"op\":\"regmap\",\"bar\":0,\"name\":\"evil\",\"file\":\"{}\"}}\n\
              {{\"us\":2,\"op\":\"read\",\"bar\":0,\"offset\":0,\"width\":32,\"value\":1}}\n",
             evil.display()

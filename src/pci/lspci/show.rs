@@ -1096,7 +1096,7 @@ mod tests {
                         config[0x0e] = header;
                     }
                     let facts = Facts::default();
-                    let f = Function { domain: 0, bus: 0, device: 1, function: 0, config: &config, facts: &facts };
+                    let f = Function { domain: 0xffff, bus: 0, device: 1, function: 0, config: &config, facts: &facts };
                     for verbosity in 0..=3 {
                         for hex in [0, 1, 3, 4] {
                             let opt = ShowOptions {
@@ -1109,7 +1109,7 @@ mod tests {
                                 vpd: None,
                             };
                             let s = show(&f, &opt);
-                            assert!(s.lines[0].starts_with("0000:00:01.0 "));
+                            assert!(s.lines[0].starts_with("ffff:00:01.0 "));
                         }
                     }
                 }
