@@ -240,7 +240,8 @@ fn a_login_shell_of_another_family_gets_the_launcher_line() {
     std::fs::write(
         &ssh,
         format!(
-            "#!/bin/sh\nfor a; do cmd=$a; done\ncase \"$cmd\" in\n  'c='*) echo \"fish: Unsupported use of '='.\" >&2; exit 127;;\nesac\nHOME='{}' exec /bin/sh -c \"$cmd\"\n",
+            "#!/bin/sh\nfor a; do cmd=$a; done\necho >>'{}'\ncase \"$cmd\" in\n  'c='*) echo \"fish: Unsupported use of '='.\" >&2; exit 127;;\nesac\nHOME='{}' exec /bin/sh -c \"$cmd\"\n",
+            dir.path().join("calls").display(),
             home.display()
         ),
     )
@@ -263,8 +264,11 @@ fn a_login_shell_of_another_family_gets_the_launcher_line() {
     let o = run(&["read", "ID.MAGIC", "--quiet"]);
     assert_eq!((o.status.code(), text(&o.stdout).as_str()), (Some(0), "0xed\n"), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("mmiodrv: fishy has no mmiodrv "), "said so: {}", text(&o.stderr));
+    let calls = || std::fs::read_to_string(dir.path().join("calls")).unwrap_or_default().lines().count();
+    let before = calls();
     let o = run(&["read", "ID.MAGIC", "--quiet"]);
     assert_eq!((o.status.code(), text(&o.stdout).as_str(), text(&o.stderr).as_str()), (Some(0), "0xed\n", ""));
+    assert_eq!(calls() - before, 1, "the launcher line at once: the host's refusal is remembered");
     let o = run(&["read", "NOPE"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert!(text(&o.stderr).starts_with("mmiodrv: error: fishy: "), "{}", text(&o.stderr));
@@ -319,14 +323,19 @@ fn several_hosts_run_in_parallel_labelled_and_write_only_when_told() {
     assert!(e.contains("1 of 2 hosts failed"), "{e}");
 }
 
-#[test]
-fn a_lost_connection_names_the_last_line_done_and_the_far_side_lets_go() {
-    let _stop = Stop;
+/// A connection that drops mid-script, for a script run by an `ssh` of its
+/// own (the connection's first call: no master yet) and for one asked of
+/// the shared connection's master (`warm`: a call made it first).
+fn drop_mid_script(warm: bool) {
     // A server of its own: every connection to it is dropped.
     let sshd = Sshd::start();
     let host = sshd.host("127.0.0.1");
     let d = dev();
-    let marker = format!("mmiodrv-drop-{}", std::process::id());
+    if warm {
+        let o = mmiodrv().env("MMIODRV_SSH", sshd.ssh()).args(["--host", &host, "--device", &d, "read", "ID"]).output();
+        assert!(o.unwrap().status.success());
+    }
+    let marker = format!("mmiodrv-drop-{}-{warm}", std::process::id());
     let script = sshd.put(&format!("{marker}.mmio"), b"read ID\nread ID\nsleep 60000\nread ID\n");
     let child = mmiodrv()
         .env("MMIODRV_SSH", sshd.ssh())
@@ -361,6 +370,60 @@ fn a_lost_connection_names_the_last_line_done_and_the_far_side_lets_go() {
         assert!(Instant::now() < until, "the far side still runs after the connection went");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_lost_connection_names_the_last_line_done_and_the_far_side_lets_go() {
+    let _stop = Stop;
+    drop_mid_script(false);
+    drop_mid_script(true);
+}
+
+/// Calls after a connection's first start no `ssh`: they ask the shared
+/// connection's master for their session themselves. A master that has
+/// gone (its socket left behind) leaves the call to `ssh` again.
+#[test]
+fn later_calls_share_the_connection_without_starting_ssh() {
+    use std::os::unix::fs::PermissionsExt;
+    let _stop = Stop;
+    let w = world();
+    let host = w.sshd.host("127.0.0.1");
+    let d = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let (wrapper, log) = (dir.path().join("ssh"), dir.path().join("log"));
+    std::fs::write(&wrapper, format!("#!/bin/sh\necho \"$*\" >>'{}'\nexec ssh \"$@\"\n", log.display())).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ssh = w.sshd.ssh().replacen("ssh", &wrapper.display().to_string(), 1);
+    let starts = || std::fs::read_to_string(&log).unwrap_or_default().lines().count();
+    let run = |args: &[&str]| {
+        mmiodrv().env("MMIODRV_SSH", &ssh).args(["--host", &host, "--device", &d]).args(args).output().unwrap()
+    };
+    let local = Command::new(env!("CARGO_BIN_EXE_mmiodrv")).args(["--device", &d, "read", "ID"]).output().unwrap();
+    for _ in 0..3 {
+        let o = run(&["read", "ID"]);
+        assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), text(&local.stdout)), "{}", text(&o.stderr));
+    }
+    let o = run(&["read", "NOPE"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).starts_with(&format!("mmiodrv: error: {host}: ")), "{}", text(&o.stderr));
+    assert_eq!(starts(), 1, "one ssh, for the first call: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    // The master dies without removing its socket.
+    let words: Vec<String> = ssh.split_whitespace().map(str::to_string).collect();
+    let socket = mmiodrv::remote::ssh::control_path_for(&words, &mmiodrv::remote::Host::parse(&host).unwrap()).unwrap();
+    assert!(socket.exists(), "{}", socket.display());
+    let mut check = Command::new("ssh");
+    check.args(&words[1..]).arg("-o").arg(format!("ControlPath={}", socket.display())).args(["-O", "check", "x"]);
+    let said = text(&check.output().unwrap().stderr);
+    let pid: i32 = said.split("pid=").nth(1).and_then(|p| p.split(')').next()).and_then(|p| p.parse().ok()).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(socket.exists(), "a stale socket is left");
+    std::thread::sleep(Duration::from_millis(100));
+    let o = run(&["read", "ID"]);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), text(&local.stdout)), "{}", text(&o.stderr));
+    assert_eq!(starts(), 2, "ssh again, which starts a new master");
+    let o = run(&["read", "ID"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(starts(), 2, "and the next call shares it");
 }
 
 #[test]

@@ -206,7 +206,7 @@ fn send(frame: &Frame, now: bool) {
     let mut channel = agent.frames.lock().unwrap_or_else(|p| p.into_inner());
     let channel = &mut *channel;
     // Writing into a Vec cannot fail.
-    let _ = frame.write_to(&mut channel.held);
+    let _ = frame.write_compact(&mut channel.held);
     if !now && channel.held.len() < HOLD && input_waiting() {
         return;
     }

@@ -1,20 +1,22 @@
-//! The near side of a remote run: `ssh` started with the far side's
-//! launcher, the frames it sends read on a thread of their own (so input
-//! can be written without waiting for replies: pipelining), and what they
-//! say handed out as [`Event`]s.
+//! The near side of a remote run: a session of the shared ssh connection
+//! asked of its master ([`super::mux`]), or `ssh` started, with the far
+//! side's launcher; the frames it sends read on a thread of their own (so
+//! input can be written without waiting for replies: pipelining), and what
+//! they say handed out as [`Event`]s.
 
 use crate::error::RemoteError;
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::frame::Frame;
-use super::{ssh, Host, FRAMED_ENV, HOST_ENV, TTY_ENV, VERSION};
+use super::{mux, ssh, Host, FRAMED_ENV, HOST_ENV, TTY_ENV, VERSION};
 use crate::error::{Error, Result};
 
 /// What to run on a far side.
@@ -96,14 +98,14 @@ enum Msg {
 #[derive(Clone)]
 pub struct Input {
     host: String,
-    stdin: Arc<Mutex<Option<ChildStdin>>>,
+    stdin: Arc<Mutex<Option<File>>>,
 }
 
 impl Input {
     fn send(&self, frame: &Frame) -> Result<()> {
         let mut guard = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
         let Some(stdin) = guard.as_mut() else { return Ok(()) };
-        frame.write_to(stdin).and_then(|()| stdin.flush()).map_err(|_| {
+        frame.write_compact(stdin).and_then(|()| stdin.flush()).map_err(|_| {
             Error::new(RemoteError::Disconnected { host: self.host.clone(), after: "while sending input".into() })
         })
     }
@@ -144,11 +146,52 @@ enum Attempt {
     Fallback,
 }
 
+/// What carries a run.
+enum Link {
+    /// An `ssh` process: the first call of a shared connection (it starts
+    /// the master), or a connection of its own.
+    Ssh(Child),
+    /// A session asked of the shared connection's master.
+    Mux(mux::Session),
+}
+
+impl Link {
+    /// Whether it has ended (without waiting).
+    fn ended(&mut self) -> bool {
+        match self {
+            Link::Ssh(child) => matches!(child.try_wait(), Ok(Some(_))),
+            Link::Mux(session) => session.ended(),
+        }
+    }
+
+    /// Its exit status, waiting at most `limit` (then ending it).
+    fn status_within(&mut self, limit: Duration) -> Option<i32> {
+        match self {
+            Link::Ssh(child) => wait_bounded(child, limit),
+            Link::Mux(session) => {
+                let status = session.end_before(Instant::now() + limit);
+                session.close();
+                status
+            }
+        }
+    }
+
+    /// End it now: the far side sees the connection go.
+    fn kill(&mut self) {
+        match self {
+            Link::Ssh(child) => {
+                let _ = child.kill();
+            }
+            Link::Mux(session) => session.close(),
+        }
+    }
+}
+
 /// A far side running `mmiodrv`.
 pub struct Running {
     host: Host,
     script: Option<String>,
-    child: Child,
+    link: Link,
     input: Input,
     rx: Receiver<Msg>,
     done: Option<u64>,
@@ -161,21 +204,34 @@ const DRAIN: Duration = Duration::from_millis(500);
 impl Running {
     /// Start `call` on its host and wait until the far side says it runs.
     ///
-    /// ssh that ends and says nothing before the far side said a word
-    /// opened no session there (a shared connection refuses a burst of
-    /// sessions that way, and one closing as it is asked for one): tried
-    /// again, the last time on a connection of its own. Nothing ran: the far
+    /// A session is asked of the shared connection's master when one is
+    /// there (OpenSSH's multiplexing protocol: no `ssh` process), else of `ssh`, which
+    /// starts the master. ssh that ends and says nothing before the far side
+    /// said a word, or a master that goes as it is asked, opened no session
+    /// there (a shared connection refuses a burst of sessions that way, and
+    /// one closing as it is asked for one): tried again, the last time on a
+    /// connection of its own. Nothing ran: the far
     /// side says hello before it does anything, and ends if it cannot.
     pub fn start(call: &Call) -> Result<Start> {
         let mut pause = Duration::from_millis(20);
-        let mut direct = true;
+        // A host whose login shell refused the direct line before gets the
+        // launcher line first.
+        let marker = ssh::control_path(&call.host)?.with_extension("launcher");
+        let mut direct = !marker.exists();
         let mut attempt = 0;
         while attempt < 4 {
             match Running::start_once(call, attempt < 3, direct)? {
                 Attempt::Started(s) => return Ok(s),
                 // The login shell refused the direct line: the launcher line
-                // next, in the same attempt (it happens once).
-                Attempt::Fallback => direct = false,
+                // next, in the same attempt (it happens once), and first
+                // from now on (remembered beside the shared connection's
+                // socket: a new file of this user's, never through a link).
+                Attempt::Fallback => {
+                    direct = false;
+                    let mut file = std::fs::OpenOptions::new();
+                    std::os::unix::fs::OpenOptionsExt::mode(file.write(true).create_new(true), 0o600);
+                    let _ = file.open(&marker);
+                }
                 Attempt::Silent => {
                     std::thread::sleep(pause);
                     pause *= 3;
@@ -188,39 +244,45 @@ impl Running {
     }
 
     fn start_once(call: &Call, shared: bool, direct: bool) -> Result<Attempt> {
-        let mut c = ssh::command(&call.host, false, shared)?;
-        c.arg(if direct { call.direct_command() } else { call.remote_command(true) });
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        // Its own process group: a Ctrl-C here is for this process to pass on
-        // as a stop, not for ssh to die of.
-        c.process_group(0);
-        let mut child = c.spawn().map_err(|e| {
-            let why = format!("cannot run ssh: {e}");
-            Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why })
-        })?;
-        // Room for a batch's output and script in the pipes: fewer, larger
-        // writes by ssh and by this side, fewer wake-ups of each.
-        if let Some(out) = &child.stdout {
-            grow_pipe(out.as_fd());
-        }
-        if let Some(input) = &child.stdin {
-            grow_pipe(input.as_fd());
-        }
+        let line = if direct { call.direct_command() } else { call.remote_command(true) };
+        let unreachable = |why: String| Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why });
+        // The shared connection's master, asked directly when it is there.
+        let asked = match shared {
+            true => match mux::open(&ssh::control_path(&call.host)?, &line) {
+                Ok(asked) => asked,
+                // The master went as it was asked (its ControlPersist time
+                // ran out): as when ssh ends saying nothing, nothing ran
+                // (the far side had not said hello).
+                Err(e) => {
+                    log::debug!("{}: the shared connection failed: {e}", call.host);
+                    return Ok(Attempt::Silent);
+                }
+            },
+            false => None,
+        };
+        let (link, stdin, stdout, stderr) = match asked {
+            Some(o) => (Link::Mux(o.session), o.stdin, o.stdout, o.stderr),
+            None => {
+                let mut child = Running::spawn(call, shared, &line)?;
+                let (Some(stdin), Some(stdout), Some(stderr)) =
+                    (child.stdin.take(), child.stdout.take(), child.stderr.take())
+                else {
+                    let _ = child.kill();
+                    return Err(unreachable("ssh's standard streams were not set up".into()));
+                };
+                let file = |fd: OwnedFd| File::from(fd);
+                (Link::Ssh(child), file(stdin.into()), file(stdout.into()), file(stderr.into()))
+            }
+        };
         let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
-        let input = Input { host: call.host.label.clone(), stdin: Arc::new(Mutex::new(child.stdin.take())) };
-        if let Some(out) = stdout {
-            let tx = tx.clone();
-            std::thread::spawn(move || read_frames(out, tx));
-        }
-        if let Some(err) = stderr {
-            std::thread::spawn(move || read_stderr(err, tx));
-        }
+        let input = Input { host: call.host.label.clone(), stdin: Arc::new(Mutex::new(Some(stdin))) };
+        let frames = tx.clone();
+        std::thread::spawn(move || read_frames(stdout, frames));
+        std::thread::spawn(move || read_stderr(stderr, tx));
         let mut running = Running {
             host: call.host.clone(),
             script: call.script.clone(),
-            child,
+            link,
             input,
             rx,
             done: None,
@@ -249,7 +311,7 @@ impl Running {
                     return running.failed_start(said, direct)
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Ok(Some(_)) = running.child.try_wait() {
+                    if running.link.ended() {
                         // What it wrote last may still be in the pipe.
                         while let Ok(Msg::Stderr(bytes)) = running.rx.recv_timeout(Duration::from_millis(100)) {
                             said.extend_from_slice(&bytes);
@@ -261,9 +323,32 @@ impl Running {
         }
     }
 
+    /// `ssh` running `line` on the call's host, its standard streams piped.
+    fn spawn(call: &Call, shared: bool, line: &str) -> Result<Child> {
+        let mut c = ssh::command(&call.host, false, shared)?;
+        c.arg(line);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C here is for this process to pass on
+        // as a stop, not for ssh to die of.
+        c.process_group(0);
+        let child = c.spawn().map_err(|e| {
+            let why = format!("cannot run ssh: {e}");
+            Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why })
+        })?;
+        // Room for a batch's output and script in the pipes: fewer, larger
+        // writes by ssh and by this side, fewer wake-ups of each.
+        if let Some(out) = &child.stdout {
+            grow_pipe(out.as_fd());
+        }
+        if let Some(input) = &child.stdin {
+            grow_pipe(input.as_fd());
+        }
+        Ok(child)
+    }
+
     /// The far side ended or was never reached before it said it runs.
     fn failed_start(mut self, mut said: Vec<u8>, direct: bool) -> Result<Attempt> {
-        let status = wait_bounded(&mut self.child, Duration::from_secs(5));
+        let status = self.link.status_within(Duration::from_secs(5));
         self.exited = true;
         // ssh's last words may come after the end of its output.
         while let Ok(msg) = self.rx.recv_timeout(Duration::from_millis(200)) {
@@ -325,7 +410,7 @@ impl Running {
             Err(RecvTimeoutError::Timeout) => {
                 // ssh ended (the connection went, or the far side was killed)
                 // without an exit status: whatever it sent first, then the loss.
-                if let Ok(Some(_)) = self.child.try_wait() {
+                if self.link.ended() {
                     return match self.rx.recv_timeout(DRAIN) {
                         Ok(msg) => self.event(msg),
                         Err(_) => Err(self.lost()),
@@ -349,7 +434,7 @@ impl Running {
             Msg::Frame(Frame::Exit(status)) => {
                 self.exited = true;
                 self.input.stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
-                let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
+                let _ = self.link.status_within(Duration::from_secs(2));
                 Event::Exit(status)
             }
             Msg::Stderr(b) => Event::Log(b),
@@ -368,8 +453,8 @@ impl Running {
     /// The connection was lost: the error, with the last line done.
     fn lost(&mut self) -> Error {
         self.exited = true;
-        let _ = self.child.kill();
-        let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
+        self.link.kill();
+        let _ = self.link.status_within(Duration::from_secs(2));
         let after = match (self.done, &self.script) {
             (Some(n), Some(s)) => format!("after line {n} of {s} was done (later lines may have run)"),
             (None, Some(s)) => format!("before line 1 of {s} was done (it may have run)"),
@@ -396,8 +481,8 @@ impl Drop for Running {
     fn drop(&mut self) {
         if !self.exited {
             // Ending ssh ends the channel: the far side lets the device go.
-            let _ = self.child.kill();
-            let _ = wait_bounded(&mut self.child, Duration::from_secs(2));
+            self.link.kill();
+            let _ = self.link.status_within(Duration::from_secs(2));
         }
     }
 }

@@ -47,6 +47,15 @@ const EXIT: u8 = b'X';
 const INPUT: u8 = b'I';
 const END: u8 = b'C';
 const STOP: u8 = b'S';
+/// [`Frame::Out`] compressed ([`Frame::write_compact`]): the output's
+/// length (u32 little-endian), then an LZ4 block of it.
+const OUT_LZ4: u8 = b'Z';
+/// [`Frame::Input`] compressed, likewise.
+const INPUT_LZ4: u8 = b'Y';
+
+/// Bytes shorter than this go as they are (a line's reply: compressing it
+/// would cost more than it saves).
+pub const COMPRESS_FROM: usize = 4096;
 
 impl Frame {
     fn tag(&self) -> u8 {
@@ -87,6 +96,34 @@ impl Frame {
         Ok(())
     }
 
+    /// Write the frame as [`Frame::write_to`] does, but output or input of
+    /// [`COMPRESS_FROM`] bytes or more compressed when that makes it
+    /// smaller (a batch's lines repeat their device and register names: ten
+    /// times smaller is usual). It is ssh's encryption and copying of the
+    /// bytes, on both sides, that a long batch's remote run spends its time
+    /// on; LZ4 costs far less than it saves.
+    pub fn write_compact(&self, w: &mut impl Write) -> io::Result<()> {
+        let (bytes, packed_tag) = match self {
+            Frame::Out(b) => (b, OUT_LZ4),
+            Frame::Input(b) => (b, INPUT_LZ4),
+            _ => return self.write_to(w),
+        };
+        if bytes.len() < COMPRESS_FROM {
+            return self.write_to(w);
+        }
+        let tag = self.tag();
+        for chunk in bytes.chunks(MAX_PAYLOAD) {
+            let mut packed = Vec::with_capacity(4 + lz4_flex::block::get_maximum_output_size(chunk.len()));
+            packed.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+            packed.resize(packed.capacity(), 0);
+            match lz4_flex::block::compress_into(chunk, &mut packed[4..]) {
+                Ok(n) if 4 + n < chunk.len() => write_one(w, packed_tag, &packed[..4 + n])?,
+                _ => write_one(w, tag, chunk)?,
+            }
+        }
+        Ok(())
+    }
+
     /// Read one frame; `None` at a clean end of the stream (between frames).
     /// A frame that does not decode is an error of kind `InvalidData`.
     pub fn read_from(r: &mut impl Read) -> io::Result<Option<Frame>> {
@@ -119,14 +156,33 @@ impl Frame {
         Ok(match tag {
             HELLO => Frame::Hello(String::from_utf8(payload).map_err(|_| invalid("a hello that is not UTF-8"))?),
             OUT => Frame::Out(payload),
+            OUT_LZ4 => Frame::Out(unpack(&payload)?),
             ERR => Frame::Err(payload),
             INPUT => Frame::Input(payload),
+            INPUT_LZ4 => Frame::Input(unpack(&payload)?),
             DONE => Frame::Done(u64::from_le_bytes(int(&payload, 8)?)),
             EXIT => Frame::Exit(i32::from_le_bytes(int(&payload, 4)?[..4].try_into().unwrap_or([0; 4]))),
             STOP => Frame::Stop(i32::from_le_bytes(int(&payload, 4)?[..4].try_into().unwrap_or([0; 4]))),
             END if payload.is_empty() => Frame::EndOfInput,
             other => return Err(invalid(format!("an unknown frame tag {other:#04x}"))),
         })
+    }
+}
+
+/// The bytes an [`OUT_LZ4`] or [`INPUT_LZ4`] frame holds: at most [`MAX_PAYLOAD`] bytes,
+/// exactly as many as it says (memory bounded before anything is made).
+fn unpack(payload: &[u8]) -> io::Result<Vec<u8>> {
+    let (len, block) =
+        payload.split_first_chunk::<4>().ok_or_else(|| invalid("a compressed frame without its length"))?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if len > MAX_PAYLOAD {
+        return Err(invalid(format!("a compressed frame of {len} bytes (at most {MAX_PAYLOAD})")));
+    }
+    let mut out = vec![0u8; len];
+    match lz4_flex::block::decompress_into(block, &mut out) {
+        Ok(n) if n == len => Ok(out),
+        Ok(n) => Err(invalid(format!("a compressed frame of {n} bytes, not the {len} it says"))),
+        Err(e) => Err(invalid(format!("a compressed frame that does not decode: {e}"))),
     }
 }
 
@@ -207,6 +263,67 @@ mod tests {
             &[b'C', 1, 0, 0, 0, 0],
         ] {
             assert!(Frame::read_from(&mut &bad[..]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_output_goes_compressed_and_comes_back_the_same() {
+        let line = b"sim:/tmp/edu.svd BAR0 0x0000 ID = 0x010000ed  MAJOR=0x1 MINOR=0x0 MAGIC=0xed (edu)\n";
+        let out: Vec<u8> = line.iter().copied().cycle().take(3 * MAX_PAYLOAD / 2).collect();
+        let short = Frame::Out(line.to_vec());
+        let mut bytes = Vec::new();
+        Frame::Out(out.clone()).write_compact(&mut bytes).unwrap();
+        short.write_compact(&mut bytes).unwrap();
+        assert!(bytes.len() < out.len() / 20, "{} bytes for {}", bytes.len(), out.len());
+        let mut r = &bytes[..];
+        let mut back = Vec::new();
+        for _ in 0..2 {
+            match Frame::read_from(&mut r).unwrap() {
+                Some(Frame::Out(b)) => back.extend_from_slice(&b),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(back, out);
+        assert_eq!(Frame::read_from(&mut r).unwrap(), Some(short));
+        let script = Frame::Input(b"read ID\n".repeat(10_000));
+        let mut bytes = Vec::new();
+        script.write_compact(&mut bytes).unwrap();
+        assert_eq!(bytes[0], INPUT_LZ4);
+        assert_eq!(Frame::read_from(&mut &bytes[..]).unwrap(), Some(script));
+        // Bytes that do not compress go as they are.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..8192)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 56) as u8
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        Frame::Out(noise.clone()).write_compact(&mut bytes).unwrap();
+        assert_eq!(bytes[0], OUT);
+        assert_eq!(Frame::read_from(&mut &bytes[..]).unwrap(), Some(Frame::Out(noise)));
+    }
+
+    #[test]
+    fn bad_compressed_frames_are_errors() {
+        let frame = |payload: &[u8]| {
+            let mut b = vec![OUT_LZ4];
+            b.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            b.extend_from_slice(payload);
+            b
+        };
+        let mut good = Vec::new();
+        Frame::Out(vec![b'a'; 10_000]).write_compact(&mut good).unwrap();
+        let block = &good[9..];
+        let mut says_more = 20_000u32.to_le_bytes().to_vec();
+        says_more.extend_from_slice(block);
+        let mut too_big = (MAX_PAYLOAD as u32 + 1).to_le_bytes().to_vec();
+        too_big.extend_from_slice(block);
+        for bad in [frame(&[]), frame(&[1, 0]), frame(&says_more), frame(&too_big), frame(&[16, 0, 0, 0, 0xff, 0xff])] {
+            let e = Frame::read_from(&mut &bad[..]).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{bad:?}");
         }
     }
 

@@ -22,6 +22,7 @@ mod host;
 pub mod ssh;
 
 mod client;
+mod mux;
 mod pipe;
 
 pub use client::{connect, copy_to, grow_pipe, Call, Event, Input, Running, Start};

@@ -59,22 +59,55 @@ pub fn control_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `ssh` with the options every remote run uses, for `host`: batch mode (a
-/// password prompt fails instead of waiting), a shared connection
-/// (ControlMaster) kept [`CONTROL_PERSIST_S`] s, keepalives, the user and
-/// port given. `tty`: a terminal for the far side (the shell); `shared`:
-/// through the shared connection (else one of its own).
-pub fn command(host: &Host, tty: bool, shared: bool) -> Result<Command> {
-    let words: Vec<String> = match std::env::var(SSH_ENV) {
+/// The ssh program and its first arguments ([`SSH_ENV`]).
+fn ssh_words() -> Vec<String> {
+    match std::env::var(SSH_ENV) {
         Ok(v) if !v.trim().is_empty() => v.split_whitespace().map(str::to_string).collect(),
         _ => vec!["ssh".into()],
-    };
+    }
+}
+
+/// The socket of the connection to `host` shared by every call: in
+/// [`control_dir`], named by a hash of the ssh command ([`SSH_ENV`]) and
+/// the host as given (not ssh's `%C`, which only ssh can work out from its
+/// configuration), so that a call finds its master without running ssh
+/// (OpenSSH's multiplexing protocol, which `remote::mux` speaks).
+pub fn control_path(host: &Host) -> Result<PathBuf> {
+    control_path_for(&ssh_words(), host)
+}
+
+/// [`control_path`] for the ssh command `words`.
+pub fn control_path_for(words: &[String], host: &Host) -> Result<PathBuf> {
+    // FNV-1a, 64 bits: the same name for the same words in every build.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let port = host.port.map(|p| p.to_string()).unwrap_or_default();
+    let count = words.len().to_string();
+    let parts = [count.as_str()].into_iter().chain(words.iter().map(String::as_str)).chain([
+        host.user.as_deref().unwrap_or(""),
+        host.name.as_str(),
+        port.as_str(),
+    ]);
+    for part in parts {
+        for b in part.bytes().chain([0]) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok(control_dir()?.join(format!("{hash:016x}")))
+}
+
+/// `ssh` with the options every remote run uses, for `host`: batch mode (a
+/// password prompt fails instead of waiting), a shared connection
+/// (ControlMaster, at [`control_path`]) kept [`CONTROL_PERSIST_S`] s,
+/// keepalives, the user and port given. `tty`: a terminal for the far side
+/// (the shell); `shared`: through the shared connection (else one of its own).
+pub fn command(host: &Host, tty: bool, shared: bool) -> Result<Command> {
+    let words = ssh_words();
     let mut c = Command::new(&words[0]);
     c.args(&words[1..]);
     c.args(["-o", "BatchMode=yes"]);
     if shared {
         let mut path = OsString::from("ControlPath=");
-        path.push(control_dir()?.join("%C"));
+        path.push(control_path(host)?);
         c.args(["-o", "ControlMaster=auto", "-o"]).arg(path);
         c.args(["-o", &format!("ControlPersist={CONTROL_PERSIST_S}")]);
     } else {

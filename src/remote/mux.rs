@@ -1,0 +1,318 @@
+//! ssh's connection sharing spoken directly: a session asked of the shared
+//! connection's master on its control socket, as `ssh` itself asks for one
+//! when a master is there (OpenSSH's PROTOCOL.mux, "passenger" mode: a
+//! `MUX_C_NEW_SESSION` request, then the session's standard input, output
+//! and error passed as descriptors).
+//!
+//! It spares a remote call the `ssh` process that would only relay the
+//! request: starting one costs more than the rest of the call (its program,
+//! its libraries, its configuration read). The master, its connection and
+//! its authentication are the user's own `ssh`'s: the first call of a
+//! connection starts `ssh` as before, and a master that is not there, not
+//! OpenSSH's, or refuses, leaves the call to `ssh` (nothing was run).
+
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::poll::PollFlags;
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+
+const MSG_HELLO: u32 = 0x0000_0001;
+const C_NEW_SESSION: u32 = 0x1000_0002;
+const S_PERMISSION_DENIED: u32 = 0x8000_0002;
+const S_FAILURE: u32 = 0x8000_0003;
+const S_EXIT_MESSAGE: u32 = 0x8000_0004;
+const S_SESSION_OPENED: u32 = 0x8000_0006;
+/// The protocol version spoken (OpenSSH's since 5.x).
+const PROTOCOL: u32 = 4;
+/// No escape character.
+const NO_ESCAPE: u32 = 0xffff_ffff;
+/// Longest packet taken from a master (its replies are a few bytes).
+const MAX_PACKET: usize = 64 << 10;
+/// The one request of a session's control connection.
+const REQUEST_ID: u32 = 0;
+/// How long a master has to say hello (it does when it accepts).
+const HELLO_WAIT: Duration = Duration::from_secs(2);
+/// How long a master has to say whether the session opened (the far
+/// side's server confirms the channel first: one round trip).
+pub const OPEN_WAIT: Duration = Duration::from_secs(30);
+
+/// A session of a shared connection, asked of its master: its control
+/// connection (closing it ends the session), and how it ended.
+pub struct Session {
+    sock: UnixStream,
+    id: u32,
+    /// Its exit status once known (255: the master closed without one, as
+    /// `ssh` exits when its connection fails).
+    end: Option<Option<i32>>,
+}
+
+/// A session just opened, and this side's ends of its standard streams.
+pub struct Opened {
+    pub session: Session,
+    pub stdin: File,
+    pub stdout: File,
+    pub stderr: File,
+}
+
+/// Ask the master listening on `socket` for a session running `command`.
+///
+/// `Ok(None)`: nothing was asked or the master refused (no master there, a
+/// stale socket, another protocol, a refused session): the caller may run
+/// `ssh`, nothing ran. An error: the request was made and its answer was
+/// lost (the master went, or did not answer within [`OPEN_WAIT`]); the
+/// control connection is closed, which ends the session if it opened.
+pub fn open(socket: &Path, command: &str) -> io::Result<Option<Opened>> {
+    let Ok(mut sock) = UnixStream::connect(socket) else { return Ok(None) };
+    // The hello exchange: a master of another kind, or none, is left to ssh.
+    if hello(&mut sock).is_err() {
+        return Ok(None);
+    }
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let mut m = Vec::with_capacity(64 + command.len());
+    put_u32(&mut m, C_NEW_SESSION);
+    put_u32(&mut m, REQUEST_ID);
+    put_bytes(&mut m, b""); // reserved
+    for flag in [0, 0, 0, 0] {
+        // tty, X11, agent forwarding, subsystem
+        put_u32(&mut m, flag);
+    }
+    put_u32(&mut m, NO_ESCAPE);
+    put_bytes(&mut m, b""); // terminal type
+    put_bytes(&mut m, command.as_bytes());
+    // From here on the command may run: every failure is an error.
+    write_packet(&mut sock, &m)?;
+    for fd in [in_r.as_fd(), out_w.as_fd(), err_w.as_fd()] {
+        send_fd(sock.as_fd(), fd)?;
+    }
+    // The master holds its own copies now.
+    drop((in_r, out_w, err_w));
+    let deadline = Instant::now() + OPEN_WAIT;
+    let reply = read_packet_before(&mut sock, deadline)?;
+    let mut r = &reply[..];
+    let (kind, rid) = (get_u32(&mut r)?, get_u32(&mut r)?);
+    if rid != REQUEST_ID {
+        return Err(io::Error::other(format!("the shared connection's master answered request {rid}")));
+    }
+    match kind {
+        S_SESSION_OPENED => {
+            let id = get_u32(&mut r)?;
+            let session = Session { sock, id, end: None };
+            Ok(Some(Opened { session, stdin: in_w.into(), stdout: out_r.into(), stderr: err_r.into() }))
+        }
+        S_PERMISSION_DENIED | S_FAILURE => {
+            let why = get_bytes(&mut r).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            log::debug!("the shared connection refused a session ({why}); ssh next");
+            Ok(None)
+        }
+        other => Err(io::Error::other(format!("the shared connection's master answered 0x{other:08x}"))),
+    }
+}
+
+impl Session {
+    /// Its exit status if it ended before `deadline` (255 when the master
+    /// closed without one); `None`: it still runs.
+    pub fn end_before(&mut self, deadline: Instant) -> Option<i32> {
+        while self.end.is_none() {
+            if !crate::unix::ready_before(self.sock.as_fd(), PollFlags::POLLIN, deadline) {
+                return None;
+            }
+            let packet = match read_packet_before(&mut self.sock, Instant::now() + HELLO_WAIT) {
+                Ok(p) => p,
+                Err(_) => {
+                    self.end = Some(Some(255));
+                    break;
+                }
+            };
+            let mut r = &packet[..];
+            if let (Ok(S_EXIT_MESSAGE), Ok(id), Ok(status)) = (get_u32(&mut r), get_u32(&mut r), get_u32(&mut r)) {
+                if id == self.id {
+                    // ssh's own exit status is the low byte, as a process's is.
+                    self.end = Some(Some((status & 0xff) as i32));
+                }
+            }
+            // Anything else (a terminal that could not be had) is not an end.
+        }
+        self.end.flatten()
+    }
+
+    /// Whether it ended (without waiting).
+    pub fn ended(&mut self) -> bool {
+        self.end_before(Instant::now());
+        self.end.is_some()
+    }
+
+    /// End it: the master closes the session's channel (the far side sees
+    /// its input end and its output closed, as when `ssh` is killed).
+    pub fn close(&mut self) {
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        if self.end.is_none() {
+            self.end = Some(None);
+        }
+    }
+}
+
+fn hello(sock: &mut UnixStream) -> io::Result<()> {
+    let mut m = Vec::with_capacity(8);
+    put_u32(&mut m, MSG_HELLO);
+    put_u32(&mut m, PROTOCOL);
+    write_packet(sock, &m)?;
+    let reply = read_packet_before(sock, Instant::now() + HELLO_WAIT)?;
+    let mut r = &reply[..];
+    match (get_u32(&mut r)?, get_u32(&mut r)?) {
+        (MSG_HELLO, PROTOCOL) => Ok(()),
+        (kind, version) => Err(io::Error::other(format!("not a master of protocol 4 ({kind:#x}, {version})"))),
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    super::grow_pipe(r.as_fd());
+    Ok((r, w))
+}
+
+/// Pass `fd` on `sock` with one byte, as OpenSSH's `mm_send_fd` does.
+fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    let fds = [fd.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [IoSlice::new(b"\0")];
+    loop {
+        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None) {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(io::Error::other("a descriptor was not passed")),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn put_u32(m: &mut Vec<u8>, v: u32) {
+    m.extend_from_slice(&v.to_be_bytes());
+}
+
+fn put_bytes(m: &mut Vec<u8>, b: &[u8]) {
+    put_u32(m, b.len() as u32);
+    m.extend_from_slice(b);
+}
+
+fn short() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a short packet from the shared connection's master")
+}
+
+fn get_u32(r: &mut &[u8]) -> io::Result<u32> {
+    let (head, rest) = r.split_first_chunk::<4>().ok_or_else(short)?;
+    *r = rest;
+    Ok(u32::from_be_bytes(*head))
+}
+
+fn get_bytes<'a>(r: &mut &'a [u8]) -> io::Result<&'a [u8]> {
+    let n = get_u32(r)? as usize;
+    let b = r.get(..n).ok_or_else(short)?;
+    *r = &r[n..];
+    Ok(b)
+}
+
+fn write_packet(sock: &mut UnixStream, body: &[u8]) -> io::Result<()> {
+    let mut m = Vec::with_capacity(4 + body.len());
+    put_bytes(&mut m, body);
+    sock.write_all(&m)
+}
+
+/// One packet, all of it before `deadline` (a master that stops halfway is an error).
+fn read_packet_before(sock: &mut UnixStream, deadline: Instant) -> io::Result<Vec<u8>> {
+    let mut read = |buf: &mut [u8]| -> io::Result<()> {
+        let mut at = 0;
+        while at < buf.len() {
+            if !crate::unix::ready_before(sock.as_fd(), PollFlags::POLLIN, deadline) {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "the shared connection's master did not answer"));
+            }
+            match sock.read(&mut buf[at..]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => at += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    };
+    let mut len = [0u8; 4];
+    read(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_PACKET {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "an oversized packet from the shared connection"));
+    }
+    let mut body = vec![0u8; len];
+    read(&mut body)?;
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_are_read_whole_and_bounded() {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let mut m = Vec::new();
+        put_u32(&mut m, S_EXIT_MESSAGE);
+        put_u32(&mut m, 7);
+        put_u32(&mut m, 3);
+        write_packet(&mut a, &m).unwrap();
+        let p = read_packet_before(&mut b, Instant::now() + Duration::from_secs(1)).unwrap();
+        assert_eq!(p, m);
+        // An oversized length is refused before anything is allocated.
+        a.write_all(&u32::MAX.to_be_bytes()).unwrap();
+        let e = read_packet_before(&mut b, Instant::now() + Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        // Half a packet, then nothing: an error at the deadline, not a wait forever.
+        a.write_all(&[0, 0, 0, 8, 1]).unwrap();
+        let e = read_packet_before(&mut b, Instant::now() + Duration::from_millis(50)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn a_session_ends_with_its_exit_message_or_the_masters_close() {
+        let (mut master, sock) = UnixStream::pair().unwrap();
+        let mut s = Session { sock, id: 5, end: None };
+        assert_eq!(s.end_before(Instant::now() + Duration::from_millis(20)), None);
+        let mut m = Vec::new();
+        for v in [S_EXIT_MESSAGE, 4, 1] {
+            // Another session's end is not this one's.
+            put_u32(&mut m, v);
+        }
+        write_packet(&mut master, &m).unwrap();
+        let mut m = Vec::new();
+        for v in [S_EXIT_MESSAGE, 5, 97] {
+            put_u32(&mut m, v);
+        }
+        write_packet(&mut master, &m).unwrap();
+        assert_eq!(s.end_before(Instant::now() + Duration::from_secs(1)), Some(97));
+        let (master, sock) = UnixStream::pair().unwrap();
+        let mut s = Session { sock, id: 5, end: None };
+        drop(master);
+        assert_eq!(s.end_before(Instant::now() + Duration::from_secs(1)), Some(255));
+    }
+
+    #[test]
+    fn no_master_is_left_to_ssh() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(open(&dir.path().join("none"), "true").unwrap().is_none());
+        // A socket whose listener says something else.
+        let path = dir.path().join("other");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let t = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            c.write_all(b"\0\0\0\x08SSH-2.0-").unwrap();
+            let mut sink = Vec::new();
+            let _ = c.read_to_end(&mut sink);
+        });
+        assert!(open(&path, "true").unwrap().is_none());
+        t.join().unwrap();
+    }
+}
