@@ -205,12 +205,12 @@ impl Running {
     /// Start `call` on its host and wait until the far side says it runs.
     ///
     /// A session is asked of the shared connection's master when one is
-    /// there (OpenSSH's multiplexing protocol: no `ssh` process), else of `ssh`, which
-    /// starts the master. ssh that ends and says nothing before the far side
-    /// said a word, or a master that goes as it is asked, opened no session
-    /// there (a shared connection refuses a burst of sessions that way, and
-    /// one closing as it is asked for one): tried again, the last time on a
-    /// connection of its own. Nothing ran: the far
+    /// there (OpenSSH's multiplexing protocol: no `ssh` process), else of
+    /// `ssh`, which starts the master. ssh that ends and says nothing before
+    /// the far side said a word, or a master that goes as it is asked,
+    /// opened no session there (a shared connection refuses a burst of
+    /// sessions that way, and one closing as it is asked for one): tried
+    /// again, the last time on a connection of its own. Nothing ran: the far
     /// side says hello before it does anything, and ends if it cannot.
     pub fn start(call: &Call) -> Result<Start> {
         let mut pause = Duration::from_millis(20);
