@@ -62,7 +62,7 @@ fn ssh_env() -> String {
 
 /// The static build: the guest's mmiodrv, and this side's.
 fn binary() -> PathBuf {
-    mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TARGET_SUBDIR)
+    mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR)
 }
 
 fn configure(cfg: &mut LabConfig) {

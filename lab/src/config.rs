@@ -70,6 +70,10 @@ pub struct LabConfig {
 /// Static `mmiodrv` as built by `lab/run`.
 pub const STATIC_TARGET_SUBDIR: &str = "target/static/x86_64-unknown-linux-gnu/release/mmiodrv";
 
+/// Static `mmiodrv` as `lab/build-static` builds it for the VM suites (the
+/// `guest` profile).
+pub const STATIC_TEST_SUBDIR: &str = "target/static/x86_64-unknown-linux-gnu/guest/mmiodrv";
+
 impl Default for LabConfig {
     fn default() -> Self {
         let root = repo_root();

@@ -24,7 +24,7 @@ mod qemu;
 mod qmp;
 mod shell;
 
-pub use config::{cache_dir, find_in_path, repo_root, LabConfig, STATIC_TARGET_SUBDIR};
+pub use config::{cache_dir, find_in_path, repo_root, LabConfig, STATIC_TARGET_SUBDIR, STATIC_TEST_SUBDIR};
 pub use error::LabError;
 pub use lab::{CmdOutput, Lab, DEVICE_DEL_TIMEOUT};
 pub use qemu::GUEST_MMIODRV;

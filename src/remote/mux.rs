@@ -72,9 +72,9 @@ pub fn open(socket: &Path, command: &str) -> io::Result<Option<Opened>> {
     if hello(&mut sock).is_err() {
         return Ok(None);
     }
-    let (in_r, in_w) = pipe()?;
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
+    let (in_r, in_w) = pipe(true)?;
+    let (out_r, out_w) = pipe(true)?;
+    let (err_r, err_w) = pipe(false)?;
     let mut m = Vec::with_capacity(64 + command.len());
     put_u32(&mut m, C_NEW_SESSION);
     put_u32(&mut m, REQUEST_ID);
@@ -171,9 +171,13 @@ fn hello(sock: &mut UnixStream) -> io::Result<()> {
     }
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+/// A pipe (close-on-exec), `grown` for a batch's script or output as
+/// `ssh`'s are ([`super::grow_pipe`]).
+fn pipe(grown: bool) -> io::Result<(OwnedFd, OwnedFd)> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    super::grow_pipe(r.as_fd());
+    if grown {
+        super::grow_pipe(r.as_fd());
+    }
     Ok((r, w))
 }
 

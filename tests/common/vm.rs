@@ -27,20 +27,20 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("static build of mmiodrv failed".into());
     }
-    Ok(root.join(mmiodrv_lab::STATIC_TARGET_SUBDIR))
+    Ok(root.join(mmiodrv_lab::STATIC_TEST_SUBDIR))
 }
 
 /// The edu lab's programs (labs/edu-skeleton), built with mmiodrv: path under
-/// the release dir, and where a suite that wants them puts them in the guest
+/// the guest profile's dir, and where a suite that wants them puts them in the guest
 /// ([`with_lab_skeleton`]).
 pub const LAB_SKELETON_BINARIES: &[(&str, &str)] =
     &[("edu-checks", "/usr/local/bin/edu-checks"), ("examples/lab-mappings", "/usr/local/bin/lab-mappings")];
 
 /// Put the edu lab's programs into the guest (a suite's `configure`).
 pub fn with_lab_skeleton(cfg: &mut LabConfig) {
-    let release = mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TARGET_SUBDIR);
+    let mmiodrv = mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR);
     for (built, guest) in LAB_SKELETON_BINARIES {
-        cfg.extra_files.push((guest.to_string(), release.with_file_name(built)));
+        cfg.extra_files.push((guest.to_string(), mmiodrv.with_file_name(built)));
     }
 }
 
