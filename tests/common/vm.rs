@@ -30,6 +30,16 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
     Ok(root.join(mmiodrv_lab::STATIC_TEST_SUBDIR))
 }
 
+/// The lab's configuration with the VM suites' own static `mmiodrv`
+/// ([`build_static_mmiodrv`], not lab/run's release build): for a second
+/// guest a trial boots itself.
+pub fn guest_config() -> LabConfig {
+    LabConfig {
+        mmiodrv_binary: Some(mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR)),
+        ..LabConfig::default()
+    }
+}
+
 /// The edu lab's programs (labs/edu-skeleton), built with mmiodrv: path under
 /// the guest profile's dir, and where a suite that wants them puts them in the guest
 /// ([`with_lab_skeleton`]).

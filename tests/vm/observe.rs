@@ -9,10 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
-use mmiodrv_lab::{Lab, LabConfig};
+use mmiodrv_lab::Lab;
 
 use crate::backends::{bind, reset_edu};
-use crate::common::vm::{check, fails, finds, ok};
+use crate::common::vm::{check, fails, finds, guest_config, ok};
 use crate::{EDU, IVSHMEM};
 
 /// A factorial edu takes long enough to be seen computing (about a second
@@ -218,11 +218,11 @@ pub fn trace_then_replay_on_a_fresh_guest(lab: &mut Lab) -> Result<(), Failed> {
     // Under heavy load a TCG boot now and then panics in the kernel's timer
     // check ("timer doesn't work through Interrupt-remapped IO-APIC"), before
     // any of mmiodrv runs: one more boot then.
-    let mut fresh = match Lab::boot(LabConfig::default()) {
+    let mut fresh = match Lab::boot(guest_config()) {
         Ok(lab) => lab,
         Err(e) => {
             eprintln!("observe: the second guest did not boot ({e}); booting it again");
-            Lab::boot(LabConfig::default()).map_err(|e| format!("second guest: {e}"))?
+            Lab::boot(guest_config()).map_err(|e| format!("second guest: {e}"))?
         }
     };
     eprintln!("observe: second guest up in {:.1} s", started.elapsed().as_secs_f64());
