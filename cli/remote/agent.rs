@@ -62,7 +62,7 @@ pub fn start() {
     if framed {
         if let Err(e) = frames() {
             eprintln!("mmiodrv: error: cannot set up the remote channel: {e}");
-            std::process::exit(crate::output::errors::exit_code(mmiodrv::ErrorClass::Io));
+            std::process::exit(mmiodrv::outcome::exit_code(mmiodrv::ErrorClass::Io));
         }
     }
 }
