@@ -198,6 +198,10 @@ pub struct Running {
     exited: bool,
 }
 
+/// How long a host whose login shell refused the direct line gets the
+/// launcher line first.
+const REMEMBER_LAUNCHER: Duration = Duration::from_secs(3600);
+
 /// How long a far side that ended is given to deliver what it sent.
 const DRAIN: Duration = Duration::from_millis(500);
 
@@ -214,20 +218,25 @@ impl Running {
     /// side says hello before it does anything, and ends if it cannot.
     pub fn start(call: &Call) -> Result<Start> {
         let mut pause = Duration::from_millis(20);
-        // A host whose login shell refused the direct line before gets the
-        // launcher line first.
+        // A host whose login shell refused the direct line in the last
+        // hour gets the launcher line first.
         let marker = ssh::control_path(&call.host)?.with_extension("launcher");
-        let mut direct = !marker.exists();
+        let fresh = |m: std::fs::Metadata| {
+            m.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age < REMEMBER_LAUNCHER)
+        };
+        let mut direct = !std::fs::symlink_metadata(&marker).is_ok_and(fresh);
         let mut attempt = 0;
         while attempt < 4 {
             match Running::start_once(call, attempt < 3, direct)? {
                 Attempt::Started(s) => return Ok(s),
                 // The login shell refused the direct line: the launcher line
-                // next, in the same attempt (it happens once), and first
-                // from now on (remembered beside the shared connection's
-                // socket: a new file of this user's, never through a link).
+                // next, in the same attempt (it happens once), and first for
+                // the next hour (remembered beside the shared connection's
+                // socket: a new file of this user's, never through a link;
+                // a refusal for another reason is forgotten as soon).
                 Attempt::Fallback => {
                     direct = false;
+                    let _ = std::fs::remove_file(&marker);
                     let mut file = std::fs::OpenOptions::new();
                     std::os::unix::fs::OpenOptionsExt::mode(file.write(true).create_new(true), 0o600);
                     let _ = file.open(&marker);
@@ -246,17 +255,23 @@ impl Running {
     fn start_once(call: &Call, shared: bool, direct: bool) -> Result<Attempt> {
         let line = if direct { call.direct_command() } else { call.remote_command(true) };
         let unreachable = |why: String| Error::new(RemoteError::Unreachable { host: call.host.label.clone(), why });
-        // The shared connection's master, asked directly when it is there.
+        // The shared connection's master, asked directly when it is there
+        // (a command too long for its packets goes to ssh of its own).
+        let mut shared = shared && line.len() <= mux::MAX_COMMAND;
         let asked = match shared {
             true => match mux::open(&ssh::control_path(&call.host)?, &line) {
-                Ok(asked) => asked,
-                // The master went as it was asked (its ControlPersist time
-                // ran out): as when ssh ends saying nothing, nothing ran
-                // (the far side had not said hello).
-                Err(e) => {
-                    log::debug!("{}: the shared connection failed: {e}", call.host);
-                    return Ok(Attempt::Silent);
+                Ok(mux::Asked::Opened(o)) => Some(o),
+                Ok(mux::Asked::NotThere) => None,
+                // A hung master, which ssh would wait for too.
+                Ok(mux::Asked::Unresponsive) => {
+                    log::debug!("{}: the shared connection does not answer; a connection of its own", call.host);
+                    shared = false;
+                    None
                 }
+                // The master went as it was asked: as when ssh ends saying
+                // nothing, nothing ran (the far side had not said hello).
+                Ok(mux::Asked::Gone) => return Ok(Attempt::Silent),
+                Err(e) => return Err(unreachable(e.to_string())),
             },
             false => None,
         };

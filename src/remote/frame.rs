@@ -112,10 +112,10 @@ impl Frame {
             return self.write_to(w);
         }
         let tag = self.tag();
+        let most = lz4_flex::block::get_maximum_output_size(bytes.len().min(MAX_PAYLOAD));
+        let mut packed = vec![0u8; 4 + most];
         for chunk in bytes.chunks(MAX_PAYLOAD) {
-            let mut packed = Vec::with_capacity(4 + lz4_flex::block::get_maximum_output_size(chunk.len()));
-            packed.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-            packed.resize(packed.capacity(), 0);
+            packed[..4].copy_from_slice(&(chunk.len() as u32).to_le_bytes());
             match lz4_flex::block::compress_into(chunk, &mut packed[4..]) {
                 Ok(n) if 4 + n < chunk.len() => write_one(w, packed_tag, &packed[..4 + n])?,
                 _ => write_one(w, tag, chunk)?,

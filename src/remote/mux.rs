@@ -12,7 +12,7 @@
 //! OpenSSH's, or refuses, leaves the call to `ssh` (nothing was run).
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -38,17 +38,29 @@ const REQUEST_ID: u32 = 0;
 /// How long a master has to say hello (it does when it accepts).
 const HELLO_WAIT: Duration = Duration::from_secs(2);
 /// How long a master has to say whether the session opened (the far
-/// side's server confirms the channel first: one round trip).
+/// side's server confirms the channel first: one round trip). Past it the
+/// command may still run: [`open`] says so rather than let it be tried again.
 pub const OPEN_WAIT: Duration = Duration::from_secs(30);
+
+/// The longest command asked of a master: it drops control packets over
+/// 256 KiB (`CHANNEL_MUX_MAX_PACKET`); a longer one goes to an `ssh` of its
+/// own.
+pub const MAX_COMMAND: usize = 128 << 10;
+
+/// At most this much of the environment goes with a request (the master
+/// passes on only what the user's `SendEnv` names, as `ssh` does).
+const MAX_ENV: usize = 64 << 10;
 
 /// A session of a shared connection, asked of its master: its control
 /// connection (closing it ends the session), and how it ended.
 pub struct Session {
     sock: UnixStream,
     id: u32,
-    /// Its exit status once known (255: the master closed without one, as
-    /// `ssh` exits when its connection fails).
-    end: Option<Option<i32>>,
+    /// Its exit status, once the master said it.
+    status: Option<i32>,
+    /// The master closed the control connection (after the session's
+    /// channel went and its output was passed on), or this side did.
+    closed: bool,
 }
 
 /// A session just opened, and this side's ends of its standard streams.
@@ -59,18 +71,43 @@ pub struct Opened {
     pub stderr: File,
 }
 
-/// Ask the master listening on `socket` for a session running `command`.
+/// What asking a master came to.
+pub enum Asked {
+    /// The session opened.
+    Opened(Opened),
+    /// No master answers there (none, a stale socket, another protocol), or
+    /// it refused the session: nothing ran; `ssh` may be run.
+    NotThere,
+    /// A socket is there but no master answered in time (a hung master,
+    /// which `ssh` would wait for as well): nothing ran; an `ssh` with a
+    /// connection of its own may be run.
+    Unresponsive,
+    /// The master went after the request, before its answer (its
+    /// connection failed, or its ControlPersist time ran out as it was
+    /// asked): as when `ssh` ends saying nothing.
+    Gone,
+}
+
+/// Ask the master listening on `socket` for a session running `command`,
+/// with this process's environment (the master passes on what the user's
+/// `SendEnv` names and adds their `SetEnv`, as `ssh` does).
 ///
-/// `Ok(None)`: nothing was asked or the master refused (no master there, a
-/// stale socket, another protocol, a refused session): the caller may run
-/// `ssh`, nothing ran. An error: the request was made and its answer was
-/// lost (the master went, or did not answer within [`OPEN_WAIT`]); the
-/// control connection is closed, which ends the session if it opened.
-pub fn open(socket: &Path, command: &str) -> io::Result<Option<Opened>> {
-    let Ok(mut sock) = UnixStream::connect(socket) else { return Ok(None) };
+/// An error: the request was made and the master did not answer within
+/// [`OPEN_WAIT`], or answered nonsense. The command may run there even so
+/// (a master that waits for the far side's server sends the command when
+/// the server answers, whether or not this side still listens): not to be
+/// asked again.
+pub fn open(socket: &Path, command: &str) -> io::Result<Asked> {
+    let mut sock = match connect(socket) {
+        Ok(Some(sock)) => sock,
+        Ok(None) => return Ok(Asked::Unresponsive),
+        Err(_) => return Ok(Asked::NotThere),
+    };
     // The hello exchange: a master of another kind, or none, is left to ssh.
-    if hello(&mut sock).is_err() {
-        return Ok(None);
+    match hello(&mut sock) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => return Ok(Asked::Unresponsive),
+        Err(_) => return Ok(Asked::NotThere),
     }
     let (in_r, in_w) = pipe(true)?;
     let (out_r, out_w) = pipe(true)?;
@@ -86,15 +123,39 @@ pub fn open(socket: &Path, command: &str) -> io::Result<Option<Opened>> {
     put_u32(&mut m, NO_ESCAPE);
     put_bytes(&mut m, b""); // terminal type
     put_bytes(&mut m, command.as_bytes());
-    // From here on the command may run: every failure is an error.
-    write_packet(&mut sock, &m)?;
-    for fd in [in_r.as_fd(), out_w.as_fd(), err_w.as_fd()] {
-        send_fd(sock.as_fd(), fd)?;
+    let mut env = 0;
+    for (name, value) in std::env::vars_os() {
+        use std::os::unix::ffi::OsStrExt;
+        let (name, value) = (name.as_bytes(), value.as_bytes());
+        env += name.len() + value.len() + 5;
+        if env > MAX_ENV {
+            break;
+        }
+        put_u32(&mut m, (name.len() + 1 + value.len()) as u32);
+        m.extend_from_slice(name);
+        m.push(b'=');
+        m.extend_from_slice(value);
+    }
+    // From here on the command may run.
+    let asked = write_packet(&mut sock, &m).and_then(|()| {
+        [in_r.as_fd(), out_w.as_fd(), err_w.as_fd()].into_iter().try_for_each(|fd| send_fd(sock.as_fd(), fd))
+    });
+    if asked.is_err() {
+        return Ok(Asked::Gone);
     }
     // The master holds its own copies now.
     drop((in_r, out_w, err_w));
-    let deadline = Instant::now() + OPEN_WAIT;
-    let reply = read_packet_before(&mut sock, deadline)?;
+    let reply = match read_packet_before(&mut sock, Instant::now() + OPEN_WAIT) {
+        Ok(reply) => reply,
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+            return Err(io::Error::other(format!(
+                "the shared connection's master did not say within {} s whether the session opened \
+                 (the command may run there)",
+                OPEN_WAIT.as_secs()
+            )))
+        }
+        Err(_) => return Ok(Asked::Gone),
+    };
     let mut r = &reply[..];
     let (kind, rid) = (get_u32(&mut r)?, get_u32(&mut r)?);
     if rid != REQUEST_ID {
@@ -103,58 +164,78 @@ pub fn open(socket: &Path, command: &str) -> io::Result<Option<Opened>> {
     match kind {
         S_SESSION_OPENED => {
             let id = get_u32(&mut r)?;
-            let session = Session { sock, id, end: None };
-            Ok(Some(Opened { session, stdin: in_w.into(), stdout: out_r.into(), stderr: err_r.into() }))
+            let session = Session { sock, id, status: None, closed: false };
+            Ok(Asked::Opened(Opened { session, stdin: in_w.into(), stdout: out_r.into(), stderr: err_r.into() }))
         }
         S_PERMISSION_DENIED | S_FAILURE => {
             let why = get_bytes(&mut r).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
             log::debug!("the shared connection refused a session ({why}); ssh next");
-            Ok(None)
+            Ok(Asked::NotThere)
         }
         other => Err(io::Error::other(format!("the shared connection's master answered 0x{other:08x}"))),
     }
 }
 
+/// Connect to `path` without waiting: `Ok(None)` when a listener is
+/// there but takes no more connections (its backlog is full: a hung
+/// master); an error when none is there.
+fn connect(path: &Path) -> io::Result<Option<UnixStream>> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
+    let fd = socket(AddressFamily::Unix, SockType::Stream, flags, None)?;
+    let addr = UnixAddr::new(path)?;
+    match nix::sys::socket::connect(fd.as_raw_fd(), &addr) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let sock = UnixStream::from(fd);
+    sock.set_nonblocking(false)?;
+    Ok(Some(sock))
+}
+
 impl Session {
-    /// Its exit status if it ended before `deadline` (255 when the master
-    /// closed without one); `None`: it still runs.
+    /// Its exit status if it ended before `deadline`; `None`: it still
+    /// runs. It has ended when the master closes the control connection,
+    /// which it does once the session's channel is gone and the last of its
+    /// output was passed on (the exit status may come before that: the
+    /// output is not all here yet). 255: closed without a status (the
+    /// connection failed, or the command was killed by a signal), as `ssh`
+    /// exits then.
     pub fn end_before(&mut self, deadline: Instant) -> Option<i32> {
-        while self.end.is_none() {
+        while !self.closed {
             if !crate::unix::ready_before(self.sock.as_fd(), PollFlags::POLLIN, deadline) {
                 return None;
             }
             let packet = match read_packet_before(&mut self.sock, Instant::now() + HELLO_WAIT) {
                 Ok(p) => p,
                 Err(_) => {
-                    self.end = Some(Some(255));
+                    self.closed = true;
                     break;
                 }
             };
             let mut r = &packet[..];
             if let (Ok(S_EXIT_MESSAGE), Ok(id), Ok(status)) = (get_u32(&mut r), get_u32(&mut r), get_u32(&mut r)) {
                 if id == self.id {
-                    // ssh's own exit status is the low byte, as a process's is.
-                    self.end = Some(Some((status & 0xff) as i32));
+                    // sshd sends the command's exit status (0 to 255).
+                    self.status = Some((status & 0xff) as i32);
                 }
             }
             // Anything else (a terminal that could not be had) is not an end.
         }
-        self.end.flatten()
+        Some(self.status.unwrap_or(255))
     }
 
     /// Whether it ended (without waiting).
     pub fn ended(&mut self) -> bool {
-        self.end_before(Instant::now());
-        self.end.is_some()
+        self.end_before(Instant::now()).is_some()
     }
 
     /// End it: the master closes the session's channel (the far side sees
     /// its input end and its output closed, as when `ssh` is killed).
     pub fn close(&mut self) {
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
-        if self.end.is_none() {
-            self.end = Some(None);
-        }
+        self.closed = true;
     }
 }
 
@@ -187,7 +268,7 @@ fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let iov = [IoSlice::new(b"\0")];
     loop {
-        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None) {
+        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
             Ok(1) => return Ok(()),
             Ok(_) => return Err(io::Error::other("a descriptor was not passed")),
             Err(nix::errno::Errno::EINTR) => {}
@@ -222,10 +303,19 @@ fn get_bytes<'a>(r: &mut &'a [u8]) -> io::Result<&'a [u8]> {
     Ok(b)
 }
 
+/// Send `body` as one packet (never SIGPIPE: a master that went is an error).
 fn write_packet(sock: &mut UnixStream, body: &[u8]) -> io::Result<()> {
     let mut m = Vec::with_capacity(4 + body.len());
     put_bytes(&mut m, body);
-    sock.write_all(&m)
+    let mut rest = &m[..];
+    while !rest.is_empty() {
+        match nix::sys::socket::send(sock.as_raw_fd(), rest, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => rest = &rest[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// One packet, all of it before `deadline` (a master that stops halfway is an error).
@@ -259,6 +349,7 @@ fn read_packet_before(sock: &mut UnixStream, deadline: Instant) -> io::Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn packets_are_read_whole_and_bounded() {
@@ -281,32 +372,35 @@ mod tests {
     }
 
     #[test]
-    fn a_session_ends_with_its_exit_message_or_the_masters_close() {
+    fn a_session_ends_when_the_master_closes_with_its_exit_status() {
         let (mut master, sock) = UnixStream::pair().unwrap();
-        let mut s = Session { sock, id: 5, end: None };
+        let mut s = Session { sock, id: 5, status: None, closed: false };
         assert_eq!(s.end_before(Instant::now() + Duration::from_millis(20)), None);
-        let mut m = Vec::new();
-        for v in [S_EXIT_MESSAGE, 4, 1] {
+        for (id, status) in [(4, 1), (5, 97)] {
             // Another session's end is not this one's.
-            put_u32(&mut m, v);
+            let mut m = Vec::new();
+            for v in [S_EXIT_MESSAGE, id, status] {
+                put_u32(&mut m, v);
+            }
+            write_packet(&mut master, &m).unwrap();
         }
-        write_packet(&mut master, &m).unwrap();
-        let mut m = Vec::new();
-        for v in [S_EXIT_MESSAGE, 5, 97] {
-            put_u32(&mut m, v);
-        }
-        write_packet(&mut master, &m).unwrap();
+        // The status alone is not the end: output may still be on its way.
+        assert_eq!(s.end_before(Instant::now() + Duration::from_millis(50)), None);
+        assert!(!s.ended());
+        drop(master);
         assert_eq!(s.end_before(Instant::now() + Duration::from_secs(1)), Some(97));
+        assert!(s.ended());
+        // Closed without a status: as ssh's 255.
         let (master, sock) = UnixStream::pair().unwrap();
-        let mut s = Session { sock, id: 5, end: None };
+        let mut s = Session { sock, id: 5, status: None, closed: false };
         drop(master);
         assert_eq!(s.end_before(Instant::now() + Duration::from_secs(1)), Some(255));
     }
 
     #[test]
-    fn no_master_is_left_to_ssh() {
+    fn no_master_is_left_to_ssh_and_a_hung_one_to_a_connection_of_its_own() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(open(&dir.path().join("none"), "true").unwrap().is_none());
+        assert!(matches!(open(&dir.path().join("none"), "true"), Ok(Asked::NotThere)));
         // A socket whose listener says something else.
         let path = dir.path().join("other");
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -316,7 +410,13 @@ mod tests {
             let mut sink = Vec::new();
             let _ = c.read_to_end(&mut sink);
         });
-        assert!(open(&path, "true").unwrap().is_none());
+        assert!(matches!(open(&path, "true"), Ok(Asked::NotThere)));
         t.join().unwrap();
+        // One that accepts and says nothing.
+        let path = dir.path().join("hung");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let started = Instant::now();
+        assert!(matches!(open(&path, "true"), Ok(Asked::Unresponsive)));
+        assert!(started.elapsed() < HELLO_WAIT + Duration::from_secs(1));
     }
 }
