@@ -1,6 +1,8 @@
 //! UNIX helpers every layer uses: poll timeouts from durations and
-//! deadlines, and receiving file descriptors passed with SCM_RIGHTS (the
-//! ivshmem server protocol hands out shared memory and eventfds that way).
+//! deadlines, and sending and receiving file descriptors passed with
+//! SCM_RIGHTS (the ivshmem server protocol hands out shared memory and
+//! eventfds that way; ssh's connection sharing takes a session's standard
+//! streams so).
 //! Taking ownership of a passed descriptor is the one unsafe step; it lives
 //! here so drivers stay safe code.
 
@@ -10,7 +12,26 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr};
+
+/// Send `bytes` on `sock` in one message, with `fd` attached when given.
+/// Interrupted calls are retried; a short send is an error; MSG_NOSIGNAL: a
+/// vanished peer is an error value (EPIPE), never a SIGPIPE.
+pub fn send_with_fd(sock: BorrowedFd<'_>, bytes: &[u8], fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
+    let iov = [io::IoSlice::new(bytes)];
+    let fds = fd.map(|f| [f.as_raw_fd()]);
+    let cmsgs: Vec<ControlMessage<'_>> = fds.as_ref().map(|f| ControlMessage::ScmRights(f)).into_iter().collect();
+    let sent = loop {
+        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(Errno::EINTR) => continue,
+            r => break r.map_err(io::Error::from)?,
+        }
+    };
+    if sent != bytes.len() {
+        return Err(io::Error::other(format!("short send: {sent} of {} bytes", bytes.len())));
+    }
+    Ok(())
+}
 
 /// Receive up to `buf.len()` bytes from `sock` together with any descriptors
 /// sent along: the first is returned, further ones are closed. Interrupted

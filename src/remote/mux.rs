@@ -12,14 +12,14 @@
 //! OpenSSH's, or refuses, leaves the call to `ssh` (nothing was run).
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::poll::PollFlags;
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+use nix::sys::socket::{MsgFlags, UnixAddr};
 
 const MSG_HELLO: u32 = 0x0000_0001;
 const C_NEW_SESSION: u32 = 0x1000_0002;
@@ -126,19 +126,19 @@ pub fn open(socket: &Path, command: &str) -> io::Result<Asked> {
     let mut env = 0;
     for (name, value) in std::env::vars_os() {
         use std::os::unix::ffi::OsStrExt;
-        let (name, value) = (name.as_bytes(), value.as_bytes());
-        env += name.len() + value.len() + 5;
+        let entry = [name.as_bytes(), b"=", value.as_bytes()].concat();
+        env += entry.len() + 4;
         if env > MAX_ENV {
             break;
         }
-        put_u32(&mut m, (name.len() + 1 + value.len()) as u32);
-        m.extend_from_slice(name);
-        m.push(b'=');
-        m.extend_from_slice(value);
+        put_bytes(&mut m, &entry);
     }
     // From here on the command may run.
     let asked = write_packet(&mut sock, &m).and_then(|()| {
-        [in_r.as_fd(), out_w.as_fd(), err_w.as_fd()].into_iter().try_for_each(|fd| send_fd(sock.as_fd(), fd))
+        // One byte with each, as OpenSSH's `mm_send_fd` sends them.
+        [in_r.as_fd(), out_w.as_fd(), err_w.as_fd()]
+            .into_iter()
+            .try_for_each(|fd| crate::unix::send_with_fd(sock.as_fd(), b"\0", Some(fd)))
     });
     if asked.is_err() {
         return Ok(Asked::Gone);
@@ -260,21 +260,6 @@ fn pipe(grown: bool) -> io::Result<(OwnedFd, OwnedFd)> {
         super::grow_pipe(r.as_fd());
     }
     Ok((r, w))
-}
-
-/// Pass `fd` on `sock` with one byte, as OpenSSH's `mm_send_fd` does.
-fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
-    let fds = [fd.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [IoSlice::new(b"\0")];
-    loop {
-        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
-            Ok(1) => return Ok(()),
-            Ok(_) => return Err(io::Error::other("a descriptor was not passed")),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 fn put_u32(m: &mut Vec<u8>, v: u32) {

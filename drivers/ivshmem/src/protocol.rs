@@ -9,11 +9,8 @@
 //! once per vector with its own eventfds. Later: a peer ID with an eventfd
 //! announces a joining peer's vector, a peer ID without one its departure.
 
-use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-
-use nix::errno::Errno;
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use mmiodrv::unix::recv_with_fd;
 
@@ -36,20 +33,7 @@ pub struct Message {
 /// Send `value`, with `fd` attached when given. MSG_NOSIGNAL: a vanished peer is
 /// an error value (EPIPE), never a SIGPIPE.
 pub fn send(sock: BorrowedFd<'_>, value: i64, fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
-    let bytes = value.to_le_bytes();
-    let iov = [IoSlice::new(&bytes)];
-    let fds = fd.map(|f| [f.as_raw_fd()]);
-    let cmsgs: Vec<ControlMessage<'_>> = fds.as_ref().map(|f| ControlMessage::ScmRights(f)).into_iter().collect();
-    let sent = loop {
-        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
-            Err(Errno::EINTR) => continue,
-            r => break r.map_err(io::Error::from)?,
-        }
-    };
-    if sent != bytes.len() {
-        return Err(io::Error::other(format!("short send: {sent} of 8 bytes")));
-    }
-    Ok(())
+    mmiodrv::unix::send_with_fd(sock, &value.to_le_bytes(), fd)
 }
 
 /// Receive one message; `Ok(None)` on an orderly end of stream before its first
