@@ -17,7 +17,7 @@ use std::process::{Command, ExitCode};
 use std::sync::OnceLock;
 
 use common::docs::run_docs;
-use common::vm::{check, driver_of, ok, run_suite, sh, skip_suite, TestFn};
+use common::vm::{check, driver_of, ok, run_suite, sh, skip_suite, static_mmiodrv, TestFn};
 use libtest_mimic::Failed;
 use mmiodrv_lab::{Lab, LabConfig};
 
@@ -471,7 +471,7 @@ fn host_stubs_type_check(_: &mut Lab) -> Result<(), Failed> {
 /// which each words in its own terms) and exit status. Nothing here opens a
 /// host device: malformed addresses, and a domain the host does not have.
 fn host_errors_match_the_command_line(_: &mut Lab) -> Result<(), Failed> {
-    let cli = root().join(mmiodrv_lab::STATIC_TEST_SUBDIR);
+    let cli = static_mmiodrv();
     for (spec, backend) in
         [("00:04", "auto"), ("ffff:00:04.0", "auto"), ("1234:zzzz", "auto"), ("ffff:00:04.0", "dpdk")]
     {
@@ -501,7 +501,7 @@ fn host_errors_match_the_command_line(_: &mut Lab) -> Result<(), Failed> {
 
 /// `mmiodrv.list()` is `mmiodrv list --json` on this host (sysfs reads only).
 fn host_list_matches_the_command_line(_: &mut Lab) -> Result<(), Failed> {
-    let cli = root().join(mmiodrv_lab::STATIC_TEST_SUBDIR);
+    let cli = static_mmiodrv();
     let c = Command::new(&cli).args(["list", "--json"]).output().map_err(|e| e.to_string())?;
     check(c.status.success(), String::from_utf8_lossy(&c.stderr).to_string())?;
     let (status, stdout, stderr) = host_python(&format!(

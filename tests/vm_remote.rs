@@ -9,13 +9,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::docs::blocks;
-use common::vm::{check, ok, run_suite, sh, TestFn};
+use common::vm::{check, ok, run_suite, sh, static_mmiodrv, TestFn};
 use libtest_mimic::Failed;
 use mmiodrv_lab::{Lab, LabConfig};
 
@@ -60,11 +59,6 @@ fn ssh_env() -> String {
     )
 }
 
-/// The static build: the guest's mmiodrv, and this side's.
-fn binary() -> PathBuf {
-    mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR)
-}
-
 fn configure(cfg: &mut LabConfig) {
     let k = keys();
     cfg.ssh_port = Some(k.port);
@@ -92,7 +86,7 @@ fn remote(cmd: &str, stdin: &[u8]) -> Result<Ran, Failed> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(&cmd)
-        .env("MMIODRV", binary())
+        .env("MMIODRV", static_mmiodrv())
         .env("HOST", host())
         .env("MMIODRV_SSH", ssh_env())
         .env_remove("MMIODRV_DEVICE")
@@ -288,7 +282,7 @@ fn the_shell_remotely(lab: &mut Lab) -> Result<(), Failed> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(&cmd)
-        .env("MMIODRV", binary())
+        .env("MMIODRV", static_mmiodrv())
         .env("HOST", host())
         .env("MMIODRV_SSH", ssh_env())
         .env_remove("MMIODRV_REMOTE_BINARY")
@@ -412,7 +406,7 @@ fn a_dropped_connection_lets_the_device_go(lab: &mut Lab) -> Result<(), Failed> 
     let result = (|| {
         let here = keys().dir.path().join("held.mmio");
         std::fs::write(&here, "arm\nread ID\nsleep 120000\nread ID\n").map_err(|e| e.to_string())?;
-        let child = Command::new(binary())
+        let child = Command::new(static_mmiodrv())
             .args(["--host", &host(), "--device", EDU, "batch"])
             .arg(&here)
             .env("MMIODRV_SSH", ssh_env())

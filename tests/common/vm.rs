@@ -27,17 +27,21 @@ fn build_static_mmiodrv() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("static build of mmiodrv failed".into());
     }
-    Ok(root.join(mmiodrv_lab::STATIC_TEST_SUBDIR))
+    Ok(static_mmiodrv())
+}
+
+/// The VM suites' static `mmiodrv` ([`build_static_mmiodrv`] builds it; the
+/// guest profile's directory also holds the examples and the edu lab's
+/// programs), not lab/run's release build.
+pub fn static_mmiodrv() -> PathBuf {
+    mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR)
 }
 
 /// The lab's configuration with the VM suites' own static `mmiodrv`
 /// ([`build_static_mmiodrv`], not lab/run's release build): for a second
 /// guest a trial boots itself.
 pub fn guest_config() -> LabConfig {
-    LabConfig {
-        mmiodrv_binary: Some(mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR)),
-        ..LabConfig::default()
-    }
+    LabConfig { mmiodrv_binary: Some(static_mmiodrv()), ..LabConfig::default() }
 }
 
 /// The edu lab's programs (labs/edu-skeleton), built with mmiodrv: path under
@@ -48,7 +52,7 @@ pub const LAB_SKELETON_BINARIES: &[(&str, &str)] =
 
 /// Put the edu lab's programs into the guest (a suite's `configure`).
 pub fn with_lab_skeleton(cfg: &mut LabConfig) {
-    let mmiodrv = mmiodrv_lab::repo_root().join(mmiodrv_lab::STATIC_TEST_SUBDIR);
+    let mmiodrv = static_mmiodrv();
     for (built, guest) in LAB_SKELETON_BINARIES {
         cfg.extra_files.push((guest.to_string(), mmiodrv.with_file_name(built)));
     }
